@@ -1,0 +1,740 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub_upstream: a fault-injecting fake symbol store on libmicrohttpd.
+ *
+ * DESIGN: each path has an entry (created on first mention, by a test or by a
+ * request) holding its body, its queue of faults, a sticky status and a hit
+ * counter.  The first call of the access handler counts the request and
+ * decides, under the stub's lock, what the request gets (a "plan"): that is
+ * where a fault is consumed, so faults are handed out in request order even
+ * under concurrency.  The second call queues the response (queueing on the
+ * first call makes MHD answer "Connection: close", which would defeat the
+ * keep-alive counting).  Bodies are reference-counted and streamed through
+ * MHD_create_response_from_callback, so a body replaced by a test stays valid
+ * for the responses still sending it, generated bodies are computed while
+ * sending, and truncation, resets and pacing happen in the reader callback.
+ *
+ * A reset must reach the client as a TCP RST, not a FIN: MHD shuts down the
+ * write side before closing, so the reader disconnects the socket itself
+ * with connect(AF_UNSPEC), which makes Linux send a RST (tcp_disconnect).
+ *
+ * THREADING: MHD runs one thread per connection (so a delayed or slow
+ * response blocks only its own client); the entry list, the hit counters and
+ * the last-request strings are protected by stub->lock.
+ */
+#include "config.h"
+
+#include "stub_upstream.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <zlib.h>
+
+#include "xalloc.h"
+
+#define STUB_BLOCK_SIZE    (64 * 1024)
+#define STUB_STOP_GRACE_MS 10000
+#define STUB_REDIRECT_DIR  "/redirected"
+/* SLOW sends this many chunks per second. */
+#define STUB_SLOW_CHUNKS_PER_S 20
+
+struct stub_body {
+    atomic_uint refs;
+    uint64_t len;
+    unsigned char *data; /* NULL: generated from seed */
+    uint32_t seed;
+};
+
+struct stub_fault_item {
+    enum stub_fault_kind kind;
+    uint64_t arg;
+};
+
+struct stub_entry {
+    struct stub_entry *next;
+    char *path;
+    struct stub_body *body; /* NULL: 404 */
+    struct stub_fault_item *faults;
+    size_t fault_head, fault_count, fault_cap;
+    unsigned always_status; /* 0: none */
+    unsigned hits;
+};
+
+struct stub {
+    struct MHD_Daemon *mhd; /* immutable after start */
+    unsigned port;          /* immutable after start */
+    char url[40];           /* immutable after start */
+    pthread_mutex_t lock;
+    struct stub_entry *entries; /* protected by lock */
+    unsigned total_hits;        /* protected by lock */
+    char last_ua[256];          /* protected by lock */
+    char last_path[1024];       /* protected by lock */
+    atomic_uint connections;
+    atomic_int in_flight; /* requests between first call and completion */
+    atomic_bool stopping; /* cuts sleeps short once the grace period ends */
+};
+
+/* What one request gets, decided when it arrives. */
+struct stub_request {
+    unsigned status;        /* nonzero: answer this status (sticky/fault) */
+    bool has_fault;
+    struct stub_fault_item fault;
+    struct stub_body *body; /* a reference, or NULL for 404 */
+    char *path;             /* for redirects */
+};
+
+/* A body being sent to one client, owned by its MHD response. */
+struct stub_stream {
+    struct stub *s;
+    struct stub_body *body; /* a reference */
+    enum stub_fault_kind mode;
+    bool plain;     /* no fault shapes the body */
+    uint64_t arg;   /* TRUNCATE/RESET: bytes to send; SLOW: bytes/s */
+    int fd;         /* the connection's socket, for RESET */
+    struct timespec start;
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+stub_die(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("stub_upstream: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
+/* ---- bodies ---- */
+
+static uint64_t stub_mix(uint32_t seed, uint64_t block)
+{
+    /* splitmix64's finaliser over a counter: any block computable alone. */
+    uint64_t z = (block + 1) * 0x9E3779B97F4A7C15ull ^
+                 (uint64_t)seed * 0xD1B54A32D192ED03ull;
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void stub_generate(uint32_t seed, uint64_t offset, void *buf, size_t len)
+{
+    unsigned char *out = buf;
+
+    while (len > 0) {
+        uint64_t w = stub_mix(seed, offset / 8);
+        unsigned skip = (unsigned)(offset % 8);
+        size_t n = 8 - skip;
+        unsigned char bytes[8];
+
+        for (unsigned i = 0; i < 8; i++)
+            bytes[i] = (unsigned char)(w >> (8 * i));
+        if (n > len)
+            n = len;
+        memcpy(out, bytes + skip, n);
+        out += n;
+        offset += n;
+        len -= n;
+    }
+}
+
+static struct stub_body *stub_body_new(uint64_t len, unsigned char *data,
+                                       uint32_t seed)
+{
+    struct stub_body *b = xcalloc(1, sizeof(*b));
+
+    atomic_init(&b->refs, 1);
+    b->len = len;
+    b->data = data;
+    b->seed = seed;
+    return b;
+}
+
+static struct stub_body *stub_body_ref(struct stub_body *b)
+{
+    if (b != NULL)
+        atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    return b;
+}
+
+static void stub_body_unref(struct stub_body *b)
+{
+    /* acq_rel: the last owner must see every other owner's reads done. */
+    if (b == NULL ||
+        atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    free(b->data);
+    free(b);
+}
+
+static void stub_body_read(const struct stub_body *b, uint64_t pos, void *buf,
+                           size_t n)
+{
+    if (b->data != NULL)
+        memcpy(buf, b->data + pos, n);
+    else
+        stub_generate(b->seed, pos, buf, n);
+}
+
+/* A gzip (RFC 1952) copy of B, made in memory: tests gzip small bodies. */
+static struct stub_body *stub_body_gzip(const struct stub_body *b)
+{
+    z_stream z;
+    unsigned char in[STUB_BLOCK_SIZE];
+    uint64_t pos = 0;
+    unsigned char *out;
+    size_t cap;
+    int rc;
+
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
+        stub_die("deflateInit2 failed");
+    cap = deflateBound(&z, (uLong)b->len) + 64;
+    out = xmalloc(cap);
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    do {
+        size_t n = b->len - pos < sizeof(in) ? b->len - pos : sizeof(in);
+
+        stub_body_read(b, pos, in, n);
+        pos += n;
+        z.next_in = in;
+        z.avail_in = (uInt)n;
+        rc = deflate(&z, pos == b->len ? Z_FINISH : Z_NO_FLUSH);
+    } while (rc == Z_OK);
+    if (rc != Z_STREAM_END)
+        stub_die("deflate failed (%d)", rc);
+    deflateEnd(&z);
+    return stub_body_new(cap - z.avail_out, out, 0);
+}
+
+/* ---- entries (all called with s->lock held) ---- */
+
+static struct stub_entry *stub_entry_find(struct stub *s, const char *path)
+{
+    for (struct stub_entry *e = s->entries; e != NULL; e = e->next)
+        if (strcmp(e->path, path) == 0)
+            return e;
+    return NULL;
+}
+
+static struct stub_entry *stub_entry_get(struct stub *s, const char *path)
+{
+    struct stub_entry *e = stub_entry_find(s, path);
+
+    if (e == NULL) {
+        e = xcalloc(1, sizeof(*e));
+        e->path = xstrdup(path);
+        e->next = s->entries;
+        s->entries = e;
+    }
+    return e;
+}
+
+static void stub_entry_free(struct stub_entry *e)
+{
+    stub_body_unref(e->body);
+    free(e->faults);
+    free(e->path);
+    free(e);
+}
+
+static void stub_set_body(struct stub *s, const char *path,
+                          struct stub_body *body)
+{
+    struct stub_entry *e;
+    struct stub_body *old;
+
+    pthread_mutex_lock(&s->lock);
+    e = stub_entry_get(s, path);
+    old = e->body;
+    e->body = body;
+    pthread_mutex_unlock(&s->lock);
+    stub_body_unref(old);
+}
+
+/* The body a request for PATH gets: its own, or under /redirected/ the body
+ * of the path the redirect came from. */
+static struct stub_body *stub_body_for(struct stub *s, struct stub_entry *e)
+{
+    const char *orig;
+    struct stub_entry *o;
+
+    if (e->body != NULL)
+        return stub_body_ref(e->body);
+    if (strncmp(e->path, STUB_REDIRECT_DIR "/", sizeof(STUB_REDIRECT_DIR)))
+        return NULL;
+    orig = e->path + sizeof(STUB_REDIRECT_DIR) - 1;
+    o = stub_entry_find(s, orig);
+    return o != NULL ? stub_body_ref(o->body) : NULL;
+}
+
+/* ---- public setup API ---- */
+
+void stub_add(struct stub *s, const char *path, const void *body, size_t len)
+{
+    unsigned char *copy = xmalloc(len);
+
+    memcpy(copy, body, len);
+    stub_set_body(s, path, stub_body_new(len, copy, 0));
+}
+
+void stub_add_file(struct stub *s, const char *path, const char *file)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    unsigned char *buf;
+    size_t got = 0;
+
+    if (fd < 0 || fstat(fd, &st) != 0)
+        stub_die("%s: %s", file, strerror(errno));
+    buf = xmalloc((size_t)st.st_size);
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+        if (n <= 0)
+            stub_die("%s: %s", file, n == 0 ? "shrank while read"
+                                            : strerror(errno));
+        got += (size_t)n;
+    }
+    close(fd);
+    stub_set_body(s, path, stub_body_new(got, buf, 0));
+}
+
+void stub_add_generated(struct stub *s, const char *path, uint64_t len,
+                        uint32_t seed)
+{
+    stub_set_body(s, path, stub_body_new(len, NULL, seed));
+}
+
+void stub_fault(struct stub *s, const char *path, enum stub_fault_kind kind,
+                uint64_t arg)
+{
+    struct stub_entry *e;
+
+    pthread_mutex_lock(&s->lock);
+    e = stub_entry_get(s, path);
+    if (e->fault_head + e->fault_count == e->fault_cap) {
+        e->fault_cap = e->fault_cap ? 2 * e->fault_cap : 8;
+        e->faults = xreallocarray(e->faults, e->fault_cap, sizeof(*e->faults));
+    }
+    e->faults[e->fault_head + e->fault_count].kind = kind;
+    e->faults[e->fault_head + e->fault_count].arg = arg;
+    e->fault_count++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void stub_fault_always(struct stub *s, const char *path, unsigned status)
+{
+    pthread_mutex_lock(&s->lock);
+    stub_entry_get(s, path)->always_status = status;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- counters ---- */
+
+unsigned stub_hits(struct stub *s, const char *path)
+{
+    struct stub_entry *e;
+    unsigned hits;
+
+    pthread_mutex_lock(&s->lock);
+    e = stub_entry_find(s, path);
+    hits = e != NULL ? e->hits : 0;
+    pthread_mutex_unlock(&s->lock);
+    return hits;
+}
+
+unsigned stub_total_hits(struct stub *s)
+{
+    unsigned hits;
+
+    pthread_mutex_lock(&s->lock);
+    hits = s->total_hits;
+    pthread_mutex_unlock(&s->lock);
+    return hits;
+}
+
+static void stub_copy_locked(struct stub *s, const char *src, char *buf,
+                             size_t len)
+{
+    if (len == 0)
+        return;
+    pthread_mutex_lock(&s->lock);
+    snprintf(buf, len, "%s", src);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void stub_last_user_agent(struct stub *s, char *buf, size_t len)
+{
+    stub_copy_locked(s, s->last_ua, buf, len);
+}
+
+void stub_last_path(struct stub *s, char *buf, size_t len)
+{
+    stub_copy_locked(s, s->last_path, buf, len);
+}
+
+unsigned stub_connections(struct stub *s)
+{
+    return atomic_load(&s->connections);
+}
+
+unsigned stub_port(const struct stub *s)
+{
+    return s->port;
+}
+
+const char *stub_url(const struct stub *s)
+{
+    return s->url;
+}
+
+/* ---- serving ---- */
+
+/* Sleep MS milliseconds, or less once the stub is being torn down. */
+static void stub_sleep_ms(struct stub *s, uint64_t ms)
+{
+    while (ms > 0 && !atomic_load(&s->stopping)) {
+        uint64_t step = ms < 20 ? ms : 20;
+        struct timespec ts = {0, (long)step * 1000000L};
+
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+static uint64_t stub_elapsed_ns(const struct timespec *since)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)(now.tv_sec - since->tv_sec) * 1000000000u +
+           (uint64_t)now.tv_nsec - (uint64_t)since->tv_nsec;
+}
+
+/* Wait until byte POS is due at the stream's rate; returns the chunk size
+ * to send now (at most N). */
+static size_t stub_pace(struct stub_stream *st, uint64_t pos, size_t n)
+{
+    uint64_t rate = st->arg ? st->arg : 1;
+    uint64_t chunk = rate / STUB_SLOW_CHUNKS_PER_S;
+    uint64_t due_ns = pos / rate * 1000000000u +
+                      pos % rate * 1000000000u / rate;
+    uint64_t now_ns = stub_elapsed_ns(&st->start);
+
+    if (due_ns > now_ns)
+        stub_sleep_ms(st->s, (due_ns - now_ns + 999999) / 1000000);
+    if (chunk == 0)
+        chunk = 1;
+    return n < chunk ? n : (size_t)chunk;
+}
+
+/* Reset the connection after the client has acknowledged what was sent, so
+ * it sees the body cut short by a RST (at most 2 s wait for a stuck peer). */
+static void stub_reset_socket(struct stub *s, int fd)
+{
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+
+    for (int i = 0; i < 200 && !atomic_load(&s->stopping); i++) {
+        int queued = 0;
+
+        if (ioctl(fd, SIOCOUTQ, &queued) != 0 || queued == 0)
+            break;
+        stub_sleep_ms(s, 10);
+    }
+    (void)connect(fd, &unspec, sizeof(unspec));
+}
+
+static ssize_t stub_stream_read(void *cls, uint64_t pos, char *buf,
+                                size_t max)
+{
+    struct stub_stream *st = cls;
+    uint64_t left = st->body->len - pos;
+    size_t n = left < max ? (size_t)left : max;
+
+    if (pos >= st->body->len)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (!st->plain && (st->mode == STUB_TRUNCATE || st->mode == STUB_RESET)) {
+        if (pos >= st->arg) {
+            if (st->mode == STUB_RESET)
+                stub_reset_socket(st->s, st->fd);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (n > st->arg - pos)
+            n = (size_t)(st->arg - pos);
+    } else if (!st->plain && st->mode == STUB_SLOW) {
+        n = stub_pace(st, pos, n);
+        if (atomic_load(&st->s->stopping))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    stub_body_read(st->body, pos, buf, n);
+    return (ssize_t)n;
+}
+
+static void stub_stream_free(void *cls)
+{
+    struct stub_stream *st = cls;
+
+    stub_body_unref(st->body);
+    free(st);
+}
+
+static enum MHD_Result stub_queue(struct MHD_Connection *c, unsigned status,
+                                  struct MHD_Response *r, const char *type)
+{
+    enum MHD_Result ret;
+
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result stub_queue_text(struct MHD_Connection *c,
+                                       unsigned status, const char *text)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
+
+    return stub_queue(c, status, r, "text/plain");
+}
+
+/* Stream BODY (a reference, taken) shaped by the request's fault. */
+static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
+                                       const struct stub_request *rq,
+                                       struct stub_body *body)
+{
+    struct stub_stream *st = xcalloc(1, sizeof(*st));
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    uint64_t size = body->len;
+    struct MHD_Response *r;
+
+    st->s = s;
+    st->body = body;
+    st->plain = !rq->has_fault;
+    st->mode = rq->fault.kind;
+    st->arg = rq->fault.arg;
+    st->fd = ci != NULL ? ci->connect_fd : -1;
+    clock_gettime(CLOCK_MONOTONIC, &st->start);
+    if (rq->has_fault && rq->fault.kind == STUB_NO_LENGTH)
+        size = MHD_SIZE_UNKNOWN;
+    r = MHD_create_response_from_callback(size, STUB_BLOCK_SIZE,
+                                          stub_stream_read, st,
+                                          stub_stream_free);
+    if (r == NULL) {
+        stub_stream_free(st);
+        return MHD_NO;
+    }
+    if (rq->has_fault && rq->fault.kind == STUB_GZIP)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    return stub_queue(c, MHD_HTTP_OK, r, "application/octet-stream");
+}
+
+static enum MHD_Result stub_queue_redirect(struct stub *s,
+                                           struct MHD_Connection *c,
+                                           const char *path)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        10, (void *)"redirect\n", MHD_RESPMEM_PERSISTENT);
+    char *loc = xasprintf("%s%s%s", s->url, STUB_REDIRECT_DIR, path);
+
+    if (r != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, loc);
+    free(loc);
+    return stub_queue(c, MHD_HTTP_FOUND, r, "text/plain");
+}
+
+static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
+                                    const char *method,
+                                    struct stub_request *rq)
+{
+    struct stub_body *body;
+    char text[64];
+
+    if (rq->status != 0) {
+        snprintf(text, sizeof(text), "stub: status %u\n", rq->status);
+        return stub_queue_text(c, rq->status, text);
+    }
+    if (rq->has_fault && rq->fault.kind == STUB_DELAY)
+        stub_sleep_ms(s, rq->fault.arg);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return stub_queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                               "stub: GET and HEAD only\n");
+    if (rq->has_fault && rq->fault.kind == STUB_REDIRECT)
+        return stub_queue_redirect(s, c, rq->path);
+    if (rq->body == NULL)
+        return stub_queue_text(c, MHD_HTTP_NOT_FOUND, "stub: not found\n");
+    if (rq->has_fault && rq->fault.kind == STUB_GZIP)
+        body = stub_body_gzip(rq->body);
+    else
+        body = stub_body_ref(rq->body);
+    return stub_queue_body(s, c, rq, body);
+}
+
+/* Count the request and decide what it gets (consuming one fault). */
+static struct stub_request *stub_request_begin(struct stub *s,
+                                               struct MHD_Connection *c,
+                                               const char *path)
+{
+    struct stub_request *rq = xcalloc(1, sizeof(*rq));
+    const char *ua =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
+    struct stub_entry *e;
+
+    atomic_fetch_add(&s->in_flight, 1);
+    rq->path = xstrdup(path);
+    pthread_mutex_lock(&s->lock);
+    e = stub_entry_get(s, path);
+    e->hits++;
+    s->total_hits++;
+    snprintf(s->last_ua, sizeof(s->last_ua), "%s", ua != NULL ? ua : "");
+    snprintf(s->last_path, sizeof(s->last_path), "%s", path);
+    if (e->always_status != 0) {
+        rq->status = e->always_status;
+    } else if (e->fault_count > 0) {
+        rq->has_fault = true;
+        rq->fault = e->faults[e->fault_head++];
+        e->fault_count--;
+        if (rq->fault.kind == STUB_STATUS)
+            rq->status = (unsigned)rq->fault.arg;
+    }
+    rq->body = stub_body_for(s, e);
+    pthread_mutex_unlock(&s->lock);
+    return rq;
+}
+
+static enum MHD_Result stub_handler(void *cls, struct MHD_Connection *c,
+                                    const char *url, const char *method,
+                                    const char *version,
+                                    const char *upload_data,
+                                    size_t *upload_size, void **req_cls)
+{
+    struct stub *s = cls;
+
+    (void)version;
+    (void)upload_data;
+    if (*req_cls == NULL) {
+        *req_cls = stub_request_begin(s, c, url);
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        *upload_size = 0; /* uploads are read and dropped */
+        return MHD_YES;
+    }
+    return stub_respond(s, c, method, *req_cls);
+}
+
+static void stub_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    struct stub *s = cls;
+    struct stub_request *rq = *req_cls;
+
+    (void)c;
+    (void)toe;
+    if (rq == NULL)
+        return;
+    stub_body_unref(rq->body);
+    free(rq->path);
+    free(rq);
+    *req_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void stub_notify_connection(void *cls, struct MHD_Connection *c,
+                                   void **socket_context,
+                                   enum MHD_ConnectionNotificationCode toe)
+{
+    struct stub *s = cls;
+
+    (void)c;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->connections, 1);
+}
+
+/* Keep the request path exactly as sent: tests match raw paths, and a
+ * proxy must not decode them before forwarding. */
+static size_t stub_no_unescape(void *cls, struct MHD_Connection *c, char *str)
+{
+    (void)cls;
+    (void)c;
+    return strlen(str);
+}
+
+struct stub *stub_start(void)
+{
+    struct stub *s = xcalloc(1, sizeof(*s));
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    const union MHD_DaemonInfo *info;
+
+    pthread_mutex_init(&s->lock, NULL);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    s->mhd = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+            MHD_USE_ITC,
+        0, NULL, NULL, stub_handler, s, MHD_OPTION_SOCK_ADDR, &sin,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 512, MHD_OPTION_CONNECTION_LIMIT,
+        2000, MHD_OPTION_NOTIFY_COMPLETED, stub_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, stub_notify_connection, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, stub_no_unescape, NULL, MHD_OPTION_END);
+    if (s->mhd == NULL)
+        stub_die("MHD_start_daemon on 127.0.0.1:0 failed");
+    info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    if (info == NULL || info->port == 0)
+        stub_die("cannot read the bound port");
+    s->port = info->port;
+    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%u", s->port);
+    return s;
+}
+
+void stub_stop(struct stub *s)
+{
+    MHD_socket lfd;
+    int waited = 0;
+
+    if (s == NULL)
+        return;
+    lfd = MHD_quiesce_daemon(s->mhd);
+    while (atomic_load(&s->in_flight) > 0 && waited < STUB_STOP_GRACE_MS) {
+        usleep(10000);
+        waited += 10;
+    }
+    atomic_store(&s->stopping, true);
+    MHD_stop_daemon(s->mhd);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    while (s->entries != NULL) {
+        struct stub_entry *e = s->entries;
+
+        s->entries = e->next;
+        stub_entry_free(e);
+    }
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of tests/lib/testutil: temp dirs, the daemon life cycle (against
+ * tests/lib/fake_symsrvd, which behaves like symsrvd's master), the HTTP
+ * helpers and the metrics reader.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stub_upstream.h"
+#include "testutil.h"
+#include "xalloc.h"
+
+static char *fake_path(void)
+{
+    const char *top = getenv("abs_top_builddir");
+
+    return xasprintf("%s/tests/lib/fake_symsrvd", top != NULL ? top : "..");
+}
+
+static struct daemon *fake_start(const char *const *argv,
+                                 const char *const *env)
+{
+    char *prog = fake_path();
+    struct daemon *d = daemon_start_prog(prog, argv, env);
+
+    free(prog);
+    return d;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* True once PID is gone or a zombie (its parent may not reap at once). */
+static bool pid_dead(pid_t pid)
+{
+    char path[64], buf[256];
+    FILE *f;
+    char state = 'Z';
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return true;
+    if (fgets(buf, sizeof(buf), f) != NULL && strrchr(buf, ')') != NULL)
+        state = strrchr(buf, ')')[2];
+    fclose(f);
+    return state == 'Z' || state == 'X';
+}
+
+static bool wait_dead(pid_t pid)
+{
+    for (int i = 0; i < 200 && !pid_dead(pid); i++)
+        usleep(10000);
+    return pid_dead(pid);
+}
+
+START_TEST(test_testutil_tmpdir_and_rmtree)
+{
+    char *dir = testutil_tmpdir();
+    char *sub = xasprintf("%s/a/b", dir);
+    char *locked = xasprintf("%s/locked", dir);
+    char *file = xasprintf("%s/a/b/f", dir);
+    char *other = testutil_tmpdir();
+    FILE *f;
+
+    ck_assert_str_ne(dir, other);
+    ck_assert_int_eq(mkdir(xasprintf("%s/a", dir), 0700), 0);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(mkdir(locked, 0700), 0);
+    f = fopen(xasprintf("%s/inside", locked), "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(chmod(locked, 0), 0);
+    testutil_rmtree(dir);
+    testutil_rmtree(other);
+    testutil_rmtree(NULL);
+    ck_assert_int_eq(access(dir, F_OK), -1);
+    ck_assert_int_eq(access(other, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_testutil_daemon_start_stop_workers)
+{
+    const char *argv[] = {"-w", "3", "--exit", "5", NULL};
+    const char *env[] = {"FAKE_ECHO=hello world", NULL};
+    struct daemon *d = fake_start(argv, env);
+    pid_t workers[8];
+    struct http_resp r;
+    char *log, *url;
+    int status;
+
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_gt(daemon_port(d), 0);
+    ck_assert_uint_ne(daemon_port(d), 9); /* the first listener counts */
+    url = xasprintf("http://127.0.0.1:%u", daemon_port(d));
+    ck_assert_str_eq(daemon_url(d), url);
+    free(url);
+    ck_assert_int_eq(access(daemon_log_path(d), R_OK), 0);
+    log = daemon_log(d);
+    ck_assert_ptr_nonnull(strstr(log, "FAKE_ECHO=hello world\n"));
+    free(log);
+    ck_assert_uint_eq(daemon_workers(d, workers, 8), 3);
+    ck_assert_uint_eq(daemon_workers(d, workers, 1), 3);
+    ck_assert_int_eq(kill(workers[0], 0), 0);
+    ck_assert_int_eq(http_get(daemon_url(d), NULL, &r), 0);
+    http_resp_free(&r);
+    status = daemon_stop(d);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 5);
+    ck_assert(wait_dead(workers[0]));
+    ck_assert_int_eq(daemon_stop(NULL), -1);
+}
+END_TEST
+
+START_TEST(test_testutil_daemon_start_failures)
+{
+    const char *fail[] = {"--fail", NULL};
+    const char *silent[] = {"--silent", NULL};
+    const char *sick[] = {"--unhealthy", NULL};
+    const char *none[] = {NULL};
+    double t0 = now_s();
+
+    ck_assert_ptr_null(fake_start(fail, NULL));
+    ck_assert_double_lt(now_s() - t0, 3.0); /* noticed the exit */
+    ck_assert_ptr_null(daemon_start_prog("/nonexistent/symsrvd", none, NULL));
+    t0 = now_s();
+    ck_assert_ptr_null(fake_start(silent, NULL));
+    ck_assert_double_ge(now_s() - t0, 9.5);
+    t0 = now_s();
+    ck_assert_ptr_null(fake_start(sick, NULL));
+    ck_assert_double_ge(now_s() - t0, 9.5);
+}
+END_TEST
+
+START_TEST(test_testutil_daemon_stop_kills_stubborn)
+{
+    const char *argv[] = {"--ignore-term", "-w", "2", NULL};
+    struct daemon *d = fake_start(argv, NULL);
+    pid_t workers[2];
+    double t0;
+    int status;
+
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(daemon_workers(d, workers, 2), 2);
+    t0 = now_s();
+    status = daemon_stop_within(d, 300);
+    ck_assert_double_lt(now_s() - t0, 3.0);
+    ck_assert(WIFSIGNALED(status));
+    ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+    ck_assert(wait_dead(workers[0]));
+    ck_assert(wait_dead(workers[1]));
+}
+END_TEST
+
+START_TEST(test_testutil_metrics)
+{
+    const char *none[] = {NULL};
+    struct daemon *d = fake_start(none, NULL);
+    const char *url;
+
+    ck_assert_ptr_nonnull(d);
+    url = daemon_url(d);
+    ck_assert_double_eq(metrics_get(url, "symsrvd_requests_total", NULL), 5);
+    ck_assert_double_eq(
+        metrics_get(url, "symsrvd_requests_total", "status=\"200\""), 3);
+    ck_assert_double_eq(metrics_get(url, "symsrvd_cache_entries", NULL), 7);
+    ck_assert_double_eq(
+        metrics_get(url, "symsrvd_cache_entries", "status=\"200\""), -1);
+    ck_assert_double_eq(metrics_get(url, "symsrvd_requests", NULL), -1);
+    ck_assert_double_eq(metrics_get(url, "absent", NULL), -1);
+    ck_assert(metrics_wait(url, "symsrvd_cache_entries", NULL, 7, 1000));
+    ck_assert(!metrics_wait(url, "symsrvd_cache_entries", NULL, 8, 100));
+    ck_assert_double_eq(metrics_get("http://127.0.0.1:1", "x", NULL), -1);
+    ck_assert_int_eq(WEXITSTATUS(daemon_stop(d)), 0);
+}
+END_TEST
+
+START_TEST(test_testutil_http_helpers)
+{
+    struct stub *s = stub_start();
+    const char *hdrs[] = {"Accept-Encoding: gzip", "X-Test: 1", NULL};
+    char *url = xasprintf("%s/a", stub_url(s));
+    char *req = xasprintf("GET /../a HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n",
+                          stub_port(s));
+    char out[512], path[64];
+    struct http_resp r;
+    char *v;
+
+    stub_add(s, "/a", "abc", 3);
+    stub_add(s, "/../a", "dots", 4);
+    stub_fault(s, "/a", STUB_GZIP, 0);
+    /* Accept-Encoding passes through undecoded. */
+    ck_assert_int_eq(http_get(url, hdrs, &r), 0);
+    v = http_header(&r, "content-encoding");
+    ck_assert_str_eq(v, "gzip");
+    free(v);
+    ck_assert_int_eq((unsigned char)r.body[0], 0x1f);
+    ck_assert_ptr_null(http_header(&r, "X-Absent"));
+    http_resp_free(&r);
+    http_resp_free(NULL);
+    ck_assert_int_eq(http_raw(stub_port(s), req, out, sizeof(out)), 200);
+    ck_assert_ptr_nonnull(strstr(out, "\r\n\r\ndots"));
+    stub_last_path(s, path, sizeof(path));
+    ck_assert_str_eq(path, "/../a");
+    ck_assert_int_eq(http_raw(stub_port(s), "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n",
+                              NULL, 0), 200);
+    ck_assert_int_eq(http_raw(stub_port(s),
+                              "DELETE /a HTTP/1.1\r\nHost: x\r\n\r\n", out, 4),
+                     405);
+    ck_assert_uint_eq(strlen(out), 3);
+    ck_assert_int_eq(http_get("http://127.0.0.1:1/", NULL, &r),
+                     CURLE_COULDNT_CONNECT);
+    ck_assert_int_eq(r.status, 0);
+    http_resp_free(&r);
+    /* Only the last response's block is searched. */
+    r.headers = xstrdup("HTTP/1.1 100 Continue\r\nX-A: old\r\n\r\n"
+                        "HTTP/1.1 200 OK\r\nx-b:  new \r\n\r\n");
+    ck_assert_ptr_null(http_header(&r, "X-A"));
+    v = http_header(&r, "X-B");
+    ck_assert_str_eq(v, "new");
+    free(v);
+    http_resp_free(&r);
+    stub_stop(s);
+    free(url);
+    free(req);
+}
+END_TEST
+
+static Suite *testutil_suite(void)
+{
+    Suite *s = suite_create("testutil");
+    TCase *files = tcase_create("files");
+    TCase *daemon = tcase_create("daemon");
+    TCase *http = tcase_create("http");
+
+    tcase_add_test(files, test_testutil_tmpdir_and_rmtree);
+    suite_add_tcase(s, files);
+    tcase_set_timeout(daemon, 60); /* start-up failures take 10 s each */
+    tcase_add_test(daemon, test_testutil_daemon_start_stop_workers);
+    tcase_add_test(daemon, test_testutil_daemon_start_failures);
+    tcase_add_test(daemon, test_testutil_daemon_stop_kills_stubborn);
+    suite_add_tcase(s, daemon);
+    tcase_add_test(http, test_testutil_metrics);
+    tcase_add_test(http, test_testutil_http_helpers);
+    suite_add_tcase(s, http);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(testutil_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
