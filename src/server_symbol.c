@@ -241,6 +241,12 @@ static ssize_t stream_body(void *cls, uint64_t pos, char *buf, size_t max)
 
     pthread_mutex_lock(&d->lock);
     avail = d->written > pos ? d->written - pos : 0;
+    /* Hold back the last byte until the file is verified, fsync'd and
+     * published: a client never completes a body the cache has not
+     * accepted, and its next request is a hit. */
+    if (d->state != DL_DONE && d->length >= 0 && avail > 0 &&
+        pos + avail >= (uint64_t)d->length)
+        avail--;
     fd = d->fd;
     if (avail == 0) {
         enum dl_state st = d->state;
