@@ -77,7 +77,8 @@ struct http_resp {
     char *body;
     size_t len;
     char *headers;
-    double first_byte_s; /* CURLINFO_STARTTRANSFER_TIME */
+    double first_byte_s; /* CURLINFO_STARTTRANSFER_TIME (headers count) */
+    double first_body_s; /* until the first body byte; -1 when none came */
     double total_s;      /* CURLINFO_TOTAL_TIME */
     int curl_rc;         /* CURLcode of the transfer */
 };
@@ -90,6 +91,12 @@ struct http_resp {
  * the status and what arrived). */
 int http_get(const char *url, const char *const *req_headers,
              struct http_resp *out);
+
+/* Run N GETs of URL at once, from N threads released together, into
+ * OUT[0..N-1] (free each with http_resp_free()).  Returns how many transfers
+ * failed (nonzero curl_rc). */
+size_t http_get_many(const char *url, const char *const *req_headers,
+                     size_t n, struct http_resp *out);
 
 /* As http_get() with HEAD. */
 int http_head(const char *url, const char *const *req_headers,
@@ -105,6 +112,11 @@ void http_resp_free(struct http_resp *r);
 /* The value of header NAME (case-insensitive) in the last response's header
  * block, without surrounding blanks.  Returns a new string or NULL. */
 char *http_header(const struct http_resp *r, const char *name);
+
+/* Decompress the gzip (RFC 1952) data IN of LEN bytes into *OUT (new,
+ * NUL-terminated; free it) and *OUTLEN.  Returns 0, or -EINVAL when IN is not
+ * one complete gzip stream. */
+int testutil_gunzip(const void *in, size_t len, char **out, size_t *outlen);
 
 /* Send REQUEST exactly as given to 127.0.0.1:PORT over a plain socket (for
  * paths libcurl would normalise, like "/../x").  Reads the reply until the

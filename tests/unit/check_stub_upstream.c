@@ -57,6 +57,13 @@ static void *generated(uint32_t seed, size_t len)
     return buf;
 }
 
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -141,6 +148,35 @@ START_TEST(test_stub_upstream_records_user_agent)
 }
 END_TEST
 
+START_TEST(test_stub_upstream_records_headers_and_methods)
+{
+    const char *hdrs[] = {"Accept-Encoding: gzip", "X-Empty;", NULL};
+    char *url = url_of(PDB_PATH);
+    struct http_resp r;
+    char v[64];
+
+    ck_assert(!stub_last_header(stub, "Host", v, sizeof(v)));
+    stub_add(stub, PDB_PATH, "x", 1);
+    ck_assert_int_eq(http_head(url, NULL, &r), 0);
+    http_resp_free(&r);
+    ck_assert_int_eq(http_request("OPTIONS", url, NULL, &r), 0);
+    http_resp_free(&r);
+    ck_assert_int_eq(http_get(url, hdrs, &r), 0);
+    http_resp_free(&r);
+    ck_assert(stub_last_header(stub, "accept-encoding", v, sizeof(v)));
+    ck_assert_str_eq(v, "gzip");
+    ck_assert(stub_last_header(stub, "X-Empty", v, sizeof(v)));
+    ck_assert_str_eq(v, "");
+    ck_assert(!stub_last_header(stub, "X-Absent", v, sizeof(v)));
+    ck_assert_str_eq(v, "");
+    ck_assert_uint_eq(stub_hits_method(stub, PDB_PATH, "GET"), 1);
+    ck_assert_uint_eq(stub_hits_method(stub, PDB_PATH, "HEAD"), 1);
+    ck_assert_uint_eq(stub_hits_method(stub, PDB_PATH, "OPTIONS"), 1);
+    ck_assert_uint_eq(stub_hits_method(stub, "/none", "GET"), 0);
+    free(url);
+}
+END_TEST
+
 START_TEST(test_stub_upstream_status_faults_in_order)
 {
     static const long want[] = {503, 429, 404, 200, 200};
@@ -205,6 +241,42 @@ START_TEST(test_stub_upstream_delay_before_headers)
     ck_assert_int_eq(get(PDB_PATH, &r), 0);
     ck_assert_double_lt(r.first_byte_s, 0.3);
     http_resp_free(&r);
+}
+END_TEST
+
+static void *impatient_get(void *arg)
+{
+    char *url = arg;
+    CURL *h = curl_easy_init();
+
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 200L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    ck_assert_int_eq(curl_easy_perform(h), CURLE_OPERATION_TIMEDOUT);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+START_TEST(test_stub_upstream_client_hangup_ends_waits)
+{
+    char *url = url_of(PDB_PATH);
+    pthread_t tid;
+    double t0;
+
+    /* A client that times out must not keep a long DELAY or SLOW response
+     * (and so stub_stop()) waiting. */
+    stub_add_generated(stub, PDB_PATH, 1000000, 1);
+    stub_fault(stub, PDB_PATH, STUB_DELAY, 30000);
+    stub_fault(stub, PDB_PATH, STUB_SLOW, 100);
+    t0 = now_s();
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&tid, NULL, impatient_get, url);
+        pthread_join(tid, NULL);
+    }
+    stub_stop(stub);
+    stub = NULL;
+    ck_assert_double_lt(now_s() - t0, 3.0);
+    free(url);
 }
 END_TEST
 
@@ -426,13 +498,6 @@ START_TEST(test_stub_upstream_64_concurrent_gets)
 }
 END_TEST
 
-static size_t discard(char *p, size_t size, size_t n, void *ud)
-{
-    (void)p;
-    (void)ud;
-    return size * n;
-}
-
 START_TEST(test_stub_upstream_counts_connections)
 {
     char *url = url_of(PDB_PATH);
@@ -518,6 +583,11 @@ START_TEST(test_stub_upstream_generate_is_sliceable)
     ck_assert(memcmp(whole, other, sizeof(whole)) != 0);
     stub_generate(5, 999, part, 1);
     ck_assert_int_eq(part[0], whole[999]);
+    ck_assert(stub_generated_equal(5, 0, whole, sizeof(whole)));
+    ck_assert(stub_generated_equal(5, 500, whole + 500, 500));
+    whole[998] ^= 1;
+    ck_assert(!stub_generated_equal(5, 0, whole, sizeof(whole)));
+    ck_assert(!stub_generated_equal(6, 0, other + 1, 10));
 }
 END_TEST
 
@@ -591,6 +661,7 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(serve, test_stub_upstream_serves_exact_paths);
     tcase_add_test(serve, test_stub_upstream_head_and_methods);
     tcase_add_test(serve, test_stub_upstream_records_user_agent);
+    tcase_add_test(serve, test_stub_upstream_records_headers_and_methods);
     tcase_add_test(serve, test_stub_upstream_generate_is_sliceable);
     tcase_add_test(serve, test_stub_upstream_add_file_and_replace);
     tcase_add_test(serve, test_stub_upstream_stop_waits_for_in_flight);
@@ -599,6 +670,7 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(faults, test_stub_upstream_status_faults_in_order);
     tcase_add_test(faults, test_stub_upstream_status_storm_then_recovery);
     tcase_add_test(faults, test_stub_upstream_delay_before_headers);
+    tcase_add_test(faults, test_stub_upstream_client_hangup_ends_waits);
     tcase_add_test(faults, test_stub_upstream_truncate_is_partial_file);
     tcase_add_test(faults, test_stub_upstream_reset_is_recv_error);
     tcase_add_test(faults, test_stub_upstream_slow_first_byte_early);
