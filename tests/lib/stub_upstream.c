@@ -102,7 +102,7 @@ struct stub {
 
 /* What one request gets, decided when it arrives. */
 struct stub_request {
-    unsigned status;        /* nonzero: answer this status (sticky/fault) */
+    unsigned status; /* nonzero: answer this status (sticky/fault) */
     bool has_fault;
     struct stub_fault_item fault;
     struct stub_body *body; /* a reference, or NULL for 404 */
@@ -114,9 +114,9 @@ struct stub_stream {
     struct stub *s;
     struct stub_body *body; /* a reference */
     enum stub_fault_kind mode;
-    bool plain;     /* no fault shapes the body */
-    uint64_t arg;   /* TRUNCATE/RESET: bytes to send; SLOW: bytes/s */
-    int fd;         /* the connection's socket, for RESET */
+    bool plain;   /* no fault shapes the body */
+    uint64_t arg; /* TRUNCATE/RESET: bytes to send; SLOW: bytes/s */
+    int fd;       /* the connection's socket, for RESET */
     struct timespec start;
 };
 
@@ -339,8 +339,8 @@ void stub_add_file(struct stub *s, const char *path, const char *file)
         ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 
         if (n <= 0)
-            stub_die("%s: %s", file, n == 0 ? "shrank while read"
-                                            : strerror(errno));
+            stub_die("%s: %s", file,
+                     n == 0 ? "shrank while read" : strerror(errno));
         got += (size_t)n;
     }
     close(fd);
@@ -391,8 +391,7 @@ unsigned stub_hits(struct stub *s, const char *path)
     return hits;
 }
 
-unsigned stub_hits_method(struct stub *s, const char *path,
-                          const char *method)
+unsigned stub_hits_method(struct stub *s, const char *path, const char *method)
 {
     struct stub_entry *e;
     unsigned hits = 0;
@@ -520,8 +519,8 @@ static size_t stub_pace(struct stub_stream *st, uint64_t pos, size_t n)
 {
     uint64_t rate = st->arg ? st->arg : 1;
     uint64_t chunk = rate / STUB_SLOW_CHUNKS_PER_S;
-    uint64_t due_ns = pos / rate * 1000000000u +
-                      pos % rate * 1000000000u / rate;
+    uint64_t due_ns =
+        pos / rate * 1000000000u + pos % rate * 1000000000u / rate;
     uint64_t now_ns = stub_elapsed_ns(&st->start);
 
     if (due_ns > now_ns &&
@@ -548,8 +547,7 @@ static void stub_reset_socket(struct stub *s, int fd)
     (void)connect(fd, &unspec, sizeof(unspec));
 }
 
-static ssize_t stub_stream_read(void *cls, uint64_t pos, char *buf,
-                                size_t max)
+static ssize_t stub_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct stub_stream *st = cls;
     uint64_t left = st->body->len - pos;
@@ -630,9 +628,8 @@ static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
     clock_gettime(CLOCK_MONOTONIC, &st->start);
     if (rq->has_fault && rq->fault.kind == STUB_NO_LENGTH)
         size = MHD_SIZE_UNKNOWN;
-    r = MHD_create_response_from_callback(size, STUB_BLOCK_SIZE,
-                                          stub_stream_read, st,
-                                          stub_stream_free);
+    r = MHD_create_response_from_callback(
+        size, STUB_BLOCK_SIZE, stub_stream_read, st, stub_stream_free);
     if (r == NULL) {
         stub_stream_free(st);
         return MHD_NO;
@@ -642,9 +639,8 @@ static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
     return stub_queue(c, MHD_HTTP_OK, r, "application/octet-stream");
 }
 
-static enum MHD_Result stub_queue_redirect(struct stub *s,
-                                           struct MHD_Connection *c,
-                                           const char *path)
+static enum MHD_Result
+stub_queue_redirect(struct stub *s, struct MHD_Connection *c, const char *path)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         10, (void *)"redirect\n", MHD_RESPMEM_PERSISTENT);
@@ -657,8 +653,7 @@ static enum MHD_Result stub_queue_redirect(struct stub *s,
 }
 
 static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
-                                    const char *method,
-                                    struct stub_request *rq)
+                                    const char *method, struct stub_request *rq)
 {
     struct stub_body *body;
     char text[64];
@@ -812,8 +807,8 @@ struct stub *stub_start(void)
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
             MHD_USE_ITC,
         0, NULL, NULL, stub_handler, s, MHD_OPTION_SOCK_ADDR, &sin,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 512, MHD_OPTION_CONNECTION_LIMIT,
-        2000, MHD_OPTION_NOTIFY_COMPLETED, stub_completed, s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 512, MHD_OPTION_CONNECTION_LIMIT, 2000,
+        MHD_OPTION_NOTIFY_COMPLETED, stub_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, stub_notify_connection, s,
         MHD_OPTION_UNESCAPE_CALLBACK, stub_no_unescape, NULL, MHD_OPTION_END);
     if (s->mhd == NULL)

@@ -100,8 +100,7 @@ unsigned stub_hits(struct stub *s, const char *path);
 
 /* Requests received for PATH with METHOD: "GET", "HEAD", or any other
  * string for all other methods together. */
-unsigned stub_hits_method(struct stub *s, const char *path,
-                          const char *method);
+unsigned stub_hits_method(struct stub *s, const char *path, const char *method);
 
 /* Requests received in total. */
 unsigned stub_total_hits(struct stub *s);

@@ -84,8 +84,7 @@ static size_t http_collect(char *ptr, size_t size, size_t nmemb, void *ud)
     return size * nmemb;
 }
 
-static size_t http_collect_body(char *ptr, size_t size, size_t nmemb,
-                                void *ud)
+static size_t http_collect_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct http_body *b = ud;
 
@@ -176,8 +175,8 @@ static void *http_many_thread(void *arg)
     return NULL;
 }
 
-size_t http_get_many(const char *url, const char *const *req_headers,
-                     size_t n, struct http_resp *out)
+size_t http_get_many(const char *url, const char *const *req_headers, size_t n,
+                     struct http_resp *out)
 {
     struct http_many *jobs;
     pthread_t *tids;
@@ -259,8 +258,8 @@ static char *http_header_in(const char *block, const char *name)
 
             while (v < end && (*v == ' ' || *v == '\t'))
                 v++;
-            while (end > v && (end[-1] == '\r' || end[-1] == ' ' ||
-                               end[-1] == '\t'))
+            while (end > v &&
+                   (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
                 end--;
             return xstrndup(v, (size_t)(end - v));
         }
@@ -351,8 +350,8 @@ static void http_raw_read(int fd, struct http_buf *b, bool head)
         ssize_t n;
 
         clock_gettime(CLOCK_MONOTONIC, &t);
-        waited = (t.tv_sec - t0.tv_sec) * 1000 +
-                 (t.tv_nsec - t0.tv_nsec) / 1000000;
+        waited =
+            (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
         if (waited >= HTTP_RAW_TIMEOUT_MS ||
             poll(&p, 1, (int)(HTTP_RAW_TIMEOUT_MS - waited)) <= 0)
             break;

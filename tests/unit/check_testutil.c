@@ -114,7 +114,7 @@ START_TEST(test_testutil_daemon_start_stop_workers)
     const char *argv[] = {"-w", "3", "--exit", "5", NULL};
     const char *env[] = {"FAKE_ECHO=hello world", NULL};
     struct daemon *d = fake_start(argv, env);
-    pid_t workers[8];
+    pid_t workers[8], restarted[8];
     struct http_resp r;
     char *log, *url;
     int status;
@@ -132,6 +132,15 @@ START_TEST(test_testutil_daemon_start_stop_workers)
     ck_assert_uint_eq(daemon_workers(d, workers, 8), 3);
     ck_assert_uint_eq(daemon_workers(d, workers, 1), 3);
     ck_assert_int_eq(kill(workers[0], 0), 0);
+    /* A killed worker is left out at once (even as a zombie) and its
+     * replacement is seen. */
+    ck_assert_int_eq(kill(workers[1], SIGKILL), 0);
+    ck_assert(wait_dead(workers[1]));
+    ck_assert(daemon_wait_workers(d, 3, 5000));
+    ck_assert(!daemon_wait_workers(d, 4, 100));
+    ck_assert_uint_eq(daemon_workers(d, restarted, 8), 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_ne(restarted[i], workers[1]);
     ck_assert_int_eq(http_get(daemon_url(d), NULL, &r), 0);
     http_resp_free(&r);
     status = daemon_stop(d);
@@ -232,11 +241,12 @@ START_TEST(test_testutil_http_helpers)
     ck_assert_ptr_nonnull(strstr(out, "\r\n\r\ndots"));
     stub_last_path(s, path, sizeof(path));
     ck_assert_str_eq(path, "/../a");
-    ck_assert_int_eq(http_raw(stub_port(s), "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n",
-                              NULL, 0), 200);
-    ck_assert_int_eq(http_raw(stub_port(s),
-                              "DELETE /a HTTP/1.1\r\nHost: x\r\n\r\n", out, 4),
-                     405);
+    ck_assert_int_eq(
+        http_raw(stub_port(s), "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n", NULL, 0),
+        200);
+    ck_assert_int_eq(
+        http_raw(stub_port(s), "DELETE /a HTTP/1.1\r\nHost: x\r\n\r\n", out, 4),
+        405);
     ck_assert_uint_eq(strlen(out), 3);
     ck_assert_int_eq(http_get("http://127.0.0.1:1/", NULL, &r),
                      CURLE_COULDNT_CONNECT);
@@ -304,8 +314,7 @@ START_TEST(test_testutil_gunzip)
     ck_assert_uint_eq(len, sizeof(text) - 1);
     ck_assert_str_eq(plain, text);
     free(plain);
-    ck_assert_int_eq(testutil_gunzip(r.body, r.len - 1, &plain, &len),
-                     -EINVAL);
+    ck_assert_int_eq(testutil_gunzip(r.body, r.len - 1, &plain, &len), -EINVAL);
     r.body[r.len / 2] ^= 0x55;
     ck_assert_int_eq(testutil_gunzip(r.body, r.len, &plain, &len), -EINVAL);
     ck_assert_int_eq(testutil_gunzip(text, sizeof(text), &plain, &len),
