@@ -2,7 +2,8 @@
 /*
  * fake_symsrvd: a stand-in for the symsrvd binary, so check_testutil can
  * prove daemon_start()/daemon_stop()/daemon_workers() against a process that
- * behaves like the real master: it forks "workers", serves /health and
+ * behaves like the real master: it forks "workers" (and restarts one that
+ * dies), serves /health and
  * /metrics over HTTP (through the stub upstream) on 127.0.0.1 port 0,
  * prints "symsrvd: listening on 127.0.0.1:PORT", and stops on SIGTERM.
  *
@@ -66,11 +67,32 @@ static pid_t fake_worker(void)
     pid_t pid = fork();
 
     if (pid == 0) {
+        sigset_t none;
+
+        /* A replacement is forked with the master's signals blocked. */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         for (;;)
             pause();
     }
     return pid;
+}
+
+/* Reap dead workers and fork their replacements. */
+static void fake_restart(pid_t *workers, int n)
+{
+    pid_t pid;
+
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+        for (int i = 0; i < n; i++) {
+            if (workers[i] != pid)
+                continue;
+            workers[i] = fake_worker();
+            fprintf(stderr, "symsrvd: worker %d died, restarted as %d\n",
+                    (int)pid, (int)workers[i]);
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -95,6 +117,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
     s = stub_start();
     stub_add(s, "/health", "{\"status\":\"ok\"}\n", 16);
@@ -102,12 +125,17 @@ int main(int argc, char **argv)
     if (o.unhealthy)
         stub_fault_always(s, "/health", 503);
     if (!o.silent)
-        fprintf(stderr, "symsrvd: listening on 127.0.0.1:%u\n"
-                        "symsrvd: listening on 127.0.0.1:9\n",
+        fprintf(stderr,
+                "symsrvd: listening on 127.0.0.1:%u\n"
+                "symsrvd: listening on 127.0.0.1:9\n",
                 stub_port(s));
-    do {
+    for (;;) {
         sigwait(&set, &sig);
-    } while (o.ignore_term);
+        if (sig == SIGCHLD)
+            fake_restart(workers, o.workers);
+        else if (!o.ignore_term)
+            break;
+    }
     for (int i = 0; i < o.workers; i++)
         kill(workers[i], SIGTERM);
     while (wait(NULL) > 0)

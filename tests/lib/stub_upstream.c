@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -38,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,6 +56,13 @@
 #define STUB_REDIRECT_DIR  "/redirected"
 /* SLOW sends this many chunks per second. */
 #define STUB_SLOW_CHUNKS_PER_S 20
+
+#define SWAP_PTR(a, b)                                                         \
+    do {                                                                       \
+        void *swap_tmp_ = (a);                                                 \
+        (a) = (b);                                                             \
+        (b) = swap_tmp_;                                                       \
+    } while (0)
 
 struct stub_body {
     atomic_uint refs;
@@ -74,7 +83,7 @@ struct stub_entry {
     struct stub_fault_item *faults;
     size_t fault_head, fault_count, fault_cap;
     unsigned always_status; /* 0: none */
-    unsigned hits;
+    unsigned hits, gets, heads;
 };
 
 struct stub {
@@ -84,7 +93,7 @@ struct stub {
     pthread_mutex_t lock;
     struct stub_entry *entries; /* protected by lock */
     unsigned total_hits;        /* protected by lock */
-    char last_ua[256];          /* protected by lock */
+    char *last_headers;         /* "Name: value\n"..., protected by lock */
     char last_path[1024];       /* protected by lock */
     atomic_uint connections;
     atomic_int in_flight; /* requests between first call and completion */
@@ -93,7 +102,7 @@ struct stub {
 
 /* What one request gets, decided when it arrives. */
 struct stub_request {
-    unsigned status;        /* nonzero: answer this status (sticky/fault) */
+    unsigned status; /* nonzero: answer this status (sticky/fault) */
     bool has_fault;
     struct stub_fault_item fault;
     struct stub_body *body; /* a reference, or NULL for 404 */
@@ -105,9 +114,9 @@ struct stub_stream {
     struct stub *s;
     struct stub_body *body; /* a reference */
     enum stub_fault_kind mode;
-    bool plain;     /* no fault shapes the body */
-    uint64_t arg;   /* TRUNCATE/RESET: bytes to send; SLOW: bytes/s */
-    int fd;         /* the connection's socket, for RESET */
+    bool plain;   /* no fault shapes the body */
+    uint64_t arg; /* TRUNCATE/RESET: bytes to send; SLOW: bytes/s */
+    int fd;       /* the connection's socket, for RESET */
     struct timespec start;
 };
 
@@ -156,6 +165,22 @@ void stub_generate(uint32_t seed, uint64_t offset, void *buf, size_t len)
         offset += n;
         len -= n;
     }
+}
+
+bool stub_generated_equal(uint32_t seed, uint64_t offset, const void *buf,
+                          size_t len)
+{
+    const unsigned char *p = buf;
+    unsigned char want[4096];
+
+    for (size_t done = 0; done < len; done += sizeof(want)) {
+        size_t n = len - done < sizeof(want) ? len - done : sizeof(want);
+
+        stub_generate(seed, offset + done, want, n);
+        if (memcmp(p + done, want, n) != 0)
+            return false;
+    }
+    return true;
 }
 
 static struct stub_body *stub_body_new(uint64_t len, unsigned char *data,
@@ -314,8 +339,8 @@ void stub_add_file(struct stub *s, const char *path, const char *file)
         ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 
         if (n <= 0)
-            stub_die("%s: %s", file, n == 0 ? "shrank while read"
-                                            : strerror(errno));
+            stub_die("%s: %s", file,
+                     n == 0 ? "shrank while read" : strerror(errno));
         got += (size_t)n;
     }
     close(fd);
@@ -366,6 +391,23 @@ unsigned stub_hits(struct stub *s, const char *path)
     return hits;
 }
 
+unsigned stub_hits_method(struct stub *s, const char *path, const char *method)
+{
+    struct stub_entry *e;
+    unsigned hits = 0;
+
+    pthread_mutex_lock(&s->lock);
+    e = stub_entry_find(s, path);
+    if (e != NULL && strcmp(method, "GET") == 0)
+        hits = e->gets;
+    else if (e != NULL && strcmp(method, "HEAD") == 0)
+        hits = e->heads;
+    else if (e != NULL)
+        hits = e->hits - e->gets - e->heads;
+    pthread_mutex_unlock(&s->lock);
+    return hits;
+}
+
 unsigned stub_total_hits(struct stub *s)
 {
     unsigned hits;
@@ -376,24 +418,50 @@ unsigned stub_total_hits(struct stub *s)
     return hits;
 }
 
-static void stub_copy_locked(struct stub *s, const char *src, char *buf,
+/* Copy the value of NAME's line in BLOCK into BUF; false when absent. */
+static bool stub_find_header(const char *block, const char *name, char *buf,
                              size_t len)
 {
-    if (len == 0)
-        return;
+    size_t nlen = strlen(name);
+
+    for (const char *line = block; line != NULL && *line != '\0';) {
+        const char *eol = strchr(line, '\n');
+
+        if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+            int vlen = (int)(eol - line - (ptrdiff_t)nlen - 2);
+
+            snprintf(buf, len, "%.*s", vlen, line + nlen + 2);
+            return true;
+        }
+        line = eol + 1; /* stub_header_line() ends every line */
+    }
+    return false;
+}
+
+bool stub_last_header(struct stub *s, const char *name, char *buf, size_t len)
+{
+    bool found;
+
     pthread_mutex_lock(&s->lock);
-    snprintf(buf, len, "%s", src);
+    found = stub_find_header(s->last_headers, name, buf, len);
     pthread_mutex_unlock(&s->lock);
+    if (!found && len > 0)
+        buf[0] = '\0';
+    return found;
 }
 
 void stub_last_user_agent(struct stub *s, char *buf, size_t len)
 {
-    stub_copy_locked(s, s->last_ua, buf, len);
+    stub_last_header(s, "User-Agent", buf, len);
 }
 
 void stub_last_path(struct stub *s, char *buf, size_t len)
 {
-    stub_copy_locked(s, s->last_path, buf, len);
+    if (len == 0)
+        return;
+    pthread_mutex_lock(&s->lock);
+    snprintf(buf, len, "%s", s->last_path);
+    pthread_mutex_unlock(&s->lock);
 }
 
 unsigned stub_connections(struct stub *s)
@@ -413,16 +481,27 @@ const char *stub_url(const struct stub *s)
 
 /* ---- serving ---- */
 
-/* Sleep MS milliseconds, or less once the stub is being torn down. */
-static void stub_sleep_ms(struct stub *s, uint64_t ms)
+/* Sleep MS milliseconds.  Returns false early when the stub is being torn
+ * down or the client on socket FD (if not -1) has hung up, so a client that
+ * timed out does not keep a long DELAY or SLOW response (and stub_stop())
+ * waiting. */
+static bool stub_sleep_ms(struct stub *s, int fd, uint64_t ms)
 {
-    while (ms > 0 && !atomic_load(&s->stopping)) {
+    while (ms > 0) {
         uint64_t step = ms < 20 ? ms : 20;
+        struct pollfd p = {.fd = fd, .events = POLLRDHUP};
         struct timespec ts = {0, (long)step * 1000000L};
 
-        nanosleep(&ts, NULL);
+        if (atomic_load(&s->stopping))
+            return false;
+        if (fd < 0)
+            nanosleep(&ts, NULL);
+        else if (poll(&p, 1, (int)step) > 0 &&
+                 (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+            return false;
         ms -= step;
     }
+    return true;
 }
 
 static uint64_t stub_elapsed_ns(const struct timespec *since)
@@ -435,17 +514,18 @@ static uint64_t stub_elapsed_ns(const struct timespec *since)
 }
 
 /* Wait until byte POS is due at the stream's rate; returns the chunk size
- * to send now (at most N). */
+ * to send now (at most N), or 0 when the wait was cut short. */
 static size_t stub_pace(struct stub_stream *st, uint64_t pos, size_t n)
 {
     uint64_t rate = st->arg ? st->arg : 1;
     uint64_t chunk = rate / STUB_SLOW_CHUNKS_PER_S;
-    uint64_t due_ns = pos / rate * 1000000000u +
-                      pos % rate * 1000000000u / rate;
+    uint64_t due_ns =
+        pos / rate * 1000000000u + pos % rate * 1000000000u / rate;
     uint64_t now_ns = stub_elapsed_ns(&st->start);
 
-    if (due_ns > now_ns)
-        stub_sleep_ms(st->s, (due_ns - now_ns + 999999) / 1000000);
+    if (due_ns > now_ns &&
+        !stub_sleep_ms(st->s, st->fd, (due_ns - now_ns + 999999) / 1000000))
+        return 0;
     if (chunk == 0)
         chunk = 1;
     return n < chunk ? n : (size_t)chunk;
@@ -462,13 +542,12 @@ static void stub_reset_socket(struct stub *s, int fd)
 
         if (ioctl(fd, SIOCOUTQ, &queued) != 0 || queued == 0)
             break;
-        stub_sleep_ms(s, 10);
+        stub_sleep_ms(s, -1, 10);
     }
     (void)connect(fd, &unspec, sizeof(unspec));
 }
 
-static ssize_t stub_stream_read(void *cls, uint64_t pos, char *buf,
-                                size_t max)
+static ssize_t stub_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct stub_stream *st = cls;
     uint64_t left = st->body->len - pos;
@@ -486,7 +565,7 @@ static ssize_t stub_stream_read(void *cls, uint64_t pos, char *buf,
             n = (size_t)(st->arg - pos);
     } else if (!st->plain && st->mode == STUB_SLOW) {
         n = stub_pace(st, pos, n);
-        if (atomic_load(&st->s->stopping))
+        if (n == 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     stub_body_read(st->body, pos, buf, n);
@@ -523,14 +602,20 @@ static enum MHD_Result stub_queue_text(struct MHD_Connection *c,
     return stub_queue(c, status, r, "text/plain");
 }
 
+static int stub_connection_fd(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+    return ci != NULL ? ci->connect_fd : -1;
+}
+
 /* Stream BODY (a reference, taken) shaped by the request's fault. */
 static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
                                        const struct stub_request *rq,
                                        struct stub_body *body)
 {
     struct stub_stream *st = xcalloc(1, sizeof(*st));
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     uint64_t size = body->len;
     struct MHD_Response *r;
 
@@ -539,13 +624,12 @@ static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
     st->plain = !rq->has_fault;
     st->mode = rq->fault.kind;
     st->arg = rq->fault.arg;
-    st->fd = ci != NULL ? ci->connect_fd : -1;
+    st->fd = stub_connection_fd(c);
     clock_gettime(CLOCK_MONOTONIC, &st->start);
     if (rq->has_fault && rq->fault.kind == STUB_NO_LENGTH)
         size = MHD_SIZE_UNKNOWN;
-    r = MHD_create_response_from_callback(size, STUB_BLOCK_SIZE,
-                                          stub_stream_read, st,
-                                          stub_stream_free);
+    r = MHD_create_response_from_callback(
+        size, STUB_BLOCK_SIZE, stub_stream_read, st, stub_stream_free);
     if (r == NULL) {
         stub_stream_free(st);
         return MHD_NO;
@@ -555,9 +639,8 @@ static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
     return stub_queue(c, MHD_HTTP_OK, r, "application/octet-stream");
 }
 
-static enum MHD_Result stub_queue_redirect(struct stub *s,
-                                           struct MHD_Connection *c,
-                                           const char *path)
+static enum MHD_Result
+stub_queue_redirect(struct stub *s, struct MHD_Connection *c, const char *path)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         10, (void *)"redirect\n", MHD_RESPMEM_PERSISTENT);
@@ -570,8 +653,7 @@ static enum MHD_Result stub_queue_redirect(struct stub *s,
 }
 
 static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
-                                    const char *method,
-                                    struct stub_request *rq)
+                                    const char *method, struct stub_request *rq)
 {
     struct stub_body *body;
     char text[64];
@@ -580,8 +662,9 @@ static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
         snprintf(text, sizeof(text), "stub: status %u\n", rq->status);
         return stub_queue_text(c, rq->status, text);
     }
-    if (rq->has_fault && rq->fault.kind == STUB_DELAY)
-        stub_sleep_ms(s, rq->fault.arg);
+    if (rq->has_fault && rq->fault.kind == STUB_DELAY &&
+        !stub_sleep_ms(s, stub_connection_fd(c), rq->fault.arg))
+        return MHD_NO; /* the client left or the stub is stopping */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return stub_queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
                                "stub: GET and HEAD only\n");
@@ -596,14 +679,36 @@ static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
     return stub_queue_body(s, c, rq, body);
 }
 
+static enum MHD_Result stub_header_line(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value)
+{
+    (void)kind;
+    fprintf(cls, "%s: %s\n", key, value != NULL ? value : "");
+    return MHD_YES;
+}
+
+/* The request's headers as "Name: value\n" lines (a new string). */
+static char *stub_header_block(struct MHD_Connection *c)
+{
+    char *block = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&block, &len);
+
+    if (f == NULL)
+        stub_die("open_memstream: %s", strerror(errno));
+    MHD_get_connection_values(c, MHD_HEADER_KIND, stub_header_line, f);
+    fclose(f);
+    return block;
+}
+
 /* Count the request and decide what it gets (consuming one fault). */
 static struct stub_request *stub_request_begin(struct stub *s,
                                                struct MHD_Connection *c,
+                                               const char *method,
                                                const char *path)
 {
     struct stub_request *rq = xcalloc(1, sizeof(*rq));
-    const char *ua =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
+    char *headers = stub_header_block(c);
     struct stub_entry *e;
 
     atomic_fetch_add(&s->in_flight, 1);
@@ -611,8 +716,10 @@ static struct stub_request *stub_request_begin(struct stub *s,
     pthread_mutex_lock(&s->lock);
     e = stub_entry_get(s, path);
     e->hits++;
+    e->gets += strcmp(method, "GET") == 0;
+    e->heads += strcmp(method, "HEAD") == 0;
     s->total_hits++;
-    snprintf(s->last_ua, sizeof(s->last_ua), "%s", ua != NULL ? ua : "");
+    SWAP_PTR(s->last_headers, headers);
     snprintf(s->last_path, sizeof(s->last_path), "%s", path);
     if (e->always_status != 0) {
         rq->status = e->always_status;
@@ -625,6 +732,7 @@ static struct stub_request *stub_request_begin(struct stub *s,
     }
     rq->body = stub_body_for(s, e);
     pthread_mutex_unlock(&s->lock);
+    free(headers); /* the previous request's */
     return rq;
 }
 
@@ -639,7 +747,7 @@ static enum MHD_Result stub_handler(void *cls, struct MHD_Connection *c,
     (void)version;
     (void)upload_data;
     if (*req_cls == NULL) {
-        *req_cls = stub_request_begin(s, c, url);
+        *req_cls = stub_request_begin(s, c, method, url);
         return MHD_YES;
     }
     if (*upload_size != 0) {
@@ -699,8 +807,8 @@ struct stub *stub_start(void)
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
             MHD_USE_ITC,
         0, NULL, NULL, stub_handler, s, MHD_OPTION_SOCK_ADDR, &sin,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 512, MHD_OPTION_CONNECTION_LIMIT,
-        2000, MHD_OPTION_NOTIFY_COMPLETED, stub_completed, s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 512, MHD_OPTION_CONNECTION_LIMIT, 2000,
+        MHD_OPTION_NOTIFY_COMPLETED, stub_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, stub_notify_connection, s,
         MHD_OPTION_UNESCAPE_CALLBACK, stub_no_unescape, NULL, MHD_OPTION_END);
     if (s->mhd == NULL)
@@ -736,5 +844,6 @@ void stub_stop(struct stub *s)
         stub_entry_free(e);
     }
     pthread_mutex_destroy(&s->lock);
+    free(s->last_headers);
     free(s);
 }

@@ -16,6 +16,7 @@
 #ifndef SYMSRVD_STUB_UPSTREAM_H
 #define SYMSRVD_STUB_UPSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,7 +27,8 @@ struct stub;
 enum stub_fault_kind {
     /* Answer ARG (an HTTP status) with a short text body. */
     STUB_STATUS,
-    /* Sleep ARG milliseconds before the headers, then answer normally. */
+    /* Sleep ARG milliseconds before the headers, then answer normally (the
+     * sleep ends early, dropping the request, if the client hangs up). */
     STUB_DELAY,
     /* Announce the full Content-Length, send headers and the first ARG body
      * bytes, then close the connection (the client sees a short body). */
@@ -78,6 +80,11 @@ void stub_add_generated(struct stub *s, const char *path, uint64_t len,
  * The stream depends only on SEED, so any slice can be checked alone. */
 void stub_generate(uint32_t seed, uint64_t offset, void *buf, size_t len);
 
+/* True when the LEN bytes at BUF are the stream for SEED at OFFSET (what
+ * stub_add_generated() served), without allocating a copy. */
+bool stub_generated_equal(uint32_t seed, uint64_t offset, const void *buf,
+                          size_t len);
+
 /* Queue a fault for the next request of PATH that has none queued before it.
  * When the queue is empty requests are served normally (404 when PATH has
  * no body). */
@@ -91,12 +98,21 @@ void stub_fault_always(struct stub *s, const char *path, unsigned status);
 /* Requests received for PATH (any method, any outcome; query ignored). */
 unsigned stub_hits(struct stub *s, const char *path);
 
+/* Requests received for PATH with METHOD: "GET", "HEAD", or any other
+ * string for all other methods together. */
+unsigned stub_hits_method(struct stub *s, const char *path, const char *method);
+
 /* Requests received in total. */
 unsigned stub_total_hits(struct stub *s);
 
 /* Copy the User-Agent of the last request ("" when none was sent or no
  * request came yet) into BUF of LEN bytes, truncated and NUL-terminated. */
 void stub_last_user_agent(struct stub *s, char *buf, size_t len);
+
+/* Copy the value of request header NAME (case-insensitive) of the last
+ * request into BUF of LEN bytes (truncated, NUL-terminated).  Returns false
+ * (and sets BUF to "") when that request had no such header. */
+bool stub_last_header(struct stub *s, const char *name, char *buf, size_t len);
 
 /* Copy the path of the last request (as sent) into BUF, like
  * stub_last_user_agent(). */

@@ -135,8 +135,8 @@ static char **daemon_argv(const char *prog, const char *const *argv)
 static char **daemon_envp(const char *const *env)
 {
     size_t nenv = strv_len(env), n = 0;
-    char **ev = xcalloc(strv_len((const char *const *)environ) + nenv + 1,
-                        sizeof(*ev));
+    char **ev =
+        xcalloc(strv_len((const char *const *)environ) + nenv + 1, sizeof(*ev));
 
     for (char **e = environ; *e != NULL; e++) {
         bool replaced = false;
@@ -187,8 +187,7 @@ static bool daemon_exited(const struct daemon *d)
 
     /* WNOWAIT keeps the zombie, so the PID (and the process group) cannot
      * be reused before daemon_reap(). */
-    return waitid(P_PID, (id_t)d->pid, &si, WEXITED | WNOHANG | WNOWAIT) !=
-               0 ||
+    return waitid(P_PID, (id_t)d->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
            si.si_pid == d->pid;
 }
 
@@ -374,12 +373,14 @@ int daemon_stop(struct daemon *d)
     return daemon_stop_within(d, DAEMON_STOP_GRACE_MS);
 }
 
-/* The parent PID from /proc/PID/stat ("pid (comm) state ppid ..."; comm may
- * hold spaces and parentheses, so parse after the last ')'). */
-static pid_t proc_ppid(const char *pid)
+/* The parent PID of a live process from /proc/PID/stat ("pid (comm) state
+ * ppid ..."; comm may hold spaces and parentheses, so parse after the last
+ * ')'), or -1 for a zombie or a vanished process. */
+static pid_t proc_live_ppid(const char *pid)
 {
     char path[64], buf[512];
     char *paren;
+    char state = 'Z';
     int ppid = -1;
     ssize_t n;
     int fd;
@@ -394,7 +395,8 @@ static pid_t proc_ppid(const char *pid)
         return -1;
     buf[n] = '\0';
     paren = strrchr(buf, ')');
-    if (paren == NULL || sscanf(paren + 1, " %*c %d", &ppid) != 1)
+    if (paren == NULL || sscanf(paren + 1, " %c %d", &state, &ppid) != 2 ||
+        state == 'Z' || state == 'X')
         return -1;
     return (pid_t)ppid;
 }
@@ -410,7 +412,7 @@ size_t daemon_workers(const struct daemon *d, pid_t *out, size_t max)
     while ((de = readdir(proc)) != NULL) {
         if (de->d_name[0] < '1' || de->d_name[0] > '9')
             continue;
-        if (proc_ppid(de->d_name) != d->pid)
+        if (proc_live_ppid(de->d_name) != d->pid)
             continue;
         if (n < max)
             out[n] = (pid_t)strtol(de->d_name, NULL, 10);
@@ -418,4 +420,16 @@ size_t daemon_workers(const struct daemon *d, pid_t *out, size_t max)
     }
     closedir(proc);
     return n;
+}
+
+bool daemon_wait_workers(const struct daemon *d, size_t n, unsigned timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+
+    while (daemon_workers(d, NULL, 0) != n) {
+        if (now_ms() >= deadline)
+            return false;
+        sleep_ms(DAEMON_POLL_MS);
+    }
+    return true;
 }

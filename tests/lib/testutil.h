@@ -65,19 +65,25 @@ int daemon_stop(struct daemon *d);
 /* As daemon_stop() with a grace period of GRACE_MS before SIGKILL. */
 int daemon_stop_within(struct daemon *d, unsigned grace_ms);
 
-/* Store up to MAX PIDs of the master's child processes in OUT.  Returns how
- * many children there are (which may exceed MAX). */
+/* Store up to MAX PIDs of the master's live child processes (zombies not
+ * yet reaped are left out) in OUT (may be NULL when MAX is 0).  Returns how
+ * many there are, which may exceed MAX. */
 size_t daemon_workers(const struct daemon *d, pid_t *out, size_t max);
+
+/* Poll daemon_workers() until it counts N, at most TIMEOUT_MS.  Returns true
+ * when it did (e.g. after killing a worker, to see it replaced). */
+bool daemon_wait_workers(const struct daemon *d, size_t n, unsigned timeout_ms);
 
 /* A response as libcurl saw it.  BODY and HEADERS are NUL-terminated (the
  * NUL is not counted in LEN).  HEADERS holds the raw header blocks of every
  * response received (interim ones included). */
 struct http_resp {
-    long status;         /* 0 when no response line arrived */
+    long status; /* 0 when no response line arrived */
     char *body;
     size_t len;
     char *headers;
-    double first_byte_s; /* CURLINFO_STARTTRANSFER_TIME */
+    double first_byte_s; /* CURLINFO_STARTTRANSFER_TIME (headers count) */
+    double first_body_s; /* until the first body byte; -1 when none came */
     double total_s;      /* CURLINFO_TOTAL_TIME */
     int curl_rc;         /* CURLcode of the transfer */
 };
@@ -90,6 +96,12 @@ struct http_resp {
  * the status and what arrived). */
 int http_get(const char *url, const char *const *req_headers,
              struct http_resp *out);
+
+/* Run N GETs of URL at once, from N threads released together, into
+ * OUT[0..N-1] (free each with http_resp_free()).  Returns how many transfers
+ * failed (nonzero curl_rc). */
+size_t http_get_many(const char *url, const char *const *req_headers, size_t n,
+                     struct http_resp *out);
 
 /* As http_get() with HEAD. */
 int http_head(const char *url, const char *const *req_headers,
@@ -105,6 +117,11 @@ void http_resp_free(struct http_resp *r);
 /* The value of header NAME (case-insensitive) in the last response's header
  * block, without surrounding blanks.  Returns a new string or NULL. */
 char *http_header(const struct http_resp *r, const char *name);
+
+/* Decompress the gzip (RFC 1952) data IN of LEN bytes into *OUT (new,
+ * NUL-terminated; free it) and *OUTLEN.  Returns 0, or -EINVAL when IN is not
+ * one complete gzip stream. */
+int testutil_gunzip(const void *in, size_t len, char **out, size_t *outlen);
 
 /* Send REQUEST exactly as given to 127.0.0.1:PORT over a plain socket (for
  * paths libcurl would normalise, like "/../x").  Reads the reply until the

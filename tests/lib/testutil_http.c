@@ -24,10 +24,11 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include "xalloc.h"
 
-#define HTTP_TIMEOUT_S     60
+#define HTTP_TIMEOUT_S      30
 #define HTTP_RAW_TIMEOUT_MS 10000
 
 struct http_buf {
@@ -61,14 +62,39 @@ static char *http_buf_take(struct http_buf *b)
     return b->p != NULL ? b->p : xstrdup("");
 }
 
+/* A body being received, and when its first byte came. */
+struct http_body {
+    struct http_buf buf;
+    struct timespec start;
+    double first_s;
+};
+
+static double http_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) +
+           (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static size_t http_collect(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     http_buf_append(ud, ptr, size * nmemb);
     return size * nmemb;
 }
 
+static size_t http_collect_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct http_body *b = ud;
+
+    if (b->first_s < 0 && size * nmemb > 0)
+        b->first_s = http_since(&b->start);
+    return http_collect(ptr, size, nmemb, &b->buf);
+}
+
 static CURL *http_handle(const char *method, const char *url,
-                         struct curl_slist *hdrs, struct http_buf *body,
+                         struct curl_slist *hdrs, struct http_body *body,
                          struct http_buf *head)
 {
     CURL *h = curl_easy_init();
@@ -82,7 +108,7 @@ static CURL *http_handle(const char *method, const char *url,
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)HTTP_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_collect);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_collect_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_collect);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, head);
@@ -97,7 +123,8 @@ static CURL *http_handle(const char *method, const char *url,
 int http_request(const char *method, const char *url,
                  const char *const *req_headers, struct http_resp *out)
 {
-    struct http_buf body = {0}, head = {0};
+    struct http_body body = {.first_s = -1};
+    struct http_buf head = {0};
     struct curl_slist *hdrs = NULL;
     CURL *h;
 
@@ -106,14 +133,16 @@ int http_request(const char *method, const char *url,
     for (size_t i = 0; req_headers != NULL && req_headers[i] != NULL; i++)
         hdrs = curl_slist_append(hdrs, req_headers[i]);
     h = http_handle(method, url, hdrs, &body, &head);
+    clock_gettime(CLOCK_MONOTONIC, &body.start);
     out->curl_rc = (int)curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME, &out->first_byte_s);
     curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &out->total_s);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
-    out->len = body.len;
-    out->body = http_buf_take(&body);
+    out->first_body_s = body.first_s;
+    out->len = body.buf.len;
+    out->body = http_buf_take(&body.buf);
     out->headers = http_buf_take(&head);
     return out->curl_rc;
 }
@@ -128,6 +157,82 @@ int http_head(const char *url, const char *const *req_headers,
               struct http_resp *out)
 {
     return http_request("HEAD", url, req_headers, out);
+}
+
+struct http_many {
+    const char *url;
+    const char *const *req_headers;
+    struct http_resp *out;
+    pthread_barrier_t *go;
+};
+
+static void *http_many_thread(void *arg)
+{
+    struct http_many *job = arg;
+
+    pthread_barrier_wait(job->go);
+    http_get(job->url, job->req_headers, job->out);
+    return NULL;
+}
+
+size_t http_get_many(const char *url, const char *const *req_headers, size_t n,
+                     struct http_resp *out)
+{
+    struct http_many *jobs;
+    pthread_t *tids;
+    pthread_barrier_t go;
+    size_t failed = 0;
+
+    if (n == 0)
+        return 0;
+    jobs = xcalloc(n, sizeof(*jobs));
+    tids = xcalloc(n, sizeof(*tids));
+    pthread_once(&http_once, http_init_once);
+    pthread_barrier_init(&go, NULL, (unsigned)n);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i] = (struct http_many){url, req_headers, &out[i], &go};
+        if (pthread_create(&tids[i], NULL, http_many_thread, &jobs[i]) != 0) {
+            fputs("testutil: pthread_create failed\n", stderr);
+            abort();
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        pthread_join(tids[i], NULL);
+        failed += out[i].curl_rc != 0;
+    }
+    pthread_barrier_destroy(&go);
+    free(tids);
+    free(jobs);
+    return failed;
+}
+
+int testutil_gunzip(const void *in, size_t len, char **out, size_t *outlen)
+{
+    struct http_buf b = {0};
+    unsigned char chunk[16384];
+    z_stream z;
+    int rc;
+
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+        return -ENOMEM;
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)len;
+    do {
+        z.next_out = chunk;
+        z.avail_out = sizeof(chunk);
+        rc = inflate(&z, Z_NO_FLUSH);
+        http_buf_append(&b, chunk, sizeof(chunk) - z.avail_out);
+    } while (rc == Z_OK);
+    if (rc != Z_STREAM_END || z.avail_in != 0) {
+        inflateEnd(&z);
+        free(b.p);
+        return -EINVAL;
+    }
+    inflateEnd(&z);
+    *outlen = b.len;
+    *out = http_buf_take(&b);
+    return 0;
 }
 
 void http_resp_free(struct http_resp *r)
@@ -153,8 +258,8 @@ static char *http_header_in(const char *block, const char *name)
 
             while (v < end && (*v == ' ' || *v == '\t'))
                 v++;
-            while (end > v && (end[-1] == '\r' || end[-1] == ' ' ||
-                               end[-1] == '\t'))
+            while (end > v &&
+                   (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
                 end--;
             return xstrndup(v, (size_t)(end - v));
         }
@@ -245,8 +350,8 @@ static void http_raw_read(int fd, struct http_buf *b, bool head)
         ssize_t n;
 
         clock_gettime(CLOCK_MONOTONIC, &t);
-        waited = (t.tv_sec - t0.tv_sec) * 1000 +
-                 (t.tv_nsec - t0.tv_nsec) / 1000000;
+        waited =
+            (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
         if (waited >= HTTP_RAW_TIMEOUT_MS ||
             poll(&p, 1, (int)(HTTP_RAW_TIMEOUT_MS - waited)) <= 0)
             break;

@@ -57,6 +57,13 @@ static void *generated(uint32_t seed, size_t len)
     return buf;
 }
 
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -81,14 +88,14 @@ START_TEST(test_stub_upstream_serves_exact_paths)
     free(cl);
     http_resp_free(&r);
     /* Case-sensitive like GCS/S3, and unknown paths are 404. */
-    ck_assert_int_eq(get("/FOO.pdb/0123456789ABCDEF0123456789ABCDEF1/foo.pdb",
-                         &r), 0);
+    ck_assert_int_eq(
+        get("/FOO.pdb/0123456789ABCDEF0123456789ABCDEF1/foo.pdb", &r), 0);
     ck_assert_int_eq(r.status, 404);
     ck_assert_ptr_nonnull(strstr(r.body, "not found"));
     http_resp_free(&r);
     /* Percent-escapes are not decoded: the raw path is the key. */
-    ck_assert_int_eq(get("/foo%2Epdb/0123456789ABCDEF0123456789ABCDEF1/foo.pdb",
-                         &r), 0);
+    ck_assert_int_eq(
+        get("/foo%2Epdb/0123456789ABCDEF0123456789ABCDEF1/foo.pdb", &r), 0);
     ck_assert_int_eq(r.status, 404);
     http_resp_free(&r);
     stub_last_path(stub, path, sizeof(path));
@@ -137,6 +144,35 @@ START_TEST(test_stub_upstream_records_user_agent)
     ck_assert_str_eq(ua, "symsrvd/9.9");
     stub_last_user_agent(stub, ua, 4);
     ck_assert_str_eq(ua, "sym");
+    free(url);
+}
+END_TEST
+
+START_TEST(test_stub_upstream_records_headers_and_methods)
+{
+    const char *hdrs[] = {"Accept-Encoding: gzip", "X-Empty;", NULL};
+    char *url = url_of(PDB_PATH);
+    struct http_resp r;
+    char v[64];
+
+    ck_assert(!stub_last_header(stub, "Host", v, sizeof(v)));
+    stub_add(stub, PDB_PATH, "x", 1);
+    ck_assert_int_eq(http_head(url, NULL, &r), 0);
+    http_resp_free(&r);
+    ck_assert_int_eq(http_request("OPTIONS", url, NULL, &r), 0);
+    http_resp_free(&r);
+    ck_assert_int_eq(http_get(url, hdrs, &r), 0);
+    http_resp_free(&r);
+    ck_assert(stub_last_header(stub, "accept-encoding", v, sizeof(v)));
+    ck_assert_str_eq(v, "gzip");
+    ck_assert(stub_last_header(stub, "X-Empty", v, sizeof(v)));
+    ck_assert_str_eq(v, "");
+    ck_assert(!stub_last_header(stub, "X-Absent", v, sizeof(v)));
+    ck_assert_str_eq(v, "");
+    ck_assert_uint_eq(stub_hits_method(stub, PDB_PATH, "GET"), 1);
+    ck_assert_uint_eq(stub_hits_method(stub, PDB_PATH, "HEAD"), 1);
+    ck_assert_uint_eq(stub_hits_method(stub, PDB_PATH, "OPTIONS"), 1);
+    ck_assert_uint_eq(stub_hits_method(stub, "/none", "GET"), 0);
     free(url);
 }
 END_TEST
@@ -208,6 +244,42 @@ START_TEST(test_stub_upstream_delay_before_headers)
 }
 END_TEST
 
+static void *impatient_get(void *arg)
+{
+    char *url = arg;
+    CURL *h = curl_easy_init();
+
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 200L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    ck_assert_int_eq(curl_easy_perform(h), CURLE_OPERATION_TIMEDOUT);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+START_TEST(test_stub_upstream_client_hangup_ends_waits)
+{
+    char *url = url_of(PDB_PATH);
+    pthread_t tid;
+    double t0;
+
+    /* A client that times out must not keep a long DELAY or SLOW response
+     * (and so stub_stop()) waiting. */
+    stub_add_generated(stub, PDB_PATH, 1000000, 1);
+    stub_fault(stub, PDB_PATH, STUB_DELAY, 30000);
+    stub_fault(stub, PDB_PATH, STUB_SLOW, 100);
+    t0 = now_s();
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&tid, NULL, impatient_get, url);
+        pthread_join(tid, NULL);
+    }
+    stub_stop(stub);
+    stub = NULL;
+    ck_assert_double_lt(now_s() - t0, 3.0);
+    free(url);
+}
+END_TEST
+
 START_TEST(test_stub_upstream_truncate_is_partial_file)
 {
     enum { LEN = 200000, SENT = 1000 };
@@ -216,7 +288,12 @@ START_TEST(test_stub_upstream_truncate_is_partial_file)
     char *cl;
 
     stub_add_generated(stub, PDB_PATH, LEN, 7);
+    stub_fault(stub, PDB_PATH, STUB_TRUNCATE, 0);
     stub_fault(stub, PDB_PATH, STUB_TRUNCATE, SENT);
+    ck_assert_int_eq(get(PDB_PATH, &r), CURLE_PARTIAL_FILE);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.len, 0);
+    http_resp_free(&r);
     ck_assert_int_eq(get(PDB_PATH, &r), CURLE_PARTIAL_FILE);
     ck_assert_int_eq(r.status, 200);
     cl = http_header(&r, "Content-Length");
@@ -249,7 +326,9 @@ START_TEST(test_stub_upstream_reset_is_recv_error)
     ck_assert_uint_eq(r.len, SENT);
     ck_assert_mem_eq(r.body, want, SENT);
     http_resp_free(&r);
-    ck_assert_int_ne(get(PDB_PATH, &r), 0);
+    /* Even at 0 the headers go out first. */
+    ck_assert_int_eq(get(PDB_PATH, &r), CURLE_RECV_ERROR);
+    ck_assert_int_eq(r.status, 200);
     ck_assert_uint_eq(r.len, 0);
     http_resp_free(&r);
     ck_assert_int_eq(get(PDB_PATH, &r), 0);
@@ -413,8 +492,8 @@ START_TEST(test_stub_upstream_64_concurrent_gets)
     stub_fault(stub, PDB_PATH, STUB_DELAY, 300); /* overlap them all */
     for (int i = 0; i < CONCURRENT; i++) {
         jobs[i].want = want;
-        ck_assert_int_eq(pthread_create(&tids[i], NULL, fetch_thread,
-                                        &jobs[i]), 0);
+        ck_assert_int_eq(pthread_create(&tids[i], NULL, fetch_thread, &jobs[i]),
+                         0);
     }
     for (int i = 0; i < CONCURRENT; i++) {
         pthread_join(tids[i], NULL);
@@ -425,13 +504,6 @@ START_TEST(test_stub_upstream_64_concurrent_gets)
     free(want);
 }
 END_TEST
-
-static size_t discard(char *p, size_t size, size_t n, void *ud)
-{
-    (void)p;
-    (void)ud;
-    return size * n;
-}
 
 START_TEST(test_stub_upstream_counts_connections)
 {
@@ -475,8 +547,8 @@ static size_t compare_stream(char *p, size_t size, size_t n, void *ud)
     unsigned char want[CURL_MAX_WRITE_SIZE];
 
     for (size_t done = 0; done < size * n; done += sizeof(want)) {
-        size_t len = size * n - done < sizeof(want) ? size * n - done
-                                                     : sizeof(want);
+        size_t len =
+            size * n - done < sizeof(want) ? size * n - done : sizeof(want);
 
         stub_generate(c->seed, c->pos, want, len);
         c->same = c->same && memcmp(p + done, want, len) == 0;
@@ -518,6 +590,11 @@ START_TEST(test_stub_upstream_generate_is_sliceable)
     ck_assert(memcmp(whole, other, sizeof(whole)) != 0);
     stub_generate(5, 999, part, 1);
     ck_assert_int_eq(part[0], whole[999]);
+    ck_assert(stub_generated_equal(5, 0, whole, sizeof(whole)));
+    ck_assert(stub_generated_equal(5, 500, whole + 500, 500));
+    whole[998] ^= 1;
+    ck_assert(!stub_generated_equal(5, 0, whole, sizeof(whole)));
+    ck_assert(!stub_generated_equal(6, 0, other + 1, 10));
 }
 END_TEST
 
@@ -591,6 +668,7 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(serve, test_stub_upstream_serves_exact_paths);
     tcase_add_test(serve, test_stub_upstream_head_and_methods);
     tcase_add_test(serve, test_stub_upstream_records_user_agent);
+    tcase_add_test(serve, test_stub_upstream_records_headers_and_methods);
     tcase_add_test(serve, test_stub_upstream_generate_is_sliceable);
     tcase_add_test(serve, test_stub_upstream_add_file_and_replace);
     tcase_add_test(serve, test_stub_upstream_stop_waits_for_in_flight);
@@ -599,6 +677,7 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(faults, test_stub_upstream_status_faults_in_order);
     tcase_add_test(faults, test_stub_upstream_status_storm_then_recovery);
     tcase_add_test(faults, test_stub_upstream_delay_before_headers);
+    tcase_add_test(faults, test_stub_upstream_client_hangup_ends_waits);
     tcase_add_test(faults, test_stub_upstream_truncate_is_partial_file);
     tcase_add_test(faults, test_stub_upstream_reset_is_recv_error);
     tcase_add_test(faults, test_stub_upstream_slow_first_byte_early);

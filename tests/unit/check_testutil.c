@@ -71,31 +71,41 @@ static bool wait_dead(pid_t pid)
     return pid_dead(pid);
 }
 
+static void touch(const char *dir, const char *name)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    free(path);
+}
+
 START_TEST(test_testutil_tmpdir_and_rmtree)
 {
     char *dir = testutil_tmpdir();
+    char *a = xasprintf("%s/a", dir);
     char *sub = xasprintf("%s/a/b", dir);
     char *locked = xasprintf("%s/locked", dir);
-    char *file = xasprintf("%s/a/b/f", dir);
     char *other = testutil_tmpdir();
-    FILE *f;
 
     ck_assert_str_ne(dir, other);
-    ck_assert_int_eq(mkdir(xasprintf("%s/a", dir), 0700), 0);
+    ck_assert_int_eq(mkdir(a, 0700), 0);
     ck_assert_int_eq(mkdir(sub, 0700), 0);
-    f = fopen(file, "w");
-    ck_assert_ptr_nonnull(f);
-    fclose(f);
+    touch(sub, "f");
     ck_assert_int_eq(mkdir(locked, 0700), 0);
-    f = fopen(xasprintf("%s/inside", locked), "w");
-    ck_assert_ptr_nonnull(f);
-    fclose(f);
+    touch(locked, "inside");
     ck_assert_int_eq(chmod(locked, 0), 0);
     testutil_rmtree(dir);
     testutil_rmtree(other);
     testutil_rmtree(NULL);
     ck_assert_int_eq(access(dir, F_OK), -1);
     ck_assert_int_eq(access(other, F_OK), -1);
+    free(a);
+    free(sub);
+    free(locked);
+    free(other);
+    free(dir);
 }
 END_TEST
 
@@ -104,7 +114,7 @@ START_TEST(test_testutil_daemon_start_stop_workers)
     const char *argv[] = {"-w", "3", "--exit", "5", NULL};
     const char *env[] = {"FAKE_ECHO=hello world", NULL};
     struct daemon *d = fake_start(argv, env);
-    pid_t workers[8];
+    pid_t workers[8], restarted[8];
     struct http_resp r;
     char *log, *url;
     int status;
@@ -122,6 +132,15 @@ START_TEST(test_testutil_daemon_start_stop_workers)
     ck_assert_uint_eq(daemon_workers(d, workers, 8), 3);
     ck_assert_uint_eq(daemon_workers(d, workers, 1), 3);
     ck_assert_int_eq(kill(workers[0], 0), 0);
+    /* A killed worker is left out at once (even as a zombie) and its
+     * replacement is seen. */
+    ck_assert_int_eq(kill(workers[1], SIGKILL), 0);
+    ck_assert(wait_dead(workers[1]));
+    ck_assert(daemon_wait_workers(d, 3, 5000));
+    ck_assert(!daemon_wait_workers(d, 4, 100));
+    ck_assert_uint_eq(daemon_workers(d, restarted, 8), 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_ne(restarted[i], workers[1]);
     ck_assert_int_eq(http_get(daemon_url(d), NULL, &r), 0);
     http_resp_free(&r);
     status = daemon_stop(d);
@@ -222,11 +241,12 @@ START_TEST(test_testutil_http_helpers)
     ck_assert_ptr_nonnull(strstr(out, "\r\n\r\ndots"));
     stub_last_path(s, path, sizeof(path));
     ck_assert_str_eq(path, "/../a");
-    ck_assert_int_eq(http_raw(stub_port(s), "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n",
-                              NULL, 0), 200);
-    ck_assert_int_eq(http_raw(stub_port(s),
-                              "DELETE /a HTTP/1.1\r\nHost: x\r\n\r\n", out, 4),
-                     405);
+    ck_assert_int_eq(
+        http_raw(stub_port(s), "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n", NULL, 0),
+        200);
+    ck_assert_int_eq(
+        http_raw(stub_port(s), "DELETE /a HTTP/1.1\r\nHost: x\r\n\r\n", out, 4),
+        405);
     ck_assert_uint_eq(strlen(out), 3);
     ck_assert_int_eq(http_get("http://127.0.0.1:1/", NULL, &r),
                      CURLE_COULDNT_CONNECT);
@@ -246,6 +266,65 @@ START_TEST(test_testutil_http_helpers)
 }
 END_TEST
 
+START_TEST(test_testutil_get_many_and_timing)
+{
+    struct stub *s = stub_start();
+    char *url = xasprintf("%s/g", stub_url(s));
+    struct http_resp r[16];
+
+    stub_add_generated(s, "/g", 100000, 3);
+    stub_fault(s, "/g", STUB_DELAY, 300);
+    ck_assert_uint_eq(http_get_many(url, NULL, 16, r), 0);
+    for (int i = 0; i < 16; i++) {
+        ck_assert_int_eq(r[i].status, 200);
+        ck_assert(stub_generated_equal(3, 0, r[i].body, r[i].len));
+        ck_assert_uint_eq(r[i].len, 100000);
+        http_resp_free(&r[i]);
+    }
+    ck_assert_uint_eq(stub_hits(s, "/g"), 16);
+    ck_assert_uint_eq(http_get_many(url, NULL, 0, r), 0);
+    /* Exactly one of the 16 got the delay; its body came after it. */
+    stub_fault(s, "/g", STUB_DELAY, 300);
+    ck_assert_int_eq(http_get(url, NULL, &r[0]), 0);
+    ck_assert_double_ge(r[0].first_body_s, 0.3);
+    ck_assert_double_le(r[0].first_body_s, r[0].total_s + 0.01);
+    http_resp_free(&r[0]);
+    ck_assert_int_eq(http_head(url, NULL, &r[0]), 0);
+    ck_assert_double_eq(r[0].first_body_s, -1);
+    http_resp_free(&r[0]);
+    stub_stop(s);
+    free(url);
+}
+END_TEST
+
+START_TEST(test_testutil_gunzip)
+{
+    struct stub *s = stub_start();
+    char *url = xasprintf("%s/z", stub_url(s));
+    const char *hdrs[] = {"Accept-Encoding: gzip", NULL};
+    static const char text[] = "a gzip round trip, a gzip round trip";
+    struct http_resp r;
+    char *plain;
+    size_t len;
+
+    stub_add(s, "/z", text, sizeof(text) - 1);
+    stub_fault(s, "/z", STUB_GZIP, 0);
+    ck_assert_int_eq(http_get(url, hdrs, &r), 0);
+    ck_assert_int_eq(testutil_gunzip(r.body, r.len, &plain, &len), 0);
+    ck_assert_uint_eq(len, sizeof(text) - 1);
+    ck_assert_str_eq(plain, text);
+    free(plain);
+    ck_assert_int_eq(testutil_gunzip(r.body, r.len - 1, &plain, &len), -EINVAL);
+    r.body[r.len / 2] ^= 0x55;
+    ck_assert_int_eq(testutil_gunzip(r.body, r.len, &plain, &len), -EINVAL);
+    ck_assert_int_eq(testutil_gunzip(text, sizeof(text), &plain, &len),
+                     -EINVAL);
+    http_resp_free(&r);
+    stub_stop(s);
+    free(url);
+}
+END_TEST
+
 static Suite *testutil_suite(void)
 {
     Suite *s = suite_create("testutil");
@@ -262,6 +341,8 @@ static Suite *testutil_suite(void)
     suite_add_tcase(s, daemon);
     tcase_add_test(http, test_testutil_metrics);
     tcase_add_test(http, test_testutil_http_helpers);
+    tcase_add_test(http, test_testutil_get_many_and_timing);
+    tcase_add_test(http, test_testutil_gunzip);
     suite_add_tcase(s, http);
     return s;
 }
