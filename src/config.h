@@ -72,10 +72,10 @@ struct config {
     /* [server] */
     struct config_listen *listen; /* default 127.0.0.1:8080 */
     size_t nlisten;
-    unsigned workers;     /* default 2; "auto" = online CPUs, resolved at load */
-    unsigned threads;     /* default 8, 1..1024 */
-    unsigned downloaders; /* default 8, 1..1024 */
-    char *access_log;     /* "-" (default), "off", or a file path */
+    unsigned workers; /* default 2; "auto" = online CPUs, resolved at load */
+    unsigned threads; /* default 8, 1..1024 */
+    unsigned downloaders;           /* default 8, 1..1024 */
+    char *access_log;               /* "-" (default), "off", or a file path */
     unsigned max_connections;       /* default 1024 */
     uint64_t connection_timeout_ms; /* default 30s: idle/slow client dropped */
     /* [cache] */

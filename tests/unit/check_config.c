@@ -138,11 +138,26 @@ END_TEST
 START_TEST(test_config_duration_bad)
 {
     static const char *const cases[] = {
-        "",         "-1",       "+1",        "1x",     "1 s",
-        " 1s",      "1s ",      "s",         "ms",     "1.5h",
-        "1sec",     "5S",       "1h30m",     "0x10",   "1e3",
-        "1d2",      "213503982335d",           "18446744073709551616",
-        "18446744073709551615s", "99999999999999999999999ms",
+        "",
+        "-1",
+        "+1",
+        "1x",
+        "1 s",
+        " 1s",
+        "1s ",
+        "s",
+        "ms",
+        "1.5h",
+        "1sec",
+        "5S",
+        "1h30m",
+        "0x10",
+        "1e3",
+        "1d2",
+        "213503982335d",
+        "18446744073709551616",
+        "18446744073709551615s",
+        "99999999999999999999999ms",
     };
     uint64_t ms = 42;
     size_t i;
@@ -185,9 +200,14 @@ END_TEST
 START_TEST(test_config_size_bad)
 {
     static const char *const cases[] = {
-        "",          "-1",         "+1",   "1P",     "1KB",   "1KiB",
-        "1 K",       " 1K",        "K",    "1.5G",   "1e6",   "0x400",
-        "16777216T", "18446744073709551616", "1K1", "1KK",
+        "",          "-1",
+        "+1",        "1P",
+        "1KB",       "1KiB",
+        "1 K",       " 1K",
+        "K",         "1.5G",
+        "1e6",       "0x400",
+        "16777216T", "18446744073709551616",
+        "1K1",       "1KK",
     };
     uint64_t bytes = 42;
     size_t i;
@@ -209,8 +229,8 @@ START_TEST(test_config_listen_good)
         {"127.0.0.1:8080", CONFIG_LISTEN_TCP, "127.0.0.1", "8080", ""},
         {"0.0.0.0:0", CONFIG_LISTEN_TCP, "0.0.0.0", "0", ""},
         {"localhost:80", CONFIG_LISTEN_TCP, "localhost", "80", ""},
-        {"sym-box.example.com:65535", CONFIG_LISTEN_TCP,
-         "sym-box.example.com", "65535", ""},
+        {"sym-box.example.com:65535", CONFIG_LISTEN_TCP, "sym-box.example.com",
+         "65535", ""},
         {"1.2.3.4:0080", CONFIG_LISTEN_TCP, "1.2.3.4", "80", ""},
         {"[::1]:443", CONFIG_LISTEN_TCP, "::1", "443", ""},
         {"[::]:8080", CONFIG_LISTEN_TCP, "::", "8080", ""},
@@ -237,13 +257,20 @@ END_TEST
 START_TEST(test_config_listen_bad)
 {
     static const char *const cases[] = {
-        "127.0.0.1",   "127.0.0.1:",  ":80",          "1.2.3.4:65536",
-        "1.2.3.4:-1",  "1.2.3.4:+80", "1.2.3.4:80x",  "1.2.3.4:123456",
-        "1.2.3.4: 80", "::1:80",      "[::1]80",      "[::1]",
-        "[::1]:",      "[zz::1]:80",  "[]:80",        "[1.2.3.4]:80",
-        "[fe80::1%]:80", "[::1%a b]:80", "999.1.1.1:80", "1.2.3:80",
-        "host name:80", "-x:80",      ".x:80",        "a/b:80",
-        "unix:",       "",            "8080",         "http://x:80",
+        "127.0.0.1",     "127.0.0.1:",
+        ":80",           "1.2.3.4:65536",
+        "1.2.3.4:-1",    "1.2.3.4:+80",
+        "1.2.3.4:80x",   "1.2.3.4:123456",
+        "1.2.3.4: 80",   "::1:80",
+        "[::1]80",       "[::1]",
+        "[::1]:",        "[zz::1]:80",
+        "[]:80",         "[1.2.3.4]:80",
+        "[fe80::1%]:80", "[::1%a b]:80",
+        "999.1.1.1:80",  "1.2.3:80",
+        "host name:80",  "-x:80",
+        ".x:80",         "a/b:80",
+        "unix:",         "",
+        "8080",          "http://x:80",
     };
     char longpath[200], longhost[300];
     struct config_listen l;
@@ -377,8 +404,8 @@ START_TEST(test_config_every_key_documented)
         ck_assert_msg(strstr(example, want) != NULL,
                       "etc/symsrvd.conf lacks '%s'", want + 1);
         snprintf(want, sizeof(want), "\n.It Ic %s ", line);
-        ck_assert_msg(strstr(man, want) != NULL,
-                      "symsrvd.conf.5 lacks '%s'", want + 1);
+        ck_assert_msg(strstr(man, want) != NULL, "symsrvd.conf.5 lacks '%s'",
+                      want + 1);
         n++;
     }
     ck_assert_uint_ge(n, 19);
@@ -476,9 +503,9 @@ START_TEST(test_config_errors_bytes_and_files)
     struct config *cfg = NULL;
 
     err[0] = '\0';
-    ck_assert_int_eq(config_load(write_file(nul, sizeof(nul) - 1), &cfg, err,
-                                 sizeof(err)),
-                     -EINVAL);
+    ck_assert_int_eq(
+        config_load(write_file(nul, sizeof(nul) - 1), &cfg, err, sizeof(err)),
+        -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, ".conf:2: NUL byte"));
 
     /* inih's line buffer is 200 bytes; longer lines are an error, not a
@@ -487,9 +514,9 @@ START_TEST(test_config_errors_bytes_and_files)
     ck_assert_int_eq(load_text(longline, &cfg, err, sizeof(err)), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, ".conf:2: line too long"));
 
-    ck_assert_int_eq(config_load("/nonexistent/symsrvd.conf", &cfg, err,
-                                 sizeof(err)),
-                     -ENOENT);
+    ck_assert_int_eq(
+        config_load("/nonexistent/symsrvd.conf", &cfg, err, sizeof(err)),
+        -ENOENT);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent/symsrvd.conf: "));
     ck_assert_int_eq(config_load(tmpdir, &cfg, err, sizeof(err)), -EIO);
     ck_assert_ptr_nonnull(strstr(err, tmpdir));
@@ -740,8 +767,8 @@ START_TEST(test_config_replace_upstreams)
     char err[512];
 
     ck_assert_int_eq(config_load(NULL, &cfg, err, sizeof(err)), 0);
-    ck_assert_int_eq(
-        config_replace_upstreams(cfg, good, 2, err, sizeof(err)), 0);
+    ck_assert_int_eq(config_replace_upstreams(cfg, good, 2, err, sizeof(err)),
+                     0);
     ck_assert_uint_eq(cfg->nupstreams, 2);
     ck_assert_str_eq(cfg->upstreams[0].name, "cli1");
     ck_assert_str_eq(cfg->upstreams[0].url, "http://10.0.0.5:8000");
@@ -780,22 +807,21 @@ START_TEST(test_config_set)
         config_set(cfg, "server", "listen", "[::1]:9", err, sizeof(err)), 0);
     ck_assert_uint_eq(cfg->nlisten, 1);
     ck_assert_str_eq(cfg->listen[0].host, "::1");
-    ck_assert_int_eq(config_set(cfg, "upstream mozilla", "casing", "lower",
-                                err, sizeof(err)),
+    ck_assert_int_eq(config_set(cfg, "upstream mozilla", "casing", "lower", err,
+                                sizeof(err)),
                      0);
     ck_assert_int_eq(cfg->upstreams[2].casing, CONFIG_CASING_LOWER);
 
-    ck_assert_int_eq(config_set(cfg, "server", "workers", "0", err,
-                                sizeof(err)),
-                     -EINVAL);
+    ck_assert_int_eq(
+        config_set(cfg, "server", "workers", "0", err, sizeof(err)), -EINVAL);
     ck_assert_str_eq(err, "[server] workers: bad value '0' (want 1..256 or "
                           "auto)");
     ck_assert_int_eq(config_set(cfg, "cache", "dir", "", err, sizeof(err)),
                      -EINVAL);
     ck_assert_str_eq(cfg->cache_dir, "/d"); /* unchanged */
-    ck_assert_int_eq(config_set(cfg, "upstream nope", "casing", "lower", err,
-                                sizeof(err)),
-                     -EINVAL);
+    ck_assert_int_eq(
+        config_set(cfg, "upstream nope", "casing", "lower", err, sizeof(err)),
+        -EINVAL);
     ck_assert_str_eq(err, "[upstream nope]: no such upstream");
     ck_assert_int_eq(config_set(cfg, "server", "dir", "/x", err, sizeof(err)),
                      -EINVAL);
