@@ -18,7 +18,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -28,30 +27,18 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
+#include "config_value.h"
 #include "xalloc.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
 
-#define MS_PER_S   UINT64_C(1000)
-#define MS_PER_MIN (60 * MS_PER_S)
-#define MS_PER_H   (60 * MS_PER_MIN)
-#define MS_PER_D   (24 * MS_PER_H)
-#define KIB        UINT64_C(1024)
-#define MIB        (KIB * KIB)
-#define GIB        (MIB * KIB)
-#define TIB        (GIB * KIB)
-
-#define CONFIG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Longest upstream name: it ends up in log lines and metric labels. */
 #define CONFIG_NAME_MAX 64
-/* Longest URL or value quoted back in an error message. */
-#define CONFIG_URL_MAX   2048
+/* Longest value quoted back in an error message. */
 #define CONFIG_QUOTE_MAX 64
 
 enum config_section {
@@ -124,7 +111,7 @@ static const struct config_key config_keys[] = {
      10 * MS_PER_MIN, NULL},
     {"casing", CONFIG_T_ENUM, UPS(casing), "keep", 0, 0, config_casing_names},
 };
-#define CONFIG_NKEYS CONFIG_NELEM(config_keys)
+#define CONFIG_NKEYS CONFIG_VALUE_NELEM(config_keys)
 
 static const char *const config_section_names[] = {"server", "cache",
                                                    "upstream"};
@@ -155,265 +142,8 @@ static void config_fmt(char *buf, size_t len, const char *f, ...)
     if (buf == NULL || len == 0)
         return;
     va_start(ap, f);
-    vsnprintf(buf, len, f, ap);
+    (void)vsnprintf(buf, len, f, ap);
     va_end(ap);
-}
-
-/* Copy S for quoting in a message: bounded, control bytes shown as '?'. */
-static void config_quote(char *buf, size_t len, const char *s)
-{
-    size_t i;
-
-    for (i = 0; i + 1 < len && s[i] != '\0'; i++)
-        buf[i] = iscntrl((unsigned char)s[i]) ? '?' : s[i];
-    if (i + 1 == len && s[i] != '\0' && len > 4)
-        memcpy(buf + len - 4, "...", 3);
-    buf[i] = '\0';
-}
-
-/* ---- scalar parsers ---- */
-
-/* Decimal digits at *SP, at least one, no sign; advances *SP. */
-static int config_parse_digits(const char **sp, uint64_t *v)
-{
-    const char *s = *sp;
-    uint64_t n = 0;
-
-    if (!isdigit((unsigned char)*s))
-        return -EINVAL;
-    for (; isdigit((unsigned char)*s); s++) {
-        unsigned d = (unsigned)(*s - '0');
-
-        if (n > (UINT64_MAX - d) / 10)
-            return -EINVAL;
-        n = n * 10 + d;
-    }
-    *sp = s;
-    *v = n;
-    return 0;
-}
-
-struct config_unit {
-    const char *suffix;
-    uint64_t mul;
-};
-
-/* Digits followed by exactly one of UNITS' suffixes. */
-static int config_parse_unit(const char *s, const struct config_unit *units,
-                             size_t nunits, bool fold, uint64_t *out)
-{
-    uint64_t n;
-    size_t i;
-
-    if (s == NULL || config_parse_digits(&s, &n) < 0)
-        return -EINVAL;
-    for (i = 0; i < nunits; i++) {
-        bool same = fold ? strcasecmp(s, units[i].suffix) == 0
-                         : strcmp(s, units[i].suffix) == 0;
-
-        if (!same)
-            continue;
-        if (n > UINT64_MAX / units[i].mul)
-            return -EINVAL;
-        *out = n * units[i].mul;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static const struct config_unit config_duration_units[] = {
-    {"d", MS_PER_D}, {"h", MS_PER_H}, {"m", MS_PER_MIN},
-    {"s", MS_PER_S}, {"ms", 1},       {"", MS_PER_S},
-};
-static const struct config_unit config_size_units[] = {
-    {"T", TIB}, {"G", GIB}, {"M", MIB}, {"K", KIB}, {"", 1},
-};
-
-int config_parse_duration(const char *s, uint64_t *ms)
-{
-    return config_parse_unit(s, config_duration_units,
-                             CONFIG_NELEM(config_duration_units), false, ms);
-}
-
-int config_parse_size(const char *s, uint64_t *bytes)
-{
-    return config_parse_unit(s, config_size_units,
-                             CONFIG_NELEM(config_size_units), true, bytes);
-}
-
-/* V with the largest unit of UNITS that divides it ("90s", "1G"). */
-static void config_fmt_unit(char *buf, size_t len, uint64_t v,
-                            const struct config_unit *units, size_t nunits)
-{
-    size_t i;
-
-    for (i = 0; i < nunits; i++) {
-        if (units[i].mul == 0 || v % units[i].mul != 0)
-            continue;
-        if (v == 0 && units[i].mul != 1)
-            continue;
-        config_fmt(buf, len, "%" PRIu64 "%s", v / units[i].mul,
-                   units[i].suffix);
-        return;
-    }
-    config_fmt(buf, len, "%" PRIu64, v);
-}
-
-static void config_fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-    /* the last entry ("" = seconds) would be ambiguous when printing */
-    config_fmt_unit(buf, len, ms, config_duration_units,
-                    CONFIG_NELEM(config_duration_units) - 1);
-}
-
-static void config_fmt_size(char *buf, size_t len, uint64_t bytes)
-{
-    config_fmt_unit(buf, len, bytes, config_size_units,
-                    CONFIG_NELEM(config_size_units));
-}
-
-/* ---- listen addresses and URLs ---- */
-
-static bool config_has_control(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if (iscntrl((unsigned char)*s))
-            return true;
-    return false;
-}
-
-/* "0".."65535", at most 5 digits; stored without leading zeros. */
-static int config_parse_port(const char *s, char *out, size_t outlen)
-{
-    const char *p = s;
-    uint64_t v;
-
-    if (strlen(s) > 5 || config_parse_digits(&p, &v) < 0 || *p != '\0' ||
-        v > 65535)
-        return -EINVAL;
-    config_fmt(out, outlen, "%u", (unsigned)v);
-    return 0;
-}
-
-/* An IPv6 address, optionally followed by %zone. */
-static bool config_valid_ipv6(const char *s, size_t len)
-{
-    char addr[INET6_ADDRSTRLEN];
-    struct in6_addr a;
-    const char *zone = memchr(s, '%', len);
-    size_t alen = zone != NULL ? (size_t)(zone - s) : len;
-    size_t i;
-
-    if (alen == 0 || alen >= sizeof(addr))
-        return false;
-    memcpy(addr, s, alen);
-    addr[alen] = '\0';
-    if (inet_pton(AF_INET6, addr, &a) != 1)
-        return false;
-    if (zone == NULL)
-        return true;
-    if (alen + 1 == len)
-        return false;
-    for (i = alen + 1; i < len; i++)
-        if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
-            return false;
-    return true;
-}
-
-/* An IPv4 address in dotted-quad form, or a host name. */
-static bool config_valid_host(const char *s)
-{
-    struct in_addr a;
-    bool numeric = true;
-    const char *p;
-
-    if (*s == '\0' || *s == '-' || *s == '.')
-        return false;
-    for (p = s; *p != '\0'; p++) {
-        if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
-            return false;
-        if (!isdigit((unsigned char)*p) && *p != '.')
-            numeric = false;
-    }
-    return !numeric || inet_pton(AF_INET, s, &a) == 1;
-}
-
-static int config_parse_listen_unix(const char *path, struct config_listen *l)
-{
-    if (*path == '\0' || strlen(path) >= sizeof(l->path) ||
-        config_has_control(path))
-        return -EINVAL;
-    l->kind = CONFIG_LISTEN_UNIX;
-    memcpy(l->path, path, strlen(path) + 1);
-    return 0;
-}
-
-int config_parse_listen(const char *s, struct config_listen *out)
-{
-    struct config_listen l;
-    const char *host, *port;
-    size_t hostlen;
-
-    memset(&l, 0, sizeof(l));
-    if (s == NULL)
-        return -EINVAL;
-    if (strncmp(s, "unix:", 5) == 0) {
-        if (config_parse_listen_unix(s + 5, &l) < 0)
-            return -EINVAL;
-        *out = l;
-        return 0;
-    }
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-
-        if (close == NULL || close[1] != ':' ||
-            !config_valid_ipv6(s + 1, (size_t)(close - s - 1)))
-            return -EINVAL;
-        host = s + 1;
-        hostlen = (size_t)(close - host);
-        port = close + 2;
-    } else {
-        const char *colon = strchr(s, ':');
-
-        if (colon == NULL || strchr(colon + 1, ':') != NULL)
-            return -EINVAL;
-        host = s;
-        hostlen = (size_t)(colon - s);
-        port = colon + 1;
-    }
-    if (hostlen == 0 || hostlen >= sizeof(l.host))
-        return -EINVAL;
-    memcpy(l.host, host, hostlen);
-    l.host[hostlen] = '\0';
-    if ((s[0] != '[' && !config_valid_host(l.host)) ||
-        config_parse_port(port, l.port, sizeof(l.port)) < 0)
-        return -EINVAL;
-    l.kind = CONFIG_LISTEN_TCP;
-    *out = l;
-    return 0;
-}
-
-/* "http://" or "https://", a host, no blanks or control bytes.  Returns
- * a new copy without trailing slashes, or NULL. */
-static char *config_url_dup(const char *s)
-{
-    size_t skip, len;
-
-    if (strncasecmp(s, "http://", 7) == 0)
-        skip = 7;
-    else if (strncasecmp(s, "https://", 8) == 0)
-        skip = 8;
-    else
-        return NULL;
-    len = strlen(s);
-    if (len > CONFIG_URL_MAX || config_has_control(s) ||
-        strpbrk(s, " #") != NULL)
-        return NULL;
-    while (len > skip && s[len - 1] == '/')
-        len--;
-    if (len == skip || s[skip] == '/' || s[skip] == '?')
-        return NULL;
-    return xstrndup(s, len);
 }
 
 /* ---- one key ---- */
@@ -462,7 +192,7 @@ static int config_key_parse(const struct config_key *k, const char *value,
             v->u = v->u < k->min ? k->min : v->u > k->max ? k->max : v->u;
             return 0;
         }
-        rc = config_parse_digits(&p, &v->u) == 0 && *p == '\0' ? 0 : -EINVAL;
+        rc = config_value_digits(&p, &v->u) == 0 && *p == '\0' ? 0 : -EINVAL;
         break;
     case CONFIG_T_DURATION:
         rc = config_parse_duration(value, &v->u);
@@ -473,12 +203,12 @@ static int config_key_parse(const struct config_key *k, const char *value,
     case CONFIG_T_ENUM:
         return config_key_parse_choice(k, value, &v->u);
     case CONFIG_T_STRING:
-        if (*value == '\0' || config_has_control(value))
+        if (*value == '\0' || config_value_has_control(value))
             return -EINVAL;
         v->s = xstrdup(value);
         return 0;
     case CONFIG_T_URL:
-        v->s = config_url_dup(value);
+        v->s = config_value_url_dup(value);
         return v->s != NULL ? 0 : -EINVAL;
     case CONFIG_T_LISTEN:
         return config_parse_listen(value, &v->listen);
@@ -492,9 +222,9 @@ static void config_key_fmt_value(const struct config_key *k, uint64_t v,
                                  char *buf, size_t len)
 {
     if (k->type == CONFIG_T_DURATION)
-        config_fmt_duration(buf, len, v);
+        config_value_fmt_duration(buf, len, v);
     else if (k->type == CONFIG_T_SIZE)
-        config_fmt_size(buf, len, v);
+        config_value_fmt_size(buf, len, v);
     else
         config_fmt(buf, len, "%" PRIu64, v);
 }
@@ -512,7 +242,7 @@ static void config_key_why(const struct config_key *k, const char *value,
     char q[CONFIG_QUOTE_MAX + 1], lo[32], hi[32], want[96];
     size_t i, off;
 
-    config_quote(q, sizeof(q), value);
+    config_value_quote(q, sizeof(q), value);
     config_key_fmt_value(k, k->min, lo, sizeof(lo));
     config_key_fmt_value(k, k->max, hi, sizeof(hi));
     switch (k->type) {
@@ -715,7 +445,7 @@ static struct config *config_new_defaults(void)
 
     config_key_defaults(cfg, CONFIG_SEC_SERVER, cfg);
     config_key_defaults(cfg, CONFIG_SEC_CACHE, cfg);
-    for (i = 0; i < CONFIG_NELEM(config_default_upstreams); i++) {
+    for (i = 0; i < CONFIG_VALUE_NELEM(config_default_upstreams); i++) {
         struct config_upstream *up =
             config_upstream_add(cfg, config_default_upstreams[i].name);
 
@@ -760,7 +490,7 @@ static void config_load_fail(struct config_loader *st, unsigned line,
     if (st->rc != 0)
         return;
     va_start(ap, f);
-    vsnprintf(msg, sizeof(msg), f, ap);
+    (void)vsnprintf(msg, sizeof(msg), f, ap);
     va_end(ap);
     st->rc = -EINVAL;
     config_fmt(st->err, st->errlen, "%s:%u: %s", st->path, line, msg);
@@ -845,7 +575,7 @@ static void config_load_section(struct config_loader *st, char *s)
     for (end = close; end > inner && isblank((unsigned char)end[-1]);)
         *--end = '\0';
     if (config_section_parse(inner, &sec, name, sizeof(name)) < 0) {
-        config_quote(q, sizeof(q), inner);
+        config_value_quote(q, sizeof(q), inner);
         config_load_fail(
             st, st->lineno,
             "unknown section [%s] (want [server], [cache] or "
@@ -897,7 +627,7 @@ static char *config_load_read(char *buf, int num, void *stream)
     }
     if (st->rc != 0)
         return NULL;
-    snprintf(buf, (size_t)num, "%s\n", s);
+    (void)snprintf(buf, (size_t)num, "%s\n", s);
     return buf;
 }
 
@@ -915,7 +645,7 @@ static int config_load_handler(void *user, const char *section,
         return 0;
     k = config_key_find(st->section, name);
     if (k == NULL) {
-        config_quote(q, sizeof(q), name);
+        config_value_quote(q, sizeof(q), name);
         config_load_fail(st, st->lineno, "[%s] unknown key '%s'", st->secname,
                          q);
         return 0;
@@ -947,7 +677,8 @@ static int config_load_file(struct config *cfg, const char *path, char *err,
     if (st.fp == NULL) {
         int e = errno;
 
-        config_fmt(err, errlen, "%s: %s", path, strerror(e));
+        errno = e;
+        config_fmt(err, errlen, "%s: %m", path);
         return e == ENOENT ? -ENOENT : -EIO;
     }
     line = ini_parse_stream(config_load_read, &st, config_load_handler, &st);
@@ -960,7 +691,7 @@ static int config_load_file(struct config *cfg, const char *path, char *err,
         config_load_fail(&st, line > 0 ? (unsigned)line : st.lineno,
                          "syntax error");
     free(st.line);
-    fclose(st.fp);
+    (void)fclose(st.fp);
     return st.rc;
 }
 
@@ -1008,7 +739,7 @@ static int config_load_env(struct config *cfg, char *err, size_t errlen)
         if (k->section == CONFIG_SEC_UPSTREAM)
             continue;
         config_env_name(k, var, sizeof(var));
-        value = getenv(var);
+        value = getenv(var); /* NOLINT(concurrency-mt-unsafe): start-up */
         if (value == NULL)
             continue;
         if (k->type == CONFIG_T_LISTEN)
@@ -1053,7 +784,7 @@ int config_set(struct config *cfg, const char *section, const char *key,
     enum config_section sec;
     void *base = cfg;
 
-    config_quote(q, sizeof(q), section);
+    config_value_quote(q, sizeof(q), section);
     if (config_section_parse(section, &sec, name, sizeof(name)) < 0) {
         config_fmt(err, errlen, "unknown section [%s]", q);
         return -EINVAL;
@@ -1066,7 +797,7 @@ int config_set(struct config *cfg, const char *section, const char *key,
     }
     k = config_key_find(sec, key);
     if (k == NULL) {
-        config_quote(qkey, sizeof(qkey), key);
+        config_value_quote(qkey, sizeof(qkey), key);
         config_fmt(err, errlen, "[%s] unknown key '%s'", q, qkey);
         return -EINVAL;
     }
@@ -1115,7 +846,7 @@ int config_replace_upstreams(struct config *cfg, const char *const *urls,
         return -EINVAL;
     }
     for (i = 0; i < n; i++) {
-        char *url = config_url_dup(urls[i]);
+        char *url = config_value_url_dup(urls[i]);
 
         if (url == NULL) {
             config_key_why(k, urls[i], err, errlen);
@@ -1146,11 +877,11 @@ const char *config_default_path(void)
 static void config_dump_listen(const struct config_listen *l, FILE *fp)
 {
     if (l->kind == CONFIG_LISTEN_UNIX)
-        fprintf(fp, "listen = unix:%s\n", l->path);
+        (void)fprintf(fp, "listen = unix:%s\n", l->path);
     else if (strchr(l->host, ':') != NULL)
-        fprintf(fp, "listen = [%s]:%s\n", l->host, l->port);
+        (void)fprintf(fp, "listen = [%s]:%s\n", l->host, l->port);
     else
-        fprintf(fp, "listen = %s:%s\n", l->host, l->port);
+        (void)fprintf(fp, "listen = %s:%s\n", l->host, l->port);
 }
 
 static void config_dump_key(const struct config *cfg,
@@ -1163,19 +894,20 @@ static void config_dump_key(const struct config *cfg,
 
     switch (k->type) {
     case CONFIG_T_UINT:
-        fprintf(fp, "%s = %u\n", k->name, *(const unsigned *)field);
+        (void)fprintf(fp, "%s = %u\n", k->name, *(const unsigned *)field);
         break;
     case CONFIG_T_ENUM:
-        fprintf(fp, "%s = %s\n", k->name, k->choices[*(const unsigned *)field]);
+        (void)fprintf(fp, "%s = %s\n", k->name,
+                      k->choices[*(const unsigned *)field]);
         break;
     case CONFIG_T_DURATION:
     case CONFIG_T_SIZE:
         config_key_fmt_value(k, *(const uint64_t *)field, buf, sizeof(buf));
-        fprintf(fp, "%s = %s\n", k->name, buf);
+        (void)fprintf(fp, "%s = %s\n", k->name, buf);
         break;
     case CONFIG_T_STRING:
     case CONFIG_T_URL:
-        fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);
+        (void)fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);
         break;
     case CONFIG_T_LISTEN:
         for (i = 0; i < cfg->nlisten; i++)
@@ -1199,12 +931,12 @@ int config_dump(const struct config *cfg, FILE *fp)
 {
     size_t i;
 
-    fprintf(fp, "[server]\n");
+    (void)fprintf(fp, "[server]\n");
     config_dump_section(cfg, CONFIG_SEC_SERVER, cfg, fp);
-    fprintf(fp, "\n[cache]\n");
+    (void)fprintf(fp, "\n[cache]\n");
     config_dump_section(cfg, CONFIG_SEC_CACHE, cfg, fp);
     for (i = 0; i < cfg->nupstreams; i++) {
-        fprintf(fp, "\n[upstream %s]\n", cfg->upstreams[i].name);
+        (void)fprintf(fp, "\n[upstream %s]\n", cfg->upstreams[i].name);
         config_dump_section(cfg, CONFIG_SEC_UPSTREAM, &cfg->upstreams[i], fp);
     }
     return fflush(fp) != 0 || ferror(fp) ? -EIO : 0;
