@@ -20,8 +20,31 @@
 static char tmpdir[64];
 static int file_seq;
 
+/* Tests set SYMSRVD_* themselves; each starts from none (also with
+ * CK_FORK=no, where the environment outlives a test). */
+static void clear_symsrvd_env(void)
+{
+    extern char **environ;
+    char name[128];
+    size_t i = 0;
+
+    while (environ[i] != NULL) {
+        const char *eq = strchr(environ[i], '=');
+        size_t len = eq != NULL ? (size_t)(eq - environ[i]) : 0;
+
+        if (strncmp(environ[i], "SYMSRVD_", 8) == 0 && len < sizeof(name)) {
+            memcpy(name, environ[i], len);
+            name[len] = '\0';
+            unsetenv(name);
+            continue;
+        }
+        i++;
+    }
+}
+
 static void setup(void)
 {
+    clear_symsrvd_env();
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_config.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
@@ -863,6 +886,7 @@ static Suite *config_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("override");
+    tcase_add_checked_fixture(tc, clear_symsrvd_env, NULL);
     tcase_add_test(tc, test_config_replace_listen);
     tcase_add_test(tc, test_config_replace_upstreams);
     tcase_add_test(tc, test_config_set);
@@ -870,33 +894,11 @@ static Suite *config_suite(void)
     return s;
 }
 
-/* The tests set SYMSRVD_* themselves; start from none. */
-static void clear_symsrvd_env(void)
-{
-    extern char **environ;
-    char name[128];
-    size_t i = 0;
-
-    while (environ[i] != NULL) {
-        const char *eq = strchr(environ[i], '=');
-        size_t len = eq != NULL ? (size_t)(eq - environ[i]) : 0;
-
-        if (strncmp(environ[i], "SYMSRVD_", 8) == 0 && len < sizeof(name)) {
-            memcpy(name, environ[i], len);
-            name[len] = '\0';
-            unsetenv(name);
-            continue;
-        }
-        i++;
-    }
-}
-
 int main(void)
 {
     SRunner *sr = srunner_create(config_suite());
     int failed;
 
-    clear_symsrvd_env();
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
