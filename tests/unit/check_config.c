@@ -32,11 +32,12 @@ static void clear_symsrvd_env(void)
         const char *eq = strchr(environ[i], '=');
         size_t len = eq != NULL ? (size_t)(eq - environ[i]) : 0;
 
-        if (strncmp(environ[i], "SYMSRVD_", 8) == 0 && len < sizeof(name)) {
+        if (strncmp(environ[i], "SYMSRVD_", 8) == 0 && eq != NULL &&
+            len < sizeof(name)) {
             memcpy(name, environ[i], len);
             name[len] = '\0';
-            unsetenv(name);
-            continue;
+            if (unsetenv(name) == 0)
+                continue; /* environ[i] is now the next entry */
         }
         i++;
     }
