@@ -18,7 +18,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -28,99 +27,98 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
+#include "config_value.h"
 #include "xalloc.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
 
-#define MS_PER_S   UINT64_C(1000)
-#define MS_PER_MIN (60 * MS_PER_S)
-#define MS_PER_H   (60 * MS_PER_MIN)
-#define MS_PER_D   (24 * MS_PER_H)
-#define KIB        UINT64_C(1024)
-#define MIB        (KIB * KIB)
-#define GIB        (MIB * KIB)
-#define TIB        (GIB * KIB)
-
 /* Longest upstream name: it ends up in log lines and metric labels. */
 #define CONFIG_NAME_MAX 64
-/* Longest URL or value quoted back in an error message. */
-#define CONFIG_URL_MAX   2048
+/* Longest value quoted back in an error message. */
 #define CONFIG_QUOTE_MAX 64
 
-enum cfg_section { CS_NONE = -1, CS_SERVER, CS_CACHE, CS_UPSTREAM };
-
-enum cfg_type {
-    CT_UINT,     /* unsigned, decimal; CHOICES may hold the word "auto" */
-    CT_DURATION, /* uint64_t milliseconds */
-    CT_SIZE,     /* uint64_t bytes */
-    CT_STRING,   /* char *, non-empty */
-    CT_ENUM,     /* an enum stored as unsigned; CHOICES in enum order */
-    CT_URL,      /* char *, http(s), trailing slashes removed */
-    CT_LISTEN,   /* struct config's listen list */
+enum config_section {
+    CONFIG_SEC_NONE = -1,
+    CONFIG_SEC_SERVER,
+    CONFIG_SEC_CACHE,
+    CONFIG_SEC_UPSTREAM
 };
 
-struct cfg_key {
+enum config_type {
+    CONFIG_T_UINT,     /* unsigned, decimal; CHOICES may hold the word "auto" */
+    CONFIG_T_DURATION, /* uint64_t milliseconds */
+    CONFIG_T_SIZE,     /* uint64_t bytes */
+    CONFIG_T_STRING,   /* char *, non-empty */
+    CONFIG_T_ENUM,     /* an enum stored as unsigned; CHOICES in enum order */
+    CONFIG_T_URL,      /* char *, http(s), trailing slashes removed */
+    CONFIG_T_LISTEN,   /* struct config's listen list */
+};
+
+struct config_key {
     const char *name;
-    enum cfg_type type;
-    enum cfg_section section;
+    enum config_type type;
+    enum config_section section;
     size_t offset;   /* in struct config, or struct config_upstream */
     const char *def; /* NULL: no default, the key is required */
     uint64_t min, max;
     const char *const *choices; /* NULL-terminated */
 };
 
-static const char *const workers_words[] = {"auto", NULL};
-static const char *const miss_names[] = {"wait", "background", NULL};
-static const char *const casing_names[] = {"keep", "lower", "upper", NULL};
+static const char *const config_workers_words[] = {"auto", NULL};
+static const char *const config_miss_names[] = {"wait", "background", NULL};
+static const char *const config_casing_names[] = {"keep", "lower", "upper",
+                                                  NULL};
 
 _Static_assert(sizeof(enum config_miss) == sizeof(unsigned) &&
                    sizeof(enum config_casing) == sizeof(unsigned),
-               "CT_ENUM fields are stored as unsigned");
+               "CONFIG_T_ENUM fields are stored as unsigned");
 
-#define SRV(f) CS_SERVER, offsetof(struct config, f)
-#define CCH(f) CS_CACHE, offsetof(struct config, f)
-#define UPS(f) CS_UPSTREAM, offsetof(struct config_upstream, f)
+#define SRV(f) CONFIG_SEC_SERVER, offsetof(struct config, f)
+#define CCH(f) CONFIG_SEC_CACHE, offsetof(struct config, f)
+#define UPS(f) CONFIG_SEC_UPSTREAM, offsetof(struct config_upstream, f)
 
 /* Order: [server], [cache], [upstream]; config_dump() writes this order. */
-static const struct cfg_key config_keys[] = {
-    {"listen", CT_LISTEN, CS_SERVER, 0, "127.0.0.1:8080", 0, 0, NULL},
-    {"workers", CT_UINT, SRV(workers), "2", 1, 256, workers_words},
-    {"threads", CT_UINT, SRV(threads), "8", 1, 1024, NULL},
-    {"downloaders", CT_UINT, SRV(downloaders), "8", 1, 1024, NULL},
-    {"access_log", CT_STRING, SRV(access_log), "-", 0, 0, NULL},
-    {"max_connections", CT_UINT, SRV(max_connections), "1024", 1, 1048576,
+static const struct config_key config_keys[] = {
+    {"listen", CONFIG_T_LISTEN, CONFIG_SEC_SERVER, 0, "127.0.0.1:8080", 0, 0,
      NULL},
-    {"connection_timeout", CT_DURATION, SRV(connection_timeout_ms), "30s",
+    {"workers", CONFIG_T_UINT, SRV(workers), "2", 1, 256, config_workers_words},
+    {"threads", CONFIG_T_UINT, SRV(threads), "8", 1, 1024, NULL},
+    {"downloaders", CONFIG_T_UINT, SRV(downloaders), "8", 1, 1024, NULL},
+    {"access_log", CONFIG_T_STRING, SRV(access_log), "-", 0, 0, NULL},
+    {"max_connections", CONFIG_T_UINT, SRV(max_connections), "1024", 1, 1048576,
+     NULL},
+    {"connection_timeout", CONFIG_T_DURATION, SRV(connection_timeout_ms), "30s",
      MS_PER_S, MS_PER_D, NULL},
-    {"dir", CT_STRING, CCH(cache_dir), "./symsrvd-cache", 0, 0, NULL},
-    {"negative_ttl", CT_DURATION, CCH(negative_ttl_ms), "1h", 0,
+    {"dir", CONFIG_T_STRING, CCH(cache_dir), "./symsrvd-cache", 0, 0, NULL},
+    {"negative_ttl", CONFIG_T_DURATION, CCH(negative_ttl_ms), "1h", 0,
      365 * MS_PER_D, NULL},
-    {"miss", CT_ENUM, CCH(miss), "wait", 0, 0, miss_names},
-    {"miss_timeout", CT_DURATION, CCH(miss_timeout_ms), "25s", 1, MS_PER_H,
-     NULL},
-    {"gzip_min_size", CT_SIZE, CCH(gzip_min_size), "1K", 0, TIB, NULL},
-    {"map_size", CT_SIZE, CCH(map_size), "1G", MIB, 64 * TIB, NULL},
-    {"url", CT_URL, UPS(url), NULL, 0, 0, NULL},
-    {"timeout", CT_DURATION, UPS(timeout_ms), "60s", 1, 7 * MS_PER_D, NULL},
-    {"connect_timeout", CT_DURATION, UPS(connect_timeout_ms), "5s", 1,
+    {"miss", CONFIG_T_ENUM, CCH(miss), "wait", 0, 0, config_miss_names},
+    {"miss_timeout", CONFIG_T_DURATION, CCH(miss_timeout_ms), "25s", 1,
      MS_PER_H, NULL},
-    {"retries", CT_UINT, UPS(retries), "3", 0, 20, NULL},
-    {"retry_backoff", CT_DURATION, UPS(retry_backoff_ms), "250ms", 0,
+    {"gzip_min_size", CONFIG_T_SIZE, CCH(gzip_min_size), "1K", 0, TIB, NULL},
+    {"map_size", CONFIG_T_SIZE, CCH(map_size), "1G", MIB, 64 * TIB, NULL},
+    {"url", CONFIG_T_URL, UPS(url), NULL, 0, 0, NULL},
+    {"timeout", CONFIG_T_DURATION, UPS(timeout_ms), "60s", 1, 7 * MS_PER_D,
+     NULL},
+    {"connect_timeout", CONFIG_T_DURATION, UPS(connect_timeout_ms), "5s", 1,
+     MS_PER_H, NULL},
+    {"retries", CONFIG_T_UINT, UPS(retries), "3", 0, 20, NULL},
+    {"retry_backoff", CONFIG_T_DURATION, UPS(retry_backoff_ms), "250ms", 0,
      10 * MS_PER_MIN, NULL},
-    {"casing", CT_ENUM, UPS(casing), "keep", 0, 0, casing_names},
+    {"casing", CONFIG_T_ENUM, UPS(casing), "keep", 0, 0, config_casing_names},
 };
-#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+#define CONFIG_NKEYS CONFIG_VALUE_NELEM(config_keys)
 
-static const char *const section_names[] = {"server", "cache", "upstream"};
+static const char *const config_section_names[] = {"server", "cache",
+                                                   "upstream"};
 
 static const struct {
     const char *name, *url;
-} default_upstreams[] = {
+} config_default_upstreams[] = {
     {"microsoft", "https://msdl.microsoft.com/download/symbols"},
     {"chromium", "https://chromium-browser-symsrv.commondatastorage."
                  "googleapis.com"},
@@ -128,297 +126,43 @@ static const struct {
 };
 
 /* A parsed value, held until it is known to be good. */
-union cfg_value {
+union config_value {
     uint64_t u;
     char *s;
     struct config_listen listen;
 };
 
-static void fmt(char *buf, size_t len, const char *f, ...)
+static void config_fmt(char *buf, size_t len, const char *f, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void fmt(char *buf, size_t len, const char *f, ...)
+static void config_fmt(char *buf, size_t len, const char *f, ...)
 {
     va_list ap;
 
     if (buf == NULL || len == 0)
         return;
     va_start(ap, f);
-    vsnprintf(buf, len, f, ap);
+    (void)vsnprintf(buf, len, f, ap);
     va_end(ap);
-}
-
-/* Copy S for quoting in a message: bounded, control bytes shown as '?'. */
-static void quote(char *buf, size_t len, const char *s)
-{
-    size_t i;
-
-    for (i = 0; i + 1 < len && s[i] != '\0'; i++)
-        buf[i] = iscntrl((unsigned char)s[i]) ? '?' : s[i];
-    if (i + 1 == len && s[i] != '\0' && len > 4)
-        memcpy(buf + len - 4, "...", 3);
-    buf[i] = '\0';
-}
-
-/* ---- scalar parsers ---- */
-
-/* Decimal digits at *SP, at least one, no sign; advances *SP. */
-static int parse_digits(const char **sp, uint64_t *v)
-{
-    const char *s = *sp;
-    uint64_t n = 0;
-
-    if (!isdigit((unsigned char)*s))
-        return -EINVAL;
-    for (; isdigit((unsigned char)*s); s++) {
-        unsigned d = (unsigned)(*s - '0');
-
-        if (n > (UINT64_MAX - d) / 10)
-            return -EINVAL;
-        n = n * 10 + d;
-    }
-    *sp = s;
-    *v = n;
-    return 0;
-}
-
-struct cfg_unit {
-    const char *suffix;
-    uint64_t mul;
-};
-
-/* Digits followed by exactly one of UNITS' suffixes. */
-static int parse_with_unit(const char *s, const struct cfg_unit *units,
-                           size_t nunits, bool fold, uint64_t *out)
-{
-    uint64_t n;
-    size_t i;
-
-    if (s == NULL || parse_digits(&s, &n) < 0)
-        return -EINVAL;
-    for (i = 0; i < nunits; i++) {
-        bool same = fold ? strcasecmp(s, units[i].suffix) == 0
-                         : strcmp(s, units[i].suffix) == 0;
-
-        if (!same)
-            continue;
-        if (n > UINT64_MAX / units[i].mul)
-            return -EINVAL;
-        *out = n * units[i].mul;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static const struct cfg_unit duration_units[] = {
-    {"d", MS_PER_D}, {"h", MS_PER_H}, {"m", MS_PER_MIN},
-    {"s", MS_PER_S}, {"ms", 1},       {"", MS_PER_S},
-};
-static const struct cfg_unit size_units[] = {
-    {"T", TIB}, {"G", GIB}, {"M", MIB}, {"K", KIB}, {"", 1},
-};
-
-int config_parse_duration(const char *s, uint64_t *ms)
-{
-    return parse_with_unit(s, duration_units,
-                           sizeof(duration_units) / sizeof(duration_units[0]),
-                           false, ms);
-}
-
-int config_parse_size(const char *s, uint64_t *bytes)
-{
-    return parse_with_unit(s, size_units,
-                           sizeof(size_units) / sizeof(size_units[0]), true,
-                           bytes);
-}
-
-/* V with the largest unit of UNITS that divides it ("90s", "1G"). */
-static void fmt_with_unit(char *buf, size_t len, uint64_t v,
-                          const struct cfg_unit *units, size_t nunits)
-{
-    size_t i;
-
-    for (i = 0; i < nunits; i++) {
-        if (units[i].mul == 0 || v % units[i].mul != 0)
-            continue;
-        if (v == 0 && units[i].mul != 1)
-            continue;
-        fmt(buf, len, "%" PRIu64 "%s", v / units[i].mul, units[i].suffix);
-        return;
-    }
-    fmt(buf, len, "%" PRIu64, v);
-}
-
-static void fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-    /* the last entry ("" = seconds) would be ambiguous when printing */
-    fmt_with_unit(buf, len, ms, duration_units,
-                  sizeof(duration_units) / sizeof(duration_units[0]) - 1);
-}
-
-static void fmt_size(char *buf, size_t len, uint64_t bytes)
-{
-    fmt_with_unit(buf, len, bytes, size_units,
-                  sizeof(size_units) / sizeof(size_units[0]));
-}
-
-/* ---- listen addresses and URLs ---- */
-
-static bool has_control(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if (iscntrl((unsigned char)*s))
-            return true;
-    return false;
-}
-
-/* "0".."65535", at most 5 digits; stored without leading zeros. */
-static int parse_port(const char *s, char *out, size_t outlen)
-{
-    const char *p = s;
-    uint64_t v;
-
-    if (strlen(s) > 5 || parse_digits(&p, &v) < 0 || *p != '\0' ||
-        v > 65535)
-        return -EINVAL;
-    fmt(out, outlen, "%u", (unsigned)v);
-    return 0;
-}
-
-/* An IPv6 address, optionally followed by %zone. */
-static bool valid_ipv6(const char *s, size_t len)
-{
-    char addr[INET6_ADDRSTRLEN];
-    struct in6_addr a;
-    const char *zone = memchr(s, '%', len);
-    size_t alen = zone != NULL ? (size_t)(zone - s) : len;
-    size_t i;
-
-    if (alen == 0 || alen >= sizeof(addr))
-        return false;
-    memcpy(addr, s, alen);
-    addr[alen] = '\0';
-    if (inet_pton(AF_INET6, addr, &a) != 1)
-        return false;
-    if (zone == NULL)
-        return true;
-    if (alen + 1 == len)
-        return false;
-    for (i = alen + 1; i < len; i++)
-        if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
-            return false;
-    return true;
-}
-
-/* An IPv4 address in dotted-quad form, or a host name. */
-static bool valid_host(const char *s)
-{
-    struct in_addr a;
-    bool numeric = true;
-    const char *p;
-
-    if (*s == '\0' || *s == '-' || *s == '.')
-        return false;
-    for (p = s; *p != '\0'; p++) {
-        if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
-            return false;
-        if (!isdigit((unsigned char)*p) && *p != '.')
-            numeric = false;
-    }
-    return !numeric || inet_pton(AF_INET, s, &a) == 1;
-}
-
-static int parse_listen_unix(const char *path, struct config_listen *l)
-{
-    if (*path == '\0' || strlen(path) >= sizeof(l->path) || has_control(path))
-        return -EINVAL;
-    l->kind = CONFIG_LISTEN_UNIX;
-    memcpy(l->path, path, strlen(path) + 1);
-    return 0;
-}
-
-int config_parse_listen(const char *s, struct config_listen *out)
-{
-    struct config_listen l;
-    const char *host, *port;
-    size_t hostlen;
-
-    memset(&l, 0, sizeof(l));
-    if (s == NULL)
-        return -EINVAL;
-    if (strncmp(s, "unix:", 5) == 0) {
-        if (parse_listen_unix(s + 5, &l) < 0)
-            return -EINVAL;
-        *out = l;
-        return 0;
-    }
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-
-        if (close == NULL || close[1] != ':' || !valid_ipv6(s + 1, (size_t)(close - s - 1)))
-            return -EINVAL;
-        host = s + 1;
-        hostlen = (size_t)(close - host);
-        port = close + 2;
-    } else {
-        const char *colon = strchr(s, ':');
-
-        if (colon == NULL || strchr(colon + 1, ':') != NULL)
-            return -EINVAL;
-        host = s;
-        hostlen = (size_t)(colon - s);
-        port = colon + 1;
-    }
-    if (hostlen == 0 || hostlen >= sizeof(l.host))
-        return -EINVAL;
-    memcpy(l.host, host, hostlen);
-    l.host[hostlen] = '\0';
-    if ((s[0] != '[' && !valid_host(l.host)) ||
-        parse_port(port, l.port, sizeof(l.port)) < 0)
-        return -EINVAL;
-    l.kind = CONFIG_LISTEN_TCP;
-    *out = l;
-    return 0;
-}
-
-/* "http://" or "https://", a host, no blanks or control bytes.  Returns
- * a new copy without trailing slashes, or NULL. */
-static char *url_dup(const char *s)
-{
-    size_t skip, len;
-
-    if (strncasecmp(s, "http://", 7) == 0)
-        skip = 7;
-    else if (strncasecmp(s, "https://", 8) == 0)
-        skip = 8;
-    else
-        return NULL;
-    len = strlen(s);
-    if (len > CONFIG_URL_MAX || has_control(s) || strpbrk(s, " #") != NULL)
-        return NULL;
-    while (len > skip && s[len - 1] == '/')
-        len--;
-    if (len == skip || s[skip] == '/' || s[skip] == '?')
-        return NULL;
-    return xstrndup(s, len);
 }
 
 /* ---- one key ---- */
 
-static unsigned online_cpus(void)
+static unsigned config_online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 
     return n < 1 ? 1 : (unsigned)n;
 }
 
-static bool key_has_range(const struct cfg_key *k)
+static bool config_key_has_range(const struct config_key *k)
 {
-    return k->type == CT_UINT || k->type == CT_DURATION || k->type == CT_SIZE;
+    return k->type == CONFIG_T_UINT || k->type == CONFIG_T_DURATION ||
+           k->type == CONFIG_T_SIZE;
 }
 
-static int key_parse_choice(const struct cfg_key *k, const char *value,
-                            uint64_t *out)
+static int config_key_parse_choice(const struct config_key *k,
+                                   const char *value, uint64_t *out)
 {
     size_t i;
 
@@ -432,110 +176,113 @@ static int key_parse_choice(const struct cfg_key *k, const char *value,
 }
 
 /* Parse VALUE for K into *V (a new string for string types). */
-static int key_parse(const struct cfg_key *k, const char *value,
-                     union cfg_value *v)
+static int config_key_parse(const struct config_key *k, const char *value,
+                            union config_value *v)
 {
     const char *p = value;
     int rc = -EINVAL;
 
     memset(v, 0, sizeof(*v));
     switch (k->type) {
-    case CT_UINT:
-        if (k->choices != NULL && key_parse_choice(k, value, &v->u) == 0) {
-            /* the only word a CT_UINT accepts is "auto" */
-            v->u = online_cpus();
+    case CONFIG_T_UINT:
+        if (k->choices != NULL &&
+            config_key_parse_choice(k, value, &v->u) == 0) {
+            /* the only word a CONFIG_T_UINT accepts is "auto" */
+            v->u = config_online_cpus();
             v->u = v->u < k->min ? k->min : v->u > k->max ? k->max : v->u;
             return 0;
         }
-        rc = parse_digits(&p, &v->u) == 0 && *p == '\0' ? 0 : -EINVAL;
+        rc = config_value_digits(&p, &v->u) == 0 && *p == '\0' ? 0 : -EINVAL;
         break;
-    case CT_DURATION:
+    case CONFIG_T_DURATION:
         rc = config_parse_duration(value, &v->u);
         break;
-    case CT_SIZE:
+    case CONFIG_T_SIZE:
         rc = config_parse_size(value, &v->u);
         break;
-    case CT_ENUM:
-        return key_parse_choice(k, value, &v->u);
-    case CT_STRING:
-        if (*value == '\0' || has_control(value))
+    case CONFIG_T_ENUM:
+        return config_key_parse_choice(k, value, &v->u);
+    case CONFIG_T_STRING:
+        if (*value == '\0' || config_value_has_control(value))
             return -EINVAL;
         v->s = xstrdup(value);
         return 0;
-    case CT_URL:
-        v->s = url_dup(value);
+    case CONFIG_T_URL:
+        v->s = config_value_url_dup(value);
         return v->s != NULL ? 0 : -EINVAL;
-    case CT_LISTEN:
+    case CONFIG_T_LISTEN:
         return config_parse_listen(value, &v->listen);
     }
-    if (rc == 0 && key_has_range(k) && (v->u < k->min || v->u > k->max))
+    if (rc == 0 && config_key_has_range(k) && (v->u < k->min || v->u > k->max))
         rc = -EINVAL;
     return rc;
 }
 
-static void key_fmt_value(const struct cfg_key *k, uint64_t v, char *buf,
-                          size_t len)
+static void config_key_fmt_value(const struct config_key *k, uint64_t v,
+                                 char *buf, size_t len)
 {
-    if (k->type == CT_DURATION)
-        fmt_duration(buf, len, v);
-    else if (k->type == CT_SIZE)
-        fmt_size(buf, len, v);
+    if (k->type == CONFIG_T_DURATION)
+        config_value_fmt_duration(buf, len, v);
+    else if (k->type == CONFIG_T_SIZE)
+        config_value_fmt_size(buf, len, v);
     else
-        fmt(buf, len, "%" PRIu64, v);
+        config_fmt(buf, len, "%" PRIu64, v);
 }
 
 /* Why VALUE is not good for K, as "bad duration 'x' (want ...)". */
-static void key_why(const struct cfg_key *k, const char *value, char *why,
-                    size_t whylen)
+static void config_key_why(const struct config_key *k, const char *value,
+                           char *why, size_t whylen)
 {
     static const char *const what[] = {
-        [CT_UINT] = "value",  [CT_DURATION] = "duration",
-        [CT_SIZE] = "size",   [CT_STRING] = "value",
-        [CT_ENUM] = "value",  [CT_URL] = "url",
-        [CT_LISTEN] = "address",
+        [CONFIG_T_UINT] = "value",     [CONFIG_T_DURATION] = "duration",
+        [CONFIG_T_SIZE] = "size",      [CONFIG_T_STRING] = "value",
+        [CONFIG_T_ENUM] = "value",     [CONFIG_T_URL] = "url",
+        [CONFIG_T_LISTEN] = "address",
     };
     char q[CONFIG_QUOTE_MAX + 1], lo[32], hi[32], want[96];
     size_t i, off;
 
-    quote(q, sizeof(q), value);
-    key_fmt_value(k, k->min, lo, sizeof(lo));
-    key_fmt_value(k, k->max, hi, sizeof(hi));
+    config_value_quote(q, sizeof(q), value);
+    config_key_fmt_value(k, k->min, lo, sizeof(lo));
+    config_key_fmt_value(k, k->max, hi, sizeof(hi));
     switch (k->type) {
-    case CT_UINT:
-        fmt(want, sizeof(want), "%s..%s%s", lo, hi,
-            k->choices != NULL ? " or auto" : "");
+    case CONFIG_T_UINT:
+        config_fmt(want, sizeof(want), "%s..%s%s", lo, hi,
+                   k->choices != NULL ? " or auto" : "");
         break;
-    case CT_DURATION:
-        fmt(want, sizeof(want), "%s..%s with unit ms, s, m, h or d", lo, hi);
+    case CONFIG_T_DURATION:
+        config_fmt(want, sizeof(want), "%s..%s with unit ms, s, m, h or d", lo,
+                   hi);
         break;
-    case CT_SIZE:
-        fmt(want, sizeof(want), "%s..%s with unit K, M, G or T", lo, hi);
+    case CONFIG_T_SIZE:
+        config_fmt(want, sizeof(want), "%s..%s with unit K, M, G or T", lo, hi);
         break;
-    case CT_ENUM:
+    case CONFIG_T_ENUM:
         for (i = 0, off = 0; k->choices[i] != NULL && off < sizeof(want); i++)
             off += (size_t)snprintf(want + off, sizeof(want) - off, "%s%s",
                                     i > 0 ? "|" : "", k->choices[i]);
         break;
-    case CT_STRING:
-        fmt(want, sizeof(want), "a non-empty string without control bytes");
+    case CONFIG_T_STRING:
+        config_fmt(want, sizeof(want),
+                   "a non-empty string without control bytes");
         break;
-    case CT_URL:
-        fmt(want, sizeof(want), "http:// or https:// and a host");
+    case CONFIG_T_URL:
+        config_fmt(want, sizeof(want), "http:// or https:// and a host");
         break;
-    case CT_LISTEN:
-        fmt(want, sizeof(want), "HOST:PORT, [V6]:PORT or unix:/path");
+    case CONFIG_T_LISTEN:
+        config_fmt(want, sizeof(want), "HOST:PORT, [V6]:PORT or unix:/path");
         break;
     }
-    fmt(why, whylen, "bad %s '%s' (want %s)", what[k->type], q, want);
+    config_fmt(why, whylen, "bad %s '%s' (want %s)", what[k->type], q, want);
 }
 
-static void listen_put(struct config *cfg, const struct config_listen *l,
-                       bool append)
+static void config_listen_put(struct config *cfg, const struct config_listen *l,
+                              bool append)
 {
     if (!append)
         cfg->nlisten = 0;
-    cfg->listen = xreallocarray(cfg->listen, cfg->nlisten + 1,
-                                sizeof(*cfg->listen));
+    cfg->listen =
+        xreallocarray(cfg->listen, cfg->nlisten + 1, sizeof(*cfg->listen));
     cfg->listen[cfg->nlisten++] = *l;
 }
 
@@ -544,38 +291,40 @@ static void listen_put(struct config *cfg, const struct config_listen *l,
  * struct config_upstream for upstream keys).  A listen value is appended
  * when APPEND, else it replaces the list.  On error nothing changes.
  */
-static int key_set(struct config *cfg, const struct cfg_key *k, void *base,
-                   const char *value, bool append, char *why, size_t whylen)
+static int config_key_set(struct config *cfg, const struct config_key *k,
+                          void *base, const char *value, bool append, char *why,
+                          size_t whylen)
 {
-    union cfg_value v;
+    union config_value v;
     void *field = (char *)base + k->offset;
 
-    if (key_parse(k, value, &v) < 0) {
-        key_why(k, value, why, whylen);
+    if (config_key_parse(k, value, &v) < 0) {
+        config_key_why(k, value, why, whylen);
         return -EINVAL;
     }
     switch (k->type) {
-    case CT_UINT:
-    case CT_ENUM:
+    case CONFIG_T_UINT:
+    case CONFIG_T_ENUM:
         *(unsigned *)field = (unsigned)v.u;
         break;
-    case CT_DURATION:
-    case CT_SIZE:
+    case CONFIG_T_DURATION:
+    case CONFIG_T_SIZE:
         *(uint64_t *)field = v.u;
         break;
-    case CT_STRING:
-    case CT_URL:
+    case CONFIG_T_STRING:
+    case CONFIG_T_URL:
         free(*(char **)field);
         *(char **)field = v.s;
         break;
-    case CT_LISTEN:
-        listen_put(cfg, &v.listen, append);
+    case CONFIG_T_LISTEN:
+        config_listen_put(cfg, &v.listen, append);
         break;
     }
     return 0;
 }
 
-static const struct cfg_key *key_find(enum cfg_section sec, const char *name)
+static const struct config_key *config_key_find(enum config_section sec,
+                                                const char *name)
 {
     size_t i;
 
@@ -587,18 +336,18 @@ static const struct cfg_key *key_find(enum cfg_section sec, const char *name)
 }
 
 /* Apply the defaults of SEC's keys to BASE. */
-static void key_defaults(struct config *cfg, enum cfg_section sec,
-                         void *base)
+static void config_key_defaults(struct config *cfg, enum config_section sec,
+                                void *base)
 {
     size_t i;
     int rc;
 
     for (i = 0; i < CONFIG_NKEYS; i++) {
-        const struct cfg_key *k = &config_keys[i];
+        const struct config_key *k = &config_keys[i];
 
         if (k->section != sec || k->def == NULL)
             continue;
-        rc = key_set(cfg, k, base, k->def, false, NULL, 0);
+        rc = config_key_set(cfg, k, base, k->def, false, NULL, 0);
         assert(rc == 0 && "a default is outside its own range");
         (void)rc;
     }
@@ -606,7 +355,7 @@ static void key_defaults(struct config *cfg, enum cfg_section sec,
 
 /* ---- sections and upstreams ---- */
 
-static bool valid_upstream_name(const char *s)
+static bool config_valid_upstream_name(const char *s)
 {
     size_t len = strlen(s);
 
@@ -619,11 +368,11 @@ static bool valid_upstream_name(const char *s)
 }
 
 /* "server", "cache" or "upstream NAME"; NAME is copied to NAMEBUF. */
-static int section_parse(const char *s, enum cfg_section *sec, char *namebuf,
-                         size_t namelen)
+static int config_section_parse(const char *s, enum config_section *sec,
+                                char *namebuf, size_t namelen)
 {
     if (strcmp(s, "server") == 0 || strcmp(s, "cache") == 0) {
-        *sec = s[0] == 's' ? CS_SERVER : CS_CACHE;
+        *sec = s[0] == 's' ? CONFIG_SEC_SERVER : CONFIG_SEC_CACHE;
         namebuf[0] = '\0';
         return 0;
     }
@@ -632,15 +381,15 @@ static int section_parse(const char *s, enum cfg_section *sec, char *namebuf,
     s += 8;
     while (isblank((unsigned char)*s))
         s++;
-    if (!valid_upstream_name(s) || strlen(s) >= namelen)
+    if (!config_valid_upstream_name(s) || strlen(s) >= namelen)
         return -EINVAL;
     memcpy(namebuf, s, strlen(s) + 1);
-    *sec = CS_UPSTREAM;
+    *sec = CONFIG_SEC_UPSTREAM;
     return 0;
 }
 
-static struct config_upstream *upstream_find(struct config *cfg,
-                                             const char *name)
+static struct config_upstream *config_upstream_find(struct config *cfg,
+                                                    const char *name)
 {
     size_t i;
 
@@ -651,8 +400,8 @@ static struct config_upstream *upstream_find(struct config *cfg,
 }
 
 /* Append an upstream with default knobs and no URL. */
-static struct config_upstream *upstream_add(struct config *cfg,
-                                            const char *name)
+static struct config_upstream *config_upstream_add(struct config *cfg,
+                                                   const char *name)
 {
     struct config_upstream *up;
 
@@ -661,11 +410,11 @@ static struct config_upstream *upstream_add(struct config *cfg,
     up = &cfg->upstreams[cfg->nupstreams++];
     memset(up, 0, sizeof(*up));
     up->name = xstrdup(name);
-    key_defaults(cfg, CS_UPSTREAM, up);
+    config_key_defaults(cfg, CONFIG_SEC_UPSTREAM, up);
     return up;
 }
 
-static void upstreams_free(struct config_upstream *ups, size_t n)
+static void config_upstreams_free(struct config_upstream *ups, size_t n)
 {
     size_t i;
 
@@ -683,7 +432,7 @@ void config_free(struct config *cfg)
     free(cfg->listen);
     free(cfg->access_log);
     free(cfg->cache_dir);
-    upstreams_free(cfg->upstreams, cfg->nupstreams);
+    config_upstreams_free(cfg->upstreams, cfg->nupstreams);
     free(cfg->path);
     free(cfg);
 }
@@ -694,15 +443,15 @@ static struct config *config_new_defaults(void)
     size_t i;
     int rc;
 
-    key_defaults(cfg, CS_SERVER, cfg);
-    key_defaults(cfg, CS_CACHE, cfg);
-    for (i = 0; i < sizeof(default_upstreams) / sizeof(default_upstreams[0]);
-         i++) {
+    config_key_defaults(cfg, CONFIG_SEC_SERVER, cfg);
+    config_key_defaults(cfg, CONFIG_SEC_CACHE, cfg);
+    for (i = 0; i < CONFIG_VALUE_NELEM(config_default_upstreams); i++) {
         struct config_upstream *up =
-            upstream_add(cfg, default_upstreams[i].name);
+            config_upstream_add(cfg, config_default_upstreams[i].name);
 
-        rc = key_set(cfg, key_find(CS_UPSTREAM, "url"), up,
-                     default_upstreams[i].url, false, NULL, 0);
+        rc =
+            config_key_set(cfg, config_key_find(CONFIG_SEC_UPSTREAM, "url"), up,
+                           config_default_upstreams[i].url, false, NULL, 0);
         assert(rc == 0);
         (void)rc;
     }
@@ -711,14 +460,14 @@ static struct config *config_new_defaults(void)
 
 /* ---- reading a file ---- */
 
-struct cfg_load {
+struct config_loader {
     struct config *cfg;
     const char *path;
     FILE *fp;
     char *line; /* getline() buffer */
     size_t cap;
     unsigned lineno;
-    enum cfg_section section;
+    enum config_section section;
     char secname[sizeof("upstream ") + CONFIG_NAME_MAX]; /* for messages */
     unsigned section_line;
     size_t up; /* index of the current upstream */
@@ -728,10 +477,12 @@ struct cfg_load {
     size_t errlen;
 };
 
-static void load_fail(struct cfg_load *st, unsigned line, const char *f, ...)
+static void config_load_fail(struct config_loader *st, unsigned line,
+                             const char *f, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void load_fail(struct cfg_load *st, unsigned line, const char *f, ...)
+static void config_load_fail(struct config_loader *st, unsigned line,
+                             const char *f, ...)
 {
     char msg[512];
     va_list ap;
@@ -739,20 +490,20 @@ static void load_fail(struct cfg_load *st, unsigned line, const char *f, ...)
     if (st->rc != 0)
         return;
     va_start(ap, f);
-    vsnprintf(msg, sizeof(msg), f, ap);
+    (void)vsnprintf(msg, sizeof(msg), f, ap);
     va_end(ap);
     st->rc = -EINVAL;
-    fmt(st->err, st->errlen, "%s:%u: %s", st->path, line, msg);
+    config_fmt(st->err, st->errlen, "%s:%u: %s", st->path, line, msg);
 }
 
 /* The line without BOM, comments and surrounding blanks, or NULL after
  * reporting a NUL or control byte. */
-static char *load_clean(struct cfg_load *st, size_t n)
+static char *config_load_clean(struct config_loader *st, size_t n)
 {
     char *s = st->line, *p, *end;
 
     if (strlen(s) != n) {
-        load_fail(st, st->lineno, "NUL byte in line");
+        config_load_fail(st, st->lineno, "NUL byte in line");
         return NULL;
     }
     if (st->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
@@ -764,8 +515,8 @@ static char *load_clean(struct cfg_load *st, size_t n)
             break;
         }
         if (iscntrl((unsigned char)*p) && !isspace((unsigned char)*p)) {
-            load_fail(st, st->lineno, "control byte 0x%02x in line",
-                      (unsigned char)*p);
+            config_load_fail(st, st->lineno, "control byte 0x%02x in line",
+                             (unsigned char)*p);
             return NULL;
         }
     }
@@ -777,42 +528,45 @@ static char *load_clean(struct cfg_load *st, size_t n)
     return s;
 }
 
-static void load_end_section(struct cfg_load *st)
+static void config_load_end_section(struct config_loader *st)
 {
-    if (st->section == CS_UPSTREAM && st->cfg->upstreams[st->up].url == NULL)
-        load_fail(st, st->section_line, "[%s]: no url", st->secname);
+    if (st->section == CONFIG_SEC_UPSTREAM &&
+        st->cfg->upstreams[st->up].url == NULL)
+        config_load_fail(st, st->section_line, "[%s]: no url", st->secname);
 }
 
-static void load_upstream(struct cfg_load *st, const char *name)
+static void config_load_upstream(struct config_loader *st, const char *name)
 {
     struct config *cfg = st->cfg;
 
     if (!st->upstreams_seen) {
         /* the file's upstreams replace the embedded ones */
-        upstreams_free(cfg->upstreams, cfg->nupstreams);
+        config_upstreams_free(cfg->upstreams, cfg->nupstreams);
         cfg->upstreams = NULL;
         cfg->nupstreams = 0;
         st->upstreams_seen = true;
     }
-    if (upstream_find(cfg, name) != NULL) {
-        load_fail(st, st->lineno, "duplicate section [upstream %s]", name);
+    if (config_upstream_find(cfg, name) != NULL) {
+        config_load_fail(st, st->lineno, "duplicate section [upstream %s]",
+                         name);
         return;
     }
-    upstream_add(cfg, name);
+    config_upstream_add(cfg, name);
     st->up = cfg->nupstreams - 1;
 }
 
 /* A "[...]" line. */
-static void load_section(struct cfg_load *st, char *s)
+static void config_load_section(struct config_loader *st, char *s)
 {
     char *close = strchr(s, ']'), *inner = s + 1, *end;
     char name[CONFIG_NAME_MAX + 1], q[CONFIG_QUOTE_MAX + 1];
-    enum cfg_section sec;
+    enum config_section sec;
 
-    load_end_section(st);
+    config_load_end_section(st);
     if (close == NULL || close[1] != '\0') {
-        load_fail(st, st->lineno, "bad section line (want [server], "
-                                  "[cache] or [upstream NAME])");
+        config_load_fail(st, st->lineno,
+                         "bad section line (want [server], "
+                         "[cache] or [upstream NAME])");
         return;
     }
     *close = '\0';
@@ -820,29 +574,30 @@ static void load_section(struct cfg_load *st, char *s)
         inner++;
     for (end = close; end > inner && isblank((unsigned char)end[-1]);)
         *--end = '\0';
-    if (section_parse(inner, &sec, name, sizeof(name)) < 0) {
-        quote(q, sizeof(q), inner);
-        load_fail(st, st->lineno,
-                  "unknown section [%s] (want [server], [cache] or "
-                  "[upstream NAME], NAME of letters, digits, '.', '_', '-')",
-                  q);
+    if (config_section_parse(inner, &sec, name, sizeof(name)) < 0) {
+        config_value_quote(q, sizeof(q), inner);
+        config_load_fail(
+            st, st->lineno,
+            "unknown section [%s] (want [server], [cache] or "
+            "[upstream NAME], NAME of letters, digits, '.', '_', '-')",
+            q);
         return;
     }
-    if (sec == CS_UPSTREAM)
-        load_upstream(st, name);
+    if (sec == CONFIG_SEC_UPSTREAM)
+        config_load_upstream(st, name);
     st->section = sec;
     st->section_line = st->lineno;
-    fmt(st->secname, sizeof(st->secname), "%s%s%s", section_names[sec],
-        name[0] != '\0' ? " " : "", name);
+    config_fmt(st->secname, sizeof(st->secname), "%s%s%s",
+               config_section_names[sec], name[0] != '\0' ? " " : "", name);
 }
 
 /*
  * inih's line reader: hands inih blank lines and "key = value" lines only.
  * Returning NULL ends the parse, which is how the first error stops it.
  */
-static char *load_read(char *buf, int num, void *stream)
+static char *config_load_read(char *buf, int num, void *stream)
 {
-    struct cfg_load *st = stream;
+    struct config_loader *st = stream;
     ssize_t n;
     char *s;
 
@@ -852,33 +607,35 @@ static char *load_read(char *buf, int num, void *stream)
     if (n < 0)
         return NULL;
     st->lineno++;
-    s = load_clean(st, (size_t)n);
+    s = config_load_clean(st, (size_t)n);
     if (s == NULL)
         return NULL;
     if (*s == '[') {
-        load_section(st, s);
+        config_load_section(st, s);
         s = "";
     } else if (*s != '\0' && strpbrk(s, "=:") == NULL) {
-        load_fail(st, st->lineno, "syntax error (want 'key = value', "
-                                  "'[section]' or a comment)");
-    } else if (*s != '\0' && st->section == CS_NONE) {
-        load_fail(st, st->lineno, "key outside a section (start with "
-                                  "[server], [cache] or [upstream NAME])");
+        config_load_fail(st, st->lineno,
+                         "syntax error (want 'key = value', "
+                         "'[section]' or a comment)");
+    } else if (*s != '\0' && st->section == CONFIG_SEC_NONE) {
+        config_load_fail(st, st->lineno,
+                         "key outside a section (start with "
+                         "[server], [cache] or [upstream NAME])");
     } else if (strlen(s) + 2 > (size_t)num) {
-        load_fail(st, st->lineno, "line too long (at most %d bytes)",
-                  num - 2);
+        config_load_fail(st, st->lineno, "line too long (at most %d bytes)",
+                         num - 2);
     }
     if (st->rc != 0)
         return NULL;
-    snprintf(buf, (size_t)num, "%s\n", s);
+    (void)snprintf(buf, (size_t)num, "%s\n", s);
     return buf;
 }
 
-static int load_handler(void *user, const char *section, const char *name,
-                        const char *value)
+static int config_load_handler(void *user, const char *section,
+                               const char *name, const char *value)
 {
-    struct cfg_load *st = user;
-    const struct cfg_key *k;
+    struct config_loader *st = user;
+    const struct config_key *k;
     char why[256], q[CONFIG_QUOTE_MAX + 1];
     void *base = st->cfg;
     bool append;
@@ -886,68 +643,74 @@ static int load_handler(void *user, const char *section, const char *name,
     (void)section; /* ours: inih truncates section names at 49 bytes */
     if (st->rc != 0)
         return 0;
-    k = key_find(st->section, name);
+    k = config_key_find(st->section, name);
     if (k == NULL) {
-        quote(q, sizeof(q), name);
-        load_fail(st, st->lineno, "[%s] unknown key '%s'", st->secname, q);
+        config_value_quote(q, sizeof(q), name);
+        config_load_fail(st, st->lineno, "[%s] unknown key '%s'", st->secname,
+                         q);
         return 0;
     }
-    if (st->section == CS_UPSTREAM)
+    if (st->section == CONFIG_SEC_UPSTREAM)
         base = &st->cfg->upstreams[st->up];
     /* the file's first listen replaces the default, later ones append */
-    append = k->type == CT_LISTEN && st->listen_seen;
-    if (key_set(st->cfg, k, base, value, append, why, sizeof(why)) < 0) {
-        load_fail(st, st->lineno, "[%s] %s: %s", st->secname, name, why);
+    append = k->type == CONFIG_T_LISTEN && st->listen_seen;
+    if (config_key_set(st->cfg, k, base, value, append, why, sizeof(why)) < 0) {
+        config_load_fail(st, st->lineno, "[%s] %s: %s", st->secname, name, why);
         return 0;
     }
-    if (k->type == CT_LISTEN)
+    if (k->type == CONFIG_T_LISTEN)
         st->listen_seen = true;
     return 1;
 }
 
-static int load_file(struct config *cfg, const char *path, char *err,
-                     size_t errlen)
+static int config_load_file(struct config *cfg, const char *path, char *err,
+                            size_t errlen)
 {
-    struct cfg_load st = {.cfg = cfg, .path = path, .section = CS_NONE,
-                          .err = err, .errlen = errlen};
+    struct config_loader st = {.cfg = cfg,
+                               .path = path,
+                               .section = CONFIG_SEC_NONE,
+                               .err = err,
+                               .errlen = errlen};
     int line;
 
     st.fp = fopen(path, "re");
     if (st.fp == NULL) {
         int e = errno;
 
-        fmt(err, errlen, "%s: %s", path, strerror(e));
+        errno = e;
+        config_fmt(err, errlen, "%s: %m", path);
         return e == ENOENT ? -ENOENT : -EIO;
     }
-    line = ini_parse_stream(load_read, &st, load_handler, &st);
+    line = ini_parse_stream(config_load_read, &st, config_load_handler, &st);
     if (st.rc == 0 && ferror(st.fp)) {
-        fmt(err, errlen, "%s: read error", path);
+        config_fmt(err, errlen, "%s: read error", path);
         st.rc = -EIO;
     }
-    load_end_section(&st);
+    config_load_end_section(&st);
     if (line != 0)
-        load_fail(&st, line > 0 ? (unsigned)line : st.lineno,
-                  "syntax error");
+        config_load_fail(&st, line > 0 ? (unsigned)line : st.lineno,
+                         "syntax error");
     free(st.line);
-    fclose(st.fp);
+    (void)fclose(st.fp);
     return st.rc;
 }
 
 /* ---- environment, command line ---- */
 
 /* SYMSRVD_<SECTION>_<KEY>, upper case. */
-static void env_name(const struct cfg_key *k, char *buf, size_t len)
+static void config_env_name(const struct config_key *k, char *buf, size_t len)
 {
     char *p;
 
-    fmt(buf, len, "SYMSRVD_%s_%s", section_names[k->section], k->name);
+    config_fmt(buf, len, "SYMSRVD_%s_%s", config_section_names[k->section],
+               k->name);
     for (p = buf; *p != '\0'; p++)
         *p = (char)toupper((unsigned char)*p);
 }
 
 /* SYMSRVD_SERVER_LISTEN: blank-separated addresses. */
-static int env_listen(struct config *cfg, const char *value, char *why,
-                      size_t whylen)
+static int config_env_listen(struct config *cfg, const char *value, char *why,
+                             size_t whylen)
 {
     char *copy = xstrdup(value), *save = NULL, *tok;
     const char **addrs = xcalloc(strlen(value) / 2 + 1, sizeof(*addrs));
@@ -963,7 +726,7 @@ static int env_listen(struct config *cfg, const char *value, char *why,
     return rc;
 }
 
-static int load_env(struct config *cfg, char *err, size_t errlen)
+static int config_load_env(struct config *cfg, char *err, size_t errlen)
 {
     char var[64], why[256];
     const char *value;
@@ -971,39 +734,38 @@ static int load_env(struct config *cfg, char *err, size_t errlen)
     int rc;
 
     for (i = 0; i < CONFIG_NKEYS; i++) {
-        const struct cfg_key *k = &config_keys[i];
+        const struct config_key *k = &config_keys[i];
 
-        if (k->section == CS_UPSTREAM)
+        if (k->section == CONFIG_SEC_UPSTREAM)
             continue;
-        env_name(k, var, sizeof(var));
-        value = getenv(var);
+        config_env_name(k, var, sizeof(var));
+        value = getenv(var); /* NOLINT(concurrency-mt-unsafe): start-up */
         if (value == NULL)
             continue;
-        if (k->type == CT_LISTEN)
-            rc = env_listen(cfg, value, why, sizeof(why));
+        if (k->type == CONFIG_T_LISTEN)
+            rc = config_env_listen(cfg, value, why, sizeof(why));
         else
-            rc = key_set(cfg, k, cfg, value, false, why, sizeof(why));
+            rc = config_key_set(cfg, k, cfg, value, false, why, sizeof(why));
         if (rc < 0) {
-            fmt(err, errlen, "environment: %s: %s", var, why);
+            config_fmt(err, errlen, "environment: %s: %s", var, why);
             return rc;
         }
     }
     return 0;
 }
 
-int config_load(const char *path, struct config **out, char *err,
-                size_t errlen)
+int config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
     struct config *cfg = config_new_defaults();
     int rc = 0;
 
     if (path != NULL) {
         cfg->path = xstrdup(path);
-        rc = load_file(cfg, path, err, errlen);
+        rc = config_load_file(cfg, path, err, errlen);
         if (rc < 0)
             goto out;
     }
-    rc = load_env(cfg, err, errlen);
+    rc = config_load_env(cfg, err, errlen);
     if (rc < 0)
         goto out;
     *out = cfg;
@@ -1017,29 +779,30 @@ int config_set(struct config *cfg, const char *section, const char *key,
                const char *value, char *err, size_t errlen)
 {
     char name[CONFIG_NAME_MAX + 1], why[256], q[CONFIG_QUOTE_MAX + 1];
-    const struct cfg_key *k = NULL;
-    enum cfg_section sec;
+    char qkey[CONFIG_QUOTE_MAX + 1];
+    const struct config_key *k = NULL;
+    enum config_section sec;
     void *base = cfg;
 
-    quote(q, sizeof(q), section);
-    if (section_parse(section, &sec, name, sizeof(name)) < 0) {
-        fmt(err, errlen, "unknown section [%s]", q);
+    config_value_quote(q, sizeof(q), section);
+    if (config_section_parse(section, &sec, name, sizeof(name)) < 0) {
+        config_fmt(err, errlen, "unknown section [%s]", q);
         return -EINVAL;
     }
-    if (sec == CS_UPSTREAM)
-        base = upstream_find(cfg, name);
+    if (sec == CONFIG_SEC_UPSTREAM)
+        base = config_upstream_find(cfg, name);
     if (base == NULL) {
-        fmt(err, errlen, "[%s]: no such upstream", q);
+        config_fmt(err, errlen, "[%s]: no such upstream", q);
         return -EINVAL;
     }
-    k = key_find(sec, key);
+    k = config_key_find(sec, key);
     if (k == NULL) {
-        quote(why, CONFIG_QUOTE_MAX + 1, key);
-        fmt(err, errlen, "[%s] unknown key '%s'", q, why);
+        config_value_quote(qkey, sizeof(qkey), key);
+        config_fmt(err, errlen, "[%s] unknown key '%s'", q, qkey);
         return -EINVAL;
     }
-    if (key_set(cfg, k, base, value, false, why, sizeof(why)) < 0) {
-        fmt(err, errlen, "[%s] %s: %s", q, key, why);
+    if (config_key_set(cfg, k, base, value, false, why, sizeof(why)) < 0) {
+        config_fmt(err, errlen, "[%s] %s: %s", q, key, why);
         return -EINVAL;
     }
     return 0;
@@ -1052,13 +815,14 @@ int config_replace_listen(struct config *cfg, const char *const *addrs,
     size_t i;
 
     if (n == 0) {
-        fmt(err, errlen, "no listen address");
+        config_fmt(err, errlen, "no listen address");
         return -EINVAL;
     }
     l = xcalloc(n, sizeof(*l));
     for (i = 0; i < n; i++) {
         if (config_parse_listen(addrs[i], &l[i]) < 0) {
-            key_why(key_find(CS_SERVER, "listen"), addrs[i], err, errlen);
+            config_key_why(config_key_find(CONFIG_SEC_SERVER, "listen"),
+                           addrs[i], err, errlen);
             free(l);
             return -EINVAL;
         }
@@ -1072,31 +836,31 @@ int config_replace_listen(struct config *cfg, const char *const *addrs,
 int config_replace_upstreams(struct config *cfg, const char *const *urls,
                              size_t n, char *err, size_t errlen)
 {
-    const struct cfg_key *k = key_find(CS_UPSTREAM, "url");
+    const struct config_key *k = config_key_find(CONFIG_SEC_UPSTREAM, "url");
     char name[32];
     size_t i;
     int rc;
 
     if (n == 0) {
-        fmt(err, errlen, "no upstream url");
+        config_fmt(err, errlen, "no upstream url");
         return -EINVAL;
     }
     for (i = 0; i < n; i++) {
-        char *url = url_dup(urls[i]);
+        char *url = config_value_url_dup(urls[i]);
 
         if (url == NULL) {
-            key_why(k, urls[i], err, errlen);
+            config_key_why(k, urls[i], err, errlen);
             return -EINVAL;
         }
         free(url);
     }
-    upstreams_free(cfg->upstreams, cfg->nupstreams);
+    config_upstreams_free(cfg->upstreams, cfg->nupstreams);
     cfg->upstreams = NULL;
     cfg->nupstreams = 0;
     for (i = 0; i < n; i++) {
-        fmt(name, sizeof(name), "cli%zu", i + 1);
-        rc = key_set(cfg, k, upstream_add(cfg, name), urls[i], false, NULL,
-                     0);
+        config_fmt(name, sizeof(name), "cli%zu", i + 1);
+        rc = config_key_set(cfg, k, config_upstream_add(cfg, name), urls[i],
+                            false, NULL, 0);
         assert(rc == 0);
         (void)rc;
     }
@@ -1110,68 +874,70 @@ const char *config_default_path(void)
 
 /* ---- writing ---- */
 
-static void dump_listen(const struct config_listen *l, FILE *fp)
+static void config_dump_listen(const struct config_listen *l, FILE *fp)
 {
     if (l->kind == CONFIG_LISTEN_UNIX)
-        fprintf(fp, "listen = unix:%s\n", l->path);
+        (void)fprintf(fp, "listen = unix:%s\n", l->path);
     else if (strchr(l->host, ':') != NULL)
-        fprintf(fp, "listen = [%s]:%s\n", l->host, l->port);
+        (void)fprintf(fp, "listen = [%s]:%s\n", l->host, l->port);
     else
-        fprintf(fp, "listen = %s:%s\n", l->host, l->port);
+        (void)fprintf(fp, "listen = %s:%s\n", l->host, l->port);
 }
 
-static void dump_key(const struct config *cfg, const struct cfg_key *k,
-                     const void *base, FILE *fp)
+static void config_dump_key(const struct config *cfg,
+                            const struct config_key *k, const void *base,
+                            FILE *fp)
 {
     const void *field = (const char *)base + k->offset;
     char buf[32];
     size_t i;
 
     switch (k->type) {
-    case CT_UINT:
-        fprintf(fp, "%s = %u\n", k->name, *(const unsigned *)field);
+    case CONFIG_T_UINT:
+        (void)fprintf(fp, "%s = %u\n", k->name, *(const unsigned *)field);
         break;
-    case CT_ENUM:
-        fprintf(fp, "%s = %s\n", k->name,
-                k->choices[*(const unsigned *)field]);
+    case CONFIG_T_ENUM:
+        (void)fprintf(fp, "%s = %s\n", k->name,
+                      k->choices[*(const unsigned *)field]);
         break;
-    case CT_DURATION:
-    case CT_SIZE:
-        key_fmt_value(k, *(const uint64_t *)field, buf, sizeof(buf));
-        fprintf(fp, "%s = %s\n", k->name, buf);
+    case CONFIG_T_DURATION:
+    case CONFIG_T_SIZE:
+        config_key_fmt_value(k, *(const uint64_t *)field, buf, sizeof(buf));
+        (void)fprintf(fp, "%s = %s\n", k->name, buf);
         break;
-    case CT_STRING:
-    case CT_URL:
-        fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);
+    case CONFIG_T_STRING:
+    case CONFIG_T_URL:
+        (void)fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);
         break;
-    case CT_LISTEN:
+    case CONFIG_T_LISTEN:
         for (i = 0; i < cfg->nlisten; i++)
-            dump_listen(&cfg->listen[i], fp);
+            config_dump_listen(&cfg->listen[i], fp);
         break;
     }
 }
 
-static void dump_section(const struct config *cfg, enum cfg_section sec,
-                         const void *base, FILE *fp)
+static void config_dump_section(const struct config *cfg,
+                                enum config_section sec, const void *base,
+                                FILE *fp)
 {
     size_t i;
 
     for (i = 0; i < CONFIG_NKEYS; i++)
         if (config_keys[i].section == sec)
-            dump_key(cfg, &config_keys[i], base, fp);
+            config_dump_key(cfg, &config_keys[i], base, fp);
 }
 
 int config_dump(const struct config *cfg, FILE *fp)
 {
     size_t i;
 
-    fprintf(fp, "[server]\n");
-    dump_section(cfg, CS_SERVER, cfg, fp);
-    fprintf(fp, "\n[cache]\n");
-    dump_section(cfg, CS_CACHE, cfg, fp);
+    (void)fprintf(fp, "[server]\n");
+    config_dump_section(cfg, CONFIG_SEC_SERVER, cfg, fp);
+    (void)fprintf(fp, "\n[cache]\n");
+    config_dump_section(cfg, CONFIG_SEC_CACHE, cfg, fp);
     for (i = 0; i < cfg->nupstreams; i++) {
-        fprintf(fp, "\n[upstream %s]\n", cfg->upstreams[i].name);
-        dump_section(cfg, CS_UPSTREAM, &cfg->upstreams[i], fp);
+        (void)fprintf(fp, "\n[upstream %s]\n", cfg->upstreams[i].name);
+        config_dump_section(cfg, CONFIG_SEC_UPSTREAM, &cfg->upstreams[i], fp);
     }
     return fflush(fp) != 0 || ferror(fp) ? -EIO : 0;
 }

@@ -72,10 +72,10 @@ struct config {
     /* [server] */
     struct config_listen *listen; /* default 127.0.0.1:8080 */
     size_t nlisten;
-    unsigned workers;     /* default 2; "auto" = online CPUs, resolved at load */
-    unsigned threads;     /* default 8, 1..1024 */
-    unsigned downloaders; /* default 8, 1..1024 */
-    char *access_log;     /* "-" (default), "off", or a file path */
+    unsigned workers; /* default 2; "auto" = online CPUs, resolved at load */
+    unsigned threads; /* default 8, 1..1024 */
+    unsigned downloaders;           /* default 8, 1..1024 */
+    char *access_log;               /* "-" (default), "off", or a file path */
     unsigned max_connections;       /* default 1024 */
     uint64_t connection_timeout_ms; /* default 30s: idle/slow client dropped */
     /* [cache] */
@@ -98,11 +98,13 @@ struct config {
  * and replaces the list).
  *
  * In the file, the first listen line and the first [upstream NAME] section
- * replace the defaults; later ones append.  "#" or ";" after a blank starts
- * a comment.  Lines are limited by inih's line buffer (199 bytes).
+ * replace the defaults; later ones append.  "#" or ";" at the start of a
+ * line or after a blank starts a comment.  Without comments a line may be
+ * at most 198 bytes (inih's line buffer); longer lines are an error.
  *
  * Returns 0 and sets *OUT to a new config (free with config_free()), or
- * -ENOENT (no such file), -EIO (unreadable) or -EINVAL (bad content), with
+ * -ENOENT (no such file: a caller trying the default path falls back to
+ * config_load(NULL, ...)), -EIO (unreadable) or -EINVAL (bad content), with
  * ERR set to one line naming the file, line and key:
  *   "symsrvd.conf:12: [cache] negative_ttl: bad duration 'x' (...)"
  *   "environment: SYMSRVD_CACHE_MISS: bad value 'x' (wait|background)"
@@ -127,7 +129,8 @@ int config_set(struct config *cfg, const char *section, const char *key,
  * Replace the listen list with the N addresses ADDRS (command line -l), or
  * the upstream list with N upstreams at URLS named "cli1", "cli2"... with
  * default knobs (-u).  N must be at least 1.  Returns 0, or -EINVAL with
- * ERR set; on error CFG is unchanged.
+ * ERR set to the reason without a prefix ("bad address '1.2.3.4' (want
+ * HOST:PORT, [V6]:PORT or unix:/path)"); on error CFG is unchanged.
  */
 int config_replace_listen(struct config *cfg, const char *const *addrs,
                           size_t n, char *err, size_t errlen);
