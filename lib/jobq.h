@@ -7,6 +7,11 @@
  * instead of spinning.  A pointer pushed into the queue belongs to the
  * consumer that pops it; the producer must not touch it again.
  *
+ * CAVEAT: ck_ring's MPMC enqueue makes a producer wait (spinning) until
+ * every producer that reserved a slot before it has published, so a
+ * preempted producer stalls the others.  Fine for download jobs, which
+ * are rare; hot paths with many producers use lib/tlq instead.
+ *
  * THREADS: any thread may push, pop or read the depth.  jobq_close() is
  * called once, by the owner, before jobq_free().
  */

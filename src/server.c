@@ -16,13 +16,13 @@
 
 #include "cache.h"
 #include "config.h"
-#include "jobq.h"
+#include "tlq.h"
 #include "log.h"
 #include "server_int.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
-#define HITQ_SIZE 16384
+#define HITQ_SIZE 16384 /* per MHD thread */
 #define HIT_BATCH 4096
 
 const char *server_header(struct req *r, const char *name)
@@ -261,7 +261,7 @@ int server_start(const struct config *cfg, struct cache *cache,
     s->cache = cache;
     s->inflight = inflight;
     s->fetch = fetch;
-    s->hitq = jobq_new(HITQ_SIZE);
+    s->hitq = tlq_new(HITQ_SIZE);
     s->access_fd = open_access_log(cfg->access_log);
     s->started_ms = wall_ms();
     atomic_init(&s->refusing, false);
@@ -320,8 +320,9 @@ void server_flush_hits(struct server *s)
     int64_t now = wall_ms();
     size_t n = 0, m = 0, i;
 
-    while (n < HIT_BATCH && (keys[n] = jobq_try_pop(s->hitq)) != NULL)
-        n++;
+    n = tlq_drain(s->hitq, (void **)keys, HIT_BATCH);
+    if (n == 0)
+        goto out;
     qsort(keys, n, sizeof(*keys), cmp_str);
     for (i = 0; i < n; i++) {
         if (m > 0 && strcmp(hits[m - 1].key, keys[i]) == 0) {
@@ -336,6 +337,7 @@ void server_flush_hits(struct server *s)
     cache_record_hits(s->cache, hits, m);
     for (i = 0; i < n; i++)
         free(keys[i]);
+out:
     free(keys);
     free(hits);
 }
@@ -349,10 +351,9 @@ void server_stop(struct server *s)
         return;
     for (i = 0; i < s->nmhd; i++)
         MHD_stop_daemon(s->mhd[i]);
-    while ((k = jobq_try_pop(s->hitq)) != NULL)
+    while (tlq_drain(s->hitq, (void **)&k, 1) == 1)
         free(k);
-    jobq_close(s->hitq);
-    jobq_free(s->hitq);
+    tlq_free(s->hitq);
     if (s->access_fd > STDERR_FILENO)
         close(s->access_fd);
     free(s);

@@ -17,7 +17,7 @@
 struct config;
 struct cache;
 struct fetch;
-struct jobq;
+struct tlq;
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -29,7 +29,7 @@ struct server {
     struct MHD_Daemon *mhd[SERVER_MAX_LISTENERS]; /* immutable after start */
     size_t nmhd;                    /* immutable after start */
     int access_fd;                  /* immutable; -1 when off */
-    struct jobq *hitq;              /* keys of hits not yet counted */
+    struct tlq *hitq;               /* keys of hits not yet counted */
     atomic_bool refusing;           /* set once at shutdown */
     int64_t started_ms;             /* immutable */
 };

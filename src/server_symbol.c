@@ -28,7 +28,7 @@
 #include "fileio.h"
 #include "gzip.h"
 #include "httphdr.h"
-#include "jobq.h"
+#include "tlq.h"
 #include "log.h"
 #include "server_int.h"
 #include "store.h"
@@ -53,7 +53,7 @@ static void count_hit(struct server *s, const char *key)
 
     /* Statistics only: when the queue is full the hit goes uncounted
      * rather than making a request wait. */
-    if (!jobq_try_push(s->hitq, k))
+    if (!tlq_push(s->hitq, k))
         free(k);
 }
 

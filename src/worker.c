@@ -18,7 +18,7 @@
 #include "timeutil.h"
 
 #define WORKER_TICK_MS 50
-#define WORKER_FLUSH_MS 1000
+#define WORKER_FLUSH_MS 200
 #define WORKER_DRAIN_MS 10000
 
 /* Wait for a stop signal for up to TICK ms.  True when one arrived. */

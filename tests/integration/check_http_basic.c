@@ -361,6 +361,7 @@ END_TEST
 START_TEST(test_http_health_and_metrics)
 {
     struct http_resp r;
+    int i;
 
     itest_get(&t, "/health", NULL, &r);
     ck_assert_int_eq(r.status, 200);
@@ -370,6 +371,12 @@ START_TEST(test_http_health_and_metrics)
     ck_assert_ptr_nonnull(strstr(r.body, "\"cache\":{\"entries\":0"));
     http_resp_free(&r);
     ck_assert_int_eq(metrics_get(daemon_url(t.d), "symsrvd_ready", NULL), 1);
+    /* Counted when a response completes, so possibly after it arrived. */
+    for (i = 0; i < 100 && metrics_get(daemon_url(t.d),
+                                       "symsrvd_requests_total",
+                                       "status=\"200\"") < 1;
+         i++)
+        usleep(20 * 1000);
     ck_assert_int_ge(metrics_get(daemon_url(t.d), "symsrvd_requests_total",
                                  "status=\"200\""),
                      1);

@@ -11,11 +11,12 @@
 #include <stdlib.h>
 
 #include "jobq.h"
+#include "tlq.h"
 #include "xalloc.h"
 
 #define PRODUCERS 4
 #define CONSUMERS 4
-#define PER_PRODUCER 50000
+#define PER_PRODUCER 20000
 
 START_TEST(test_jobq_fifo_and_bounds)
 {
@@ -124,6 +125,45 @@ START_TEST(test_jobq_mpmc_stress)
 }
 END_TEST
 
+static void *tlq_producer(void *arg)
+{
+    uintptr_t i;
+
+    for (i = 1; i <= 1000; i++) {
+        while (!tlq_push(arg, (void *)i))
+            sched_yield(); /* full until the consumer drains */
+    }
+    return NULL;
+}
+
+START_TEST(test_tlq_every_push_drained_once)
+{
+    struct tlq *q = tlq_new(64);
+    pthread_t t[4];
+    void *out[256];
+    unsigned long sum = 0, count = 0;
+    size_t n, i;
+    int k;
+
+    for (k = 0; k < 4; k++)
+        pthread_create(&t[k], NULL, tlq_producer, q);
+    while (count < 4000) {
+        n = tlq_drain(q, out, 256);
+        for (i = 0; i < n; i++)
+            sum += (uintptr_t)out[i];
+        count += n;
+        if (n == 0)
+            sched_yield();
+    }
+    for (k = 0; k < 4; k++)
+        pthread_join(t[k], NULL);
+    ck_assert_uint_eq(count, 4000);
+    ck_assert_uint_eq(sum, 4 * 500500ul);
+    ck_assert_uint_eq(tlq_drain(q, out, 256), 0);
+    tlq_free(q);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("jobq");
@@ -135,6 +175,7 @@ int main(void)
     tcase_add_test(tc, test_jobq_fifo_and_bounds);
     tcase_add_test(tc, test_jobq_close_wakes_consumers);
     tcase_add_test(tc, test_jobq_mpmc_stress);
+    tcase_add_test(tc, test_tlq_every_push_drained_once);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
