@@ -219,6 +219,33 @@ START_TEST(test_http_sigterm_lets_response_finish)
 }
 END_TEST
 
+/* A client that hangs up mid-body does not abort the download. */
+START_TEST(test_http_client_disconnect_keeps_download)
+{
+    uint64_t len = 10ull << 20;
+    char req[256], reply[256];
+    struct http_resp r;
+    int fd;
+
+    itest_start(&t, 1, "1", NULL, NULL);
+    stub_add_generated(t.up[0], BIG, len, 4);
+    stub_fault(t.up[0], BIG, STUB_SLOW, 10ull << 20); /* 1 s */
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", BIG);
+    fd = idle_socket(daemon_port(t.d));
+    ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    ck_assert_int_gt(read(fd, reply, sizeof(reply)), 12);
+    ck_assert(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+    close(fd); /* hang up with most of the body still to come */
+    ck_assert(metrics_wait(daemon_url(t.d), "symsrvd_cache_entries", NULL, 1,
+                           10000));
+    itest_get(&t, BIG, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(body_matches(&r, 4, len));
+    ck_assert_uint_eq(stub_hits(t.up[0], BIG), 1);
+    http_resp_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_concurrency");
@@ -234,6 +261,7 @@ int main(void)
     tcase_add_test(tc, test_http_kill_worker_mid_download);
     tcase_add_test(tc, test_http_idle_sockets_do_not_delay_hits);
     tcase_add_test(tc, test_http_sigterm_lets_response_finish);
+    tcase_add_test(tc, test_http_client_disconnect_keeps_download);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -258,6 +258,51 @@ START_TEST(test_http_miss_background)
 }
 END_TEST
 
+START_TEST(test_http_upstream_connections_reused)
+{
+    char path[64];
+    int i;
+
+    itest_stop(&t);
+    itest_start(&t, 1, "1", NULL,
+                (const char *const[]){"SYMSRVD_SERVER_DOWNLOADERS=1", NULL});
+    for (i = 0; i < 5; i++) {
+        snprintf(path, sizeof(path), "/k%d.pdb/ABC1/k%d.pdb", i, i);
+        stub_add(t.up[0], path, "x", 1);
+        expect(path, 200, "x", 1, NULL);
+    }
+    ck_assert_uint_eq(stub_total_hits(t.up[0]), 5);
+    ck_assert_uint_eq(stub_connections(t.up[0]), 1);
+}
+END_TEST
+
+START_TEST(test_http_unreachable_upstream_fails_over)
+{
+    char *body = itest_body(2000, false, 20);
+    char conf[512];
+    struct stub *dead = stub_start();
+    char dead_url[64];
+
+    /* A port that refuses connections: a stub we stop again. */
+    snprintf(dead_url, sizeof(dead_url), "%s", stub_url(dead));
+    stub_stop(dead);
+    itest_stop(&t);
+    snprintf(conf, sizeof(conf),
+             "[upstream dead]\nurl = %s\nretries = 2\n"
+             "retry_backoff = 10ms\nconnect_timeout = 500ms\n"
+             "[upstream live]\nurl = @UP0@\n",
+             dead_url);
+    itest_start_conf(&t, 1, conf);
+    stub_add(t.up[0], PDB, body, 2000);
+    expect(PDB, 200, body, 2000, NULL);
+    ck_assert_int_eq(metrics_get(daemon_url(t.d),
+                                 "symsrvd_upstream_requests_total",
+                                 "upstream=\"dead\",outcome=\"connect_error\""),
+                     3);
+    free(body);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_faults");
@@ -277,6 +322,8 @@ int main(void)
     tcase_add_test(tc, test_http_upstream_timeout_not_cached);
     tcase_add_test(tc, test_http_miss_timeout_then_hit);
     tcase_add_test(tc, test_http_miss_background);
+    tcase_add_test(tc, test_http_upstream_connections_reused);
+    tcase_add_test(tc, test_http_unreachable_upstream_fails_over);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
