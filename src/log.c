@@ -38,7 +38,8 @@ void log_write_line(int fd, const char *line, size_t len)
     }
 }
 
-static void log_emit(const char *errstr, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0)))
+log_emit(const char *errstr, const char *fmt, va_list ap)
 {
     char line[2048];
     int n, m;

@@ -78,6 +78,17 @@ static void many_cold_requests(const char *workers)
         http_resp_free(&c[i].r);
     }
     ck_assert_uint_eq(stub_hits(t.up[0], BIG), 1);
+    /* Within a worker, later requests join the first one's download
+     * instead of queueing downloads of their own: at most one miss per
+     * worker, everything else coalesced.  (Counted at completion.) */
+    ck_assert(itest_metric_at_least(&t, "symsrvd_requests_total",
+                                    "status=\"200\"", NCLIENTS, 5000));
+    ck_assert_int_le(metrics_get(daemon_url(t.d), "symsrvd_misses_total",
+                                 NULL),
+                     atoi(workers));
+    ck_assert_int_ge(metrics_get(daemon_url(t.d), "symsrvd_coalesced_total",
+                                 NULL),
+                     NCLIENTS - atoi(workers));
     free(url);
     free(c);
 }

@@ -149,6 +149,20 @@ void itest_get(const struct itest *t, const char *path,
     free(url);
 }
 
+bool itest_metric_at_least(const struct itest *t, const char *name,
+                           const char *label, double value,
+                           unsigned timeout_ms)
+{
+    unsigned waited;
+
+    for (waited = 0; waited <= timeout_ms; waited += 20) {
+        if (metrics_get(daemon_url(t->d), name, label) >= value)
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
 char *itest_body(size_t len, bool compressible, unsigned seed)
 {
     char *b = xmalloc(len + 1);

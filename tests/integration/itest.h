@@ -41,6 +41,13 @@ char *itest_url(const struct itest *t, const char *path);
 void itest_get(const struct itest *t, const char *path,
                const char *const *headers, struct http_resp *out);
 
+/* Poll /metrics until metric NAME (with LABEL, may be NULL) is at least
+ * VALUE or TIMEOUT_MS pass.  True when reached.  (metrics_wait() wants an
+ * exact value, which a counter that /metrics itself bumps can overshoot.) */
+bool itest_metric_at_least(const struct itest *t, const char *name,
+                           const char *label, double value,
+                           unsigned timeout_ms);
+
 /* A buffer of LEN compressible or random bytes (new). */
 char *itest_body(size_t len, bool compressible, unsigned seed);
 
