@@ -45,7 +45,7 @@ START_TEST(test_http_miss_then_hit_one_upstream_get)
 {
     char *body = itest_body(5000, false, 1);
     struct http_resp r;
-    char ua[128], *cl, *ct;
+    char ua[128], *cl, *ct, *etag, *lm;
 
     stub_add(t.up[0], PDB, body, 5000);
     get_ok(PDB, body, 5000);
@@ -57,8 +57,12 @@ START_TEST(test_http_miss_then_hit_one_upstream_get)
     ct = http_header(&r, "Content-Type");
     ck_assert_str_eq(cl, "5000");
     ck_assert_str_eq(ct, "application/octet-stream");
-    ck_assert_ptr_nonnull(http_header(&r, "ETag"));
-    ck_assert_ptr_nonnull(http_header(&r, "Last-Modified"));
+    etag = http_header(&r, "ETag");
+    lm = http_header(&r, "Last-Modified");
+    ck_assert_ptr_nonnull(etag);
+    ck_assert_ptr_nonnull(lm);
+    free(etag);
+    free(lm);
     stub_last_user_agent(t.up[0], ua, sizeof(ua));
     ck_assert_msg(strncmp(ua, "symsrvd/", 8) == 0, "UA %s", ua);
     ck_assert(metrics_wait(daemon_url(t.d), "symsrvd_hits_total", NULL, 3,
