@@ -76,6 +76,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->target = xstrdup(uri);
     r->start_ms = mono_ms();
     r->kind = METRICS_OTHER;
+    atomic_fetch_add_explicit(&r->srv->active, 1, memory_order_relaxed);
     return r;
 }
 
@@ -212,6 +213,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         metrics_add(&metrics->bytes_served, r->bytes);
     }
     server_symbol_release(r);
+    atomic_fetch_sub_explicit(&r->srv->active, 1, memory_order_relaxed);
     free(r->target);
     free(r);
 }
@@ -265,6 +267,7 @@ int server_start(const struct config *cfg, struct cache *cache,
     s->access_fd = open_access_log(cfg->access_log);
     s->started_ms = wall_ms();
     atomic_init(&s->refusing, false);
+    atomic_init(&s->active, 0);
     for (i = 0; i < nfds; i++) {
         s->mhd[i] = start_mhd(s, fds[i]);
         if (s->mhd[i] == NULL) {
@@ -288,19 +291,9 @@ void server_quiesce(struct server *s)
     }
 }
 
-unsigned server_connections(struct server *s)
+unsigned server_requests(struct server *s)
 {
-    unsigned n = 0;
-    size_t i;
-
-    for (i = 0; i < s->nmhd; i++) {
-        const union MHD_DaemonInfo *di = MHD_get_daemon_info(
-            s->mhd[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-
-        if (di != NULL)
-            n += di->num_connections;
-    }
-    return n;
+    return atomic_load_explicit(&s->active, memory_order_relaxed);
 }
 
 void server_refuse_downloads(struct server *s)

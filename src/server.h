@@ -28,8 +28,9 @@ int server_start(const struct config *cfg, struct cache *cache,
 /* Stop accepting new connections; requests in progress go on. */
 void server_quiesce(struct server *s);
 
-/* Open connections over all listeners. */
-unsigned server_connections(struct server *s);
+/* Requests in progress (idle keep-alive connections do not count: they
+ * are closed by server_stop()). */
+unsigned server_requests(struct server *s);
 
 /* Refuse new downloads from now on (shutdown has begun). */
 void server_refuse_downloads(struct server *s);

@@ -31,6 +31,7 @@ struct server {
     int access_fd;                  /* immutable; -1 when off */
     struct tlq *hitq;               /* keys of hits not yet counted */
     atomic_bool refusing;           /* set once at shutdown */
+    atomic_uint active;             /* requests between start and completion */
     int64_t started_ms;             /* immutable */
 };
 

@@ -41,13 +41,13 @@ static void housekeeping(struct server *s, struct inflight *t,
     }
 }
 
-/* Let connections in progress finish, for at most WORKER_DRAIN_MS. */
+/* Let requests in progress finish, for at most WORKER_DRAIN_MS. */
 static void drain(struct server *s, struct inflight *t, uint64_t *next_flush)
 {
     uint64_t deadline = mono_ms() + WORKER_DRAIN_MS;
 
     server_quiesce(s);
-    while (server_connections(s) > 0 && mono_ms() < deadline) {
+    while (server_requests(s) > 0 && mono_ms() < deadline) {
         usleep(WORKER_TICK_MS * 1000);
         housekeeping(s, t, next_flush);
     }

@@ -187,6 +187,7 @@ START_TEST(test_http_idle_sockets_do_not_delay_hits)
 {
     int fds[40], i;
     struct http_resp r;
+    uint64_t start;
 
     itest_start(&t, 1, "1", NULL, NULL);
     stub_add(t.up[0], "/s.pdb/ABC1/s.pdb", "sym", 3);
@@ -198,6 +199,12 @@ START_TEST(test_http_idle_sockets_do_not_delay_hits)
     ck_assert_int_eq(r.status, 200);
     ck_assert_msg(r.total_s < 0.5, "hit took %.3fs", r.total_s);
     http_resp_free(&r);
+    /* Idle keep-alive clients do not hold up a graceful stop. */
+    start = mono_ms();
+    ck_assert(WIFEXITED(daemon_stop(t.d)));
+    t.d = NULL;
+    ck_assert_msg(mono_ms() - start < 3000, "stop took %llu ms",
+                  (unsigned long long)(mono_ms() - start));
     for (i = 0; i < 40; i++)
         close(fds[i]);
 }
