@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * demangle: one entry point that turns a linker symbol name into readable
+ * text, whatever compiler produced it.  Itanium C++ (_Z), Rust (legacy
+ * _ZN...17h<hash>E and v0 _R) and D (_D) names go to libiberty's
+ * cplus_demangle, the demangler GNU binutils use; MSVC decorated names
+ * (?foo@@YAXH@Z) go to our own msvc_demangle module.
+ *
+ * Rust legacy names are printed without their "::h<hash>" suffix, as
+ * rustfilt and Sentry's symbolicator print them (c++filt keeps it).
+ *
+ * THREADS.  Stateless: any thread may call any function at any time.
+ */
+#ifndef SYMSRVD_DEMANGLE_H
+#define SYMSRVD_DEMANGLE_H
+
+#include "symtable.h"
+
+/* Guess the source language of a mangled NAME from its prefix:
+ * SYMTABLE_LANG_RUST for "_R" and for "_ZN" names ending in a Rust legacy
+ * hash ("17h" + 16 hex digits + "E"), SYMTABLE_LANG_CPP for other "_Z"
+ * names (also "__Z", Mach-O style) and for MSVC names ("?", ".?A"),
+ * SYMTABLE_LANG_D for "_D" followed by a digit, and SYMTABLE_LANG_UNKNOWN
+ * for anything else (plain C names included).  NAME may be NULL. */
+enum symtable_lang demangle_guess_lang(const char *name);
+
+/* Demangle NAME.  Returns a new string the caller frees with free(), or
+ * NULL when NAME is not a mangled name we understand (the caller then
+ * shows NAME as is).  LANG is a hint: SYMTABLE_LANG_UNKNOWN means guess
+ * from the prefix; SYMTABLE_LANG_RUST makes "_ZN" names try the Rust
+ * scheme first; a hint that does not fit NAME's prefix is ignored.
+ * Thread-safe. */
+char *demangle_name(const char *name, enum symtable_lang lang);
+
+#endif
