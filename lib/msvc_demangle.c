@@ -659,7 +659,11 @@ static struct msd_node *msd_special_table(struct msd *d, const char *what)
         d->err = true;
     if (!d->err)
         n->quals = msd_quals(d, NULL);
-    while (!d->err && !msd_eat(d, "@")) {
+    /* At least one target or '@'; the list may also end with the name,
+     * as llvm-undname-14 (which reads one target only) accepts. */
+    if (!d->err && !msd_eat(d, "@"))
+        targets[count++] = msd_type_name(d);
+    while (count > 0 && !d->err && d->p < d->end && !msd_eat(d, "@")) {
         if (count == sizeof(targets) / sizeof(targets[0]))
             d->err = true;
         else

@@ -62,6 +62,17 @@ static void msd_out_i64(struct msd_out *o, uint64_t v)
     msd_out_cstr(o, buf);
 }
 
+/* LLVM keeps some numbers in 32-bit fields; print them truncated alike. */
+static void msd_out_u32(struct msd_out *o, uint64_t v)
+{
+    msd_out_u64(o, (uint32_t)v);
+}
+
+static void msd_out_i32(struct msd_out *o, uint64_t v)
+{
+    msd_out_i64(o, (uint64_t)(int64_t)(int32_t)(uint32_t)v);
+}
+
 static char msd_out_last(const struct msd_out *o)
 {
     return o->len > 0 ? o->buf[o->len - 1] : '\0';
@@ -170,9 +181,9 @@ static void msd_special_ident_out(struct msd_out *o,
     case MSD_ID_LOCAL_GUARD:
         msd_out_cstr(o, n->flag ? "`local static thread guard'"
                                 : "`local static guard'");
-        if (n->num[0] > 0) {
+        if ((uint32_t)n->num[0] > 0) {
             msd_out_cstr(o, "{");
-            msd_out_u64(o, n->num[0]);
+            msd_out_u32(o, n->num[0]);
             msd_out_cstr(o, "}");
         }
         break;
@@ -190,13 +201,13 @@ static void msd_special_ident_out(struct msd_out *o,
         break;
     default: /* MSD_ID_RTTI_BCD */
         msd_out_cstr(o, "`RTTI Base Class Descriptor at (");
-        msd_out_u64(o, n->num[0]);
+        msd_out_u32(o, n->num[0]);
         msd_out_cstr(o, ", ");
-        msd_out_i64(o, n->num[1]);
+        msd_out_i32(o, n->num[1]);
         msd_out_cstr(o, ", ");
-        msd_out_u64(o, n->num[2]);
+        msd_out_u32(o, n->num[2]);
         msd_out_cstr(o, ", ");
-        msd_out_u64(o, n->num[3]);
+        msd_out_u32(o, n->num[3]);
         msd_out_cstr(o, ")'");
         break;
     }
@@ -250,7 +261,7 @@ static void msd_thunk_adjust_out(struct msd_out *o, const struct msd_node *f)
 {
     if (f->fclass & MSD_FC_STATIC_ADJ) {
         msd_out_cstr(o, "`adjustor{");
-        msd_out_i64(o, f->num[3]);
+        msd_out_u32(o, f->num[3]);
         msd_out_cstr(o, "}'");
         return;
     }
@@ -258,16 +269,16 @@ static void msd_thunk_adjust_out(struct msd_out *o, const struct msd_node *f)
         return;
     if (f->fclass & MSD_FC_VIRTUAL_ADJ_EX) {
         msd_out_cstr(o, "`vtordispex{");
-        msd_out_i64(o, f->num[0]);
+        msd_out_i32(o, f->num[0]);
         msd_out_cstr(o, ", ");
-        msd_out_i64(o, f->num[1]);
+        msd_out_i32(o, f->num[1]);
         msd_out_cstr(o, ", ");
     } else {
         msd_out_cstr(o, "`vtordisp{");
     }
-    msd_out_i64(o, f->num[2]);
+    msd_out_i32(o, f->num[2]);
     msd_out_cstr(o, ", ");
-    msd_out_i64(o, f->num[3]);
+    msd_out_u32(o, f->num[3]);
     msd_out_cstr(o, "}'");
 }
 
