@@ -329,11 +329,11 @@ static void msd_pointer_pre(struct msd_out *o, const struct msd_node *p,
     if (pt->kind == MSD_T_ARRAY) {
         msd_out_cstr(o, "(");
     } else if (pt->kind == MSD_T_FUNC) {
+        /* llvm-undname-14 keeps the convention of function pointers
+         * even with --no-calling-convention. */
         msd_out_cstr(o, "(");
-        if (!(fl & MSVC_DEMANGLE_NO_CALLING_CONVENTION)) {
-            msd_cc_out(o, pt->cc);
-            msd_out_cstr(o, " ");
-        }
+        msd_cc_out(o, pt->cc);
+        msd_out_cstr(o, " ");
     }
     if (p->name != NULL) {
         msd_print(o, p->name, fl);
