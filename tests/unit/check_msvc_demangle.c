@@ -56,6 +56,7 @@ static size_t undname_compare(const char *label, const char *input,
     printf("%s%s%s: %zu/%zu identical to " UNDNAME "\n", label,
            option ? " " : "", option ? option : "", names.count - bad,
            names.count);
+    fflush(stdout); /* a failing check exits without flushing */
     oracle_list_free(&names);
     oracle_list_free(&ref);
     return bad;
