@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * msvc_demangle_int: the parse tree shared by msvc_demangle.c (parser of
- * symbols and types), msvc_demangle_name.c (parser of names, templates
- * and literals) and msvc_demangle_print.c (printer).  Not a public API.
+ * msvc_demangle_int: the parse tree and parser state shared by the files
+ * of the MSVC demangler: msvc_demangle.c (entry point, arena, symbols
+ * and functions), msvc_demangle_type.c (types), msvc_demangle_name.c (numbers, names, scopes,
+ * templates), msvc_demangle_special.c (vftables, RTTI, guards, thunks),
+ * msvc_demangle_literal.c (string literals) and msvc_demangle_print.c
+ * (printer).  Not a public API.
  *
  * One node struct serves every kind; the table below says which fields
  * each kind uses.  Nodes live in the arena of one demangle call and may
@@ -169,6 +172,9 @@ struct msd_out {
 /* Print flags (enum msvc_demangle_flags) plus internal ones. */
 #define MSD_OF_NO_RETURN_TYPE_BIT (1u << 2)
 
+/* Where cvr-qualifiers stand before a type (see msd_parse_type). */
+enum msd_qual_mode { MSD_QM_DROP, MSD_QM_MANGLE, MSD_QM_RESULT };
+
 /* arena and input helpers (msvc_demangle.c) */
 void *msd_alloc(struct msd *d, size_t size);
 struct msd_node *msd_new(struct msd *d, enum msd_kind kind);
@@ -182,10 +188,26 @@ void msd_leave(struct msd *d);
 struct msd_node *msd_list(struct msd *d, struct msd_node **items,
                           size_t count);
 struct msd_node *msd_parse_symbol(struct msd *d);
+unsigned msd_quals(struct msd *d, bool *member);
+unsigned msd_ptr_ext_quals(struct msd *d);
+struct msd_node *msd_function_type(struct msd *d, bool this_quals);
+const char *msd_calling_convention(struct msd *d);
+struct msd_node *msd_function_encoding(struct msd *d);
+struct msd_node *msd_declarator(struct msd *d);
+
+/* types (msvc_demangle_type.c) */
 struct msd_node *msd_parse_type(struct msd *d, int mode);
 
+/* special names (msvc_demangle_special.c) */
+/* After the leading '?': NULL with d->err clear if not a special name. */
+struct msd_node *msd_special_intrinsic(struct msd *d);
+struct msd_node *msd_md5_name(struct msd *d);
+/* A symbol of type TYPE named by a description, e.g. "`RTTI Type
+ * Descriptor'". */
+struct msd_node *msd_described_type(struct msd *d, struct msd_node *type,
+                                    const char *what);
+
 /* names, numbers and literals (msvc_demangle_name.c) */
-enum msd_qual_mode { MSD_QM_DROP, MSD_QM_MANGLE, MSD_QM_RESULT };
 uint64_t msd_number(struct msd *d, bool *negative);
 uint64_t msd_unsigned(struct msd *d);
 int64_t msd_signed(struct msd *d);
@@ -197,8 +219,10 @@ struct msd_node *msd_symbol_name(struct msd *d);
 struct msd_node *msd_qname1(struct msd *d, struct msd_node *ident);
 struct msd_node *msd_named(struct msd *d, const char *str);
 struct msd_node *msd_unqualified(const struct msd_node *qname);
-struct msd_node *msd_string_literal(struct msd *d);
 struct msd_node *msd_template_args(struct msd *d);
+
+/* string literals (msvc_demangle_literal.c) */
+struct msd_node *msd_string_literal(struct msd *d);
 
 /* printer (msvc_demangle_print.c) */
 void msd_print(struct msd_out *o, const struct msd_node *n, unsigned flags);

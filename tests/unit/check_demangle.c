@@ -39,7 +39,7 @@ static void strip_rust_hash(const char *name, char *text)
 
 /* Compare demangle_name() with the tool ARGV over the list FILE; print
  * the agreement and the first differences; return how many differ. */
-static size_t compare_list(const char *file, char *const argv[],
+static size_t compare_list(const char *file, const char *const argv[],
                            bool rust_hash)
 {
     struct oracle_list names = {NULL, 0}, ref = {NULL, 0};
@@ -71,10 +71,9 @@ static size_t compare_list(const char *file, char *const argv[],
     return bad;
 }
 
-static char *cxxfilt[] = {(char *)"c++filt", NULL};
-static char *cxxfilt_d[] = {(char *)"c++filt", (char *)"-s", (char *)"dlang",
-                            NULL};
-static char *llvm_cxxfilt[] = {(char *)"llvm-cxxfilt-14", NULL};
+static const char *const cxxfilt[] = {"c++filt", NULL};
+static const char *const cxxfilt_d[] = {"c++filt", "-s", "dlang", NULL};
+static const char *const llvm_cxxfilt[] = {"llvm-cxxfilt-14", NULL};
 
 START_TEST(test_demangle_itanium_matches_cxxfilt)
 {

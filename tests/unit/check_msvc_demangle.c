@@ -38,7 +38,7 @@ static bool same(const char *a, const char *b)
 static size_t undname_compare(const char *label, const char *input,
                               const char *option, unsigned flags)
 {
-    char *argv[] = {(char *)UNDNAME, (char *)option, NULL};
+    const char *argv[] = {UNDNAME, option, NULL};
     struct oracle_list names = {NULL, 0}, ref = {NULL, 0};
     size_t i, bad = 0;
 

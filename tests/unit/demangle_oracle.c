@@ -128,7 +128,7 @@ int oracle_write_names(const char *path, const struct oracle_list *names)
 
 bool oracle_have(const char *tool)
 {
-    char *argv[] = {(char *)tool, (char *)"--version", NULL};
+    const char *argv[] = {tool, "--version", NULL};
     struct oracle_list none = {NULL, 0}, out = {NULL, 0};
     int rc = oracle_run(argv, "/dev/null", false, &none, &out);
 
@@ -136,9 +136,29 @@ bool oracle_have(const char *tool)
     return rc != -ENOENT;
 }
 
-/* Run ARGV with stdin from INPUT; its whole stdout into *BUF/*LEN. */
-static int oracle_spawn(char *const argv[], const char *input, char **buf,
-                        size_t *len)
+/* posix_spawnp() wants non-const strings: give it copies. */
+static int oracle_spawnp(pid_t *pid, const char *const argv[],
+                         const posix_spawn_file_actions_t *fa)
+{
+    size_t n = 0, i;
+    char **copy;
+    int rc;
+
+    while (argv[n] != NULL)
+        n++;
+    copy = xcalloc(n + 1, sizeof(*copy));
+    for (i = 0; i < n; i++)
+        copy[i] = xstrdup(argv[i]);
+    rc = posix_spawnp(pid, copy[0], fa, NULL, copy, environ);
+    for (i = 0; i < n; i++)
+        free(copy[i]);
+    free(copy);
+    return rc;
+}
+
+/* Run ARGV with stdin from INPUT; its whole stdout into *BUF and *LEN. */
+static int oracle_spawn(const char *const argv[], const char *input,
+                        char **buf, size_t *len)
 {
     posix_spawn_file_actions_t fa;
     int fds[2], status = 0, rc;
@@ -153,7 +173,7 @@ static int oracle_spawn(char *const argv[], const char *input, char **buf,
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
     posix_spawn_file_actions_addclose(&fa, fds[1]);
-    rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    rc = oracle_spawnp(&pid, argv, &fa);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (rc != 0) {
@@ -208,7 +228,7 @@ static int oracle_parse_lines(const struct oracle_list *lines,
     return 0;
 }
 
-int oracle_run(char *const argv[], const char *input, bool undname,
+int oracle_run(const char *const argv[], const char *input, bool undname,
                const struct oracle_list *names, struct oracle_list *out)
 {
     struct oracle_list lines = {NULL, 0};

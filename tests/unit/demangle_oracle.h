@@ -38,7 +38,7 @@ bool oracle_have(const char *tool);
  * blank line) or one line per name (c++filt style).  For c++filt style,
  * a line equal to the name itself becomes NULL.  Returns 0, -ENOENT when
  * the tool is missing, -EPROTO when its output does not line up. */
-int oracle_run(char *const argv[], const char *input, bool undname,
+int oracle_run(const char *const argv[], const char *input, bool undname,
                const struct oracle_list *names, struct oracle_list *out);
 
 #endif

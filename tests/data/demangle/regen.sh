@@ -44,3 +44,18 @@ nm "$tmp/legacy.o" | awk '{print $NF}' | grep '^_ZN' | LC_ALL=C sort -u \
     > "$here/rust-legacy.txt"
 nm "$tmp/v0.o" | awk '{print $NF}' | grep '^_R' | LC_ALL=C sort -u \
     > "$here/rust-v0.txt"
+
+# Fuzz seeds: the decorated fixture names and a sample of the others.
+seeds="$here/../../fuzz/corpus/demangle"
+rm -rf "$seeds"
+mkdir -p "$seeds"
+{
+    grep -h '^?' "$here/msvc-crash-publics.txt" \
+        "$here/msvc-crashwithexception-publics.txt"
+    grep '^[?.]' "$here/msvc-clang.txt" | awk 'NR % 4 == 1'
+    for f in itanium-gcc rust-legacy rust-v0; do
+        awk 'NR % 20 == 1' "$here/$f.txt"
+    done
+    cat "$here/d-abi.txt"
+} | awk -v dir="$seeds" '{ f = sprintf("%s/name-%04d", dir, NR);
+                          printf "%s", $0 > f; close(f) }'
