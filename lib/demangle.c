@@ -34,22 +34,22 @@ static bool demangle_is_hex(char c)
 }
 
 /* Rust legacy names are Itanium nested names whose last component is the
- * crate hash: "_ZN" ... "17h" <16 hex digits> "E". */
+ * crate hash: "_ZN" ... "17h" <16 hex digits> "E", possibly followed by
+ * a suffix of LLVM's such as ".llvm.1234". */
 static bool demangle_is_rust_legacy(const char *name)
 {
-    size_t len = strlen(name);
-    const char *h;
+    const char *h = name;
     int i;
 
-    if (strncmp(name, "_ZN", 3) != 0 || len < 3 + 20)
+    if (strncmp(name, "_ZN", 3) != 0)
         return false;
-    h = name + len - 20;
-    if (strncmp(h, "17h", 3) != 0 || name[len - 1] != 'E')
-        return false;
-    for (i = 3; i < 19; i++)
-        if (!demangle_is_hex(h[i]))
-            return false;
-    return true;
+    while ((h = strstr(h + 1, "17h")) != NULL) {
+        for (i = 3; i < 19 && demangle_is_hex(h[i]); i++)
+            continue;
+        if (i == 19 && h[19] == 'E' && (h[20] == '\0' || h[20] == '.'))
+            return true;
+    }
+    return false;
 }
 
 enum symtable_lang demangle_guess_lang(const char *name)

@@ -19,6 +19,7 @@
 #include "demangle.h"
 #include "demangle_oracle.h"
 #include "msvc_demangle.h"
+#include "xalloc.h"
 
 static bool same(const char *a, const char *b)
 {
@@ -139,6 +140,8 @@ START_TEST(test_demangle_guess_lang_by_prefix)
         {".?AVfoo@@", SYMTABLE_LANG_CPP},
         {"_ZN4core3fmt5write17h9f3e1d7a4c2b8e60E", SYMTABLE_LANG_RUST},
         {"_ZN4core3fmt5write17h9f3e1d7a4c2b8e6gE", SYMTABLE_LANG_CPP},
+        {"_ZN4core3fmt5write17h9f3e1d7a4c2b8e60E.llvm.42", SYMTABLE_LANG_RUST},
+        {"_ZN4core3fmt5write17h9f3e1d7a4c2b8e60Ev", SYMTABLE_LANG_CPP},
         {"_RNvCs1234_7mycrate3foo", SYMTABLE_LANG_RUST},
         {"_D4test3fooFZv", SYMTABLE_LANG_D},
         {"_Dfoo", SYMTABLE_LANG_UNKNOWN},
@@ -291,6 +294,30 @@ START_TEST(test_demangle_is_thread_safe)
 }
 END_TEST
 
+/* LLVM appends ".llvm.<n>" to Rust names it makes local; the suffix
+ * must not change the answer. */
+START_TEST(test_demangle_rust_llvm_suffix_ignored)
+{
+    struct oracle_list names = {NULL, 0};
+    char *path = oracle_data_path("rust-legacy.txt");
+    size_t i;
+
+    ck_assert_int_eq(oracle_read_names(path, &names), 0);
+    for (i = 0; i < names.count; i++) {
+        char *suffixed = xasprintf("%s.llvm.%zu", names.items[i], i);
+        char *a = demangle_name(names.items[i], SYMTABLE_LANG_UNKNOWN);
+        char *b = demangle_name(suffixed, SYMTABLE_LANG_UNKNOWN);
+
+        ck_assert_msg(a != NULL && same(a, b), "%s: %s", suffixed, b);
+        free(a);
+        free(b);
+        free(suffixed);
+    }
+    oracle_list_free(&names);
+    free(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("demangle");
@@ -306,6 +333,7 @@ int main(void)
     tcase_add_test(dispatch, test_demangle_msvc_names_use_msvc_demangler);
     tcase_add_test(dispatch, test_demangle_hint_keeps_answers);
     tcase_add_test(dispatch, test_demangle_is_thread_safe);
+    tcase_add_test(dispatch, test_demangle_rust_llvm_suffix_ignored);
     suite_add_tcase(s, dispatch);
     if (have) {
         tcase_add_test(oracle, test_demangle_itanium_matches_cxxfilt);
