@@ -8,6 +8,7 @@
 #ifndef SYMSRVD_DEMANGLE_ORACLE_H
 #define SYMSRVD_DEMANGLE_ORACLE_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,6 +30,9 @@ int oracle_read_names(const char *path, struct oracle_list *out);
 /* Write NAMES to PATH, one per line.  Returns 0 or -errno. */
 int oracle_write_names(const char *path, const struct oracle_list *names);
 
+/* Both NULL, or equal strings. */
+bool oracle_same(const char *a, const char *b);
+
 /* Is TOOL an executable found in $PATH? */
 bool oracle_have(const char *tool);
 
@@ -40,5 +44,10 @@ bool oracle_have(const char *tool);
  * the tool is missing, -EPROTO when its output does not line up. */
 int oracle_run(const char *const argv[], const char *input, bool undname,
                const struct oracle_list *names, struct oracle_list *out);
+
+/* Run suite S and give the exit status for automake: EXIT_FAILURE when a
+ * test failed, 77 (SKIP) when ORACLE_RAN is false (the reference tool was
+ * missing, so its tests were left out), EXIT_SUCCESS otherwise. */
+int oracle_run_suite(Suite *s, bool oracle_ran);
 
 #endif
