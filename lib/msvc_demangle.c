@@ -108,16 +108,25 @@ void msd_leave(struct msd *d)
     d->depth--;
 }
 
-struct msd_node *msd_list(struct msd *d, struct msd_node **items,
-                          size_t count)
+struct msd_node *msd_list_new(struct msd *d)
 {
-    struct msd_node *n = msd_new(d, MSD_N_LIST);
+    return msd_new(d, MSD_N_LIST);
+}
 
-    n->items = msd_alloc(d, count * sizeof(*n->items));
-    if (count > 0)
-        memcpy(n->items, items, count * sizeof(*items));
-    n->count = count;
-    return n;
+/* Lists grow in the arena ('len' is their capacity), so their length is
+ * bounded by the arena limit rather than by a fixed array. */
+void msd_list_push(struct msd *d, struct msd_node *list, struct msd_node *item)
+{
+    if (list->count == list->len) {
+        size_t cap = list->len > 0 ? 2 * list->len : 8;
+        struct msd_node **items = msd_alloc(d, cap * sizeof(*items));
+
+        if (list->count > 0)
+            memcpy(items, list->items, list->count * sizeof(*items));
+        list->items = items;
+        list->len = cap;
+    }
+    list->items[list->count++] = item;
 }
 
 /* The next byte, consumed; '\0' (and err set) at the end of input. */
@@ -227,32 +236,28 @@ static unsigned msd_function_class(struct msd *d)
  * longer than one letter are remembered for the back-references 0-9. */
 static struct msd_node *msd_params(struct msd *d, bool *variadic)
 {
-    struct msd_node *items[256];
-    size_t count = 0;
+    struct msd_node *list;
 
     if (msd_eat(d, "X"))
         return NULL;
+    list = msd_list_new(d);
     while (!d->err && !msd_peek(d, "@") && !msd_peek(d, "Z")) {
         const char *start = d->p;
         struct msd_node *t;
 
-        if (count == sizeof(items) / sizeof(items[0])) {
-            d->err = true;
-            break;
-        }
         if (msd_peek_digit(d)) {
             size_t i = (size_t)(*d->p++ - '0');
 
             if (i >= d->br.nparams)
                 d->err = true;
             else
-                items[count++] = d->br.params[i];
+                msd_list_push(d, list, d->br.params[i]);
             continue;
         }
         t = msd_parse_type(d, MSD_QM_DROP);
         if (t == NULL)
             break;
-        items[count++] = t;
+        msd_list_push(d, list, t);
         if (d->br.nparams < MSD_MAX_BACKREFS && d->p - start > 1)
             d->br.params[d->br.nparams++] = t;
     }
@@ -262,7 +267,7 @@ static struct msd_node *msd_params(struct msd *d, bool *variadic)
         *variadic = true;
     else
         d->p++; /* '@' */
-    return msd_list(d, items, count);
+    return list;
 }
 
 struct msd_node *msd_function_type(struct msd *d, bool this_quals)

@@ -33,7 +33,7 @@
  *                     num[0..3] (this-adjustment of thunks)
  *   T_CUSTOM          name (identifier)
  *   N_QNAME           list (components, outermost first)
- *   N_LIST            items/count
+ *   N_LIST            items/count, len (capacity)
  *   N_TPARAM_REF      sub (affinity), sym (symbol or NULL), num/nnum
  *   N_INTEGER         num[0], flag (negative)
  *   S_VARIABLE        sub (enum msd_storage), type (or NULL), name
@@ -185,8 +185,8 @@ bool msd_peek_digit(const struct msd *d);
 char msd_next(struct msd *d);
 bool msd_enter(struct msd *d);
 void msd_leave(struct msd *d);
-struct msd_node *msd_list(struct msd *d, struct msd_node **items,
-                          size_t count);
+struct msd_node *msd_list_new(struct msd *d);
+void msd_list_push(struct msd *d, struct msd_node *list, struct msd_node *item);
 struct msd_node *msd_parse_symbol(struct msd *d);
 unsigned msd_quals(struct msd *d, bool *member);
 unsigned msd_ptr_ext_quals(struct msd *d);

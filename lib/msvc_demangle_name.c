@@ -74,7 +74,8 @@ struct msd_node *msd_qname1(struct msd *d, struct msd_node *ident)
 {
     struct msd_node *q = msd_new(d, MSD_N_QNAME);
 
-    q->list = msd_list(d, &ident, 1);
+    q->list = msd_list_new(d);
+    msd_list_push(d, q->list, ident);
     return q;
 }
 
@@ -359,28 +360,28 @@ static struct msd_node *msd_scope_piece(struct msd *d)
  * with its components outermost first. */
 struct msd_node *msd_scope_chain(struct msd *d, struct msd_node *unqual)
 {
-    struct msd_node *items[128];
+    struct msd_node *list = msd_list_new(d);
     struct msd_node *q;
-    size_t count = 1, i;
+    size_t i, n;
 
-    items[0] = unqual;
+    msd_list_push(d, list, unqual);
     while (!d->err && !msd_eat(d, "@")) {
-        if (d->p >= d->end || count == sizeof(items) / sizeof(items[0])) {
+        if (d->p >= d->end) {
             d->err = true;
             break;
         }
-        items[count++] = msd_scope_piece(d);
+        msd_list_push(d, list, msd_scope_piece(d));
     }
     if (d->err)
         return NULL;
-    for (i = 0; i < count / 2; i++) {
-        struct msd_node *t = items[i];
+    for (i = 0, n = list->count; i < n / 2; i++) {
+        struct msd_node *t = list->items[i];
 
-        items[i] = items[count - 1 - i];
-        items[count - 1 - i] = t;
+        list->items[i] = list->items[n - 1 - i];
+        list->items[n - 1 - i] = t;
     }
     q = msd_new(d, MSD_N_QNAME);
-    q->list = msd_list(d, items, count);
+    q->list = list;
     return q;
 }
 
@@ -483,18 +484,17 @@ static struct msd_node *msd_template_arg(struct msd *d)
 /* <template-args> ::= <arg>* @   (pack separators print nothing) */
 struct msd_node *msd_template_args(struct msd *d)
 {
-    struct msd_node *items[256];
-    size_t count = 0;
+    struct msd_node *list = msd_list_new(d);
 
     while (!d->err && !msd_eat(d, "@")) {
         if (msd_eat(d, "$S") || msd_eat(d, "$$V") || msd_eat(d, "$$$V") ||
             msd_eat(d, "$$Z"))
             continue;
-        if (d->p >= d->end || count == sizeof(items) / sizeof(items[0])) {
+        if (d->p >= d->end) {
             d->err = true;
             break;
         }
-        items[count++] = msd_template_arg(d);
+        msd_list_push(d, list, msd_template_arg(d));
     }
-    return d->err ? NULL : msd_list(d, items, count);
+    return d->err ? NULL : list;
 }

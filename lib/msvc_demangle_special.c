@@ -19,8 +19,6 @@
 static struct msd_node *msd_special_table(struct msd *d, const char *what)
 {
     struct msd_node *n = msd_new(d, MSD_S_TABLE);
-    struct msd_node *targets[64];
-    size_t count = 0;
     char c;
 
     n->name = msd_scope_chain(d, msd_named(d, what));
@@ -31,19 +29,13 @@ static struct msd_node *msd_special_table(struct msd *d, const char *what)
         n->quals = msd_quals(d, NULL);
     /* At least one target or '@'; the list may also end with the name,
      * as llvm-undname-14 (which reads one target only) accepts. */
-    if (!d->err && !msd_eat(d, "@"))
-        targets[count++] = msd_type_name(d);
-    while (count > 0 && !d->err && d->p < d->end && !msd_eat(d, "@")) {
-        if (count == sizeof(targets) / sizeof(targets[0]))
-            d->err = true;
-        else
-            targets[count++] = msd_type_name(d);
+    if (!d->err && !msd_eat(d, "@")) {
+        n->list = msd_list_new(d);
+        msd_list_push(d, n->list, msd_type_name(d));
+        while (!d->err && d->p < d->end && !msd_eat(d, "@"))
+            msd_list_push(d, n->list, msd_type_name(d));
     }
-    if (d->err)
-        return NULL;
-    if (count > 0)
-        n->list = msd_list(d, targets, count);
-    return n;
+    return d->err ? NULL : n;
 }
 
 static struct msd_node *msd_local_static_guard(struct msd *d, bool thread)

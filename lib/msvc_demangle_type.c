@@ -169,24 +169,24 @@ static struct msd_node *msd_member_pointer_type(struct msd *d)
 static struct msd_node *msd_array_type(struct msd *d)
 {
     struct msd_node *n = msd_new(d, MSD_T_ARRAY);
-    struct msd_node *dims[64];
     bool neg = false;
-    uint64_t rank;
-    size_t i;
+    uint64_t rank, i;
 
     d->p++; /* 'Y' */
     rank = msd_number(d, &neg);
-    if (neg || rank == 0 || rank > sizeof(dims) / sizeof(dims[0]))
+    if (neg || rank == 0)
         d->err = true;
+    n->list = msd_list_new(d);
     for (i = 0; !d->err && i < rank; i++) {
-        dims[i] = msd_new(d, MSD_N_INTEGER);
-        dims[i]->num[0] = msd_number(d, &neg);
+        struct msd_node *dim = msd_new(d, MSD_N_INTEGER);
+
+        dim->num[0] = msd_number(d, &neg); /* ends at the end of input */
         if (neg)
             d->err = true;
+        msd_list_push(d, n->list, dim);
     }
     if (d->err)
         return NULL;
-    n->list = msd_list(d, dims, (size_t)rank);
     if (msd_eat(d, "$$C")) {
         bool member;
 
