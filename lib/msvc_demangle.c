@@ -3,8 +3,9 @@
  * msvc_demangle: entry point, per-call arena, and the parser of symbols
  * and function signatures.  The other parts of the grammar are in
  * msvc_demangle_type.c, msvc_demangle_name.c, msvc_demangle_special.c and
- * msvc_demangle_literal.c; printing is in msvc_demangle_print.c.  The grammar and the spelling of the output
- * follow LLVM's MicrosoftDemangle (llvm-undname is our test oracle).
+ * msvc_demangle_literal.c; printing is in msvc_demangle_print.c.  The grammar
+ * and the spelling of the output follow LLVM's MicrosoftDemangle (llvm-undname
+ * is our test oracle).
  */
 #include "config.h"
 #include "msvc_demangle.h"
@@ -176,13 +177,20 @@ unsigned msd_ptr_ext_quals(struct msd *d)
 const char *msd_calling_convention(struct msd *d)
 {
     static const char *const cc[26] = {
-        ['A' - 'A'] = "__cdecl",      ['B' - 'A'] = "__cdecl",
-        ['C' - 'A'] = "__pascal",     ['D' - 'A'] = "__pascal",
-        ['E' - 'A'] = "__thiscall",   ['F' - 'A'] = "__thiscall",
-        ['G' - 'A'] = "__stdcall",    ['H' - 'A'] = "__stdcall",
-        ['I' - 'A'] = "__fastcall",   ['J' - 'A'] = "__fastcall",
-        ['M' - 'A'] = "__clrcall",    ['N' - 'A'] = "__clrcall",
-        ['O' - 'A'] = "__eabi",       ['P' - 'A'] = "__eabi",
+        ['A' - 'A'] = "__cdecl",
+        ['B' - 'A'] = "__cdecl",
+        ['C' - 'A'] = "__pascal",
+        ['D' - 'A'] = "__pascal",
+        ['E' - 'A'] = "__thiscall",
+        ['F' - 'A'] = "__thiscall",
+        ['G' - 'A'] = "__stdcall",
+        ['H' - 'A'] = "__stdcall",
+        ['I' - 'A'] = "__fastcall",
+        ['J' - 'A'] = "__fastcall",
+        ['M' - 'A'] = "__clrcall",
+        ['N' - 'A'] = "__clrcall",
+        ['O' - 'A'] = "__eabi",
+        ['P' - 'A'] = "__eabi",
         ['Q' - 'A'] = "__vectorcall",
         ['S' - 'A'] = "__attribute__((__swiftcall__)) ",
         ['W' - 'A'] = "__attribute__((__swiftasynccall__)) ",

@@ -2,9 +2,9 @@
 /*
  * msvc_demangle_int: the parse tree and parser state shared by the files
  * of the MSVC demangler: msvc_demangle.c (entry point, arena, symbols
- * and functions), msvc_demangle_type.c (types), msvc_demangle_name.c (numbers, names, scopes,
- * templates), msvc_demangle_special.c (vftables, RTTI, guards, thunks),
- * msvc_demangle_literal.c (string literals) and msvc_demangle_print.c
+ * and functions), msvc_demangle_type.c (types), msvc_demangle_name.c (numbers,
+ * names, scopes, templates), msvc_demangle_special.c (vftables, RTTI, guards,
+ * thunks), msvc_demangle_literal.c (string literals) and msvc_demangle_print.c
  * (printer).  Not a public API.
  *
  * One node struct serves every kind; the table below says which fields

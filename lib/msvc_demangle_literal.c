@@ -49,8 +49,8 @@ static unsigned msd_char_literal(struct msd *d)
 static void msd_escaped_char(struct msd_out *o, unsigned c)
 {
     static const char *const esc[] = {
-        ['\0'] = "\\0", ['\a'] = "\\a", ['\b'] = "\\b", ['\t'] = "\\t",
-        ['\n'] = "\\n", ['\v'] = "\\v", ['\f'] = "\\f", ['\r'] = "\\r",
+        ['\0'] = "\\0", ['\a'] = "\\a", ['\b'] = "\\b",  ['\t'] = "\\t",
+        ['\n'] = "\\n", ['\v'] = "\\v", ['\f'] = "\\f",  ['\r'] = "\\r",
         ['"'] = "\\\"", ['\''] = "\\'", ['\\'] = "\\\\",
     };
     char buf[24];
@@ -102,8 +102,7 @@ static void msd_wide_literal(struct msd *d, struct msd_node *n,
 /* How wide the characters of a narrow-encoded literal are.  The mangling
  * keeps only the byte length and the first 32 bytes, so guess from the
  * NULs: a 2- or 4-byte terminator, or the share of NUL bytes. */
-static unsigned msd_guess_char_size(const uint8_t *b, unsigned n,
-                                    uint64_t size)
+static unsigned msd_guess_char_size(const uint8_t *b, unsigned n, uint64_t size)
 {
     unsigned nuls = 0, trailing = 0, i;
 

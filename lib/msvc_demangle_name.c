@@ -113,8 +113,7 @@ static void msd_memorize_ident(struct msd *d, const struct msd_node *id)
 }
 
 /* <simple-name> ::= <chars> @  (at least one char) */
-static const char *msd_simple_string(struct msd *d, bool memorize,
-                                     size_t *len)
+static const char *msd_simple_string(struct msd *d, bool memorize, size_t *len)
 {
     const char *s = d->p;
     const char *at = memchr(s, '@', (size_t)(d->end - s));
@@ -198,27 +197,54 @@ struct msd_node *msd_unqual_type_name(struct msd *d)
 /* Spellings of ?X, ?_X and ?__X; NULL where the code is a structor,
  * conversion or special name handled elsewhere, or unused. */
 static const char *const msd_op_basic[36] = {
-    NULL, NULL, "operator new", "operator delete", "operator=",
-    "operator>>", "operator<<", "operator!", "operator==", "operator!=",
-    "operator[]", NULL, "operator->", "operator*", "operator++",
-    "operator--", "operator-", "operator+", "operator&", "operator->*",
-    "operator/", "operator%", "operator<", "operator<=", "operator>",
-    "operator>=", "operator,", "operator()", "operator~", "operator^",
-    "operator|", "operator&&", "operator||", "operator*=", "operator+=",
-    "operator-=",
+    NULL,         NULL,         "operator new", "operator delete",
+    "operator=",  "operator>>", "operator<<",   "operator!",
+    "operator==", "operator!=", "operator[]",   NULL,
+    "operator->", "operator*",  "operator++",   "operator--",
+    "operator-",  "operator+",  "operator&",    "operator->*",
+    "operator/",  "operator%",  "operator<",    "operator<=",
+    "operator>",  "operator>=", "operator,",    "operator()",
+    "operator~",  "operator^",  "operator|",    "operator&&",
+    "operator||", "operator*=", "operator+=",   "operator-=",
 };
 
 static const char *const msd_op_under[36] = {
-    "operator/=", "operator%=", "operator>>=", "operator<<=", "operator&=",
-    "operator|=", "operator^=", NULL, NULL, NULL, NULL, NULL, NULL,
-    "`vbase dtor'", "`vector deleting dtor'", "`default ctor closure'",
-    "`scalar deleting dtor'", "`vector ctor iterator'",
-    "`vector dtor iterator'", "`vector vbase ctor iterator'",
-    "`virtual displacement map'", "`eh vector ctor iterator'",
-    "`eh vector dtor iterator'", "`eh vector vbase ctor iterator'",
-    "`copy ctor closure'", NULL, NULL, NULL, NULL,
-    "`local vftable ctor closure'", "operator new[]", "operator delete[]",
-    NULL, NULL, NULL, NULL,
+    "operator/=",
+    "operator%=",
+    "operator>>=",
+    "operator<<=",
+    "operator&=",
+    "operator|=",
+    "operator^=",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    "`vbase dtor'",
+    "`vector deleting dtor'",
+    "`default ctor closure'",
+    "`scalar deleting dtor'",
+    "`vector ctor iterator'",
+    "`vector dtor iterator'",
+    "`vector vbase ctor iterator'",
+    "`virtual displacement map'",
+    "`eh vector ctor iterator'",
+    "`eh vector dtor iterator'",
+    "`eh vector vbase ctor iterator'",
+    "`copy ctor closure'",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    "`local vftable ctor closure'",
+    "operator new[]",
+    "operator delete[]",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 static const char *const msd_op_dunder[36] = {
@@ -233,8 +259,8 @@ static const char *const msd_op_dunder[36] = {
     [22] = "operator<=>",
 };
 
-static struct msd_node *msd_operator(struct msd *d,
-                                     const char *const table[36], char c)
+static struct msd_node *msd_operator(struct msd *d, const char *const table[36],
+                                     char c)
 {
     struct msd_node *n = msd_new(d, MSD_ID_INTRINSIC);
 

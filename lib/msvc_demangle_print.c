@@ -174,8 +174,8 @@ static void msd_ident_out(struct msd_out *o, const struct msd_node *n,
 }
 
 /* Identifiers that never carry template arguments. */
-static void msd_special_ident_out(struct msd_out *o,
-                                  const struct msd_node *n, unsigned fl)
+static void msd_special_ident_out(struct msd_out *o, const struct msd_node *n,
+                                  unsigned fl)
 {
     switch (n->kind) {
     case MSD_ID_LOCAL_GUARD:
@@ -220,8 +220,8 @@ static void msd_type_pre(struct msd_out *o, const struct msd_node *t,
 static void msd_type_post(struct msd_out *o, const struct msd_node *t,
                           unsigned fl);
 
-static void msd_func_pre_signature(struct msd_out *o,
-                                   const struct msd_node *f, unsigned fl)
+static void msd_func_pre_signature(struct msd_out *o, const struct msd_node *f,
+                                   unsigned fl)
 {
     unsigned fc = f->fclass;
 
@@ -358,8 +358,7 @@ static void msd_pointer_post(struct msd_out *o, const struct msd_node *p,
 static void msd_type_pre(struct msd_out *o, const struct msd_node *t,
                          unsigned fl)
 {
-    static const char *const tags[] = {"class ", "struct ", "union ",
-                                       "enum "};
+    static const char *const tags[] = {"class ", "struct ", "union ", "enum "};
 
     if (o->overflow)
         return;
@@ -431,8 +430,8 @@ static void msd_variable_out(struct msd_out *o, const struct msd_node *v,
         [MSD_SC_PROTECTED_STATIC] = "protected: ",
         [MSD_SC_PUBLIC_STATIC] = "public: ",
     };
-    bool is_static = v->sub >= MSD_SC_PRIVATE_STATIC &&
-                     v->sub <= MSD_SC_PUBLIC_STATIC;
+    bool is_static =
+        v->sub >= MSD_SC_PRIVATE_STATIC && v->sub <= MSD_SC_PUBLIC_STATIC;
     bool typed = v->type != NULL && !(fl & MSVC_DEMANGLE_NO_VARIABLE_TYPE);
 
     if (is_static && !(fl & MSVC_DEMANGLE_NO_ACCESS_SPECIFIER))

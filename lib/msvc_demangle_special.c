@@ -79,9 +79,8 @@ static struct msd_node *msd_rtti_base_class(struct msd *d)
 }
 
 /* A typed symbol named by a description, e.g. "`RTTI Type Descriptor'". */
-struct msd_node *msd_described_type(struct msd *d,
-                                           struct msd_node *type,
-                                           const char *what)
+struct msd_node *msd_described_type(struct msd *d, struct msd_node *type,
+                                    const char *what)
 {
     struct msd_node *n = msd_new(d, MSD_S_VARIABLE);
 

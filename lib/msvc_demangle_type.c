@@ -14,18 +14,18 @@
 static struct msd_node *msd_primitive(struct msd *d)
 {
     static const char *const basic[26] = {
-        ['C' - 'A'] = "signed char", ['D' - 'A'] = "char",
-        ['E' - 'A'] = "unsigned char", ['F' - 'A'] = "short",
+        ['C' - 'A'] = "signed char",    ['D' - 'A'] = "char",
+        ['E' - 'A'] = "unsigned char",  ['F' - 'A'] = "short",
         ['G' - 'A'] = "unsigned short", ['H' - 'A'] = "int",
-        ['I' - 'A'] = "unsigned int", ['J' - 'A'] = "long",
-        ['K' - 'A'] = "unsigned long", ['M' - 'A'] = "float",
-        ['N' - 'A'] = "double", ['O' - 'A'] = "long double",
+        ['I' - 'A'] = "unsigned int",   ['J' - 'A'] = "long",
+        ['K' - 'A'] = "unsigned long",  ['M' - 'A'] = "float",
+        ['N' - 'A'] = "double",         ['O' - 'A'] = "long double",
         ['X' - 'A'] = "void",
     };
     static const char *const under[26] = {
-        ['J' - 'A'] = "__int64", ['K' - 'A'] = "unsigned __int64",
-        ['N' - 'A'] = "bool", ['P' - 'A'] = "auto",
-        ['Q' - 'A'] = "char8_t", ['S' - 'A'] = "char16_t",
+        ['J' - 'A'] = "__int64",        ['K' - 'A'] = "unsigned __int64",
+        ['N' - 'A'] = "bool",           ['P' - 'A'] = "auto",
+        ['Q' - 'A'] = "char8_t",        ['S' - 'A'] = "char16_t",
         ['T' - 'A'] = "decltype(auto)", ['U' - 'A'] = "char32_t",
         ['W' - 'A'] = "wchar_t",
     };

@@ -147,16 +147,16 @@ START_TEST(test_demangle_guess_lang_by_prefix)
 
     ck_assert_int_eq(demangle_guess_lang(NULL), SYMTABLE_LANG_UNKNOWN);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        ck_assert_msg(demangle_guess_lang(cases[i].name) == cases[i].lang,
-                      "%s", cases[i].name);
+        ck_assert_msg(demangle_guess_lang(cases[i].name) == cases[i].lang, "%s",
+                      cases[i].name);
 }
 END_TEST
 
 /* Plain C and assembler names are not demangled. */
 START_TEST(test_demangle_plain_names_give_null)
 {
-    static const char *const names[] = {"main", "_start", "memcpy", "",
-                                        "_Dfoo", "_R", "__imp_foo"};
+    static const char *const names[] = {"main",  "_start", "memcpy",   "",
+                                        "_Dfoo", "_R",     "__imp_foo"};
     size_t i;
 
     ck_assert_ptr_null(demangle_name(NULL, SYMTABLE_LANG_UNKNOWN));
@@ -191,8 +191,8 @@ START_TEST(test_demangle_msvc_names_use_msvc_demangler)
 END_TEST
 
 static const char *const all_lists[] = {
-    "itanium-gcc.txt", "rust-legacy.txt",   "rust-v0.txt",
-    "d-abi.txt",       "msvc-clang.txt",    "msvc-crash-publics.txt",
+    "itanium-gcc.txt", "rust-legacy.txt", "rust-v0.txt",
+    "d-abi.txt",       "msvc-clang.txt",  "msvc-crash-publics.txt",
 };
 
 /* Every name of every list, with demangle_name(name, UNKNOWN) for each:
@@ -232,8 +232,8 @@ static void corpus_free(struct corpus *c)
 START_TEST(test_demangle_hint_keeps_answers)
 {
     static const enum symtable_lang hints[] = {
-        SYMTABLE_LANG_C, SYMTABLE_LANG_CPP, SYMTABLE_LANG_RUST,
-        SYMTABLE_LANG_D, SYMTABLE_LANG_SWIFT};
+        SYMTABLE_LANG_C, SYMTABLE_LANG_CPP, SYMTABLE_LANG_RUST, SYMTABLE_LANG_D,
+        SYMTABLE_LANG_SWIFT};
     struct corpus c;
     size_t i, h;
 
@@ -332,9 +332,8 @@ int main(void)
         tcase_add_test(oracle, test_demangle_rust_legacy_matches_cxxfilt);
         tcase_add_test(oracle, test_demangle_rust_v0_matches_llvm_cxxfilt);
         tcase_add_test(oracle, test_demangle_d_matches_cxxfilt);
-        tcase_add_loop_test(oracle,
-                            test_demangle_accepts_what_llvm_cxxfilt_accepts,
-                            0, 2);
+        tcase_add_loop_test(
+            oracle, test_demangle_accepts_what_llvm_cxxfilt_accepts, 0, 2);
         suite_add_tcase(s, oracle);
     }
     return oracle_run_suite(s, have);

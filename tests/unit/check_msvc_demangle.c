@@ -109,11 +109,9 @@ START_TEST(test_msvc_demangle_prefixes_match_undname)
             size_t len = strlen(names.items[i]);
 
             for (k = 1; names.items[i][0] == '?' && k < len; k++) {
-                prefixes.items = xreallocarray(prefixes.items,
-                                               prefixes.count + 1,
-                                               sizeof(char *));
-                prefixes.items[prefixes.count++] =
-                    xstrndup(names.items[i], k);
+                prefixes.items = xreallocarray(
+                    prefixes.items, prefixes.count + 1, sizeof(char *));
+                prefixes.items[prefixes.count++] = xstrndup(names.items[i], k);
             }
         }
         oracle_list_free(&names);
@@ -133,9 +131,21 @@ END_TEST
 START_TEST(test_msvc_demangle_rejects_other_names)
 {
     static const char *const names[] = {
-        "",   "main", "_Z3foov", "_RNvC3foo3bar", "__imp_?x@@3HA",
-        "?",  "??",   "??@",     "?@",            ".",
-        "?x", "?x@",  "?x@@",    "?x@@3",         "?x@@3H",
+        "",
+        "main",
+        "_Z3foov",
+        "_RNvC3foo3bar",
+        "__imp_?x@@3HA",
+        "?",
+        "??",
+        "??@",
+        "?@",
+        ".",
+        "?x",
+        "?x@",
+        "?x@@",
+        "?x@@3",
+        "?x@@3H",
     };
     size_t i;
 
@@ -288,10 +298,9 @@ int main(void)
     if (have) {
         tcase_add_loop_test(oracle, test_msvc_demangle_corpus_matches_undname,
                             0, (int)nlists);
-        tcase_add_loop_test(oracle, test_msvc_demangle_options_match_undname,
-                            0,
-                            (int)(sizeof(undname_options) /
-                                  sizeof(undname_options[0])));
+        tcase_add_loop_test(
+            oracle, test_msvc_demangle_options_match_undname, 0,
+            (int)(sizeof(undname_options) / sizeof(undname_options[0])));
         tcase_add_test(oracle, test_msvc_demangle_prefixes_match_undname);
         suite_add_tcase(s, oracle);
     }

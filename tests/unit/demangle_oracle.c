@@ -163,8 +163,8 @@ static int oracle_spawnp(pid_t *pid, const char *const argv[],
 }
 
 /* Run ARGV with stdin from INPUT; its whole stdout into *BUF and *LEN. */
-static int oracle_spawn(const char *const argv[], const char *input,
-                        char **buf, size_t *len)
+static int oracle_spawn(const char *const argv[], const char *input, char **buf,
+                        size_t *len)
 {
     posix_spawn_file_actions_t fa;
     int fds[2], status = 0, rc;
