@@ -83,7 +83,8 @@ char *demangle_name(const char *name, enum symtable_lang lang)
     enum symtable_lang guess = demangle_guess_lang(name);
     char *s = NULL;
 
-    if (guess == SYMTABLE_LANG_UNKNOWN)
+    if (guess == SYMTABLE_LANG_UNKNOWN ||
+        strnlen(name, DEMANGLE_MAX_INPUT + 1) > DEMANGLE_MAX_INPUT)
         return NULL;
     if (name[0] == '?' || name[0] == '.')
         return demangle_msvc(name, MSVC_DEMANGLE_DEFAULT);

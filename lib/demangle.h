@@ -16,6 +16,10 @@
 
 #include "symtable.h"
 
+/* Longest name demangle_name() accepts, in bytes.  libiberty's D
+ * demangler takes time quadratic in the length of some hostile names. */
+#define DEMANGLE_MAX_INPUT (32 * 1024)
+
 /* Guess the source language of a mangled NAME from its prefix:
  * SYMTABLE_LANG_RUST for "_R" and for "_ZN" names ending in a Rust legacy
  * hash ("17h" + 16 hex digits + "E"), SYMTABLE_LANG_CPP for other "_Z"
@@ -25,8 +29,8 @@
 enum symtable_lang demangle_guess_lang(const char *name);
 
 /* Demangle NAME.  Returns a new string the caller frees with free(), or
- * NULL when NAME is not a mangled name we understand (the caller then
- * shows NAME as is).  LANG is a hint: SYMTABLE_LANG_UNKNOWN means guess
+ * NULL when NAME is not a mangled name we understand or is longer than
+ * DEMANGLE_MAX_INPUT (the caller then shows NAME as is).  LANG is a hint: SYMTABLE_LANG_UNKNOWN means guess
  * from the prefix; SYMTABLE_LANG_RUST makes "_ZN" names try the Rust
  * scheme first; a hint that does not fit NAME's prefix is ignored.
  * Thread-safe. */

@@ -20,7 +20,7 @@
  * levels at most), shallow enough for a small thread stack. */
 #define MSD_MAX_DEPTH 160
 /* Nodes plus rendered back-reference strings of one call. */
-#define MSD_MAX_ARENA (16u * 1024 * 1024)
+#define MSD_MAX_ARENA (4u * 1024 * 1024)
 #define MSD_CHUNK     4096
 
 struct msd_chunk {

@@ -165,6 +165,36 @@ START_TEST(test_demangle_plain_names_give_null)
 }
 END_TEST
 
+/* "?<n x 'a'>@@3HA": a global int named with N characters, which
+ * demangle_msvc() alone accepts up to MSVC_DEMANGLE_MAX_INPUT. */
+static char *long_msvc_name(size_t n)
+{
+    char *name = xmalloc(n + 8);
+
+    name[0] = '?';
+    memset(name + 1, 'a', n);
+    strcpy(name + 1 + n, "@@3HA");
+    return name;
+}
+
+START_TEST(test_demangle_input_is_bounded)
+{
+    char *ok = long_msvc_name(DEMANGLE_MAX_INPUT - 6);
+    char *big = long_msvc_name(DEMANGLE_MAX_INPUT - 5);
+    char *s = demangle_name(ok, SYMTABLE_LANG_UNKNOWN);
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(strlen(s), DEMANGLE_MAX_INPUT - 6 + 4); /* "int " */
+    free(s);
+    ck_assert_ptr_null(demangle_name(big, SYMTABLE_LANG_UNKNOWN));
+    s = demangle_msvc(big, MSVC_DEMANGLE_DEFAULT);
+    ck_assert_ptr_nonnull(s);
+    free(s);
+    free(ok);
+    free(big);
+}
+END_TEST
+
 /* MSVC names take the MSVC demangler whatever the hint. */
 START_TEST(test_demangle_msvc_names_use_msvc_demangler)
 {
@@ -322,6 +352,7 @@ int main(void)
     tcase_set_timeout(dispatch, 120);
     tcase_add_test(dispatch, test_demangle_guess_lang_by_prefix);
     tcase_add_test(dispatch, test_demangle_plain_names_give_null);
+    tcase_add_test(dispatch, test_demangle_input_is_bounded);
     tcase_add_test(dispatch, test_demangle_msvc_names_use_msvc_demangler);
     tcase_add_test(dispatch, test_demangle_hint_keeps_answers);
     tcase_add_test(dispatch, test_demangle_is_thread_safe);
