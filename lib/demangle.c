@@ -78,6 +78,27 @@ static char *demangle_iberty(const char *name, int style)
     return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | style);
 }
 
+char *demangle_win32_c_name(const char *name)
+{
+    const char *start;
+    size_t len, at;
+
+    if (name == NULL || name[0] == '?' || name[0] == '\0')
+        return NULL;
+    start = name + (name[0] == '_' || name[0] == '@');
+    len = strlen(start);
+    /* '@' and nothing but digits after it: the size of the arguments */
+    for (at = len; at > 0 && start[at - 1] >= '0' && start[at - 1] <= '9';)
+        at--;
+    if (at > 0 && start[at - 1] == '@')
+        len = at - 1;
+    if (len > 0 && start[len - 1] == '@')
+        len--;
+    if (len == 0 || (start == name && len == strlen(name)))
+        return NULL;
+    return xstrndup(start, len);
+}
+
 char *demangle_name(const char *name, enum symtable_lang lang)
 {
     enum symtable_lang guess = demangle_guess_lang(name);

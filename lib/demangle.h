@@ -30,10 +30,18 @@ enum symtable_lang demangle_guess_lang(const char *name);
 
 /* Demangle NAME.  Returns a new string the caller frees with free(), or
  * NULL when NAME is not a mangled name we understand or is longer than
- * DEMANGLE_MAX_INPUT (the caller then shows NAME as is).  LANG is a hint: SYMTABLE_LANG_UNKNOWN means guess
- * from the prefix; SYMTABLE_LANG_RUST makes "_ZN" names try the Rust
- * scheme first; a hint that does not fit NAME's prefix is ignored.
- * Thread-safe. */
+ * DEMANGLE_MAX_INPUT (the caller then shows NAME as is).  LANG is a hint:
+ * SYMTABLE_LANG_UNKNOWN means guess from the prefix; SYMTABLE_LANG_RUST makes
+ * "_ZN" names try the Rust scheme first; a hint that does not fit NAME's prefix
+ * is ignored. Thread-safe. */
 char *demangle_name(const char *name, enum symtable_lang lang);
+
+/* Strip the decorations 32-bit Windows compilers put on C functions, as
+ * llvm-symbolizer does for x86 PE/PDB modules: a leading '_' or '@', an
+ * '@<bytes of arguments>' suffix (__stdcall "_f@8", __fastcall "@f@8"),
+ * and the '@' left of __vectorcall's "f@@8".  Returns a new string the
+ * caller frees with free(), or NULL when NAME carries none of these or is
+ * an MSVC C++ name ("?...", see demangle_msvc()).  Thread-safe. */
+char *demangle_win32_c_name(const char *name);
 
 #endif

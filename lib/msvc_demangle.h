@@ -28,6 +28,11 @@ enum msvc_demangle_flags {
     MSVC_DEMANGLE_NO_RETURN_TYPE = 1u << 2,
     MSVC_DEMANGLE_NO_MEMBER_TYPE = 1u << 3,   /* static, virtual, extern "C" */
     MSVC_DEMANGLE_NO_VARIABLE_TYPE = 1u << 4, /* "int x" -> "x" */
+    /* What llvm-symbolizer prints for a function: "ns::K::m(int)". */
+    MSVC_DEMANGLE_SYMBOLIZER = MSVC_DEMANGLE_NO_ACCESS_SPECIFIER |
+                               MSVC_DEMANGLE_NO_CALLING_CONVENTION |
+                               MSVC_DEMANGLE_NO_MEMBER_TYPE |
+                               MSVC_DEMANGLE_NO_RETURN_TYPE,
 };
 
 /* Longest name accepted and longest text produced, in bytes.  Longer

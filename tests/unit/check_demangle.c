@@ -5,8 +5,10 @@
  * from g++ and for D names, c++filt minus the "::h<hash>" suffix for
  * Rust legacy names, llvm-cxxfilt-14 for Rust v0 names, and our MSVC
  * demangler (itself checked against llvm-undname-14 in
- * check_msvc_demangle) for MSVC names.  The name lists are in
- * tests/data/demangle; their README says where each comes from.
+ * check_msvc_demangle) for MSVC names.  demangle_win32_c_name() and the
+ * MSVC_DEMANGLE_SYMBOLIZER flags must name the public symbols of an x86
+ * PE built here exactly as llvm-symbolizer-14 does.  The name lists are
+ * in tests/data/demangle; their README says where each comes from.
  */
 #include "config.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "demangle.h"
 #include "demangle_oracle.h"
@@ -342,12 +345,140 @@ START_TEST(test_demangle_rust_llvm_suffix_ignored)
 }
 END_TEST
 
+/* --- x86 PE public symbols, as llvm-symbolizer-14 names them ---------- */
+
+/* Build pe32-symbolizer.cpp into DIR/pe.exe and DIR/pe.pdb: an x86 image
+ * whose PDB has public symbols only (no -g), so the symbolizer must name
+ * each function from its decorated public symbol. */
+static void pe32_build(const char *dir)
+{
+    char *src = oracle_data_path("pe32-symbolizer.cpp");
+    char *obj = xasprintf("%s/pe.obj", dir);
+    char *out = xasprintf("/out:%s/pe.exe", dir);
+    const char *cc[] = {"clang-14",  "--target=i686-pc-windows-msvc",
+                        "-O1",       "-fno-exceptions",
+                        "-fno-rtti", "-c",
+                        src,         "-o",
+                        obj,         NULL};
+    const char *ld[] = {"lld-link-14",
+                        "/nologo",
+                        "/debug",
+                        "/entry:main",
+                        "/subsystem:console",
+                        "/nodefaultlib",
+                        out,
+                        obj,
+                        NULL};
+
+    ck_assert_int_eq(oracle_exec(cc), 0);
+    ck_assert_int_eq(oracle_exec(ld), 0);
+    free(src);
+    free(obj);
+    free(out);
+}
+
+/* The publics of the code section (0001) of PDB and their addresses: lld
+ * puts .text first, at RVA 0x1000 above the x86 image base 0x400000. */
+static void pe32_publics(const char *pdb, struct oracle_list *names,
+                         struct oracle_list *addrs)
+{
+    const char *argv[] = {"llvm-pdbutil-14", "dump", "--publics", pdb, NULL};
+    struct oracle_list lines = {NULL, 0};
+    size_t i;
+
+    ck_assert_int_eq(oracle_output(argv, "/dev/null", &lines), 0);
+    for (i = 0; i + 1 < lines.count; i++) {
+        const char *l = lines.items[i];
+        const char *a = strchr(l, '`'), *b = strrchr(l, '`');
+        const char *at = strstr(lines.items[i + 1], "addr = 0001:");
+        char *name;
+
+        if (strstr(l, "S_PUB32") == NULL || a == NULL || b <= a || !at)
+            continue;
+        name = xstrndup(a + 1, (size_t)(b - a - 1));
+        names->items =
+            xreallocarray(names->items, names->count + 1, sizeof(char *));
+        names->items[names->count++] = name;
+        addrs->items =
+            xreallocarray(addrs->items, addrs->count + 1, sizeof(char *));
+        addrs->items[addrs->count++] =
+            xasprintf("0x%lx", 0x401000 + strtoul(at + 12, NULL, 10));
+    }
+    oracle_list_free(&lines);
+}
+
+/* What we print for a public symbol of an x86 module. */
+static char *pe32_ours(const char *name)
+{
+    char *s = name[0] == '?' ? demangle_msvc(name, MSVC_DEMANGLE_SYMBOLIZER)
+                             : demangle_win32_c_name(name);
+
+    return s != NULL ? s : xstrdup(name);
+}
+
+START_TEST(test_demangle_pe32_publics_match_llvm_symbolizer)
+{
+    char dir[] = "/tmp/check_demangle.XXXXXX";
+    struct oracle_list names = {NULL, 0}, addrs = {NULL, 0};
+    struct oracle_list out = {NULL, 0};
+    char *pdb, *exe, *obj, *input;
+    size_t i, k = 0, bad = 0;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    pe32_build(dir);
+    pdb = xasprintf("%s/pe.pdb", dir);
+    exe = xasprintf("--obj=%s/pe.exe", dir);
+    obj = xasprintf("%s/pe.obj", dir);
+    input = xasprintf("%s/addrs.txt", dir);
+    pe32_publics(pdb, &names, &addrs);
+    ck_assert_uint_gt(names.count, 15);
+    ck_assert_int_eq(oracle_write_names(input, &addrs), 0);
+    {
+        const char *argv[] = {"llvm-symbolizer-14", exe, NULL};
+
+        ck_assert_int_eq(oracle_output(argv, input, &out), 0);
+    }
+    for (i = 0; i < names.count; i++) {
+        char *ours = pe32_ours(names.items[i]);
+
+        while (k < out.count && out.items[k][0] == '\0')
+            k++; /* blank line after each address */
+        ck_assert_uint_lt(k + 1, out.count);
+        if (strcmp(ours, out.items[k]) != 0 && bad++ < 10)
+            fprintf(stderr, "%s: symbolizer %s, ours %s\n", names.items[i],
+                    out.items[k], ours);
+        k += 2; /* the function, then "??:0:0" */
+        free(ours);
+    }
+    printf("pe32 publics: %zu/%zu identical to llvm-symbolizer-14\n",
+           names.count - bad, names.count);
+    fflush(stdout);
+    ck_assert_uint_eq(bad, 0);
+    unlink(input);
+    unlink(obj);
+    unlink(pdb);
+    unlink(exe + 6);
+    rmdir(dir);
+    free(pdb);
+    free(exe);
+    free(obj);
+    free(input);
+    oracle_list_free(&names);
+    oracle_list_free(&addrs);
+    oracle_list_free(&out);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("demangle");
     TCase *oracle = tcase_create("oracle");
     TCase *dispatch = tcase_create("dispatch");
+    TCase *pe32 = tcase_create("pe32");
     bool have = oracle_have("c++filt") && oracle_have("llvm-cxxfilt-14");
+    bool have_pe32 = oracle_have("clang-14") && oracle_have("lld-link-14") &&
+                     oracle_have("llvm-pdbutil-14") &&
+                     oracle_have("llvm-symbolizer-14");
 
     tcase_set_timeout(dispatch, 120);
     tcase_add_test(dispatch, test_demangle_guess_lang_by_prefix);
@@ -367,5 +498,9 @@ int main(void)
             oracle, test_demangle_accepts_what_llvm_cxxfilt_accepts, 0, 2);
         suite_add_tcase(s, oracle);
     }
-    return oracle_run_suite(s, have);
+    if (have_pe32) {
+        tcase_add_test(pe32, test_demangle_pe32_publics_match_llvm_symbolizer);
+        suite_add_tcase(s, pe32);
+    }
+    return oracle_run_suite(s, have && have_pe32);
 }

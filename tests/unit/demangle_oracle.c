@@ -162,9 +162,10 @@ static int oracle_spawnp(pid_t *pid, const char *const argv[],
     return rc;
 }
 
-/* Run ARGV with stdin from INPUT; its whole stdout into *BUF and *LEN. */
+/* Run ARGV with stdin from INPUT; its whole stdout into *BUF and *LEN,
+ * its exit status into *EXIT (-1 when it did not exit normally). */
 static int oracle_spawn(const char *const argv[], const char *input, char **buf,
-                        size_t *len)
+                        size_t *len, int *exit)
 {
     posix_spawn_file_actions_t fa;
     int fds[2], status = 0, rc;
@@ -190,8 +191,7 @@ static int oracle_spawn(const char *const argv[], const char *input, char **buf,
     close(fds[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         continue;
-    if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) <= 1))
-        rc = -EIO; /* llvm-undname exits 1 when it rejected a name */
+    *exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return rc;
 }
 
@@ -234,17 +234,41 @@ static int oracle_parse_lines(const struct oracle_list *lines,
     return 0;
 }
 
+int oracle_output(const char *const argv[], const char *input,
+                  struct oracle_list *lines)
+{
+    char *buf;
+    size_t len = 0;
+    int status = -1;
+    int rc = oracle_spawn(argv, input, &buf, &len, &status);
+
+    if (rc == 0 && status != 0 && status != 1)
+        rc = -EIO; /* llvm-undname exits 1 when it rejected a name */
+    if (rc == 0)
+        oracle_split(buf, len, lines);
+    free(buf);
+    return rc;
+}
+
+int oracle_exec(const char *const argv[])
+{
+    char *buf;
+    size_t len = 0;
+    int status = -1;
+    int rc = oracle_spawn(argv, "/dev/null", &buf, &len, &status);
+
+    free(buf);
+    if (rc == 0 && status != 0)
+        rc = -EIO;
+    return rc;
+}
+
 int oracle_run(const char *const argv[], const char *input, bool undname,
                const struct oracle_list *names, struct oracle_list *out)
 {
     struct oracle_list lines = {NULL, 0};
-    char *buf;
-    size_t len = 0;
-    int rc = oracle_spawn(argv, input, &buf, &len);
+    int rc = oracle_output(argv, input, &lines);
 
-    if (rc == 0)
-        oracle_split(buf, len, &lines);
-    free(buf);
     if (rc == 0 && undname)
         rc = oracle_parse_undname(&lines, names, out);
     else if (rc == 0)

@@ -45,6 +45,16 @@ bool oracle_have(const char *tool);
 int oracle_run(const char *const argv[], const char *input, bool undname,
                const struct oracle_list *names, struct oracle_list *out);
 
+/* Run ARGV with stdin from INPUT; its stdout, split in lines (empty ones
+ * kept), appended to *LINES.  Returns 0 (also when the tool exits 1),
+ * -ENOENT when the tool is missing, -EIO when it fails. */
+int oracle_output(const char *const argv[], const char *input,
+                  struct oracle_list *lines);
+
+/* Run ARGV (stdin /dev/null, stdout discarded); 0 when it exits 0,
+ * -ENOENT when the tool is missing, -EIO otherwise. */
+int oracle_exec(const char *const argv[]);
+
 /* Run suite S and give the exit status for automake: EXIT_FAILURE when a
  * test failed, 77 (SKIP) when ORACLE_RAN is false (the reference tool was
  * missing, so its tests were left out), EXIT_SUCCESS otherwise. */
