@@ -26,16 +26,20 @@ static const char *const msvc_lists[] = {
     "msvc-clang.txt",
 };
 
-/* Compare demangle_msvc(FLAGS) with llvm-undname-14 OPTION on the names
- * in file INPUT; print the agreement and the first differences; return
- * the number of names that differ. */
+#define NLISTS (sizeof(msvc_lists) / sizeof(msvc_lists[0]))
+
+/* Compare demangle_msvc(FLAGS) with llvm-undname-14 OPTIONS (up to four)
+ * on the names in file INPUT; print the agreement and the first
+ * differences; return the number of names that differ. */
 static size_t undname_compare(const char *label, const char *input,
-                              const char *option, unsigned flags)
+                              const char *const options[4], unsigned flags)
 {
-    const char *argv[] = {UNDNAME, option, NULL};
+    const char *argv[6] = {UNDNAME};
     struct oracle_list names = {NULL, 0}, ref = {NULL, 0};
     size_t i, bad = 0;
 
+    for (i = 0; options != NULL && i < 4 && options[i] != NULL; i++)
+        argv[i + 1] = options[i];
     ck_assert_int_eq(oracle_read_names(input, &names), 0);
     ck_assert_int_eq(oracle_run(argv, input, true, &names, &ref), 0);
     for (i = 0; i < names.count; i++) {
@@ -47,8 +51,10 @@ static size_t undname_compare(const char *label, const char *input,
                     ours ? ours : "(rejected)");
         free(ours);
     }
-    printf("%s%s%s: %zu/%zu identical to " UNDNAME "\n", label,
-           option ? " " : "", option ? option : "", names.count - bad,
+    printf("%s", label);
+    for (i = 1; argv[i] != NULL; i++)
+        printf(" %s", argv[i]);
+    printf(": %zu/%zu identical to " UNDNAME "\n", names.count - bad,
            names.count);
     fflush(stdout); /* a failing check exits without flushing */
     oracle_list_free(&names);
@@ -67,23 +73,30 @@ START_TEST(test_msvc_demangle_corpus_matches_undname)
 END_TEST
 
 static const struct {
-    const char *option;
+    const char *options[4];
     unsigned flags;
 } undname_options[] = {
-    {"--no-calling-convention", MSVC_DEMANGLE_NO_CALLING_CONVENTION},
-    {"--no-access-specifier", MSVC_DEMANGLE_NO_ACCESS_SPECIFIER},
-    {"--no-return-type", MSVC_DEMANGLE_NO_RETURN_TYPE},
-    {"--no-member-type", MSVC_DEMANGLE_NO_MEMBER_TYPE},
-    {"--no-variable-type", MSVC_DEMANGLE_NO_VARIABLE_TYPE},
+    {{"--no-calling-convention"}, MSVC_DEMANGLE_NO_CALLING_CONVENTION},
+    {{"--no-access-specifier"}, MSVC_DEMANGLE_NO_ACCESS_SPECIFIER},
+    {{"--no-return-type"}, MSVC_DEMANGLE_NO_RETURN_TYPE},
+    {{"--no-member-type"}, MSVC_DEMANGLE_NO_MEMBER_TYPE},
+    {{"--no-variable-type"}, MSVC_DEMANGLE_NO_VARIABLE_TYPE},
+    {{"--no-access-specifier", "--no-calling-convention", "--no-member-type",
+      "--no-return-type"},
+     MSVC_DEMANGLE_SYMBOLIZER},
 };
 
+#define NOPTIONS (sizeof(undname_options) / sizeof(undname_options[0]))
+
+/* Each option (and the set llvm-symbolizer uses) on each corpus. */
 START_TEST(test_msvc_demangle_options_match_undname)
 {
-    char *path = oracle_data_path("msvc-clang.txt");
+    const char *list = msvc_lists[(size_t)_i % NLISTS];
+    size_t opt = (size_t)_i / NLISTS;
+    char *path = oracle_data_path(list);
 
-    ck_assert_uint_eq(undname_compare("msvc-clang.txt", path,
-                                      undname_options[_i].option,
-                                      undname_options[_i].flags),
+    ck_assert_uint_eq(undname_compare(list, path, undname_options[opt].options,
+                                      undname_options[opt].flags),
                       0);
     free(path);
 }
@@ -100,7 +113,7 @@ START_TEST(test_msvc_demangle_prefixes_match_undname)
 
     ck_assert_ptr_nonnull(mkdtemp(dir));
     input = xasprintf("%s/prefixes.txt", dir);
-    for (l = 0; l < sizeof(msvc_lists) / sizeof(msvc_lists[0]); l++) {
+    for (l = 0; l < NLISTS; l++) {
         struct oracle_list names = {NULL, 0};
         char *path = oracle_data_path(msvc_lists[l]);
 
@@ -286,21 +299,19 @@ int main(void)
     TCase *oracle = tcase_create("oracle");
     TCase *limits = tcase_create("limits");
     bool have = oracle_have(UNDNAME);
-    size_t nlists = sizeof(msvc_lists) / sizeof(msvc_lists[0]);
 
     tcase_add_test(limits, test_msvc_demangle_rejects_other_names);
     tcase_add_test(limits, test_msvc_demangle_depth_is_bounded);
     tcase_add_test(limits, test_msvc_demangle_output_is_bounded);
     tcase_add_test(limits, test_msvc_demangle_input_is_bounded);
     tcase_add_loop_test(limits, test_msvc_demangle_mutations_fail_cleanly, 0,
-                        (int)nlists);
+                        (int)NLISTS);
     suite_add_tcase(s, limits);
     if (have) {
         tcase_add_loop_test(oracle, test_msvc_demangle_corpus_matches_undname,
-                            0, (int)nlists);
-        tcase_add_loop_test(
-            oracle, test_msvc_demangle_options_match_undname, 0,
-            (int)(sizeof(undname_options) / sizeof(undname_options[0])));
+                            0, (int)NLISTS);
+        tcase_add_loop_test(oracle, test_msvc_demangle_options_match_undname, 0,
+                            (int)(NOPTIONS * NLISTS));
         tcase_add_test(oracle, test_msvc_demangle_prefixes_match_undname);
         suite_add_tcase(s, oracle);
     }
