@@ -52,12 +52,20 @@ static bool demangle_is_rust_legacy(const char *name)
     return false;
 }
 
+/* Mach-O adds an underscore to every symbol: "__Z", "__R", "__D". */
+static const char *demangle_skip_macho(const char *name)
+{
+    if (name[0] == '_' && name[1] == '_' &&
+        (name[2] == 'Z' || name[2] == 'R' || name[2] == 'D'))
+        return name + 1;
+    return name;
+}
+
 enum symtable_lang demangle_guess_lang(const char *name)
 {
     if (name == NULL)
         return SYMTABLE_LANG_UNKNOWN;
-    if (strncmp(name, "__Z", 3) == 0)
-        name++; /* Mach-O adds an underscore to every symbol */
+    name = demangle_skip_macho(name);
     if (name[0] == '_' && name[1] == 'R' &&
         ((name[2] >= 'A' && name[2] <= 'Z') ||
          (name[2] >= '0' && name[2] <= '9')))
@@ -109,8 +117,7 @@ char *demangle_name(const char *name, enum symtable_lang lang)
         return NULL;
     if (name[0] == '?' || name[0] == '.')
         return demangle_msvc(name, MSVC_DEMANGLE_DEFAULT);
-    if (strncmp(name, "__Z", 3) == 0)
-        name++;
+    name = demangle_skip_macho(name);
     /* A hint of Rust lets any _ZN name try the Rust scheme first (the
      * legacy hash test above only recognises well-formed hashes). */
     if (guess == SYMTABLE_LANG_RUST ||

@@ -21,19 +21,25 @@
 #define DEMANGLE_MAX_INPUT (32 * 1024)
 
 /* Guess the source language of a mangled NAME from its prefix:
- * SYMTABLE_LANG_RUST for "_R" and for "_ZN" names ending in a Rust legacy
- * hash ("17h" + 16 hex digits + "E"), SYMTABLE_LANG_CPP for other "_Z"
- * names (also "__Z", Mach-O style) and for MSVC names ("?", ".?A"),
- * SYMTABLE_LANG_D for "_D" followed by a digit, and SYMTABLE_LANG_UNKNOWN
- * for anything else (plain C names included).  NAME may be NULL. */
+ *   SYMTABLE_LANG_RUST     "_R..." (v0), and "_ZN..." ending in a Rust
+ *                          legacy hash "17h<16 hex digits>E" (possibly
+ *                          followed by a ".llvm.<n>" suffix);
+ *   SYMTABLE_LANG_CPP      other "_Z..." names, and MSVC names ("?...",
+ *                          ".?A...");
+ *   SYMTABLE_LANG_D        "_D" followed by a digit;
+ *   SYMTABLE_LANG_UNKNOWN  anything else, plain C names included.
+ * Mach-O names, with one more leading underscore ("__Z", "__R", "__D"),
+ * count the same.  NAME may be NULL. */
 enum symtable_lang demangle_guess_lang(const char *name);
 
 /* Demangle NAME.  Returns a new string the caller frees with free(), or
  * NULL when NAME is not a mangled name we understand or is longer than
  * DEMANGLE_MAX_INPUT (the caller then shows NAME as is).  LANG is a hint:
- * SYMTABLE_LANG_UNKNOWN means guess from the prefix; SYMTABLE_LANG_RUST makes
- * "_ZN" names try the Rust scheme first; a hint that does not fit NAME's prefix
- * is ignored. Thread-safe. */
+ * SYMTABLE_LANG_UNKNOWN means guess from the prefix; SYMTABLE_LANG_RUST
+ * makes any "_ZN" name try the Rust scheme first; other hints do not
+ * change the answer, as the prefix decides.  MSVC names are printed in
+ * full (MSVC_DEMANGLE_DEFAULT); call demangle_msvc() for other flags.
+ * Thread-safe. */
 char *demangle_name(const char *name, enum symtable_lang lang);
 
 /* Strip the decorations 32-bit Windows compilers put on C functions, as

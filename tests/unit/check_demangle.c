@@ -140,6 +140,8 @@ START_TEST(test_demangle_guess_lang_by_prefix)
         {"_ZN4core3fmt5write17h9f3e1d7a4c2b8e60E.llvm.42", SYMTABLE_LANG_RUST},
         {"_ZN4core3fmt5write17h9f3e1d7a4c2b8e60Ev", SYMTABLE_LANG_CPP},
         {"_RNvCs1234_7mycrate3foo", SYMTABLE_LANG_RUST},
+        {"__RNvCs1234_7mycrate3foo", SYMTABLE_LANG_RUST},
+        {"__D4test3fooFZv", SYMTABLE_LANG_D},
         {"_D4test3fooFZv", SYMTABLE_LANG_D},
         {"_Dfoo", SYMTABLE_LANG_UNKNOWN},
         {"main", SYMTABLE_LANG_UNKNOWN},
