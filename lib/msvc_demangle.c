@@ -6,6 +6,18 @@
  * msvc_demangle_literal.c; printing is in msvc_demangle_print.c.  The grammar
  * and the spelling of the output follow LLVM's MicrosoftDemangle (llvm-undname
  * is our test oracle).
+ *
+ * WHERE WE DIFFER FROM llvm-undname-14, on purpose:
+ *   - It clears its error flag whenever it starts a pointer type (its
+ *     isMemberPointer() takes the parser's Error by reference and resets
+ *     it), so some malformed names, e.g. with a bad function class before
+ *     a pointer return type, still print.  We reject them.
+ *   - It reads one vftable target, "{for `A'}", and ignores the rest; we
+ *     print them all, "{for `A's `B'}", as later LLVM does.
+ * Quirks we copy so real names print the same: thunk and RTTI offsets
+ * are 32-bit, wide string literals are not checked against their length,
+ * function pointers keep their calling convention when it is otherwise
+ * left out, and a vftable target list may end with the name.
  */
 #include "config.h"
 #include "msvc_demangle.h"
