@@ -17,17 +17,6 @@
 #include "msvc_demangle.h"
 #include "xalloc.h"
 
-/* libiberty's D demangler calls xrealloc(), which libiberty.a defines in
- * xmalloc.o next to an xmalloc() and xcalloc() that clash with
- * lib/xalloc.c at link time.  Defining xrealloc here, with the same
- * abort-on-OOM contract, keeps that object out of the link. */
-void *xrealloc(void *p, size_t n);
-
-void *xrealloc(void *p, size_t n)
-{
-    return xreallocarray(p, n > 0 ? n : 1, 1);
-}
-
 static bool demangle_is_hex(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
