@@ -179,6 +179,7 @@ static enum MHD_Result serve_hit(struct req *r, const char *key,
         fetch_gzip(r->srv->fetch, key); /* for the next request */
     if (r->kind == METRICS_OTHER)
         r->kind = METRICS_HIT;
+    memcpy(r->upstream, e->upstream, sizeof(r->upstream)); /* for the log */
     count_hit(r->srv, key);
     if (not_modified(r, &rep, e))
         return answer_304(r, &rep);
