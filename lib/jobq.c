@@ -5,6 +5,7 @@
 
 #include <ck_ring.h>
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ struct jobq {
     ck_ring_buffer_t *slots;   /* immutable after jobq_new */
     sem_t items;               /* one token per queued job */
     atomic_bool closed;        /* set once by jobq_close */
+    pthread_mutex_t push_lock; /* serialises producers: see jobq.h */
 };
 
 struct jobq *jobq_new(unsigned capacity)
@@ -30,6 +32,7 @@ struct jobq *jobq_new(unsigned capacity)
     if (sem_init(&q->items, 0, 0) != 0)
         abort();
     atomic_init(&q->closed, false);
+    pthread_mutex_init(&q->push_lock, NULL);
     return q;
 }
 
@@ -38,20 +41,25 @@ void jobq_free(struct jobq *q)
     if (q == NULL)
         return;
     sem_destroy(&q->items);
+    pthread_mutex_destroy(&q->push_lock);
     free(q->slots);
     free(q);
 }
 
 bool jobq_try_push(struct jobq *q, void *job)
 {
+    bool ok;
+
     /* Acquire pairs with the release in jobq_close: once closed is seen,
      * no job slips in behind the consumers' final drain. */
     if (atomic_load_explicit(&q->closed, memory_order_acquire))
         return false;
-    if (!ck_ring_enqueue_mpmc(&q->ring, q->slots, job))
-        return false;
-    sem_post(&q->items);
-    return true;
+    pthread_mutex_lock(&q->push_lock);
+    ok = ck_ring_enqueue_mpmc(&q->ring, q->slots, job);
+    pthread_mutex_unlock(&q->push_lock);
+    if (ok)
+        sem_post(&q->items);
+    return ok;
 }
 
 void *jobq_try_pop(struct jobq *q)

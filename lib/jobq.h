@@ -7,10 +7,13 @@
  * instead of spinning.  A pointer pushed into the queue belongs to the
  * consumer that pops it; the producer must not touch it again.
  *
- * CAVEAT: ck_ring's MPMC enqueue makes a producer wait (spinning) until
- * every producer that reserved a slot before it has published, so a
- * preempted producer stalls the others.  Fine for download jobs, which
- * are rare; hot paths with many producers use lib/tlq instead.
+ * PRODUCERS: ck_ring's MPMC enqueue makes a producer spin until every
+ * producer that reserved a slot before it has published, so one producer
+ * preempted mid-push keeps the others burning their time slices; on a
+ * two-core box with a dozen threads a stress run stalled for minutes.
+ * Pushes (one per new download) are rare, so producers take a mutex
+ * around the enqueue and sleep instead of spinning; consumers stay
+ * lock-free.  Hot paths with many producers use lib/tlq instead.
  *
  * THREADS: any thread may push, pop or read the depth.  jobq_close() is
  * called once, by the owner, before jobq_free().

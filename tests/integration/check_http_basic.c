@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <check.h>
+
+#include "ckrun.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,8 +430,6 @@ int main(void)
 {
     Suite *s = suite_create("http_basic");
     TCase *tc = tcase_create("http");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, start_default, stop);
@@ -445,9 +445,5 @@ int main(void)
     tcase_add_test(tc, test_http_negative_cache_expires);
     tcase_add_test(tc, test_http_restart_serves_cache_with_upstream_down);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ckrun(s);
 }

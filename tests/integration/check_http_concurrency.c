@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "ckrun.h"
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -268,8 +270,6 @@ int main(void)
 {
     Suite *s = suite_create("http_concurrency");
     TCase *tc = tcase_create("concurrency");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 90);
     tcase_add_checked_fixture(tc, NULL, stop);
@@ -281,9 +281,5 @@ int main(void)
     tcase_add_test(tc, test_http_sigterm_lets_response_finish);
     tcase_add_test(tc, test_http_client_disconnect_keeps_download);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ckrun(s);
 }

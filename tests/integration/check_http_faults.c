@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <check.h>
+
+#include "ckrun.h"
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,8 +309,6 @@ int main(void)
 {
     Suite *s = suite_create("http_faults");
     TCase *tc = tcase_create("faults");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, start_fast, stop);
@@ -325,9 +325,5 @@ int main(void)
     tcase_add_test(tc, test_http_upstream_connections_reused);
     tcase_add_test(tc, test_http_unreachable_upstream_fails_over);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ckrun(s);
 }

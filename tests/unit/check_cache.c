@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <check.h>
+
+#include "ckrun.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,8 +200,6 @@ int main(void)
 {
     Suite *s = suite_create("cache");
     TCase *tc = tcase_create("index");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_cache_insert_lookup_totals);
@@ -209,9 +209,5 @@ int main(void)
     tcase_add_test(tc, test_gzip_accept_encoding);
     tcase_add_test(tc, test_gzip_file_roundtrip);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ckrun(s);
 }

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <check.h>
+
+#include "ckrun.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -71,16 +73,10 @@ int main(void)
 {
     Suite *s = suite_create("httphdr");
     TCase *tc = tcase_create("parse");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_httphdr_range_forms);
     tcase_add_test(tc, test_httphdr_range_unsatisfiable_and_ignored);
     tcase_add_test(tc, test_httphdr_etag_match);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ckrun(s);
 }

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <check.h>
+
+#include "ckrun.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -168,8 +170,6 @@ int main(void)
 {
     Suite *s = suite_create("jobq");
     TCase *tc = tcase_create("queue");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_jobq_fifo_and_bounds);
@@ -177,9 +177,5 @@ int main(void)
     tcase_add_test(tc, test_jobq_mpmc_stress);
     tcase_add_test(tc, test_tlq_every_push_drained_once);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ckrun(s);
 }

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <check.h>
+
+#include "ckrun.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,8 +165,6 @@ int main(void)
 {
     Suite *s = suite_create("symkey");
     TCase *tc = tcase_create("parse");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_symkey_parses_pdb_key);
     tcase_add_test(tc, test_symkey_parses_pe_key_and_download_prefix);
@@ -175,9 +175,5 @@ int main(void)
     tcase_add_test(tc, test_symkey_canonical_folds_case);
     tcase_add_test(tc, test_symkey_encode_roundtrip);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ckrun(s);
 }
