@@ -56,13 +56,6 @@
 /* SLOW sends this many chunks per second. */
 #define STUB_SLOW_CHUNKS_PER_S 20
 
-#define SWAP_PTR(a, b)                                                         \
-    do {                                                                       \
-        void *swap_tmp_ = (a);                                                 \
-        (a) = (b);                                                             \
-        (b) = swap_tmp_;                                                       \
-    } while (0)
-
 struct stub_fault_item {
     enum stub_fault_kind kind;
     uint64_t arg;
@@ -567,6 +560,7 @@ static struct stub_request *stub_request_begin(struct stub *s,
 {
     struct stub_request *rq = xcalloc(1, sizeof(*rq));
     char *headers = stub_header_block(c);
+    char *old_headers;
     struct stub_entry *e;
 
     atomic_fetch_add(&s->in_flight, 1);
@@ -577,20 +571,22 @@ static struct stub_request *stub_request_begin(struct stub *s,
     e->gets += strcmp(method, "GET") == 0;
     e->heads += strcmp(method, "HEAD") == 0;
     s->total_hits++;
-    SWAP_PTR(s->last_headers, headers);
+    old_headers = s->last_headers;
+    s->last_headers = headers;
     snprintf(s->last_path, sizeof(s->last_path), "%s", path);
     if (e->always_status != 0) {
         rq->status = e->always_status;
     } else if (e->fault_count > 0) {
         rq->has_fault = true;
         rq->fault = e->faults[e->fault_head++];
-        e->fault_count--;
+        if (--e->fault_count == 0)
+            e->fault_head = 0; /* reuse the array from its start */
         if (rq->fault.kind == STUB_STATUS)
             rq->status = (unsigned)rq->fault.arg;
     }
     rq->body = stub_body_for(s, e);
     pthread_mutex_unlock(&s->lock);
-    free(headers); /* the previous request's */
+    free(old_headers);
     return rq;
 }
 

@@ -202,6 +202,37 @@ START_TEST(test_stub_upstream_status_faults_in_order)
 }
 END_TEST
 
+static long get_status(const char *path)
+{
+    struct http_resp r;
+    long status;
+
+    ck_assert_int_eq(get(path, &r), 0);
+    status = r.status;
+    http_resp_free(&r);
+    return status;
+}
+
+START_TEST(test_stub_upstream_long_fault_queues)
+{
+    stub_add(stub, PDB_PATH, "body", 4);
+    for (unsigned i = 0; i < 5; i++)
+        stub_fault(stub, PDB_PATH, STUB_STATUS, 500 + i);
+    for (unsigned i = 0; i < 3; i++)
+        ck_assert_int_eq(get_status(PDB_PATH), 500 + i);
+    for (unsigned i = 0; i < 20; i++)
+        stub_fault(stub, PDB_PATH, STUB_STATUS, 400 + i);
+    ck_assert_int_eq(get_status(PDB_PATH), 503);
+    ck_assert_int_eq(get_status(PDB_PATH), 504);
+    for (unsigned i = 0; i < 20; i++)
+        ck_assert_int_eq(get_status(PDB_PATH), 400 + i);
+    ck_assert_int_eq(get_status(PDB_PATH), 200);
+    stub_fault(stub, PDB_PATH, STUB_STATUS, 418);
+    ck_assert_int_eq(get_status(PDB_PATH), 418);
+    ck_assert_int_eq(get_status(PDB_PATH), 200);
+}
+END_TEST
+
 START_TEST(test_stub_upstream_status_storm_then_recovery)
 {
     struct http_resp r;
@@ -675,6 +706,7 @@ static Suite *stub_upstream_suite(void)
     suite_add_tcase(s, serve);
     tcase_add_checked_fixture(faults, setup, teardown);
     tcase_add_test(faults, test_stub_upstream_status_faults_in_order);
+    tcase_add_test(faults, test_stub_upstream_long_fault_queues);
     tcase_add_test(faults, test_stub_upstream_status_storm_then_recovery);
     tcase_add_test(faults, test_stub_upstream_delay_before_headers);
     tcase_add_test(faults, test_stub_upstream_client_hangup_ends_waits);
