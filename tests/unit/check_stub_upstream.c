@@ -688,6 +688,30 @@ START_TEST(test_stub_upstream_stop_waits_for_in_flight)
 }
 END_TEST
 
+START_TEST(test_stub_upstream_stop_closes_idle_keepalive)
+{
+    char *url = url_of(PDB_PATH);
+    CURL *h = curl_easy_init();
+    double t0;
+
+    /* A daemon under test keeps idle upstream connections open; stopping
+     * the stub must not wait for them. */
+    stub_add(stub, PDB_PATH, "k", 1);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    ck_assert_int_eq(curl_easy_perform(h), CURLE_OK);
+    t0 = now_s();
+    stub_stop(stub);
+    stub = NULL;
+    ck_assert_double_lt(now_s() - t0, 1.0);
+    /* The stopped stub refuses, and the dead keep-alive socket is not
+     * mistaken for a response. */
+    ck_assert_int_ne(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    free(url);
+}
+END_TEST
+
 static Suite *stub_upstream_suite(void)
 {
     Suite *s = suite_create("stub_upstream");
@@ -703,6 +727,7 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(serve, test_stub_upstream_generate_is_sliceable);
     tcase_add_test(serve, test_stub_upstream_add_file_and_replace);
     tcase_add_test(serve, test_stub_upstream_stop_waits_for_in_flight);
+    tcase_add_test(serve, test_stub_upstream_stop_closes_idle_keepalive);
     suite_add_tcase(s, serve);
     tcase_add_checked_fixture(faults, setup, teardown);
     tcase_add_test(faults, test_stub_upstream_status_faults_in_order);
