@@ -10,7 +10,9 @@
  * at once (each uses its own curl handle).  daemon_start() forks: call it
  * from the thread that will stop the daemon, because the daemon is killed
  * when that thread exits (PR_SET_PDEATHSIG), so a crashed test never leaves
- * a daemon behind.
+ * a daemon behind.  A daemon still running when the test process exits
+ * (a failed assertion) is killed by an atexit handler, which first prints
+ * the tail of its log to stderr, where the test's .log file catches it.
  */
 #ifndef SYMSRVD_TESTUTIL_H
 #define SYMSRVD_TESTUTIL_H

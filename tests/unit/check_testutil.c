@@ -9,6 +9,7 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,58 @@ START_TEST(test_testutil_daemon_stop_kills_stubborn)
 }
 END_TEST
 
+/* Run fake_start() in a child that exits without daemon_stop(), as a test
+ * failing an assertion does; return the child's stderr (new string). */
+static char *exit_with_daemon_running(void)
+{
+    const char *env[] = {"FAKE_ECHO=left behind", NULL};
+    char *out = xcalloc(1, 65536);
+    size_t len = 0;
+    int err[2], status;
+    ssize_t n;
+    pid_t child;
+
+    ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+    fflush(NULL);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        dup2(err[1], STDERR_FILENO);
+        if (fake_start(NULL, env) == NULL)
+            _exit(2);
+        exit(0);
+    }
+    close(err[1]);
+    while ((n = read(err[0], out + len, 65535 - len)) > 0)
+        len += (size_t)n;
+    close(err[0]);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    return out;
+}
+
+START_TEST(test_testutil_leftover_daemon_killed_at_exit)
+{
+    char *out = exit_with_daemon_running();
+    char *mark = strstr(out, "testutil: daemon ");
+    char log[4096];
+    int pid = 0;
+
+    /* Reported with its log, killed, and its log removed. */
+    ck_assert_msg(mark != NULL, "no report in: %s", out);
+    ck_assert_int_eq(sscanf(mark, "testutil: daemon %d", &pid), 1);
+    mark = strstr(mark, "its log /");
+    ck_assert_ptr_nonnull(mark);
+    ck_assert_int_eq(sscanf(mark, "its log %4095[^:]", log), 1);
+    ck_assert_ptr_nonnull(strstr(log, "/daemon.log"));
+    ck_assert_ptr_nonnull(strstr(mark, "FAKE_ECHO=left behind"));
+    ck_assert(wait_dead(pid));
+    ck_assert_int_eq(access(log, F_OK), -1);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_testutil_metrics)
 {
     const char *none[] = {NULL};
@@ -338,6 +391,7 @@ static Suite *testutil_suite(void)
     tcase_add_test(daemon, test_testutil_daemon_start_stop_workers);
     tcase_add_test(daemon, test_testutil_daemon_start_failures);
     tcase_add_test(daemon, test_testutil_daemon_stop_kills_stubborn);
+    tcase_add_test(daemon, test_testutil_leftover_daemon_killed_at_exit);
     suite_add_tcase(s, daemon);
     tcase_add_test(http, test_testutil_metrics);
     tcase_add_test(http, test_testutil_http_helpers);
