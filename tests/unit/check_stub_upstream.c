@@ -647,6 +647,20 @@ START_TEST(test_stub_upstream_add_file_and_replace)
     ck_assert_int_eq(get(PDB_PATH, &r), 0);
     ck_assert_str_eq(r.body, "v2");
     http_resp_free(&r);
+    /* Empty bodies, plain and encoded, are still 200 with a length. */
+    stub_add(stub, PDB_PATH, "", 0);
+    stub_fault(stub, PDB_PATH, STUB_GZIP, 0);
+    for (int i = 0; i < 2; i++) {
+        char *cl;
+
+        ck_assert_int_eq(get(PDB_PATH, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        cl = http_header(&r, "Content-Length");
+        ck_assert_str_eq(cl, i == 0 ? "20" : "0"); /* gzip's frame */
+        ck_assert_uint_eq(r.len, i == 0 ? 20 : 0);
+        free(cl);
+        http_resp_free(&r);
+    }
     testutil_rmtree(dir);
     free(file);
     free(dir);
