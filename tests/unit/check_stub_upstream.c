@@ -272,6 +272,12 @@ START_TEST(test_stub_upstream_delay_before_headers)
     ck_assert_int_eq(get(PDB_PATH, &r), 0);
     ck_assert_double_lt(r.first_byte_s, 0.3);
     http_resp_free(&r);
+    /* A slow 404 (a path with no body) is delayed too. */
+    stub_fault(stub, "/missing", STUB_DELAY, 300);
+    ck_assert_int_eq(get("/missing", &r), 0);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_double_ge(r.first_byte_s, 0.3);
+    http_resp_free(&r);
 }
 END_TEST
 
