@@ -653,23 +653,35 @@ START_TEST(test_stub_upstream_add_file_and_replace)
     ck_assert_int_eq(get(PDB_PATH, &r), 0);
     ck_assert_str_eq(r.body, "v2");
     http_resp_free(&r);
-    /* Empty bodies, plain and encoded, are still 200 with a length. */
-    stub_add(stub, PDB_PATH, "", 0);
-    stub_fault(stub, PDB_PATH, STUB_GZIP, 0);
-    for (int i = 0; i < 2; i++) {
-        char *cl;
-
-        ck_assert_int_eq(get(PDB_PATH, &r), 0);
-        ck_assert_int_eq(r.status, 200);
-        cl = http_header(&r, "Content-Length");
-        ck_assert_str_eq(cl, i == 0 ? "20" : "0"); /* gzip's frame */
-        ck_assert_uint_eq(r.len, i == 0 ? 20 : 0);
-        free(cl);
-        http_resp_free(&r);
-    }
     testutil_rmtree(dir);
     free(file);
     free(dir);
+}
+END_TEST
+
+START_TEST(test_stub_upstream_empty_bodies)
+{
+    struct http_resp r;
+    char *cl;
+
+    /* Empty bodies, plain and gzip (whose frame is 20 bytes), are 200s with
+     * a Content-Length. */
+    stub_add(stub, PDB_PATH, "", 0);
+    stub_fault(stub, PDB_PATH, STUB_GZIP, 0);
+    ck_assert_int_eq(get(PDB_PATH, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    cl = http_header(&r, "Content-Length");
+    ck_assert_str_eq(cl, "20");
+    ck_assert_uint_eq(r.len, 20);
+    free(cl);
+    http_resp_free(&r);
+    ck_assert_int_eq(get(PDB_PATH, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    cl = http_header(&r, "Content-Length");
+    ck_assert_str_eq(cl, "0");
+    ck_assert_uint_eq(r.len, 0);
+    free(cl);
+    http_resp_free(&r);
 }
 END_TEST
 
@@ -746,6 +758,7 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(serve, test_stub_upstream_records_headers_and_methods);
     tcase_add_test(serve, test_stub_upstream_generate_is_sliceable);
     tcase_add_test(serve, test_stub_upstream_add_file_and_replace);
+    tcase_add_test(serve, test_stub_upstream_empty_bodies);
     tcase_add_test(serve, test_stub_upstream_stop_waits_for_in_flight);
     tcase_add_test(serve, test_stub_upstream_stop_closes_idle_keepalive);
     suite_add_tcase(s, serve);

@@ -110,12 +110,11 @@ START_TEST(test_testutil_tmpdir_and_rmtree)
 }
 END_TEST
 
-START_TEST(test_testutil_daemon_start_stop_workers)
+START_TEST(test_testutil_daemon_start_stop)
 {
-    const char *argv[] = {"-w", "3", "--exit", "5", NULL};
+    const char *argv[] = {"--exit", "5", NULL};
     const char *env[] = {"FAKE_ECHO=hello world", NULL};
     struct daemon *d = fake_start(argv, env);
-    pid_t workers[8], restarted[8];
     struct http_resp r;
     char *log, *url;
     int status;
@@ -130,8 +129,25 @@ START_TEST(test_testutil_daemon_start_stop_workers)
     log = daemon_log(d);
     ck_assert_ptr_nonnull(strstr(log, "FAKE_ECHO=hello world\n"));
     free(log);
+    ck_assert_int_eq(http_get(daemon_url(d), NULL, &r), 0);
+    http_resp_free(&r);
+    status = daemon_stop(d);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 5);
+    ck_assert_int_eq(daemon_stop(NULL), -1);
+}
+END_TEST
+
+START_TEST(test_testutil_daemon_workers)
+{
+    const char *argv[] = {"-w", "3", NULL};
+    struct daemon *d = fake_start(argv, NULL);
+    pid_t workers[8], restarted[8];
+
+    ck_assert_ptr_nonnull(d);
     ck_assert_uint_eq(daemon_workers(d, workers, 8), 3);
-    ck_assert_uint_eq(daemon_workers(d, workers, 1), 3);
+    ck_assert_uint_eq(daemon_workers(d, restarted, 1), 3);
+    ck_assert_int_eq(restarted[0], workers[0]);
     ck_assert_int_eq(kill(workers[0], 0), 0);
     /* A killed worker is left out at once (even as a zombie) and its
      * replacement is seen. */
@@ -142,13 +158,9 @@ START_TEST(test_testutil_daemon_start_stop_workers)
     ck_assert_uint_eq(daemon_workers(d, restarted, 8), 3);
     for (int i = 0; i < 3; i++)
         ck_assert_int_ne(restarted[i], workers[1]);
-    ck_assert_int_eq(http_get(daemon_url(d), NULL, &r), 0);
-    http_resp_free(&r);
-    status = daemon_stop(d);
-    ck_assert(WIFEXITED(status));
-    ck_assert_int_eq(WEXITSTATUS(status), 5);
+    ck_assert_int_eq(WEXITSTATUS(daemon_stop(d)), 0);
     ck_assert(wait_dead(workers[0]));
-    ck_assert_int_eq(daemon_stop(NULL), -1);
+    ck_assert(wait_dead(workers[2]));
 }
 END_TEST
 
@@ -389,7 +401,8 @@ static Suite *testutil_suite(void)
     tcase_add_test(files, test_testutil_tmpdir_and_rmtree);
     suite_add_tcase(s, files);
     tcase_set_timeout(daemon, 60); /* start-up failures take 10 s each */
-    tcase_add_test(daemon, test_testutil_daemon_start_stop_workers);
+    tcase_add_test(daemon, test_testutil_daemon_start_stop);
+    tcase_add_test(daemon, test_testutil_daemon_workers);
     tcase_add_test(daemon, test_testutil_daemon_start_failures);
     tcase_add_test(daemon, test_testutil_daemon_stop_kills_stubborn);
     tcase_add_test(daemon, test_testutil_leftover_daemon_killed_at_exit);
