@@ -76,6 +76,7 @@ struct stub {
     unsigned port;          /* immutable after start */
     char url[40];           /* immutable after start */
     pthread_mutex_t lock;
+    pthread_cond_t hit;         /* broadcast on every request, with lock */
     struct stub_entry *entries; /* protected by lock */
     unsigned total_hits;        /* protected by lock */
     char *last_headers;         /* "Name: value\n"..., protected by lock */
@@ -257,6 +258,30 @@ unsigned stub_hits_method(struct stub *s, const char *path, const char *method)
         hits = e->hits - e->gets - e->heads;
     pthread_mutex_unlock(&s->lock);
     return hits;
+}
+
+bool stub_wait_hits(struct stub *s, const char *path, unsigned n,
+                    unsigned timeout_ms)
+{
+    struct timespec deadline;
+    struct stub_entry *e;
+    bool reached;
+    int rc = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (
+        !(reached = (e = stub_entry_find(s, path)) != NULL && e->hits >= n) &&
+        rc == 0)
+        rc = pthread_cond_timedwait(&s->hit, &s->lock, &deadline);
+    pthread_mutex_unlock(&s->lock);
+    return reached;
 }
 
 unsigned stub_total_hits(struct stub *s)
@@ -571,6 +596,7 @@ static struct stub_request *stub_request_begin(struct stub *s,
     e->gets += strcmp(method, "GET") == 0;
     e->heads += strcmp(method, "HEAD") == 0;
     s->total_hits++;
+    pthread_cond_broadcast(&s->hit);
     old_headers = s->last_headers;
     s->last_headers = headers;
     snprintf(s->last_path, sizeof(s->last_path), "%s", path);
@@ -654,8 +680,13 @@ struct stub *stub_start(void)
     struct stub *s = xcalloc(1, sizeof(*s));
     struct sockaddr_in sin = {.sin_family = AF_INET};
     const union MHD_DaemonInfo *info;
+    pthread_condattr_t ca;
 
     pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->hit, &ca);
+    pthread_condattr_destroy(&ca);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     s->mhd = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
@@ -697,6 +728,7 @@ void stub_stop(struct stub *s)
         s->entries = e->next;
         stub_entry_free(e);
     }
+    pthread_cond_destroy(&s->hit);
     pthread_mutex_destroy(&s->lock);
     free(s->last_headers);
     free(s);

@@ -105,6 +105,11 @@ unsigned stub_hits(struct stub *s, const char *path);
  * string for all other methods together. */
 unsigned stub_hits_method(struct stub *s, const char *path, const char *method);
 
+/* Wait until PATH has received at least N requests, or TIMEOUT_MS passed
+ * (for daemons that fetch in the background).  Returns true when reached. */
+bool stub_wait_hits(struct stub *s, const char *path, unsigned n,
+                    unsigned timeout_ms);
+
 /* Requests received in total. */
 unsigned stub_total_hits(struct stub *s);
 

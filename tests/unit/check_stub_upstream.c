@@ -744,6 +744,41 @@ START_TEST(test_stub_upstream_stop_closes_idle_keepalive)
 }
 END_TEST
 
+struct later_get {
+    char *url;
+    unsigned delay_ms;
+};
+
+static void *get_later(void *arg)
+{
+    struct later_get *job = arg;
+    struct http_resp r;
+
+    usleep(job->delay_ms * 1000);
+    http_get(job->url, NULL, &r);
+    http_resp_free(&r);
+    return NULL;
+}
+
+START_TEST(test_stub_upstream_wait_hits)
+{
+    struct later_get job = {url_of(PDB_PATH), 300};
+    pthread_t tid;
+    double t0 = now_s();
+
+    ck_assert(!stub_wait_hits(stub, PDB_PATH, 1, 100));
+    ck_assert_double_ge(now_s() - t0, 0.09);
+    ck_assert_int_eq(pthread_create(&tid, NULL, get_later, &job), 0);
+    ck_assert(stub_wait_hits(stub, PDB_PATH, 1, 5000));
+    ck_assert_double_ge(now_s() - t0, 0.3);
+    ck_assert_double_lt(now_s() - t0, 2.0); /* woken, not timed out */
+    ck_assert(!stub_wait_hits(stub, PDB_PATH, 2, 50));
+    ck_assert(stub_wait_hits(stub, PDB_PATH, 0, 0));
+    pthread_join(tid, NULL);
+    free(job.url);
+}
+END_TEST
+
 static Suite *stub_upstream_suite(void)
 {
     Suite *s = suite_create("stub_upstream");
@@ -759,6 +794,7 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(serve, test_stub_upstream_generate_is_sliceable);
     tcase_add_test(serve, test_stub_upstream_add_file_and_replace);
     tcase_add_test(serve, test_stub_upstream_empty_bodies);
+    tcase_add_test(serve, test_stub_upstream_wait_hits);
     tcase_add_test(serve, test_stub_upstream_stop_waits_for_in_flight);
     tcase_add_test(serve, test_stub_upstream_stop_closes_idle_keepalive);
     suite_add_tcase(s, serve);

@@ -391,6 +391,38 @@ START_TEST(test_testutil_gunzip)
 }
 END_TEST
 
+START_TEST(test_testutil_client_behaviours)
+{
+    struct stub *s = stub_start();
+    char *url = xasprintf("%s/b", stub_url(s));
+    struct http_opts impatient = {.timeout_ms = 300};
+    struct http_opts hangup = {.abort_after = 10000};
+    struct http_opts slow = {.max_speed = 100000};
+    struct http_resp r;
+
+    stub_add_generated(s, "/b", 200000, 4);
+    stub_fault(s, "/b", STUB_DELAY, 3000);
+    ck_assert_int_eq(http_request_opts("GET", url, NULL, &impatient, &r),
+                     CURLE_OPERATION_TIMEDOUT);
+    ck_assert_double_lt(r.total_s, 1.0);
+    http_resp_free(&r);
+    stub_fault(s, "/b", STUB_SLOW, 100000);
+    ck_assert_int_eq(http_request_opts("GET", url, NULL, &hangup, &r),
+                     CURLE_WRITE_ERROR);
+    ck_assert_uint_ge(r.len, 10000);
+    ck_assert_uint_lt(r.len, 200000);
+    ck_assert(stub_generated_equal(4, 0, r.body, r.len));
+    http_resp_free(&r);
+    ck_assert_int_eq(http_request_opts("GET", url, NULL, &slow, &r), 0);
+    ck_assert_uint_eq(r.len, 200000);
+    ck_assert_double_ge(r.total_s, 1.9);
+    ck_assert_double_lt(r.total_s, 6.0);
+    http_resp_free(&r);
+    stub_stop(s);
+    free(url);
+}
+END_TEST
+
 static Suite *testutil_suite(void)
 {
     Suite *s = suite_create("testutil");
@@ -411,6 +443,7 @@ static Suite *testutil_suite(void)
     tcase_add_test(http, test_testutil_http_helpers);
     tcase_add_test(http, test_testutil_get_many_and_timing);
     tcase_add_test(http, test_testutil_gunzip);
+    tcase_add_test(http, test_testutil_client_behaviours);
     suite_add_tcase(s, http);
     return s;
 }
