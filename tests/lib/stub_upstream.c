@@ -50,7 +50,7 @@
 #include "stub_body.h"
 #include "xalloc.h"
 
-#define STUB_BLOCK_SIZE    (64 * 1024)
+#define STUB_BLOCK_SIZE    ((size_t)64 * 1024)
 #define STUB_STOP_GRACE_MS 10000
 #define STUB_REDIRECT_DIR  "/redirected"
 /* SLOW sends this many chunks per second. */
@@ -160,7 +160,7 @@ static struct stub_body *stub_body_for(struct stub *s, struct stub_entry *e)
 
     if (e->body != NULL)
         return stub_body_ref(e->body);
-    if (strncmp(e->path, STUB_REDIRECT_DIR "/", sizeof(STUB_REDIRECT_DIR)))
+    if (strncmp(e->path, STUB_REDIRECT_DIR "/", sizeof(STUB_REDIRECT_DIR)) != 0)
         return NULL;
     orig = e->path + sizeof(STUB_REDIRECT_DIR) - 1;
     o = stub_entry_find(s, orig);
