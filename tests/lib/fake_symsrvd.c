@@ -95,6 +95,39 @@ static void fake_restart(pid_t *workers, int n)
     }
 }
 
+/* Serve /health and /metrics and announce the port (unless silent). */
+static struct stub *fake_serve(const struct fake_opts *o)
+{
+    struct stub *s = stub_start();
+
+    stub_add(s, "/health", "{\"status\":\"ok\"}\n", 16);
+    stub_add(s, "/metrics", fake_metrics, sizeof(fake_metrics) - 1);
+    if (o->unhealthy)
+        stub_fault_always(s, "/health", 503);
+    if (!o->silent)
+        fprintf(stderr,
+                "symsrvd: listening on 127.0.0.1:%u\n"
+                "symsrvd: listening on 127.0.0.1:9\n",
+                stub_port(s));
+    return s;
+}
+
+/* Supervise the workers until a stop signal; returns it. */
+static int fake_supervise(const struct fake_opts *o, const sigset_t *set,
+                          pid_t *workers)
+{
+    int sig;
+
+    for (;;) {
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGCHLD)
+            fake_restart(workers, o->workers);
+        else if (!o->ignore_term)
+            return sig;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct fake_opts o = {0};
@@ -102,7 +135,7 @@ int main(int argc, char **argv)
     const char *echo = getenv("FAKE_ECHO");
     struct stub *s;
     sigset_t set;
-    int sig = 0;
+    int sig;
 
     fake_parse(argc, argv, &o);
     fprintf(stderr, "symsrvd: fake starting, FAKE_ECHO=%s\n",
@@ -119,23 +152,8 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    s = stub_start();
-    stub_add(s, "/health", "{\"status\":\"ok\"}\n", 16);
-    stub_add(s, "/metrics", fake_metrics, sizeof(fake_metrics) - 1);
-    if (o.unhealthy)
-        stub_fault_always(s, "/health", 503);
-    if (!o.silent)
-        fprintf(stderr,
-                "symsrvd: listening on 127.0.0.1:%u\n"
-                "symsrvd: listening on 127.0.0.1:9\n",
-                stub_port(s));
-    for (;;) {
-        sigwait(&set, &sig);
-        if (sig == SIGCHLD)
-            fake_restart(workers, o.workers);
-        else if (!o.ignore_term)
-            break;
-    }
+    s = fake_serve(&o);
+    sig = fake_supervise(&o, &set, workers);
     for (int i = 0; i < o.workers; i++)
         kill(workers[i], SIGTERM);
     while (wait(NULL) > 0)

@@ -33,7 +33,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,29 +46,15 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <zlib.h>
 
+#include "stub_body.h"
 #include "xalloc.h"
 
-#define STUB_BLOCK_SIZE    (64 * 1024)
+#define STUB_BLOCK_SIZE    ((size_t)64 * 1024)
 #define STUB_STOP_GRACE_MS 10000
 #define STUB_REDIRECT_DIR  "/redirected"
 /* SLOW sends this many chunks per second. */
 #define STUB_SLOW_CHUNKS_PER_S 20
-
-#define SWAP_PTR(a, b)                                                         \
-    do {                                                                       \
-        void *swap_tmp_ = (a);                                                 \
-        (a) = (b);                                                             \
-        (b) = swap_tmp_;                                                       \
-    } while (0)
-
-struct stub_body {
-    atomic_uint refs;
-    uint64_t len;
-    unsigned char *data; /* NULL: generated from seed */
-    uint32_t seed;
-};
 
 struct stub_fault_item {
     enum stub_fault_kind kind;
@@ -91,6 +76,7 @@ struct stub {
     unsigned port;          /* immutable after start */
     char url[40];           /* immutable after start */
     pthread_mutex_t lock;
+    pthread_cond_t hit;         /* broadcast on every request, with lock */
     struct stub_entry *entries; /* protected by lock */
     unsigned total_hits;        /* protected by lock */
     char *last_headers;         /* "Name: value\n"..., protected by lock */
@@ -119,140 +105,6 @@ struct stub_stream {
     int fd;       /* the connection's socket, for RESET */
     struct timespec start;
 };
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-stub_die(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fputs("stub_upstream: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
-
-/* ---- bodies ---- */
-
-static uint64_t stub_mix(uint32_t seed, uint64_t block)
-{
-    /* splitmix64's finaliser over a counter: any block computable alone. */
-    uint64_t z = (block + 1) * 0x9E3779B97F4A7C15ull ^
-                 (uint64_t)seed * 0xD1B54A32D192ED03ull;
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-void stub_generate(uint32_t seed, uint64_t offset, void *buf, size_t len)
-{
-    unsigned char *out = buf;
-
-    while (len > 0) {
-        uint64_t w = stub_mix(seed, offset / 8);
-        unsigned skip = (unsigned)(offset % 8);
-        size_t n = 8 - skip;
-        unsigned char bytes[8];
-
-        for (unsigned i = 0; i < 8; i++)
-            bytes[i] = (unsigned char)(w >> (8 * i));
-        if (n > len)
-            n = len;
-        memcpy(out, bytes + skip, n);
-        out += n;
-        offset += n;
-        len -= n;
-    }
-}
-
-bool stub_generated_equal(uint32_t seed, uint64_t offset, const void *buf,
-                          size_t len)
-{
-    const unsigned char *p = buf;
-    unsigned char want[4096];
-
-    for (size_t done = 0; done < len; done += sizeof(want)) {
-        size_t n = len - done < sizeof(want) ? len - done : sizeof(want);
-
-        stub_generate(seed, offset + done, want, n);
-        if (memcmp(p + done, want, n) != 0)
-            return false;
-    }
-    return true;
-}
-
-static struct stub_body *stub_body_new(uint64_t len, unsigned char *data,
-                                       uint32_t seed)
-{
-    struct stub_body *b = xcalloc(1, sizeof(*b));
-
-    atomic_init(&b->refs, 1);
-    b->len = len;
-    b->data = data;
-    b->seed = seed;
-    return b;
-}
-
-static struct stub_body *stub_body_ref(struct stub_body *b)
-{
-    if (b != NULL)
-        atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
-    return b;
-}
-
-static void stub_body_unref(struct stub_body *b)
-{
-    /* acq_rel: the last owner must see every other owner's reads done. */
-    if (b == NULL ||
-        atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    free(b->data);
-    free(b);
-}
-
-static void stub_body_read(const struct stub_body *b, uint64_t pos, void *buf,
-                           size_t n)
-{
-    if (b->data != NULL)
-        memcpy(buf, b->data + pos, n);
-    else
-        stub_generate(b->seed, pos, buf, n);
-}
-
-/* A gzip (RFC 1952) copy of B, made in memory: tests gzip small bodies. */
-static struct stub_body *stub_body_gzip(const struct stub_body *b)
-{
-    z_stream z;
-    unsigned char in[STUB_BLOCK_SIZE];
-    uint64_t pos = 0;
-    unsigned char *out;
-    size_t cap;
-    int rc;
-
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        stub_die("deflateInit2 failed");
-    cap = deflateBound(&z, (uLong)b->len) + 64;
-    out = xmalloc(cap);
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    do {
-        size_t n = b->len - pos < sizeof(in) ? b->len - pos : sizeof(in);
-
-        stub_body_read(b, pos, in, n);
-        pos += n;
-        z.next_in = in;
-        z.avail_in = (uInt)n;
-        rc = deflate(&z, pos == b->len ? Z_FINISH : Z_NO_FLUSH);
-    } while (rc == Z_OK);
-    if (rc != Z_STREAM_END)
-        stub_die("deflate failed (%d)", rc);
-    deflateEnd(&z);
-    return stub_body_new(cap - z.avail_out, out, 0);
-}
 
 /* ---- entries (all called with s->lock held) ---- */
 
@@ -308,7 +160,7 @@ static struct stub_body *stub_body_for(struct stub *s, struct stub_entry *e)
 
     if (e->body != NULL)
         return stub_body_ref(e->body);
-    if (strncmp(e->path, STUB_REDIRECT_DIR "/", sizeof(STUB_REDIRECT_DIR)))
+    if (strncmp(e->path, STUB_REDIRECT_DIR "/", sizeof(STUB_REDIRECT_DIR)) != 0)
         return NULL;
     orig = e->path + sizeof(STUB_REDIRECT_DIR) - 1;
     o = stub_entry_find(s, orig);
@@ -406,6 +258,30 @@ unsigned stub_hits_method(struct stub *s, const char *path, const char *method)
         hits = e->hits - e->gets - e->heads;
     pthread_mutex_unlock(&s->lock);
     return hits;
+}
+
+bool stub_wait_hits(struct stub *s, const char *path, unsigned n,
+                    unsigned timeout_ms)
+{
+    struct timespec deadline;
+    struct stub_entry *e;
+    bool reached;
+    int rc = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (
+        !(reached = (e = stub_entry_find(s, path)) != NULL && e->hits >= n) &&
+        rc == 0)
+        rc = pthread_cond_timedwait(&s->hit, &s->lock, &deadline);
+    pthread_mutex_unlock(&s->lock);
+    return reached;
 }
 
 unsigned stub_total_hits(struct stub *s)
@@ -709,6 +585,7 @@ static struct stub_request *stub_request_begin(struct stub *s,
 {
     struct stub_request *rq = xcalloc(1, sizeof(*rq));
     char *headers = stub_header_block(c);
+    char *old_headers;
     struct stub_entry *e;
 
     atomic_fetch_add(&s->in_flight, 1);
@@ -719,20 +596,23 @@ static struct stub_request *stub_request_begin(struct stub *s,
     e->gets += strcmp(method, "GET") == 0;
     e->heads += strcmp(method, "HEAD") == 0;
     s->total_hits++;
-    SWAP_PTR(s->last_headers, headers);
+    pthread_cond_broadcast(&s->hit);
+    old_headers = s->last_headers;
+    s->last_headers = headers;
     snprintf(s->last_path, sizeof(s->last_path), "%s", path);
     if (e->always_status != 0) {
         rq->status = e->always_status;
     } else if (e->fault_count > 0) {
         rq->has_fault = true;
         rq->fault = e->faults[e->fault_head++];
-        e->fault_count--;
+        if (--e->fault_count == 0)
+            e->fault_head = 0; /* reuse the array from its start */
         if (rq->fault.kind == STUB_STATUS)
             rq->status = (unsigned)rq->fault.arg;
     }
     rq->body = stub_body_for(s, e);
     pthread_mutex_unlock(&s->lock);
-    free(headers); /* the previous request's */
+    free(old_headers);
     return rq;
 }
 
@@ -800,8 +680,13 @@ struct stub *stub_start(void)
     struct stub *s = xcalloc(1, sizeof(*s));
     struct sockaddr_in sin = {.sin_family = AF_INET};
     const union MHD_DaemonInfo *info;
+    pthread_condattr_t ca;
 
     pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->hit, &ca);
+    pthread_condattr_destroy(&ca);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     s->mhd = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
@@ -843,6 +728,7 @@ void stub_stop(struct stub *s)
         s->entries = e->next;
         stub_entry_free(e);
     }
+    pthread_cond_destroy(&s->hit);
     pthread_mutex_destroy(&s->lock);
     free(s->last_headers);
     free(s);

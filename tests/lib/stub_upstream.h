@@ -23,7 +23,9 @@
 struct stub;
 
 /* Faults for a path, consumed one per request (any method) in the order
- * they were added.  ARG is the per-kind argument named below. */
+ * they were added.  ARG is the per-kind argument named below.  STATUS, DELAY
+ * and REDIRECT also apply to a path with no body (which is then a 404 after
+ * the delay, or behind the redirect); the others need a body. */
 enum stub_fault_kind {
     /* Answer ARG (an HTTP status) with a short text body. */
     STUB_STATUS,
@@ -36,8 +38,9 @@ enum stub_fault_kind {
     /* Send headers and the first ARG body bytes, wait until the client has
      * acknowledged them, then reset the connection (TCP RST). */
     STUB_RESET,
-    /* Send the body at ARG bytes per second in chunks of ARG/20 bytes; the
-     * headers and first chunk go out at once. */
+    /* Send the body at ARG bytes per second (0 counts as 1) in chunks of
+     * ARG/20 bytes (at most 64 KiB); headers and first chunk go out at once.
+     * A client that hangs up ends the response. */
     STUB_SLOW,
     /* 302 to stub_url() + "/redirected" + PATH, which serves PATH's body. */
     STUB_REDIRECT,
@@ -85,9 +88,9 @@ void stub_generate(uint32_t seed, uint64_t offset, void *buf, size_t len);
 bool stub_generated_equal(uint32_t seed, uint64_t offset, const void *buf,
                           size_t len);
 
-/* Queue a fault for the next request of PATH that has none queued before it.
- * When the queue is empty requests are served normally (404 when PATH has
- * no body). */
+/* Append a fault to PATH's queue; each request for PATH takes the first
+ * queued fault.  When the queue is empty requests are served normally (404
+ * when PATH has no body). */
 void stub_fault(struct stub *s, const char *path, enum stub_fault_kind kind,
                 uint64_t arg);
 
@@ -101,6 +104,11 @@ unsigned stub_hits(struct stub *s, const char *path);
 /* Requests received for PATH with METHOD: "GET", "HEAD", or any other
  * string for all other methods together. */
 unsigned stub_hits_method(struct stub *s, const char *path, const char *method);
+
+/* Wait until PATH has received at least N requests, or TIMEOUT_MS passed
+ * (for daemons that fetch in the background).  Returns true when reached. */
+bool stub_wait_hits(struct stub *s, const char *path, unsigned n,
+                    unsigned timeout_ms);
 
 /* Requests received in total. */
 unsigned stub_total_hits(struct stub *s);

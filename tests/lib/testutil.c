@@ -7,6 +7,11 @@
  * test that dies mid-way does not leave it running.  Its port comes from
  * its log ("listening on 127.0.0.1:PORT"): it binds port 0 and only it
  * knows what the kernel chose.  The HTTP helpers live in testutil_http.c.
+ *
+ * A failing Check assertion ends the test process with exit() (fork mode)
+ * before the test can stop its daemons, so live daemons are kept on a list
+ * and an atexit handler prints the tail of each one's log (it usually says
+ * why the test failed) into the test's own log, then kills it.
  */
 #include "config.h"
 
@@ -16,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,6 +40,8 @@
 #define DAEMON_STOP_GRACE_MS    15000
 #define DAEMON_POLL_MS          20
 #define DAEMON_LISTEN_MARK      "listening on 127.0.0.1:"
+/* How much of a leftover daemon's log the exit handler prints. */
+#define DAEMON_LOG_TAIL 8192
 
 extern char **environ;
 
@@ -43,7 +51,12 @@ struct daemon {
     char url[40];
     char *logdir;
     char *log_path;
+    struct daemon *next_live; /* protected by live_lock */
 };
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct daemon *live_head; /* protected by live_lock */
+static pid_t live_owner; /* protected by live_lock: whose daemons they are */
 
 static void sleep_ms(unsigned ms)
 {
@@ -274,6 +287,68 @@ static void daemon_free(struct daemon *d)
     free(d);
 }
 
+static void daemon_print_tail(const struct daemon *d, size_t max)
+{
+    char *log = daemon_log(d);
+    size_t len = strlen(log);
+    const char *tail = log;
+
+    if (len > max) {
+        tail = strchr(log + len - max, '\n');
+        tail = tail != NULL ? tail + 1 : log + len - max;
+    }
+    fprintf(stderr, "%s%s\n", tail != log ? "[...]\n" : "", tail);
+    free(log);
+}
+
+static void daemon_atexit(void)
+{
+    struct daemon *d;
+
+    pthread_mutex_lock(&live_lock);
+    if (getpid() != live_owner)
+        live_head = NULL; /* a forked copy of the test: not its daemons */
+    while ((d = live_head) != NULL) {
+        live_head = d->next_live;
+        fprintf(stderr,
+                "testutil: daemon %d still running at exit (did the test "
+                "fail?); its log %s:\n",
+                (int)d->pid, d->log_path);
+        daemon_print_tail(d, DAEMON_LOG_TAIL);
+        kill(d->pid, SIGKILL);
+        daemon_reap(d);
+        daemon_free(d);
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void daemon_track(struct daemon *d)
+{
+    pthread_mutex_lock(&live_lock);
+    if (live_owner != getpid()) {
+        /* First daemon of this process (maybe a fork of a test that had
+         * some: those are its parent's, not ours to kill). */
+        live_owner = getpid();
+        live_head = NULL;
+        atexit(daemon_atexit);
+    }
+    d->next_live = live_head;
+    live_head = d;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void daemon_untrack(struct daemon *d)
+{
+    pthread_mutex_lock(&live_lock);
+    for (struct daemon **p = &live_head; *p != NULL; p = &(*p)->next_live) {
+        if (*p == d) {
+            *p = d->next_live;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
 static void daemon_fail(struct daemon *d, const char *prog, const char *why)
 {
     char *log = daemon_log(d);
@@ -317,6 +392,7 @@ struct daemon *daemon_start_prog(const char *prog, const char *const *argv,
         daemon_fail(d, prog, why);
         return NULL;
     }
+    daemon_track(d);
     return d;
 }
 
@@ -357,6 +433,7 @@ int daemon_stop_within(struct daemon *d, unsigned grace_ms)
 
     if (d == NULL)
         return -1;
+    daemon_untrack(d);
     deadline = now_ms() + grace_ms;
     kill(d->pid, SIGTERM);
     while (!daemon_exited(d) && now_ms() < deadline)

@@ -10,13 +10,16 @@
  * at once (each uses its own curl handle).  daemon_start() forks: call it
  * from the thread that will stop the daemon, because the daemon is killed
  * when that thread exits (PR_SET_PDEATHSIG), so a crashed test never leaves
- * a daemon behind.
+ * a daemon behind.  A daemon still running when the test process exits
+ * (a failed assertion) is killed by an atexit handler, which first prints
+ * the tail of its log to stderr, where the test's .log file catches it.
  */
 #ifndef SYMSRVD_TESTUTIL_H
 #define SYMSRVD_TESTUTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Create a fresh directory under $TMPDIR (or /tmp).  Returns a new string
@@ -96,6 +99,22 @@ struct http_resp {
  * the status and what arrived). */
 int http_get(const char *url, const char *const *req_headers,
              struct http_resp *out);
+
+/* Client behaviour for http_request_opts(); zero fields are defaults. */
+struct http_opts {
+    unsigned timeout_ms; /* give up after this long (0: 30 s) */
+    size_t abort_after;  /* hang up once this many body bytes came (0: no) */
+    uint64_t max_speed;  /* read at most this many bytes/s (0: no limit) */
+};
+
+/* As http_request() with client behaviour OPTS (NULL: defaults), to play a
+ * client that times out (CURLE_OPERATION_TIMEDOUT), hangs up mid-body
+ * (CURLE_WRITE_ERROR, with at least ABORT_AFTER bytes in OUT) or reads
+ * slowly (it stops reading while ahead of MAX_SPEED, so the server feels
+ * back-pressure once the socket buffers are full). */
+int http_request_opts(const char *method, const char *url,
+                      const char *const *req_headers,
+                      const struct http_opts *opts, struct http_resp *out);
 
 /* Run N GETs of URL at once, from N threads released together, into
  * OUT[0..N-1] (free each with http_resp_free()).  Returns how many transfers

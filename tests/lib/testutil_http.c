@@ -67,6 +67,8 @@ struct http_body {
     struct http_buf buf;
     struct timespec start;
     double first_s;
+    size_t abort_after; /* 0: never */
+    uint64_t max_speed; /* 0: no limit */
 };
 
 static double http_since(const struct timespec *t0)
@@ -76,6 +78,14 @@ static double http_since(const struct timespec *t0)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)(t.tv_sec - t0->tv_sec) +
            (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void http_sleep(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        continue;
 }
 
 static size_t http_collect(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -90,12 +100,24 @@ static size_t http_collect_body(char *ptr, size_t size, size_t nmemb, void *ud)
 
     if (b->first_s < 0 && size * nmemb > 0)
         b->first_s = http_since(&b->start);
-    return http_collect(ptr, size, nmemb, &b->buf);
+    http_collect(ptr, size, nmemb, &b->buf);
+    if (b->abort_after != 0 && b->buf.len >= b->abort_after)
+        return 0; /* libcurl aborts with CURLE_WRITE_ERROR */
+    if (b->max_speed != 0) {
+        /* Pace by sleeping here: libcurl's own limit lets short transfers
+         * through at full speed. */
+        double ahead =
+            (double)b->buf.len / (double)b->max_speed - http_since(&b->start);
+
+        if (ahead > 0)
+            http_sleep(ahead);
+    }
+    return size * nmemb;
 }
 
 static CURL *http_handle(const char *method, const char *url,
-                         struct curl_slist *hdrs, struct http_body *body,
-                         struct http_buf *head)
+                         struct curl_slist *hdrs, const struct http_opts *opts,
+                         struct http_body *body, struct http_buf *head)
 {
     CURL *h = curl_easy_init();
 
@@ -107,7 +129,11 @@ static CURL *http_handle(const char *method, const char *url,
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)HTTP_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                     opts->timeout_ms ? (long)opts->timeout_ms
+                                      : HTTP_TIMEOUT_S * 1000L);
+    if (opts->max_speed != 0) /* small reads, so the pacing is smooth */
+        curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_collect_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_collect);
@@ -120,9 +146,11 @@ static CURL *http_handle(const char *method, const char *url,
     return h;
 }
 
-int http_request(const char *method, const char *url,
-                 const char *const *req_headers, struct http_resp *out)
+int http_request_opts(const char *method, const char *url,
+                      const char *const *req_headers,
+                      const struct http_opts *opts, struct http_resp *out)
 {
+    static const struct http_opts defaults = {0};
     struct http_body body = {.first_s = -1};
     struct http_buf head = {0};
     struct curl_slist *hdrs = NULL;
@@ -132,7 +160,11 @@ int http_request(const char *method, const char *url,
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; req_headers != NULL && req_headers[i] != NULL; i++)
         hdrs = curl_slist_append(hdrs, req_headers[i]);
-    h = http_handle(method, url, hdrs, &body, &head);
+    if (opts == NULL)
+        opts = &defaults;
+    body.abort_after = opts->abort_after;
+    body.max_speed = opts->max_speed;
+    h = http_handle(method, url, hdrs, opts, &body, &head);
     clock_gettime(CLOCK_MONOTONIC, &body.start);
     out->curl_rc = (int)curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
@@ -145,6 +177,12 @@ int http_request(const char *method, const char *url,
     out->body = http_buf_take(&body.buf);
     out->headers = http_buf_take(&head);
     return out->curl_rc;
+}
+
+int http_request(const char *method, const char *url,
+                 const char *const *req_headers, struct http_resp *out)
+{
+    return http_request_opts(method, url, req_headers, NULL, out);
 }
 
 int http_get(const char *url, const char *const *req_headers,

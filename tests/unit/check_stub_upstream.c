@@ -202,6 +202,37 @@ START_TEST(test_stub_upstream_status_faults_in_order)
 }
 END_TEST
 
+static long get_status(const char *path)
+{
+    struct http_resp r;
+    long status;
+
+    ck_assert_int_eq(get(path, &r), 0);
+    status = r.status;
+    http_resp_free(&r);
+    return status;
+}
+
+START_TEST(test_stub_upstream_long_fault_queues)
+{
+    stub_add(stub, PDB_PATH, "body", 4);
+    for (unsigned i = 0; i < 5; i++)
+        stub_fault(stub, PDB_PATH, STUB_STATUS, 500 + i);
+    for (unsigned i = 0; i < 3; i++)
+        ck_assert_int_eq(get_status(PDB_PATH), 500 + i);
+    for (unsigned i = 0; i < 20; i++)
+        stub_fault(stub, PDB_PATH, STUB_STATUS, 400 + i);
+    ck_assert_int_eq(get_status(PDB_PATH), 503);
+    ck_assert_int_eq(get_status(PDB_PATH), 504);
+    for (unsigned i = 0; i < 20; i++)
+        ck_assert_int_eq(get_status(PDB_PATH), 400 + i);
+    ck_assert_int_eq(get_status(PDB_PATH), 200);
+    stub_fault(stub, PDB_PATH, STUB_STATUS, 418);
+    ck_assert_int_eq(get_status(PDB_PATH), 418);
+    ck_assert_int_eq(get_status(PDB_PATH), 200);
+}
+END_TEST
+
 START_TEST(test_stub_upstream_status_storm_then_recovery)
 {
     struct http_resp r;
@@ -240,6 +271,12 @@ START_TEST(test_stub_upstream_delay_before_headers)
     http_resp_free(&r);
     ck_assert_int_eq(get(PDB_PATH, &r), 0);
     ck_assert_double_lt(r.first_byte_s, 0.3);
+    http_resp_free(&r);
+    /* A slow 404 (a path with no body) is delayed too. */
+    stub_fault(stub, "/missing", STUB_DELAY, 300);
+    ck_assert_int_eq(get("/missing", &r), 0);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_double_ge(r.first_byte_s, 0.3);
     http_resp_free(&r);
 }
 END_TEST
@@ -622,6 +659,33 @@ START_TEST(test_stub_upstream_add_file_and_replace)
 }
 END_TEST
 
+/* GET PATH and check it is a 200 of LEN bytes announced as such. */
+static void expect_200_of(const char *path, size_t len)
+{
+    struct http_resp r;
+    char *cl;
+
+    ck_assert_int_eq(get(path, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    cl = http_header(&r, "Content-Length");
+    ck_assert_ptr_nonnull(cl);
+    ck_assert_uint_eq(strtoul(cl, NULL, 10), len);
+    ck_assert_uint_eq(r.len, len);
+    free(cl);
+    http_resp_free(&r);
+}
+
+START_TEST(test_stub_upstream_empty_bodies)
+{
+    /* Empty bodies, plain and gzip (whose frame is 20 bytes), are 200s with
+     * a Content-Length. */
+    stub_add(stub, PDB_PATH, "", 0);
+    stub_fault(stub, PDB_PATH, STUB_GZIP, 0);
+    expect_200_of(PDB_PATH, 20);
+    expect_200_of(PDB_PATH, 0);
+}
+END_TEST
+
 struct stop_job {
     struct http_resp r;
     int rc;
@@ -657,6 +721,65 @@ START_TEST(test_stub_upstream_stop_waits_for_in_flight)
 }
 END_TEST
 
+START_TEST(test_stub_upstream_stop_closes_idle_keepalive)
+{
+    char *url = url_of(PDB_PATH);
+    CURL *h = curl_easy_init();
+    double t0;
+
+    /* A daemon under test keeps idle upstream connections open; stopping
+     * the stub must not wait for them. */
+    stub_add(stub, PDB_PATH, "k", 1);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    ck_assert_int_eq(curl_easy_perform(h), CURLE_OK);
+    t0 = now_s();
+    stub_stop(stub);
+    stub = NULL;
+    ck_assert_double_lt(now_s() - t0, 1.0);
+    /* The stopped stub refuses, and the dead keep-alive socket is not
+     * mistaken for a response. */
+    ck_assert_int_ne(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    free(url);
+}
+END_TEST
+
+struct later_get {
+    char *url;
+    unsigned delay_ms;
+};
+
+static void *get_later(void *arg)
+{
+    struct later_get *job = arg;
+    struct http_resp r;
+
+    usleep(job->delay_ms * 1000);
+    http_get(job->url, NULL, &r);
+    http_resp_free(&r);
+    return NULL;
+}
+
+START_TEST(test_stub_upstream_wait_hits)
+{
+    struct later_get job = {url_of(PDB_PATH), 300};
+    pthread_t tid;
+    double t0 = now_s();
+
+    ck_assert(!stub_wait_hits(stub, PDB_PATH, 1, 100));
+    ck_assert_double_ge(now_s() - t0, 0.09);
+    ck_assert_int_eq(pthread_create(&tid, NULL, get_later, &job), 0);
+    ck_assert(stub_wait_hits(stub, PDB_PATH, 1, 5000));
+    ck_assert_double_ge(now_s() - t0, 0.3);
+    ck_assert_double_lt(now_s() - t0, 2.0); /* woken, not timed out */
+    ck_assert(!stub_wait_hits(stub, PDB_PATH, 2, 50));
+    ck_assert(stub_wait_hits(stub, PDB_PATH, 0, 0));
+    pthread_join(tid, NULL);
+    free(job.url);
+}
+END_TEST
+
 static Suite *stub_upstream_suite(void)
 {
     Suite *s = suite_create("stub_upstream");
@@ -671,10 +794,14 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(serve, test_stub_upstream_records_headers_and_methods);
     tcase_add_test(serve, test_stub_upstream_generate_is_sliceable);
     tcase_add_test(serve, test_stub_upstream_add_file_and_replace);
+    tcase_add_test(serve, test_stub_upstream_empty_bodies);
+    tcase_add_test(serve, test_stub_upstream_wait_hits);
     tcase_add_test(serve, test_stub_upstream_stop_waits_for_in_flight);
+    tcase_add_test(serve, test_stub_upstream_stop_closes_idle_keepalive);
     suite_add_tcase(s, serve);
     tcase_add_checked_fixture(faults, setup, teardown);
     tcase_add_test(faults, test_stub_upstream_status_faults_in_order);
+    tcase_add_test(faults, test_stub_upstream_long_fault_queues);
     tcase_add_test(faults, test_stub_upstream_status_storm_then_recovery);
     tcase_add_test(faults, test_stub_upstream_delay_before_headers);
     tcase_add_test(faults, test_stub_upstream_client_hangup_ends_waits);

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,12 +110,11 @@ START_TEST(test_testutil_tmpdir_and_rmtree)
 }
 END_TEST
 
-START_TEST(test_testutil_daemon_start_stop_workers)
+START_TEST(test_testutil_daemon_start_stop)
 {
-    const char *argv[] = {"-w", "3", "--exit", "5", NULL};
+    const char *argv[] = {"--exit", "5", NULL};
     const char *env[] = {"FAKE_ECHO=hello world", NULL};
     struct daemon *d = fake_start(argv, env);
-    pid_t workers[8], restarted[8];
     struct http_resp r;
     char *log, *url;
     int status;
@@ -129,8 +129,25 @@ START_TEST(test_testutil_daemon_start_stop_workers)
     log = daemon_log(d);
     ck_assert_ptr_nonnull(strstr(log, "FAKE_ECHO=hello world\n"));
     free(log);
+    ck_assert_int_eq(http_get(daemon_url(d), NULL, &r), 0);
+    http_resp_free(&r);
+    status = daemon_stop(d);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 5);
+    ck_assert_int_eq(daemon_stop(NULL), -1);
+}
+END_TEST
+
+START_TEST(test_testutil_daemon_workers)
+{
+    const char *argv[] = {"-w", "3", NULL};
+    struct daemon *d = fake_start(argv, NULL);
+    pid_t workers[8], restarted[8];
+
+    ck_assert_ptr_nonnull(d);
     ck_assert_uint_eq(daemon_workers(d, workers, 8), 3);
-    ck_assert_uint_eq(daemon_workers(d, workers, 1), 3);
+    ck_assert_uint_eq(daemon_workers(d, restarted, 1), 3);
+    ck_assert_int_eq(restarted[0], workers[0]);
     ck_assert_int_eq(kill(workers[0], 0), 0);
     /* A killed worker is left out at once (even as a zombie) and its
      * replacement is seen. */
@@ -141,13 +158,9 @@ START_TEST(test_testutil_daemon_start_stop_workers)
     ck_assert_uint_eq(daemon_workers(d, restarted, 8), 3);
     for (int i = 0; i < 3; i++)
         ck_assert_int_ne(restarted[i], workers[1]);
-    ck_assert_int_eq(http_get(daemon_url(d), NULL, &r), 0);
-    http_resp_free(&r);
-    status = daemon_stop(d);
-    ck_assert(WIFEXITED(status));
-    ck_assert_int_eq(WEXITSTATUS(status), 5);
+    ck_assert_int_eq(WEXITSTATUS(daemon_stop(d)), 0);
     ck_assert(wait_dead(workers[0]));
-    ck_assert_int_eq(daemon_stop(NULL), -1);
+    ck_assert(wait_dead(workers[2]));
 }
 END_TEST
 
@@ -188,6 +201,59 @@ START_TEST(test_testutil_daemon_stop_kills_stubborn)
     ck_assert_int_eq(WTERMSIG(status), SIGKILL);
     ck_assert(wait_dead(workers[0]));
     ck_assert(wait_dead(workers[1]));
+}
+END_TEST
+
+/* Run fake_start() in a child that exits without daemon_stop(), as a test
+ * failing an assertion does; return the child's stderr (new string). */
+static char *exit_with_daemon_running(void)
+{
+    const char *env[] = {"FAKE_ECHO=left behind", NULL};
+    char *out;
+    size_t len = 0;
+    int err[2], status;
+    ssize_t n;
+    pid_t child;
+
+    ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+    fflush(NULL);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        dup2(err[1], STDERR_FILENO);
+        if (fake_start(NULL, env) == NULL)
+            _exit(2);
+        exit(0);
+    }
+    close(err[1]);
+    out = xcalloc(1, 65536); /* after fork: the child must not leak it */
+    while ((n = read(err[0], out + len, 65535 - len)) > 0)
+        len += (size_t)n;
+    close(err[0]);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child status %#x, stderr: %s", status, out);
+    return out;
+}
+
+START_TEST(test_testutil_leftover_daemon_killed_at_exit)
+{
+    char *out = exit_with_daemon_running();
+    char *mark = strstr(out, "testutil: daemon ");
+    char log[4096];
+    int pid = 0;
+
+    /* Reported with its log, killed, and its log removed. */
+    ck_assert_msg(mark != NULL, "no report in: %s", out);
+    ck_assert_int_eq(sscanf(mark, "testutil: daemon %d", &pid), 1);
+    mark = strstr(mark, "its log /");
+    ck_assert_ptr_nonnull(mark);
+    ck_assert_int_eq(sscanf(mark, "its log %4095[^:]", log), 1);
+    ck_assert_ptr_nonnull(strstr(log, "/daemon.log"));
+    ck_assert_ptr_nonnull(strstr(mark, "FAKE_ECHO=left behind"));
+    ck_assert(wait_dead(pid));
+    ck_assert_int_eq(access(log, F_OK), -1);
+    free(out);
 }
 END_TEST
 
@@ -325,6 +391,38 @@ START_TEST(test_testutil_gunzip)
 }
 END_TEST
 
+START_TEST(test_testutil_client_behaviours)
+{
+    struct stub *s = stub_start();
+    char *url = xasprintf("%s/b", stub_url(s));
+    struct http_opts impatient = {.timeout_ms = 300};
+    struct http_opts hangup = {.abort_after = 10000};
+    struct http_opts slow = {.max_speed = 100000};
+    struct http_resp r;
+
+    stub_add_generated(s, "/b", 200000, 4);
+    stub_fault(s, "/b", STUB_DELAY, 3000);
+    ck_assert_int_eq(http_request_opts("GET", url, NULL, &impatient, &r),
+                     CURLE_OPERATION_TIMEDOUT);
+    ck_assert_double_lt(r.total_s, 1.0);
+    http_resp_free(&r);
+    stub_fault(s, "/b", STUB_SLOW, 100000);
+    ck_assert_int_eq(http_request_opts("GET", url, NULL, &hangup, &r),
+                     CURLE_WRITE_ERROR);
+    ck_assert_uint_ge(r.len, 10000);
+    ck_assert_uint_lt(r.len, 200000);
+    ck_assert(stub_generated_equal(4, 0, r.body, r.len));
+    http_resp_free(&r);
+    ck_assert_int_eq(http_request_opts("GET", url, NULL, &slow, &r), 0);
+    ck_assert_uint_eq(r.len, 200000);
+    ck_assert_double_ge(r.total_s, 1.9);
+    ck_assert_double_lt(r.total_s, 6.0);
+    http_resp_free(&r);
+    stub_stop(s);
+    free(url);
+}
+END_TEST
+
 static Suite *testutil_suite(void)
 {
     Suite *s = suite_create("testutil");
@@ -335,14 +433,17 @@ static Suite *testutil_suite(void)
     tcase_add_test(files, test_testutil_tmpdir_and_rmtree);
     suite_add_tcase(s, files);
     tcase_set_timeout(daemon, 60); /* start-up failures take 10 s each */
-    tcase_add_test(daemon, test_testutil_daemon_start_stop_workers);
+    tcase_add_test(daemon, test_testutil_daemon_start_stop);
+    tcase_add_test(daemon, test_testutil_daemon_workers);
     tcase_add_test(daemon, test_testutil_daemon_start_failures);
     tcase_add_test(daemon, test_testutil_daemon_stop_kills_stubborn);
+    tcase_add_test(daemon, test_testutil_leftover_daemon_killed_at_exit);
     suite_add_tcase(s, daemon);
     tcase_add_test(http, test_testutil_metrics);
     tcase_add_test(http, test_testutil_http_helpers);
     tcase_add_test(http, test_testutil_get_many_and_timing);
     tcase_add_test(http, test_testutil_gunzip);
+    tcase_add_test(http, test_testutil_client_behaviours);
     suite_add_tcase(s, http);
     return s;
 }
