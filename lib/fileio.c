@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,29 +72,13 @@ int mkdir_p(const char *dir, mode_t mode)
     return 0;
 }
 
-static int fsync_parent(const char *path)
-{
-    char copy[PATH_MAX];
-    int dfd, rc = 0;
-
-    if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-        return -ENAMETOOLONG;
-    dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    if (fsync(dfd) != 0)
-        rc = -errno;
-    close(dfd);
-    return rc;
-}
-
 int publish_file(int fd, const char *from, const char *to)
 {
     if (fsync(fd) != 0)
         return -errno;
     if (rename(from, to) != 0)
         return -errno;
-    return fsync_parent(to);
+    return 0;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag,

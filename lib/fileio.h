@@ -19,9 +19,11 @@ ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
 /* Create DIR and its missing parents with MODE.  0 or -errno. */
 int mkdir_p(const char *dir, mode_t mode);
 
-/* Make a completed file durable and visible: fsync(FD), rename(FROM, TO),
- * then fsync the directory of TO.  0 or -errno; on failure FROM is left
- * where it was for the caller to unlink. */
+/* Make a completed file durable and visible: fsync(FD), then rename(FROM,
+ * TO), so TO never names a partly written file, even after a crash.  The
+ * directory is not fsync'd: a rename lost in a crash merely leaves the
+ * file unpublished.  0 or -errno; on failure FROM is left where it was
+ * for the caller to unlink. */
 int publish_file(int fd, const char *from, const char *to);
 
 /* Remove DIR and everything below it (no symlinks followed).  0 or -errno. */

@@ -112,7 +112,8 @@ int cache_open(const char *dir, uint64_t map_size, struct cache **out)
     if (rc == 0)
         rc = mdb_env_set_maxreaders(c->env, CACHE_MAX_READERS);
     if (rc == 0)
-        rc = mdb_env_open(c->env, path, MDB_NORDAHEAD, 0640);
+        rc = mdb_env_open(c->env, path, MDB_NORDAHEAD | MDB_NOMETASYNC,
+                          0640);
     if (rc == 0)
         rc = open_dbs(c);
     if (rc != 0) {

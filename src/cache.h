@@ -16,6 +16,14 @@
  *   stats    hit count and last access                (batched writes)
  *   meta     running totals of entries and bytes
  *
+ * DURABILITY.  A file is fsync'd and renamed into place before its record
+ * is written, so a record never names a partial file.  The environment
+ * runs with MDB_NOMETASYNC (one sync per commit: a crash may lose the last
+ * commit but never corrupts the index) and directories are not fsync'd;
+ * what a crash can leave is a file without a record (re-fetched and
+ * replaced on the next miss) or a record without a file (the hit path
+ * drops it and re-fetches).
+ *
  * THREADS.  One struct cache per process, opened after fork (LMDB handles
  * never cross a fork).  Any thread may call any function.  Reads use one
  * reset/renewed read transaction per thread, so a lookup costs no

@@ -426,6 +426,25 @@ START_TEST(test_http_restart_serves_cache_with_upstream_down)
 }
 END_TEST
 
+/* A record whose file vanished (a crash lost the rename, or an admin
+ * deleted it) is dropped and the file fetched again. */
+START_TEST(test_http_vanished_file_is_refetched)
+{
+    char *body = itest_body(3000, false, 8);
+    char *disk = xasprintf("%s%s", t.dir, PDB);
+
+    stub_add(t.up[0], PDB, body, 3000);
+    get_ok(PDB, body, 3000);
+    ck_assert_int_eq(unlink(disk), 0);
+    get_ok(PDB, body, 3000);
+    get_ok(PDB, body, 3000);
+    ck_assert_uint_eq(stub_hits(t.up[0], PDB), 2);
+    ck_assert_int_eq(access(disk, R_OK), 0);
+    free(disk);
+    free(body);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_basic");
@@ -444,6 +463,7 @@ int main(void)
     tcase_add_test(tc, test_http_health_and_metrics);
     tcase_add_test(tc, test_http_negative_cache_expires);
     tcase_add_test(tc, test_http_restart_serves_cache_with_upstream_down);
+    tcase_add_test(tc, test_http_vanished_file_is_refetched);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
