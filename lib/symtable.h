@@ -60,6 +60,12 @@ void symtable_builder_free(struct symtable_builder *b);
 void symtable_builder_set_image_base(struct symtable_builder *b,
                                      uint64_t image_base);
 
+/* Size of the image in bytes (PE SizeOfImage, ELF span of the PT_LOADs),
+ * when the reader knows it.  Symbols whose end is open (size 0 with no
+ * later symbol) then end there instead of covering every higher RVA. */
+void symtable_builder_set_image_size(struct symtable_builder *b,
+                                     uint64_t image_size);
+
 /* Intern a source file path; the same string always gives the same id.
  * Ids are small integers starting at 1; 0 means "no file". */
 uint32_t symtable_builder_file(struct symtable_builder *b, const char *path);
