@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the PDB reader against LLVM's own tools: identities
+ * against llvm-pdbutil-14, symbolication of every instruction of the MSVC
+ * fixtures and of images built here with clang-14 + lld-link-14 against
+ * llvm-symbolizer-14 (reading the PDB, and reading DWARF emitted for the
+ * same code), every MSF block size by repacking a PDB, and damaged files.
+ */
+#include "config.h"
+
+#include "pdb.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pdb_testutil.h"
+#include "pe.h"
+#include "xalloc.h"
+
+static const char *const fixtures[] = {"crash", "CrashWithException"};
+
+/* "{3249D99D-0C40-4931-8610-F4E4FB0B6936}" and age -> debug id. */
+static void guid_to_debug_id(const char *g, const char *age, char *out,
+                             size_t len)
+{
+    char hex[33];
+    size_t n = 0;
+
+    for (const char *c = g; *c && *c != '}' && n < 32; c++) {
+        if (*c != '{' && *c != '-')
+            hex[n++] = *c;
+    }
+    hex[n] = '\0';
+    snprintf(out, len, "%s%lX", hex, strtoul(age, NULL, 10));
+}
+
+/* The value after "KEY:" in the SECTION: block of pdb2yaml output. */
+static char *yaml_value(const char *yaml, const char *section,
+                        const char *key, char *out, size_t len)
+{
+    const char *s = strstr(yaml, section), *k;
+
+    ck_assert_ptr_nonnull(s);
+    k = strstr(s, key);
+    ck_assert_ptr_nonnull(k);
+    k += strlen(key);
+    while (*k == ' ' || *k == '\'')
+        k++;
+    snprintf(out, len, "%.*s", (int)strcspn(k, "'\n"), k);
+    return out;
+}
+
+static void check_identity(const char *pdb)
+{
+    char *yaml = tu_run("llvm-pdbutil-14 pdb2yaml -pdb-stream -dbi-stream "
+                        "'%s'", pdb);
+    char guid[64], age[16], machine[32], want[64];
+    struct objfile_ident id;
+    struct objfile_map map;
+
+    ck_assert_ptr_nonnull(yaml);
+    yaml_value(yaml, "PdbStream:", "Guid:", guid, sizeof(guid));
+    yaml_value(yaml, "DbiStream:", "Age:", age, sizeof(age));
+    yaml_value(yaml, "DbiStream:", "MachineType:", machine, sizeof(machine));
+    guid_to_debug_id(guid, age, want, sizeof(want));
+    tu_map(pdb, &map);
+    ck_assert_int_eq(pdb_identify(&map, &id), 0);
+    ck_assert_int_eq(id.kind, OBJFILE_PDB);
+    ck_assert_str_eq(id.debug_id, want);
+    ck_assert_str_eq(id.arch, strcmp(machine, "Amd64") == 0 ? "x86_64"
+                              : strcmp(machine, "x86") == 0 ? "x86"
+                                                            : machine);
+    ck_assert_str_eq(id.debug_file, strrchr(pdb, '/') + 1);
+    tu_unmap(&map);
+    free(yaml);
+}
+
+START_TEST(test_pdb_identity_matches_pdbutil)
+{
+    char *dir, *path;
+
+    for (size_t i = 0; i < 2; i++) {
+        char *name = xasprintf("%s.pdb", fixtures[i]);
+
+        path = tu_data(name);
+        check_identity(path);
+        free(path);
+        free(name);
+    }
+    dir = tu_tmpdir();
+    tu_build_image(dir, "x86_64", "gen64", false);
+    tu_build_image(dir, "i686", "gen32", false);
+    path = xasprintf("%s/gen64.pdb", dir);
+    check_identity(path);
+    free(path);
+    path = xasprintf("%s/gen32.pdb", dir);
+    check_identity(path);
+    free(path);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+static void report(const char *what, const struct tu_agreement *a)
+{
+    fprintf(stderr,
+            "%s: %zu addresses (+%zu the oracle cannot symbolize, +%zu "
+            "without lines on both sides): chain %.1f%%, plus %zu where we "
+            "add inline frames the oracle lacks, %zu in padding after a "
+            "function, %zu where the oracle has line 0; outer function "
+            "%.1f%%, innermost line %.1f%%; we report inline frames at "
+            "%zu\n",
+            what, a->addrs, a->unknown, a->nolines,
+            100.0 * a->chain / a->addrs, a->we_deeper, a->beyond, a->line0,
+            100.0 * a->outer / a->addrs, 100.0 * a->inner / a->addrs,
+            a->inlined);
+}
+
+static void check_generated(const char *arch)
+{
+    char *dir = tu_tmpdir(), *exe, *dwarf, *what;
+    struct tu_agreement pdb, dw;
+    struct symtable *t;
+    size_t either = 0;
+    void *blob;
+
+    tu_build_image(dir, arch, "gen", true);
+    exe = xasprintf("%s/gen.exe", dir);
+    dwarf = xasprintf("%s/gen-dwarf.exe", dir);
+    t = tu_table(exe, pe_build, &blob);
+
+    what = xasprintf("%s PE+PDB vs llvm-symbolizer (PDB)", arch);
+    tu_compare(t, exe, 0, 10, &pdb);
+    report(what, &pdb);
+    free(what);
+    ck_assert_uint_gt(pdb.addrs, 300);
+    ck_assert_uint_ge((pdb.chain + pdb.we_deeper) * 100, pdb.addrs * 97);
+    ck_assert_uint_eq(pdb.outer, pdb.addrs);
+
+    what = xasprintf("%s PE+PDB vs llvm-symbolizer (DWARF)", arch);
+    tu_compare(t, dwarf, TU_LINKAGE, 10, &dw);
+    report(what, &dw);
+    free(what);
+    ck_assert_uint_ge(dw.outer * 100, dw.addrs * 95);
+
+    /* Where the two oracles disagree with each other, we must side with
+     * one of them. */
+    ck_assert_uint_eq(pdb.count, dw.count);
+    for (size_t i = 0; i < pdb.count; i++)
+        either += pdb.agree[i] || dw.agree[i];
+    fprintf(stderr, "%s: agree with at least one oracle at %zu of %zu "
+                    "instructions (%.1f%%)\n",
+            arch, either, pdb.count, 100.0 * either / pdb.count);
+    ck_assert_uint_ge(either * 1000, pdb.count * 995);
+
+    free(pdb.agree);
+    free(dw.agree);
+    free(pdb.va);
+    free(dw.va);
+    symtable_close(t);
+    free(blob);
+    free(exe);
+    free(dwarf);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+START_TEST(test_pdb_symbolize_generated_x86_64)
+{
+    check_generated("x86_64");
+}
+END_TEST
+
+START_TEST(test_pdb_symbolize_generated_i686)
+{
+    check_generated("i686");
+}
+END_TEST
+
+/* A Breakpad line record: the fixtures' .sym files were dumped from the
+ * same PDBs by dump_syms on Windows (through DIA), an oracle independent
+ * of LLVM that gives each line a size. */
+struct bp_line {
+    uint64_t addr, size;
+    uint32_t line;
+    char func[256];
+};
+
+static struct bp_line *bp_load(const char *path, size_t *n)
+{
+    char *text = tu_run("cat '%s'", path), *save = NULL, func[256] = "";
+    struct bp_line *v = NULL;
+
+    ck_assert_ptr_nonnull(text);
+    *n = 0;
+    for (char *l = strtok_r(text, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        unsigned long long addr, size;
+        unsigned line;
+        int off = 0;
+
+        if (strncmp(l, "FUNC ", 5) == 0) {
+            char *p = l + 5 + (strncmp(l + 5, "m ", 2) == 0 ? 2 : 0);
+
+            ck_assert_int_eq(sscanf(p, "%llx %llx %*x %n", &addr, &size,
+                                    &off), 2);
+            snprintf(func, sizeof(func), "%.*s",
+                     (int)strcspn(p + off, "("), p + off);
+        } else if (sscanf(l, "%llx %llx %u %*u", &addr, &size, &line) == 3 &&
+                   func[0]) {
+            v = xreallocarray(v, *n + 1, sizeof(*v));
+            v[*n] = (struct bp_line){addr, size, line, ""};
+            snprintf(v[*n].func, sizeof(v[*n].func), "%s", func);
+            (*n)++;
+        } else {
+            func[0] = '\0';
+        }
+    }
+    free(text);
+    return v;
+}
+
+/* Names equal but for leading underscores: dump_syms drops one from C
+ * names on x64. */
+static bool bp_name_eq(const char *ours, const char *bp)
+{
+    ours += strspn(ours, "_");
+    bp += strspn(bp, "_");
+    return strcmp(ours, bp) == 0;
+}
+
+/* Does our outer frame at RVA match the Breakpad line covering it? */
+static bool bp_agrees(const struct bp_line *v, size_t n,
+                      const struct symtable *t, uint64_t rva)
+{
+    struct symtable_frame f[16];
+    size_t nf = symtable_lookup(t, rva, f, 16, NULL);
+
+    for (size_t i = 0; nf && i < n; i++) {
+        if (rva >= v[i].addr && rva - v[i].addr < v[i].size)
+            return bp_name_eq(f[nf - 1].function, v[i].func) &&
+                   f[nf - 1].line == v[i].line;
+    }
+    return false;
+}
+
+/* The MSVC fixtures, copied to a scratch directory with their PDB.
+ * llvm-symbolizer crashes on their inline sites, so it runs without
+ * --inlines; where it disagrees with us, the Breakpad symbols dumped
+ * from the same PDB settle it. */
+START_TEST(test_pdb_symbolize_msvc_fixtures)
+{
+    char *dir, *exe, *what, *sym, *path;
+    struct tu_agreement a;
+    struct bp_line *bp;
+    struct symtable *t;
+    uint64_t base;
+    size_t nbp;
+    void *blob;
+
+    dir = tu_tmpdir();
+    for (size_t i = 0; i < 2; i++) {
+        char *src = tu_data(fixtures[i]);
+
+        ck_assert_ptr_nonnull(tu_run("cp '%s.exe' '%s.pdb' '%s'", src, src,
+                                     dir));
+        free(src);
+        exe = xasprintf("%s/%s.exe", dir, fixtures[i]);
+        t = tu_table(exe, pe_build, &blob);
+        base = symtable_image_base(t);
+        tu_compare(t, exe, TU_NO_INLINES, 10, &a);
+        what = xasprintf("MSVC %s.exe+pdb vs llvm-symbolizer (PDB)",
+                         fixtures[i]);
+        report(what, &a);
+        ck_assert_uint_gt(a.addrs, 700);
+        ck_assert_uint_ge(a.outer * 100, a.addrs * 99);
+        ck_assert_uint_ge(a.chain * 100, a.addrs * 96);
+        sym = xasprintf("%s%s", fixtures[i], i ? ".pdb.sym" : ".sym");
+        path = tu_data(sym);
+        bp = bp_load(path, &nbp);
+        for (size_t k = 0, settled = 0, left = 0; k <= a.count; k++) {
+            if (k == a.count) {
+                fprintf(stderr, "%s: of %zu disagreements, dump_syms sides "
+                                "with us at %zu\n", what, left, settled);
+                ck_assert_uint_ge(settled * 100, left * 85);
+            } else if (!a.agree[k]) {
+                left++;
+                if (bp_agrees(bp, nbp, t, a.va[k] - base))
+                    settled++;
+                else
+                    fprintf(stderr, "  dump_syms disagrees too at %#llx\n",
+                            (unsigned long long)a.va[k]);
+            }
+        }
+        free(bp);
+        free(path);
+        free(sym);
+        free(a.agree);
+        free(a.va);
+        symtable_close(t);
+        free(blob);
+        free(exe);
+        free(what);
+    }
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* --- MSF repacking: the same streams in another block size, each stream's
+ * blocks in reverse order so that none is contiguous.  Written here from
+ * the MSF layout, independently of the reader. --- */
+
+struct msf_out {
+    uint8_t *buf;
+    uint32_t bs, nblocks;
+};
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Next free block, skipping the free page map pairs at k*bs + 1, 2. */
+static uint32_t msf_alloc(struct msf_out *o)
+{
+    uint32_t old = o->nblocks;
+
+    while (o->nblocks % o->bs == 1 || o->nblocks % o->bs == 2)
+        o->nblocks++;
+    o->buf = xreallocarray(o->buf, (size_t)o->nblocks + 1, o->bs);
+    memset(o->buf + (size_t)old * o->bs, 0,
+           (size_t)(o->nblocks + 1 - old) * o->bs);
+    return o->nblocks++;
+}
+
+/* Write LEN bytes as new blocks, last chunk first; their numbers go to
+ * LIST in stream order. */
+static void msf_put(struct msf_out *o, const uint8_t *d, size_t len,
+                    uint32_t *list)
+{
+    size_t n = (len + o->bs - 1) / o->bs;
+
+    for (size_t i = n; i-- > 0;) {
+        size_t chunk = len - i * o->bs < o->bs ? len - i * o->bs : o->bs;
+
+        list[i] = msf_alloc(o);
+        memcpy(o->buf + (size_t)list[i] * o->bs, d + i * o->bs, chunk);
+    }
+}
+
+/* Stream I of the MSF file IN (whose directory is DIR). */
+static uint8_t *msf_get(const uint8_t *in, const uint8_t *dir, uint32_t bs,
+                        uint32_t i, size_t *len)
+{
+    uint32_t ns = rd32(dir), size = rd32(dir + 4 + 4 * i);
+    const uint8_t *list = dir + 4 + 4 * ns;
+    uint8_t *out;
+
+    for (uint32_t s = 0; s < i; s++) {
+        uint32_t sz = rd32(dir + 4 + 4 * s);
+
+        list += sz == UINT32_MAX ? 0 : 4 * ((sz + bs - 1) / bs);
+    }
+    *len = size == UINT32_MAX ? 0 : size;
+    out = xmalloc(*len + 1);
+    for (size_t off = 0; off < *len; off += bs) {
+        size_t chunk = *len - off < bs ? *len - off : bs;
+
+        memcpy(out + off, in + (size_t)rd32(list + 4 * (off / bs)) * bs,
+               chunk);
+    }
+    return out;
+}
+
+static uint8_t *msf_read_dir(const uint8_t *in, uint32_t *bs)
+{
+    uint32_t dir_bytes = rd32(in + 44), map = rd32(in + 52);
+    uint8_t *dir;
+
+    *bs = rd32(in + 32);
+    dir = xmalloc(dir_bytes);
+    for (uint32_t off = 0; off < dir_bytes; off += *bs) {
+        uint32_t chunk = dir_bytes - off < *bs ? dir_bytes - off : *bs;
+        uint32_t blk = rd32(in + (size_t)map * *bs + 4 * (off / *bs));
+
+        memcpy(dir + off, in + (size_t)blk * *bs, chunk);
+    }
+    return dir;
+}
+
+static void msf_repack(const char *from, const char *to, uint32_t nbs)
+{
+    struct objfile_map m;
+    struct msf_out o = {NULL, nbs, 0};
+    uint32_t bs, ns, *lists, nl = 0, map_block;
+    uint8_t *dir, *ndir, sb[56];
+    size_t dlen = 4, lcap;
+    FILE *f;
+
+    tu_map(from, &m);
+    dir = msf_read_dir(m.data, &bs);
+    ns = rd32(dir);
+    lcap = m.len / 64 + ns + 16;
+    lists = xcalloc(lcap, sizeof(*lists));
+    memcpy(sb, m.data, sizeof(sb));
+    msf_alloc(&o); /* superblock */
+    for (uint32_t i = 0; i < ns; i++) {
+        size_t len;
+        uint8_t *s = msf_get(m.data, dir, bs, i, &len);
+
+        msf_put(&o, s, len, lists + nl);
+        nl += (uint32_t)((len + nbs - 1) / nbs);
+        free(s);
+    }
+    ndir = xmalloc(4 + 4 * (size_t)ns + 4 * (size_t)nl);
+    memcpy(ndir, dir, 4 + 4 * (size_t)ns);
+    dlen = 4 + 4 * (size_t)ns;
+    for (uint32_t i = 0; i < nl; i++, dlen += 4)
+        wr32(ndir + dlen, lists[i]);
+    msf_put(&o, ndir, dlen, lists);
+    ck_assert_uint_le((dlen + nbs - 1) / nbs, nbs / 4);
+    map_block = msf_alloc(&o);
+    for (size_t i = 0; i < (dlen + nbs - 1) / nbs; i++)
+        wr32(o.buf + (size_t)map_block * nbs + 4 * i, lists[i]);
+    wr32(sb + 32, nbs);
+    wr32(sb + 36, 1);
+    wr32(sb + 40, o.nblocks);
+    wr32(sb + 44, (uint32_t)dlen);
+    wr32(sb + 52, map_block);
+    memcpy(o.buf, sb, sizeof(sb));
+    f = fopen(to, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(o.buf, nbs, o.nblocks, f), o.nblocks);
+    fclose(f);
+    tu_unmap(&m);
+    free(o.buf);
+    free(ndir);
+    free(lists);
+    free(dir);
+}
+
+static void *blob_of(const char *path, size_t *len)
+{
+    struct symtable_builder *b = symtable_builder_new();
+    struct objfile_map m;
+    void *blob;
+
+    tu_map(path, &m);
+    ck_assert_int_eq(pdb_build(&m, b), 0);
+    ck_assert_int_eq(symtable_builder_finish(b, &blob, len), 0);
+    symtable_builder_free(b);
+    tu_unmap(&m);
+    return blob;
+}
+
+START_TEST(test_pdb_block_sizes)
+{
+    static const uint32_t sizes[] = {512, 1024, 2048, 4096, 8192, 32768};
+    char *dir, *src = tu_data("CrashWithException.pdb");
+    size_t len0, len;
+    void *blob0 = blob_of(src, &len0);
+
+    dir = tu_tmpdir();
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char *to = xasprintf("%s/re%u.pdb", dir, sizes[i]);
+        char *sum;
+        void *blob;
+
+        msf_repack(src, to, sizes[i]);
+        sum = tu_run("llvm-pdbutil-14 dump --summary '%s'", to);
+        ck_assert_msg(sum && strstr(sum, "F535C5FB-2AE8-4BB8-AA20-"
+                                         "6C30BE566C5A"),
+                      "llvm-pdbutil rejects the repacked file %s", to);
+        check_identity(to);
+        blob = blob_of(to, &len);
+        ck_assert_uint_eq(len, len0);
+        ck_assert_msg(memcmp(blob, blob0, len) == 0,
+                      "block size %u reads differently", sizes[i]);
+        free(blob);
+        free(sum);
+        free(to);
+    }
+    tu_rmdir(dir);
+    free(dir);
+    free(blob0);
+    free(src);
+}
+END_TEST
+
+/* Build from DATA[0..LEN) (a damaged copy); it may succeed or fail, but
+ * failing means -EINVAL/-ENOTSUP with a reason. */
+static void build_damaged(const uint8_t *data, size_t len, const char *what)
+{
+    struct objfile_map m = {.path = what, .data = data, .len = len};
+    struct symtable_builder *b = symtable_builder_new();
+    struct objfile_ident id;
+    int rc = pdb_build(&m, b);
+
+    ck_assert_msg(rc == 0 || rc == -EINVAL || rc == -ENOTSUP,
+                  "%s: rc %d", what, rc);
+    if (rc < 0)
+        ck_assert_msg(m.err[0] != '\0', "%s: no reason given", what);
+    symtable_builder_free(b);
+    rc = pdb_identify(&m, &id);
+    ck_assert(rc == 0 || rc == -EINVAL || rc == -ENOTSUP);
+}
+
+START_TEST(test_pdb_damaged_files_fail_cleanly)
+{
+    for (size_t i = 0; i < 2; i++) {
+        char *name = xasprintf("%s.pdb", fixtures[i]);
+        char *path = tu_data(name);
+        struct objfile_map m;
+        uint8_t *copy;
+        unsigned seed = 7;
+
+        tu_map(path, &m);
+        copy = xmalloc(m.len);
+        for (size_t cut = 0; cut < m.len; cut += cut < 256 ? 7 : 40961)
+            build_damaged(m.data, cut, name);
+        for (int k = 0; k < 300; k++) {
+            size_t at = (size_t)rand_r(&seed) % m.len;
+
+            /* every third flip lands in the directory's last block */
+            if (k % 3 == 0)
+                at = m.len - 1 - (size_t)rand_r(&seed) % 8192;
+            memcpy(copy, m.data, m.len);
+            copy[at] ^= (uint8_t)(1u << (rand_r(&seed) % 8));
+            build_damaged(copy, m.len, name);
+        }
+        free(copy);
+        tu_unmap(&m);
+        free(path);
+        free(name);
+    }
+}
+END_TEST
+
+START_TEST(test_pdb_rejects_other_formats)
+{
+    static const char pdb2[] = "Microsoft C/C++ program database 2.00\r\n"
+                               "\x1aJG\0\0";
+    struct objfile_map m = {.path = "x.pdb"};
+    struct objfile_ident id;
+    char *exe = tu_data("crash.exe");
+
+    m.data = (const uint8_t *)pdb2;
+    m.len = sizeof(pdb2);
+    ck_assert_int_eq(pdb_identify(&m, &id), -ENOTSUP);
+    ck_assert_ptr_nonnull(strstr(m.err, "2.0"));
+    tu_map(exe, &m);
+    ck_assert_int_eq(pdb_identify(&m, &id), -ENOTSUP);
+    tu_unmap(&m);
+    free(exe);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pdb");
+    TCase *tc = tcase_create("pdb");
+    SRunner *sr;
+    int failed;
+
+    if (!tu_have_tools("clang-14", "lld-link-14", "llvm-symbolizer-14",
+                       "llvm-objdump-14", "llvm-pdbutil-14", NULL))
+        return 77;
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_pdb_identity_matches_pdbutil);
+    tcase_add_test(tc, test_pdb_symbolize_generated_x86_64);
+    tcase_add_test(tc, test_pdb_symbolize_generated_i686);
+    tcase_add_test(tc, test_pdb_symbolize_msvc_fixtures);
+    tcase_add_test(tc, test_pdb_block_sizes);
+    tcase_add_test(tc, test_pdb_damaged_files_fail_cleanly);
+    tcase_add_test(tc, test_pdb_rejects_other_formats);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
