@@ -28,6 +28,7 @@ struct bp_name {
     const char *name;
     size_t len;
     uint32_t file_id; /* symtable file id once interned, else 0 */
+    size_t lineno;    /* where it was defined, for messages */
 };
 
 struct bp_names {
@@ -177,13 +178,13 @@ static int cmp_name_id(const void *a, const void *b)
 }
 
 static void names_add(struct bp_names *ns, uint64_t id, const char *s,
-                      size_t len)
+                      size_t len, size_t lineno)
 {
     if (ns->n == ns->cap) {
         ns->cap = ns->cap ? ns->cap * 2 : 64;
         ns->v = xreallocarray(ns->v, ns->cap, sizeof(*ns->v));
     }
-    ns->v[ns->n++] = (struct bp_name){id, s, len, 0};
+    ns->v[ns->n++] = (struct bp_name){id, s, len, 0, lineno};
 }
 
 /* Sort by id and refuse an id defined twice. */
@@ -192,7 +193,9 @@ static int names_seal(struct bp_ctx *c, struct bp_names *ns, const char *what)
     qsort(ns->v, ns->n, sizeof(*ns->v), cmp_name_id);
     for (size_t i = 1; i < ns->n; i++)
         if (ns->v[i].id == ns->v[i - 1].id) {
-            c->lineno = 0;
+            c->lineno = ns->v[i].lineno > ns->v[i - 1].lineno
+                            ? ns->v[i].lineno
+                            : ns->v[i - 1].lineno;
             return bp_fail(c, "%s %llu defined twice", what,
                            (unsigned long long)ns->v[i].id);
         }
@@ -232,7 +235,7 @@ static int bp_rec_named(struct bp_ctx *c, struct bp_cur *cur,
         return bp_fail(c, "%s: bad id", what);
     bp_rest(cur, &s, &len);
     if (c->b == NULL)
-        names_add(ns, id, s, len);
+        names_add(ns, id, s, len, c->lineno);
     return 0;
 }
 
