@@ -11,14 +11,10 @@
 #include "pe.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "pdb.h"
 #include "symtable.h"
@@ -296,34 +292,15 @@ static int pe_exports(struct pe_image *pe, struct symtable_builder *b,
     return 0;
 }
 
-/* Map the PDB named by the RSDS record from the image's directory. */
-static int pe_map_pdb(const struct pe_image *pe, char **path,
-                      struct objfile_map *pdb)
+/* The path of the PDB the RSDS record names, in the image's directory
+ * (new string). */
+static char *pe_pdb_path(const struct pe_image *pe)
 {
     const char *img = pe->map->path ? pe->map->path : "";
     const char *slash = strrchr(img, '/');
-    struct stat st;
-    void *m;
-    int fd;
 
-    *path = xasprintf("%.*s%s", slash ? (int)(slash - img + 1) : 0, img,
-                      pe_basename(pe->cv_path));
-    memset(pdb, 0, sizeof(*pdb));
-    pdb->path = *path;
-    fd = open(*path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -ENOENT;
-    if (fstat(fd, &st) < 0 || st.st_size <= 0) {
-        close(fd);
-        return -ENOENT;
-    }
-    m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED)
-        return -EIO;
-    pdb->data = m;
-    pdb->len = (size_t)st.st_size;
-    return 0;
+    return xasprintf("%.*s%s", slash ? (int)(slash - img + 1) : 0, img,
+                     pe_basename(pe->cv_path));
 }
 
 /* Build from the companion PDB when it matches: 1 used, 0 not found or
@@ -333,14 +310,15 @@ static int pe_build_pdb(struct pe_image *pe, struct symtable_builder *b,
 {
     struct objfile_map pdb;
     struct objfile_ident id;
-    char want[48], *path = NULL;
+    char want[48], *path;
     int rc;
 
     *why = "no CodeView record";
     if (!pe->has_cv || !*pe_basename(pe->cv_path))
         return 0;
     pdb_format_debug_id(pe->guid, pe->age, want, sizeof(want));
-    rc = pe_map_pdb(pe, &path, &pdb);
+    path = pe_pdb_path(pe);
+    rc = objfile_map(path, &pdb);
     *why = "PDB not found next to the image";
     if (rc == 0) {
         rc = pdb_identify(&pdb, &id);
@@ -354,7 +332,7 @@ static int pe_build_pdb(struct pe_image *pe, struct symtable_builder *b,
         } else {
             rc = 0;
         }
-        munmap((void *)pdb.data, pdb.len);
+        objfile_unmap(&pdb);
     } else {
         rc = 0;
     }
