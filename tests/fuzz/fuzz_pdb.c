@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the PDB reader: identify and build a symtable from
- * arbitrary bytes, then load the table and look a few addresses up.
- * Seeds: tests/fuzz/corpus/fuzz_pdb/ and tests/data/pdb/*.pdb.
+ * libFuzzer target for the PDB reader:
+ * identify and build from arbitrary bytes.
+ * Seeds: tests/fuzz/corpus/fuzz_pdb/ and the .pdb files of tests/data/pdb/.
  */
 #include "config.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "objfile.h"
 #include "pdb.h"
@@ -17,24 +16,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct objfile_map map = {.path = "fuzz.pdb", .data = data, .len = size};
+    struct objfile_map map = {
+        .path = "fuzz.pdb", .data = data, .len = size};
     struct symtable_builder *b = symtable_builder_new();
     struct objfile_ident id;
-    struct symtable *t;
-    void *blob = NULL;
-    size_t len;
 
+    /* The builder's own packing and loading have their own fuzz target
+     * (fuzz_symtable); this one stops at what the reader feeds it. */
     pdb_identify(&map, &id);
-    if (pdb_build(&map, b) == 0 &&
-        symtable_builder_finish(b, &blob, &len) == 0 &&
-        symtable_load(blob, len, &t) == 0) {
-        struct symtable_frame f[8];
-
-        for (uint64_t rva = 0x1000; rva < 0x1100; rva += 7)
-            symtable_lookup(t, rva, f, 8, NULL);
-        symtable_close(t);
-    }
-    free(blob);
+    pdb_build(&map, b);
     symtable_builder_free(b);
     return 0;
 }

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the PE reader (headers, debug directory, exports;
- * the path names a missing directory, so no PDB is read): identify and
- * build a symtable from arbitrary bytes, then load the table and look a
- * few addresses up.
- * Seeds: tests/fuzz/corpus/fuzz_pe/ and tests/data/pdb/*.exe.
+ * the path names a missing directory, so no PDB is read):
+ * identify and build from arbitrary bytes.
+ * Seeds: tests/fuzz/corpus/fuzz_pe/ and the .exe files of tests/data/pdb/.
  */
 #include "config.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "objfile.h"
 #include "pe.h"
@@ -19,24 +17,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct objfile_map map = {.path = "no-such-dir/fuzz.exe", .data = data, .len = size};
+    struct objfile_map map = {
+        .path = "no-such-dir/fuzz.exe", .data = data, .len = size};
     struct symtable_builder *b = symtable_builder_new();
     struct objfile_ident id;
-    struct symtable *t;
-    void *blob = NULL;
-    size_t len;
 
+    /* The builder's own packing and loading have their own fuzz target
+     * (fuzz_symtable); this one stops at what the reader feeds it. */
     pe_identify(&map, &id);
-    if (pe_build(&map, b) == 0 &&
-        symtable_builder_finish(b, &blob, &len) == 0 &&
-        symtable_load(blob, len, &t) == 0) {
-        struct symtable_frame f[8];
-
-        for (uint64_t rva = 0x1000; rva < 0x1100; rva += 7)
-            symtable_lookup(t, rva, f, 8, NULL);
-        symtable_close(t);
-    }
-    free(blob);
+    pe_build(&map, b);
     symtable_builder_free(b);
     return 0;
 }
