@@ -84,6 +84,9 @@ struct pdb {
     uint32_t num_sections;
 
     struct pdb_stream names; /* string table payload ("/names") */
+    uint64_t work; /* bytes of module streams read: modules of a valid
+                    * file have streams of their own, so more than a few
+                    * times the file size means they are made to overlap */
     struct pdb_types tpi, ipi;
 };
 

@@ -63,6 +63,8 @@ struct sym_ctx {
     struct scope *stack;
     size_t depth, cap;
     struct pdb_rows all; /* outer lines and every site's rows */
+    size_t pieces;       /* inline ranges added so far */
+    int err;             /* first failure inside a record */
 };
 
 /* Annotation decoder state (see the file comment). */
@@ -279,6 +281,12 @@ static void sym_site_ranges(struct sym_ctx *x, const struct pdb_rows *parent,
         } else if (k < parent->n && parent->v[k].start < e) {
             e = parent->v[k].start;
         }
+        /* Valid sites nest, so their pieces number at most about twice
+         * the rows; overlapping hostile ones must not multiply them. */
+        if (++x->pieces > 4 * x->all.n + 1024) {
+            x->err = pdb_fail(x->p, "inline sites overlap");
+            return;
+        }
         symtable_builder_add_inline(x->b, a, e - a, depth, name, file, line,
                                     x->lang);
         a = e;
@@ -306,12 +314,12 @@ static void sym_site(struct sym_ctx *x, const uint8_t *r, size_t len,
         snprintf(name, sizeof(name), "??");
     sym_site_rows(x, r + ann_off, len - ann_off, proc, pdb_u32(r + 8),
                   &s->rows);
-    for (size_t i = 0; i < s->rows.n; i++) {
+    for (size_t i = 0; i < s->rows.n && !x->err; i++) {
         const struct pdb_row *row = &s->rows.v[i];
 
-        sym_site_ranges(x, parent_rows, row, s->depth, name);
         pdb_rows_push(&x->all, row->start, row->end, row->file, row->line,
                       s->depth);
+        sym_site_ranges(x, parent_rows, row, s->depth, name);
     }
 }
 
@@ -353,6 +361,8 @@ static int sym_walk(struct sym_ctx *x, const uint8_t *d, size_t len)
             return pdb_fail(x->p, "symbol record at %zu overruns its "
                                   "stream", pos);
         sym_record(x, pdb_u16(d + pos + 2), d + pos + 4, rec - 2);
+        if (x->err)
+            return x->err;
         pos += 2 + rec;
     }
     return 0;
@@ -372,6 +382,11 @@ int pdb_sym_module(struct pdb *p, const struct pdb_module *m,
         return 0;
     if (rc < 0)
         return rc;
+    p->work += s.len;
+    if (p->work > 4 * (uint64_t)p->map->len) {
+        rc = pdb_fail(p, "module streams overlap (module %s)", m->name);
+        goto out;
+    }
     if ((uint64_t)m->sym_bytes + m->c11_bytes + m->c13_bytes > s.len) {
         rc = pdb_fail(p, "module %s: symbol stream is shorter than its "
                          "parts", m->name);
