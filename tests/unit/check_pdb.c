@@ -571,26 +571,18 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("pdb");
-    TCase *tc = tcase_create("pdb");
-    SRunner *sr;
-    int failed;
+    const TTest *const tests[] = {
+        test_pdb_identity_matches_pdbutil,
+        test_pdb_symbolize_generated_x86_64,
+        test_pdb_symbolize_generated_i686,
+        test_pdb_symbolize_msvc_fixtures,
+        test_pdb_block_sizes,
+        test_pdb_damaged_files_fail_cleanly,
+        test_pdb_rejects_other_formats,
+    };
 
     if (!tu_have_tools("clang-14", "lld-link-14", "llvm-symbolizer-14",
                        "llvm-objdump-14", "llvm-pdbutil-14", NULL))
         return 77;
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_pdb_identity_matches_pdbutil);
-    tcase_add_test(tc, test_pdb_symbolize_generated_x86_64);
-    tcase_add_test(tc, test_pdb_symbolize_generated_i686);
-    tcase_add_test(tc, test_pdb_symbolize_msvc_fixtures);
-    tcase_add_test(tc, test_pdb_block_sizes);
-    tcase_add_test(tc, test_pdb_damaged_files_fail_cleanly);
-    tcase_add_test(tc, test_pdb_rejects_other_formats);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite("pdb", tests, sizeof(tests) / sizeof(tests[0]));
 }

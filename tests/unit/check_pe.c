@@ -252,22 +252,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("pe");
-    TCase *tc = tcase_create("pe");
-    SRunner *sr;
-    int failed;
+    const TTest *const tests[] = {
+        test_pe_identity_matches_readobj,
+        test_pe_build_uses_matching_pdb,
+        test_pe_falls_back_to_exports,
+        test_pe_damaged_files_fail_cleanly,
+    };
 
     if (!tu_have_tools("clang-14", "lld-link-14", "llvm-readobj-14", NULL))
         return 77;
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_pe_identity_matches_readobj);
-    tcase_add_test(tc, test_pe_build_uses_matching_pdb);
-    tcase_add_test(tc, test_pe_falls_back_to_exports);
-    tcase_add_test(tc, test_pe_damaged_files_fail_cleanly);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite("pe", tests, sizeof(tests) / sizeof(tests[0]));
 }

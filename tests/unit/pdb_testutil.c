@@ -23,6 +23,24 @@
 #include "pe.h"
 #include "xalloc.h"
 
+int tu_run_suite(const char *name, const TTest *const *tests, size_t n)
+{
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create(name);
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 120);
+    for (size_t i = 0; i < n; i++)
+        tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 char *tu_data(const char *name)
 {
     const char *top = getenv("abs_top_srcdir");

@@ -12,8 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 #include "objfile.h"
 #include "symtable.h"
+
+/* Run the N TESTS as suite NAME (each may take up to two minutes) and
+ * return the process exit status. */
+int tu_run_suite(const char *name, const TTest *const *tests, size_t n);
 
 /* $abs_top_srcdir/tests/data/pdb/NAME (new string). */
 char *tu_data(const char *name);
