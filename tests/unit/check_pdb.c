@@ -266,8 +266,7 @@ START_TEST(test_pdb_symbolize_msvc_fixtures)
     for (size_t i = 0; i < 2; i++) {
         char *src = tu_data(fixtures[i]);
 
-        ck_assert_ptr_nonnull(tu_run("cp '%s.exe' '%s.pdb' '%s'", src, src,
-                                     dir));
+        tu_shell("cp '%s.exe' '%s.pdb' '%s'", src, src, dir);
         free(src);
         exe = xasprintf("%s/%s.exe", dir, fixtures[i]);
         t = tu_table(exe, pe_build, &blob);

@@ -111,6 +111,18 @@ char *tu_run(const char *fmt, ...)
     return out;
 }
 
+void tu_shell(const char *fmt, ...)
+{
+    char *cmd;
+    va_list ap;
+
+    va_start(ap, fmt);
+    ck_assert_int_ge(vasprintf(&cmd, fmt, ap), 0);
+    va_end(ap);
+    ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+    free(cmd);
+}
+
 void tu_map(const char *path, struct objfile_map *map)
 {
     struct stat st;
