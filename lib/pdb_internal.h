@@ -41,6 +41,11 @@ struct pdb_section {
     uint32_t flags; /* IMAGE_SCN_* */
 };
 
+/* An id a module exports to others: its local id and the IPI index. */
+struct pdb_xexport {
+    uint32_t local, global;
+};
+
 /* One module (compiland) from the DBI module list. */
 struct pdb_module {
     uint16_t stream;    /* 0xFFFF: none */
@@ -48,6 +53,8 @@ struct pdb_module {
     uint32_t c11_bytes;
     uint32_t c13_bytes;
     const char *name; /* borrowed from the DBI stream */
+    struct pdb_xexport *exports; /* sorted by local id */
+    size_t num_exports;
 };
 
 /* Type or id stream (TPI / IPI) with an index of its records. */
@@ -84,6 +91,7 @@ struct pdb {
     uint32_t num_sections;
 
     struct pdb_stream names; /* string table payload ("/names") */
+    bool exports_loaded;
     uint64_t work; /* bytes of module streams read: modules of a valid
                     * file have streams of their own, so more than a few
                     * times the file size means they are made to overlap */
@@ -154,6 +162,14 @@ bool pdb_ipi_func_name(struct pdb *p, uint32_t item, char *buf, size_t len);
 
 /* --- pdb_lines.c --- */
 
+enum {
+    DEBUG_S_LINES = 0xF2,
+    DEBUG_S_FILECHKSMS = 0xF4,
+    DEBUG_S_INLINEELINES = 0xF6,
+    DEBUG_S_CROSSSCOPEIMPORTS = 0xF7,
+    DEBUG_S_CROSSSCOPEEXPORTS = 0xF8,
+};
+
 /* One row of a line table: [start, end) has FILE:LINE.  FILE is a
  * symtable file id. */
 struct pdb_row {
@@ -198,7 +214,14 @@ struct pdb_c13 {
     struct pdb_rows lines; /* DEBUG_S_LINES rows, normalized */
     struct pdb_inlinee *inlinees; /* sorted by item */
     size_t num_inlinees;
+    const uint8_t *imports; /* DEBUG_S_CROSSSCOPEIMPORTS payload */
+    size_t imports_len;
 };
+
+/* The first subsection of KIND in the C13 data DATA[0..LEN) into *SUB
+ * (NULL when there is none).  0 or -EINVAL. */
+int pdb_c13_find(struct pdb *p, const uint8_t *data, size_t len,
+                 uint32_t kind, const uint8_t **sub, size_t *sublen);
 
 /* Parse the C13 subsections in DATA[0..LEN) of a module, interning files
  * into B. */
@@ -217,6 +240,18 @@ const struct pdb_inlinee *pdb_c13_inlinee(const struct pdb_c13 *c,
 /* Feed B with the innermost location of every address covered by ROWS:
  * where rows overlap, the deepest one wins.  ROWS is reordered. */
 void pdb_lines_emit(struct pdb_rows *rows, struct symtable_builder *b);
+
+/* --- pdb_xmod.c --- */
+
+/* The IPI index of ITEM as used in a module whose C13 data is C: plain
+ * ids are global already; ids with the top bit set are cross-module
+ * references (MSVC /Zi) resolved through the module's imports and the
+ * exporting module's exports.  0 when it cannot be resolved. */
+uint32_t pdb_xmod_resolve(struct pdb *p, const struct pdb_c13 *c,
+                          uint32_t item);
+
+/* Free the export tables loaded by pdb_xmod_resolve(). */
+void pdb_xmod_free(struct pdb *p);
 
 /* --- pdb_sym.c --- */
 

@@ -18,13 +18,6 @@
 #include "pdb_internal.h"
 #include "xalloc.h"
 
-enum {
-    DEBUG_S_IGNORE = 0x80000000u,
-    DEBUG_S_LINES = 0xF2,
-    DEBUG_S_FILECHKSMS = 0xF4,
-    DEBUG_S_INLINEELINES = 0xF6,
-};
-
 #define CV_LINES_HAVE_COLUMNS 0x0001
 #define CV_LINE_NUMBER_MASK   0x00FFFFFFu
 
@@ -209,48 +202,95 @@ static int c13_lines(struct pdb *p, const uint8_t *d, size_t len,
     return 0;
 }
 
-/* Visit the subsections of KIND (all when KIND is 0). */
+/* Call VISIT for each subsection of KIND, stopping at the first error or
+ * positive return. */
 static int c13_walk(struct pdb *p, const uint8_t *data, size_t len,
-                    uint32_t kind, struct symtable_builder *b,
-                    struct pdb_c13 *c)
+                    uint32_t kind,
+                    int (*visit)(struct pdb *, const uint8_t *, size_t,
+                                 void *),
+                    void *arg)
 {
     size_t pos = 0;
     int rc = 0;
 
     while (rc == 0 && len - pos >= 8) {
         uint32_t k = pdb_u32(data + pos), n = pdb_u32(data + pos + 4);
-        const uint8_t *d = data + pos + 8;
 
         if (n > len - pos - 8)
             return pdb_fail(p, "C13 subsection %#x of %u bytes overruns",
                             k, n);
-        if (k == kind && k == DEBUG_S_FILECHKSMS && !c->checksums) {
-            c->checksums = d;
-            c->checksums_len = n;
-        } else if (k == kind && k == DEBUG_S_INLINEELINES) {
-            rc = c13_inlinees(p, d, n, c);
-        } else if (k == kind && k == DEBUG_S_LINES) {
-            rc = c13_lines(p, d, n, b, c);
-        }
+        if (k == kind)
+            rc = visit(p, data + pos + 8, n, arg);
         pos += 8 + (size_t)n;
         pos += (4 - pos % 4) % 4;
         if (pos > len)
             break;
     }
+    return rc < 0 ? rc : 0;
+}
+
+struct c13_found {
+    const uint8_t *d;
+    size_t len;
+};
+
+static int c13_take(struct pdb *p, const uint8_t *d, size_t len, void *arg)
+{
+    struct c13_found *f = arg;
+
+    (void)p;
+    f->d = d;
+    f->len = len;
+    return 1;
+}
+
+int pdb_c13_find(struct pdb *p, const uint8_t *data, size_t len,
+                 uint32_t kind, const uint8_t **sub, size_t *sublen)
+{
+    struct c13_found f = {NULL, 0};
+    int rc = c13_walk(p, data, len, kind, c13_take, &f);
+
+    *sub = f.d;
+    *sublen = f.len;
     return rc;
+}
+
+struct c13_lines_arg {
+    struct symtable_builder *b;
+    struct pdb_c13 *c;
+};
+
+static int c13_visit_inlinees(struct pdb *p, const uint8_t *d, size_t len,
+                              void *arg)
+{
+    return c13_inlinees(p, d, len, arg);
+}
+
+static int c13_visit_lines(struct pdb *p, const uint8_t *d, size_t len,
+                           void *arg)
+{
+    struct c13_lines_arg *a = arg;
+
+    return c13_lines(p, d, len, a->b, a->c);
 }
 
 int pdb_c13_parse(struct pdb *p, const uint8_t *data, size_t len,
                   struct symtable_builder *b, struct pdb_c13 *c)
 {
+    struct c13_lines_arg la = {b, c};
     int rc;
 
     memset(c, 0, sizeof(*c));
-    rc = c13_walk(p, data, len, DEBUG_S_FILECHKSMS, b, c);
+    rc = pdb_c13_find(p, data, len, DEBUG_S_FILECHKSMS, &c->checksums,
+                      &c->checksums_len);
     if (rc == 0)
-        rc = c13_walk(p, data, len, DEBUG_S_INLINEELINES, b, c);
+        rc = pdb_c13_find(p, data, len, DEBUG_S_CROSSSCOPEIMPORTS,
+                          &c->imports, &c->imports_len);
     if (rc == 0)
-        rc = c13_walk(p, data, len, DEBUG_S_LINES, b, c);
+        rc = c13_walk(p, data, len, DEBUG_S_INLINEELINES,
+                      c13_visit_inlinees, c);
+    if (rc == 0)
+        rc = c13_walk(p, data, len, DEBUG_S_LINES, c13_visit_lines, &la);
     if (rc == 0 && c->num_inlinees > 1)
         qsort(c->inlinees, c->num_inlinees, sizeof(*c->inlinees),
               inlinee_cmp);

@@ -222,6 +222,7 @@ void pdb_close(struct pdb *p)
 {
     free(p->dir);
     free(p->stream_blocks);
+    pdb_xmod_free(p);
     free(p->modules);
     free(p->sections);
     pdb_stream_free(&p->dbi);

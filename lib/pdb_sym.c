@@ -310,7 +310,9 @@ static void sym_site(struct sym_ctx *x, const uint8_t *r, size_t len,
     s->depth = up->depth + 1;
     s->start = proc->start;
     s->end = proc->end;
-    if (!pdb_ipi_func_name(x->p, pdb_u32(r + 8), name, sizeof(name)))
+    if (!pdb_ipi_func_name(x->p, pdb_xmod_resolve(x->p, &x->c13,
+                                                  pdb_u32(r + 8)),
+                           name, sizeof(name)))
         snprintf(name, sizeof(name), "??");
     sym_site_rows(x, r + ann_off, len - ann_off, proc, pdb_u32(r + 8),
                   &s->rows);

@@ -310,6 +310,238 @@ START_TEST(test_pdb_symbolize_msvc_fixtures)
 }
 END_TEST
 
+/* --- Inline sites as llvm-pdbutil-14 decodes them: for every S_INLINESITE
+ * its dump lists each binary annotation with the code offset (from the
+ * procedure start) and line offset (from the inlinee's first line, which
+ * "dump --il" gives) it results in.  At the first and last byte of every
+ * row so decoded, our chain must hold that inlinee at that line. --- */
+
+/* An inlinee's first line; MOD matters only for module-local
+ * (cross-module, top bit set) ids. */
+struct site_first {
+    unsigned long mod, id;
+    uint32_t line;
+};
+
+struct site_check {
+    const struct symtable *t;
+    uint64_t sect_rva[64];
+    struct site_first *first;
+    size_t nfirst;
+    size_t rows, ok;
+};
+
+static uint32_t site_first_line(const struct site_check *c, unsigned long mod,
+                                unsigned long id)
+{
+    for (size_t i = 0; i < c->nfirst; i++) {
+        if (c->first[i].id == id &&
+            (c->first[i].mod == mod || id < 0x80000000ul))
+            return c->first[i].line;
+    }
+    return 0;
+}
+
+static void sections_of(const char *pdb, struct site_check *c)
+{
+    char *out = tu_run("llvm-pdbutil-14 dump --section-headers '%s'", pdb);
+    unsigned n = 0;
+
+    ck_assert_ptr_nonnull(out);
+    for (char *p = strstr(out, "SECTION HEADER #"); p;
+         p = strstr(p + 1, "SECTION HEADER #")) {
+        char *va = strstr(p, "virtual address");
+
+        n = (unsigned)strtoul(p + 16, NULL, 10);
+        ck_assert(va && n < 64);
+        while (va > p && va[-1] == ' ')
+            va--;
+        while (va > p && va[-1] != ' ')
+            va--;
+        c->sect_rva[n] = strtoull(va, NULL, 16);
+    }
+    free(out);
+}
+
+static void inlinee_lines_of(const char *pdb, struct site_check *c)
+{
+    char *out = tu_run("llvm-pdbutil-14 dump --il '%s'", pdb), *save = NULL;
+    unsigned long mod = 0;
+
+    ck_assert_ptr_nonnull(out);
+    for (char *l = strtok_r(out, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        unsigned long id, line;
+
+        if (sscanf(l, " Mod %lu |", &mod) == 1 ||
+            sscanf(l, " 0x%lx | %lu |", &id, &line) != 2)
+            continue;
+        c->first = xreallocarray(c->first, c->nfirst + 1, sizeof(*c->first));
+        c->first[c->nfirst++] = (struct site_first){mod, id, (uint32_t)line};
+    }
+    free(out);
+}
+
+/* Is NAME at LINE one of the inline frames at RVA? */
+static void site_check_at(struct site_check *c, uint64_t rva,
+                          const char *name, uint32_t line)
+{
+    struct symtable_frame f[16];
+    size_t nf = symtable_lookup(c->t, rva, f, 16, NULL), n = strlen(name);
+    bool cut = n > 3 && strcmp(name + n - 3, "...") == 0;
+
+    c->rows++;
+    for (size_t i = 0; i + 1 < nf; i++) {
+        size_t m = strlen(f[i].function);
+        /* llvm-pdbutil prints unqualified names, long ones cut with
+         * "..." */
+        bool same = cut ? memmem(f[i].function, m, name, n - 3) != NULL
+                        : m >= n && strcmp(f[i].function + m - n, name) == 0;
+
+        /* pdbutil names no cross-module inlinee: then any frame at the
+         * line will do, as long as we could name it */
+        if (f[i].line == line && same && strcmp(f[i].function, "??") != 0) {
+            c->ok++;
+            return;
+        }
+    }
+    if (c->rows - c->ok <= 5)
+        fprintf(stderr, "  %#llx: no inline frame %s at line %u\n",
+                (unsigned long long)rva, name, line);
+}
+
+/* One row [start, end) (END 0: unknown) of a site. */
+static void site_row(struct site_check *c, uint64_t start, uint64_t end,
+                     const char *name, uint32_t line)
+{
+    site_check_at(c, start, name, line);
+    if (end > start + 1)
+        site_check_at(c, end - 1, name, line);
+}
+
+struct site_state {
+    uint64_t proc;   /* RVA of the enclosing procedure */
+    char name[256];
+    uint32_t first;  /* the inlinee's first line */
+    int64_t lineoff;
+    bool open;
+    uint64_t start, end;
+    int64_t row_line;
+};
+
+static void site_flush(struct site_check *c, struct site_state *st)
+{
+    if (st->open && st->first)
+        site_row(c, st->start, st->end, st->name,
+                 (uint32_t)(st->first + st->row_line));
+    st->open = false;
+}
+
+/* "code 0x41 (+0x2) line 9 (-3)", "line 5 (+5)", "code 0x48 (+0x7) code
+ * end 0x4B (+0x3)", "code end 0x58 (+0x8)": the line change applies to
+ * the row the same annotation opens. */
+static void site_annotation(struct site_check *c, struct site_state *st,
+                            const char *l)
+{
+    const char *line = strstr(l, "line "), *code = strstr(l, "code 0x");
+    const char *end = strstr(l, "code end 0x");
+
+    if (line)
+        st->lineoff = strtoll(line + 5, NULL, 10);
+    if (code && code != end) {
+        uint64_t at = st->proc + strtoull(code + 7, NULL, 16);
+
+        if (st->open && !st->end)
+            st->end = at;
+        site_flush(c, st);
+        st->open = true;
+        st->start = at;
+        st->end = 0;
+        st->row_line = st->lineoff;
+    }
+    if (end && st->open)
+        st->end = st->proc + strtoull(end + 11, NULL, 16);
+}
+
+static void check_sites(const char *pdb, const struct symtable *t)
+{
+    struct site_check c = {.t = t};
+    struct site_state st = {0};
+    char *out, *save = NULL;
+    unsigned long mod = 0;
+    bool in_site = false, in_proc = false;
+
+    sections_of(pdb, &c);
+    inlinee_lines_of(pdb, &c);
+    out = tu_run("llvm-pdbutil-14 dump --symbols '%s'", pdb);
+    ck_assert_ptr_nonnull(out);
+    for (char *l = strtok_r(out, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        const char *addr = strstr(l, "addr = "), *in = strstr(l, "inlinee = ");
+        unsigned sec, off;
+        unsigned long id;
+
+        if (sscanf(l, " Mod %lu |", &mod) == 1) {
+            in_site = false;
+        } else if (strchr(l, '|')) {
+            if (in_site)
+                site_flush(&c, &st);
+            in_site = strstr(l, "S_INLINESITE ") != NULL;
+            in_proc = strstr(l, "PROC32") != NULL;
+        } else if (in_proc && addr &&
+                   sscanf(addr, "addr = %u:%u", &sec, &off) == 2 && sec < 64) {
+            st.proc = c.sect_rva[sec] + off;
+        } else if (in_site && in &&
+                   sscanf(in, "inlinee = 0x%lx", &id) == 1) {
+            const char *n = strchr(in, '('), *e = strstr(in, "), parent");
+
+            snprintf(st.name, sizeof(st.name), "%.*s",
+                     n && e > n ? (int)(e - n - 1) : 0, n ? n + 1 : "");
+            st.first = site_first_line(&c, mod, id);
+            st.lineoff = 0;
+            st.open = false;
+        } else if (in_site) {
+            site_annotation(&c, &st, l);
+        }
+    }
+    fprintf(stderr, "%s: %zu of %zu inline-site row ends as llvm-pdbutil "
+                    "decodes them (%.1f%%)\n",
+            pdb, c.ok, c.rows, 100.0 * c.ok / c.rows);
+    ck_assert_uint_gt(c.rows, 10);
+    ck_assert_uint_ge(c.ok * 100, c.rows * 99);
+    free(out);
+    free(c.first);
+}
+
+START_TEST(test_pdb_inline_sites_match_pdbutil)
+{
+    char *dir = tu_tmpdir(), *path;
+    struct symtable *t;
+    void *blob;
+
+    for (size_t i = 0; i < 2; i++) {
+        char *name = xasprintf("%s.pdb", fixtures[i]);
+
+        path = tu_data(name);
+        t = tu_table(path, pdb_build, &blob);
+        check_sites(path, t);
+        symtable_close(t);
+        free(blob);
+        free(path);
+        free(name);
+    }
+    tu_build_image(dir, "x86_64", "gen", false);
+    path = xasprintf("%s/gen.pdb", dir);
+    t = tu_table(path, pdb_build, &blob);
+    check_sites(path, t);
+    symtable_close(t);
+    free(blob);
+    free(path);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 /* --- MSF repacking: the same streams in another block size, each stream's
  * blocks in reverse order so that none is contiguous.  Written here from
  * the MSF layout, independently of the reader. --- */
@@ -575,6 +807,7 @@ int main(void)
         test_pdb_symbolize_generated_x86_64,
         test_pdb_symbolize_generated_i686,
         test_pdb_symbolize_msvc_fixtures,
+        test_pdb_inline_sites_match_pdbutil,
         test_pdb_block_sizes,
         test_pdb_damaged_files_fail_cleanly,
         test_pdb_rejects_other_formats,
