@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "pdb_testutil.h"
@@ -316,6 +317,177 @@ END_TEST
  * "dump --il" gives) it results in.  At the first and last byte of every
  * row so decoded, our chain must hold that inlinee at that line. --- */
 
+/* Cross-module inlinee ids, resolved from llvm-pdbutil's own dumps of the
+ * imports (--xmi), exports (--xme) and ids (--ids), so that their names
+ * are checked too. */
+struct xm_import {
+    unsigned long mod;
+    size_t entry;
+    char tail[256];      /* exporting module, maybe cut to "...tail" */
+    unsigned long *ids;
+    size_t nids;
+};
+
+struct xm_export {
+    unsigned long mod, local, global;
+};
+
+struct xm_name {
+    unsigned long id;
+    char name[256];
+};
+
+struct xmod_oracle {
+    char (*modname)[512];
+    size_t nmods;
+    struct xm_import *imp;
+    size_t nimp;
+    struct xm_export *exp;
+    size_t nexp;
+    struct xm_name *names;
+    size_t nnames;
+};
+
+static void xm_modules_and_exports(const char *pdb, struct xmod_oracle *x)
+{
+    char *out = tu_run("llvm-pdbutil-14 dump --xme '%s'", pdb), *save = NULL;
+    unsigned long mod = 0, local, global;
+
+    ck_assert_ptr_nonnull(out);
+    for (char *l = strtok_r(out, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        const char *q = strchr(l, '`');
+
+        if (sscanf(l, " Mod %lu |", &mod) == 1 && q) {
+            x->modname = xreallocarray(x->modname, mod + 1,
+                                       sizeof(*x->modname));
+            for (; x->nmods <= mod; x->nmods++)
+                x->modname[x->nmods][0] = '\0';
+            snprintf(x->modname[mod], sizeof(x->modname[mod]), "%.*s",
+                     (int)strcspn(q + 1, "`"), q + 1);
+        } else if (sscanf(l, " 0x%lx | 0x%lx", &local, &global) == 2) {
+            x->exp = xreallocarray(x->exp, x->nexp + 1, sizeof(*x->exp));
+            x->exp[x->nexp++] = (struct xm_export){mod, local, global};
+        }
+    }
+    free(out);
+}
+
+static void xm_add_ids(struct xm_import *im, const char *p)
+{
+    char *end;
+
+    for (unsigned long v = strtoul(p, &end, 16); end != p;
+         v = strtoul(p, &end, 16)) {
+        im->ids = xreallocarray(im->ids, im->nids + 1, sizeof(*im->ids));
+        im->ids[im->nids++] = v;
+        p = end;
+    }
+}
+
+static void xm_imports(const char *pdb, struct xmod_oracle *x)
+{
+    char *out = tu_run("llvm-pdbutil-14 dump --xmi '%s'", pdb), *save = NULL;
+    unsigned long mod = 0;
+    size_t entry = 0;
+
+    ck_assert_ptr_nonnull(out);
+    for (char *l = strtok_r(out, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        char *bar = strchr(l, '|');
+
+        if (sscanf(l, " Mod %lu |", &mod) == 1) {
+            entry = 0;
+        } else if (bar && strstr(l, "0x")) {
+            struct xm_import *im;
+            char *t = l + strspn(l, " ");
+
+            x->imp = xreallocarray(x->imp, x->nimp + 1, sizeof(*x->imp));
+            im = &x->imp[x->nimp++];
+            memset(im, 0, sizeof(*im));
+            im->mod = mod;
+            im->entry = entry++;
+            snprintf(im->tail, sizeof(im->tail), "%.*s",
+                     (int)(bar - t), t);
+            while (im->tail[0] && im->tail[strlen(im->tail) - 1] == ' ')
+                im->tail[strlen(im->tail) - 1] = '\0';
+            xm_add_ids(im, bar + 1);
+        } else if (!bar && x->nimp && strstr(l, "0x")) {
+            xm_add_ids(&x->imp[x->nimp - 1], l);
+        }
+    }
+    free(out);
+}
+
+static void xm_names(const char *pdb, struct xmod_oracle *x)
+{
+    char *out = tu_run("llvm-pdbutil-14 dump --ids '%s'", pdb), *save = NULL;
+    unsigned long id = 0;
+
+    ck_assert_ptr_nonnull(out);
+    for (char *l = strtok_r(out, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        const char *n = strstr(l, "name = ");
+
+        if (sscanf(l, " 0x%lx | LF_", &id) == 1 || !n)
+            continue;
+        x->names = xreallocarray(x->names, x->nnames + 1, sizeof(*x->names));
+        x->names[x->nnames].id = id;
+        snprintf(x->names[x->nnames++].name, sizeof(x->names[0].name),
+                 "%.*s", (int)strcspn(n + 7, ","), n + 7);
+    }
+    free(out);
+}
+
+/* Does module name FULL end like TAIL ("...\x\y.obj": the part after the
+ * dots), ignoring case? */
+static bool xm_tail_matches(const char *full, const char *tail)
+{
+    size_t f = strlen(full), t;
+
+    tail += strspn(tail, ".");
+    t = strlen(tail);
+    return f >= t && strcasecmp(full + f - t, tail) == 0;
+}
+
+/* The name pdbutil's dumps give decorated ID in module MOD, or "". */
+static const char *xm_resolve(const struct xmod_oracle *x, unsigned long mod,
+                              unsigned long id)
+{
+    size_t entry = (id >> 20) & 0x7FF, idx = id & 0xFFFFF;
+
+    for (size_t i = 0; i < x->nimp; i++) {
+        const struct xm_import *im = &x->imp[i];
+
+        if (im->mod != mod || im->entry != entry || idx >= im->nids)
+            continue;
+        for (size_t m = 0; m < x->nmods; m++) {
+            if (!x->modname[m][0] ||
+                !xm_tail_matches(x->modname[m], im->tail))
+                continue;
+            for (size_t e = 0; e < x->nexp; e++) {
+                if (x->exp[e].mod != m || x->exp[e].local != im->ids[idx])
+                    continue;
+                for (size_t k = 0; k < x->nnames; k++) {
+                    if (x->names[k].id == x->exp[e].global)
+                        return x->names[k].name;
+                }
+            }
+        }
+    }
+    return "";
+}
+
+static void xm_free(struct xmod_oracle *x)
+{
+    for (size_t i = 0; i < x->nimp; i++)
+        free(x->imp[i].ids);
+    free(x->imp);
+    free(x->exp);
+    free(x->names);
+    free(x->modname);
+}
+
 /* An inlinee's first line; MOD matters only for module-local
  * (cross-module, top bit set) ids. */
 struct site_first {
@@ -325,6 +497,8 @@ struct site_first {
 
 struct site_check {
     const struct symtable *t;
+    struct xmod_oracle xm;
+    size_t xresolved;
     uint64_t sect_rva[64];
     struct site_first *first;
     size_t nfirst;
@@ -398,8 +572,6 @@ static void site_check_at(struct site_check *c, uint64_t rva,
         bool same = cut ? memmem(f[i].function, m, name, n - 3) != NULL
                         : m >= n && strcmp(f[i].function + m - n, name) == 0;
 
-        /* pdbutil names no cross-module inlinee: then any frame at the
-         * line will do, as long as we could name it */
         if (f[i].line == line && same && strcmp(f[i].function, "??") != 0) {
             c->ok++;
             return;
@@ -473,6 +645,9 @@ static void check_sites(const char *pdb, const struct symtable *t)
 
     sections_of(pdb, &c);
     inlinee_lines_of(pdb, &c);
+    xm_modules_and_exports(pdb, &c.xm);
+    xm_imports(pdb, &c.xm);
+    xm_names(pdb, &c.xm);
     out = tu_run("llvm-pdbutil-14 dump --symbols '%s'", pdb);
     ck_assert_ptr_nonnull(out);
     for (char *l = strtok_r(out, "\n", &save); l;
@@ -497,6 +672,11 @@ static void check_sites(const char *pdb, const struct symtable *t)
 
             snprintf(st.name, sizeof(st.name), "%.*s",
                      n && e > n ? (int)(e - n - 1) : 0, n ? n + 1 : "");
+            if (id >= 0x80000000ul) {
+                snprintf(st.name, sizeof(st.name), "%s",
+                         xm_resolve(&c.xm, mod, id));
+                c.xresolved += st.name[0] != '\0';
+            }
             st.first = site_first_line(&c, mod, id);
             st.lineoff = 0;
             st.open = false;
@@ -505,12 +685,14 @@ static void check_sites(const char *pdb, const struct symtable *t)
         }
     }
     fprintf(stderr, "%s: %zu of %zu inline-site row ends as llvm-pdbutil "
-                    "decodes them (%.1f%%)\n",
-            pdb, c.ok, c.rows, 100.0 * c.ok / c.rows);
+                    "decodes them (%.1f%%); %zu cross-module inlinees "
+                    "named through its --xmi/--xme/--ids dumps\n",
+            pdb, c.ok, c.rows, 100.0 * c.ok / c.rows, c.xresolved);
     ck_assert_uint_gt(c.rows, 10);
     ck_assert_uint_ge(c.ok * 100, c.rows * 99);
     free(out);
     free(c.first);
+    xm_free(&c.xm);
 }
 
 START_TEST(test_pdb_inline_sites_match_pdbutil)
