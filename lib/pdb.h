@@ -9,8 +9,10 @@
  * sites with their binary annotations resolved into address ranges, lines
  * and call sites.  Addresses are RVAs, computed through the PE section
  * headers that the PDB itself keeps (the DBI optional debug header).
- * OMAP-translated PDBs (binaries rewritten after linking) are read as if
- * the map were the identity.
+ * Not read: OMAP address maps (binaries rewritten after linking; read as
+ * if the map were the identity), pre-C13 (C7/C11) symbol and line
+ * formats of VC6-era PDBs, and S_THUNK32/S_SEPCODE ranges (covered by
+ * publics instead).
  *
  * The file is untrusted: every offset and length is checked, allocations
  * never exceed the file's size, and bad input yields -EINVAL with a
