@@ -320,6 +320,14 @@ static int cmp_inline(const void *pa, const void *pb, void *ctx)
     return c;
 }
 
+/* qsort_r, which may not be given the NULL of an empty vector. */
+static void sort_r(void *base, size_t n, size_t size,
+                   int (*cmp)(const void *, const void *, void *), void *ctx)
+{
+    if (n > 1)
+        qsort_r(base, n, size, cmp, ctx);
+}
+
 /* --- the sweep ------------------------------------------------------ */
 
 struct seglist {
@@ -452,7 +460,8 @@ static uint64_t *symbol_starts(const struct symtable_builder *b, size_t *n)
         s[k++] = b->funcs[i].rva;
     for (size_t i = 0; i < b->npubs; i++)
         s[k++] = b->pubs[i].rva;
-    qsort(s, k, sizeof(*s), cmp_u64_plain);
+    if (k > 1)
+        qsort(s, k, sizeof(*s), cmp_u64_plain);
     *n = k;
     return s;
 }
@@ -504,8 +513,8 @@ static void pack_syms(struct symtable_builder *b, struct seglist *fsegs,
     struct seglist psegs = {0}, pfree = {0};
     size_t i = 0, j = 0, k = 0;
 
-    qsort_r(b->funcs, b->nfuncs, sizeof(*b->funcs), cmp_sym, b->str);
-    qsort_r(b->pubs, b->npubs, sizeof(*b->pubs), cmp_sym, b->str);
+    sort_r(b->funcs, b->nfuncs, sizeof(*b->funcs), cmp_sym, b->str);
+    sort_r(b->pubs, b->npubs, sizeof(*b->pubs), cmp_sym, b->str);
     fr = sym_ranges(b, b->funcs, b->nfuncs, starts, nstarts);
     pr = sym_ranges(b, b->pubs, b->npubs, starts, nstarts);
     sweep(fr, b->nfuncs, fsegs);
@@ -538,7 +547,7 @@ static void pack_lines(struct symtable_builder *b, const struct seglist *fsegs,
     struct seglist segs = {0};
     size_t next = 0;
 
-    qsort_r(b->lines, b->nlines, sizeof(*b->lines), cmp_line, b);
+    sort_r(b->lines, b->nlines, sizeof(*b->lines), cmp_line, b);
     for (size_t i = 0; i < b->nlines; i++) {
         const struct bline *l = &b->lines[i];
         uint64_t end = l->rva + l->size;
@@ -568,8 +577,9 @@ static void pack_lines(struct symtable_builder *b, const struct seglist *fsegs,
     free(segs.v);
 }
 
-/* Appends the inline records of one depth, INL[0..N), to P. */
-static void pack_depth(const struct binline *inl, size_t n, struct packed *p)
+/* Appends the inline records of one depth, INL[0..N), to P; false when
+ * they cover nothing. */
+static bool pack_depth(const struct binline *inl, size_t n, struct packed *p)
 {
     struct range *r = xmalloc((n + 1) * sizeof(*r));
     struct seglist segs = {0};
@@ -581,6 +591,11 @@ static void pack_depth(const struct binline *inl, size_t n, struct packed *p)
                               i};
     }
     sweep(r, n, &segs);
+    free(r);
+    if (segs.n == 0)
+        return false;
+    /* A resumed range adds a segment: up to 2n - 1 of them. */
+    p->inl = xreallocarray(p->inl, p->ninl + segs.n, sizeof(*p->inl));
     p->depths[p->ndepths++] = (struct symtable_rec_depth){(uint32_t)p->ninl,
                                                           (uint32_t)segs.n};
     for (size_t i = 0; i < segs.n; i++) {
@@ -590,8 +605,8 @@ static void pack_depth(const struct binline *inl, size_t n, struct packed *p)
             segs.v[i].start, segs.v[i].end, s->rva,       s->name,
             s->call_file,    s->call_line,  s->lang};
     }
-    free(r);
     free(segs.v);
+    return true;
 }
 
 /* Depths are kept only while contiguous from 1: a range at depth D with
@@ -601,15 +616,15 @@ static void pack_inlines(struct symtable_builder *b, struct packed *p)
     size_t i = 0;
     uint32_t want = 1;
 
-    qsort_r(b->inl, b->ninl, sizeof(*b->inl), cmp_inline, b);
-    p->inl = xmalloc((b->ninl + 1) * sizeof(*p->inl));
+    sort_r(b->inl, b->ninl, sizeof(*b->inl), cmp_inline, b);
     p->depths = xmalloc((b->ninl + 1) * sizeof(*p->depths));
     while (i < b->ninl && b->inl[i].depth == want) {
         size_t j = i;
 
         while (j < b->ninl && b->inl[j].depth == want)
             j++;
-        pack_depth(&b->inl[i], j - i, p);
+        if (!pack_depth(&b->inl[i], j - i, p))
+            break;
         i = j;
         want++;
     }
@@ -666,6 +681,7 @@ int symtable_builder_finish(struct symtable_builder *b, void **out,
 {
     struct packed p = {0};
     struct seglist fsegs = {0};
+    int rc = 0;
 
     if (b->str_len > UINT32_MAX || b->nfuncs + b->npubs > UINT32_MAX ||
         b->nlines > UINT32_MAX || b->ninl > UINT32_MAX)
@@ -673,11 +689,16 @@ int symtable_builder_finish(struct symtable_builder *b, void **out,
     pack_syms(b, &fsegs, &p);
     pack_lines(b, &fsegs, &p);
     pack_inlines(b, &p);
+    if (p.nsyms > UINT32_MAX || p.ninl > UINT32_MAX) {
+        rc = -EINVAL;
+        goto out;
+    }
     *out = write_blob(b, &p, len);
+out:
     free(fsegs.v);
     free(p.syms);
     free(p.lines);
     free(p.inl);
     free(p.depths);
-    return 0;
+    return rc;
 }
