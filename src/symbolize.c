@@ -419,13 +419,14 @@ static void run_stdin(const struct symbolize *s, struct addr_list *bench)
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: symsrvd-symbolize [--inlines] [--relative] [--json]\n"
-            "         [--demangle | --no-demangle] [--output-style=LLVM|GNU]\n"
+            "usage: symsrvd-symbolize [--inlines | --no-inlines] [--relative]\n"
+            "         [--json]"
+            " [--demangle | --no-demangle] [--output-style=LLVM|GNU]\n"
             "         [--save-table=OUT] [--bench] --obj=FILE [ADDR...]\n"
             "       symsrvd-symbolize --ident --obj=FILE\n");
 }
 
-enum { OPT_RELATIVE = 256, OPT_JSON, OPT_NO_DEMANGLE, OPT_STYLE, OPT_IDENT,
+enum { OPT_NO_INLINES = 256, OPT_RELATIVE, OPT_JSON, OPT_NO_DEMANGLE, OPT_STYLE, OPT_IDENT,
        OPT_SAVE, OPT_BENCH };
 
 static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
@@ -433,6 +434,7 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
     static const struct option longopts[] = {
         {"obj", required_argument, NULL, 'e'},
         {"inlines", no_argument, NULL, 'i'},
+        {"no-inlines", no_argument, NULL, OPT_NO_INLINES},
         {"relative", no_argument, NULL, OPT_RELATIVE},
         {"json", no_argument, NULL, OPT_JSON},
         {"demangle", no_argument, NULL, 'C'},
@@ -454,6 +456,9 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
             break;
         case 'i':
             o->inlines = true;
+            break;
+        case OPT_NO_INLINES:
+            o->inlines = false;
             break;
         case OPT_RELATIVE:
             o->relative = true;
