@@ -635,7 +635,8 @@ static void line_info(const void *ctx, const struct range *r, void *out)
     memcpy(out, &rec, sizeof(rec));
 }
 
-/* Size-0 lines end at the next line start, within their function. */
+/* Size-0 lines end at the next line start; no line outlives the function
+ * it starts in. */
 static void pack_lines(struct symtable_builder *b, const struct seglist *fsegs,
                        struct packed *p)
 {
@@ -650,16 +651,17 @@ static void pack_lines(struct symtable_builder *b, const struct seglist *fsegs,
     for (size_t i = 0; i < b->nlines; i++) {
         const struct bline *l = &b->lines[i];
         uint64_t end = l->rva + l->size;
+        size_t f = seg_find(fsegs, l->rva);
 
         if (l->size == 0 || end < l->rva) {
-            size_t f = seg_find(fsegs, l->rva);
-
             while (next < b->nlines && b->lines[next].rva <= l->rva)
                 next++;
             end = next < b->nlines ? b->lines[next].rva : UINT64_MAX;
-            if (f != SIZE_MAX && fsegs->v[f].end < end)
-                end = fsegs->v[f].end;
         }
+        /* No line runs past the function it starts in, whatever size a
+         * reader gave it: the code after belongs to someone else. */
+        if (f != SIZE_MAX && fsegs->v[f].end < end)
+            end = fsegs->v[f].end;
         r[i] = (struct range){l->rva, end, i};
     }
     sweep(r, b->nlines, &segs);

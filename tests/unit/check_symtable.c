@@ -165,6 +165,9 @@ START_TEST(test_symtable_lines_sizeless)
     symtable_builder_add_line(b, 0x110, 0, fa, 11);
     symtable_builder_add_line(b, 0x110, 0, fb, 99); /* duplicate start */
     symtable_builder_add_line(b, 0x150, 4, fb, 20);
+    symtable_builder_add_func(b, 0x200, 0x10, "h", SYMTABLE_LANG_C);
+    symtable_builder_add_func(b, 0x210, 0x10, "k", SYMTABLE_LANG_C);
+    symtable_builder_add_line(b, 0x208, 0x100, fa, 77); /* oversized */
     t = load_or_fail(b, &blob);
     ck_assert_uint_eq(symtable_lookup(t, 0x10f, f, 4, NULL), 1);
     ck_assert_str_eq(f[0].file, "/src/a.c");
@@ -181,6 +184,12 @@ START_TEST(test_symtable_lines_sizeless)
     ck_assert_uint_eq(f[0].line, 20);
     symtable_lookup(t, 0x154, f, 4, NULL);
     ck_assert_uint_eq(f[0].line, 0);
+    /* A sized line is cut at the end of its function too. */
+    symtable_lookup(t, 0x20f, f, 4, NULL);
+    ck_assert_uint_eq(f[0].line, 77);
+    ck_assert_uint_eq(symtable_lookup(t, 0x210, f, 4, NULL), 1);
+    ck_assert_str_eq(f[0].function, "k");
+    ck_assert_ptr_null(f[0].file);
     symtable_close(t);
     free(blob);
 }
