@@ -185,11 +185,14 @@ static void print_location(const struct symbolize *s, const char *file,
 }
 
 /* The frames to print: the whole chain with --inlines, else one frame
- * naming the outer function at the innermost location, as
- * llvm-symbolizer --no-inlines does. */
+ * at the innermost location, named as llvm-symbolizer-14 --no-inlines
+ * names it: the outer function, or in GNU style the innermost one (as
+ * addr2line without -i does). */
 static size_t shown_frames(const struct symbolize *s,
                            struct symtable_frame *f, size_t n)
 {
+    if (n > 1 && !s->o.inlines && s->o.gnu)
+        return 1;
     if (n > 1 && !s->o.inlines) {
         f[n - 1].file = f[0].file;
         f[n - 1].line = f[0].line;
