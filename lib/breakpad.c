@@ -190,7 +190,8 @@ static void names_add(struct bp_names *ns, uint64_t id, const char *s,
 /* Sort by id and refuse an id defined twice. */
 static int names_seal(struct bp_ctx *c, struct bp_names *ns, const char *what)
 {
-    qsort(ns->v, ns->n, sizeof(*ns->v), cmp_name_id);
+    if (ns->n > 1)
+        qsort(ns->v, ns->n, sizeof(*ns->v), cmp_name_id);
     for (size_t i = 1; i < ns->n; i++)
         if (ns->v[i].id == ns->v[i - 1].id) {
             c->lineno = ns->v[i].lineno > ns->v[i - 1].lineno
@@ -206,6 +207,8 @@ static struct bp_name *names_find(struct bp_names *ns, uint64_t id)
 {
     struct bp_name key = {.id = id};
 
+    if (ns->n == 0)
+        return NULL;
     return bsearch(&key, ns->v, ns->n, sizeof(*ns->v), cmp_name_id);
 }
 
@@ -475,7 +478,7 @@ static bool bp_next_line(const char **p, const char *end, struct bp_cur *cur)
 static int bp_walk(struct bp_ctx *c)
 {
     const char *p = (const char *)c->map->data;
-    const char *end = p + c->map->len;
+    const char *end = p ? p + c->map->len : p;
     struct bp_cur cur;
     int rc = 0;
 
@@ -601,7 +604,8 @@ static int bp_code_id(struct bp_ctx *c, struct bp_cur *cur,
 static int bp_ident_walk(struct bp_ctx *c, struct objfile_ident *id,
                          bool *windows)
 {
-    const char *p = (const char *)c->map->data, *end = p + c->map->len;
+    const char *p = (const char *)c->map->data;
+    const char *end = p ? p + c->map->len : p;
     struct bp_cur cur;
     int rc = 0;
 
