@@ -146,6 +146,30 @@ int pdb_dbi_open(struct pdb *p, bool want_sections)
     return rc;
 }
 
+int pdb_dbi_module_stream(struct pdb *p, const struct pdb_module *m,
+                          struct pdb_stream *s)
+{
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    if (m->stream == PDB_NO_STREAM)
+        return -ENOENT;
+    rc = pdb_msf_stream(p, m->stream, s);
+    if (rc < 0)
+        return rc;
+    /* Modules of a valid file have streams of their own: reading more
+     * than a few times the file means they were made to overlap. */
+    p->work += s->len;
+    if (p->work > 4 * (uint64_t)p->map->len)
+        rc = pdb_fail(p, "module streams overlap (module %s)", m->name);
+    else if ((uint64_t)m->sym_bytes + m->c11_bytes + m->c13_bytes > s->len)
+        rc = pdb_fail(p, "module %s: symbol stream is shorter than its "
+                         "parts", m->name);
+    if (rc < 0)
+        pdb_stream_free(s);
+    return rc;
+}
+
 bool pdb_dbi_rva(const struct pdb *p, uint16_t seg, uint32_t off,
                  uint64_t *rva)
 {

@@ -92,9 +92,7 @@ struct pdb {
 
     struct pdb_stream names; /* string table payload ("/names") */
     bool exports_loaded;
-    uint64_t work; /* bytes of module streams read: modules of a valid
-                    * file have streams of their own, so more than a few
-                    * times the file size means they are made to overlap */
+    uint64_t work; /* bytes of module streams read so far */
     struct pdb_types tpi, ipi;
 };
 
@@ -141,6 +139,11 @@ void pdb_close(struct pdb *p);
  * headers from the optional debug header.  A missing DBI stream leaves
  * has_dbi false and returns 0. */
 int pdb_dbi_open(struct pdb *p, bool want_sections);
+
+/* The symbol stream of module M into *S, its parts (symbols, C11 and C13
+ * lines) checked to fit.  -ENOENT when the module has none. */
+int pdb_dbi_module_stream(struct pdb *p, const struct pdb_module *m,
+                          struct pdb_stream *s);
 
 /* RVA of SEG:OFF (SEG 1-based), or false when SEG is not a section. */
 bool pdb_dbi_rva(const struct pdb *p, uint16_t seg, uint32_t off,

@@ -377,23 +377,11 @@ int pdb_sym_module(struct pdb *p, const struct pdb_module *m,
     struct pdb_stream s;
     int rc;
 
-    if (m->stream == PDB_NO_STREAM)
-        return 0;
-    rc = pdb_msf_stream(p, m->stream, &s);
+    rc = pdb_dbi_module_stream(p, m, &s);
     if (rc == -ENOENT)
         return 0;
     if (rc < 0)
         return rc;
-    p->work += s.len;
-    if (p->work > 4 * (uint64_t)p->map->len) {
-        rc = pdb_fail(p, "module streams overlap (module %s)", m->name);
-        goto out;
-    }
-    if ((uint64_t)m->sym_bytes + m->c11_bytes + m->c13_bytes > s.len) {
-        rc = pdb_fail(p, "module %s: symbol stream is shorter than its "
-                         "parts", m->name);
-        goto out;
-    }
     rc = pdb_c13_parse(p, s.data + m->sym_bytes + m->c11_bytes,
                        m->c13_bytes, b, &x.c13);
     for (size_t i = 0; rc == 0 && i < x.c13.lines.n; i++)
@@ -403,7 +391,6 @@ int pdb_sym_module(struct pdb *p, const struct pdb_module *m,
         rc = sym_walk(&x, s.data, m->sym_bytes);
     if (rc == 0)
         pdb_lines_emit(&x.all, b);
-out:
     while (x.depth)
         sym_pop(&x);
     free(x.stack);

@@ -34,22 +34,13 @@ static int xmod_load_one(struct pdb *p, struct pdb_module *m)
     size_t n;
     int rc;
 
-    if (m->stream == PDB_NO_STREAM)
-        return 0;
-    rc = pdb_msf_stream(p, m->stream, &s);
+    rc = pdb_dbi_module_stream(p, m, &s);
     if (rc == -ENOENT)
         return 0;
     if (rc < 0)
         return rc;
-    p->work += s.len;
-    if (p->work > 4 * (uint64_t)p->map->len)
-        rc = pdb_fail(p, "module streams overlap (module %s)", m->name);
-    else if ((uint64_t)m->sym_bytes + m->c11_bytes + m->c13_bytes > s.len)
-        rc = pdb_fail(p, "module %s: symbol stream is shorter than its "
-                         "parts", m->name);
-    else
-        rc = pdb_c13_find(p, s.data + m->sym_bytes + m->c11_bytes,
-                          m->c13_bytes, DEBUG_S_CROSSSCOPEEXPORTS, &d, &n);
+    rc = pdb_c13_find(p, s.data + m->sym_bytes + m->c11_bytes, m->c13_bytes,
+                      DEBUG_S_CROSSSCOPEEXPORTS, &d, &n);
     if (rc == 0 && d && n >= 8) {
         m->num_exports = n / 8;
         m->exports = xcalloc(m->num_exports, sizeof(*m->exports));
