@@ -5,14 +5,15 @@
  *
  * It reports a PDB's identity as symbol stores key it and feeds a
  * symtable builder with everything needed to symbolicate: public symbols
- * (S_PUB32), procedures with their sizes, the C13 line tables, and inline
+ * (S_PUB32), procedures and thunks with their sizes, the C13 line tables,
+ * and inline
  * sites with their binary annotations resolved into address ranges, lines
  * and call sites.  Addresses are RVAs, computed through the PE section
  * headers that the PDB itself keeps (the DBI optional debug header).
  * Not read: OMAP address maps (binaries rewritten after linking; read as
  * if the map were the identity), pre-C13 (C7/C11) symbol and line
- * formats of VC6-era PDBs, and S_THUNK32/S_SEPCODE ranges (covered by
- * publics instead).
+ * formats of VC6-era PDBs, and S_SEPCODE ranges (separated code is covered
+ * by publics instead).
  *
  * The file is untrusted: every offset and length is checked, allocations
  * never exceed the file's size, and bad input yields -EINVAL with a

@@ -8,8 +8,8 @@
  * inlinee's first line (DEBUG_S_INLINEELINES).  The call site of an
  * inline range is where its parent (the procedure's line table, or the
  * enclosing inline site's rows) is at that address.  Scopes nest with
- * S_END, S_PROC_ID_END and S_INLINESITE_END; blocks, thunks and the like
- * only keep the nesting straight.
+ * S_END, S_PROC_ID_END and S_INLINESITE_END; thunks are functions too;
+ * blocks and the like only keep the nesting straight.
  */
 #include "config.h"
 
@@ -45,6 +45,7 @@ enum {
 
 #define CV_SIGNATURE_C13 4
 #define PROC_NAME_OFF    35
+#define THUNK_NAME_OFF   21
 
 enum scope_kind { SCOPE_OTHER, SCOPE_PROC, SCOPE_SITE };
 
@@ -148,6 +149,20 @@ static void sym_proc(struct sym_ctx *x, const uint8_t *r, size_t len)
     s->start = rva;
     s->end = rva + size;
     symtable_builder_add_func(x->b, rva, size, name, x->lang);
+}
+
+/* S_THUNK32 {parent, end, next, offset, segment, length, ordinal, name}:
+ * import and incremental-linking thunks, functions of their own. */
+static void sym_thunk(struct sym_ctx *x, const uint8_t *r, size_t len)
+{
+    const char *name = pdb_cstr(r, len, THUNK_NAME_OFF);
+    uint64_t rva;
+
+    sym_push(x, SCOPE_OTHER);
+    if (len > THUNK_NAME_OFF && name && *name &&
+        pdb_dbi_rva(x->p, pdb_u16(r + 16), pdb_u32(r + 12), &rva))
+        symtable_builder_add_func(x->b, rva, pdb_u16(r + 18), name,
+                                  SYMTABLE_LANG_UNKNOWN);
 }
 
 /* CVUncompressData: 1, 2 or 4 bytes, big-endian, length in the top bits. */
@@ -335,7 +350,8 @@ static void sym_record(struct sym_ctx *x, uint16_t kind, const uint8_t *r,
         break;
     case S_INLINESITE: sym_site(x, r, len, 12); break;
     case S_INLINESITE2: sym_site(x, r, len, 16); break;
-    case S_THUNK32: case S_BLOCK32: case S_WITH32: case S_SEPCODE:
+    case S_THUNK32: sym_thunk(x, r, len); break;
+    case S_BLOCK32: case S_WITH32: case S_SEPCODE:
     case S_GMANPROC: case S_LMANPROC:
         sym_push(x, SCOPE_OTHER);
         break;

@@ -724,6 +724,64 @@ START_TEST(test_pdb_inline_sites_match_pdbutil)
 }
 END_TEST
 
+/* Every S_THUNK32 llvm-pdbutil lists is a function of its own for us, over
+ * its whole size. */
+static void check_thunks(const char *pdb, const struct symtable *t)
+{
+    struct site_check c = {.t = t};
+    char *out, *save = NULL, name[256] = "";
+    size_t n = 0, ok = 0;
+
+    sections_of(pdb, &c);
+    out = tu_run("llvm-pdbutil-14 dump --symbols '%s'", pdb);
+    ck_assert_ptr_nonnull(out);
+    for (char *l = strtok_r(out, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        const char *q = strchr(l, '`'), *a = strstr(l, "addr = ");
+        const char *sz = strstr(l, "size = ");
+        unsigned size, sec, off;
+
+        if (strstr(l, "S_THUNK32") && q)
+            snprintf(name, sizeof(name), "%.*s", (int)strcspn(q + 1, "`"),
+                     q + 1);
+        else if (name[0] && a && sz &&
+                 sscanf(sz, "size = %u", &size) == 1 &&
+                 sscanf(a, "addr = %u:%u", &sec, &off) == 2 && sec < 64) {
+            uint64_t rva = c.sect_rva[sec] + off;
+            struct symtable_frame f[4];
+            size_t nf = symtable_lookup(t, rva + size - 1, f, 4, NULL);
+
+            n++;
+            ok += nf && strcmp(f[nf - 1].function, name) == 0 &&
+                  symtable_lookup(t, rva, f, 4, NULL) &&
+                  strcmp(f[0].function, name) == 0;
+            name[0] = '\0';
+        }
+    }
+    fprintf(stderr, "%s: %zu of %zu thunks\n", pdb, ok, n);
+    ck_assert_uint_gt(n, 10);
+    ck_assert_uint_eq(ok, n);
+    free(out);
+}
+
+START_TEST(test_pdb_thunks_match_pdbutil)
+{
+    for (size_t i = 0; i < 2; i++) {
+        char *name = xasprintf("%s.pdb", fixtures[i]);
+        char *path = tu_data(name);
+        struct symtable *t;
+        void *blob;
+
+        t = tu_table(path, pdb_build, &blob);
+        check_thunks(path, t);
+        symtable_close(t);
+        free(blob);
+        free(path);
+        free(name);
+    }
+}
+END_TEST
+
 /* --- MSF repacking: the same streams in another block size, each stream's
  * blocks in reverse order so that none is contiguous.  Written here from
  * the MSF layout, independently of the reader. --- */
@@ -990,6 +1048,7 @@ int main(void)
         test_pdb_symbolize_generated_i686,
         test_pdb_symbolize_msvc_fixtures,
         test_pdb_inline_sites_match_pdbutil,
+        test_pdb_thunks_match_pdbutil,
         test_pdb_block_sizes,
         test_pdb_damaged_files_fail_cleanly,
         test_pdb_rejects_other_formats,
