@@ -11,6 +11,7 @@
 #include "pdb.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -786,10 +787,18 @@ END_TEST
  * blocks in reverse order so that none is contiguous.  Written here from
  * the MSF layout, independently of the reader. --- */
 
+/* Blocks FIRST..NBLOCKS-1 in BUF; the superblock goes to block 0 and
+ * what lies between is a hole (a sparse file past 4 GiB when FIRST is
+ * large). */
 struct msf_out {
     uint8_t *buf;
-    uint32_t bs, nblocks;
+    uint32_t bs, first, nblocks;
 };
+
+static uint8_t *msf_block(struct msf_out *o, uint32_t blk)
+{
+    return o->buf + (size_t)(blk - o->first) * o->bs;
+}
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -812,9 +821,9 @@ static uint32_t msf_alloc(struct msf_out *o)
 
     while (o->nblocks % o->bs == 1 || o->nblocks % o->bs == 2)
         o->nblocks++;
-    o->buf = xreallocarray(o->buf, (size_t)o->nblocks + 1, o->bs);
-    memset(o->buf + (size_t)old * o->bs, 0,
-           (size_t)(o->nblocks + 1 - old) * o->bs);
+    o->buf = xreallocarray(o->buf, (size_t)(o->nblocks - o->first) + 1,
+                           o->bs);
+    memset(msf_block(o, old), 0, (size_t)(o->nblocks + 1 - old) * o->bs);
     return o->nblocks++;
 }
 
@@ -829,7 +838,7 @@ static void msf_put(struct msf_out *o, const uint8_t *d, size_t len,
         size_t chunk = len - i * o->bs < o->bs ? len - i * o->bs : o->bs;
 
         list[i] = msf_alloc(o);
-        memcpy(o->buf + (size_t)list[i] * o->bs, d + i * o->bs, chunk);
+        memcpy(msf_block(o, list[i]), d + i * o->bs, chunk);
     }
 }
 
@@ -873,14 +882,32 @@ static uint8_t *msf_read_dir(const uint8_t *in, uint32_t *bs)
     return dir;
 }
 
-static void msf_repack(const char *from, const char *to, uint32_t nbs)
+static void msf_write(struct msf_out *o, const uint8_t *sb, size_t sblen,
+                      const char *to)
+{
+    uint8_t *first = xcalloc(1, o->bs);
+    int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    size_t len = (size_t)(o->nblocks - o->first) * o->bs;
+
+    ck_assert_int_ge(fd, 0);
+    memcpy(first, sb, sblen);
+    ck_assert_int_eq(pwrite(fd, first, o->bs, 0), (ssize_t)o->bs);
+    ck_assert_int_eq(pwrite(fd, o->buf, len, (off_t)o->first * o->bs),
+                     (ssize_t)len);
+    ck_assert_int_eq(close(fd), 0);
+    free(first);
+}
+
+/* Rewrite FROM as TO with block size NBS, its streams from block FIRST
+ * on. */
+static void msf_repack(const char *from, const char *to, uint32_t nbs,
+                       uint32_t first)
 {
     struct objfile_map m;
-    struct msf_out o = {NULL, nbs, 0};
+    struct msf_out o = {NULL, nbs, first, first};
     uint32_t bs, ns, *lists, nl = 0, map_block;
     uint8_t *dir, *ndir, sb[56];
     size_t dlen = 4, lcap;
-    FILE *f;
 
     tu_map(from, &m);
     dir = msf_read_dir(m.data, &bs);
@@ -888,7 +915,6 @@ static void msf_repack(const char *from, const char *to, uint32_t nbs)
     lcap = m.len / 64 + ns + 16;
     lists = xcalloc(lcap, sizeof(*lists));
     memcpy(sb, m.data, sizeof(sb));
-    msf_alloc(&o); /* superblock */
     for (uint32_t i = 0; i < ns; i++) {
         size_t len;
         uint8_t *s = msf_get(m.data, dir, bs, i, &len);
@@ -906,17 +932,13 @@ static void msf_repack(const char *from, const char *to, uint32_t nbs)
     ck_assert_uint_le((dlen + nbs - 1) / nbs, nbs / 4);
     map_block = msf_alloc(&o);
     for (size_t i = 0; i < (dlen + nbs - 1) / nbs; i++)
-        wr32(o.buf + (size_t)map_block * nbs + 4 * i, lists[i]);
+        wr32(msf_block(&o, map_block) + 4 * i, lists[i]);
     wr32(sb + 32, nbs);
     wr32(sb + 36, 1);
     wr32(sb + 40, o.nblocks);
     wr32(sb + 44, (uint32_t)dlen);
     wr32(sb + 52, map_block);
-    memcpy(o.buf, sb, sizeof(sb));
-    f = fopen(to, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(o.buf, nbs, o.nblocks, f), o.nblocks);
-    fclose(f);
+    msf_write(&o, sb, sizeof(sb), to);
     tu_unmap(&m);
     free(o.buf);
     free(ndir);
@@ -951,7 +973,7 @@ START_TEST(test_pdb_block_sizes)
         char *sum;
         void *blob;
 
-        msf_repack(src, to, sizes[i]);
+        msf_repack(src, to, sizes[i], 1);
         sum = tu_run("llvm-pdbutil-14 dump --summary '%s'", to);
         ck_assert_msg(sum && strstr(sum, "F535C5FB-2AE8-4BB8-AA20-"
                                          "6C30BE566C5A"),
@@ -969,6 +991,33 @@ START_TEST(test_pdb_block_sizes)
     free(dir);
     free(blob0);
     free(src);
+}
+END_TEST
+
+/* The same file with every stream past 4 GiB (a sparse file): offsets
+ * must be 64-bit all through. */
+START_TEST(test_pdb_past_4gib)
+{
+    char *dir = tu_tmpdir(), *src = tu_data("CrashWithException.pdb");
+    char *to = xasprintf("%s/big.pdb", dir);
+    size_t len0, len;
+    void *blob0 = blob_of(src, &len0), *blob;
+    struct objfile_map m;
+
+    msf_repack(src, to, 4096, (uint32_t)((UINT64_C(1) << 32) / 4096 + 8));
+    tu_map(to, &m);
+    ck_assert_uint_gt(m.len, UINT64_C(1) << 32);
+    tu_unmap(&m);
+    check_identity(to);
+    blob = blob_of(to, &len);
+    ck_assert_uint_eq(len, len0);
+    ck_assert_msg(memcmp(blob, blob0, len) == 0, "reads differently");
+    free(blob);
+    free(blob0);
+    free(to);
+    free(src);
+    tu_rmdir(dir);
+    free(dir);
 }
 END_TEST
 
@@ -1050,6 +1099,7 @@ int main(void)
         test_pdb_inline_sites_match_pdbutil,
         test_pdb_thunks_match_pdbutil,
         test_pdb_block_sizes,
+        test_pdb_past_4gib,
         test_pdb_damaged_files_fail_cleanly,
         test_pdb_rejects_other_formats,
     };
