@@ -10,14 +10,11 @@
 #include "pdb_testutil.h"
 
 #include <check.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pe.h"
@@ -125,23 +122,12 @@ void tu_shell(const char *fmt, ...)
 
 void tu_map(const char *path, struct objfile_map *map)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY);
-
-    memset(map, 0, sizeof(*map));
-    ck_assert_msg(fd >= 0, "%s: cannot open", path);
-    ck_assert_int_eq(fstat(fd, &st), 0);
-    map->path = path;
-    map->len = (size_t)st.st_size;
-    map->data = mmap(NULL, map->len, PROT_READ, MAP_PRIVATE, fd, 0);
-    ck_assert_ptr_ne(map->data, MAP_FAILED);
-    close(fd);
+    ck_assert_msg(objfile_map(path, map) == 0, "%s", map->err);
 }
 
 void tu_unmap(struct objfile_map *map)
 {
-    munmap((void *)map->data, map->len);
-    memset(map, 0, sizeof(*map));
+    objfile_unmap(map);
 }
 
 void tu_build_image(const char *dir, const char *arch, const char *name,

@@ -38,7 +38,7 @@ char *tu_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Run a shell command and assert that it succeeds. */
 void tu_shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* mmap PATH read-only into *MAP (path borrowed); tu_unmap() undoes it. */
+/* objfile_map() PATH into *MAP, asserting success; tu_unmap() undoes it. */
 void tu_map(const char *path, struct objfile_map *map);
 void tu_unmap(struct objfile_map *map);
 
