@@ -221,49 +221,52 @@ static int objfile_unsupported(struct objfile_map *map, enum objfile_kind kind)
     return objfile_fail(map, -ENOTSUP, what);
 }
 
+/* The readers of this build, by the kind they read. */
+static const struct objfile_reader {
+    enum objfile_kind kind;
+    int (*identify)(struct objfile_map *, struct objfile_ident *);
+    int (*build)(struct objfile_map *, struct symtable_builder *);
+} objfile_readers[] = {
+    {OBJFILE_BREAKPAD, breakpad_identify, breakpad_build},
+#ifdef OBJFILE_HAVE_PDB
+    {OBJFILE_PDB, pdb_identify, pdb_build},
+#endif
+#ifdef OBJFILE_HAVE_PE
+    {OBJFILE_PE, pe_identify, pe_build},
+#endif
+#ifdef OBJFILE_HAVE_ELF
+    {OBJFILE_ELF, elfdw_identify, elfdw_build},
+#endif
+};
+
+static const struct objfile_reader *objfile_reader(const struct objfile_map *map,
+                                                   enum objfile_kind kind)
+{
+    if (kind == OBJFILE_PDB && is_pdb2(map))
+        return NULL;
+    for (size_t i = 0; i < sizeof(objfile_readers) / sizeof(objfile_readers[0]);
+         i++)
+        if (objfile_readers[i].kind == kind)
+            return &objfile_readers[i];
+    return NULL;
+}
+
 int objfile_identify(struct objfile_map *map, struct objfile_ident *id)
 {
     enum objfile_kind kind = objfile_detect(map);
+    const struct objfile_reader *r = objfile_reader(map, kind);
 
     memset(id, 0, sizeof(*id));
     id->kind = kind;
     if (kind == OBJFILE_MACHO)
         snprintf(id->arch, sizeof(id->arch), "%s",
                  map->data[0] == 0xca ? "" : macho_arch(map));
-    if (kind == OBJFILE_BREAKPAD)
-        return breakpad_identify(map, id);
-#ifdef OBJFILE_HAVE_PDB
-    if (kind == OBJFILE_PDB && !is_pdb2(map))
-        return pdb_identify(map, id);
-#endif
-#ifdef OBJFILE_HAVE_PE
-    if (kind == OBJFILE_PE)
-        return pe_identify(map, id);
-#endif
-#ifdef OBJFILE_HAVE_ELF
-    if (kind == OBJFILE_ELF)
-        return elfdw_identify(map, id);
-#endif
-    return objfile_unsupported(map, kind);
+    return r ? r->identify(map, id) : objfile_unsupported(map, kind);
 }
 
 int objfile_build(struct objfile_map *map, struct symtable_builder *b)
 {
-    enum objfile_kind kind = objfile_detect(map);
+    const struct objfile_reader *r = objfile_reader(map, objfile_detect(map));
 
-    if (kind == OBJFILE_BREAKPAD)
-        return breakpad_build(map, b);
-#ifdef OBJFILE_HAVE_PDB
-    if (kind == OBJFILE_PDB && !is_pdb2(map))
-        return pdb_build(map, b);
-#endif
-#ifdef OBJFILE_HAVE_PE
-    if (kind == OBJFILE_PE)
-        return pe_build(map, b);
-#endif
-#ifdef OBJFILE_HAVE_ELF
-    if (kind == OBJFILE_ELF)
-        return elfdw_build(map, b);
-#endif
-    return objfile_unsupported(map, kind);
+    return r ? r->build(map, b) : objfile_unsupported(map, objfile_detect(map));
 }

@@ -243,32 +243,16 @@ uint64_t symtable_image_base(const struct symtable *t)
 static size_t map_find(const struct symtable *t, const struct symtable_rec_map *m,
                        const uint64_t *starts, uint64_t rva)
 {
-    const uint64_t *idx = t->index + m->index_first;
     const uint64_t *s = starts + m->first;
-    size_t lo = 0, hi = m->index_count, base;
+    size_t k, base, end;
 
     if (m->count == 0 || s[0] > rva)
         return SIZE_MAX;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (idx[mid] <= rva)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    base = (lo - 1) * SYMTABLE_FANOUT;
-    lo = base;
-    hi = base + SYMTABLE_FANOUT < m->count ? base + SYMTABLE_FANOUT : m->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (s[mid] <= rva)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return m->first + lo - 1;
+    k = symtable_upper_bound(t->index + m->index_first, m->index_count, rva);
+    base = (k - 1) * SYMTABLE_FANOUT;
+    end = base + SYMTABLE_FANOUT < m->count ? base + SYMTABLE_FANOUT : m->count;
+    return m->first + base +
+           symtable_upper_bound(s + base, end - base, rva) - 1;
 }
 
 static const struct symtable_rec_inline *

@@ -495,17 +495,9 @@ static uint64_t open_end(const struct symtable_builder *b, uint64_t start)
 static uint64_t next_start(const uint64_t *starts, size_t n, uint64_t rva,
                            uint64_t none)
 {
-    size_t lo = 0, hi = n;
+    size_t i = symtable_upper_bound(starts, n, rva);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (starts[mid] <= rva)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n ? starts[lo] : none;
+    return i < n ? starts[i] : none;
 }
 
 static int cmp_u64_plain(const void *a, const void *b)

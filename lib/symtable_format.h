@@ -16,6 +16,7 @@
 #ifndef SYMSRVD_SYMTABLE_FORMAT_H
 #define SYMSRVD_SYMTABLE_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SYMTABLE_MAGIC     "SYMTAB\x1a\n"
@@ -86,5 +87,23 @@ struct symtable_rec_inline {
     uint32_t call_line;
     uint32_t lang;
 };
+
+/* The number of elements of the sorted V[0..N) at or below KEY: the
+ * position after the last start <= KEY. */
+static inline size_t symtable_upper_bound(const uint64_t *v, size_t n,
+                                          uint64_t key)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (v[mid] <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
 
 #endif

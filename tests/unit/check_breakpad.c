@@ -12,22 +12,14 @@
 #include "objfile.h"
 #include "symtable.h"
 
+#include "symtest.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static char *data_path(const char *rel)
-{
-    const char *top = getenv("abs_top_srcdir");
-    char *p;
-
-    if (asprintf(&p, "%s/tests/data/breakpad/%s", top ? top : "..", rel) < 0)
-        abort();
-    return p;
-}
 
 /* Build TEXT (LEN bytes) as a Breakpad file; *T is NULL on failure. */
 static int build_mem(const char *text, size_t len, struct symtable **t,
@@ -69,7 +61,7 @@ static const struct {
 
 START_TEST(test_breakpad_identity)
 {
-    char *path = data_path(idents[_i].file);
+    char *path = symtest_data(idents[_i].file);
     struct objfile_map map;
     struct objfile_ident id;
 
@@ -183,7 +175,7 @@ static const char *const stack_files[] = {
 
 START_TEST(test_breakpad_stack_fixtures)
 {
-    char *path = data_path(stack_files[_i]);
+    char *path = symtest_data(stack_files[_i]);
     FILE *fp = fopen(path, "r");
     struct objfile_map map;
     struct breakpad_stack *s;
@@ -229,7 +221,7 @@ static const char *const all_files[] = {
 
 START_TEST(test_breakpad_fixtures_build)
 {
-    char *path = data_path(all_files[_i]);
+    char *path = symtest_data(all_files[_i]);
     struct objfile_map map;
     struct symtable_builder *b = symtable_builder_new();
     void *blob;
@@ -312,7 +304,7 @@ END_TEST
  * a table, never a crash (ASan and UBSan watch in CI). */
 START_TEST(test_breakpad_truncated_and_flipped)
 {
-    char *path = data_path("xul2.sym");
+    char *path = symtest_data("xul2.sym");
     struct objfile_map map;
     struct symtable *t;
     char err[256], *copy;
@@ -347,8 +339,6 @@ int main(void)
     Suite *s = suite_create("breakpad");
     TCase *tc = tcase_create("read");
     TCase *tr = tcase_create("reject");
-    SRunner *sr;
-    int failed;
 
     tcase_add_loop_test(tc, test_breakpad_identity, 0,
                         sizeof(idents) / sizeof(idents[0]));
@@ -364,9 +354,5 @@ int main(void)
     tcase_add_test(tr, test_breakpad_truncated_and_flipped);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tr);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return symtest_run(s);
 }

@@ -23,6 +23,8 @@
 #include "objfile.h"
 #include "symtable.h"
 
+#include "symtest.h"
+
 #include <check.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -38,16 +40,6 @@ struct func_list {
     bool *folded;     /* inside a FUNC with the m (multiple) flag */
     size_t n, cap;
 };
-
-static char *data_path(const char *rel)
-{
-    const char *top = getenv("abs_top_srcdir");
-    char *p;
-
-    if (asprintf(&p, "%s/tests/data/breakpad/%s", top ? top : "..", rel) < 0)
-        abort();
-    return p;
-}
 
 static void funcs_push(struct func_list *f, uint64_t a, bool first,
                        bool folded)
@@ -66,7 +58,7 @@ static void funcs_push(struct func_list *f, uint64_t a, bool first,
 
 static void funcs_read(const char *rel, struct func_list *f)
 {
-    char *sym = data_path(rel);
+    char *sym = symtest_data(rel);
     FILE *fp = fopen(sym, "r");
     char line[4096];
 
@@ -94,7 +86,7 @@ static void funcs_free(struct func_list *f)
 
 static struct symtable *table_of(const char *rel, void **blob)
 {
-    char *path = data_path(rel);
+    char *path = symtest_data(rel);
     struct objfile_map map;
     struct symtable_builder *b = symtable_builder_new();
     struct symtable *t = NULL;
@@ -226,14 +218,6 @@ static void ours(const struct symtable *t, uint64_t rva, bool inlines,
     }
 }
 
-static bool have_tool(const char *tool)
-{
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-    return system(cmd) == 0;
-}
-
 /* The first hex value printed after KEY (and after AFTER when given) by
  * llvm-readobj-14 ARGS PATH. */
 static uint64_t readobj_value(const char *args, const char *path,
@@ -309,7 +293,7 @@ static void answers_free(struct answer *a, size_t n)
 
 START_TEST(test_breakpad_inline_chains_match_dwarf)
 {
-    char *dwarf = data_path("macos/crash.dsym-dwarf");
+    char *dwarf = symtest_data("macos/crash.dsym-dwarf");
     struct func_list f = {0};
     struct symtable *t;
     struct answer *want, got;
@@ -350,7 +334,7 @@ END_TEST
  * not failed. */
 START_TEST(test_breakpad_windows_matches_pdb)
 {
-    char *exe = data_path("windows/crash.exe");
+    char *exe = symtest_data("windows/crash.exe");
     struct func_list f = {0};
     struct symtable *t;
     struct answer *want, got;
@@ -450,19 +434,13 @@ int main(void)
 {
     Suite *s = suite_create("breakpad_oracle");
     TCase *tc = tcase_create("oracle");
-    SRunner *sr;
-    int failed;
 
-    if (!have_tool("llvm-symbolizer-14") || !have_tool("llvm-readobj-14"))
+    if (!symtest_have("llvm-symbolizer-14") || !symtest_have("llvm-readobj-14"))
         return 77;
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_breakpad_inline_chains_match_dwarf);
     tcase_add_test(tc, test_breakpad_windows_matches_pdb);
     tcase_add_test(tc, test_breakpad_dump_syms_versions_agree);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return symtest_run(s);
 }

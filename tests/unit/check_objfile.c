@@ -10,6 +10,8 @@
 #include "objfile.h"
 #include "symtable.h"
 
+#include "symtest.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -22,16 +24,12 @@ static char tmpdir[64];
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_objfile.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    symtest_tmpdir(tmpdir, sizeof(tmpdir), "check_objfile");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    symtest_rmdir(tmpdir);
 }
 
 /* Write DATA to a file in the test directory and map it. */
@@ -181,17 +179,14 @@ START_TEST(test_objfile_detect_fixtures)
         {"windows/crash.sym", OBJFILE_BREAKPAD},
         {"macos/crash.dsym-dwarf", OBJFILE_MACHO},
     };
-    const char *top = getenv("abs_top_srcdir");
-
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *path = symtest_data(files[i].rel);
         struct objfile_map map;
-        char path[4096];
 
-        snprintf(path, sizeof(path), "%s/tests/data/breakpad/%s",
-                 top ? top : "..", files[i].rel);
         ck_assert_int_eq(objfile_map(path, &map), 0);
         ck_assert_int_eq(objfile_detect(&map), files[i].kind);
         objfile_unmap(&map);
+        free(path);
     }
 }
 END_TEST
@@ -212,8 +207,6 @@ int main(void)
 {
     Suite *s = suite_create("objfile");
     TCase *tc = tcase_create("detect");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_objfile_map_errors);
@@ -225,9 +218,5 @@ int main(void)
     tcase_add_test(tc, test_objfile_detect_fixtures);
     tcase_add_test(tc, test_objfile_kind_names);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return symtest_run(s);
 }

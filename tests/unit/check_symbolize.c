@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include "symtest.h"
+
 #include <check.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -25,35 +27,12 @@ static char tmpdir[64];
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_symbolize.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    symtest_tmpdir(tmpdir, sizeof(tmpdir), "check_symbolize");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static char *data_path(const char *rel)
-{
-    const char *top = getenv("abs_top_srcdir");
-    char *p;
-
-    if (asprintf(&p, "%s/tests/data/breakpad/%s", top ? top : "..", rel) < 0)
-        abort();
-    return p;
-}
-
-static const char *tool(void)
-{
-    static char path[4096];
-    const char *top = getenv("abs_top_builddir");
-
-    snprintf(path, sizeof(path), "%s/src/symsrvd-symbolize", top ? top : "..");
-    return path;
+    symtest_rmdir(tmpdir);
 }
 
 /* Run the shell command CMD with INPUT on stdin; returns its stdout (new
@@ -95,10 +74,10 @@ static char *run(const char *cmd, const char *input, int *status)
 
 static char *ours(const char *opts, const char *rel, const char *input)
 {
-    char *obj = data_path(rel), *cmd, *out;
+    char *obj = symtest_data(rel), *cmd, *out;
     int st;
 
-    ck_assert_int_ge(asprintf(&cmd, "'%s' %s --obj='%s'", tool(), opts, obj),
+    ck_assert_int_ge(asprintf(&cmd, "'%s' %s --obj='%s'", symtest_tool(), opts, obj),
                      0);
     out = run(cmd, input, &st);
     ck_assert_int_eq(st, 0);
@@ -109,7 +88,7 @@ static char *ours(const char *opts, const char *rel, const char *input)
 
 static char *llvm(const char *opts, const char *rel, const char *input)
 {
-    char *obj = data_path(rel), *cmd, *out;
+    char *obj = symtest_data(rel), *cmd, *out;
 
     ck_assert_int_ge(
         asprintf(&cmd, "llvm-symbolizer-14 %s --obj='%s'", opts, obj), 0);
@@ -143,7 +122,7 @@ END_TEST
  * the dSYM), one per line. */
 static void sample_addresses(char **rel_in, char **abs_in)
 {
-    char *sym = data_path("macos/crash.inlines.sym");
+    char *sym = symtest_data("macos/crash.inlines.sym");
     FILE *fp = fopen(sym, "r");
     char line[4096];
     size_t rl = 0, al = 0, cap = 1 << 20;
@@ -322,13 +301,13 @@ START_TEST(test_symbolize_saved_table)
     ck_assert_int_ge(asprintf(&cmd, "'%s' --inlines --save-table='%s' "
                                     "--obj='%s/tests/data/breakpad/macos/"
                                     "crash.inlines.sym'",
-                              tool(), table, getenv("abs_top_srcdir")),
+                              symtest_tool(), table, getenv("abs_top_srcdir")),
                      0);
     a = run(cmd, rel_in, &st);
     ck_assert_int_eq(st, 0);
     free(cmd);
     ck_assert_int_ge(
-        asprintf(&cmd, "'%s' --inlines --obj='%s'", tool(), table), 0);
+        asprintf(&cmd, "'%s' --inlines --obj='%s'", symtest_tool(), table), 0);
     b = run(cmd, rel_in, &st);
     ck_assert_int_eq(st, 0);
     ck_assert_str_eq(a, b);
@@ -337,7 +316,7 @@ START_TEST(test_symbolize_saved_table)
     ck_assert_int_ge(asprintf(&cmd,
                               "printf 'X' | dd of='%s' bs=1 seek=200 "
                               "conv=notrunc 2>/dev/null && '%s' --obj='%s' 0",
-                              table, tool(), table),
+                              table, symtest_tool(), table),
                      0);
     free(run(cmd, "", &st));
     ck_assert_int_eq(st, 1);
@@ -360,11 +339,11 @@ START_TEST(test_symbolize_ident_and_errors)
                           "code_id 5AB380779000\ndebug_file crash.pdb\n"
                           "code_file crash.exe\nimage_base 0x0\n");
     free(out);
-    ck_assert_int_ge(asprintf(&cmd, "'%s' --obj=/nonexistent 0", tool()), 0);
+    ck_assert_int_ge(asprintf(&cmd, "'%s' --obj=/nonexistent 0", symtest_tool()), 0);
     free(run(cmd, "", &st));
     ck_assert_int_eq(st, 1);
     free(cmd);
-    ck_assert_int_ge(asprintf(&cmd, "'%s' 0x1", tool()), 0);
+    ck_assert_int_ge(asprintf(&cmd, "'%s' 0x1", symtest_tool()), 0);
     free(run(cmd, "", &st));
     ck_assert_int_eq(st, 2); /* usage: no --obj */
     free(cmd);
@@ -375,10 +354,8 @@ int main(void)
 {
     Suite *s = suite_create("symbolize");
     TCase *tc = tcase_create("tool");
-    SRunner *sr;
-    int failed;
 
-    if (system("command -v llvm-symbolizer-14 >/dev/null 2>&1") != 0)
+    if (!symtest_have("llvm-symbolizer-14"))
         return 77;
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
@@ -389,9 +366,5 @@ int main(void)
     tcase_add_test(tc, test_symbolize_saved_table);
     tcase_add_test(tc, test_symbolize_ident_and_errors);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return symtest_run(s);
 }

@@ -10,6 +10,8 @@
 #include "symtable.h"
 #include "symtable_format.h"
 
+#include "symtest.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -418,8 +420,6 @@ int main(void)
     Suite *s = suite_create("symtable");
     TCase *tc = tcase_create("lookup");
     TCase *tr = tcase_create("reject");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_symtable_nested_and_sizeless);
     tcase_add_test(tc, test_symtable_empty);
@@ -434,9 +434,5 @@ int main(void)
     tcase_add_test(tr, test_symtable_structural_checks);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tr);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return symtest_run(s);
 }
