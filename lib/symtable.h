@@ -60,6 +60,12 @@ void symtable_builder_free(struct symtable_builder *b);
 void symtable_builder_set_image_base(struct symtable_builder *b,
                                      uint64_t image_base);
 
+/* Size of the image in bytes (PE SizeOfImage, ELF span of the PT_LOADs),
+ * when the reader knows it.  Symbols whose end is open (size 0 with no
+ * later symbol) then end there instead of covering every higher RVA. */
+void symtable_builder_set_image_size(struct symtable_builder *b,
+                                     uint64_t image_size);
+
 /* Intern a source file path; the same string always gives the same id.
  * Ids are small integers starting at 1; 0 means "no file". */
 uint32_t symtable_builder_file(struct symtable_builder *b, const char *path);
@@ -102,6 +108,11 @@ int symtable_builder_finish(struct symtable_builder *b, void **out,
 /* Validate a blob (magic, version, checksum, every offset in bounds) and
  * wrap it.  The table borrows DATA, which must outlive it.  0 or -EINVAL. */
 int symtable_load(const void *data, size_t len, struct symtable **out);
+
+/* True when DATA[0..LEN) starts like a symtable blob (magic only; use
+ * symtable_load() to validate).  Lets callers tell a saved table from a
+ * symbol file. */
+bool symtable_has_magic(const void *data, size_t len);
 
 /* mmap PATH and load it; the table owns the mapping.  0 or -errno. */
 int symtable_open(const char *path, struct symtable **out);

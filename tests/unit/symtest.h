@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symtest: helpers shared by the symtable, Breakpad, objfile and
+ * symsrvd-symbolize tests (data paths, scratch directories, the suite
+ * runner).  Test-only; aborts the test on failure.
+ */
+#ifndef SYMSRVD_SYMTEST_H
+#define SYMSRVD_SYMTEST_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* $abs_top_srcdir/tests/data/breakpad/REL: a new string, caller frees. */
+char *symtest_data(const char *rel);
+
+/* $abs_top_builddir/src/symsrvd-symbolize (static storage). */
+const char *symtest_tool(void);
+
+/* A new directory /tmp/NAME.XXXXXX in BUF (LEN bytes), and its removal
+ * with everything in it. */
+void symtest_tmpdir(char *buf, size_t len, const char *name);
+void symtest_rmdir(const char *dir);
+
+/* Whether the program TOOL is on $PATH. */
+bool symtest_have(const char *tool);
+
+/* Run every test of S; EXIT_SUCCESS when all pass, else EXIT_FAILURE. */
+int symtest_run(Suite *s);
+
+#endif
