@@ -175,6 +175,12 @@ int symtable_load(const void *data, size_t len, struct symtable **out)
     return 0;
 }
 
+bool symtable_has_magic(const void *data, size_t len)
+{
+    return len >= sizeof(SYMTABLE_MAGIC) - 1 &&
+           memcmp(data, SYMTABLE_MAGIC, sizeof(SYMTABLE_MAGIC) - 1) == 0;
+}
+
 int symtable_open(const char *path, struct symtable **out)
 {
     struct stat st;

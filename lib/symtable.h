@@ -109,6 +109,11 @@ int symtable_builder_finish(struct symtable_builder *b, void **out,
  * wrap it.  The table borrows DATA, which must outlive it.  0 or -EINVAL. */
 int symtable_load(const void *data, size_t len, struct symtable **out);
 
+/* True when DATA[0..LEN) starts like a symtable blob (magic only; use
+ * symtable_load() to validate).  Lets callers tell a saved table from a
+ * symbol file. */
+bool symtable_has_magic(const void *data, size_t len);
+
 /* mmap PATH and load it; the table owns the mapping.  0 or -errno. */
 int symtable_open(const char *path, struct symtable **out);
 
