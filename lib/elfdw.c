@@ -583,7 +583,8 @@ static int elfdw_build_from(struct elfdw_build_ctx *c,
     Dwarf *dw = main_file->dw ? main_file->dw : dbg->dw;
     int rc;
 
-    c->dwarf_path = main_file->dw ? main_file->map->path : dbg->map->path;
+    c->dwarf_path = main_file->dw || dbg->map == NULL ? main_file->map->path
+                                                      : dbg->map->path;
     elfdw_ranges_normalize(&c->exec);
     rc = elfdw_load_symbols(c, main_file, dbg);
     if (rc == 0 && dw != NULL)
