@@ -490,6 +490,33 @@ static struct agreement compare(const char *label, const char *oracle,
  * exact agreement with llvm-symbolizer of at least FLOOR_LLVM (it follows
  * the same naming policy), location agreement with eu-addr2line of at
  * least FLOOR_EU, and at most 0.5% unexplained differences with either. */
+static struct chain *llvm_answers(const char *bin, const char *afile,
+                                  size_t n)
+{
+    char *cmd = fmt("llvm-symbolizer-14 --inlines --no-demangle --obj='%s' "
+                    "< '%s'",
+                    bin, afile);
+    char *text = capture(cmd);
+    struct chain *v = parse_llvm(text, n);
+
+    free(text);
+    free(cmd);
+    return v;
+}
+
+static struct chain *eu_answers(const char *bin, const char *afile, size_t n)
+{
+    /* eu-addr2line exits 1 when some address has no answer. */
+    char *cmd = fmt("eu-addr2line -a -f -i -e '%s' < '%s' || test $? = 1",
+                    bin, afile);
+    char *text = capture(cmd);
+    struct chain *v = parse_eu(text, n);
+
+    free(text);
+    free(cmd);
+    return v;
+}
+
 static void check_against_oracles(const char *label, const char *bin,
                                   const char *addr_bin, const char *oracle_bin,
                                   double floor_llvm, double floor_eu)
@@ -499,41 +526,25 @@ static void check_against_oracles(const char *label, const char *bin,
     size_t n;
     uint64_t *addrs = text_addresses(addr_bin, &n);
     char *afile = write_addresses(addrs, n);
-    char *cmd;
-    char *text;
-    struct chain *u, *o, *llvm;
+    struct chain *u, *llvm, *eu;
     struct agreement a;
 
     ck_assert_msg(build(bin, &b, err, sizeof(err)) == 0, "%s", err);
     u = ours(&b, addrs, n);
-
-    cmd = fmt("llvm-symbolizer-14 --inlines --no-demangle --obj='%s' < '%s'",
-              oracle_bin, afile);
-    text = capture(cmd);
-    llvm = parse_llvm(text, n);
+    llvm = llvm_answers(oracle_bin, afile, n);
     a = compare(label, "llvm", addrs, llvm, u, NULL, n);
     ck_assert_msg(a.exact >= floor_llvm, "%s: %.4f agreement with llvm",
                   label, a.exact);
     ck_assert_msg(a.unexplained <= n / 200, "%s: %zu unexplained vs llvm",
                   label, a.unexplained);
-    free(text);
-    free(cmd);
-
-    /* eu-addr2line exits 1 when some address has no answer. */
-    cmd = fmt("eu-addr2line -a -f -i -e '%s' < '%s' || test $? = 1",
-              oracle_bin, afile);
-    text = capture(cmd);
-    o = parse_eu(text, n);
-    a = compare(label, "eu", addrs, o, u, llvm, n);
+    eu = eu_answers(oracle_bin, afile, n);
+    a = compare(label, "eu", addrs, eu, u, llvm, n);
     ck_assert_msg(a.location >= floor_eu,
                   "%s: %.4f location agreement with eu-addr2line", label,
                   a.location);
     ck_assert_msg(a.unexplained <= n / 200, "%s: %zu unexplained vs eu",
                   label, a.unexplained);
-    chains_free(o, n);
-    free(text);
-    free(cmd);
-
+    chains_free(eu, n);
     chains_free(llvm, n);
     chains_free(u, n);
     built_free(&b);
@@ -561,38 +572,40 @@ static void tmp_teardown(void)
 
 /* --- oracle comparisons -------------------------------------------------- */
 
-START_TEST(test_elfdw_matches_oracles_O2)
+static bool have(const char *tool);
+
+/* Programs compiled by the test and compared as they are.  Floors: exact
+ * agreement with llvm-symbolizer, location agreement with eu-addr2line.
+ * clang emits no .debug_aranges, without which eu-addr2line 0.188 finds
+ * no CU for most addresses (libdw itself reads clang's DWARF 5 fine), so
+ * there it gets no floor; its differences must still all be explained
+ * (llvm-symbolizer then gives exactly our frames). */
+static const struct compiled_case {
+    const char *label, *cc, *flags, *sources;
+    double floor_llvm, floor_eu;
+} compiled_cases[] = {
+    {"gcc -O2", "gcc", "-g -O2", C_SOURCES, 0.97, 0.95},
+    {"gcc -O3", "gcc", "-g -O3", C_SOURCES, 0.97, 0.95},
+    {"gcc -O0", "gcc", "-g -O0", C_SOURCES, 0.995, 0.99},
+    {"gcc -gdwarf-4 -O2", "gcc", "-gdwarf-4 -O2", C_SOURCES, 0.97, 0.95},
+    {"g++ -O2", "g++", "-g -O2", "shapes.cc", 0.99, 0.95},
+    {"clang-14 -O2", "clang-14", "-g -O2", C_SOURCES, 0.97, 0.0},
+    {"clang++-14 -O2", "clang++-14", "-g -O2", "shapes.cc", 0.97, 0.0},
+    {"no DWARF", "gcc", "-O2", C_SOURCES, 0.99, 0.99},
+};
+
+START_TEST(test_elfdw_matches_oracles)
 {
-    char *bin = compile("gcc", "-g -O2", C_SOURCES, "o2");
+    const struct compiled_case *c = &compiled_cases[_i];
+    char *bin;
 
-    check_against_oracles("gcc -O2", bin, bin, bin, 0.97, 0.95);
-    free(bin);
-}
-END_TEST
-
-START_TEST(test_elfdw_matches_oracles_O0)
-{
-    char *bin = compile("gcc", "-g -O0", C_SOURCES, "o0");
-
-    check_against_oracles("gcc -O0", bin, bin, bin, 0.995, 0.99);
-    free(bin);
-}
-END_TEST
-
-START_TEST(test_elfdw_matches_oracles_dwarf4)
-{
-    char *bin = compile("gcc", "-gdwarf-4 -O2", C_SOURCES, "d4");
-
-    check_against_oracles("gcc -gdwarf-4 -O2", bin, bin, bin, 0.97, 0.95);
-    free(bin);
-}
-END_TEST
-
-START_TEST(test_elfdw_matches_oracles_cxx)
-{
-    char *bin = compile("g++", "-g -O2", "shapes.cc", "cxx");
-
-    check_against_oracles("g++ -O2", bin, bin, bin, 0.99, 0.95);
+    if (!have(c->cc)) {
+        fprintf(stderr, "%s: %s not found, case skipped\n", c->label, c->cc);
+        return;
+    }
+    bin = compile(c->cc, c->flags, c->sources, "prog");
+    check_against_oracles(c->label, bin, bin, bin, c->floor_llvm,
+                          c->floor_eu);
     free(bin);
 }
 END_TEST
@@ -643,17 +656,6 @@ START_TEST(test_elfdw_matches_oracles_fixture)
     check_against_oracles("crash", bin, bin, bin, 0.985, 0.95);
     free(bin);
     free(dbg);
-}
-END_TEST
-
-/* Without DWARF, function names come from .symtab and agree with
- * llvm-symbolizer's (files unknown to both, but STT_FILE names). */
-START_TEST(test_elfdw_symtab_only)
-{
-    char *bin = compile("gcc", "-O2", C_SOURCES, "nodw");
-
-    check_against_oracles("no DWARF", bin, bin, bin, 0.99, 0.99);
-    free(bin);
 }
 END_TEST
 
@@ -1033,15 +1035,11 @@ static Suite *elfdw_suite(void)
     tcase_add_checked_fixture(reject, tmp_setup, tmp_teardown);
     tcase_set_timeout(oracle, 120);
     tcase_set_timeout(reject, 120);
-    tcase_add_test(oracle, test_elfdw_matches_oracles_O2);
-    tcase_add_test(oracle, test_elfdw_matches_oracles_O0);
-    tcase_add_test(oracle, test_elfdw_matches_oracles_dwarf4);
-    if (have("g++"))
-        tcase_add_test(oracle, test_elfdw_matches_oracles_cxx);
+    tcase_add_loop_test(oracle, test_elfdw_matches_oracles, 0,
+                        sizeof(compiled_cases) / sizeof(compiled_cases[0]));
     tcase_add_test(oracle, test_elfdw_follows_debuglink);
     tcase_add_test(oracle, test_elfdw_reads_debug_file_directly);
     tcase_add_test(oracle, test_elfdw_matches_oracles_fixture);
-    tcase_add_test(oracle, test_elfdw_symtab_only);
     tcase_add_test(oracle, test_elfdw_no_symbols_is_enoent);
     tcase_add_test(oracle, test_elfdw_relocatable_is_enotsup);
     tcase_add_test(ident, test_elfdw_identity_fixture);
