@@ -28,6 +28,7 @@ struct bp_name {
     const char *name;
     size_t len;
     uint32_t file_id; /* symtable file id once interned, else 0 */
+    size_t lineno;    /* where it was defined, for messages */
 };
 
 struct bp_names {
@@ -177,22 +178,25 @@ static int cmp_name_id(const void *a, const void *b)
 }
 
 static void names_add(struct bp_names *ns, uint64_t id, const char *s,
-                      size_t len)
+                      size_t len, size_t lineno)
 {
     if (ns->n == ns->cap) {
         ns->cap = ns->cap ? ns->cap * 2 : 64;
         ns->v = xreallocarray(ns->v, ns->cap, sizeof(*ns->v));
     }
-    ns->v[ns->n++] = (struct bp_name){id, s, len, 0};
+    ns->v[ns->n++] = (struct bp_name){id, s, len, 0, lineno};
 }
 
 /* Sort by id and refuse an id defined twice. */
 static int names_seal(struct bp_ctx *c, struct bp_names *ns, const char *what)
 {
-    qsort(ns->v, ns->n, sizeof(*ns->v), cmp_name_id);
+    if (ns->n > 1)
+        qsort(ns->v, ns->n, sizeof(*ns->v), cmp_name_id);
     for (size_t i = 1; i < ns->n; i++)
         if (ns->v[i].id == ns->v[i - 1].id) {
-            c->lineno = 0;
+            c->lineno = ns->v[i].lineno > ns->v[i - 1].lineno
+                            ? ns->v[i].lineno
+                            : ns->v[i - 1].lineno;
             return bp_fail(c, "%s %llu defined twice", what,
                            (unsigned long long)ns->v[i].id);
         }
@@ -203,6 +207,8 @@ static struct bp_name *names_find(struct bp_names *ns, uint64_t id)
 {
     struct bp_name key = {.id = id};
 
+    if (ns->n == 0)
+        return NULL;
     return bsearch(&key, ns->v, ns->n, sizeof(*ns->v), cmp_name_id);
 }
 
@@ -232,7 +238,7 @@ static int bp_rec_named(struct bp_ctx *c, struct bp_cur *cur,
         return bp_fail(c, "%s: bad id", what);
     bp_rest(cur, &s, &len);
     if (c->b == NULL)
-        names_add(ns, id, s, len);
+        names_add(ns, id, s, len, c->lineno);
     return 0;
 }
 
@@ -472,7 +478,7 @@ static bool bp_next_line(const char **p, const char *end, struct bp_cur *cur)
 static int bp_walk(struct bp_ctx *c)
 {
     const char *p = (const char *)c->map->data;
-    const char *end = p + c->map->len;
+    const char *end = p ? p + c->map->len : p;
     struct bp_cur cur;
     int rc = 0;
 
@@ -598,7 +604,8 @@ static int bp_code_id(struct bp_ctx *c, struct bp_cur *cur,
 static int bp_ident_walk(struct bp_ctx *c, struct objfile_ident *id,
                          bool *windows)
 {
-    const char *p = (const char *)c->map->data, *end = p + c->map->len;
+    const char *p = (const char *)c->map->data;
+    const char *end = p ? p + c->map->len : p;
     struct bp_cur cur;
     int rc = 0;
 

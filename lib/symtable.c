@@ -29,14 +29,14 @@ struct symtable {
     size_t str_len;
     const uint32_t *files;
     size_t nfiles;
-    const struct symtable_rec_sym *syms;
-    size_t nsyms;
-    const struct symtable_rec_line *lines;
-    size_t nlines;
-    const struct symtable_rec_inline *inl;
-    size_t ninl;
-    const struct symtable_rec_depth *depths;
+    const uint64_t *sym_starts, *line_starts, *inl_starts, *index;
+    size_t nsym_starts, nline_starts, ninl_starts, nindex;
+    const struct symtable_rec_sym *sym_info;
+    const struct symtable_rec_line *line_info;
+    const struct symtable_rec_inline *inl_info;
+    const struct symtable_rec_map *depths;
     size_t ndepths;
+    struct symtable_rec_map syms, lines;
     uint64_t image_base;
     void *map; /* owned mapping from symtable_open(), else NULL */
     size_t map_len;
@@ -45,10 +45,14 @@ struct symtable {
 static const size_t rec_size[SYMTABLE_NSEC] = {
     1,
     sizeof(uint32_t),
+    sizeof(uint64_t),
     sizeof(struct symtable_rec_sym),
+    sizeof(uint64_t),
     sizeof(struct symtable_rec_line),
+    sizeof(uint64_t),
     sizeof(struct symtable_rec_inline),
-    sizeof(struct symtable_rec_depth),
+    sizeof(struct symtable_rec_map),
+    sizeof(uint64_t),
 };
 
 static int check_header(const uint8_t *data, size_t len,
@@ -78,67 +82,56 @@ static int check_header(const uint8_t *data, size_t len,
     return 0;
 }
 
-static bool check_range(uint64_t start, uint64_t end, uint64_t *prev_end,
-                        size_t i)
+/* M lies inside the N starts, its starts increase strictly, and its index
+ * is exactly every FANOUT-th of them. */
+static bool check_map(const struct symtable *t, const struct symtable_rec_map *m,
+                      const uint64_t *starts, size_t n)
 {
-    if (start >= end || (i > 0 && start < *prev_end))
+    const uint64_t *s = starts + m->first;
+
+    if (m->first > n || m->count > n - m->first ||
+        m->index_first > t->nindex ||
+        m->index_count > t->nindex - m->index_first ||
+        m->index_count != (m->count + SYMTABLE_FANOUT - 1) / SYMTABLE_FANOUT)
         return false;
-    *prev_end = end;
+    for (size_t i = 1; i < m->count; i++)
+        if (s[i] <= s[i - 1])
+            return false;
+    for (size_t k = 0; k < m->index_count; k++)
+        if (t->index[m->index_first + k] != s[k * SYMTABLE_FANOUT])
+            return false;
     return true;
 }
 
-static bool check_file(const struct symtable *t, uint32_t file)
+static bool check_name(const struct symtable *t, uint32_t name, uint32_t lang)
 {
-    return file < t->nfiles;
+    return name == SYMTABLE_NONE || (name < t->str_len && lang <= SYMTABLE_LANG_MAX);
 }
 
-static int check_syms(const struct symtable *t)
+static int check_records(const struct symtable *t)
 {
-    uint64_t prev = 0;
-
     for (size_t i = 0; i < t->nfiles; i++)
         if (t->files[i] >= t->str_len)
             return -EINVAL;
-    for (size_t i = 0; i < t->nsyms; i++) {
-        const struct symtable_rec_sym *s = &t->syms[i];
+    if (!check_map(t, &t->syms, t->sym_starts, t->nsym_starts) ||
+        !check_map(t, &t->lines, t->line_starts, t->nline_starts))
+        return -EINVAL;
+    for (size_t i = 0; i < t->nsym_starts; i++)
+        if (!check_name(t, t->sym_info[i].name, t->sym_info[i].lang))
+            return -EINVAL;
+    for (size_t i = 0; i < t->nline_starts; i++)
+        if (t->line_info[i].file >= t->nfiles)
+            return -EINVAL;
+    for (size_t i = 0; i < t->ninl_starts; i++) {
+        const struct symtable_rec_inline *r = &t->inl_info[i];
 
-        if (!check_range(s->start, s->end, &prev, i) ||
-            s->name >= t->str_len || s->lang > SYMTABLE_LANG_MAX)
+        if (!check_name(t, r->name, r->lang) || r->call_file >= t->nfiles)
             return -EINVAL;
     }
-    prev = 0;
-    for (size_t i = 0; i < t->nlines; i++) {
-        const struct symtable_rec_line *l = &t->lines[i];
-
-        if (!check_range(l->start, l->end, &prev, i) ||
-            !check_file(t, l->file))
+    for (size_t d = 0; d < t->ndepths; d++)
+        if (!check_map(t, &t->depths[d], t->inl_starts, t->ninl_starts))
             return -EINVAL;
-    }
     return 0;
-}
-
-static int check_inlines(const struct symtable *t)
-{
-    size_t next = 0;
-
-    for (size_t d = 0; d < t->ndepths; d++) {
-        const struct symtable_rec_depth *dp = &t->depths[d];
-        uint64_t prev = 0;
-
-        if (dp->first != next || dp->count == 0 ||
-            dp->count > t->ninl - next)
-            return -EINVAL;
-        for (size_t i = 0; i < dp->count; i++) {
-            const struct symtable_rec_inline *r = &t->inl[next + i];
-
-            if (!check_range(r->start, r->end, &prev, i) ||
-                r->name >= t->str_len || !check_file(t, r->call_file) ||
-                r->lang > SYMTABLE_LANG_MAX)
-                return -EINVAL;
-        }
-        next += dp->count;
-    }
-    return next == t->ninl ? 0 : -EINVAL;
 }
 
 int symtable_load(const void *data, size_t len, struct symtable **out)
@@ -152,6 +145,8 @@ int symtable_load(const void *data, size_t len, struct symtable **out)
         return rc;
     t = xcalloc(1, sizeof(*t));
     t->image_base = h.image_base;
+    t->syms = h.syms;
+    t->lines = h.lines;
 #define SEC(i, field, n)                                                       \
     do {                                                                       \
         t->field = (const void *)(p + h.sec[i].off);                           \
@@ -159,14 +154,25 @@ int symtable_load(const void *data, size_t len, struct symtable **out)
     } while (0)
     SEC(SYMTABLE_SEC_STRINGS, str, str_len);
     SEC(SYMTABLE_SEC_FILES, files, nfiles);
-    SEC(SYMTABLE_SEC_SYMS, syms, nsyms);
-    SEC(SYMTABLE_SEC_LINES, lines, nlines);
-    SEC(SYMTABLE_SEC_INLINES, inl, ninl);
+    SEC(SYMTABLE_SEC_SYM_STARTS, sym_starts, nsym_starts);
+    SEC(SYMTABLE_SEC_LINE_STARTS, line_starts, nline_starts);
+    SEC(SYMTABLE_SEC_INL_STARTS, inl_starts, ninl_starts);
     SEC(SYMTABLE_SEC_DEPTHS, depths, ndepths);
+    SEC(SYMTABLE_SEC_INDEX, index, nindex);
 #undef SEC
-    rc = check_syms(t);
+    t->sym_info = (const void *)(p + h.sec[SYMTABLE_SEC_SYM_INFO].off);
+    t->line_info = (const void *)(p + h.sec[SYMTABLE_SEC_LINE_INFO].off);
+    t->inl_info = (const void *)(p + h.sec[SYMTABLE_SEC_INL_INFO].off);
+    /* Each info array runs parallel to its starts. */
+    if (h.sec[SYMTABLE_SEC_SYM_INFO].size / rec_size[SYMTABLE_SEC_SYM_INFO] !=
+            t->nsym_starts ||
+        h.sec[SYMTABLE_SEC_LINE_INFO].size /
+                rec_size[SYMTABLE_SEC_LINE_INFO] != t->nline_starts ||
+        h.sec[SYMTABLE_SEC_INL_INFO].size / rec_size[SYMTABLE_SEC_INL_INFO] !=
+            t->ninl_starts)
+        rc = -EINVAL;
     if (rc == 0)
-        rc = check_inlines(t);
+        rc = check_records(t);
     if (rc < 0) {
         free(t);
         return rc;
@@ -231,35 +237,48 @@ uint64_t symtable_image_base(const struct symtable *t)
     return t->image_base;
 }
 
-/* The record of the sorted, non-overlapping BASE[0..N) (STRIDE bytes
- * each, starting with uint64_t start, end) containing RVA, or NULL. */
-static const void *find_range(const void *base, size_t n, size_t stride,
-                              uint64_t rva)
+/* The last position in map M whose start is at or below RVA, or
+ * SIZE_MAX: a binary search of the sparse index, then of the FANOUT
+ * starts it points to. */
+static size_t map_find(const struct symtable *t, const struct symtable_rec_map *m,
+                       const uint64_t *starts, uint64_t rva)
 {
-    const uint8_t *p = base;
-    size_t lo = 0, hi = n;
-    const uint64_t *r;
+    const uint64_t *idx = t->index + m->index_first;
+    const uint64_t *s = starts + m->first;
+    size_t lo = 0, hi = m->index_count, base;
 
+    if (m->count == 0 || s[0] > rva)
+        return SIZE_MAX;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
-        if (*(const uint64_t *)(const void *)(p + mid * stride) <= rva)
+        if (idx[mid] <= rva)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == 0)
-        return NULL;
-    r = (const void *)(p + (lo - 1) * stride);
-    return rva < r[1] ? r : NULL;
+    base = (lo - 1) * SYMTABLE_FANOUT;
+    lo = base;
+    hi = base + SYMTABLE_FANOUT < m->count ? base + SYMTABLE_FANOUT : m->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s[mid] <= rva)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return m->first + lo - 1;
 }
 
 static const struct symtable_rec_inline *
 find_inline(const struct symtable *t, size_t depth, uint64_t rva)
 {
-    const struct symtable_rec_depth *d = &t->depths[depth - 1];
+    size_t i = map_find(t, &t->depths[depth - 1], t->inl_starts, rva);
 
-    return find_range(t->inl + d->first, d->count, sizeof(*t->inl), rva);
+    if (i == SIZE_MAX || t->inl_info[i].name == SYMTABLE_NONE)
+        return NULL;
+    return &t->inl_info[i];
 }
 
 static const char *file_name(const struct symtable *t, uint32_t file)
@@ -267,7 +286,8 @@ static const char *file_name(const struct symtable *t, uint32_t file)
     return file == 0 ? NULL : t->str + t->files[file];
 }
 
-/* Frame for function level D (0 = outer) whose location is FILE:LINE. */
+/* A frame for the outer symbol SYM or, when IN is set, that inline
+ * function, located at FILE:LINE. */
 static void fill_frame(const struct symtable *t, struct symtable_frame *f,
                        const struct symtable_rec_sym *sym,
                        const struct symtable_rec_inline *in, uint32_t file,
@@ -285,12 +305,14 @@ size_t symtable_lookup(const struct symtable *t, uint64_t rva,
                        struct symtable_frame *frames, size_t max,
                        size_t *total)
 {
-    const struct symtable_rec_sym *sym;
-    const struct symtable_rec_line *line;
+    const struct symtable_rec_sym *sym = NULL;
+    const struct symtable_rec_line *line = NULL;
     const struct symtable_rec_inline *in, *inner = NULL;
-    size_t depth = 0, n = 0;
+    size_t depth = 0, n = 0, i;
 
-    sym = find_range(t->syms, t->nsyms, sizeof(*t->syms), rva);
+    i = map_find(t, &t->syms, t->sym_starts, rva);
+    if (i != SIZE_MAX && t->sym_info[i].name != SYMTABLE_NONE)
+        sym = &t->sym_info[i];
     if (sym == NULL) {
         if (total)
             *total = 0;
@@ -300,7 +322,9 @@ size_t symtable_lookup(const struct symtable *t, uint64_t rva,
         depth++;
     if (total)
         *total = depth + 1;
-    line = find_range(t->lines, t->nlines, sizeof(*t->lines), rva);
+    i = map_find(t, &t->lines, t->line_starts, rva);
+    if (i != SIZE_MAX)
+        line = &t->line_info[i];
     /* Walk outwards: each level's location is the call site recorded on
      * the level inside it, the innermost's is the line record. */
     for (size_t d = depth + 1; d-- > 0 && n < max;) {

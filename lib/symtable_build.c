@@ -320,6 +320,14 @@ static int cmp_inline(const void *pa, const void *pb, void *ctx)
     return c;
 }
 
+/* qsort_r, which may not be given the NULL of an empty vector. */
+static void sort_r(void *base, size_t n, size_t size,
+                   int (*cmp)(const void *, const void *, void *), void *ctx)
+{
+    if (n > 1)
+        qsort_r(base, n, size, cmp, ctx);
+}
+
 /* --- the sweep ------------------------------------------------------ */
 
 struct seglist {
@@ -402,16 +410,79 @@ static size_t seg_find(const struct seglist *segs, uint64_t rva)
 
 /* --- building the sections ------------------------------------------ */
 
-struct packed {
-    struct symtable_rec_sym *syms;
-    size_t nsyms;
-    struct symtable_rec_line *lines;
-    size_t nlines;
-    struct symtable_rec_inline *inl;
-    size_t ninl;
-    struct symtable_rec_depth *depths;
-    size_t ndepths;
+/* A growable array of SIZE-byte elements. */
+struct vec {
+    uint8_t *v;
+    size_t n, cap, size;
 };
+
+static void vec_push(struct vec *vec, const void *elem)
+{
+    if (vec->n == vec->cap) {
+        vec->cap = vec->cap ? vec->cap * 2 : 256;
+        vec->v = xreallocarray(vec->v, vec->cap, vec->size);
+    }
+    memcpy(vec->v + vec->n * vec->size, elem, vec->size);
+    vec->n++;
+}
+
+struct packed {
+    struct vec sym_starts, sym_info;
+    struct vec line_starts, line_info;
+    struct vec inl_starts, inl_info;
+    struct vec depths, index;
+    struct symtable_rec_map syms, lines;
+};
+
+/* Fills OUT (one info record) for the segment R. */
+typedef void info_fn(const void *ctx, const struct range *r, void *out);
+
+struct map_out {
+    struct vec *starts, *infos;
+    const void *hole; /* the info record of a gap */
+    info_fn *info;
+    const void *ctx;
+};
+
+static void map_push(const struct map_out *m, uint64_t start, const void *info)
+{
+    vec_push(m->starts, &start);
+    vec_push(m->infos, info);
+}
+
+/* Appends SEGS[0..N) as one map: a start and an info record per segment,
+ * a hole wherever a segment does not begin where the last one ended, and
+ * one after the last; equal neighbours merge.  Then its sparse index. */
+static struct symtable_rec_map map_emit(struct packed *p,
+                                        const struct map_out *m,
+                                        const struct range *segs, size_t n)
+{
+    struct symtable_rec_map map = {(uint32_t)m->starts->n, 0, 0, 0};
+    uint8_t rec[32];
+    uint64_t end = 0;
+    size_t sz = m->infos->size;
+
+    for (size_t i = 0; i < n; i++) {
+        bool have = m->starts->n > map.first;
+
+        if (have && end < segs[i].start)
+            map_push(m, end, m->hole);
+        m->info(m->ctx, &segs[i], rec);
+        if (!(have && end == segs[i].start &&
+              memcmp(m->infos->v + (m->infos->n - 1) * sz, rec, sz) == 0))
+            map_push(m, segs[i].start, rec);
+        end = segs[i].end;
+    }
+    if (n > 0 && end != UINT64_MAX)
+        map_push(m, end, m->hole);
+    map.count = (uint32_t)(m->starts->n - map.first);
+    map.index_first = (uint32_t)p->index.n;
+    for (size_t k = 0; k < map.count; k += SYMTABLE_FANOUT)
+        vec_push(&p->index,
+                 m->starts->v + (map.first + k) * m->starts->size);
+    map.index_count = (uint32_t)(p->index.n - map.index_first);
+    return map;
+}
 
 static uint64_t open_end(const struct symtable_builder *b, uint64_t start)
 {
@@ -452,7 +523,8 @@ static uint64_t *symbol_starts(const struct symtable_builder *b, size_t *n)
         s[k++] = b->funcs[i].rva;
     for (size_t i = 0; i < b->npubs; i++)
         s[k++] = b->pubs[i].rva;
-    qsort(s, k, sizeof(*s), cmp_u64_plain);
+    if (k > 1)
+        qsort(s, k, sizeof(*s), cmp_u64_plain);
     *n = k;
     return s;
 }
@@ -495,34 +567,59 @@ static void seg_subtract(const struct seglist *pub, const struct seglist *funcs,
     }
 }
 
+/* Segment indexes below NFUNCS name functions, the rest publics. */
+static void sym_info(const void *ctx, const struct range *r, void *out)
+{
+    const struct symtable_builder *b = ctx;
+    const struct bsym *s =
+        r->idx < b->nfuncs ? &b->funcs[r->idx] : &b->pubs[r->idx - b->nfuncs];
+    struct symtable_rec_sym rec = {s->rva, s->name, s->lang};
+
+    memcpy(out, &rec, sizeof(rec));
+}
+
+/* Functions and, in the gaps they leave, publics, in address order. */
+static struct range *merge_syms(const struct symtable_builder *b,
+                                const struct seglist *fsegs,
+                                const struct seglist *pfree, size_t *n)
+{
+    struct range *all = xmalloc((fsegs->n + pfree->n + 1) * sizeof(*all));
+    size_t i = 0, j = 0, k = 0;
+
+    while (i < fsegs->n || j < pfree->n) {
+        if (j >= pfree->n ||
+            (i < fsegs->n && fsegs->v[i].start < pfree->v[j].start)) {
+            all[k++] = fsegs->v[i++];
+        } else {
+            all[k] = pfree->v[j++];
+            all[k++].idx += b->nfuncs;
+        }
+    }
+    *n = k;
+    return all;
+}
+
 static void pack_syms(struct symtable_builder *b, struct seglist *fsegs,
                       struct packed *p)
 {
-    size_t nstarts;
+    static const struct symtable_rec_sym hole = {0, SYMTABLE_NONE, 0};
+    const struct map_out m = {&p->sym_starts, &p->sym_info, &hole, sym_info,
+                              b};
+    size_t nstarts, n;
     uint64_t *starts = symbol_starts(b, &nstarts);
-    struct range *fr, *pr;
+    struct range *fr, *pr, *all;
     struct seglist psegs = {0}, pfree = {0};
-    size_t i = 0, j = 0, k = 0;
 
-    qsort_r(b->funcs, b->nfuncs, sizeof(*b->funcs), cmp_sym, b->str);
-    qsort_r(b->pubs, b->npubs, sizeof(*b->pubs), cmp_sym, b->str);
+    sort_r(b->funcs, b->nfuncs, sizeof(*b->funcs), cmp_sym, b->str);
+    sort_r(b->pubs, b->npubs, sizeof(*b->pubs), cmp_sym, b->str);
     fr = sym_ranges(b, b->funcs, b->nfuncs, starts, nstarts);
     pr = sym_ranges(b, b->pubs, b->npubs, starts, nstarts);
     sweep(fr, b->nfuncs, fsegs);
     sweep(pr, b->npubs, &psegs);
     seg_subtract(&psegs, fsegs, &pfree);
-
-    p->syms = xmalloc((fsegs->n + pfree.n + 1) * sizeof(*p->syms));
-    while (i < fsegs->n || j < pfree.n) {
-        bool take_f = j >= pfree.n ||
-                      (i < fsegs->n && fsegs->v[i].start < pfree.v[j].start);
-        const struct range *r = take_f ? &fsegs->v[i++] : &pfree.v[j++];
-        const struct bsym *s = take_f ? &b->funcs[r->idx] : &b->pubs[r->idx];
-
-        p->syms[k++] = (struct symtable_rec_sym){r->start, r->end, s->rva,
-                                                 s->name, s->lang};
-    }
-    p->nsyms = k;
+    all = merge_syms(b, fsegs, &pfree, &n);
+    p->syms = map_emit(p, &m, all, n);
+    free(all);
     free(starts);
     free(fr);
     free(pr);
@@ -530,49 +627,68 @@ static void pack_syms(struct symtable_builder *b, struct seglist *fsegs,
     free(pfree.v);
 }
 
-/* Size-0 lines end at the next line start, within their function. */
+static void line_info(const void *ctx, const struct range *r, void *out)
+{
+    const struct bline *l = &((const struct symtable_builder *)ctx)->lines[r->idx];
+    struct symtable_rec_line rec = {l->file, l->line};
+
+    memcpy(out, &rec, sizeof(rec));
+}
+
+/* Size-0 lines end at the next line start; no line outlives the function
+ * it starts in. */
 static void pack_lines(struct symtable_builder *b, const struct seglist *fsegs,
                        struct packed *p)
 {
+    static const struct symtable_rec_line hole = {0, 0};
+    const struct map_out m = {&p->line_starts, &p->line_info, &hole,
+                              line_info, b};
     struct range *r = xmalloc((b->nlines + 1) * sizeof(*r));
     struct seglist segs = {0};
     size_t next = 0;
 
-    qsort_r(b->lines, b->nlines, sizeof(*b->lines), cmp_line, b);
+    sort_r(b->lines, b->nlines, sizeof(*b->lines), cmp_line, b);
     for (size_t i = 0; i < b->nlines; i++) {
         const struct bline *l = &b->lines[i];
         uint64_t end = l->rva + l->size;
+        size_t f = seg_find(fsegs, l->rva);
 
         if (l->size == 0 || end < l->rva) {
-            size_t f = seg_find(fsegs, l->rva);
-
             while (next < b->nlines && b->lines[next].rva <= l->rva)
                 next++;
             end = next < b->nlines ? b->lines[next].rva : UINT64_MAX;
-            if (f != SIZE_MAX && fsegs->v[f].end < end)
-                end = fsegs->v[f].end;
         }
+        /* No line runs past the function it starts in, whatever size a
+         * reader gave it: the code after belongs to someone else. */
+        if (f != SIZE_MAX && fsegs->v[f].end < end)
+            end = fsegs->v[f].end;
         r[i] = (struct range){l->rva, end, i};
     }
     sweep(r, b->nlines, &segs);
-    p->lines = xmalloc((segs.n + 1) * sizeof(*p->lines));
-    for (size_t i = 0; i < segs.n; i++) {
-        const struct bline *l = &b->lines[segs.v[i].idx];
-
-        p->lines[i] = (struct symtable_rec_line){segs.v[i].start,
-                                                 segs.v[i].end, l->file,
-                                                 l->line};
-    }
-    p->nlines = segs.n;
+    p->lines = map_emit(p, &m, segs.v, segs.n);
     free(r);
     free(segs.v);
 }
 
-/* Appends the inline records of one depth, INL[0..N), to P. */
-static void pack_depth(const struct binline *inl, size_t n, struct packed *p)
+static void inline_info(const void *ctx, const struct range *r, void *out)
 {
+    const struct binline *s = &((const struct binline *)ctx)[r->idx];
+    struct symtable_rec_inline rec = {s->rva, s->name, s->call_file,
+                                      s->call_line, s->lang};
+
+    memcpy(out, &rec, sizeof(rec));
+}
+
+/* Appends the map of one depth, INL[0..N), to P; false when the ranges
+ * cover nothing. */
+static bool pack_depth(const struct binline *inl, size_t n, struct packed *p)
+{
+    static const struct symtable_rec_inline hole = {0, SYMTABLE_NONE, 0, 0, 0};
+    const struct map_out m = {&p->inl_starts, &p->inl_info, &hole,
+                              inline_info, inl};
     struct range *r = xmalloc((n + 1) * sizeof(*r));
     struct seglist segs = {0};
+    struct symtable_rec_map map;
 
     for (size_t i = 0; i < n; i++) {
         uint64_t end = inl[i].rva + inl[i].size;
@@ -581,17 +697,13 @@ static void pack_depth(const struct binline *inl, size_t n, struct packed *p)
                               i};
     }
     sweep(r, n, &segs);
-    p->depths[p->ndepths++] = (struct symtable_rec_depth){(uint32_t)p->ninl,
-                                                          (uint32_t)segs.n};
-    for (size_t i = 0; i < segs.n; i++) {
-        const struct binline *s = &inl[segs.v[i].idx];
-
-        p->inl[p->ninl++] = (struct symtable_rec_inline){
-            segs.v[i].start, segs.v[i].end, s->rva,       s->name,
-            s->call_file,    s->call_line,  s->lang};
-    }
     free(r);
+    if (segs.n > 0) {
+        map = map_emit(p, &m, segs.v, segs.n);
+        vec_push(&p->depths, &map);
+    }
     free(segs.v);
+    return segs.n > 0;
 }
 
 /* Depths are kept only while contiguous from 1: a range at depth D with
@@ -601,15 +713,14 @@ static void pack_inlines(struct symtable_builder *b, struct packed *p)
     size_t i = 0;
     uint32_t want = 1;
 
-    qsort_r(b->inl, b->ninl, sizeof(*b->inl), cmp_inline, b);
-    p->inl = xmalloc((b->ninl + 1) * sizeof(*p->inl));
-    p->depths = xmalloc((b->ninl + 1) * sizeof(*p->depths));
+    sort_r(b->inl, b->ninl, sizeof(*b->inl), cmp_inline, b);
     while (i < b->ninl && b->inl[i].depth == want) {
         size_t j = i;
 
         while (j < b->ninl && b->inl[j].depth == want)
             j++;
-        pack_depth(&b->inl[i], j - i, p);
+        if (!pack_depth(&b->inl[i], j - i, p))
+            break;
         i = j;
         want++;
     }
@@ -625,20 +736,23 @@ static size_t align8(size_t n)
 static void *write_blob(const struct symtable_builder *b,
                         const struct packed *p, size_t *len)
 {
-    const void *src[SYMTABLE_NSEC] = {b->str,   b->files,  p->syms,
-                                      p->lines, p->inl,    p->depths};
-    size_t sizes[SYMTABLE_NSEC] = {
-        b->str_len,
-        b->nfiles * sizeof(uint32_t),
-        p->nsyms * sizeof(*p->syms),
-        p->nlines * sizeof(*p->lines),
-        p->ninl * sizeof(*p->inl),
-        p->ndepths * sizeof(*p->depths),
-    };
+    const struct vec *v[SYMTABLE_NSEC] = {
+        NULL,           NULL,          &p->sym_starts, &p->sym_info,
+        &p->line_starts, &p->line_info, &p->inl_starts, &p->inl_info,
+        &p->depths,     &p->index};
     struct symtable_rec_header h = {0};
-    size_t off = align8(sizeof(h));
+    size_t off = align8(sizeof(h)), sizes[SYMTABLE_NSEC];
+    const void *src[SYMTABLE_NSEC];
     uint8_t *blob;
 
+    for (int i = 0; i < SYMTABLE_NSEC; i++) {
+        src[i] = v[i] ? (const void *)v[i]->v : NULL;
+        sizes[i] = v[i] ? v[i]->n * v[i]->size : 0;
+    }
+    src[SYMTABLE_SEC_STRINGS] = b->str;
+    sizes[SYMTABLE_SEC_STRINGS] = b->str_len;
+    src[SYMTABLE_SEC_FILES] = b->files;
+    sizes[SYMTABLE_SEC_FILES] = b->nfiles * sizeof(uint32_t);
     for (int i = 0; i < SYMTABLE_NSEC; i++) {
         h.sec[i].off = off;
         h.sec[i].size = sizes[i];
@@ -649,6 +763,8 @@ static void *write_blob(const struct symtable_builder *b,
     h.version = SYMTABLE_VERSION;
     h.len = off;
     h.image_base = b->image_base;
+    h.syms = p->syms;
+    h.lines = p->lines;
     for (int i = 0; i < SYMTABLE_NSEC; i++)
         if (sizes[i] > 0)
             memcpy(blob + h.sec[i].off, src[i], sizes[i]);
@@ -661,23 +777,49 @@ static void *write_blob(const struct symtable_builder *b,
     return blob;
 }
 
+static void packed_free(struct packed *p)
+{
+    struct vec *v[] = {&p->sym_starts,  &p->sym_info, &p->line_starts,
+                       &p->line_info,   &p->inl_starts, &p->inl_info,
+                       &p->depths,      &p->index};
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        free(v[i]->v);
+}
+
 int symtable_builder_finish(struct symtable_builder *b, void **out,
                             size_t *len)
 {
-    struct packed p = {0};
+    struct packed p = {
+        .sym_starts = {.size = sizeof(uint64_t)},
+        .sym_info = {.size = sizeof(struct symtable_rec_sym)},
+        .line_starts = {.size = sizeof(uint64_t)},
+        .line_info = {.size = sizeof(struct symtable_rec_line)},
+        .inl_starts = {.size = sizeof(uint64_t)},
+        .inl_info = {.size = sizeof(struct symtable_rec_inline)},
+        .depths = {.size = sizeof(struct symtable_rec_map)},
+        .index = {.size = sizeof(uint64_t)},
+    };
     struct seglist fsegs = {0};
+    int rc = 0;
 
-    if (b->str_len > UINT32_MAX || b->nfuncs + b->npubs > UINT32_MAX ||
-        b->nlines > UINT32_MAX || b->ninl > UINT32_MAX)
+    /* Every map position must fit the uint32_t fields of the format;
+     * a map has at most twice as many entries as input records. */
+    if (b->str_len > UINT32_MAX ||
+        (b->nfuncs + b->npubs) > UINT32_MAX / 4 ||
+        b->nlines > UINT32_MAX / 4 || b->ninl > UINT32_MAX / 4)
         return -EINVAL;
     pack_syms(b, &fsegs, &p);
     pack_lines(b, &fsegs, &p);
     pack_inlines(b, &p);
+    if (p.inl_starts.n > UINT32_MAX || p.sym_starts.n > UINT32_MAX ||
+        p.line_starts.n > UINT32_MAX) {
+        rc = -EINVAL;
+        goto out;
+    }
     *out = write_blob(b, &p, len);
+out:
     free(fsegs.v);
-    free(p.syms);
-    free(p.lines);
-    free(p.inl);
-    free(p.depths);
-    return 0;
+    packed_free(&p);
+    return rc;
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #if __has_include("demangle.h")
 #include "demangle.h"
@@ -184,11 +185,14 @@ static void print_location(const struct symbolize *s, const char *file,
 }
 
 /* The frames to print: the whole chain with --inlines, else one frame
- * naming the outer function at the innermost location, as
- * llvm-symbolizer --no-inlines does. */
+ * at the innermost location, named as llvm-symbolizer-14 --no-inlines
+ * names it: the outer function, or in GNU style the innermost one (as
+ * addr2line without -i does). */
 static size_t shown_frames(const struct symbolize *s,
                            struct symtable_frame *f, size_t n)
 {
+    if (n > 1 && !s->o.inlines && s->o.gnu)
+        return 1;
     if (n > 1 && !s->o.inlines) {
         f[n - 1].file = f[0].file;
         f[n - 1].line = f[0].line;
@@ -350,22 +354,67 @@ static void bench_run(const struct symbolize *s, const struct addr_list *l)
            dt > 0 ? (double)lookups / dt : 0.0);
 }
 
+/* Lines of standard input, read with read(2) so that we know when the
+ * next line would block: only then is stdout flushed.  A program talking
+ * to us through pipes gets each answer before it must send the next
+ * address, and a file of addresses is not written one syscall a line. */
+struct line_reader {
+    char *buf;
+    size_t len, cap;
+    bool eof;
+};
+
+/* The next line (NUL-terminated, without its newline) or NULL at EOF. */
+static char *next_line(struct line_reader *r, size_t *consumed)
+{
+    for (;;) {
+        char *nl = r->len ? memchr(r->buf, '\n', r->len) : NULL;
+        ssize_t n;
+
+        if (nl != NULL || (r->eof && r->len > 0)) {
+            size_t len = nl ? (size_t)(nl - r->buf) : r->len;
+
+            r->buf[len] = '\0';
+            *consumed = nl ? len + 1 : len;
+            return r->buf;
+        }
+        if (r->eof)
+            return NULL;
+        if (r->len + 4096 + 1 > r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 65536;
+            r->buf = xreallocarray(r->buf, r->cap, 1);
+        }
+        fflush(stdout);
+        n = read(STDIN_FILENO, r->buf + r->len, r->cap - r->len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            r->eof = true;
+        else
+            r->len += (size_t)n;
+    }
+}
+
 static void run_stdin(const struct symbolize *s, struct addr_list *bench)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    struct line_reader r = {0};
+    size_t consumed;
+    char *line;
 
-    while ((len = getline(&line, &cap, stdin)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n')
+    while ((line = next_line(&r, &consumed)) != NULL) {
+        size_t len = strlen(line);
+
+        if (len > 0 && line[len - 1] == '\r')
             line[len - 1] = '\0';
         if (bench)
             bench_collect(bench, line);
         else
             symbolize_one(s, line);
-        fflush(stdout);
+        r.len -= consumed;
+        memmove(r.buf, r.buf + consumed, r.len);
     }
-    free(line);
+    fflush(stdout);
+    free(r.buf);
 }
 
 /* --- command line --------------------------------------------------- */
@@ -373,13 +422,14 @@ static void run_stdin(const struct symbolize *s, struct addr_list *bench)
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: symsrvd-symbolize [--inlines] [--relative] [--json]\n"
-            "         [--demangle | --no-demangle] [--output-style=LLVM|GNU]\n"
+            "usage: symsrvd-symbolize [--inlines | --no-inlines] [--relative]\n"
+            "         [--json]"
+            " [--demangle | --no-demangle] [--output-style=LLVM|GNU]\n"
             "         [--save-table=OUT] [--bench] --obj=FILE [ADDR...]\n"
             "       symsrvd-symbolize --ident --obj=FILE\n");
 }
 
-enum { OPT_RELATIVE = 256, OPT_JSON, OPT_NO_DEMANGLE, OPT_STYLE, OPT_IDENT,
+enum { OPT_NO_INLINES = 256, OPT_RELATIVE, OPT_JSON, OPT_NO_DEMANGLE, OPT_STYLE, OPT_IDENT,
        OPT_SAVE, OPT_BENCH };
 
 static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
@@ -387,6 +437,7 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
     static const struct option longopts[] = {
         {"obj", required_argument, NULL, 'e'},
         {"inlines", no_argument, NULL, 'i'},
+        {"no-inlines", no_argument, NULL, OPT_NO_INLINES},
         {"relative", no_argument, NULL, OPT_RELATIVE},
         {"json", no_argument, NULL, OPT_JSON},
         {"demangle", no_argument, NULL, 'C'},
@@ -408,6 +459,9 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
             break;
         case 'i':
             o->inlines = true;
+            break;
+        case OPT_NO_INLINES:
+            o->inlines = false;
             break;
         case OPT_RELATIVE:
             o->relative = true;

@@ -80,6 +80,22 @@ START_TEST(test_symtable_nested_and_sizeless)
 }
 END_TEST
 
+START_TEST(test_symtable_empty)
+{
+    struct symtable_frame f[2];
+    struct symtable *t;
+    size_t total = 99;
+    void *blob;
+
+    t = load_or_fail(symtable_builder_new(), &blob);
+    ck_assert_uint_eq(symtable_lookup(t, 0, f, 2, &total), 0);
+    ck_assert_uint_eq(total, 0);
+    ck_assert_uint_eq(symtable_lookup(t, UINT64_MAX, f, 2, NULL), 0);
+    symtable_close(t);
+    free(blob);
+}
+END_TEST
+
 START_TEST(test_symtable_ties_and_duplicates)
 {
     struct symtable_builder *b = symtable_builder_new();
@@ -149,6 +165,9 @@ START_TEST(test_symtable_lines_sizeless)
     symtable_builder_add_line(b, 0x110, 0, fa, 11);
     symtable_builder_add_line(b, 0x110, 0, fb, 99); /* duplicate start */
     symtable_builder_add_line(b, 0x150, 4, fb, 20);
+    symtable_builder_add_func(b, 0x200, 0x10, "h", SYMTABLE_LANG_C);
+    symtable_builder_add_func(b, 0x210, 0x10, "k", SYMTABLE_LANG_C);
+    symtable_builder_add_line(b, 0x208, 0x100, fa, 77); /* oversized */
     t = load_or_fail(b, &blob);
     ck_assert_uint_eq(symtable_lookup(t, 0x10f, f, 4, NULL), 1);
     ck_assert_str_eq(f[0].file, "/src/a.c");
@@ -165,6 +184,12 @@ START_TEST(test_symtable_lines_sizeless)
     ck_assert_uint_eq(f[0].line, 20);
     symtable_lookup(t, 0x154, f, 4, NULL);
     ck_assert_uint_eq(f[0].line, 0);
+    /* A sized line is cut at the end of its function too. */
+    symtable_lookup(t, 0x20f, f, 4, NULL);
+    ck_assert_uint_eq(f[0].line, 77);
+    ck_assert_uint_eq(symtable_lookup(t, 0x210, f, 4, NULL), 1);
+    ck_assert_str_eq(f[0].function, "k");
+    ck_assert_ptr_null(f[0].file);
     symtable_close(t);
     free(blob);
 }
@@ -230,10 +255,39 @@ START_TEST(test_symtable_inline_chain)
 }
 END_TEST
 
+/* Overlapping ranges at one depth: the inner one wins while it lasts and
+ * the outer resumes, so two inputs make three records. */
+START_TEST(test_symtable_inline_overlap_resumes)
+{
+    struct symtable_builder *b = symtable_builder_new();
+    struct symtable *t;
+    struct symtable_frame f[4];
+    void *blob;
+
+    symtable_builder_add_func(b, 0, 0x100, "fn", SYMTABLE_LANG_C);
+    symtable_builder_add_inline(b, 0, 0x100, 1, "wide", 0, 1,
+                                SYMTABLE_LANG_C);
+    symtable_builder_add_inline(b, 0x10, 0x10, 1, "narrow", 0, 2,
+                                SYMTABLE_LANG_C);
+    symtable_builder_add_inline(b, 0x20, 0, 1, "empty", 0, 3,
+                                SYMTABLE_LANG_C);
+    t = load_or_fail(b, &blob);
+    ck_assert_uint_eq(symtable_lookup(t, 0x15, f, 4, NULL), 2);
+    ck_assert_str_eq(f[0].function, "narrow");
+    ck_assert_uint_eq(symtable_lookup(t, 0x50, f, 4, NULL), 2);
+    ck_assert_str_eq(f[0].function, "wide");
+    ck_assert_uint_eq(f[0].sym_rva, 0);
+    ck_assert_uint_eq(f[1].line, 1);
+    symtable_close(t);
+    free(blob);
+}
+END_TEST
+
 START_TEST(test_symtable_roundtrip_file)
 {
     char dir[] = "/tmp/check_symtable.XXXXXX";
     char path[64];
+    struct symtable_builder *b = inline_builder();
     struct symtable *t = NULL;
     struct symtable_frame f[4];
     void *blob;
@@ -242,8 +296,8 @@ START_TEST(test_symtable_roundtrip_file)
 
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/t.symtab", dir);
-    ck_assert_int_eq(symtable_builder_finish(inline_builder(), &blob, &len),
-                     0);
+    ck_assert_int_eq(symtable_builder_finish(b, &blob, &len), 0);
+    symtable_builder_free(b);
     fp = fopen(path, "wb");
     ck_assert_ptr_nonnull(fp);
     ck_assert_uint_eq(fwrite(blob, 1, len, fp), len);
@@ -368,10 +422,12 @@ int main(void)
     int failed;
 
     tcase_add_test(tc, test_symtable_nested_and_sizeless);
+    tcase_add_test(tc, test_symtable_empty);
     tcase_add_test(tc, test_symtable_ties_and_duplicates);
     tcase_add_test(tc, test_symtable_publics_fill_gaps);
     tcase_add_test(tc, test_symtable_lines_sizeless);
     tcase_add_test(tc, test_symtable_inline_chain);
+    tcase_add_test(tc, test_symtable_inline_overlap_resumes);
     tcase_add_test(tc, test_symtable_roundtrip_file);
     tcase_add_test(tc, test_symtable_order_independent);
     tcase_add_test(tr, test_symtable_rejects_flips_and_truncation);

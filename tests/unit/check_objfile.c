@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of objfile: mapping errors, detection by content (each magic,
+ * and the look-alikes it must not take: a Java class for a fat Mach-O, an
+ * MZ stub whose e_lfanew points nowhere), and the dispatch's answers for
+ * formats without a reader in this build.
+ */
+#include "config.h"
+
+#include "objfile.h"
+#include "symtable.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_objfile.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Write DATA to a file in the test directory and map it. */
+static void map_bytes(const void *data, size_t len, struct objfile_map *map,
+                      char *path, size_t pathlen)
+{
+    FILE *fp;
+
+    snprintf(path, pathlen, "%s/f", tmpdir);
+    fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+    ck_assert_int_eq(objfile_map(path, map), 0);
+    ck_assert_uint_eq(map->len, len);
+}
+
+static enum objfile_kind detect_bytes(const void *data, size_t len)
+{
+    struct objfile_map map = {.path = "mem", .data = data, .len = len};
+
+    return objfile_detect(&map);
+}
+
+START_TEST(test_objfile_map_errors)
+{
+    struct objfile_map map;
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s/missing", tmpdir);
+    ck_assert_int_eq(objfile_map(path, &map), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(map.err, "missing"));
+    ck_assert_int_eq(objfile_map(tmpdir, &map), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(map.err, "not a regular file"));
+}
+END_TEST
+
+START_TEST(test_objfile_empty_is_unknown)
+{
+    struct objfile_map map;
+    struct objfile_ident id;
+    char path[128];
+
+    map_bytes("", 0, &map, path, sizeof(path));
+    ck_assert_int_eq(objfile_detect(&map), OBJFILE_UNKNOWN);
+    ck_assert_int_eq(objfile_identify(&map, &id), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(map.err, "unknown file format"));
+    objfile_unmap(&map);
+}
+END_TEST
+
+START_TEST(test_objfile_detect_magics)
+{
+    uint8_t buf[256] = {0};
+    static const char msf7[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a"
+                                 "DS\0\0\0";
+    static const char msf2[] = "Microsoft C/C++ program database 2.00\r\n"
+                               "\x1a"
+                               "JG\0";
+
+    memcpy(buf, msf7, sizeof(msf7));
+    ck_assert_int_eq(detect_bytes(buf, sizeof(buf)), OBJFILE_PDB);
+    ck_assert_int_eq(detect_bytes(buf, 31), OBJFILE_UNKNOWN);
+    memcpy(buf, msf2, sizeof(msf2));
+    ck_assert_int_eq(detect_bytes(buf, sizeof(buf)), OBJFILE_PDB);
+    memset(buf, 0, sizeof(buf));
+    memcpy(buf, "\x7f" "ELF\x02\x01\x01", 7);
+    ck_assert_int_eq(detect_bytes(buf, sizeof(buf)), OBJFILE_ELF);
+    ck_assert_int_eq(detect_bytes("MODULE Linux x86_64 00 a\n", 25),
+                     OBJFILE_BREAKPAD);
+    ck_assert_int_eq(detect_bytes("MODULEX", 7), OBJFILE_UNKNOWN);
+    ck_assert_int_eq(detect_bytes("hello", 5), OBJFILE_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_objfile_detect_pe)
+{
+    uint8_t buf[256] = {'M', 'Z'};
+
+    buf[0x3c] = 0x80;
+    memcpy(buf + 0x80, "PE\0\0", 4);
+    ck_assert_int_eq(detect_bytes(buf, sizeof(buf)), OBJFILE_PE);
+    ck_assert_int_eq(detect_bytes(buf, 0x83), OBJFILE_UNKNOWN);
+    buf[0x3c] = 0xff;
+    buf[0x3d] = 0xff; /* e_lfanew past the end */
+    ck_assert_int_eq(detect_bytes(buf, sizeof(buf)), OBJFILE_UNKNOWN);
+    buf[0x3c] = 0x40;
+    buf[0x3d] = 0;
+    ck_assert_int_eq(detect_bytes(buf, sizeof(buf)), OBJFILE_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_objfile_detect_macho)
+{
+    struct objfile_map map;
+    struct objfile_ident id;
+    char path[128];
+    static const uint8_t thin64[16] = {0xcf, 0xfa, 0xed, 0xfe, 0x07, 0, 0, 1};
+    static const uint8_t thin32be[16] = {0xfe, 0xed, 0xfa, 0xce, 0, 0, 0, 12};
+    static const uint8_t fat[16] = {0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2};
+    static const uint8_t java[16] = {0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52};
+
+    ck_assert_int_eq(detect_bytes(fat, sizeof(fat)), OBJFILE_MACHO);
+    ck_assert_int_eq(detect_bytes(java, sizeof(java)), OBJFILE_UNKNOWN);
+    ck_assert_int_eq(detect_bytes(thin32be, sizeof(thin32be)), OBJFILE_MACHO);
+    map_bytes(thin64, sizeof(thin64), &map, path, sizeof(path));
+    ck_assert_int_eq(objfile_identify(&map, &id), -ENOTSUP);
+    ck_assert_int_eq(id.kind, OBJFILE_MACHO);
+    ck_assert_str_eq(id.arch, "x86_64");
+    ck_assert_ptr_nonnull(strstr(map.err, "Mach-O"));
+    objfile_unmap(&map);
+    map_bytes(thin32be, sizeof(thin32be), &map, path, sizeof(path));
+    ck_assert_int_eq(objfile_identify(&map, &id), -ENOTSUP);
+    ck_assert_str_eq(id.arch, "arm");
+    objfile_unmap(&map);
+}
+END_TEST
+
+START_TEST(test_objfile_pdb2_unsupported)
+{
+    static const char msf2[] = "Microsoft C/C++ program database 2.00\r\n"
+                               "\x1a"
+                               "JG\0\0\0\0\0";
+    struct objfile_map map;
+    struct objfile_ident id;
+    struct symtable_builder *b = symtable_builder_new();
+    char path[128];
+
+    map_bytes(msf2, sizeof(msf2), &map, path, sizeof(path));
+    ck_assert_int_eq(objfile_identify(&map, &id), -ENOTSUP);
+    ck_assert_ptr_nonnull(strstr(map.err, "PDB 2.0"));
+    ck_assert_int_eq(objfile_build(&map, b), -ENOTSUP);
+    symtable_builder_free(b);
+    objfile_unmap(&map);
+}
+END_TEST
+
+/* The real files in tests/data are told apart by content alone. */
+START_TEST(test_objfile_detect_fixtures)
+{
+    static const struct {
+        const char *rel;
+        enum objfile_kind kind;
+    } files[] = {
+        {"windows/crash.exe", OBJFILE_PE},
+        {"windows/crash.pdb", OBJFILE_PDB},
+        {"windows/crash.sym", OBJFILE_BREAKPAD},
+        {"macos/crash.dsym-dwarf", OBJFILE_MACHO},
+    };
+    const char *top = getenv("abs_top_srcdir");
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct objfile_map map;
+        char path[4096];
+
+        snprintf(path, sizeof(path), "%s/tests/data/breakpad/%s",
+                 top ? top : "..", files[i].rel);
+        ck_assert_int_eq(objfile_map(path, &map), 0);
+        ck_assert_int_eq(objfile_detect(&map), files[i].kind);
+        objfile_unmap(&map);
+    }
+}
+END_TEST
+
+START_TEST(test_objfile_kind_names)
+{
+    ck_assert_str_eq(objfile_kind_name(OBJFILE_PDB), "pdb");
+    ck_assert_str_eq(objfile_kind_name(OBJFILE_PE), "pe");
+    ck_assert_str_eq(objfile_kind_name(OBJFILE_ELF), "elf");
+    ck_assert_str_eq(objfile_kind_name(OBJFILE_BREAKPAD), "breakpad");
+    ck_assert_str_eq(objfile_kind_name(OBJFILE_MACHO), "macho");
+    ck_assert_str_eq(objfile_kind_name(OBJFILE_UNKNOWN), "unknown");
+    ck_assert_str_eq(objfile_kind_name((enum objfile_kind)99), "unknown");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("objfile");
+    TCase *tc = tcase_create("detect");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_objfile_map_errors);
+    tcase_add_test(tc, test_objfile_empty_is_unknown);
+    tcase_add_test(tc, test_objfile_detect_magics);
+    tcase_add_test(tc, test_objfile_detect_pe);
+    tcase_add_test(tc, test_objfile_detect_macho);
+    tcase_add_test(tc, test_objfile_pdb2_unsupported);
+    tcase_add_test(tc, test_objfile_detect_fixtures);
+    tcase_add_test(tc, test_objfile_kind_names);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
