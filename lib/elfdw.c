@@ -16,16 +16,12 @@
 #include "elfdw.h"
 
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <elfutils/libdwelf.h>
-#include <zlib.h>
 
 #include "elfdw_priv.h"
 #include "symtable.h"
@@ -115,8 +111,7 @@ void elfdw_ranges_free(struct elfdw_ranges *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* Open MAP with libelf; *EH receives the ELF header. */
-static int elfdw_open(struct objfile_map *map, Elf **out, GElf_Ehdr *eh)
+int elfdw_open(struct objfile_map *map, Elf **out, GElf_Ehdr *eh)
 {
     Elf *elf;
 
@@ -344,157 +339,6 @@ out:
     return rc;
 }
 
-/* --- separate debug files ---------------------------------------------- */
-
-/* What a candidate debug file must match. */
-struct elfdw_want {
-    const void *build_id; /* NULL: not checked */
-    size_t build_id_len;
-    bool check_crc;
-    uint32_t crc;
-    dev_t self_dev; /* the stripped file itself is never its debug file */
-    ino_t self_ino;
-};
-
-static bool elfdw_candidate_ok(const char *path, const struct elfdw_want *w)
-{
-    struct objfile_map m;
-    struct stat st;
-    GElf_Ehdr eh;
-    Elf *elf = NULL;
-    const void *bid = NULL;
-    ssize_t n;
-    bool ok = false;
-
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-        (st.st_dev == w->self_dev && st.st_ino == w->self_ino))
-        return false;
-    memset(&m, 0, sizeof(m));
-    if (objfile_map(path, &m) != 0)
-        return false;
-    if (elfdw_open(&m, &elf, &eh) != 0)
-        goto out;
-    n = dwelf_elf_gnu_build_id(elf, &bid);
-    if (w->build_id != NULL && n > 0 &&
-        ((size_t)n != w->build_id_len || memcmp(bid, w->build_id, n) != 0))
-        goto out;
-    if (w->build_id != NULL && !w->check_crc && n <= 0)
-        goto out;
-    if (w->check_crc && (uint32_t)crc32_z(0, m.data, m.len) != w->crc)
-        goto out;
-    ok = true;
-out:
-    elf_end(elf);
-    objfile_unmap(&m);
-    return ok;
-}
-
-/* ROOT/.build-id/xx/rest.debug for build id BID. */
-static char *elfdw_build_id_path(const char *root, const uint8_t *bid,
-                                 size_t len)
-{
-    char *hex = xmalloc(2 * len + 1), *path;
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", bid[i]);
-    path = xasprintf("%s/.build-id/%.2s/%s.debug", root, hex, hex + 2);
-    free(hex);
-    return path;
-}
-
-/* The debuglink candidates of LINK for the file at PATH, in GDB's order;
- * NULL-terminated, the caller frees each and the array. */
-static char **elfdw_debuglink_paths(const char *path, const char *root,
-                                    const char *link)
-{
-    char **v = xcalloc(4, sizeof(*v));
-    char *dup = xstrdup(path ? path : ".");
-    const char *dir = dirname(dup);
-    char abs[PATH_MAX];
-    size_t n = 0;
-
-    v[n++] = xasprintf("%s/%s", dir, link);
-    v[n++] = xasprintf("%s/.debug/%s", dir, link);
-    if (realpath(dir, abs) != NULL)
-        v[n++] = xasprintf("%s%s/%s", root, strcmp(abs, "/") ? abs : "",
-                           link);
-    free(dup);
-    return v;
-}
-
-static int elfdw_find_by_link(struct objfile_map *map, Elf *elf,
-                              const char *root, struct elfdw_want *w,
-                              char **out)
-{
-    GElf_Word crc;
-    const char *link = dwelf_elf_gnu_debuglink(elf, &crc);
-    char **cand;
-    size_t i;
-    int rc = -ENOENT;
-
-    /* The name comes from an untrusted file: a base name only, so that it
-     * cannot point the search anywhere else. */
-    if (link == NULL || link[0] == '\0' || strchr(link, '/') != NULL ||
-        strcmp(link, ".") == 0 || strcmp(link, "..") == 0)
-        return -ENOENT;
-    w->check_crc = true;
-    w->crc = crc;
-    cand = elfdw_debuglink_paths(map->path, root, link);
-    for (i = 0; cand[i] != NULL; i++) {
-        if (rc != 0 && elfdw_candidate_ok(cand[i], w)) {
-            *out = cand[i];
-            cand[i] = NULL;
-            rc = 0;
-        }
-        free(cand[i]);
-    }
-    free(cand);
-    return rc;
-}
-
-static int elfdw_find_in(struct objfile_map *map, Elf *elf, const char *root,
-                         char **out)
-{
-    struct elfdw_want w;
-    struct stat st;
-    const void *bid = NULL;
-    ssize_t n = dwelf_elf_gnu_build_id(elf, &bid);
-
-    memset(&w, 0, sizeof(w));
-    if (map->path != NULL && stat(map->path, &st) == 0) {
-        w.self_dev = st.st_dev;
-        w.self_ino = st.st_ino;
-    }
-    if (n > 0) {
-        char *p = elfdw_build_id_path(root, bid, (size_t)n);
-
-        w.build_id = bid;
-        w.build_id_len = (size_t)n;
-        if (elfdw_candidate_ok(p, &w)) {
-            *out = p;
-            return 0;
-        }
-        free(p);
-    }
-    return elfdw_find_by_link(map, elf, root, &w, out);
-}
-
-int elfdw_find_debug_file(struct objfile_map *map, const char *root,
-                          char **out)
-{
-    GElf_Ehdr eh;
-    Elf *elf = NULL;
-    int rc;
-
-    *out = NULL;
-    rc = elfdw_open(map, &elf, &eh);
-    if (rc == 0)
-        rc = elfdw_find_in(map, elf, root ? root : "/usr/lib/debug", out);
-    elf_end(elf);
-    return rc;
-}
-
 /* --- building ------------------------------------------------------------ */
 
 /* An opened ELF file and its DWARF (dw NULL when it has no CU). */
@@ -503,21 +347,23 @@ struct elfdw_file {
     struct objfile_map own;  /* a companion debug file's mapping */
     Elf *elf;
     Dwarf *dw;
+    struct elfdw_alt alt; /* dwz alt file of DW, if any */
 };
 
 static void elfdw_file_close(struct elfdw_file *f)
 {
     if (f->dw != NULL)
         dwarf_end(f->dw);
+    elfdw_alt_close(&f->alt);
     elf_end(f->elf);
     if (f->map == &f->own)
         objfile_unmap(&f->own);
     memset(f, 0, sizeof(*f));
 }
 
-/* Open the DWARF of F; a file without .debug_info units is not an error,
- * F->dw just stays NULL. */
-static void elfdw_file_dwarf(struct elfdw_file *f)
+/* Open the DWARF of F and its dwz alt file; a file without .debug_info
+ * units is not an error, F->dw just stays NULL. */
+static int elfdw_file_dwarf(struct elfdw_file *f)
 {
     Dwarf_Off next;
     size_t hsize;
@@ -528,6 +374,9 @@ static void elfdw_file_dwarf(struct elfdw_file *f)
         dwarf_end(f->dw);
         f->dw = NULL;
     }
+    if (f->dw == NULL)
+        return 0;
+    return elfdw_alt_open(f->map, f->dw, ELFDW_DEBUG_ROOT, &f->alt);
 }
 
 /* Open the separate debug file of MAIN into *DBG when MAIN has no DWARF;
@@ -540,8 +389,8 @@ static int elfdw_open_companion(struct elfdw_file *main_file,
     int rc;
 
     memset(dbg, 0, sizeof(*dbg));
-    if (elfdw_find_in(main_file->map, main_file->elf, "/usr/lib/debug",
-                      &path) != 0)
+    if (elfdw_find_companion(main_file->map, main_file->elf,
+                             ELFDW_DEBUG_ROOT, &path) != 0)
         return 0;
     rc = objfile_map(path, &dbg->own);
     if (rc != 0) {
@@ -556,7 +405,7 @@ static int elfdw_open_companion(struct elfdw_file *main_file,
                  dbg->map->err);
         goto out;
     }
-    elfdw_file_dwarf(dbg);
+    rc = elfdw_file_dwarf(dbg);
 out:
     free(path);
     return rc;
@@ -625,8 +474,8 @@ int elfdw_build(struct objfile_map *map, struct symtable_builder *b)
     if (rc != 0)
         goto out;
     symtable_builder_set_image_base(b, c.base);
-    elfdw_file_dwarf(&main_file);
-    if (main_file.dw == NULL)
+    rc = elfdw_file_dwarf(&main_file);
+    if (rc == 0 && main_file.dw == NULL)
         rc = elfdw_open_companion(&main_file, &dbg);
     if (rc == 0)
         rc = elfdw_build_from(&c, &main_file, &dbg);

@@ -78,6 +78,37 @@ const char *elfdw_symtab_name_at(const struct elfdw_build_ctx *c,
 /* Feed the symbols of C->syms outside C->covered; returns how many. */
 size_t elfdw_symtab_feed(struct elfdw_build_ctx *c);
 
+/* Where distributions install debug files (and dwz alt files). */
+#define ELFDW_DEBUG_ROOT "/usr/lib/debug"
+
+/* Open MAP with libelf into *OUT (released with elf_end()); *EH receives
+ * the ELF header.  0 or -EINVAL with map->err set. */
+int elfdw_open(struct objfile_map *map, Elf **out, GElf_Ehdr *eh);
+
+/* elfdw_find_debug_file() for an opened ELF: 0 and *OUT (new string), or
+ * -ENOENT. */
+int elfdw_find_companion(struct objfile_map *map, Elf *elf, const char *root,
+                         char **out);
+
+/* A dwz alt file (.gnu_debugaltlink) handed to libdw. */
+struct elfdw_alt {
+    struct objfile_map map;
+    bool mapped;
+    Elf *elf;
+    Dwarf *dw;
+};
+
+/* Find, verify (build id, regular file) and attach with dwarf_setalt()
+ * the alt file of DW, whose DWARF file is MAP; looked for as
+ * ROOT/.build-id/xx/rest.debug, then at the path the link names
+ * (relative to MAP's directory).  0 when attached or when the file has no
+ * link or nothing is at either place; -EINVAL (map->err set) when the
+ * link names something that is not the right file.  Release with
+ * elfdw_alt_close() after dwarf_end(DW). */
+int elfdw_alt_open(struct objfile_map *map, Dwarf *dw, const char *root,
+                   struct elfdw_alt *alt);
+void elfdw_alt_close(struct elfdw_alt *alt);
+
 /* Write "PATH: <message>" into MAP->err and return RC. */
 int elfdw_fail(struct objfile_map *map, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -923,6 +923,65 @@ START_TEST(test_elfdw_debug_crc_mismatch)
 }
 END_TEST
 
+/* dwz moves DIEs two C++ programs share into an alt file named by
+ * .gnu_debugaltlink (here relative, which libdw alone would not find):
+ * the answers must be those of the program before dwz. */
+static bool make_dwz_pair(void)
+{
+    char *a, *b, *cmd;
+
+    if (!have("dwz") || !have("g++")) {
+        fprintf(stderr, "dwz or g++ not found, dwz test skipped\n");
+        return false;
+    }
+    a = compile("g++", "-g -O2", "shapes.cc", "app");
+    b = compile("g++", "-g -O1", "shapes.cc", "other");
+    cmd = fmt("cd '%s' && rm -f common.debug && cp app app.orig && "
+              "dwz -m common.debug -M common.debug app other",
+              tmpdir);
+    run(cmd);
+    free(cmd);
+    free(b);
+    free(a);
+    return true;
+}
+
+START_TEST(test_elfdw_dwz_alt_file)
+{
+    char *app = tmp_path("app");
+    char *orig = tmp_path("app.orig");
+
+    if (make_dwz_pair())
+        check_against_oracles("dwz", app, app, orig, 0.99, 0.95);
+    free(orig);
+    free(app);
+}
+END_TEST
+
+/* An altlink naming a FIFO (which would block an open()) or the wrong file
+ * is refused with a message, without opening it. */
+START_TEST(test_elfdw_dwz_alt_refused)
+{
+    static const char *const replace[] = {"mkfifo common.debug",
+                                          "cp other common.debug"};
+    char *app = tmp_path("app");
+
+    for (size_t i = 0; i < 2 && make_dwz_pair(); i++) {
+        char *cmd = fmt("cd '%s' && rm common.debug && %s", tmpdir,
+                        replace[i]);
+        struct built b;
+        char err[256] = "";
+
+        run(cmd);
+        ck_assert_int_eq(build(app, &b, err, sizeof(err)), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "dwz alt file"));
+        ck_assert_ptr_nonnull(strstr(err, "common.debug"));
+        free(cmd);
+    }
+    free(app);
+}
+END_TEST
+
 /* --- hostile input ------------------------------------------------------- */
 
 /* Build from a copy of DATA[0..LEN) written to a file; the result must be
@@ -1035,6 +1094,7 @@ static Suite *elfdw_suite(void)
     tcase_add_checked_fixture(reject, tmp_setup, tmp_teardown);
     tcase_set_timeout(oracle, 120);
     tcase_set_timeout(reject, 120);
+    tcase_set_timeout(search, 60);
     tcase_add_loop_test(oracle, test_elfdw_matches_oracles, 0,
                         sizeof(compiled_cases) / sizeof(compiled_cases[0]));
     tcase_add_test(oracle, test_elfdw_follows_debuglink);
@@ -1047,6 +1107,8 @@ static Suite *elfdw_suite(void)
     tcase_add_test(ident, test_elfdw_identity_text_hash);
     tcase_add_test(search, test_elfdw_debug_search_paths);
     tcase_add_test(search, test_elfdw_debug_crc_mismatch);
+    tcase_add_test(search, test_elfdw_dwz_alt_file);
+    tcase_add_test(search, test_elfdw_dwz_alt_refused);
     tcase_add_test(reject, test_elfdw_truncated_is_clean);
     tcase_add_test(reject, test_elfdw_bitflips_are_clean);
     tcase_add_test(reject, test_elfdw_rejects_non_elf);
