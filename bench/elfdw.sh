@@ -81,3 +81,6 @@ grep -E '^(build_seconds|lookups_per_second)' "$work/out" | sed 's/^/           
 echo "$first" > "$work/one"
 measure llvm-1 llvm-symbolizer-14 --inlines --obj="$work/big" < "$work/one"
 measure llvm-all llvm-symbolizer-14 --inlines --obj="$work/big" < "$work/addrs"
+set -- $(cat "$work/time")
+awk -v n="$naddrs" -v s="$1" 'BEGIN {
+    if (s > 0) printf "           llvm-all: %.0f addresses per second, load included\n", n / s }'

@@ -48,11 +48,16 @@ int elfdw_identify(struct objfile_map *map, struct objfile_ident *id);
 /* Feed B with the functions, line records, inline ranges and symbols of
  * the ELF file in MAP, addresses relative to its image base (also set on
  * B).  The DWARF comes from MAP itself or, when MAP has none, from its
- * separate debug file found as elfdw_find_debug_file() describes; without
- * either, only the symbol table (.symtab, else .dynsym) is used.  Returns
- * 0; -EINVAL for a malformed ELF or DWARF; -ENOTSUP for relocatable
- * objects (ET_REL); -ENOENT when the file has neither DWARF nor symbols.
- * map->err says why on failure. */
+ * separate debug file found as elfdw_find_debug_file() describes (root
+ * /usr/lib/debug); a dwz-compressed file's .gnu_debugaltlink file is
+ * found and verified the same way.  Without DWARF only the symbol table
+ * (.symtab, else .dynsym) is used.  A function is named by the ELF symbol
+ * at its start when there is one (it carries clone suffixes and the
+ * linkage names GCC omits for internal C++ functions), else by DWARF, as
+ * llvm-symbolizer does.  Returns 0; -EINVAL for a malformed ELF or DWARF
+ * or an alt link naming the wrong file; -ENOTSUP for relocatable objects
+ * (ET_REL) and other non-loadable types; -ENOENT when the file has
+ * neither DWARF nor function symbols.  map->err says why on failure. */
 int elfdw_build(struct objfile_map *map, struct symtable_builder *b);
 
 /* Find the separate debug file of the ELF file in MAP, the way GDB and

@@ -610,38 +610,48 @@ START_TEST(test_elfdw_matches_oracles)
 }
 END_TEST
 
+/* Compile tmpdir/full (-g -O2, SHA-1 build id), split it into
+ * tmpdir/app.debug and a stripped copy at tmpdir/APP with a debuglink. */
+static char *make_stripped(const char *app)
+{
+    char *full = compile("gcc", "-g -O2 -Wl,--build-id=sha1", C_SOURCES,
+                         "full");
+    char *cmd = fmt("cd '%s' && mkdir -p \"$(dirname '%s')\" && "
+                    "objcopy --only-keep-debug full app.debug && "
+                    "objcopy --strip-all full app.tmp && "
+                    "objcopy --add-gnu-debuglink=app.debug app.tmp '%s'",
+                    tmpdir, app, app);
+
+    run(cmd);
+    free(cmd);
+    free(full);
+    return fmt("%s/%s", tmpdir, app);
+}
+
 /* A stripped binary with .gnu_debuglink finds its debug file next to it,
  * and answers exactly as the unstripped original does. */
 START_TEST(test_elfdw_follows_debuglink)
 {
-    char *full = compile("gcc", "-g -O2", C_SOURCES, "full");
-    char *cmd = fmt("cd '%s' && objcopy --only-keep-debug full app.debug && "
-                    "objcopy --strip-all full app.tmp && "
-                    "objcopy --add-gnu-debuglink=app.debug app.tmp app",
-                    tmpdir);
-    char *app = tmp_path("app");
+    char *app = make_stripped("app");
+    char *full = tmp_path("full");
 
-    run(cmd);
     check_against_oracles("stripped+debuglink", app, app, full, 0.97, 0.95);
-    free(app);
-    free(cmd);
     free(full);
+    free(app);
 }
 END_TEST
 
 /* --obj may name the separate debug file itself (NOBITS .text). */
 START_TEST(test_elfdw_reads_debug_file_directly)
 {
-    char *full = compile("gcc", "-g -O2", C_SOURCES, "full");
-    char *cmd = fmt("cd '%s' && objcopy --only-keep-debug full full.debug",
-                    tmpdir);
-    char *dbg = tmp_path("full.debug");
+    char *app = make_stripped("app");
+    char *full = tmp_path("full");
+    char *dbg = tmp_path("app.debug");
 
-    run(cmd);
     check_against_oracles("debug file", dbg, full, full, 0.97, 0.95);
     free(dbg);
-    free(cmd);
     free(full);
+    free(app);
 }
 END_TEST
 
@@ -852,20 +862,12 @@ static char *find_debug(const char *path, const char *root)
 
 START_TEST(test_elfdw_debug_search_paths)
 {
-    char *full = compile("gcc", "-g -O2 -Wl,--build-id=sha1", C_SOURCES,
-                         "full");
+    char *app = make_stripped("bin/app");
+    char *full = tmp_path("full");
     char *bid = readelf_build_id(full);
-    char *cmd = fmt(
-        "cd '%s' && mkdir -p bin root && objcopy --only-keep-debug full "
-        "app.debug && objcopy --strip-all full app.tmp && "
-        "objcopy --add-gnu-debuglink=app.debug app.tmp bin/app",
-        tmpdir);
-    char *app = fmt("%s/bin/app", tmpdir);
     char *root = tmp_path("root");
-    char *found, *want;
+    char *found, *want, *cmd;
 
-    run(cmd);
-    free(cmd);
     /* Nowhere yet: the debug file is in the parent directory. */
     ck_assert_ptr_null(find_debug(app, root));
     /* ROOT/<absolute dir of the binary>/NAME */
@@ -905,21 +907,13 @@ END_TEST
 /* A debug file whose CRC does not match the debuglink is not used. */
 START_TEST(test_elfdw_debug_crc_mismatch)
 {
-    char *full = compile("gcc", "-g -O2", C_SOURCES, "full");
-    char *cmd = fmt("cd '%s' && objcopy --only-keep-debug full app.debug && "
-                    "objcopy --strip-all full app.tmp && "
-                    "objcopy --add-gnu-debuglink=app.debug app.tmp app && "
-                    "printf x >> app.debug",
-                    tmpdir);
-    char *app = tmp_path("app");
-    char *found;
+    char *app = make_stripped("app");
+    char *cmd = fmt("printf x >> '%s/app.debug'", tmpdir);
 
     run(cmd);
-    found = find_debug(app, NULL);
-    ck_assert_ptr_null(found);
-    free(app);
+    ck_assert_ptr_null(find_debug(app, NULL));
     free(cmd);
-    free(full);
+    free(app);
 }
 END_TEST
 
