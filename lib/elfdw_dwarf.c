@@ -9,8 +9,8 @@
  *   - every DW_TAG_inlined_subroutine at any depth (lexical blocks do not
  *     count as depth), one inline range per address range, with its call
  *     site (DW_AT_call_file / DW_AT_call_line);
- *   - the line table: one line record per run of rows with the same file
- *     and line, a row lasting up to the next row of the sorted table.
+ *   - the line table: one line record per row, lasting up to the next
+ *     row of the sorted table.
  * Then the ELF symbol table fills in the code no DWARF function covers.
  *
  * libdw does the DWARF 4/5 decoding (dwarf_get_units, dwarf_ranges,
@@ -261,20 +261,6 @@ static int elfdw_walk(struct elfdw_cu *cu, Dwarf_Die *parent, unsigned depth,
     return r < 0 ? elfdw_dwarf_error(cu, "DIE tree") : 0;
 }
 
-/* A run of line-table rows with one file and line, not yet fed. */
-struct elfdw_line_run {
-    Dwarf_Addr lo, hi;
-    uint32_t file, line;
-};
-
-static void elfdw_line_flush(struct elfdw_cu *cu, struct elfdw_line_run *run)
-{
-    if (run->hi > run->lo)
-        symtable_builder_add_line(cu->c->b, run->lo - cu->c->base,
-                                  run->hi - run->lo, run->file, run->line);
-    run->lo = run->hi = 0;
-}
-
 static uint32_t elfdw_line_file(struct elfdw_cu *cu, Dwarf_Line *ln)
 {
     Dwarf_Files *files;
@@ -300,33 +286,23 @@ static bool elfdw_row_span(struct elfdw_cu *cu, Dwarf_Lines *lines, size_t i,
     return elfdw_is_code(cu, *lo, *hi);
 }
 
+/* One line record per row.  Rows are not merged even when file and line
+ * repeat: a row can start a function, and the symtable keeps a record
+ * within the function it starts in. */
 static int elfdw_lines(struct elfdw_cu *cu, Dwarf_Lines *lines, size_t n)
 {
-    struct elfdw_line_run run = {0, 0, 0, 0};
-    size_t i;
-
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         Dwarf_Line *ln = dwarf_onesrcline(lines, i);
         Dwarf_Addr lo, hi;
-        uint32_t file;
         int lineno = 0;
 
         if (!elfdw_row_span(cu, lines, i, n, &lo, &hi))
             continue;
-        file = elfdw_line_file(cu, ln);
         dwarf_lineno(ln, &lineno);
-        if (lo == run.hi && file == run.file &&
-            (uint32_t)lineno == run.line) {
-            run.hi = hi;
-            continue;
-        }
-        elfdw_line_flush(cu, &run);
-        run.lo = lo;
-        run.hi = hi;
-        run.file = file;
-        run.line = lineno > 0 ? (uint32_t)lineno : 0;
+        symtable_builder_add_line(cu->c->b, lo - cu->c->base, hi - lo,
+                                  elfdw_line_file(cu, ln),
+                                  lineno > 0 ? (uint32_t)lineno : 0);
     }
-    elfdw_line_flush(cu, &run);
     return 0;
 }
 
