@@ -88,21 +88,26 @@ void elfdw_ranges_normalize(struct elfdw_ranges *r)
     r->n = out + 1;
 }
 
-bool elfdw_ranges_contains(const struct elfdw_ranges *r, uint64_t addr)
+size_t elfdw_ranges_find(const struct elfdw_ranges *r, uint64_t addr)
 {
     size_t lo = 0, hi = r->n;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
-        if (addr < r->v[mid].lo)
-            hi = mid;
-        else if (addr >= r->v[mid].hi)
+        if (r->v[mid].hi <= addr)
             lo = mid + 1;
         else
-            return true;
+            hi = mid;
     }
-    return false;
+    return lo;
+}
+
+bool elfdw_ranges_contains(const struct elfdw_ranges *r, uint64_t addr)
+{
+    size_t i = elfdw_ranges_find(r, addr);
+
+    return i < r->n && r->v[i].lo <= addr;
 }
 
 void elfdw_ranges_free(struct elfdw_ranges *r)

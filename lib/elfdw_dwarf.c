@@ -43,6 +43,7 @@ struct elfdw_cu {
     Dwarf_Files *files;   /* NULL when the CU has no line table */
     size_t nfiles;
     uint32_t *file_ids; /* symtable file id per file index, 0 = not yet */
+    struct elfdw_ranges ranges; /* the CU's own ranges; empty: unknown */
 };
 
 static int elfdw_dwarf_error(struct elfdw_cu *cu, const char *what)
@@ -286,6 +287,29 @@ static bool elfdw_row_span(struct elfdw_cu *cu, Dwarf_Lines *lines, size_t i,
     return elfdw_is_code(cu, *lo, *hi);
 }
 
+/* Feed [LO, HI) as far as it lies in the CU's ranges.  llvm-symbolizer
+ * answers from a CU's line table only inside the CU's ranges, and GCC
+ * leaves rows running over code outside them (start-up code linked after
+ * main, padding), which would otherwise give that code this CU's lines. */
+static void elfdw_line_add(struct elfdw_cu *cu, Dwarf_Addr lo, Dwarf_Addr hi,
+                           uint32_t file, uint32_t line)
+{
+    const struct elfdw_ranges *r = &cu->ranges;
+    uint64_t base = cu->c->base;
+
+    if (r->n == 0) {
+        symtable_builder_add_line(cu->c->b, lo - base, hi - lo, file, line);
+        return;
+    }
+    for (size_t i = elfdw_ranges_find(r, lo); i < r->n && r->v[i].lo < hi;
+         i++) {
+        Dwarf_Addr a = lo > r->v[i].lo ? lo : r->v[i].lo;
+        Dwarf_Addr z = hi < r->v[i].hi ? hi : r->v[i].hi;
+
+        symtable_builder_add_line(cu->c->b, a - base, z - a, file, line);
+    }
+}
+
 /* One line record per row.  Rows are not merged even when file and line
  * repeat: a row can start a function, and the symtable keeps a record
  * within the function it starts in. */
@@ -299,11 +323,22 @@ static int elfdw_lines(struct elfdw_cu *cu, Dwarf_Lines *lines, size_t n)
         if (!elfdw_row_span(cu, lines, i, n, &lo, &hi))
             continue;
         dwarf_lineno(ln, &lineno);
-        symtable_builder_add_line(cu->c->b, lo - cu->c->base, hi - lo,
-                                  elfdw_line_file(cu, ln),
-                                  lineno > 0 ? (uint32_t)lineno : 0);
+        elfdw_line_add(cu, lo, hi, elfdw_line_file(cu, ln),
+                       lineno > 0 ? (uint32_t)lineno : 0);
     }
     return 0;
+}
+
+/* The CU's own address ranges into CU->ranges. */
+static int elfdw_cu_ranges(struct elfdw_cu *cu)
+{
+    Dwarf_Addr base, lo, hi;
+    ptrdiff_t off = 0;
+
+    while ((off = dwarf_ranges(&cu->die, off, &base, &lo, &hi)) > 0)
+        elfdw_ranges_add(&cu->ranges, lo, hi);
+    elfdw_ranges_normalize(&cu->ranges);
+    return off < 0 ? elfdw_dwarf_error(cu, "CU ranges") : 0;
 }
 
 static int elfdw_cu_feed(struct elfdw_build_ctx *c, Dwarf_Die *cudie)
@@ -327,8 +362,11 @@ static int elfdw_cu_feed(struct elfdw_build_ctx *c, Dwarf_Die *cudie)
     }
     rc = elfdw_die(&cu, cudie, 0, 0);
     if (rc == 0 && lines != NULL)
+        rc = elfdw_cu_ranges(&cu);
+    if (rc == 0 && lines != NULL)
         rc = elfdw_lines(&cu, lines, nlines);
     free(cu.file_ids);
+    elfdw_ranges_free(&cu.ranges);
     return rc;
 }
 

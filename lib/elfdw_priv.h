@@ -34,6 +34,9 @@ void elfdw_ranges_add(struct elfdw_ranges *r, uint64_t lo, uint64_t hi);
  * elfdw_ranges_contains() can binary-search. */
 void elfdw_ranges_normalize(struct elfdw_ranges *r);
 bool elfdw_ranges_contains(const struct elfdw_ranges *r, uint64_t addr);
+/* Index of the first interval of a normalized R ending after ADDR (R->n
+ * when none does). */
+size_t elfdw_ranges_find(const struct elfdw_ranges *r, uint64_t addr);
 void elfdw_ranges_free(struct elfdw_ranges *r);
 
 /* Function symbols of the ELF symbol table, sorted by address, one per
