@@ -209,7 +209,8 @@ static Elf_Scn *elfdw_section(Elf *elf, const char *name, GElf_Shdr *sh)
 
     if (elf_getshdrstrndx(elf, &shstrndx) != 0)
         return NULL;
-    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+    for (scn = elf_nextscn(elf, NULL); scn != NULL;
+         scn = elf_nextscn(elf, scn)) {
         const char *n;
 
         if (gelf_getshdr(scn, sh) == NULL)

@@ -143,7 +143,8 @@ static int elfdw_subprogram(struct elfdw_cu *cu, Dwarf_Die *die)
     const char *name = NULL;
     ptrdiff_t off = 0;
 
-    while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+    for (off = dwarf_ranges(die, 0, &base, &lo, &hi); off > 0;
+         off = dwarf_ranges(die, off, &base, &lo, &hi)) {
         const char *sym;
 
         if (!elfdw_is_code(cu, lo, hi))
@@ -180,7 +181,8 @@ static int elfdw_inline(struct elfdw_cu *cu, Dwarf_Die *die, unsigned depth)
     ptrdiff_t off = 0;
     bool first = true;
 
-    while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+    for (off = dwarf_ranges(die, 0, &base, &lo, &hi); off > 0;
+         off = dwarf_ranges(die, off, &base, &lo, &hi)) {
         if (!elfdw_is_code(cu, lo, hi))
             continue;
         if (first) {
@@ -335,7 +337,8 @@ static int elfdw_cu_ranges(struct elfdw_cu *cu)
     Dwarf_Addr base, lo, hi;
     ptrdiff_t off = 0;
 
-    while ((off = dwarf_ranges(&cu->die, off, &base, &lo, &hi)) > 0)
+    for (off = dwarf_ranges(&cu->die, 0, &base, &lo, &hi); off > 0;
+         off = dwarf_ranges(&cu->die, off, &base, &lo, &hi))
         elfdw_ranges_add(&cu->ranges, lo, hi);
     elfdw_ranges_normalize(&cu->ranges);
     return off < 0 ? elfdw_dwarf_error(cu, "CU ranges") : 0;
@@ -378,8 +381,10 @@ int elfdw_dwarf_feed(struct elfdw_build_ctx *c, Dwarf *dw)
     Dwarf_Die cudie;
     int r, rc;
 
-    while ((r = dwarf_get_units(dw, cu, &cu, &version, &unit_type, &cudie,
-                                NULL)) == 0) {
+    for (r = dwarf_get_units(dw, NULL, &cu, &version, &unit_type, &cudie,
+                             NULL);
+         r == 0; r = dwarf_get_units(dw, cu, &cu, &version, &unit_type,
+                                     &cudie, NULL)) {
         /* Type units hold no code; split skeletons are not read. */
         if (unit_type != DW_UT_compile)
             continue;

@@ -42,7 +42,8 @@ static Elf_Scn *elfdw_symtab_section(Elf *elf, GElf_Shdr *sh)
     for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         Elf_Scn *scn = NULL;
 
-        while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        for (scn = elf_nextscn(elf, NULL); scn != NULL;
+             scn = elf_nextscn(elf, scn)) {
             if (gelf_getshdr(scn, sh) != NULL && sh->sh_type == types[i])
                 return scn;
         }

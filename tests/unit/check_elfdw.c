@@ -236,7 +236,7 @@ static struct chain *parse_llvm(char *text, size_t n)
     char *p = text, *l;
     size_t i = 0;
 
-    while (i < n && (l = next_line(&p)) != NULL) {
+    for (l = next_line(&p); i < n && l != NULL; l = next_line(&p)) {
         char *loc, *file;
         unsigned line;
 
@@ -262,7 +262,7 @@ static struct chain *parse_eu(char *text, size_t n)
     size_t i = 0;
     bool started = false;
 
-    while ((l = next_line(&p)) != NULL) {
+    for (l = next_line(&p); l != NULL; l = next_line(&p)) {
         char *loc, *file, *cut;
         unsigned line;
 
@@ -312,7 +312,7 @@ static uint64_t *text_addresses(const char *bin, size_t *n)
     size_t cap = 0;
 
     *n = 0;
-    while ((l = next_line(&p)) != NULL) {
+    for (l = next_line(&p); l != NULL; l = next_line(&p)) {
         char *end;
         uint64_t a;
 
@@ -730,7 +730,7 @@ static uint64_t readelf_image_base(const char *path)
     char *text = capture(cmd), *p = text, *l;
     uint64_t best = UINT64_MAX;
 
-    while ((l = next_line(&p)) != NULL) {
+    for (l = next_line(&p); l != NULL; l = next_line(&p)) {
         unsigned long long off, vaddr;
 
         if (sscanf(l, " LOAD 0x%llx 0x%llx", &off, &vaddr) == 2 &&
