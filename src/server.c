@@ -19,6 +19,7 @@
 #include "tlq.h"
 #include "log.h"
 #include "server_int.h"
+#include "server_rcache.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -275,6 +276,7 @@ int server_start(const struct config *cfg, struct cache *cache,
     s->started_ms = wall_ms();
     atomic_init(&s->refusing, false);
     atomic_init(&s->active, 0);
+    pthread_mutex_init(&s->rcache_lock, NULL);
     for (i = 0; i < nfds; i++) {
         s->mhd[i] = start_mhd(s, fds[i]);
         if (s->mhd[i] == NULL) {
@@ -351,6 +353,8 @@ void server_stop(struct server *s)
         return;
     for (i = 0; i < s->nmhd; i++)
         MHD_stop_daemon(s->mhd[i]);
+    rcache_free_all(s);
+    pthread_mutex_destroy(&s->rcache_lock);
     while (tlq_drain(s->hitq, (void **)&k, 1) == 1)
         free(k);
     tlq_free(s->hitq);

@@ -7,6 +7,7 @@
 #define SYMSRVD_SERVER_INT_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@ struct config;
 struct cache;
 struct fetch;
 struct tlq;
+struct rcache;
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -32,6 +34,8 @@ struct server {
     struct tlq *hitq;               /* keys of hits not yet counted */
     atomic_bool refusing;           /* set once at shutdown */
     atomic_uint active;             /* requests between start and completion */
+    pthread_mutex_t rcache_lock;    /* registration of per-thread caches */
+    struct rcache *rcaches;         /* protected by rcache_lock */
     int64_t started_ms;             /* immutable */
 };
 

@@ -31,6 +31,7 @@
 #include "tlq.h"
 #include "log.h"
 #include "server_int.h"
+#include "server_rcache.h"
 #include "store.h"
 #include "symkey.h"
 #include "timeutil.h"
@@ -136,7 +137,8 @@ static enum MHD_Result answer_304(struct req *r, struct rep *rep)
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 
-    close(rep->fd);
+    if (rep->fd >= 0)
+        close(rep->fd);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep->etag);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED,
                             rep->last_modified);
@@ -156,24 +158,10 @@ static enum MHD_Result answer_416(struct req *r, struct rep *rep)
     return server_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
 }
 
-/* Answer from the cache.  Returns MHD_NO only on MHD failure; *GONE is set
- * (and nothing queued) when the file vanished behind its record. */
-static enum MHD_Result serve_hit(struct req *r, const char *key,
-                                 const struct cache_entry *e, bool *gone)
+/* Book-keeping common to every hit. */
+static void note_hit(struct req *r, const char *key,
+                     const struct cache_entry *e)
 {
-    const char *range = server_header(r, MHD_HTTP_HEADER_RANGE);
-    uint64_t off = 0, len;
-    unsigned status = MHD_HTTP_OK;
-    struct MHD_Response *resp;
-    struct rep rep;
-    char cr[80];
-    int rc;
-
-    *gone = false;
-    if (open_rep(r, key, e, range != NULL, &rep) != 0) {
-        *gone = true;
-        return MHD_YES;
-    }
     if (r->wants_gzip && e->gz == CACHE_GZ_UNKNOWN &&
         e->size >= r->srv->cfg->gzip_min_size)
         fetch_gzip(r->srv->fetch, key); /* for the next request */
@@ -181,32 +169,107 @@ static enum MHD_Result serve_hit(struct req *r, const char *key,
         r->kind = METRICS_HIT;
     memcpy(r->upstream, e->upstream, sizeof(r->upstream)); /* for the log */
     count_hit(r->srv, key);
+}
+
+/* A whole-file answer from this thread's reusable response. */
+static enum MHD_Result serve_reused(struct req *r, const struct rcache_entry *c,
+                                    const struct cache_entry *e)
+{
+    struct rep rep;
+
+    rep.fd = -1; /* owned by the cached response */
+    rep.size = c->size;
+    rep.gzip = c->gzip;
+    memcpy(rep.etag, c->etag, sizeof(rep.etag));
+    memcpy(rep.last_modified, c->last_modified, sizeof(rep.last_modified));
     if (not_modified(r, &rep, e))
         return answer_304(r, &rep);
-    len = rep.size;
-    if (range != NULL && range_applies(r, &rep)) {
-        rc = httphdr_range(range, rep.size, &off, &len);
-        if (rc == -ERANGE)
-            return answer_416(r, &rep);
-        if (rc == 0) {
-            status = MHD_HTTP_PARTIAL_CONTENT;
-            snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
-                     off, off + len - 1, rep.size);
-        } else {
-            off = 0;
-            len = rep.size;
-        }
-    }
-    resp = MHD_create_response_from_fd_at_offset64(len, rep.fd, off);
+    r->bytes = c->size;
+    r->status = MHD_HTTP_OK;
+    return MHD_queue_response(r->conn, MHD_HTTP_OK, c->resp);
+}
+
+/* Queue a whole-file 200 and keep the response for the next hit. */
+static enum MHD_Result serve_whole(struct req *r, const char *key,
+                                   const struct cache_entry *e,
+                                   struct rep *rep)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_fd64(rep->size, rep->fd);
+    struct rcache_entry tmpl;
+    enum MHD_Result ret;
+
     if (resp == NULL) {
-        close(rep.fd);
+        close(rep->fd);
         return MHD_NO;
     }
-    add_rep_headers(resp, &rep);
-    if (status == MHD_HTTP_PARTIAL_CONTENT)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+    add_rep_headers(resp, rep);
+    r->bytes = rep->size;
+    r->status = MHD_HTTP_OK;
+    ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+    memset(&tmpl, 0, sizeof(tmpl));
+    tmpl.fd = rep->fd;
+    tmpl.size = rep->size;
+    memcpy(tmpl.etag, rep->etag, sizeof(tmpl.etag));
+    memcpy(tmpl.last_modified, rep->last_modified, sizeof(tmpl.last_modified));
+    rcache_put(r->srv, key, e->cached_at_ms, rep->gzip, &tmpl, resp);
+    return ret;
+}
+
+static enum MHD_Result serve_range(struct req *r, struct rep *rep,
+                                   const char *range)
+{
+    uint64_t off = 0, len = rep->size;
+    struct MHD_Response *resp;
+    char cr[80];
+    int rc = httphdr_range(range, rep->size, &off, &len);
+
+    if (rc == -ERANGE)
+        return answer_416(r, rep);
+    if (rc != 0) { /* not a single range we serve: the whole file */
+        off = 0;
+        len = rep->size;
+    }
+    resp = MHD_create_response_from_fd_at_offset64(len, rep->fd, off);
+    if (resp == NULL) {
+        close(rep->fd);
+        return MHD_NO;
+    }
+    add_rep_headers(resp, rep);
     r->bytes = len;
-    return server_queue(r, status, resp);
+    if (rc != 0)
+        return server_queue(r, MHD_HTTP_OK, resp);
+    snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
+             off + len - 1, rep->size);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+    return server_queue(r, MHD_HTTP_PARTIAL_CONTENT, resp);
+}
+
+/* Answer from the cache.  Returns MHD_NO only on MHD failure; *GONE is set
+ * (and nothing queued) when the file vanished behind its record. */
+static enum MHD_Result serve_hit(struct req *r, const char *key,
+                                 const struct cache_entry *e, bool *gone)
+{
+    const char *range = server_header(r, MHD_HTTP_HEADER_RANGE);
+    bool gzip = r->wants_gzip && range == NULL && e->gz == CACHE_GZ_READY;
+    const struct rcache_entry *c = NULL;
+    struct rep rep;
+
+    *gone = false;
+    if (range == NULL)
+        c = rcache_get(r->srv, key, e->cached_at_ms, gzip);
+    if (c == NULL && open_rep(r, key, e, range != NULL, &rep) != 0) {
+        *gone = true;
+        return MHD_YES;
+    }
+    note_hit(r, key, e);
+    if (c != NULL)
+        return serve_reused(r, c, e);
+    if (not_modified(r, &rep, e))
+        return answer_304(r, &rep);
+    if (range != NULL && range_applies(r, &rep))
+        return serve_range(r, &rep, range);
+    return serve_whole(r, key, e, &rep);
 }
 
 static enum MHD_Result answer_miss(struct req *r, const char *reason)
