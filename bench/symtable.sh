@@ -17,6 +17,7 @@
 #           output (N addresses minus the one-address run), next to
 #           llvm-symbolizer-14 end to end on the same addresses;
 #   ratio   ours / llvm for both.
+# Every timing is the best of REPEAT (default 3) runs.
 # Needs perl (address arithmetic), /usr/bin/time, and gcc / clang-14 +
 # lld-link-14 for the generated programs.
 set -eu
@@ -34,14 +35,21 @@ command -v llvm-symbolizer-14 >/dev/null || {
 
 now() { perl -MTime::HiRes=time -e 'printf "%.6f\n", time'; }
 
-# run INPUT CMD...: sets $secs (wall time) and $rss (peak RSS, KiB).
+# run INPUT CMD...: sets $secs (best wall time of $REPEAT runs: the
+# machine may be shared) and $rss (peak RSS, KiB).
 run() {
     _in=$1; shift
-    _t0=$(now)
-    /usr/bin/time -f %M -o "$work/rss" "$@" < "$_in" > /dev/null 2>"$work/err" ||
-        { echo "failed: $*" >&2; cat "$work/err" >&2; return 1; }
-    _t1=$(now)
-    secs=$(perl -e "printf '%.4f', $_t1 - $_t0")
+    secs=
+    for _i in $(seq "${REPEAT:-3}"); do
+        _t0=$(now)
+        /usr/bin/time -f %M -o "$work/rss" "$@" < "$_in" > /dev/null \
+            2>"$work/err" || {
+            echo "failed: $*" >&2; cat "$work/err" >&2; return 1; }
+        _t1=$(now)
+        secs=$(perl -e 'my ($a, $b, $best) = @ARGV; my $d = $b - $a;
+            printf "%.4f", ($best ne "" && $best < $d) ? $best : $d' \
+            "$_t0" "$_t1" "$secs")
+    done
     rss=$(tail -n 1 "$work/rss")
 }
 
@@ -184,7 +192,7 @@ if command -v clang-14 >/dev/null && command -v lld-link-14 >/dev/null &&
     perl -ne "printf \"0x%x\\n\", hex(\$_) + $base" "$work/pe.rva" \
         > "$work/pe.va"
     compare "big.pdb" "$work/big.pdb" "$work/pe.rva" "$work/big.exe" \
-        "$work/pe.va" --inlines 500
+        "$work/pe.va" --inlines 200
 else
     echo "  skipped: no clang-14/lld-link-14 or no PDB reader in this build"
 fi

@@ -320,12 +320,18 @@ static int cmp_inline(const void *pa, const void *pb, void *ctx)
     return c;
 }
 
-/* qsort_r, which may not be given the NULL of an empty vector. */
+/* qsort_r, skipped when BASE is in order already (readers mostly add
+ * records by address, and glibc's merge sort would copy them all). */
 static void sort_r(void *base, size_t n, size_t size,
                    int (*cmp)(const void *, const void *, void *), void *ctx)
 {
-    if (n > 1)
-        qsort_r(base, n, size, cmp, ctx);
+    const char *p = base;
+
+    for (size_t i = 1; i < n; i++)
+        if (cmp(p + (i - 1) * size, p + i * size, ctx) > 0) {
+            qsort_r(base, n, size, cmp, ctx);
+            return;
+        }
 }
 
 /* --- the sweep ------------------------------------------------------ */
