@@ -187,15 +187,18 @@ static void llvm_fixup(char *line)
  * also spells parameter packs its own way ("f<int, >(int, &&)"), so a
  * few names may differ otherwise: counted, and bounded to 1 %.  The
  * names are compared, normalised, in check_breakpad_oracle. */
-START_TEST(test_symbolize_inline_chains_match_llvm)
+/* Run 0 with --inlines (whole chains), run 1 with --no-inlines (one
+ * frame, named in GNU style after the innermost function). */
+START_TEST(test_symbolize_gnu_matches_llvm)
 {
+    const char *opts = _i == 0 ? "--inlines --output-style=GNU"
+                               : "--no-inlines --output-style=GNU";
     char *rel_in, *abs_in, *a, *b, *pa, *pb;
     size_t lines = 0, same = 0, respelled = 0;
 
     sample_addresses(&rel_in, &abs_in);
-    a = ours("--inlines --output-style=GNU", "macos/crash.inlines.sym",
-             rel_in);
-    b = llvm("--inlines --output-style=GNU", "macos/crash.dsym-dwarf", abs_in);
+    a = ours(opts, "macos/crash.inlines.sym", rel_in);
+    b = llvm(opts, "macos/crash.dsym-dwarf", abs_in);
     pa = a;
     pb = b;
     while (*pa && *pb) {
@@ -216,9 +219,9 @@ START_TEST(test_symbolize_inline_chains_match_llvm)
         pb = eb + 1;
     }
     ck_assert(*pa == '\0' && *pb == '\0');
-    printf("inline chains vs llvm-symbolizer: %zu/%zu lines identical, "
-           "all locations; %zu names differ beyond a return type\n",
-           same, lines, respelled);
+    printf("%s vs llvm-symbolizer: %zu/%zu lines identical, all locations; "
+           "%zu names differ beyond a return type\n",
+           opts, same, lines, respelled);
     ck_assert_uint_lt(respelled * 100, lines);
     free(a);
     free(b);
@@ -360,7 +363,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_symbolize_plain_format_matches_llvm);
-    tcase_add_test(tc, test_symbolize_inline_chains_match_llvm);
+    tcase_add_loop_test(tc, test_symbolize_gnu_matches_llvm, 0, 2);
     tcase_add_test(tc, test_symbolize_no_inlines_shape);
     tcase_add_test(tc, test_symbolize_json_frames);
     tcase_add_test(tc, test_symbolize_saved_table);
