@@ -234,8 +234,8 @@ END_TEST
  * location, as llvm-symbolizer --no-inlines prints it. */
 START_TEST(test_symbolize_no_inlines_shape)
 {
-    char *inl = ours("--inlines", "macos/crash.inlines.sym", "0xde8\n");
-    char *one = ours("", "macos/crash.inlines.sym", "0xde8\n");
+    char *inl = ours("--inlines", "macos/crash.inlines.sym", "0xd70\n");
+    char *one = ours("", "macos/crash.inlines.sym", "0xd70\n");
     char *first_loc = strchr(inl, '\n') + 1, *outer;
     char want[4096];
     size_t n = 0;
