@@ -80,7 +80,9 @@ compare() {
     for _i in 1 2 3 4 5; do cat "$addrs"; done > "$work/many"
     run "$work/many" "$tool" --inlines --obj="$obj"
     our_all=$secs
-    "$tool" --bench --inlines --obj="$obj" < "$addrs" > "$work/bench"
+    "$tool" --bench --inlines --save-table="$work/table" --obj="$obj" \
+        < "$addrs" > "$work/bench"
+    sizes="$(wc -c < "$obj") $(wc -c < "$work/table")"
     our_pure=$(awk '/^lookups_per_second/ {print $2}' "$work/bench")
     if [ -n "$lobj" ]; then
         run "$work/lone" llvm-symbolizer-14 $lopts --obj="$lobj"
@@ -88,13 +90,14 @@ compare() {
         run "$work/lsome" llvm-symbolizer-14 $lopts --obj="$lobj"
         llvm_all=$secs
     fi
-    perl -e '
+    SIZES=$sizes perl -e '
         my ($name, $n, $ob, $orss, $oall, $opure, $lb, $lrss, $lall, $ln) =
             @ARGV;
         my $rate = sub { my ($all, $b, $k) = @_; my $d = $all - $b;
                          $d > 0 ? $k / $d : 0 };
         my $oe = $rate->($oall, $ob, 5 * $n);
-        printf "%s (%d addresses)\n", $name, $n;
+        printf "%s (%d addresses; file %d bytes, symtable %d bytes)\n",
+               $name, $n, split / /, $ENV{SIZES};
         printf "  ours  build %.3fs  rss %6d KiB  lookups/s: table %.0f, " .
                "end-to-end %.0f\n", $ob, $orss, $opure, $oe;
         exit 0 if $lb eq "";
