@@ -4,10 +4,11 @@
  *
  * symtable_load() checks everything a lookup will rely on (magic, version,
  * CRC, every section in bounds and aligned, every string offset and file
- * id in range, every section sorted and non-overlapping) once, so that
- * symtable_lookup() can then binary-search the mapped records with no
- * further checks and no allocation.  Loading is O(n) in the blob size;
- * each lookup is O((1 + inline depth) * log n).
+ * id in range, every map inside its arrays with strictly increasing
+ * starts and an exact index) once, so that symtable_lookup() can then
+ * search the mapped records with no further checks and no allocation.
+ * Loading is O(n) in the blob size; each lookup is O((1 + inline depth) *
+ * log n), two binary searches per map (index, then 16 starts).
  */
 #include "config.h"
 
