@@ -50,6 +50,11 @@ void *xreallocarray(void *p, size_t nmemb, size_t size)
     return q;
 }
 
+void *xrealloc(void *p, size_t n)
+{
+    return xreallocarray(p, n > 0 ? n : 1, 1);
+}
+
 char *xstrdup(const char *s)
 {
     return xstrndup(s, strlen(s));

@@ -13,6 +13,10 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 /* Resize P to NMEMB * SIZE bytes, aborting on overflow or OOM. */
 void *xreallocarray(void *p, size_t nmemb, size_t size);
+/* Resize P to N bytes.  Also satisfies libiberty's demangler, which calls
+ * xrealloc(): because lib/ defines it, libiberty.a's own xmalloc.o (whose
+ * xmalloc/xcalloc would clash with ours) is never pulled into the link. */
+void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* printf into a new string; the caller frees it. */

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Hit-path benchmark: wrk against symsrvd and against nginx serving the
+# same files from the same disk, in the same run, for a 4 KiB and a 1 MiB
+# file at 64 connections; RSS of the workers under that load; and the
+# latency a cold miss adds over a direct fetch from the upstream.
+#
+# usage: bench/hits.sh [SYMSRVD_BINARY]    (needs wrk, nginx, python3, curl)
+# env:   DURATION=10s CONNS=64 THREADS=2 WORKERS=2 ROUNDS=3
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:-$here/../src/symsrvd}
+DURATION=${DURATION:-10s} CONNS=${CONNS:-64} THREADS=${THREADS:-2}
+WORKERS=${WORKERS:-2}
+for tool in wrk nginx python3 curl; do
+    command -v $tool >/dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
+done
+work=$(mktemp -d /tmp/symsrvd-bench.XXXXXX)
+chmod 755 "$work" # nginx workers run as an unprivileged user
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
+
+# The upstream: a plain static server with the test files.
+mkdir -p "$work/up" "$work/cache"
+mk() { mkdir -p "$work/up/$1/$2"; head -c "$3" /dev/urandom > "$work/up/$1/$2/$1"; }
+mk small.pdb 11111111111111111111111111111111A 4096
+mk large.pdb 22222222222222222222222222222222A 1048576
+for i in $(seq 1 20); do mk "cold$i.pdb" "3333333333333333333333333333333${i}" 1048576; done
+up_port=$(free_port)
+python3 -m http.server "$up_port" --bind 127.0.0.1 -d "$work/up" >/dev/null 2>&1 & pids+=($!)
+wait_http "http://127.0.0.1:$up_port/small.pdb/11111111111111111111111111111111A/small.pdb"
+
+# symsrvd on its own cache dir; the first requests fill it.
+port=$(free_port)
+SYMSRVD_SERVER_ACCESS_LOG=off "$bin" -l 127.0.0.1:$port -d "$work/cache" \
+    -u "http://127.0.0.1:$up_port" -w "$WORKERS" 2>"$work/symsrvd.log" & pids+=($!)
+master=$!
+wait_http "http://127.0.0.1:$port/health"
+S=http://127.0.0.1:$port
+curl -sf -o /dev/null $S/small.pdb/11111111111111111111111111111111A/small.pdb
+curl -sf -o /dev/null $S/large.pdb/22222222222222222222222222222222A/large.pdb
+
+# nginx serving the very same files from symsrvd's cache tree.
+nport=$(free_port)
+cat > "$work/nginx.conf" <<NGINX
+worker_processes $WORKERS;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on; tcp_nopush on; tcp_nodelay on;
+    keepalive_requests 1000000;
+    default_type application/octet-stream;
+    server { listen 127.0.0.1:$nport; root $work/cache; }
+}
+NGINX
+nginx -c "$work/nginx.conf" -g 'daemon off;' & pids+=($!)
+N=http://127.0.0.1:$nport
+wait_http "$N/small.pdb/11111111111111111111111111111111A/small.pdb"
+
+rps() { wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "$1" | awk '/Requests\/sec/ {print $2}'; }
+worker_rss() { for p in $(pgrep -P "$master"); do awk '/VmRSS/ {printf "%d ", $2/1024}' /proc/$p/status; done; }
+
+echo "symsrvd $("$bin" -V | awk '{print $2}'), $WORKERS workers; nginx $(nginx -v 2>&1 | cut -d/ -f2), $WORKERS workers; wrk -t$THREADS -c$CONNS -d$DURATION"
+echo "worker RSS before load (MiB): $(worker_rss)"
+# ROUNDS alternating runs per size, so background load hits both servers
+# alike; the median ratio is reported with every round's figures.
+ROUNDS=${ROUNDS:-3}
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+for f in small.pdb/11111111111111111111111111111111A/small.pdb:4KiB \
+         large.pdb/22222222222222222222222222222222A/large.pdb:1MiB; do
+    path=${f%%:*} label=${f##*:} ratios=""
+    for r in $(seq 1 "$ROUNDS"); do
+        n=$(rps "$N/$path"); s=$(rps "$S/$path")
+        ratio=$(echo "$s / $n" | bc -l)
+        ratios="$ratios $ratio"
+        printf '%-5s round %d: nginx %9.0f req/s, symsrvd %9.0f req/s, ratio %.2f\n' \
+            "$label" "$r" "$n" "$s" "$ratio"
+    done
+    printf '%-5s median ratio symsrvd/nginx: %.2f\n' "$label" \
+        "$(echo $ratios | tr ' ' '\n' | median)"
+    echo "      worker RSS after (MiB): $(worker_rss)"
+done
+
+# Cold miss: symsrvd's added latency over fetching from the upstream directly.
+direct=0 proxied=0
+for i in $(seq 1 20); do
+    p=cold$i.pdb/3333333333333333333333333333333${i}/cold$i.pdb
+    d=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$up_port/$p")
+    c=$(curl -s -o /dev/null -w '%{time_total}' "$S/$p")
+    direct=$(echo "$direct + $d" | bc -l); proxied=$(echo "$proxied + $c" | bc -l)
+done
+printf 'cold miss (1 MiB, mean of 20): direct %.1f ms, via symsrvd %.1f ms, added %.1f ms\n' \
+    "$(echo "$direct * 50" | bc -l)" "$(echo "$proxied * 50" | bc -l)" \
+    "$(echo "($proxied - $direct) * 50" | bc -l)"

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config: the daemon's settings, from embedded defaults, an INI file read
+ * with inih, SYMSRVD_<SECTION>_<KEY> environment variables and the command
+ * line, in that order of increasing precedence.
+ *
+ * Every key is one row of a table in config.c ({section, key, type,
+ * offset, default, min, max}); defaults, range checks, environment
+ * overrides and config_dump() all come from that row, so a key is added in
+ * one place (plus symsrvd.conf(5) and etc/symsrvd.conf, which a test keeps
+ * in step with the table).
+ *
+ * THREADS.  A struct config is built and modified by one thread at
+ * start-up; after that it is read-only and any thread may read it.
+ */
+#ifndef SYMSRVD_CONFIG_H
+#define SYMSRVD_CONFIG_H
+
+/*
+ * This header shares its name with autoconf's config.h, and a .c file in
+ * src/ that says #include "config.h" finds this one first (the includer's
+ * directory wins).  Pull autoconf's header in from the top build directory
+ * so such a file still gets _GNU_SOURCE, PACKAGE_STRING and the HAVE_*
+ * macros before any system header.  "../config.h" resolves to the top
+ * source directory in an in-tree build and, through -I. of src/, to the top
+ * build directory in a VPATH build (configure refuses a VPATH build over a
+ * configured source tree, so the two never disagree).
+ */
+#if defined(HAVE_CONFIG_H) && !defined(PACKAGE_STRING)
+#include "../config.h"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* What a request does while its symbol is being downloaded. */
+enum config_miss {
+    CONFIG_MISS_WAIT,      /* stream the download to the first client */
+    CONFIG_MISS_BACKGROUND /* answer 404 at once, fetch for the next one */
+};
+
+/* Letter case of name/id/file in the URL sent to an upstream. */
+enum config_casing {
+    CONFIG_CASING_KEEP, /* as the client sent it */
+    CONFIG_CASING_LOWER,
+    CONFIG_CASING_UPPER
+};
+
+enum config_listen_kind { CONFIG_LISTEN_TCP, CONFIG_LISTEN_UNIX };
+
+/* One parsed listen address. */
+struct config_listen {
+    enum config_listen_kind kind;
+    char host[256]; /* TCP: host name or address, without [] for IPv6 */
+    char port[8];   /* TCP: decimal port, "0" allowed (ephemeral) */
+    char path[108]; /* UNIX: socket path */
+};
+
+/* One [upstream NAME] section. */
+struct config_upstream {
+    char *name;                  /* section name after "upstream " */
+    char *url;                   /* http(s) URL, no trailing slash */
+    uint64_t timeout_ms;         /* default 60s: whole transfer */
+    uint64_t connect_timeout_ms; /* default 5s */
+    unsigned retries;            /* default 3 */
+    uint64_t retry_backoff_ms;   /* default 250ms */
+    enum config_casing casing;   /* default keep */
+};
+
+struct config {
+    /* [server] */
+    struct config_listen *listen; /* default 127.0.0.1:8080 */
+    size_t nlisten;
+    unsigned workers; /* default 2; "auto" = online CPUs, resolved at load */
+    unsigned threads; /* default 8, 1..1024 */
+    unsigned downloaders;           /* default 8, 1..1024 */
+    char *access_log;               /* "-" (default), "off", or a file path */
+    unsigned max_connections;       /* default 1024 */
+    uint64_t connection_timeout_ms; /* default 30s: idle/slow client dropped */
+    /* [cache] */
+    char *cache_dir;          /* default "./symsrvd-cache" */
+    uint64_t negative_ttl_ms; /* default 1h */
+    enum config_miss miss;    /* default wait */
+    uint64_t miss_timeout_ms; /* default 25s */
+    uint64_t gzip_min_size;   /* default 1K (1024) */
+    uint64_t map_size;        /* LMDB map size, default 1G, min 1M */
+    /* [upstream NAME], in file order; default: microsoft, chromium, mozilla */
+    struct config_upstream *upstreams;
+    size_t nupstreams;
+    char *path; /* file it was loaded from, or NULL for embedded defaults */
+};
+
+/*
+ * Load PATH (NULL: embedded defaults only), then apply
+ * SYMSRVD_<SECTION>_<KEY> environment overrides for [server]/[cache] keys
+ * (SYMSRVD_SERVER_LISTEN takes one or more addresses separated by blanks
+ * and replaces the list).
+ *
+ * In the file, the first listen line and the first [upstream NAME] section
+ * replace the defaults; later ones append.  "#" or ";" at the start of a
+ * line or after a blank starts a comment.  Without comments a line may be
+ * at most 198 bytes (inih's line buffer); longer lines are an error.
+ *
+ * Returns 0 and sets *OUT to a new config (free with config_free()), or
+ * -ENOENT (no such file: a caller trying the default path falls back to
+ * config_load(NULL, ...)), -EIO (unreadable) or -EINVAL (bad content), with
+ * ERR set to one line naming the file, line and key:
+ *   "symsrvd.conf:12: [cache] negative_ttl: bad duration 'x' (...)"
+ *   "environment: SYMSRVD_CACHE_MISS: bad value 'x' (wait|background)"
+ */
+int config_load(const char *path, struct config **out, char *err,
+                size_t errlen);
+
+/* Free CFG and everything it owns.  NULL-safe. */
+void config_free(struct config *cfg);
+
+/*
+ * Set one key as if read from a file (used for -d, -w and the
+ * environment).  SECTION is "server", "cache" or "upstream NAME" for an
+ * existing upstream.  Setting "listen" replaces the whole list with that
+ * one address.  Returns 0, or -EINVAL with ERR set ("[cache] miss: ...");
+ * on error CFG is unchanged.
+ */
+int config_set(struct config *cfg, const char *section, const char *key,
+               const char *value, char *err, size_t errlen);
+
+/*
+ * Replace the listen list with the N addresses ADDRS (command line -l), or
+ * the upstream list with N upstreams at URLS named "cli1", "cli2"... with
+ * default knobs (-u).  N must be at least 1.  Returns 0, or -EINVAL with
+ * ERR set to the reason without a prefix ("bad address '1.2.3.4' (want
+ * HOST:PORT, [V6]:PORT or unix:/path)"); on error CFG is unchanged.
+ */
+int config_replace_listen(struct config *cfg, const char *const *addrs,
+                          size_t n, char *err, size_t errlen);
+int config_replace_upstreams(struct config *cfg, const char *const *urls,
+                             size_t n, char *err, size_t errlen);
+
+/*
+ * "250ms" "5s" "10m" "1h" "2d"; a bare number is seconds.  Digits then an
+ * optional unit, nothing else (no sign, blanks or fractions).  Returns 0
+ * and sets *MS, or -EINVAL (also on overflow).
+ */
+int config_parse_duration(const char *s, uint64_t *ms);
+
+/*
+ * "1024" "1K" "10M" "1G" "2T" (powers of 1024; unit letters in either
+ * case); a bare number is bytes.  Returns 0 and sets *BYTES, or -EINVAL
+ * (also on overflow).
+ */
+int config_parse_size(const char *s, uint64_t *bytes);
+
+/*
+ * "HOST:PORT" (IPv4 address or host name), "[V6]:PORT" (optionally with
+ * a %zone) or "unix:/path".  PORT is 0..65535.  Returns 0 and fills *OUT
+ * (unused fields zeroed), or -EINVAL.
+ */
+int config_parse_listen(const char *s, struct config_listen *out);
+
+/* SYSCONFDIR "/symsrvd/symsrvd.conf": a static string. */
+const char *config_default_path(void);
+
+/*
+ * Write CFG to FP as an INI file that config_load() reads back to the same
+ * settings (workers as a number).  Returns 0 or -EIO.
+ */
+int config_dump(const struct config *cfg, FILE *fp);
+
+#endif

@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "fetch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "config.h"
+#include "fileio.h"
+#include "gzip.h"
+#include "inflight.h"
+#include "jobq.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define FETCH_QUEUE_SIZE 4096
+#define TAIL_POLL_US 5000
+
+enum job_kind { JOB_DOWNLOAD, JOB_GZIP };
+
+struct job {
+    enum job_kind kind;
+    struct dl *dl;               /* JOB_DOWNLOAD: a reference */
+    char key[SYMKEY_CANON_MAX];  /* JOB_GZIP */
+};
+
+struct gz_pending {
+    char key[SYMKEY_CANON_MAX];
+    struct gz_pending *next;
+};
+
+struct fetch {
+    const struct config *cfg;    /* immutable */
+    struct cache *cache;         /* immutable */
+    struct jobq *q;
+    pthread_t *threads;          /* immutable after start */
+    unsigned nthreads;           /* immutable after start */
+    atomic_bool stopping;        /* set once by fetch_stop */
+    pthread_mutex_t gz_lock;
+    struct gz_pending *gz;       /* protected by gz_lock */
+};
+
+/* One downloader thread. */
+struct fetcher {
+    struct fetch *f;
+    unsigned id;
+    CURL *curl;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* How one attempt at one upstream ended. */
+enum attempt {
+    ATTEMPT_OK,
+    ATTEMPT_NOT_FOUND,
+    ATTEMPT_RETRY,   /* transient: may be retried */
+    ATTEMPT_ERROR,   /* this upstream failed for good */
+    ATTEMPT_FATAL,   /* local failure or bytes already streamed: stop */
+};
+
+/* The transfer of one download, across attempts. */
+struct xfer {
+    struct fetcher *ft;
+    struct dl *d;
+    int fd;               /* temp file, written */
+    char part[STORE_PATH_MAX];
+    char info[STORE_PATH_MAX];
+    uint64_t written;
+    bool started;         /* clients may have read bytes */
+    bool encoded;         /* final response had a Content-Encoding */
+    bool write_failed;
+    const struct config_upstream *up;
+    enum dl_reason worst; /* the reason to report if nothing succeeds */
+};
+
+void fetch_global_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        fatalx("curl_global_init failed");
+}
+
+static bool stopping(const struct fetch *f)
+{
+    return atomic_load_explicit(&f->stopping, memory_order_acquire);
+}
+
+/* Sleep MS milliseconds in short slices, returning early on stop. */
+static void nap(const struct fetch *f, uint64_t ms)
+{
+    uint64_t end = mono_ms() + ms;
+
+    while (!stopping(f) && mono_ms() < end)
+        usleep(10000);
+}
+
+/* --- curl callbacks ---------------------------------------------------- */
+
+static size_t on_header(char *buf, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * n;
+
+    /* A new status line starts a new response (after a redirect). */
+    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+        x->encoded = false;
+    else if (len > 17 && strncasecmp(buf, "Content-Encoding:", 17) == 0) {
+        const char *v = buf + 17;
+
+        while (*v == ' ' || *v == '\t')
+            v++;
+        x->encoded = strncasecmp(v, "identity", 8) != 0;
+    }
+    return len;
+}
+
+/* Write the sidecar that lets other workers' clients stream this
+ * download: the announced length, or -1. */
+static void write_info(struct xfer *x, int64_t length)
+{
+    char tmp[STORE_PATH_MAX + 8], line[32];
+    int fd, n;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", x->info);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return;
+    n = snprintf(line, sizeof(line), "%" PRId64 "\n", length);
+    if (write_full(fd, line, (size_t)n) == 0)
+        rename(tmp, x->info);
+    else
+        unlink(tmp);
+    close(fd);
+}
+
+/* First body byte: the response is final, so clients can get headers. */
+static int start_stream(struct xfer *x)
+{
+    curl_off_t cl = -1;
+    int rfd = open(x->part, O_RDONLY | O_CLOEXEC);
+
+    if (rfd < 0)
+        return -errno;
+    curl_easy_getinfo(x->ft->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+    /* A decoded body's length is not the announced one. */
+    if (x->encoded)
+        cl = -1;
+    write_info(x, (int64_t)cl);
+    dl_stream(x->d, rfd, (int64_t)cl, x->up->name);
+    x->started = true;
+    return 0;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * n;
+
+    if (!x->started && start_stream(x) != 0) {
+        x->write_failed = true;
+        return 0;
+    }
+    if (write_full(x->fd, buf, len) != 0) {
+        log_warn("download %s: write %s", x->d->key, x->part);
+        x->write_failed = true;
+        return 0; /* curl aborts with CURLE_WRITE_ERROR */
+    }
+    x->written += len;
+    metrics_add(&metrics->bytes_downloaded, len);
+    dl_progress(x->d, x->written);
+    return len;
+}
+
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un)
+{
+    struct xfer *x = arg;
+
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    return stopping(x->ft->f) ? 1 : 0;
+}
+
+/* --- one attempt -------------------------------------------------------- */
+
+static void apply_casing(char *s, enum config_casing casing)
+{
+    for (; *s != '\0'; s++) {
+        if (casing == CONFIG_CASING_LOWER && *s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+        else if (casing == CONFIG_CASING_UPPER && *s >= 'a' && *s <= 'z')
+            *s = (char)(*s - 'a' + 'A');
+    }
+}
+
+/* The upstream URL for the client's key, in the upstream's casing. */
+static char *upstream_url(const struct config_upstream *up,
+                          const struct symkey *orig)
+{
+    const char *parts[3] = {orig->name, orig->id, orig->file};
+    char enc[3][3 * SYMKEY_NAME_MAX + 1], tmp[SYMKEY_NAME_MAX + 1];
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        snprintf(tmp, sizeof(tmp), "%s", parts[i]);
+        apply_casing(tmp, up->casing);
+        if (symkey_encode(tmp, enc[i], sizeof(enc[i])) < 0)
+            return NULL;
+    }
+    return xasprintf("%s/%s/%s/%s", up->url, enc[0], enc[1], enc[2]);
+}
+
+static void setup_handle(struct fetcher *ft, struct xfer *x, const char *url)
+{
+    CURL *c = ft->curl;
+    const struct config_upstream *up = x->up;
+
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "symsrvd/" PACKAGE_VERSION);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)up->connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)up->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ft->errbuf);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+}
+
+static enum attempt classify_status(long status, struct xfer *x)
+{
+    if (status == 404 || status == 410)
+        return ATTEMPT_NOT_FOUND;
+    x->worst = DL_REASON_UPSTREAM_ERROR;
+    if (status == 408 || status == 429 || status >= 500)
+        return ATTEMPT_RETRY;
+    return ATTEMPT_ERROR;
+}
+
+static enum attempt classify(CURLcode rc, struct xfer *x)
+{
+    long status = 0;
+
+    curl_easy_getinfo(x->ft->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (x->write_failed || stopping(x->ft->f))
+        return ATTEMPT_FATAL;
+    if (rc == CURLE_OK)
+        return (status >= 200 && status < 300) ? ATTEMPT_OK
+                                               : classify_status(status, x);
+    if (rc == CURLE_HTTP_RETURNED_ERROR)
+        return classify_status(status, x);
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        if (x->worst != DL_REASON_UPSTREAM_ERROR)
+            x->worst = DL_REASON_TIMEOUT;
+    } else {
+        x->worst = DL_REASON_UPSTREAM_ERROR;
+    }
+    /* Bytes some client already read cannot be taken back: a retry would
+     * need a resumable range.  Fail the download; nothing is cached. */
+    return x->started ? ATTEMPT_FATAL : ATTEMPT_RETRY;
+}
+
+static enum metrics_outcome outcome_of(enum attempt a, CURLcode rc)
+{
+    switch (a) {
+    case ATTEMPT_OK:
+        return METRICS_UP_OK;
+    case ATTEMPT_NOT_FOUND:
+        return METRICS_UP_NOT_FOUND;
+    default:
+        break;
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return METRICS_UP_TIMEOUT;
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+        rc == CURLE_GOT_NOTHING)
+        return METRICS_UP_CONNECT;
+    return METRICS_UP_ERROR;
+}
+
+/* The body of a completed response must have the announced length. */
+static enum attempt check_length(struct xfer *x)
+{
+    curl_off_t cl = -1;
+
+    curl_easy_getinfo(x->ft->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+    if (!x->encoded && cl >= 0 && (uint64_t)cl != x->written) {
+        log_warnx("download %s: %s sent %" PRIu64 " of %" PRId64 " bytes",
+                  x->d->key, x->up->name, x->written, (int64_t)cl);
+        x->worst = DL_REASON_UPSTREAM_ERROR;
+        return x->started ? ATTEMPT_FATAL : ATTEMPT_RETRY;
+    }
+    return ATTEMPT_OK;
+}
+
+static enum attempt attempt_once(struct xfer *x, const char *url,
+                                 size_t up_index)
+{
+    struct fetcher *ft = x->ft;
+    enum attempt a;
+    CURLcode rc;
+
+    if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0)
+        return ATTEMPT_FATAL;
+    x->written = 0;
+    x->encoded = false;
+    ft->errbuf[0] = '\0';
+    setup_handle(ft, x, url);
+    rc = curl_easy_perform(ft->curl);
+    a = classify(rc, x);
+    if (a == ATTEMPT_OK)
+        a = check_length(x);
+    if (up_index < METRICS_MAX_UPSTREAMS)
+        metrics_add(&metrics->upstream[up_index][outcome_of(a, rc)], 1);
+    if (a != ATTEMPT_OK && a != ATTEMPT_NOT_FOUND)
+        log_info("download %s: %s: %s", x->d->key, url,
+                 ft->errbuf[0] ? ft->errbuf : curl_easy_strerror(rc));
+    return a;
+}
+
+/* Backoff before retry N (1-based): base * 2^(n-1), jittered to 50..150%. */
+static uint64_t backoff_ms(uint64_t base, unsigned n)
+{
+    uint64_t d = base << (n - 1 < 16 ? n - 1 : 16);
+
+    return d / 2 + (uint64_t)random() % (d + 1);
+}
+
+static enum attempt try_upstream(struct xfer *x, size_t i)
+{
+    const struct config_upstream *up = &x->ft->f->cfg->upstreams[i];
+    char *url = upstream_url(up, &x->d->orig);
+    enum attempt a = ATTEMPT_ERROR;
+    unsigned n;
+
+    if (url == NULL)
+        return ATTEMPT_ERROR;
+    x->up = up;
+    for (n = 0; n <= up->retries; n++) {
+        if (n > 0) {
+            if (i < METRICS_MAX_UPSTREAMS)
+                metrics_add(&metrics->upstream[i][METRICS_UP_RETRY], 1);
+            nap(x->ft->f, backoff_ms(up->retry_backoff_ms, n));
+        }
+        a = attempt_once(x, url, i);
+        if (a != ATTEMPT_RETRY || stopping(x->ft->f))
+            break;
+    }
+    free(url);
+    return a == ATTEMPT_RETRY ? ATTEMPT_ERROR : a;
+}
+
+/* --- a whole download --------------------------------------------------- */
+
+/* Is KEY cached with its file present?  A record whose file vanished is
+ * dropped so the download replaces it. */
+static bool cached_and_present(struct fetch *f, const char *key)
+{
+    struct cache_entry e;
+    char path[STORE_PATH_MAX];
+
+    if (cache_lookup(f->cache, key, NULL, &e, NULL) != 0)
+        return false;
+    if (store_file_path(f->cfg->cache_dir, key, path, sizeof(path)) == 0 &&
+        access(path, F_OK) == 0)
+        return true;
+    cache_remove(f->cache, key);
+    return false;
+}
+
+/* Move the complete temp file into the symstore tree and index it. */
+static int publish(struct xfer *x)
+{
+    const struct config *cfg = x->ft->f->cfg;
+    char final[STORE_PATH_MAX], neg[SYMKEY_CANON_MAX], *slash;
+    struct cache_entry e;
+    int rc;
+
+    rc = store_file_path(cfg->cache_dir, x->d->key, final, sizeof(final));
+    if (rc != 0)
+        return rc;
+    slash = strrchr(final, '/');
+    *slash = '\0';
+    rc = mkdir_p(final, 0755);
+    *slash = '/';
+    if (rc == 0)
+        rc = publish_file(x->fd, x->part, final);
+    if (rc != 0) {
+        errno = -rc;
+        log_warn("download %s: publish %s", x->d->key, final);
+        return rc;
+    }
+    memset(&e, 0, sizeof(e));
+    e.size = x->written;
+    e.cached_at_ms = wall_ms();
+    e.gz = x->written < cfg->gzip_min_size ? CACHE_GZ_NONE : CACHE_GZ_UNKNOWN;
+    snprintf(e.upstream, sizeof(e.upstream), "%s", x->up->name);
+    symkey_exact(&x->d->orig, neg, sizeof(neg));
+    rc = cache_insert(x->ft->f->cache, x->d->key, neg, &e);
+    if (rc != 0)
+        unlink(final); /* unindexed files are never served; keep it tidy */
+    return rc;
+}
+
+static void record_outcome(struct fetch *f, struct dl *d, bool all_404)
+{
+    char neg[SYMKEY_CANON_MAX];
+
+    if (!all_404 || symkey_exact(&d->orig, neg, sizeof(neg)) < 0)
+        return;
+    cache_negative_insert(f->cache, neg,
+                          wall_ms() + (int64_t)f->cfg->negative_ttl_ms);
+}
+
+/* Fetch D from the upstreams in order; called with D's lock file held. */
+static void download(struct fetcher *ft, struct dl *d)
+{
+    struct fetch *f = ft->f;
+    struct xfer x = {.ft = ft, .d = d, .fd = -1, .worst = DL_REASON_NONE};
+    enum attempt a = ATTEMPT_ERROR;
+    bool all_404 = f->cfg->nupstreams > 0;
+    enum dl_reason reason;
+    size_t i;
+
+    if (store_tmp_path(f->cfg->cache_dir, d->key, "part", x.part,
+                       sizeof(x.part)) != 0 ||
+        store_tmp_path(f->cfg->cache_dir, d->key, "info", x.info,
+                       sizeof(x.info)) != 0)
+        goto out;
+    unlink(x.info);
+    x.fd = open(x.part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (x.fd < 0) {
+        log_warn("download %s: %s", d->key, x.part);
+        goto out;
+    }
+    for (i = 0; i < f->cfg->nupstreams; i++) {
+        a = try_upstream(&x, i);
+        if (a != ATTEMPT_NOT_FOUND)
+            all_404 = false;
+        if (a == ATTEMPT_OK || a == ATTEMPT_FATAL)
+            break;
+    }
+    if (a == ATTEMPT_OK && !x.started && start_stream(&x) != 0)
+        a = ATTEMPT_FATAL; /* an empty body never called on_body */
+    if (a == ATTEMPT_OK && publish(&x) != 0)
+        a = ATTEMPT_FATAL;
+out:
+    if (a != ATTEMPT_OK && x.fd >= 0)
+        unlink(x.part);
+    if (x.info[0] != '\0')
+        unlink(x.info);
+    if (x.fd >= 0)
+        close(x.fd);
+    if (a == ATTEMPT_OK) {
+        log_info("stored %s (%" PRIu64 " bytes from %s)", d->key, x.written,
+                 x.up->name);
+        dl_finish(d, true, DL_REASON_NONE);
+        if (x.written >= f->cfg->gzip_min_size)
+            fetch_gzip(f, d->key);
+        return;
+    }
+    reason = all_404 ? DL_REASON_NOT_FOUND
+                     : (x.worst != DL_REASON_NONE ? x.worst
+                                                  : DL_REASON_UPSTREAM_ERROR);
+    record_outcome(f, d, all_404);
+    log_info("miss %s: %s", d->key, dl_reason_name(reason));
+    dl_finish(d, false, reason);
+}
+
+/* --- another worker process is downloading ------------------------------ */
+
+static int64_t read_info(const char *path)
+{
+    char *buf = NULL;
+    size_t len;
+    int64_t v;
+
+    if (read_small_file(path, 64, &buf, &len) != 0)
+        return INT64_MIN;
+    v = strtoll(buf, NULL, 10);
+    free(buf);
+    return v;
+}
+
+/* Stream the other process's temp file to D's clients until its lock is
+ * released.  Returns true when D was finished here; false when the other
+ * download failed before any byte reached our clients, in which case we
+ * now hold LOCKFD and should download ourselves. */
+static bool tail_other(struct fetcher *ft, struct dl *d, int lockfd)
+{
+    struct fetch *f = ft->f;
+    char part[STORE_PATH_MAX], info[STORE_PATH_MAX];
+    bool streaming = false;
+    int rfd = -1;
+    struct stat st;
+
+    store_tmp_path(f->cfg->cache_dir, d->key, "part", part, sizeof(part));
+    store_tmp_path(f->cfg->cache_dir, d->key, "info", info, sizeof(info));
+    while (flock(lockfd, LOCK_EX | LOCK_NB) != 0 && !stopping(f)) {
+        int64_t len;
+
+        if (rfd < 0)
+            rfd = open(part, O_RDONLY | O_CLOEXEC);
+        if (rfd >= 0 && !streaming &&
+            (len = read_info(info)) != INT64_MIN) {
+            dl_stream(d, rfd, len, "peer");
+            streaming = true;
+        }
+        if (streaming && fstat(rfd, &st) == 0)
+            dl_progress(d, (uint64_t)st.st_size);
+        usleep(TAIL_POLL_US);
+    }
+    if (cached_and_present(f, d->key)) {
+        if (streaming && fstat(rfd, &st) == 0)
+            dl_progress(d, (uint64_t)st.st_size);
+        dl_finish(d, true, DL_REASON_NONE);
+        return true;
+    }
+    if (!streaming && !stopping(f)) {
+        if (rfd >= 0)
+            close(rfd);
+        return false;
+    }
+    dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
+    return true;
+}
+
+static void run_download(struct fetcher *ft, struct dl *d)
+{
+    struct fetch *f = ft->f;
+    char lock[STORE_PATH_MAX];
+    int fd = -1;
+
+    metrics_gauge_add(&metrics->downloads_in_flight, 1);
+    if (stopping(f) ||
+        store_lock_path(f->cfg->cache_dir, d->key, lock, sizeof(lock)) != 0) {
+        dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
+        goto out;
+    }
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        log_warn("download %s: %s", d->key, lock);
+        dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
+        goto out;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && tail_other(ft, d, fd))
+        goto out;
+    /* We hold the lock: another worker may have just finished it. */
+    if (cached_and_present(f, d->key))
+        dl_finish(d, true, DL_REASON_NONE);
+    else
+        download(ft, d);
+out:
+    if (fd >= 0)
+        close(fd); /* releases the lock */
+    metrics_gauge_add(&metrics->downloads_in_flight, -1);
+}
+
+/* --- gzip copies -------------------------------------------------------- */
+
+static void gz_forget(struct fetch *f, const char *key)
+{
+    struct gz_pending **pp, *p;
+
+    pthread_mutex_lock(&f->gz_lock);
+    for (pp = &f->gz; *pp != NULL; pp = &(*pp)->next) {
+        if (strcmp((*pp)->key, key) == 0) {
+            p = *pp;
+            *pp = p->next;
+            free(p);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&f->gz_lock);
+}
+
+static void run_gzip(struct fetch *f, const char *key)
+{
+    char src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
+    struct cache_entry e;
+    uint64_t size = 0;
+    int rc;
+
+    if (cache_lookup(f->cache, key, NULL, &e, NULL) != 0 ||
+        e.gz != CACHE_GZ_UNKNOWN ||
+        store_file_path(f->cfg->cache_dir, key, src, sizeof(src)) != 0 ||
+        store_gzip_path(f->cfg->cache_dir, key, dst, sizeof(dst)) != 0)
+        return;
+    rc = gzip_file(src, dst, &size);
+    if (rc != 0) {
+        errno = -rc;
+        log_warn("gzip %s", dst);
+        return;
+    }
+    if (size >= e.size) {
+        unlink(dst); /* does not shrink: identity only */
+        cache_set_gzip(f->cache, key, CACHE_GZ_NONE, 0);
+        return;
+    }
+    cache_set_gzip(f->cache, key, CACHE_GZ_READY, size);
+    metrics_add(&metrics->gzip_created, 1);
+}
+
+/* --- the pool ----------------------------------------------------------- */
+
+static void run_job(struct fetcher *ft, struct job *j)
+{
+    metrics_gauge_add(&metrics->queue_depth, -1);
+    if (j->kind == JOB_DOWNLOAD) {
+        if (stopping(ft->f))
+            dl_finish(j->dl, false, DL_REASON_UPSTREAM_ERROR);
+        else
+            run_download(ft, j->dl);
+        dl_unref(j->dl);
+    } else {
+        if (!stopping(ft->f))
+            run_gzip(ft->f, j->key);
+        gz_forget(ft->f, j->key);
+    }
+    free(j);
+}
+
+static void *fetcher_main(void *arg)
+{
+    struct fetcher *ft = arg;
+    struct job *j;
+    char name[16];
+
+    snprintf(name, sizeof(name), "fetch-%u", ft->id);
+    pthread_setname_np(pthread_self(), name);
+    while ((j = jobq_pop(ft->f->q)) != NULL)
+        run_job(ft, j);
+    /* Closed: fail whatever is still queued so no client waits forever. */
+    while ((j = jobq_try_pop(ft->f->q)) != NULL)
+        run_job(ft, j);
+    curl_easy_cleanup(ft->curl);
+    free(ft);
+    return NULL;
+}
+
+int fetch_start(const struct config *cfg, struct cache *cache,
+                struct fetch **out)
+{
+    struct fetch *f = xcalloc(1, sizeof(*f));
+    unsigned i;
+
+    f->cfg = cfg;
+    f->cache = cache;
+    f->q = jobq_new(FETCH_QUEUE_SIZE);
+    atomic_init(&f->stopping, false);
+    pthread_mutex_init(&f->gz_lock, NULL);
+    f->threads = xcalloc(cfg->downloaders, sizeof(*f->threads));
+    srandom((unsigned)(getpid() ^ mono_ms()));
+    for (i = 0; i < cfg->downloaders; i++) {
+        struct fetcher *ft = xcalloc(1, sizeof(*ft));
+        int rc;
+
+        ft->f = f;
+        ft->id = i;
+        ft->curl = curl_easy_init();
+        if (ft->curl == NULL)
+            fatalx("curl_easy_init failed");
+        rc = pthread_create(&f->threads[i], NULL, fetcher_main, ft);
+        if (rc != 0) {
+            errno = rc;
+            fatal("pthread_create");
+        }
+        f->nthreads++;
+    }
+    *out = f;
+    return 0;
+}
+
+static bool push(struct fetch *f, struct job *j)
+{
+    if (!jobq_try_push(f->q, j))
+        return false;
+    metrics_gauge_add(&metrics->queue_depth, 1);
+    return true;
+}
+
+bool fetch_download(struct fetch *f, struct dl *d)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+
+    j->kind = JOB_DOWNLOAD;
+    j->dl = d;
+    dl_ref(d);
+    if (push(f, j))
+        return true;
+    dl_unref(d);
+    free(j);
+    return false;
+}
+
+bool fetch_gzip(struct fetch *f, const char *key)
+{
+    struct gz_pending *p;
+    struct job *j;
+
+    pthread_mutex_lock(&f->gz_lock);
+    for (p = f->gz; p != NULL; p = p->next) {
+        if (strcmp(p->key, key) == 0)
+            break;
+    }
+    if (p == NULL) {
+        p = xcalloc(1, sizeof(*p));
+        snprintf(p->key, sizeof(p->key), "%s", key);
+        p->next = f->gz;
+        f->gz = p;
+        p = NULL; /* new: queue it */
+    }
+    pthread_mutex_unlock(&f->gz_lock);
+    if (p != NULL)
+        return true; /* already queued */
+    j = xcalloc(1, sizeof(*j));
+    j->kind = JOB_GZIP;
+    snprintf(j->key, sizeof(j->key), "%s", key);
+    if (push(f, j))
+        return true;
+    free(j);
+    gz_forget(f, key);
+    return false;
+}
+
+void fetch_stop(struct fetch *f)
+{
+    unsigned i;
+
+    if (f == NULL || stopping(f))
+        return;
+    atomic_store_explicit(&f->stopping, true, memory_order_release);
+    jobq_close(f->q);
+    for (i = 0; i < f->nthreads; i++)
+        pthread_join(f->threads[i], NULL);
+}
+
+void fetch_free(struct fetch *f)
+{
+    struct job *j;
+
+    if (f == NULL)
+        return;
+    fetch_stop(f);
+    /* Jobs pushed by request handlers after the threads left. */
+    while ((j = jobq_try_pop(f->q)) != NULL) {
+        if (j->kind == JOB_DOWNLOAD) {
+            dl_finish(j->dl, false, DL_REASON_UPSTREAM_ERROR);
+            dl_unref(j->dl);
+        }
+        free(j);
+    }
+    while (f->gz != NULL)
+        gz_forget(f, f->gz->key);
+    jobq_free(f->q);
+    pthread_mutex_destroy(&f->gz_lock);
+    free(f->threads);
+    free(f);
+}

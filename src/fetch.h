@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fetch: the downloader pool.  The only file that includes <curl/curl.h>.
+ *
+ * DESIGN.  `downloaders` threads per worker pop jobs from a lock-free
+ * queue (lib/jobq).  A download job takes an exclusive flock on the
+ * symbol's lock file, which deduplicates across the pre-forked workers;
+ * when another process holds it, the thread tails that process's temp
+ * file instead, so its clients stream too.  With the lock, it re-checks
+ * the index, then tries the upstreams in order: the body goes into a temp
+ * file under the cache directory and waiting clients read it as it grows.
+ * The file is published (length checked, fsync, rename, index record)
+ * only when complete; anything else unlinks it.  Transient faults are
+ * retried with exponential backoff and jitter and never recorded as a
+ * miss; a negative record is written only when every upstream said 404.
+ *
+ * THREADS.  Each downloader owns one curl easy handle for its life, so
+ * upstream connections are kept alive and reused.
+ */
+#ifndef SYMSRVD_FETCH_H
+#define SYMSRVD_FETCH_H
+
+#include <stdbool.h>
+
+struct config;
+struct cache;
+struct dl;
+struct fetch;
+
+/* Call once per process before any thread starts. */
+void fetch_global_init(void);
+
+/* Start CFG->downloaders threads.  CFG and CACHE must outlive the pool.
+ * 0 and *OUT, or -errno. */
+int fetch_start(const struct config *cfg, struct cache *cache,
+                struct fetch **out);
+
+/* Queue the download of D.  Takes a reference on success; false when the
+ * queue is full or stopping (D is untouched). */
+bool fetch_download(struct fetch *f, struct dl *d);
+
+/* Queue the making of KEY's gzip copy (once: repeated requests for a key
+ * already queued are dropped).  False when the queue is full. */
+bool fetch_gzip(struct fetch *f, const char *key);
+
+/* Abort transfers in progress, fail queued downloads and join the
+ * threads.  Afterwards fetch_download() and fetch_gzip() return false, so
+ * request handlers may still call them until fetch_free().  NULL-safe. */
+void fetch_stop(struct fetch *f);
+
+/* Stop if needed and free F; no other thread may use it any more. */
+void fetch_free(struct fetch *f);
+
+#endif

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "inflight.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+#define INFLIGHT_BUCKETS 256
+
+struct inflight {
+    pthread_mutex_t lock;
+    struct dl *buckets[INFLIGHT_BUCKETS]; /* protected by lock */
+    unsigned count;                       /* protected by lock */
+};
+
+static unsigned key_bucket(const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a: short keys, no adversary gain */
+
+    for (; *key != '\0'; key++)
+        h = (h ^ (unsigned char)*key) * 16777619u;
+    return h % INFLIGHT_BUCKETS;
+}
+
+struct inflight *inflight_new(void)
+{
+    struct inflight *t = xcalloc(1, sizeof(*t));
+
+    pthread_mutex_init(&t->lock, NULL);
+    return t;
+}
+
+void inflight_free(struct inflight *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+static struct dl *dl_new(struct inflight *t, const char *key,
+                         const struct symkey *orig)
+{
+    struct dl *d = xcalloc(1, sizeof(*d));
+
+    snprintf(d->key, sizeof(d->key), "%s", key);
+    d->orig = *orig;
+    atomic_init(&d->refs, 1); /* the table's */
+    pthread_mutex_init(&d->lock, NULL);
+    d->state = DL_PENDING;
+    d->fd = -1;
+    d->length = -1;
+    d->table = t;
+    return d;
+}
+
+struct dl *inflight_get(struct inflight *t, const char *key,
+                        const struct symkey *orig, bool *created)
+{
+    unsigned b = key_bucket(key);
+    struct dl *d;
+
+    pthread_mutex_lock(&t->lock);
+    for (d = t->buckets[b]; d != NULL; d = d->next) {
+        if (strcmp(d->key, key) == 0)
+            break;
+    }
+    *created = (d == NULL);
+    if (d == NULL) {
+        d = dl_new(t, key, orig);
+        d->next = t->buckets[b];
+        d->in_table = true;
+        t->buckets[b] = d;
+        t->count++;
+    }
+    dl_ref(d);
+    pthread_mutex_unlock(&t->lock);
+    return d;
+}
+
+unsigned inflight_count(struct inflight *t)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&t->lock);
+    n = t->count;
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
+static void inflight_remove(struct inflight *t, struct dl *d)
+{
+    struct dl **pp;
+    bool removed = false;
+
+    pthread_mutex_lock(&t->lock);
+    for (pp = &t->buckets[key_bucket(d->key)]; *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == d) {
+            *pp = d->next;
+            d->in_table = false;
+            t->count--;
+            removed = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (removed)
+        dl_unref(d); /* the table's reference */
+}
+
+void dl_ref(struct dl *d)
+{
+    atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+}
+
+void dl_unref(struct dl *d)
+{
+    /* acq_rel: the last owner must see every other owner's writes before
+     * it frees. */
+    if (atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (d->fd >= 0)
+        close(d->fd);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+void dl_wait(struct dl *d, struct dl_waiter *w)
+{
+    if (w->pprev != NULL)
+        return;
+    w->timed_out = false;
+    w->next = d->waiters;
+    if (d->waiters != NULL)
+        d->waiters->pprev = &w->next;
+    d->waiters = w;
+    w->pprev = &d->waiters;
+}
+
+void dl_unwait(struct dl *d, struct dl_waiter *w)
+{
+    (void)d;
+    if (w->pprev == NULL)
+        return;
+    *w->pprev = w->next;
+    if (w->next != NULL)
+        w->next->pprev = w->pprev;
+    w->next = NULL;
+    w->pprev = NULL;
+}
+
+/* With d->lock held: wake and dequeue every waiter. */
+static void wake_all(struct dl *d)
+{
+    while (d->waiters != NULL) {
+        struct dl_waiter *w = d->waiters;
+
+        dl_unwait(d, w);
+        w->wake(w->arg);
+    }
+}
+
+void dl_stream(struct dl *d, int fd, int64_t length, const char *upstream)
+{
+    pthread_mutex_lock(&d->lock);
+    d->fd = fd;
+    d->length = length;
+    d->written = 0;
+    snprintf(d->upstream, sizeof(d->upstream), "%s", upstream);
+    d->state = DL_STREAMING;
+    wake_all(d);
+    pthread_mutex_unlock(&d->lock);
+}
+
+void dl_progress(struct dl *d, uint64_t written)
+{
+    pthread_mutex_lock(&d->lock);
+    d->written = written;
+    wake_all(d);
+    pthread_mutex_unlock(&d->lock);
+}
+
+void dl_finish(struct dl *d, bool ok, enum dl_reason reason)
+{
+    /* Leave the table first: a request arriving after this point must go
+     * to the cache (or start a new download), not join a finished one. */
+    inflight_remove(d->table, d);
+    pthread_mutex_lock(&d->lock);
+    d->state = ok ? DL_DONE : DL_FAILED;
+    d->reason = ok ? DL_REASON_NONE : reason;
+    wake_all(d);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static unsigned expire_dl(struct dl *d, uint64_t now_ms)
+{
+    struct dl_waiter *w, *next;
+    unsigned n = 0;
+
+    pthread_mutex_lock(&d->lock);
+    if (d->state == DL_PENDING) {
+        for (w = d->waiters; w != NULL; w = next) {
+            next = w->next;
+            if (w->deadline_ms == 0 || w->deadline_ms > now_ms)
+                continue;
+            dl_unwait(d, w);
+            w->timed_out = true;
+            w->wake(w->arg);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+unsigned inflight_expire(struct inflight *t, uint64_t now_ms)
+{
+    unsigned b, n = 0;
+    struct dl *d;
+
+    pthread_mutex_lock(&t->lock);
+    for (b = 0; b < INFLIGHT_BUCKETS; b++) {
+        for (d = t->buckets[b]; d != NULL; d = d->next)
+            n += expire_dl(d, now_ms);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
+const char *dl_reason_name(enum dl_reason reason)
+{
+    switch (reason) {
+    case DL_REASON_NOT_FOUND:
+        return "not-found";
+    case DL_REASON_TIMEOUT:
+        return "timeout";
+    case DL_REASON_UPSTREAM_ERROR:
+        return "upstream-error";
+    default:
+        return "none";
+    }
+}

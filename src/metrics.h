@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics: counters shared by the master and every worker process.
+ *
+ * The master maps one anonymous MAP_SHARED block before it forks, so the
+ * counters survive worker restarts and /metrics answers the same whichever
+ * worker the request lands on.  Every field is a lock-free C11 atomic,
+ * which works across processes on a shared mapping; updates use relaxed
+ * ordering because they are statistics, never used to synchronise.
+ */
+#ifndef SYMSRVD_METRICS_H
+#define SYMSRVD_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRICS_MAX_UPSTREAMS 32
+
+/* How a request was answered, for the access log and the counters. */
+enum metrics_kind {
+    METRICS_HIT,       /* served from the cache */
+    METRICS_MISS,      /* started a download */
+    METRICS_COALESCED, /* joined a download already in flight */
+    METRICS_NEGATIVE,  /* remembered miss */
+    METRICS_BAD,       /* rejected request */
+    METRICS_OTHER,     /* /health, /metrics, /symbols */
+    METRICS_KIND_N
+};
+
+/* What one upstream attempt ended in. */
+enum metrics_outcome {
+    METRICS_UP_OK,
+    METRICS_UP_NOT_FOUND,
+    METRICS_UP_ERROR,   /* 5xx, 429, other statuses, truncated bodies */
+    METRICS_UP_TIMEOUT,
+    METRICS_UP_CONNECT, /* connection refused, reset, DNS */
+    METRICS_UP_RETRY,   /* an attempt that was retried */
+    METRICS_UP_OUTCOME_N
+};
+
+#define METRICS_STATUS_N 10 /* 200 206 304 400 404 405 416 500 503 other */
+
+struct metrics {
+    _Atomic uint64_t requests[METRICS_STATUS_N];
+    _Atomic uint64_t kinds[METRICS_KIND_N];
+    _Atomic uint64_t upstream[METRICS_MAX_UPSTREAMS][METRICS_UP_OUTCOME_N];
+    _Atomic uint64_t bytes_served;
+    _Atomic uint64_t bytes_downloaded;
+    _Atomic int64_t downloads_in_flight;
+    _Atomic int64_t queue_depth;
+    _Atomic uint64_t miss_timeouts;
+    _Atomic uint64_t gzip_created;
+    _Atomic uint64_t worker_restarts;
+    _Atomic int64_t workers_alive;
+    _Atomic int64_t started_ms; /* wall clock at start */
+};
+
+/* Map the shared block (call once in the master, before fork).  Aborts
+ * on failure: the daemon cannot run without it. */
+struct metrics *metrics_create(void);
+
+/* The process's block, set by metrics_create() and inherited by fork. */
+extern struct metrics *metrics;
+
+void metrics_count_status(unsigned status);
+void metrics_add(_Atomic uint64_t *counter, uint64_t n);
+void metrics_gauge_add(_Atomic int64_t *gauge, int64_t n);
+uint64_t metrics_get(_Atomic uint64_t *counter);
+
+/* Label values for the text exposition. */
+const char *metrics_status_label(size_t index);
+const char *metrics_kind_name(enum metrics_kind kind);
+const char *metrics_outcome_name(enum metrics_outcome outcome);
+
+#endif

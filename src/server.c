@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "config.h"
+#include "tlq.h"
+#include "log.h"
+#include "server_int.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define HITQ_SIZE 16384 /* per MHD thread */
+#define HIT_BATCH 4096
+/* MHD zeroes a connection's whole pool on every keep-alive request (a
+ * 32 KiB memset was the top user-space cost of a 4 KiB hit).  Hits need
+ * only request and response headers; streamed misses and listings get
+ * their write buffer from what is left. */
+#define SERVER_POOL_SIZE (16 * 1024)
+
+const char *server_header(struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+enum MHD_Result server_queue(struct req *r, unsigned status,
+                             struct MHD_Response *resp)
+{
+    enum MHD_Result ret;
+
+    r->status = status;
+    ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result server_text(struct req *r, unsigned status, const char *body,
+                            const char *name, const char *value)
+{
+    size_t len = strlen(body);
+    char *text = len > 0 && body[len - 1] == '\n' ? xstrdup(body)
+                                                  : xasprintf("%s\n", body);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(text), text, MHD_RESPMEM_MUST_FREE);
+
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; charset=utf-8");
+    if (name != NULL)
+        MHD_add_response_header(resp, name, value);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (r->kind == METRICS_OTHER && status == MHD_HTTP_BAD_REQUEST)
+        r->kind = METRICS_BAD;
+    r->bytes = strlen(text);
+    return server_queue(r, status, resp);
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the raw target, before MHD decodes it. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct req *r = xcalloc(1, sizeof(*r));
+
+    r->srv = cls;
+    r->conn = conn;
+    r->target = xstrdup(uri);
+    r->start_ms = mono_ms();
+    r->kind = METRICS_OTHER;
+    atomic_fetch_add_explicit(&r->srv->active, 1, memory_order_relaxed);
+    return r;
+}
+
+static bool path_is(const char *path, size_t len, const char *want)
+{
+    return len == strlen(want) && memcmp(path, want, len) == 0;
+}
+
+static enum MHD_Result route(struct req *r, const char *method)
+{
+    const char *q = strchr(r->target, '?');
+    size_t len = q ? (size_t)(q - r->target) : strlen(r->target);
+    bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+    if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+        r->kind = METRICS_BAD;
+        return server_text(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+                           "method not allowed", NULL, NULL);
+    }
+    if (path_is(r->target, len, "/health"))
+        return server_health(r);
+    if (path_is(r->target, len, "/metrics"))
+        return server_metrics(r);
+    if (path_is(r->target, len, "/symbols"))
+        return server_listing(r, q ? q + 1 : "");
+    return server_symbol(r, r->target, len, head);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct req *r = *con_cls;
+
+    (void)cls;
+    (void)url;
+    (void)version;
+    (void)upload;
+    /* Queueing on the first call makes MHD close the connection instead
+     * of keeping it alive; answer on the second call. */
+    if (!r->seen) {
+        r->seen = true;
+        r->conn = conn;
+        snprintf(r->method, sizeof(r->method), "%s", method);
+        r->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        *upload_size = 0; /* bodies are ignored */
+        return MHD_YES;
+    }
+    if (r->status != 0)
+        return MHD_YES;
+    if (r->dl != NULL)
+        return server_symbol_resume(r);
+    return route(r, method);
+}
+
+static void client_ip(struct MHD_Connection *conn, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(buf, len, "-");
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+                  (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                  buf, (socklen_t)len);
+    else if (sa->sa_family == AF_UNIX)
+        snprintf(buf, len, "unix");
+}
+
+/* Copy S into OUT with every byte that could forge a log line escaped. */
+static void log_safe(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+
+    for (; *s != '\0' && n + 5 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c < 0x21 || c >= 0x7f || c == '"' || c == '\\')
+            n += (size_t)snprintf(out + n, len - n, "\\x%02x", c);
+        else
+            out[n++] = (char)c;
+    }
+    out[n] = '\0';
+}
+
+static void access_log(struct req *r, const char *method, unsigned status)
+{
+    char ip[INET6_ADDRSTRLEN + 1], target[1024], line[1400];
+    int n;
+
+    if (r->srv->access_fd < 0)
+        return;
+    client_ip(r->conn, ip, sizeof(ip));
+    log_safe(r->target, target, sizeof(target));
+    n = snprintf(line, sizeof(line),
+                 "%s %s %s %u %" PRIu64 " %s %s %" PRIu64 "ms\n", ip,
+                 method[0] ? method : "-", target, status, r->bytes,
+                 metrics_kind_name(r->kind),
+                 r->upstream[0] ? r->upstream : "-", mono_ms() - r->start_ms);
+    if (n > 0)
+        log_write_line(r->srv->access_fd, line,
+                       (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct req *r = *con_cls;
+    unsigned status;
+
+    (void)cls;
+    (void)toe;
+    if (r == NULL)
+        return;
+    *con_cls = NULL;
+    r->conn = conn;
+    /* 499 as nginx logs it: the client left before an answer was queued. */
+    status = r->status != 0 ? r->status : 499;
+    if (r->head)
+        r->bytes = 0;
+    if (r->seen) {
+        access_log(r, r->method, status);
+        metrics_count_status(status);
+        metrics_add(&metrics->kinds[r->kind], 1);
+        metrics_add(&metrics->bytes_served, r->bytes);
+    }
+    server_symbol_release(r);
+    atomic_fetch_sub_explicit(&r->srv->active, 1, memory_order_relaxed);
+    free(r->target);
+    free(r);
+}
+
+static int open_access_log(const char *spec)
+{
+    int fd;
+
+    if (spec == NULL || strcmp(spec, "off") == 0)
+        return -1;
+    if (strcmp(spec, "-") == 0)
+        return STDERR_FILENO;
+    fd = open(spec, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        log_warn("access log %s (logging to stderr instead)", spec);
+    return fd < 0 ? STDERR_FILENO : fd;
+}
+
+static struct MHD_Daemon *start_mhd(struct server *s, int fd)
+{
+    const struct config *cfg = s->cfg;
+    unsigned timeout_s = (unsigned)((cfg->connection_timeout_ms + 999) / 1000);
+
+    return MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
+        0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_POOL_SIZE,
+        MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+}
+
+int server_start(const struct config *cfg, struct cache *cache,
+                 struct inflight *inflight, struct fetch *fetch,
+                 const int *fds, size_t nfds, struct server **out)
+{
+    struct server *s = xcalloc(1, sizeof(*s));
+    size_t i;
+
+    if (nfds > SERVER_MAX_LISTENERS) {
+        free(s);
+        return -E2BIG;
+    }
+    s->cfg = cfg;
+    s->cache = cache;
+    s->inflight = inflight;
+    s->fetch = fetch;
+    s->hitq = tlq_new(HITQ_SIZE);
+    s->access_fd = open_access_log(cfg->access_log);
+    s->started_ms = wall_ms();
+    atomic_init(&s->refusing, false);
+    atomic_init(&s->active, 0);
+    for (i = 0; i < nfds; i++) {
+        s->mhd[i] = start_mhd(s, fds[i]);
+        if (s->mhd[i] == NULL) {
+            log_warnx("cannot start the HTTP server on fd %d", fds[i]);
+            server_stop(s);
+            return -EIO;
+        }
+        s->nmhd++;
+    }
+    *out = s;
+    return 0;
+}
+
+void server_quiesce(struct server *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nmhd; i++) {
+        /* The listen socket belongs to the master; don't close ours. */
+        MHD_quiesce_daemon(s->mhd[i]);
+    }
+}
+
+unsigned server_requests(struct server *s)
+{
+    return atomic_load_explicit(&s->active, memory_order_relaxed);
+}
+
+void server_refuse_downloads(struct server *s)
+{
+    atomic_store_explicit(&s->refusing, true, memory_order_release);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void server_flush_hits(struct server *s)
+{
+    char **keys = xcalloc(HIT_BATCH, sizeof(*keys));
+    struct cache_hit *hits = xcalloc(HIT_BATCH, sizeof(*hits));
+    int64_t now = wall_ms();
+    size_t n = 0, m = 0, i;
+
+    n = tlq_drain(s->hitq, (void **)keys, HIT_BATCH);
+    if (n == 0)
+        goto out;
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    for (i = 0; i < n; i++) {
+        if (m > 0 && strcmp(hits[m - 1].key, keys[i]) == 0) {
+            hits[m - 1].count++;
+            continue;
+        }
+        hits[m].key = keys[i];
+        hits[m].count = 1;
+        hits[m].when_ms = now;
+        m++;
+    }
+    cache_record_hits(s->cache, hits, m);
+    for (i = 0; i < n; i++)
+        free(keys[i]);
+out:
+    free(keys);
+    free(hits);
+}
+
+void server_stop(struct server *s)
+{
+    size_t i;
+    char *k;
+
+    if (s == NULL)
+        return;
+    for (i = 0; i < s->nmhd; i++)
+        MHD_stop_daemon(s->mhd[i]);
+    while (tlq_drain(s->hitq, (void **)&k, 1) == 1)
+        free(k);
+    tlq_free(s->hitq);
+    if (s->access_fd > STDERR_FILENO)
+        close(s->access_fd);
+    free(s);
+}

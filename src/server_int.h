@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server_int: what server.c, server_symbol.c and server_index.c share.
+ * Not for use outside the server module.
+ */
+#ifndef SYMSRVD_SERVER_INT_H
+#define SYMSRVD_SERVER_INT_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "inflight.h"
+#include "metrics.h"
+
+struct config;
+struct cache;
+struct fetch;
+struct tlq;
+
+#define SERVER_MAX_LISTENERS 16
+
+struct server {
+    const struct config *cfg;       /* immutable */
+    struct cache *cache;            /* immutable */
+    struct inflight *inflight;      /* immutable */
+    struct fetch *fetch;            /* immutable */
+    struct MHD_Daemon *mhd[SERVER_MAX_LISTENERS]; /* immutable after start */
+    size_t nmhd;                    /* immutable after start */
+    int access_fd;                  /* immutable; -1 when off */
+    struct tlq *hitq;               /* keys of hits not yet counted */
+    atomic_bool refusing;           /* set once at shutdown */
+    atomic_uint active;             /* requests between start and completion */
+    int64_t started_ms;             /* immutable */
+};
+
+/* Per-request state, created by the URI log callback (con_cls). */
+struct req {
+    struct server *srv;
+    struct MHD_Connection *conn;
+    char *target;            /* raw request target, as received */
+    uint64_t start_ms;
+    bool seen;               /* the access handler has run once */
+    bool head;               /* HEAD: headers only */
+    char method[16];
+    unsigned status;         /* 0 until a response is queued */
+    uint64_t bytes;          /* body bytes sent or planned */
+    enum metrics_kind kind;
+    char upstream[48];
+    /* miss path */
+    struct dl *dl;           /* a reference while waiting or streaming */
+    struct dl_waiter waiter;
+    bool wants_gzip;
+};
+
+/* Queue a plain-text response STATUS with BODY (a static string) and
+ * optional header NAME: VALUE. */
+enum MHD_Result server_text(struct req *r, unsigned status, const char *body,
+                            const char *name, const char *value);
+
+/* Queue RESP with STATUS, recording both for the log; destroys RESP. */
+enum MHD_Result server_queue(struct req *r, unsigned status,
+                             struct MHD_Response *resp);
+
+/* Symbol requests: KEY parsing done by the caller. */
+enum MHD_Result server_symbol(struct req *r, const char *path, size_t len,
+                              bool head);
+/* Continue a request that was waiting on a download. */
+enum MHD_Result server_symbol_resume(struct req *r);
+/* Drop the request's hold on its download (completion). */
+void server_symbol_release(struct req *r);
+
+enum MHD_Result server_health(struct req *r);
+enum MHD_Result server_metrics(struct req *r);
+enum MHD_Result server_listing(struct req *r, const char *query);
+
+/* Request header NAME or NULL. */
+const char *server_header(struct req *r, const char *name);
+
+#endif

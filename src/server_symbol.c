@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server_symbol: GET/HEAD of a symbol file.
+ *
+ * HIT: one short read of the index, open the file, answer with an fd
+ * response (sendfile), honouring conditional requests, a single Range and
+ * Accept-Encoding: gzip from the copy made once per file.  The hit is
+ * counted through a lock-free queue that the worker flushes in batches.
+ *
+ * MISS: join or start the download of the key and suspend until it has a
+ * first byte; then stream the temp file with a content-reader callback
+ * that suspends again whenever it has caught up with the download.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "config.h"
+#include "fetch.h"
+#include "fileio.h"
+#include "gzip.h"
+#include "httphdr.h"
+#include "tlq.h"
+#include "log.h"
+#include "server_int.h"
+#include "store.h"
+#include "symkey.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define STREAM_BLOCK (64 * 1024)
+
+/* A cached representation chosen for a request. */
+struct rep {
+    int fd;
+    uint64_t size;
+    char etag[64];
+    char last_modified[40];
+    bool gzip;
+};
+
+static void count_hit(struct server *s, const char *key)
+{
+    char *k = xstrdup(key);
+
+    /* Statistics only: when the queue is full the hit goes uncounted
+     * rather than making a request wait. */
+    if (!tlq_push(s->hitq, k))
+        free(k);
+}
+
+/* Open the gzip copy when the client wants it and it exists; otherwise
+ * the file itself.  -ENOENT when the file vanished. */
+static int open_rep(struct req *r, const char *key, const struct cache_entry *e,
+                    bool range, struct rep *rep)
+{
+    const struct config *cfg = r->srv->cfg;
+    char path[STORE_PATH_MAX];
+    struct stat st;
+
+    rep->gzip = r->wants_gzip && !range && e->gz == CACHE_GZ_READY;
+    if (rep->gzip)
+        store_gzip_path(cfg->cache_dir, key, path, sizeof(path));
+    else
+        store_file_path(cfg->cache_dir, key, path, sizeof(path));
+    rep->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (rep->fd < 0 && rep->gzip) {
+        rep->gzip = false;
+        store_file_path(cfg->cache_dir, key, path, sizeof(path));
+        rep->fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (rep->fd < 0)
+        return -errno;
+    if (fstat(rep->fd, &st) != 0) {
+        close(rep->fd);
+        return -EIO;
+    }
+    rep->size = (uint64_t)st.st_size;
+    snprintf(rep->etag, sizeof(rep->etag), "\"%" PRIx64 "-%" PRIx64 "%s\"",
+             e->size, (uint64_t)e->cached_at_ms, rep->gzip ? "-gz" : "");
+    http_date_format((time_t)(e->cached_at_ms / 1000), rep->last_modified,
+                     sizeof(rep->last_modified));
+    return 0;
+}
+
+static bool not_modified(struct req *r, const struct rep *rep,
+                         const struct cache_entry *e)
+{
+    const char *inm = server_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *ims = server_header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+    time_t t;
+
+    if (inm != NULL)
+        return httphdr_etag_match(inm, rep->etag);
+    return ims != NULL && http_date_parse(ims, &t) == 0 &&
+           t >= (time_t)(e->cached_at_ms / 1000);
+}
+
+/* Should the Range header be honoured?  If-Range must match the current
+ * representation (strong ETag or exact date). */
+static bool range_applies(struct req *r, const struct rep *rep)
+{
+    const char *ir = server_header(r, MHD_HTTP_HEADER_IF_RANGE);
+
+    if (ir == NULL)
+        return true;
+    if (ir[0] == '"')
+        return strcmp(ir, rep->etag) == 0;
+    return strcmp(ir, rep->last_modified) == 0;
+}
+
+static void add_rep_headers(struct MHD_Response *resp, const struct rep *rep)
+{
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/octet-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep->etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED,
+                            rep->last_modified);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    if (rep->gzip)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                "gzip");
+}
+
+static enum MHD_Result answer_304(struct req *r, struct rep *rep)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+
+    close(rep->fd);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep->etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED,
+                            rep->last_modified);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    return server_queue(r, MHD_HTTP_NOT_MODIFIED, resp);
+}
+
+static enum MHD_Result answer_416(struct req *r, struct rep *rep)
+{
+    char cr[48];
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+
+    close(rep->fd);
+    snprintf(cr, sizeof(cr), "bytes */%" PRIu64, rep->size);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+    return server_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+}
+
+/* Answer from the cache.  Returns MHD_NO only on MHD failure; *GONE is set
+ * (and nothing queued) when the file vanished behind its record. */
+static enum MHD_Result serve_hit(struct req *r, const char *key,
+                                 const struct cache_entry *e, bool *gone)
+{
+    const char *range = server_header(r, MHD_HTTP_HEADER_RANGE);
+    uint64_t off = 0, len;
+    unsigned status = MHD_HTTP_OK;
+    struct MHD_Response *resp;
+    struct rep rep;
+    char cr[80];
+    int rc;
+
+    *gone = false;
+    if (open_rep(r, key, e, range != NULL, &rep) != 0) {
+        *gone = true;
+        return MHD_YES;
+    }
+    if (r->wants_gzip && e->gz == CACHE_GZ_UNKNOWN &&
+        e->size >= r->srv->cfg->gzip_min_size)
+        fetch_gzip(r->srv->fetch, key); /* for the next request */
+    if (r->kind == METRICS_OTHER)
+        r->kind = METRICS_HIT;
+    memcpy(r->upstream, e->upstream, sizeof(r->upstream)); /* for the log */
+    count_hit(r->srv, key);
+    if (not_modified(r, &rep, e))
+        return answer_304(r, &rep);
+    len = rep.size;
+    if (range != NULL && range_applies(r, &rep)) {
+        rc = httphdr_range(range, rep.size, &off, &len);
+        if (rc == -ERANGE)
+            return answer_416(r, &rep);
+        if (rc == 0) {
+            status = MHD_HTTP_PARTIAL_CONTENT;
+            snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+                     off, off + len - 1, rep.size);
+        } else {
+            off = 0;
+            len = rep.size;
+        }
+    }
+    resp = MHD_create_response_from_fd_at_offset64(len, rep.fd, off);
+    if (resp == NULL) {
+        close(rep.fd);
+        return MHD_NO;
+    }
+    add_rep_headers(resp, &rep);
+    if (status == MHD_HTTP_PARTIAL_CONTENT)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+    r->bytes = len;
+    return server_queue(r, status, resp);
+}
+
+static enum MHD_Result answer_miss(struct req *r, const char *reason)
+{
+    return server_text(r, MHD_HTTP_NOT_FOUND, "symbol not found\n",
+                       "X-Symsrvd-Miss", reason);
+}
+
+/* --- miss path ---------------------------------------------------------- */
+
+static void wake_req(void *arg)
+{
+    struct req *r = arg;
+
+    MHD_resume_connection(r->conn);
+}
+
+/* Suspend R until D changes.  Called with d->lock held, so the
+ * downloader cannot resume the connection before it is suspended. */
+static void wait_on(struct req *r, struct dl *d)
+{
+    dl_wait(d, &r->waiter);
+    MHD_suspend_connection(r->conn);
+}
+
+static ssize_t stream_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct req *r = cls;
+    struct dl *d = r->dl;
+    uint64_t avail;
+    ssize_t n;
+    int fd;
+
+    pthread_mutex_lock(&d->lock);
+    avail = d->written > pos ? d->written - pos : 0;
+    /* Hold back the last byte until the file is verified, fsync'd and
+     * published: a client never completes a body the cache has not
+     * accepted, and its next request is a hit. */
+    if (d->state != DL_DONE && d->length >= 0 && avail > 0 &&
+        pos + avail >= (uint64_t)d->length)
+        avail--;
+    fd = d->fd;
+    if (avail == 0) {
+        enum dl_state st = d->state;
+
+        if (st == DL_STREAMING) {
+            r->waiter.deadline_ms = 0;
+            wait_on(r, d);
+        }
+        pthread_mutex_unlock(&d->lock);
+        if (st == DL_STREAMING)
+            return 0;
+        /* A failed download ends the body early, so a client that was
+         * told the length sees it short, and a chunked one sees no
+         * terminating chunk: never a "complete" short file. */
+        return st == DL_DONE ? MHD_CONTENT_READER_END_OF_STREAM
+                             : MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    pthread_mutex_unlock(&d->lock);
+    n = pread_full(fd, buf, avail < max ? (size_t)avail : max, (off_t)pos);
+    if (n <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    r->bytes += (uint64_t)n;
+    return n;
+}
+
+static enum MHD_Result start_streaming(struct req *r, int64_t length,
+                                       const char *upstream)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        length < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)length, STREAM_BLOCK,
+        stream_body, r, NULL);
+
+    if (resp == NULL)
+        return MHD_NO;
+    snprintf(r->upstream, sizeof(r->upstream), "%s", upstream);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/octet-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    return server_queue(r, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result serve_key(struct req *r, const struct symkey *k,
+                                 const char *key);
+
+/* Where the download of R stands now decides its answer. */
+enum MHD_Result server_symbol_resume(struct req *r)
+{
+    struct dl *d = r->dl;
+    enum dl_state st;
+    enum dl_reason reason;
+    int64_t length;
+    char upstream[48];
+
+    pthread_mutex_lock(&d->lock);
+    st = d->state;
+    reason = d->reason;
+    length = d->length;
+    snprintf(upstream, sizeof(upstream), "%s", d->upstream);
+    if (st == DL_PENDING && !r->waiter.timed_out) {
+        wait_on(r, d);
+        pthread_mutex_unlock(&d->lock);
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (st == DL_STREAMING)
+        return start_streaming(r, length, upstream);
+    if (st == DL_PENDING) { /* first byte too late: the download goes on */
+        metrics_add(&metrics->miss_timeouts, 1);
+        server_symbol_release(r);
+        return answer_miss(r, "timeout");
+    }
+    if (st == DL_DONE) {
+        struct symkey k = d->orig;
+        char key[SYMKEY_CANON_MAX];
+
+        snprintf(key, sizeof(key), "%s", d->key);
+        server_symbol_release(r);
+        return serve_key(r, &k, key);
+    }
+    server_symbol_release(r);
+    return answer_miss(r, dl_reason_name(reason));
+}
+
+void server_symbol_release(struct req *r)
+{
+    struct dl *d = r->dl;
+
+    if (d == NULL)
+        return;
+    pthread_mutex_lock(&d->lock);
+    dl_unwait(d, &r->waiter);
+    pthread_mutex_unlock(&d->lock);
+    r->dl = NULL;
+    dl_unref(d);
+}
+
+static enum MHD_Result start_miss(struct req *r, const struct symkey *k,
+                                  const char *key)
+{
+    struct server *s = r->srv;
+    bool created;
+    struct dl *d;
+
+    if (s->cfg->nupstreams == 0)
+        return answer_miss(r, "not-found");
+    if (atomic_load_explicit(&s->refusing, memory_order_acquire))
+        return answer_miss(r, "upstream-error");
+    d = inflight_get(s->inflight, key, k, &created);
+    r->kind = created ? METRICS_MISS : METRICS_COALESCED;
+    if (created && !fetch_download(s->fetch, d)) {
+        log_warnx("download queue full or stopping: %s", key);
+        dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
+    }
+    if (s->cfg->miss == CONFIG_MISS_BACKGROUND) {
+        dl_unref(d);
+        return answer_miss(r, "pending");
+    }
+    r->dl = d;
+    r->waiter.wake = wake_req;
+    r->waiter.arg = r;
+    r->waiter.deadline_ms = mono_ms() + s->cfg->miss_timeout_ms;
+    return server_symbol_resume(r);
+}
+
+static enum MHD_Result serve_key(struct req *r, const struct symkey *k,
+                                 const char *key)
+{
+    char neg[SYMKEY_CANON_MAX];
+    struct cache_entry e;
+    bool gone;
+    int rc;
+
+    symkey_exact(k, neg, sizeof(neg));
+    rc = cache_lookup(r->srv->cache, key, neg, &e, NULL);
+    if (rc == 0) {
+        enum MHD_Result ret = serve_hit(r, key, &e, &gone);
+
+        if (!gone)
+            return ret;
+        log_warnx("cached file vanished: %s", key);
+        cache_remove(r->srv->cache, key);
+    } else if (rc == -ENODATA) {
+        r->kind = METRICS_NEGATIVE;
+        return answer_miss(r, "not-found");
+    }
+    return start_miss(r, k, key);
+}
+
+enum MHD_Result server_symbol(struct req *r, const char *path, size_t len,
+                              bool head)
+{
+    char key[SYMKEY_CANON_MAX];
+    struct symkey k;
+    const char *why;
+    int rc;
+
+    (void)head; /* MHD sends no body for HEAD whatever we queue */
+    rc = symkey_parse(path, len, &k, &why);
+    if (rc == -ENOENT)
+        return server_text(r, MHD_HTTP_NOT_FOUND, "not a symbol path\n",
+                           NULL, NULL);
+    if (rc != 0 || symkey_canonical(&k, key, sizeof(key)) < 0) {
+        r->kind = METRICS_BAD;
+        return server_text(r, MHD_HTTP_BAD_REQUEST,
+                           why ? why : "key too long", NULL, NULL);
+    }
+    r->wants_gzip =
+        gzip_accepted(server_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    return serve_key(r, &k, key);
+}

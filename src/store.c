@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "log.h"
+
+static int fmt_path(size_t len, int n)
+{
+    return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+int store_file_path(const char *dir, const char *key, char *buf, size_t len)
+{
+    return fmt_path(len, snprintf(buf, len, "%s/%s", dir, key));
+}
+
+int store_gzip_path(const char *dir, const char *key, char *buf, size_t len)
+{
+    return fmt_path(len, snprintf(buf, len, "%s/%s.GZIP", dir, key));
+}
+
+/* Two FNV-1a-64 passes with different offset bases: 128 bits, enough
+ * that distinct keys never share a temp or lock file in practice. */
+static void key_hash(const char *key, char out[33])
+{
+    uint64_t a = 14695981039346656037ull, b = 0x6c62272e07bb0142ull;
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)key; *p != '\0'; p++) {
+        a = (a ^ *p) * 1099511628211ull;
+        b = (b ^ *p) * 1099511628211ull;
+        b ^= b >> 29;
+    }
+    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, a, b);
+}
+
+int store_tmp_path(const char *dir, const char *key, const char *suffix,
+                   char *buf, size_t len)
+{
+    char h[33];
+
+    key_hash(key, h);
+    return fmt_path(len, snprintf(buf, len, "%s/.Symsrvd/tmp/%s.%s",
+                                       dir, h, suffix));
+}
+
+int store_lock_path(const char *dir, const char *key, char *buf, size_t len)
+{
+    char h[33];
+
+    key_hash(key, h);
+    return fmt_path(len, snprintf(buf, len, "%s/.Symsrvd/locks/%s.lock",
+                                       dir, h));
+}
+
+int store_prepare(const char *dir)
+{
+    static const char *const subdirs[] = {"tmp", "locks", "index"};
+    char path[STORE_PATH_MAX];
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+        if (snprintf(path, sizeof(path), "%s/.Symsrvd/%s", dir,
+                     subdirs[i]) >= (int)sizeof(path))
+            return -ENAMETOOLONG;
+        rc = mkdir_p(path, 0750);
+        if (rc != 0) {
+            errno = -rc;
+            log_warn("cannot create %s", path);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Remove tmp/NAME when the lock of the same hash is free: hold that lock
+ * while unlinking, so no downloader can start in between. */
+static unsigned clean_one(const char *dir, const char *name)
+{
+    char hash[33], path[STORE_PATH_MAX];
+    const char *dot = strchr(name, '.');
+    int fd;
+    unsigned n = 0;
+
+    if (dot == NULL || dot - name != 32)
+        return 0;
+    memcpy(hash, name, 32);
+    hash[32] = '\0';
+    snprintf(path, sizeof(path), "%s/.Symsrvd/locks/%s.lock", dir, hash);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        snprintf(path, sizeof(path), "%s/.Symsrvd/tmp/%s", dir, name);
+        if (unlink(path) == 0)
+            n = 1;
+    }
+    close(fd); /* releases the lock */
+    return n;
+}
+
+unsigned store_clean_tmp(const char *dir)
+{
+    char path[STORE_PATH_MAX];
+    struct dirent *de;
+    unsigned n = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "%s/.Symsrvd/tmp", dir);
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] != '.')
+            n += clean_one(dir, de->d_name);
+    }
+    closedir(d);
+    return n;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "config.h"
+#include "fetch.h"
+#include "inflight.h"
+#include "log.h"
+#include "server.h"
+#include "timeutil.h"
+
+#define WORKER_TICK_MS 50
+#define WORKER_FLUSH_MS 200
+#define WORKER_DRAIN_MS 10000
+
+/* Wait for a stop signal for up to TICK ms.  True when one arrived. */
+static bool tick(const sigset_t *stop, unsigned tick_ms)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)tick_ms * 1000000};
+
+    return sigtimedwait(stop, NULL, &ts) > 0;
+}
+
+static void housekeeping(struct server *s, struct inflight *t,
+                         uint64_t *next_flush)
+{
+    uint64_t now = mono_ms();
+
+    inflight_expire(t, now);
+    if (now >= *next_flush) {
+        server_flush_hits(s);
+        *next_flush = now + WORKER_FLUSH_MS;
+    }
+}
+
+/* Let requests in progress finish, for at most WORKER_DRAIN_MS. */
+static void drain(struct server *s, struct inflight *t, uint64_t *next_flush)
+{
+    uint64_t deadline = mono_ms() + WORKER_DRAIN_MS;
+
+    server_quiesce(s);
+    while (server_requests(s) > 0 && mono_ms() < deadline) {
+        usleep(WORKER_TICK_MS * 1000);
+        housekeeping(s, t, next_flush);
+    }
+}
+
+void worker_run(const struct config *cfg, const int *fds, size_t nfds)
+{
+    struct cache *cache = NULL;
+    struct inflight *t = inflight_new();
+    struct fetch *f = NULL;
+    struct server *s = NULL;
+    uint64_t next_flush = 0;
+    sigset_t stop;
+
+    /* Die with the master: an orphaned worker would hold the socket. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    log_init(log_enabled(LOG_LEVEL_DEBUG) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+             "worker");
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    if (cache_open(cfg->cache_dir, cfg->map_size, &cache) != 0 ||
+        fetch_start(cfg, cache, &f) != 0 ||
+        server_start(cfg, cache, t, f, fds, nfds, &s) != 0)
+        exit(1);
+    while (!tick(&stop, WORKER_TICK_MS))
+        housekeeping(s, t, &next_flush);
+    drain(s, t, &next_flush);
+    server_refuse_downloads(s);
+    fetch_stop(f);
+    server_flush_hits(s);
+    server_stop(s);
+    fetch_free(f);
+    cache_close(cache);
+    inflight_free(t);
+    exit(0);
+}

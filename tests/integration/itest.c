@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "itest.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+static char *saved_args[32];
+static char *saved_env[8];
+
+static void save(char **dst, size_t max, const char *const *src)
+{
+    size_t i;
+
+    for (i = 0; i < max - 1 && src != NULL && src[i] != NULL; i++)
+        dst[i] = xstrdup(src[i]);
+    dst[i] = NULL;
+}
+
+static void clear(char **v)
+{
+    for (; *v != NULL; v++) {
+        free(*v);
+        *v = NULL;
+    }
+}
+
+static void launch(struct itest *t)
+{
+    t->d = daemon_start((const char *const *)saved_args,
+                        (const char *const *)saved_env);
+    ck_assert_msg(t->d != NULL, "daemon did not start");
+}
+
+static void start_stubs(struct itest *t, unsigned nup)
+{
+    unsigned i;
+
+    t->dir = testutil_tmpdir();
+    for (i = 0; i < nup && i < 2; i++)
+        t->up[i] = stub_start();
+}
+
+void itest_start(struct itest *t, unsigned nup, const char *workers,
+                 const char *const *extra, const char *const *env)
+{
+    const char *args[32];
+    size_t n = 0, i;
+
+    memset(t, 0, sizeof(*t));
+    start_stubs(t, nup);
+    args[n++] = "-l";
+    args[n++] = "127.0.0.1:0";
+    args[n++] = "-d";
+    args[n++] = t->dir;
+    args[n++] = "-w";
+    args[n++] = workers;
+    for (i = 0; i < nup && i < 2; i++) {
+        args[n++] = "-u";
+        args[n++] = stub_url(t->up[i]);
+    }
+    for (i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    clear(saved_args);
+    clear(saved_env);
+    save(saved_args, 32, args);
+    save(saved_env, 8, env);
+    launch(t);
+}
+
+static char *replace(const char *s, const char *what, const char *with)
+{
+    const char *p = strstr(s, what);
+
+    if (p == NULL || with == NULL)
+        return xstrdup(s);
+    return xasprintf("%.*s%s%s", (int)(p - s), s, with, p + strlen(what));
+}
+
+void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body)
+{
+    char *a, *b, *body;
+    FILE *f;
+
+    memset(t, 0, sizeof(*t));
+    start_stubs(t, nup);
+    a = replace(conf_body, "@UP0@", t->up[0] ? stub_url(t->up[0]) : NULL);
+    b = replace(a, "@UP1@", t->up[1] ? stub_url(t->up[1]) : NULL);
+    body = xasprintf("[server]\nlisten = 127.0.0.1:0\n[cache]\ndir = %s\n%s",
+                     t->dir, b);
+    t->conf = xasprintf("%s.conf", t->dir);
+    f = fopen(t->conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(body, f);
+    fclose(f);
+    clear(saved_args);
+    clear(saved_env);
+    saved_args[0] = xstrdup("-c");
+    saved_args[1] = xstrdup(t->conf);
+    saved_args[2] = NULL;
+    launch(t);
+    free(a);
+    free(b);
+    free(body);
+}
+
+void itest_restart(struct itest *t)
+{
+    daemon_stop(t->d);
+    launch(t);
+}
+
+void itest_stop(struct itest *t)
+{
+    unsigned i;
+
+    daemon_stop(t->d);
+    for (i = 0; i < 2; i++)
+        stub_stop(t->up[i]);
+    testutil_rmtree(t->dir);
+    if (t->conf != NULL)
+        unlink(t->conf);
+    free(t->conf);
+    free(t->dir);
+    memset(t, 0, sizeof(*t));
+}
+
+char *itest_url(const struct itest *t, const char *path)
+{
+    return xasprintf("%s%s", daemon_url(t->d), path);
+}
+
+void itest_get(const struct itest *t, const char *path,
+               const char *const *headers, struct http_resp *out)
+{
+    char *url = itest_url(t, path);
+
+    http_get(url, headers, out);
+    ck_assert_msg(out->status != 0, "no response for %s", path);
+    free(url);
+}
+
+bool itest_metric_at_least(const struct itest *t, const char *name,
+                           const char *label, double value,
+                           unsigned timeout_ms)
+{
+    unsigned waited;
+
+    for (waited = 0; waited <= timeout_ms; waited += 20) {
+        if (metrics_get(daemon_url(t->d), name, label) >= value)
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
+char *itest_body(size_t len, bool compressible, unsigned seed)
+{
+    char *b = xmalloc(len + 1);
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        seed = seed * 1103515245u + 12345u;
+        b[i] = compressible ? (char)('a' + (i / 7 + seed % 3) % 26)
+                            : (char)(seed >> 16);
+    }
+    b[len] = '\0';
+    return b;
+}
+
+static size_t walk(const char *dir, bool skip_state, const char *needle,
+                   bool *found)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        char *p;
+        struct stat st;
+
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (skip_state && strcmp(de->d_name, ".Symsrvd") == 0)
+            continue;
+        if (needle != NULL && strstr(de->d_name, needle) != NULL)
+            *found = true;
+        p = xasprintf("%s/%s", dir, de->d_name);
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            n += walk(p, skip_state, needle, found);
+        else
+            n++;
+        free(p);
+    }
+    closedir(d);
+    return n;
+}
+
+size_t itest_count_files(const char *dir, bool skip_state)
+{
+    bool found = false;
+
+    return walk(dir, skip_state, NULL, &found);
+}
+
+bool itest_tree_has(const char *dir, const char *needle)
+{
+    bool found = false;
+
+    walk(dir, false, needle, &found);
+    return found;
+}

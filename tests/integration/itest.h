@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * itest: shared set-up of the integration tests: a temp cache dir, one or
+ * two stub upstreams and the real daemon on 127.0.0.1 port 0.
+ */
+#ifndef SYMSRVD_ITEST_H
+#define SYMSRVD_ITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "stub_upstream.h"
+#include "testutil.h"
+
+struct itest {
+    char *dir;           /* the cache directory */
+    struct stub *up[2];  /* upstreams, in order */
+    struct daemon *d;
+    char *conf;          /* config file written by itest_start_conf */
+};
+
+/* Start NUP stubs and the daemon with "-w WORKERS" and EXTRA args/ENV
+ * (NULL-terminated; either may be NULL).  Aborts the test on failure. */
+void itest_start(struct itest *t, unsigned nup, const char *workers,
+                 const char *const *extra, const char *const *env);
+
+/* As itest_start with a config file: CONF_BODY is written to a file and
+ * passed with -c; the upstreams are given by the config text, in which
+ * "@UP0@" and "@UP1@" are replaced by the stubs' URLs. */
+void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body);
+
+/* Restart the daemon on the same cache dir (same args), upstreams kept. */
+void itest_restart(struct itest *t);
+
+void itest_stop(struct itest *t);
+
+/* BASE + PATH as a new string. */
+char *itest_url(const struct itest *t, const char *path);
+
+/* GET PATH from the daemon with optional headers; aborts if no response. */
+void itest_get(const struct itest *t, const char *path,
+               const char *const *headers, struct http_resp *out);
+
+/* Poll /metrics until metric NAME (with LABEL, may be NULL) is at least
+ * VALUE or TIMEOUT_MS pass.  True when reached.  (metrics_wait() wants an
+ * exact value, which a counter that /metrics itself bumps can overshoot.) */
+bool itest_metric_at_least(const struct itest *t, const char *name,
+                           const char *label, double value,
+                           unsigned timeout_ms);
+
+/* A buffer of LEN compressible or random bytes (new). */
+char *itest_body(size_t len, bool compressible, unsigned seed);
+
+/* Number of regular files under DIR (recursively), excluding .Symsrvd
+ * state when SKIP_STATE; whether any name under DIR contains NEEDLE. */
+size_t itest_count_files(const char *dir, bool skip_state);
+bool itest_tree_has(const char *dir, const char *needle);
+
+#endif

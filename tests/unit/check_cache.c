@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for src/cache (the LMDB index) and src/gzip. */
+#include "config.h"
+
+#include <check.h>
+
+#include "ckrun.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "fileio.h"
+#include "gzip.h"
+#include "log.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+static char *dir;
+static struct cache *c;
+
+static void setup(void)
+{
+    char tmpl[] = "/tmp/check_cache.XXXXXX";
+
+    dir = xstrdup(mkdtemp(tmpl));
+    log_init(LOG_LEVEL_WARN, "test");
+    ck_assert_int_eq(cache_open(dir, 16 << 20, &c), 0);
+}
+
+static void teardown(void)
+{
+    cache_close(c);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void insert(const char *key, uint64_t size)
+{
+    struct cache_entry e;
+
+    memset(&e, 0, sizeof(e));
+    e.size = size;
+    e.cached_at_ms = wall_ms();
+    snprintf(e.upstream, sizeof(e.upstream), "microsoft");
+    ck_assert_int_eq(cache_insert(c, key, NULL, &e), 0);
+}
+
+START_TEST(test_cache_insert_lookup_totals)
+{
+    struct cache_entry e;
+    uint64_t n, bytes;
+
+    ck_assert_int_eq(cache_lookup(c, "a.pdb/1/a.pdb", NULL, &e, NULL),
+                     -ENOENT);
+    insert("a.pdb/1/a.pdb", 100);
+    insert("b.pdb/2/b.pdb", 50);
+    insert("a.pdb/1/a.pdb", 70); /* replacing adjusts the totals */
+    ck_assert_int_eq(cache_lookup(c, "a.pdb/1/a.pdb", NULL, &e, NULL), 0);
+    ck_assert_uint_eq(e.size, 70);
+    ck_assert_str_eq(e.upstream, "microsoft");
+    ck_assert_int_eq(cache_totals(c, &n, &bytes), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(bytes, 120);
+    ck_assert_int_eq(cache_remove(c, "b.pdb/2/b.pdb"), 0);
+    ck_assert_int_eq(cache_totals(c, &n, &bytes), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(bytes, 70);
+}
+END_TEST
+
+START_TEST(test_cache_negative_expiry_and_case)
+{
+    struct cache_entry e;
+    int64_t exp = 0;
+
+    ck_assert_int_eq(
+        cache_negative_insert(c, "X.pdb/ab1/x.PDB", wall_ms() + 60000), 0);
+    ck_assert_int_eq(cache_lookup(c, "x.pdb/AB1/x.pdb", "X.pdb/ab1/x.PDB",
+                                  &e, &exp),
+                     -ENODATA);
+    ck_assert_int_gt(exp, wall_ms());
+    /* Another case of the same key is not the remembered miss. */
+    ck_assert_int_eq(cache_lookup(c, "x.pdb/AB1/x.pdb", "x.pdb/AB1/x.pdb",
+                                  &e, NULL),
+                     -ENOENT);
+    /* An expired record no longer counts. */
+    ck_assert_int_eq(cache_negative_insert(c, "y.pdb/1/y.pdb", wall_ms() - 1),
+                     0);
+    ck_assert_int_eq(
+        cache_lookup(c, "y.pdb/1/y.pdb", "y.pdb/1/y.pdb", &e, NULL), -ENOENT);
+    /* A stored file wins over a remembered miss and clears it. */
+    ck_assert_int_eq(cache_negative_insert(c, "z.pdb/1/z.pdb", wall_ms() + 1e6),
+                     0);
+    memset(&e, 0, sizeof(e));
+    e.size = 1;
+    ck_assert_int_eq(cache_insert(c, "z.pdb/1/z.pdb", "z.pdb/1/z.pdb", &e), 0);
+    ck_assert_int_eq(cache_lookup(c, "z.pdb/1/z.pdb", "z.pdb/1/z.pdb", &e,
+                                  NULL),
+                     0);
+}
+END_TEST
+
+struct collect {
+    char keys[16][64];
+    size_t n;
+};
+
+static bool collect(void *arg, const char *key, size_t keylen,
+                    const struct cache_entry *e)
+{
+    struct collect *cl = arg;
+
+    (void)e;
+    snprintf(cl->keys[cl->n++], 64, "%.*s", (int)keylen, key);
+    return true;
+}
+
+START_TEST(test_cache_list_pages_and_filters)
+{
+    struct collect cl;
+    bool more;
+
+    insert("a.pdb/1/a.pdb", 1);
+    insert("b.pdb/1/b.pdb", 1);
+    insert("ca.pdb/1/ca.pdb", 1);
+    memset(&cl, 0, sizeof(cl));
+    ck_assert_int_eq(cache_list(c, false, NULL, NULL, 2, collect, &cl, &more),
+                     0);
+    ck_assert_uint_eq(cl.n, 2);
+    ck_assert(more);
+    ck_assert_str_eq(cl.keys[1], "b.pdb/1/b.pdb");
+    ck_assert_int_eq(
+        cache_list(c, false, cl.keys[1], NULL, 2, collect, &cl, &more), 0);
+    ck_assert_uint_eq(cl.n, 3);
+    ck_assert(!more);
+    ck_assert_str_eq(cl.keys[2], "ca.pdb/1/ca.pdb");
+    memset(&cl, 0, sizeof(cl));
+    ck_assert_int_eq(cache_list(c, false, NULL, "a", 10, collect, &cl, &more),
+                     0);
+    ck_assert_uint_eq(cl.n, 2); /* a.pdb and ca.pdb, not b.pdb */
+}
+END_TEST
+
+START_TEST(test_cache_hits_batched)
+{
+    struct cache_hit h[2] = {{"a.pdb/1/a.pdb", 3, 1000}, {"a.pdb/1/a.pdb", 2, 5000}};
+    struct collect cl;
+    bool more;
+
+    insert("a.pdb/1/a.pdb", 1);
+    ck_assert_int_eq(cache_record_hits(c, h, 2), 0);
+    memset(&cl, 0, sizeof(cl));
+    ck_assert_int_eq(cache_list(c, false, NULL, NULL, 10, collect, &cl, &more),
+                     0);
+    ck_assert_uint_eq(cl.n, 1);
+}
+END_TEST
+
+START_TEST(test_gzip_accept_encoding)
+{
+    ck_assert(gzip_accepted("gzip"));
+    ck_assert(gzip_accepted("deflate, gzip;q=0.5"));
+    ck_assert(gzip_accepted("*"));
+    ck_assert(gzip_accepted("x-gzip"));
+    ck_assert(!gzip_accepted(NULL));
+    ck_assert(!gzip_accepted("gzip;q=0"));
+    ck_assert(!gzip_accepted("gzip; q=0.0, *"));
+    ck_assert(!gzip_accepted("*, gzip;q=0"));
+    ck_assert(!gzip_accepted("br, deflate"));
+    ck_assert(!gzip_accepted("*;q=0"));
+}
+END_TEST
+
+START_TEST(test_gzip_file_roundtrip)
+{
+    char *src = xasprintf("%s/src", dir), *dst = xasprintf("%s/src.GZIP", dir);
+    char *cmd = xasprintf("gzip -dc %s | cmp - %s", dst, src);
+    FILE *f = fopen(src, "w");
+    uint64_t size = 0;
+    int i;
+
+    for (i = 0; i < 20000; i++)
+        fprintf(f, "line %d of a compressible symbol file\n", i % 97);
+    fclose(f);
+    ck_assert_int_eq(gzip_file(src, dst, &size), 0);
+    ck_assert_uint_gt(size, 0);
+    ck_assert_uint_lt(size, 700000 / 4);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_lt(gzip_file("/nonexistent/x", dst, &size), 0);
+    free(src);
+    free(dst);
+    free(cmd);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cache");
+    TCase *tc = tcase_create("index");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_cache_insert_lookup_totals);
+    tcase_add_test(tc, test_cache_negative_expiry_and_case);
+    tcase_add_test(tc, test_cache_list_pages_and_filters);
+    tcase_add_test(tc, test_cache_hits_batched);
+    tcase_add_test(tc, test_gzip_accept_encoding);
+    tcase_add_test(tc, test_gzip_file_roundtrip);
+    suite_add_tcase(s, tc);
+    return ckrun(s);
+}
