@@ -125,7 +125,7 @@ funcs_of "$data/windows/crash.sym" 0 > "$work/win"
 funcs_of "$data/windows/crash.sym" 0x400000 > "$work/win.va"
 # llvm-symbolizer-14 crashes on this PDB's inline sites: --no-inlines.
 compare "windows/crash.sym vs crash.exe+pdb (llvm --no-inlines)" \
-    "$data/windows/crash.sym" "$work/win" "$data/windows/crash.exe" \
+    "$data/windows/crash.sym" "$work/win" "$top/tests/data/pdb/crash.exe" \
     "$work/win.va" --no-inlines
 
 echo "== generated Breakpad file, 50 000 functions (ours only)"

@@ -146,16 +146,16 @@ void symtable_builder_add_func(struct symtable_builder *b, uint64_t rva,
                                enum symtable_lang lang)
 {
     VEC_PUSH(b->funcs, b->nfuncs, b->funcs_cap);
-    b->funcs[b->nfuncs++] = (struct bsym){rva, size, str_intern(b, name)->off,
-                                          (uint32_t)lang};
+    b->funcs[b->nfuncs++] =
+        (struct bsym){rva, size, str_intern(b, name)->off, (uint32_t)lang};
 }
 
 void symtable_builder_add_public(struct symtable_builder *b, uint64_t rva,
                                  const char *name)
 {
     VEC_PUSH(b->pubs, b->npubs, b->pubs_cap);
-    b->pubs[b->npubs++] = (struct bsym){rva, 0, str_intern(b, name)->off,
-                                        SYMTABLE_LANG_UNKNOWN};
+    b->pubs[b->npubs++] =
+        (struct bsym){rva, 0, str_intern(b, name)->off, SYMTABLE_LANG_UNKNOWN};
 }
 
 void symtable_builder_add_line(struct symtable_builder *b, uint64_t rva,
@@ -177,8 +177,7 @@ void symtable_builder_add_inline(struct symtable_builder *b, uint64_t rva,
     if (call_file >= b->nfiles)
         call_file = 0;
     VEC_PUSH(b->inl, b->ninl, b->inl_cap);
-    b->inl[b->ninl++] = (struct binline){rva,       size,
-                                         depth,     str_intern(b, name)->off,
-                                         call_file, call_line,
-                                         (uint32_t)lang};
+    b->inl[b->ninl++] = (struct binline){
+        rva,       size,      depth,         str_intern(b, name)->off,
+        call_file, call_line, (uint32_t)lang};
 }

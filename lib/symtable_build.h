@@ -16,7 +16,7 @@
 #define VEC_PUSH(v, n, cap)                                                    \
     do {                                                                       \
         if ((n) == (cap)) {                                                    \
-            (cap) = (cap) ? (cap) * 2 : 64;                                    \
+            (cap) = (cap) ? (cap)*2 : 64;                                      \
             (v) = xreallocarray((v), (cap), sizeof(*(v)));                     \
         }                                                                      \
     } while (0)

@@ -266,8 +266,7 @@ static struct symtable_rec_map map_emit(struct packed *p,
     map.count = (uint32_t)(m->starts->n - map.first);
     map.index_first = (uint32_t)p->index.n;
     for (size_t k = 0; k < map.count; k += SYMTABLE_FANOUT)
-        vec_push(&p->index,
-                 m->starts->v + (map.first + k) * m->starts->size);
+        vec_push(&p->index, m->starts->v + (map.first + k) * m->starts->size);
     map.index_count = (uint32_t)(p->index.n - map.index_first);
     return map;
 }
@@ -320,8 +319,7 @@ static struct range *sym_ranges(const struct symtable_builder *b,
         uint64_t end = v[i].rva + v[i].size;
 
         if (v[i].size == 0 || end < v[i].rva)
-            end = next_start(starts, nstarts, v[i].rva,
-                             open_end(b, v[i].rva));
+            end = next_start(starts, nstarts, v[i].rva, open_end(b, v[i].rva));
         r[i] = (struct range){v[i].rva, end, i};
     }
     return r;
@@ -383,8 +381,7 @@ static void pack_syms(struct symtable_builder *b, struct seglist *fsegs,
                       struct packed *p)
 {
     static const struct symtable_rec_sym hole = {0, SYMTABLE_NONE, 0};
-    const struct map_out m = {&p->sym_starts, &p->sym_info, &hole, sym_info,
-                              b};
+    const struct map_out m = {&p->sym_starts, &p->sym_info, &hole, sym_info, b};
     size_t nstarts, n;
     uint64_t *starts = symbol_starts(b, &nstarts);
     struct range *fr, *pr, *all;
@@ -409,7 +406,8 @@ static void pack_syms(struct symtable_builder *b, struct seglist *fsegs,
 
 static void line_info(const void *ctx, const struct range *r, void *out)
 {
-    const struct bline *l = &((const struct symtable_builder *)ctx)->lines[r->idx];
+    const struct bline *l =
+        &((const struct symtable_builder *)ctx)->lines[r->idx];
     struct symtable_rec_line rec = {l->file, l->line};
 
     memcpy(out, &rec, sizeof(rec));
@@ -421,8 +419,8 @@ static void pack_lines(struct symtable_builder *b, const struct seglist *fsegs,
                        struct packed *p)
 {
     static const struct symtable_rec_line hole = {0, 0};
-    const struct map_out m = {&p->line_starts, &p->line_info, &hole,
-                              line_info, b};
+    const struct map_out m = {&p->line_starts, &p->line_info, &hole, line_info,
+                              b};
     struct range *r = xmalloc((b->nlines + 1) * sizeof(*r));
     struct seglist segs = {0};
     size_t next = 0;
@@ -464,8 +462,8 @@ static void inline_info(const void *ctx, const struct range *r, void *out)
 static bool pack_depth(const struct binline *inl, size_t n, struct packed *p)
 {
     static const struct symtable_rec_inline hole = {0, SYMTABLE_NONE, 0, 0, 0};
-    const struct map_out m = {&p->inl_starts, &p->inl_info, &hole,
-                              inline_info, inl};
+    const struct map_out m = {&p->inl_starts, &p->inl_info, &hole, inline_info,
+                              inl};
     struct range *r = xmalloc((n + 1) * sizeof(*r));
     struct seglist segs = {0};
     struct symtable_rec_map map;
@@ -473,8 +471,8 @@ static bool pack_depth(const struct binline *inl, size_t n, struct packed *p)
     for (size_t i = 0; i < n; i++) {
         uint64_t end = inl[i].rva + inl[i].size;
 
-        r[i] = (struct range){inl[i].rva, end < inl[i].rva ? UINT64_MAX : end,
-                              i};
+        r[i] =
+            (struct range){inl[i].rva, end < inl[i].rva ? UINT64_MAX : end, i};
     }
     sweep(r, n, &segs);
     free(r);
@@ -516,10 +514,16 @@ static size_t align8(size_t n)
 static void *write_blob(const struct symtable_builder *b,
                         const struct packed *p, size_t *len)
 {
-    const struct vec *v[SYMTABLE_NSEC] = {
-        NULL,           NULL,          &p->sym_starts, &p->sym_info,
-        &p->line_starts, &p->line_info, &p->inl_starts, &p->inl_info,
-        &p->depths,     &p->index};
+    const struct vec *v[SYMTABLE_NSEC] = {NULL,
+                                          NULL,
+                                          &p->sym_starts,
+                                          &p->sym_info,
+                                          &p->line_starts,
+                                          &p->line_info,
+                                          &p->inl_starts,
+                                          &p->inl_info,
+                                          &p->depths,
+                                          &p->index};
     struct symtable_rec_header h = {0};
     size_t off = align8(sizeof(h)), sizes[SYMTABLE_NSEC];
     const void *src[SYMTABLE_NSEC];
@@ -559,16 +563,15 @@ static void *write_blob(const struct symtable_builder *b,
 
 static void packed_free(struct packed *p)
 {
-    struct vec *v[] = {&p->sym_starts,  &p->sym_info, &p->line_starts,
-                       &p->line_info,   &p->inl_starts, &p->inl_info,
-                       &p->depths,      &p->index};
+    struct vec *v[] = {&p->sym_starts, &p->sym_info,   &p->line_starts,
+                       &p->line_info,  &p->inl_starts, &p->inl_info,
+                       &p->depths,     &p->index};
 
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         free(v[i]->v);
 }
 
-int symtable_builder_finish(struct symtable_builder *b, void **out,
-                            size_t *len)
+int symtable_builder_finish(struct symtable_builder *b, void **out, size_t *len)
 {
     struct packed p = {
         .sym_starts = {.size = sizeof(uint64_t)},
@@ -585,8 +588,7 @@ int symtable_builder_finish(struct symtable_builder *b, void **out,
 
     /* Every map position must fit the uint32_t fields of the format;
      * a map has at most twice as many entries as input records. */
-    if (b->str_len > UINT32_MAX ||
-        (b->nfuncs + b->npubs) > UINT32_MAX / 4 ||
+    if (b->str_len > UINT32_MAX || (b->nfuncs + b->npubs) > UINT32_MAX / 4 ||
         b->nlines > UINT32_MAX / 4 || b->ninl > UINT32_MAX / 4)
         return -EINVAL;
     pack_syms(b, &fsegs, &p);

@@ -144,8 +144,7 @@ static void ours(const struct symtable *t, uint64_t rva, bool inlines,
 
         snprintf(loc, sizeof(loc), "%s:%u", at->file ? at->file : "??",
                  at->line);
-        answer_add(a, inlines ? f[i].function : f[n - 1].function, loc,
-                   false);
+        answer_add(a, inlines ? f[i].function : f[n - 1].function, loc, false);
     }
 }
 
@@ -224,18 +223,18 @@ static void answers_free(struct answer *a, size_t n)
 
 START_TEST(test_breakpad_inline_chains_match_dwarf)
 {
-    char *dwarf = symtest_data("macos/crash.dsym-dwarf");
+    char *dwarf = symtest_data("breakpad/macos/crash.dsym-dwarf");
     struct symtest_funcs f = {0};
     struct symtable *t;
     struct answer *want, got;
     size_t agree = 0;
     void *blob;
 
-    symtest_funcs_read("macos/crash.inlines.sym", &f);
-    t = symtest_table("macos/crash.inlines.sym", &blob);
-    want = oracle("--inlines", dwarf, readobj_value("--macho-segment", dwarf,
-                                                    "Name: __TEXT", "vmaddr:"),
-                  &f);
+    symtest_funcs_read("breakpad/macos/crash.inlines.sym", &f);
+    t = symtest_table("breakpad/macos/crash.inlines.sym", &blob);
+    want = oracle(
+        "--inlines", dwarf,
+        readobj_value("--macho-segment", dwarf, "Name: __TEXT", "vmaddr:"), &f);
     for (size_t i = 0; i < f.n; i++) {
         ours(t, f.addr[i], true, &got);
         if (strcmp(got.names, want[i].names) == 0 &&
@@ -249,7 +248,8 @@ START_TEST(test_breakpad_inline_chains_match_dwarf)
         free(got.locs);
     }
     printf("crash.inlines.sym vs dSYM: %zu/%zu addresses agree "
-           "(whole inline chains)\n", agree, f.n);
+           "(whole inline chains)\n",
+           agree, f.n);
     ck_assert_uint_eq(agree, f.n);
     answers_free(want, f.n);
     symtest_funcs_free(&f);
@@ -265,18 +265,17 @@ END_TEST
  * not failed. */
 START_TEST(test_breakpad_windows_matches_pdb)
 {
-    char *exe = symtest_data("windows/crash.exe");
+    char *exe = symtest_data("pdb/crash.exe");
     struct symtest_funcs f = {0};
     struct symtable *t;
     struct answer *want, got;
     size_t names = 0, lines = 0, first_line = 0, folded = 0;
     void *blob;
 
-    symtest_funcs_read("windows/crash.sym", &f);
-    t = symtest_table("windows/crash.sym", &blob);
+    symtest_funcs_read("breakpad/windows/crash.sym", &f);
+    t = symtest_table("breakpad/windows/crash.sym", &blob);
     want = oracle("--no-inlines", exe,
-                  readobj_value("--file-headers", exe, NULL, "ImageBase:"),
-                  &f);
+                  readobj_value("--file-headers", exe, NULL, "ImageBase:"), &f);
     for (size_t i = 0; i < f.n; i++) {
         bool name_ok, line_ok;
 
@@ -288,16 +287,16 @@ START_TEST(test_breakpad_windows_matches_pdb)
         folded += !name_ok && f.folded[i];
         first_line += !line_ok && f.first[i];
         ck_assert_msg(name_ok || f.folded[i], "0x%llx: %s vs %s",
-                      (unsigned long long)f.addr[i], got.names,
-                      want[i].names);
+                      (unsigned long long)f.addr[i], got.names, want[i].names);
         ck_assert_msg(line_ok || f.first[i], "0x%llx: %s vs %s",
                       (unsigned long long)f.addr[i], got.locs, want[i].locs);
         free(got.names);
         free(got.locs);
     }
-    printf("windows/crash.sym vs crash.pdb: names %zu/%zu (+%zu folded), "
-           "lines %zu/%zu (+%zu at a function's first byte)\n",
-           names, f.n, folded, lines, f.n, first_line);
+    printf(
+        "breakpad/windows/crash.sym vs crash.pdb: names %zu/%zu (+%zu folded), "
+        "lines %zu/%zu (+%zu at a function's first byte)\n",
+        names, f.n, folded, lines, f.n, first_line);
     answers_free(want, f.n);
     symtest_funcs_free(&f);
     symtable_close(t);
@@ -331,9 +330,9 @@ START_TEST(test_breakpad_dump_syms_versions_agree)
     size_t omitted = 0;
     void *b1, *b2;
 
-    symtest_funcs_read("macos/crash.sym", &f);
-    plain = symtest_table("macos/crash.sym", &b1);
-    inl = symtest_table("macos/crash.inlines.sym", &b2);
+    symtest_funcs_read("breakpad/macos/crash.sym", &f);
+    plain = symtest_table("breakpad/macos/crash.sym", &b1);
+    inl = symtest_table("breakpad/macos/crash.inlines.sym", &b2);
     for (size_t i = 0; i < f.n; i++) {
         size_t n = symtable_lookup(plain, f.addr[i], fr, MAX_FRAMES, NULL);
         bool named = n > 0 && strcmp(fr[n - 1].function, "<name omitted>");
@@ -350,7 +349,8 @@ START_TEST(test_breakpad_dump_syms_versions_agree)
         free(b.names);
         free(b.locs);
     }
-    printf("macos/crash.sym vs crash.inlines.sym: %zu/%zu addresses agree "
+    printf("breakpad/macos/crash.sym vs crash.inlines.sym: %zu/%zu addresses "
+           "agree "
            "(%zu by location only: <name omitted>)\n",
            f.n, f.n, omitted);
     symtest_funcs_free(&f);

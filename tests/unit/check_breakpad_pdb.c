@@ -51,9 +51,9 @@ START_TEST(test_breakpad_matches_our_pdb)
     size_t names = 0, lines = 0, folded = 0;
     void *b1, *b2;
 
-    symtest_funcs_read("windows/crash.sym", &f);
-    bp = symtest_table("windows/crash.sym", &b1);
-    pdb = symtest_table("windows/crash.pdb", &b2);
+    symtest_funcs_read("breakpad/windows/crash.sym", &f);
+    bp = symtest_table("breakpad/windows/crash.sym", &b1);
+    pdb = symtest_table("pdb/crash.pdb", &b2);
     for (size_t i = 0; i < f.n; i++) {
         size_t na = symtable_lookup(bp, f.addr[i], a, MAX_FRAMES, NULL);
         size_t nb = symtable_lookup(pdb, f.addr[i], b, MAX_FRAMES, NULL);
@@ -65,20 +65,20 @@ START_TEST(test_breakpad_matches_our_pdb)
         base_name(a[0].function, x, sizeof(x));
         base_name(b[nb - 1].function, y, sizeof(y));
         name_ok = strcmp(x, y) == 0;
-        line_ok = a[0].line == b[nb - 1].line &&
-                  same_file(a[0].file, b[nb - 1].file);
+        line_ok =
+            a[0].line == b[nb - 1].line && same_file(a[0].file, b[nb - 1].file);
         names += name_ok;
         lines += line_ok;
         folded += f.folded[i] && !(name_ok && line_ok);
-        ck_assert_msg((name_ok && line_ok) || f.folded[i],
-                      "0x%llx: %s %s:%u vs %s %s:%u",
-                      (unsigned long long)f.addr[i], a[0].function,
-                      a[0].file, a[0].line, b[nb - 1].function,
-                      b[nb - 1].file, b[nb - 1].line);
+        ck_assert_msg(
+            (name_ok && line_ok) || f.folded[i], "0x%llx: %s %s:%u vs %s %s:%u",
+            (unsigned long long)f.addr[i], a[0].function, a[0].file, a[0].line,
+            b[nb - 1].function, b[nb - 1].file, b[nb - 1].line);
     }
-    printf("windows/crash.sym vs crash.pdb (both ours): names %zu/%zu, "
-           "lines %zu/%zu, %zu differ in folded (FUNC m) functions\n",
-           names, f.n, lines, f.n, folded);
+    printf(
+        "breakpad/windows/crash.sym vs crash.pdb (both ours): names %zu/%zu, "
+        "lines %zu/%zu, %zu differ in folded (FUNC m) functions\n",
+        names, f.n, lines, f.n, folded);
     symtest_funcs_free(&f);
     symtable_close(bp);
     symtable_close(pdb);

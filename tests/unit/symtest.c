@@ -18,7 +18,7 @@ char *symtest_data(const char *rel)
     const char *top = getenv("abs_top_srcdir");
     char *p;
 
-    if (asprintf(&p, "%s/tests/data/breakpad/%s", top ? top : "..", rel) < 0)
+    if (asprintf(&p, "%s/tests/data/%s", top ? top : "..", rel) < 0)
         abort();
     return p;
 }
@@ -66,7 +66,7 @@ int symtest_run(Suite *s)
 }
 
 static void symtest_funcs_push(struct symtest_funcs *f, uint64_t a, bool first,
-                       bool folded)
+                               bool folded)
 {
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 4096;

@@ -14,7 +14,7 @@
 
 struct symtable;
 
-/* $abs_top_srcdir/tests/data/breakpad/REL: a new string, caller frees. */
+/* $abs_top_srcdir/tests/data/REL: a new string, caller frees. */
 char *symtest_data(const char *rel);
 
 /* $abs_top_builddir/src/symsrvd-symbolize (static storage). */
@@ -28,8 +28,8 @@ void symtest_rmdir(const char *dir);
 /* Whether the program TOOL is on $PATH. */
 bool symtest_have(const char *tool);
 
-/* Every byte of every FUNC of the Breakpad file REL (under
- * tests/data/breakpad), in file order. */
+/* Every byte of every FUNC of the Breakpad file REL (under tests/data),
+ * in file order. */
 struct symtest_funcs {
     uint64_t *addr; /* the addresses */
     bool *first;    /* the FUNC's first byte */
@@ -40,7 +40,7 @@ struct symtest_funcs {
 void symtest_funcs_read(const char *rel, struct symtest_funcs *f);
 void symtest_funcs_free(struct symtest_funcs *f);
 
-/* The symtable of REL (under tests/data/breakpad) read by objfile_build();
+/* The symtable of REL (under tests/data) read by objfile_build();
  * *BLOB backs it: free it after symtable_close(). */
 struct symtable *symtest_table(const char *rel, void **blob);
 
