@@ -380,9 +380,9 @@ static int bp_rec_cfi(struct bp_ctx *c, struct bp_cur *cur)
 static int bp_rec_win(struct bp_ctx *c, struct bp_cur *cur)
 {
     struct breakpad_stack s = {.kind = BREAKPAD_STACK_WIN};
-    uint32_t *u32[] = {&s.prolog_size,         &s.epilog_size,
-                       &s.parameter_size,      &s.saved_register_size,
-                       &s.local_size,          &s.max_stack_size};
+    uint32_t *u32[] = {&s.prolog_size,    &s.epilog_size,
+                       &s.parameter_size, &s.saved_register_size,
+                       &s.local_size,     &s.max_stack_size};
     uint64_t v;
 
     if (!bp_num(cur, 16, 0xffffffffu, &v) || !bp_hex(cur, &s.rva) ||

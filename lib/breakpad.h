@@ -31,8 +31,10 @@
 int breakpad_identify(struct objfile_map *map, struct objfile_ident *id);
 
 /* Feed every FUNC, line, PUBLIC and INLINE record of MAP into B.  The
- * whole file is validated first, so on error B may hold part of it and
- * should be discarded.  0, or -EINVAL with map->err set. */
+ * syntax of every record is checked before anything is fed, but a FILE or
+ * INLINE_ORIGIN id used without a definition is only found while feeding:
+ * on error B may hold part of the file and should be discarded.
+ * 0, or -EINVAL with map->err set ("PATH:LINE: reason"). */
 int breakpad_build(struct objfile_map *map, struct symtable_builder *b);
 
 enum breakpad_stack_kind {

@@ -146,12 +146,14 @@ enum objfile_kind objfile_detect(const struct objfile_map *map)
 {
     if (map->data == NULL)
         return OBJFILE_UNKNOWN;
-    if (has_prefix(map, msf7_magic, sizeof(msf7_magic)) ||
-        is_pdb2(map))
+    if (has_prefix(map, msf7_magic, sizeof(msf7_magic)) || is_pdb2(map))
         return OBJFILE_PDB;
     if (is_pe(map))
         return OBJFILE_PE;
-    if (has_prefix(map, "\x7f" "ELF", 4))
+    if (has_prefix(map,
+                   "\x7f"
+                   "ELF",
+                   4))
         return OBJFILE_ELF;
     if (has_prefix(map, "MODULE ", 7))
         return OBJFILE_BREAKPAD;
@@ -239,8 +241,8 @@ static const struct objfile_reader {
 #endif
 };
 
-static const struct objfile_reader *objfile_reader(const struct objfile_map *map,
-                                                   enum objfile_kind kind)
+static const struct objfile_reader *
+objfile_reader(const struct objfile_map *map, enum objfile_kind kind)
 {
     if (kind == OBJFILE_PDB && is_pdb2(map))
         return NULL;

@@ -62,7 +62,10 @@ struct objfile_ident {
 };
 
 /* Map PATH read-only.  Returns 0 and fills *MAP, or a negative errno with
- * map->err set.  Release with objfile_unmap(). */
+ * map->err set (-ENOENT, -EACCES..., -EINVAL for a directory or other
+ * non-regular file).  An empty file maps to DATA NULL, LEN 0.  MAP->PATH
+ * borrows PATH, which must outlive the map.  Release with objfile_unmap(),
+ * which leaves MAP->ERR and MAP->PATH alone. */
 int objfile_map(const char *path, struct objfile_map *map);
 void objfile_unmap(struct objfile_map *map);
 

@@ -4,10 +4,11 @@
  *
  * symtable_load() checks everything a lookup will rely on (magic, version,
  * CRC, every section in bounds and aligned, every string offset and file
- * id in range, every section sorted and non-overlapping) once, so that
- * symtable_lookup() can then binary-search the mapped records with no
- * further checks and no allocation.  Loading is O(n) in the blob size;
- * each lookup is O((1 + inline depth) * log n).
+ * id in range, every map inside its arrays with strictly increasing
+ * starts and an exact index) once, so that symtable_lookup() can then
+ * search the mapped records with no further checks and no allocation.
+ * Loading is O(n) in the blob size; each lookup is O((1 + inline depth) *
+ * log n), two binary searches per map (index, then 16 starts).
  */
 #include "config.h"
 
@@ -84,13 +85,13 @@ static int check_header(const uint8_t *data, size_t len,
 
 /* M lies inside the N starts, its starts increase strictly, and its index
  * is exactly every FANOUT-th of them. */
-static bool check_map(const struct symtable *t, const struct symtable_rec_map *m,
-                      const uint64_t *starts, size_t n)
+static bool check_map(const struct symtable *t,
+                      const struct symtable_rec_map *m, const uint64_t *starts,
+                      size_t n)
 {
     const uint64_t *s = starts + m->first;
 
-    if (m->first > n || m->count > n - m->first ||
-        m->index_first > t->nindex ||
+    if (m->first > n || m->count > n - m->first || m->index_first > t->nindex ||
         m->index_count > t->nindex - m->index_first ||
         m->index_count != (m->count + SYMTABLE_FANOUT - 1) / SYMTABLE_FANOUT)
         return false;
@@ -105,7 +106,8 @@ static bool check_map(const struct symtable *t, const struct symtable_rec_map *m
 
 static bool check_name(const struct symtable *t, uint32_t name, uint32_t lang)
 {
-    return name == SYMTABLE_NONE || (name < t->str_len && lang <= SYMTABLE_LANG_MAX);
+    return name == SYMTABLE_NONE ||
+           (name < t->str_len && lang <= SYMTABLE_LANG_MAX);
 }
 
 static int check_records(const struct symtable *t)
@@ -166,8 +168,8 @@ int symtable_load(const void *data, size_t len, struct symtable **out)
     /* Each info array runs parallel to its starts. */
     if (h.sec[SYMTABLE_SEC_SYM_INFO].size / rec_size[SYMTABLE_SEC_SYM_INFO] !=
             t->nsym_starts ||
-        h.sec[SYMTABLE_SEC_LINE_INFO].size /
-                rec_size[SYMTABLE_SEC_LINE_INFO] != t->nline_starts ||
+        h.sec[SYMTABLE_SEC_LINE_INFO].size / rec_size[SYMTABLE_SEC_LINE_INFO] !=
+            t->nline_starts ||
         h.sec[SYMTABLE_SEC_INL_INFO].size / rec_size[SYMTABLE_SEC_INL_INFO] !=
             t->ninl_starts)
         rc = -EINVAL;
@@ -240,8 +242,9 @@ uint64_t symtable_image_base(const struct symtable *t)
 /* The last position in map M whose start is at or below RVA, or
  * SIZE_MAX: a binary search of the sparse index, then of the FANOUT
  * starts it points to. */
-static size_t map_find(const struct symtable *t, const struct symtable_rec_map *m,
-                       const uint64_t *starts, uint64_t rva)
+static size_t map_find(const struct symtable *t,
+                       const struct symtable_rec_map *m, const uint64_t *starts,
+                       uint64_t rva)
 {
     const uint64_t *s = starts + m->first;
     size_t k, base, end;
@@ -251,12 +254,12 @@ static size_t map_find(const struct symtable *t, const struct symtable_rec_map *
     k = symtable_upper_bound(t->index + m->index_first, m->index_count, rva);
     base = (k - 1) * SYMTABLE_FANOUT;
     end = base + SYMTABLE_FANOUT < m->count ? base + SYMTABLE_FANOUT : m->count;
-    return m->first + base +
-           symtable_upper_bound(s + base, end - base, rva) - 1;
+    return m->first + base + symtable_upper_bound(s + base, end - base, rva) -
+           1;
 }
 
-static const struct symtable_rec_inline *
-find_inline(const struct symtable *t, size_t depth, uint64_t rva)
+static const struct symtable_rec_inline *find_inline(const struct symtable *t,
+                                                     size_t depth, uint64_t rva)
 {
     size_t i = map_find(t, &t->depths[depth - 1], t->inl_starts, rva);
 
@@ -286,8 +289,7 @@ static void fill_frame(const struct symtable *t, struct symtable_frame *f,
 }
 
 size_t symtable_lookup(const struct symtable *t, uint64_t rva,
-                       struct symtable_frame *frames, size_t max,
-                       size_t *total)
+                       struct symtable_frame *frames, size_t max, size_t *total)
 {
     const struct symtable_rec_sym *sym = NULL;
     const struct symtable_rec_line *line = NULL;

@@ -99,14 +99,17 @@ void symtable_builder_add_inline(struct symtable_builder *b, uint64_t rva,
 
 /* Sort, deduplicate and pack everything into a new heap blob (*OUT, *LEN;
  * the caller frees *OUT with free()).  The builder may be freed after.
- * Returns 0 or -EINVAL (e.g. more than 2^32 records). */
+ * Returns 0 or -EINVAL (more than 2^30 records of one kind, or more than
+ * 4 GiB of strings). */
 int symtable_builder_finish(struct symtable_builder *b, void **out,
                             size_t *len);
 
 /* --- loading and lookup ----------------------------------------------- */
 
 /* Validate a blob (magic, version, checksum, every offset in bounds) and
- * wrap it.  The table borrows DATA, which must outlive it.  0 or -EINVAL. */
+ * wrap it.  The table borrows DATA, which must outlive it and be 8-byte
+ * aligned (malloc and mmap memory is).  Costs one pass over the blob; the
+ * returned table is freed with symtable_close().  0 or -EINVAL. */
 int symtable_load(const void *data, size_t len, struct symtable **out);
 
 /* True when DATA[0..LEN) starts like a symtable blob (magic only; use

@@ -19,15 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYMTABLE_MAGIC     "SYMTAB\x1a\n"
-#define SYMTABLE_VERSION   2u
+#define SYMTABLE_MAGIC   "SYMTAB\x1a\n"
+#define SYMTABLE_VERSION 2u
 /* The CRC covers every byte after the crc field: [16, len). */
 #define SYMTABLE_CRC_START 16u
 #define SYMTABLE_LANG_MAX  SYMTABLE_LANG_ASM
 /* Index density: one index entry per this many starts. */
-#define SYMTABLE_FANOUT    16u
+#define SYMTABLE_FANOUT 16u
 /* The name of a hole: no symbol / inline range here. */
-#define SYMTABLE_NONE      UINT32_MAX
+#define SYMTABLE_NONE UINT32_MAX
 
 enum symtable_section {
     SYMTABLE_SEC_STRINGS = 0, /* NUL-terminated strings; byte 0 is "" */
@@ -57,10 +57,10 @@ struct symtable_rec_map {
 };
 
 struct symtable_rec_header {
-    char magic[8];     /* SYMTABLE_MAGIC */
-    uint32_t version;  /* SYMTABLE_VERSION */
-    uint32_t crc;      /* zlib crc32 of bytes [16, len) */
-    uint64_t len;      /* the whole blob */
+    char magic[8];    /* SYMTABLE_MAGIC */
+    uint32_t version; /* SYMTABLE_VERSION */
+    uint32_t crc;     /* zlib crc32 of bytes [16, len) */
+    uint64_t len;     /* the whole blob */
     uint64_t image_base;
     struct symtable_rec_map syms, lines;
     struct symtable_rec_section sec[SYMTABLE_NSEC];

@@ -134,8 +134,7 @@ static int print_ident(const char *path)
         printf("kind %s\narch %s\ndebug_id %s\ncode_id %s\n"
                "debug_file %s\ncode_file %s\nimage_base 0x%llx\n",
                objfile_kind_name(id.kind), id.arch, id.debug_id, id.code_id,
-               id.debug_file, id.code_file,
-               (unsigned long long)id.image_base);
+               id.debug_file, id.code_file, (unsigned long long)id.image_base);
     }
     objfile_unmap(&map);
     return rc;
@@ -197,8 +196,8 @@ static void print_location(const struct symbolize *s, const char *file,
  * at the innermost location, named as llvm-symbolizer-14 --no-inlines
  * names it: the outer function, or in GNU style the innermost one (as
  * addr2line without -i does). */
-static size_t shown_frames(const struct symbolize *s,
-                           struct symtable_frame *f, size_t n)
+static size_t shown_frames(const struct symbolize *s, struct symtable_frame *f,
+                           size_t n)
 {
     if (n > 1 && !s->o.inlines && s->o.gnu)
         return 1;
@@ -237,8 +236,7 @@ static const char *lang_name(enum symtable_lang lang)
     static const char *const names[] = {NULL, "c",     "cpp", "rust",
                                         "d",  "swift", "asm"};
 
-    return (size_t)lang < sizeof(names) / sizeof(names[0]) ? names[lang]
-                                                            : NULL;
+    return (size_t)lang < sizeof(names) / sizeof(names[0]) ? names[lang] : NULL;
 }
 
 static const char *base_name(const char *path)
@@ -286,8 +284,8 @@ static json_t *json_frame(const struct symbolize *s,
 }
 
 static void print_json(const struct symbolize *s,
-                       const struct symtable_frame *f, size_t n,
-                       uint64_t addr, uint64_t base)
+                       const struct symtable_frame *f, size_t n, uint64_t addr,
+                       uint64_t base)
 {
     json_t *o = json_object();
     json_t *frames = json_array();
@@ -444,8 +442,16 @@ static void usage(FILE *fp)
             "       symsrvd-symbolize --ident --obj=FILE\n");
 }
 
-enum { OPT_NO_INLINES = 256, OPT_RELATIVE, OPT_JSON, OPT_NO_DEMANGLE, OPT_STYLE, OPT_IDENT,
-       OPT_SAVE, OPT_BENCH };
+enum {
+    OPT_NO_INLINES = 256,
+    OPT_RELATIVE,
+    OPT_JSON,
+    OPT_NO_DEMANGLE,
+    OPT_STYLE,
+    OPT_IDENT,
+    OPT_SAVE,
+    OPT_BENCH
+};
 
 static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
 {

@@ -25,9 +25,8 @@
 static int build_mem(const char *text, size_t len, struct symtable **t,
                      void **blob, char *err, size_t errlen)
 {
-    struct objfile_map map = {.path = "mem.sym",
-                              .data = (const uint8_t *)text,
-                              .len = len};
+    struct objfile_map map = {
+        .path = "mem.sym", .data = (const uint8_t *)text, .len = len};
     struct symtable_builder *b = symtable_builder_new();
     size_t blen;
     int rc = breakpad_build(&map, b);
@@ -46,17 +45,18 @@ static int build_mem(const char *text, size_t len, struct symtable **t,
 static const struct {
     const char *file, *arch, *debug_id, *code_id, *debug_file, *code_file;
 } idents[] = {
-    {"windows/crash.sym", "x86", "3249D99D0C4049318610F4E4FB0B69361",
+    {"breakpad/windows/crash.sym", "x86", "3249D99D0C4049318610F4E4FB0B69361",
      "5AB380779000", "crash.pdb", "crash.exe"},
-    {"windows/CrashWithException.pdb.sym", "x86_64",
+    {"breakpad/windows/CrashWithException.pdb.sym", "x86_64",
      "F535C5FB2AE84BB8AA206C30BE566C5A1", "5C9E09599000",
      "CrashWithException.pdb", "CrashWithException.exe"},
-    {"linux/crash.sym", "x86_64", "C0BCC3F19827FE653058404B2831D9E60",
+    {"breakpad/linux/crash.sym", "x86_64", "C0BCC3F19827FE653058404B2831D9E60",
      "f1c3bcc0279865fe3058404b2831d9e64135386c", "crash", "crash"},
-    {"macos/crash.inlines.sym", "x86_64", "67E9247C814E392BA027DBDE6748FCBF0",
-     "67e9247c814e392ba027dbde6748fcbf", "crash", "crash"},
-    {"macos/crash.sym", "x86_64", "67E9247C814E392BA027DBDE6748FCBF0", "",
+    {"breakpad/macos/crash.inlines.sym", "x86_64",
+     "67E9247C814E392BA027DBDE6748FCBF0", "67e9247c814e392ba027dbde6748fcbf",
      "crash", "crash"},
+    {"breakpad/macos/crash.sym", "x86_64", "67E9247C814E392BA027DBDE6748FCBF0",
+     "", "crash", "crash"},
 };
 
 START_TEST(test_breakpad_identity)
@@ -170,8 +170,8 @@ END_TEST
 /* STACK records of a fixture against a plain count of its lines, and
  * every STACK WIN re-read with sscanf. */
 static const char *const stack_files[] = {
-    "windows/crash.sym", "windows/CrashWithException.pdb.sym",
-    "linux/crash.sym", "macos/crash.sym"};
+    "breakpad/windows/crash.sym", "breakpad/windows/CrashWithException.pdb.sym",
+    "breakpad/linux/crash.sym", "breakpad/macos/crash.sym"};
 
 START_TEST(test_breakpad_stack_fixtures)
 {
@@ -214,10 +214,14 @@ START_TEST(test_breakpad_stack_fixtures)
 END_TEST
 
 static const char *const all_files[] = {
-    "windows/crash.sym", "windows/CrashWithException.pdb.sym",
-    "linux/crash.sym",   "macos/crash.sym",
-    "macos/crash.inlines.sym", "xul.sym",
-    "xul2.sym",          "libgallium_dri.sym"};
+    "breakpad/windows/crash.sym",
+    "breakpad/windows/CrashWithException.pdb.sym",
+    "breakpad/linux/crash.sym",
+    "breakpad/macos/crash.sym",
+    "breakpad/macos/crash.inlines.sym",
+    "breakpad/xul.sym",
+    "breakpad/xul2.sym",
+    "breakpad/libgallium_dri.sym"};
 
 START_TEST(test_breakpad_fixtures_build)
 {
@@ -244,24 +248,29 @@ static const struct {
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\n1000 4 1 0\n", 2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nFUNC 1g00 4 0 f\n", 2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nFUNC 10 4 0 f\n"
-     "10 4 1 5\n", 3},
+     "10 4 1 5\n",
+     3},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nFUNC 10 4 0 f\n"
-     "INLINE 0 1 0 9 10 4\n", 3},
+     "INLINE 0 1 0 9 10 4\n",
+     3},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nFILE 0 a\nFUNC 10 4 0 f\n"
-     "INLINE_ORIGIN 1 g\nINLINE 0 1 0 1\n", 5},
+     "INLINE_ORIGIN 1 g\nINLINE 0 1 0 1\n",
+     5},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nFOO bar\n", 2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\n"
-     "FUNC 10000000000000000 4 0 f\n", 2},
+     "FUNC 10000000000000000 4 0 f\n",
+     2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nSTACK WIN 4 1 2 3\n", 2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nSTACK CFI INIT 1\n", 2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nSTACK FOO\n", 2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\n"
-     "MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\n", 2},
+     "MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\n",
+     2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nPUBLIC 10\n", 2},
     {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nFUNC 10 4 0 f\n"
-     "10 4 x 0\n", 3},
-    {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nFILE 1 a\nFILE 1 b\n",
+     "10 4 x 0\n",
      3},
+    {"MODULE a b 0123456789ABCDEF0123456789ABCDEF0 x\nFILE 1 a\nFILE 1 b\n", 3},
 };
 
 START_TEST(test_breakpad_rejects_hostile)
@@ -304,7 +313,7 @@ END_TEST
  * a table, never a crash (ASan and UBSan watch in CI). */
 START_TEST(test_breakpad_truncated_and_flipped)
 {
-    char *path = symtest_data("xul2.sym");
+    char *path = symtest_data("breakpad/xul2.sym");
     struct objfile_map map;
     struct symtable *t;
     char err[256], *copy;

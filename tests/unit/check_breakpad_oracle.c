@@ -19,7 +19,6 @@
  */
 #include "config.h"
 
-#include "breakpad.h"
 #include "objfile.h"
 #include "symtable.h"
 
@@ -33,74 +32,6 @@
 #include <unistd.h>
 
 #define MAX_FRAMES 64
-
-struct func_list {
-    uint64_t *addr;   /* every byte of every FUNC */
-    bool *first;      /* the FUNC's first byte */
-    bool *folded;     /* inside a FUNC with the m (multiple) flag */
-    size_t n, cap;
-};
-
-static void funcs_push(struct func_list *f, uint64_t a, bool first,
-                       bool folded)
-{
-    if (f->n == f->cap) {
-        f->cap = f->cap ? f->cap * 2 : 4096;
-        f->addr = realloc(f->addr, f->cap * sizeof(*f->addr));
-        f->first = realloc(f->first, f->cap * sizeof(*f->first));
-        f->folded = realloc(f->folded, f->cap * sizeof(*f->folded));
-        ck_assert(f->addr && f->first && f->folded);
-    }
-    f->addr[f->n] = a;
-    f->first[f->n] = first;
-    f->folded[f->n++] = folded;
-}
-
-static void funcs_read(const char *rel, struct func_list *f)
-{
-    char *sym = symtest_data(rel);
-    FILE *fp = fopen(sym, "r");
-    char line[4096];
-
-    ck_assert_ptr_nonnull(fp);
-    while (fgets(line, sizeof(line), fp)) {
-        unsigned long long a, s;
-        bool m = strncmp(line, "FUNC m ", 7) == 0;
-
-        if (strncmp(line, "FUNC ", 5) != 0)
-            continue;
-        ck_assert_int_eq(sscanf(line + (m ? 7 : 5), "%llx %llx", &a, &s), 2);
-        for (unsigned long long x = a; x < a + s; x++)
-            funcs_push(f, x, x == a, m);
-    }
-    fclose(fp);
-    free(sym);
-}
-
-static void funcs_free(struct func_list *f)
-{
-    free(f->addr);
-    free(f->first);
-    free(f->folded);
-}
-
-static struct symtable *table_of(const char *rel, void **blob)
-{
-    char *path = symtest_data(rel);
-    struct objfile_map map;
-    struct symtable_builder *b = symtable_builder_new();
-    struct symtable *t = NULL;
-    size_t len;
-
-    ck_assert_int_eq(objfile_map(path, &map), 0);
-    ck_assert_msg(breakpad_build(&map, b) == 0, "%s", map.err);
-    ck_assert_int_eq(symtable_builder_finish(b, blob, &len), 0);
-    ck_assert_int_eq(symtable_load(*blob, len, &t), 0);
-    symtable_builder_free(b);
-    objfile_unmap(&map);
-    free(path);
-    return t;
-}
 
 /* --- normalisation -------------------------------------------------- */
 
@@ -213,8 +144,7 @@ static void ours(const struct symtable *t, uint64_t rva, bool inlines,
 
         snprintf(loc, sizeof(loc), "%s:%u", at->file ? at->file : "??",
                  at->line);
-        answer_add(a, inlines ? f[i].function : f[n - 1].function, loc,
-                   false);
+        answer_add(a, inlines ? f[i].function : f[n - 1].function, loc, false);
     }
 }
 
@@ -247,7 +177,7 @@ static uint64_t readobj_value(const char *args, const char *path,
 /* llvm-symbolizer-14 OPTS --obj=OBJ on BASE + every address of F, one
  * answer per address.  The caller frees with answers_free(). */
 static struct answer *oracle(const char *opts, const char *obj, uint64_t base,
-                             const struct func_list *f)
+                             const struct symtest_funcs *f)
 {
     char tmp[] = "/tmp/check_breakpad_oracle.XXXXXX", cmd[4096];
     char name[8192], loc[8192];
@@ -293,18 +223,18 @@ static void answers_free(struct answer *a, size_t n)
 
 START_TEST(test_breakpad_inline_chains_match_dwarf)
 {
-    char *dwarf = symtest_data("macos/crash.dsym-dwarf");
-    struct func_list f = {0};
+    char *dwarf = symtest_data("breakpad/macos/crash.dsym-dwarf");
+    struct symtest_funcs f = {0};
     struct symtable *t;
     struct answer *want, got;
     size_t agree = 0;
     void *blob;
 
-    funcs_read("macos/crash.inlines.sym", &f);
-    t = table_of("macos/crash.inlines.sym", &blob);
-    want = oracle("--inlines", dwarf, readobj_value("--macho-segment", dwarf,
-                                                    "Name: __TEXT", "vmaddr:"),
-                  &f);
+    symtest_funcs_read("breakpad/macos/crash.inlines.sym", &f);
+    t = symtest_table("breakpad/macos/crash.inlines.sym", &blob);
+    want = oracle(
+        "--inlines", dwarf,
+        readobj_value("--macho-segment", dwarf, "Name: __TEXT", "vmaddr:"), &f);
     for (size_t i = 0; i < f.n; i++) {
         ours(t, f.addr[i], true, &got);
         if (strcmp(got.names, want[i].names) == 0 &&
@@ -318,10 +248,11 @@ START_TEST(test_breakpad_inline_chains_match_dwarf)
         free(got.locs);
     }
     printf("crash.inlines.sym vs dSYM: %zu/%zu addresses agree "
-           "(whole inline chains)\n", agree, f.n);
+           "(whole inline chains)\n",
+           agree, f.n);
     ck_assert_uint_eq(agree, f.n);
     answers_free(want, f.n);
-    funcs_free(&f);
+    symtest_funcs_free(&f);
     symtable_close(t);
     free(blob);
     free(dwarf);
@@ -334,18 +265,17 @@ END_TEST
  * not failed. */
 START_TEST(test_breakpad_windows_matches_pdb)
 {
-    char *exe = symtest_data("windows/crash.exe");
-    struct func_list f = {0};
+    char *exe = symtest_data("pdb/crash.exe");
+    struct symtest_funcs f = {0};
     struct symtable *t;
     struct answer *want, got;
     size_t names = 0, lines = 0, first_line = 0, folded = 0;
     void *blob;
 
-    funcs_read("windows/crash.sym", &f);
-    t = table_of("windows/crash.sym", &blob);
+    symtest_funcs_read("breakpad/windows/crash.sym", &f);
+    t = symtest_table("breakpad/windows/crash.sym", &blob);
     want = oracle("--no-inlines", exe,
-                  readobj_value("--file-headers", exe, NULL, "ImageBase:"),
-                  &f);
+                  readobj_value("--file-headers", exe, NULL, "ImageBase:"), &f);
     for (size_t i = 0; i < f.n; i++) {
         bool name_ok, line_ok;
 
@@ -357,18 +287,18 @@ START_TEST(test_breakpad_windows_matches_pdb)
         folded += !name_ok && f.folded[i];
         first_line += !line_ok && f.first[i];
         ck_assert_msg(name_ok || f.folded[i], "0x%llx: %s vs %s",
-                      (unsigned long long)f.addr[i], got.names,
-                      want[i].names);
+                      (unsigned long long)f.addr[i], got.names, want[i].names);
         ck_assert_msg(line_ok || f.first[i], "0x%llx: %s vs %s",
                       (unsigned long long)f.addr[i], got.locs, want[i].locs);
         free(got.names);
         free(got.locs);
     }
-    printf("windows/crash.sym vs crash.pdb: names %zu/%zu (+%zu folded), "
-           "lines %zu/%zu (+%zu at a function's first byte)\n",
-           names, f.n, folded, lines, f.n, first_line);
+    printf(
+        "breakpad/windows/crash.sym vs crash.pdb: names %zu/%zu (+%zu folded), "
+        "lines %zu/%zu (+%zu at a function's first byte)\n",
+        names, f.n, folded, lines, f.n, first_line);
     answers_free(want, f.n);
-    funcs_free(&f);
+    symtest_funcs_free(&f);
     symtable_close(t);
     free(blob);
     free(exe);
@@ -393,16 +323,16 @@ static bool same_function(const char *a, const char *b)
  * compare by location only. */
 START_TEST(test_breakpad_dump_syms_versions_agree)
 {
-    struct func_list f = {0};
+    struct symtest_funcs f = {0};
     struct symtable *plain, *inl;
     struct symtable_frame fr[MAX_FRAMES];
     struct answer a, b;
     size_t omitted = 0;
     void *b1, *b2;
 
-    funcs_read("macos/crash.sym", &f);
-    plain = table_of("macos/crash.sym", &b1);
-    inl = table_of("macos/crash.inlines.sym", &b2);
+    symtest_funcs_read("breakpad/macos/crash.sym", &f);
+    plain = symtest_table("breakpad/macos/crash.sym", &b1);
+    inl = symtest_table("breakpad/macos/crash.inlines.sym", &b2);
     for (size_t i = 0; i < f.n; i++) {
         size_t n = symtable_lookup(plain, f.addr[i], fr, MAX_FRAMES, NULL);
         bool named = n > 0 && strcmp(fr[n - 1].function, "<name omitted>");
@@ -419,10 +349,11 @@ START_TEST(test_breakpad_dump_syms_versions_agree)
         free(b.names);
         free(b.locs);
     }
-    printf("macos/crash.sym vs crash.inlines.sym: %zu/%zu addresses agree "
+    printf("breakpad/macos/crash.sym vs crash.inlines.sym: %zu/%zu addresses "
+           "agree "
            "(%zu by location only: <name omitted>)\n",
            f.n, f.n, omitted);
-    funcs_free(&f);
+    symtest_funcs_free(&f);
     symtable_close(plain);
     symtable_close(inl);
     free(b1);

@@ -96,7 +96,10 @@ START_TEST(test_objfile_detect_magics)
     memcpy(buf, msf2, sizeof(msf2));
     ck_assert_int_eq(detect_bytes(buf, sizeof(buf)), OBJFILE_PDB);
     memset(buf, 0, sizeof(buf));
-    memcpy(buf, "\x7f" "ELF\x02\x01\x01", 7);
+    memcpy(buf,
+           "\x7f"
+           "ELF\x02\x01\x01",
+           7);
     ck_assert_int_eq(detect_bytes(buf, sizeof(buf)), OBJFILE_ELF);
     ck_assert_int_eq(detect_bytes("MODULE Linux x86_64 00 a\n", 25),
                      OBJFILE_BREAKPAD);
@@ -174,10 +177,10 @@ START_TEST(test_objfile_detect_fixtures)
         const char *rel;
         enum objfile_kind kind;
     } files[] = {
-        {"windows/crash.exe", OBJFILE_PE},
-        {"windows/crash.pdb", OBJFILE_PDB},
-        {"windows/crash.sym", OBJFILE_BREAKPAD},
-        {"macos/crash.dsym-dwarf", OBJFILE_MACHO},
+        {"pdb/crash.exe", OBJFILE_PE},
+        {"pdb/crash.pdb", OBJFILE_PDB},
+        {"breakpad/windows/crash.sym", OBJFILE_BREAKPAD},
+        {"breakpad/macos/crash.dsym-dwarf", OBJFILE_MACHO},
     };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char *path = symtest_data(files[i].rel);

@@ -267,12 +267,10 @@ START_TEST(test_symtable_inline_overlap_resumes)
     void *blob;
 
     symtable_builder_add_func(b, 0, 0x100, "fn", SYMTABLE_LANG_C);
-    symtable_builder_add_inline(b, 0, 0x100, 1, "wide", 0, 1,
-                                SYMTABLE_LANG_C);
+    symtable_builder_add_inline(b, 0, 0x100, 1, "wide", 0, 1, SYMTABLE_LANG_C);
     symtable_builder_add_inline(b, 0x10, 0x10, 1, "narrow", 0, 2,
                                 SYMTABLE_LANG_C);
-    symtable_builder_add_inline(b, 0x20, 0, 1, "empty", 0, 3,
-                                SYMTABLE_LANG_C);
+    symtable_builder_add_inline(b, 0x20, 0, 1, "empty", 0, 3, SYMTABLE_LANG_C);
     t = load_or_fail(b, &blob);
     ck_assert_uint_eq(symtable_lookup(t, 0x15, f, 4, NULL), 2);
     ck_assert_str_eq(f[0].function, "narrow");
@@ -390,8 +388,8 @@ START_TEST(test_symtable_order_independent)
     for (int i = 0; i < 5; i++) {
         symtable_builder_add_func(fwd, (uint64_t)i * 8, 16, names[i],
                                   SYMTABLE_LANG_C);
-        symtable_builder_add_func(rev, (uint64_t)(4 - i) * 8, 16,
-                                  names[4 - i], SYMTABLE_LANG_C);
+        symtable_builder_add_func(rev, (uint64_t)(4 - i) * 8, 16, names[4 - i],
+                                  SYMTABLE_LANG_C);
         symtable_builder_add_line(fwd, (uint64_t)i * 4, 0,
                                   symtable_builder_file(fwd, names[i]), 1);
         symtable_builder_add_line(rev, (uint64_t)(4 - i) * 4, 0,

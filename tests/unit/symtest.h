@@ -10,8 +10,11 @@
 #include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* $abs_top_srcdir/tests/data/breakpad/REL: a new string, caller frees. */
+struct symtable;
+
+/* $abs_top_srcdir/tests/data/REL: a new string, caller frees. */
 char *symtest_data(const char *rel);
 
 /* $abs_top_builddir/src/symsrvd-symbolize (static storage). */
@@ -24,6 +27,22 @@ void symtest_rmdir(const char *dir);
 
 /* Whether the program TOOL is on $PATH. */
 bool symtest_have(const char *tool);
+
+/* Every byte of every FUNC of the Breakpad file REL (under tests/data),
+ * in file order. */
+struct symtest_funcs {
+    uint64_t *addr; /* the addresses */
+    bool *first;    /* the FUNC's first byte */
+    bool *folded;   /* inside a FUNC with the m (multiple) flag */
+    size_t n, cap;
+};
+
+void symtest_funcs_read(const char *rel, struct symtest_funcs *f);
+void symtest_funcs_free(struct symtest_funcs *f);
+
+/* The symtable of REL (under tests/data) read by objfile_build();
+ * *BLOB backs it: free it after symtable_close(). */
+struct symtable *symtest_table(const char *rel, void **blob);
 
 /* Run every test of S; EXIT_SUCCESS when all pass, else EXIT_FAILURE. */
 int symtest_run(Suite *s);
