@@ -5,10 +5,8 @@
  *
  * Detection looks only at magic numbers (and Breakpad's first line), never
  * at the file name, so a PDB stored as "crash.pd_" or a debug file without
- * extension is still recognised.  The readers live in their own modules;
- * one that is not part of this build (its header is absent) is reported
- * as -ENOTSUP rather than failing the build, so the modules can be
- * developed and merged independently.
+ * extension is still recognised.  The readers live in their own modules
+ * (breakpad.c, pdb*.c, pe.c, elfdw*.c) and are listed in objfile_readers.
  */
 #include "config.h"
 
@@ -24,18 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if __has_include("pdb.h")
-#include "pdb.h"
-#define OBJFILE_HAVE_PDB 1
-#endif
-#if __has_include("pe.h")
-#include "pe.h"
-#define OBJFILE_HAVE_PE 1
-#endif
-#if __has_include("elfdw.h")
 #include "elfdw.h"
-#define OBJFILE_HAVE_ELF 1
-#endif
+#include "pdb.h"
+#include "pe.h"
 
 static const char msf7_magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a"
                                    "DS\0\0\0";
@@ -218,27 +207,21 @@ static int objfile_unsupported(struct objfile_map *map, enum objfile_kind kind)
         return objfile_fail(map, -ENOTSUP, "PDB 2.0 is not supported");
     if (kind == OBJFILE_UNKNOWN)
         return objfile_fail(map, -EINVAL, "unknown file format");
-    snprintf(what, sizeof(what), "no %s reader in this build",
+    snprintf(what, sizeof(what), "%s files are not supported",
              objfile_kind_name(kind));
     return objfile_fail(map, -ENOTSUP, what);
 }
 
-/* The readers of this build, by the kind they read. */
+/* The readers, by the kind they read. */
 static const struct objfile_reader {
     enum objfile_kind kind;
     int (*identify)(struct objfile_map *, struct objfile_ident *);
     int (*build)(struct objfile_map *, struct symtable_builder *);
 } objfile_readers[] = {
     {OBJFILE_BREAKPAD, breakpad_identify, breakpad_build},
-#ifdef OBJFILE_HAVE_PDB
     {OBJFILE_PDB, pdb_identify, pdb_build},
-#endif
-#ifdef OBJFILE_HAVE_PE
     {OBJFILE_PE, pe_identify, pe_build},
-#endif
-#ifdef OBJFILE_HAVE_ELF
     {OBJFILE_ELF, elfdw_identify, elfdw_build},
-#endif
 };
 
 static const struct objfile_reader *

@@ -24,10 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if __has_include("demangle.h")
 #include "demangle.h"
-#define SYMBOLIZE_HAVE_DEMANGLE 1
-#endif
 
 #define SYMBOLIZE_MAX_FRAMES 256
 
@@ -164,13 +161,8 @@ static const char *display_name(const struct symbolize *s, const char *name,
                                 enum symtable_lang lang, char **owned)
 {
     *owned = NULL;
-#ifdef SYMBOLIZE_HAVE_DEMANGLE
     if (s->o.demangle)
         *owned = demangle_name(name, lang);
-#else
-    (void)s;
-    (void)lang;
-#endif
     return *owned ? *owned : name;
 }
 
