@@ -7,35 +7,13 @@
  */
 #include "config.h"
 
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "objfile.h"
+#include "fuzz_reader.h"
 #include "pdb.h"
-#include "symtable.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct objfile_map map = {
-        .path = "fuzz.pdb", .data = data, .len = size};
-    struct symtable_builder *b = symtable_builder_new();
-    struct objfile_ident id;
-    struct symtable_frame frames[8];
-    struct symtable *t;
-    void *blob = NULL;
-    size_t len;
-
-    pdb_identify(&map, &id);
-    if (pdb_build(&map, b) == 0 &&
-        symtable_builder_finish(b, &blob, &len) == 0 &&
-        symtable_load(blob, len, &t) == 0) {
-        for (uint64_t rva = 0x1000; rva < 0x1100; rva += 7)
-            symtable_lookup(t, rva, frames, 8, NULL);
-        symtable_close(t);
-    }
-    free(blob);
-    symtable_builder_free(b);
+    fuzz_reader("fuzz.pdb", data, size, pdb_identify, pdb_build);
     return 0;
 }
