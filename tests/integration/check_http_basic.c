@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
+#include "fileio.h"
 #include "itest.h"
 #include "xalloc.h"
 
@@ -445,6 +449,134 @@ START_TEST(test_http_vanished_file_is_refetched)
 }
 END_TEST
 
+START_TEST(test_http_access_log_lines)
+{
+    char *log = xasprintf("%s.access", t.dir), *env = NULL, *text = NULL;
+    char req[256];
+    size_t len;
+
+    itest_stop(&t);
+    env = xasprintf("SYMSRVD_SERVER_ACCESS_LOG=%s", log);
+    itest_start(&t, 1, "1", NULL, (const char *const[]){env, NULL});
+    stub_add(t.up[0], PDB, "abc", 3);
+    get_ok(PDB, "abc", 3);
+    get_ok(PDB, "abc", 3);
+    snprintf(req, sizeof(req),
+             "GET /x/..%%2f/y HTTP/1.1\r\nHost: x\r\nConnection: close"
+             "\r\n\r\n");
+    ck_assert_int_eq(http_raw(daemon_port(t.d), req, NULL, 0), 400);
+    daemon_stop(t.d); /* flushes nothing: each line is one write(2) */
+    t.d = NULL;
+    ck_assert_int_eq(read_small_file(log, 1 << 20, &text, &len), 0);
+    ck_assert_msg(strstr(text, "127.0.0.1 GET " PDB " 200 3 miss ") != NULL,
+                  "%s", text);
+    ck_assert_msg(strstr(text, "127.0.0.1 GET " PDB " 200 3 hit ") != NULL,
+                  "%s", text);
+    ck_assert_msg(strstr(text, " 400 ") != NULL && strstr(text, " bad ") != NULL,
+                  "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "ms\n"));
+    unlink(log);
+    free(text);
+    free(env);
+    free(log);
+}
+END_TEST
+
+static int unix_get(const char *path, const char *target, char *out,
+                    size_t outlen)
+{
+    struct sockaddr_un sun;
+    char req[256];
+    ssize_t n, got = 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    snprintf(req, sizeof(req),
+             "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+             target);
+    ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    while ((n = read(fd, out + got, outlen - 1 - (size_t)got)) > 0)
+        got += n;
+    out[got] = '\0';
+    close(fd);
+    return atoi(out + 9);
+}
+
+START_TEST(test_http_unix_socket_listener)
+{
+    char *sock = xasprintf("%s.sock", t.dir), *l = xasprintf("unix:%s", sock);
+    char reply[4096];
+
+    itest_stop(&t);
+    itest_start(&t, 1, "1", (const char *const[]){"-l", l, NULL}, NULL);
+    stub_add(t.up[0], PDB, "via unix", 8);
+    ck_assert_int_eq(unix_get(sock, PDB, reply, sizeof(reply)), 200);
+    ck_assert_ptr_nonnull(strstr(reply, "\r\n\r\nvia unix"));
+    get_ok(PDB, "via unix", 8); /* and the TCP listener serves the same */
+    unlink(sock);
+    free(l);
+    free(sock);
+}
+END_TEST
+
+START_TEST(test_http_idle_client_dropped)
+{
+    char buf[16];
+    int fd;
+
+    itest_stop(&t);
+    itest_start(&t, 1, "1", NULL,
+                (const char *const[]){"SYMSRVD_SERVER_CONNECTION_TIMEOUT=1s",
+                                      NULL});
+    fd = itest_connect(daemon_port(t.d));
+    /* Blocks until the daemon hangs up on the silent client. */
+    ck_assert_int_eq(read(fd, buf, sizeof(buf)), 0);
+    close(fd);
+}
+END_TEST
+
+/* The real binary's -t: "configuration OK", or the file, line and key. */
+START_TEST(test_cli_check_config)
+{
+    char *conf = xasprintf("%s.bad.conf", t.dir), *out = NULL;
+    char *cmd;
+    size_t len;
+    FILE *f = fopen(conf, "w");
+
+    fputs("[cache]\n# comment\nnegative_ttl = 5x\n", f);
+    fclose(f);
+    cmd = xasprintf("'%s/src/symsrvd' -t -c '%s' > '%s.out' 2>&1",
+                    getenv("abs_top_builddir"), conf, conf);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+    free(cmd);
+    cmd = xasprintf("%s.out", conf);
+    ck_assert_int_eq(read_small_file(cmd, 4096, &out, &len), 0);
+    ck_assert_msg(strstr(out, ".bad.conf:3:") && strstr(out, "negative_ttl"),
+                  "%s", out);
+    free(out);
+    unlink(cmd);
+    free(cmd);
+    f = fopen(conf, "w");
+    fputs("[cache]\nnegative_ttl = 5m\n", f);
+    fclose(f);
+    cmd = xasprintf("'%s/src/symsrvd' -t -c '%s' > '%s.out' 2>&1",
+                    getenv("abs_top_builddir"), conf, conf);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 0);
+    free(cmd);
+    cmd = xasprintf("%s.out", conf);
+    ck_assert_int_eq(read_small_file(cmd, 4096, &out, &len), 0);
+    ck_assert_str_eq(out, "configuration OK\n");
+    free(out);
+    unlink(cmd);
+    unlink(conf);
+    free(cmd);
+    free(conf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_basic");
@@ -464,6 +596,10 @@ int main(void)
     tcase_add_test(tc, test_http_negative_cache_expires);
     tcase_add_test(tc, test_http_restart_serves_cache_with_upstream_down);
     tcase_add_test(tc, test_http_vanished_file_is_refetched);
+    tcase_add_test(tc, test_http_access_log_lines);
+    tcase_add_test(tc, test_http_unix_socket_listener);
+    tcase_add_test(tc, test_http_idle_client_dropped);
+    tcase_add_test(tc, test_cli_check_config);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }

@@ -3,7 +3,11 @@
 
 #include "itest.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +165,19 @@ bool itest_metric_at_least(const struct itest *t, const char *name,
         usleep(20 * 1000);
     }
     return false;
+}
+
+int itest_connect(unsigned port)
+{
+    struct sockaddr_in sin;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    return fd;
 }
 
 char *itest_body(size_t len, bool compressible, unsigned seed)

@@ -48,6 +48,9 @@ bool itest_metric_at_least(const struct itest *t, const char *name,
                            const char *label, double value,
                            unsigned timeout_ms);
 
+/* A TCP connection to 127.0.0.1:PORT (aborts the test on failure). */
+int itest_connect(unsigned port);
+
 /* A buffer of LEN compressible or random bytes (new). */
 char *itest_body(size_t len, bool compressible, unsigned seed);
 
