@@ -170,16 +170,19 @@ static const char *elfdw_arch(const GElf_Ehdr *eh)
     }
 }
 
-/* The image base (lowest PT_LOAD p_vaddr) and, when EXEC is not NULL, the
+/* The image base (lowest PT_LOAD p_vaddr), the end of the highest
+ * PT_LOAD (when END is not NULL) and, when EXEC is not NULL, the
  * executable PT_LOAD segments.  -EINVAL when a program header is
  * unreadable. */
 static int elfdw_segments(struct objfile_map *map, Elf *elf, uint64_t *base,
-                          struct elfdw_ranges *exec)
+                          uint64_t *end, struct elfdw_ranges *exec)
 {
     size_t i, phnum;
     bool any = false;
 
     *base = 0;
+    if (end != NULL)
+        *end = 0;
     if (elf_getphdrnum(elf, &phnum) != 0)
         return elfdw_fail(map, -EINVAL, "bad program headers: %s",
                           elf_errmsg(-1));
@@ -193,6 +196,9 @@ static int elfdw_segments(struct objfile_map *map, Elf *elf, uint64_t *base,
             continue;
         if (!any || ph.p_vaddr < *base)
             *base = ph.p_vaddr;
+        if (end != NULL && ph.p_vaddr <= UINT64_MAX - ph.p_memsz &&
+            ph.p_vaddr + ph.p_memsz > *end)
+            *end = ph.p_vaddr + ph.p_memsz;
         any = true;
         if (exec != NULL && (ph.p_flags & PF_X) != 0 &&
             ph.p_vaddr <= UINT64_MAX - ph.p_memsz)
@@ -323,7 +329,7 @@ int elfdw_identify(struct objfile_map *map, struct objfile_ident *id)
     rc = elfdw_open(map, &elf, &eh);
     if (rc != 0)
         goto out;
-    rc = elfdw_segments(map, elf, &id->image_base, NULL);
+    rc = elfdw_segments(map, elf, &id->image_base, NULL, NULL);
     if (rc != 0)
         goto out;
     id->kind = OBJFILE_ELF;
@@ -458,6 +464,7 @@ int elfdw_build(struct objfile_map *map, struct symtable_builder *b)
     struct elfdw_build_ctx c;
     struct elfdw_file main_file, dbg;
     GElf_Ehdr eh;
+    uint64_t end;
     int rc;
 
     memset(&c, 0, sizeof(c));
@@ -476,10 +483,14 @@ int elfdw_build(struct objfile_map *map, struct symtable_builder *b)
                         (unsigned)eh.e_type);
         goto out;
     }
-    rc = elfdw_segments(map, main_file.elf, &c.base, &c.exec);
+    rc = elfdw_segments(map, main_file.elf, &c.base, &end, &c.exec);
     if (rc != 0)
         goto out;
     symtable_builder_set_image_base(b, c.base);
+    /* A debug file's PT_LOADs describe its binary's, so this holds for
+     * both: the last open-ended symbol stops at the image's end. */
+    if (end > c.base)
+        symtable_builder_set_image_size(b, end - c.base);
     rc = elfdw_file_dwarf(&main_file);
     if (rc == 0 && main_file.dw == NULL)
         rc = elfdw_open_companion(&main_file, &dbg);

@@ -350,6 +350,7 @@ int pe_build(struct objfile_map *map, struct symtable_builder *b)
     if (rc < 0)
         return rc;
     symtable_builder_set_image_base(b, pe.image_base);
+    symtable_builder_set_image_size(b, pe.size_of_image);
     rc = pe_build_pdb(&pe, b, &why);
     if (rc < 0)
         return rc;

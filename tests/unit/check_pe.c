@@ -136,6 +136,11 @@ START_TEST(test_pe_build_uses_matching_pdb)
     ck_assert_str_eq(outer(t, strtoull(field(out, "AddressOfEntryPoint:"),
                                        NULL, 16)),
                      "mainCRTStartup");
+    /* Nothing past SizeOfImage, however open-ended the last symbol. */
+    free(out);
+    out = tu_run("llvm-readobj-14 --file-headers '%s'", exe);
+    ck_assert_str_eq(outer(t, strtoull(field(out, "SizeOfImage:"), NULL, 0)),
+                     "(none)");
     symtable_close(t);
     free(blob);
     free(out);
