@@ -210,37 +210,38 @@ static void stats_into(MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
     e->last_access_ms = s.last_access_ms;
 }
 
-int cache_lookup(struct cache *c, const char *key, const char *neg_key,
-                 struct cache_entry *e, int64_t *neg_expires_ms)
+int cache_lookup(struct cache *c, const char *key, struct cache_entry *e)
 {
     MDB_txn *txn = cache_read_begin(c);
     MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key}, v;
-    struct neg_rec neg;
     int rc;
 
     if (txn == NULL)
         return -EIO;
     rc = mdb_get(txn, c->files, &k, &v);
-    if (rc == 0) {
+    if (rc == 0)
         entry_from_rec(e, &v);
-        goto out;
-    }
-    rc = -ENOENT;
-    if (neg_key == NULL)
-        goto out;
-    k.mv_size = strlen(neg_key);
-    k.mv_data = (void *)neg_key;
+    cache_read_end(txn);
+    return rc == 0 ? 0 : -ENOENT;
+}
+
+bool cache_negative(struct cache *c, const char *neg_key, int64_t *expires_ms)
+{
+    MDB_txn *txn = cache_read_begin(c);
+    MDB_val k = {.mv_size = strlen(neg_key), .mv_data = (void *)neg_key}, v;
+    struct neg_rec neg;
+    bool valid = false;
+
+    if (txn == NULL)
+        return false;
     if (mdb_get(txn, c->neg, &k, &v) == 0 && v.mv_size == sizeof(neg)) {
         memcpy(&neg, v.mv_data, sizeof(neg));
-        if (neg.expires_ms > wall_ms()) {
-            if (neg_expires_ms != NULL)
-                *neg_expires_ms = neg.expires_ms;
-            rc = -ENODATA;
-        }
+        valid = neg.expires_ms > wall_ms();
+        if (valid && expires_ms != NULL)
+            *expires_ms = neg.expires_ms;
     }
-out:
     cache_read_end(txn);
-    return rc;
+    return valid;
 }
 
 static void totals_get(MDB_txn *txn, MDB_dbi meta, struct totals_rec *t)

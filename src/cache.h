@@ -68,14 +68,15 @@ struct cache_hit {
 int cache_open(const char *dir, uint64_t map_size, struct cache **out);
 void cache_close(struct cache *c); /* NULL-safe; after all threads stop */
 
-/* Look the canonical KEY up.  0 and *E when cached.  Otherwise, when
- * NEG_KEY (the key in the client's case, see symkey_exact(); may be NULL)
- * has a negative record still valid: -ENODATA and *NEG_EXPIRES_MS (when
- * not NULL).  Else -ENOENT.  Misses are remembered per exact case because
- * upstream object stores are case-sensitive: a wrongly-cased request must
- * not hide the right one. */
-int cache_lookup(struct cache *c, const char *key, const char *neg_key,
-                 struct cache_entry *e, int64_t *neg_expires_ms);
+/* Look the canonical KEY up: 0 and *E when cached, else -ENOENT. */
+int cache_lookup(struct cache *c, const char *key, struct cache_entry *e);
+
+/* Is a remembered miss for NEG_KEY (the key in the client's case, see
+ * symkey_exact()) still valid?  True, with *EXPIRES_MS when not NULL.
+ * Misses are remembered per exact case because upstream object stores are
+ * case-sensitive: a wrongly-cased request must not hide the right one. */
+bool cache_negative(struct cache *c, const char *neg_key,
+                    int64_t *expires_ms);
 
 /* Record a completed download of KEY (replacing any record) and drop the
  * negative record of NEG_KEY (may be NULL).  0 or -errno (-ENOSPC when

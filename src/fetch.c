@@ -389,7 +389,7 @@ static bool cached_and_present(struct fetch *f, const char *key)
     struct cache_entry e;
     char path[STORE_PATH_MAX];
 
-    if (cache_lookup(f->cache, key, NULL, &e, NULL) != 0)
+    if (cache_lookup(f->cache, key, &e) != 0)
         return false;
     if (store_file_path(f->cfg->cache_dir, key, path, sizeof(path)) == 0 &&
         access(path, F_OK) == 0)
@@ -611,7 +611,7 @@ static void run_gzip(struct fetch *f, const char *key)
     uint64_t size = 0;
     int rc;
 
-    if (cache_lookup(f->cache, key, NULL, &e, NULL) != 0 ||
+    if (cache_lookup(f->cache, key, &e) != 0 ||
         e.gz != CACHE_GZ_UNKNOWN ||
         store_file_path(f->cfg->cache_dir, key, src, sizeof(src)) != 0 ||
         store_gzip_path(f->cfg->cache_dir, key, dst, sizeof(dst)) != 0)

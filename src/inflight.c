@@ -74,7 +74,6 @@ struct dl *inflight_get(struct inflight *t, const char *key,
     if (d == NULL) {
         d = dl_new(t, key, orig);
         d->next = t->buckets[b];
-        d->in_table = true;
         t->buckets[b] = d;
         t->count++;
     }
@@ -103,7 +102,6 @@ static void inflight_remove(struct inflight *t, struct dl *d)
          pp = &(*pp)->next) {
         if (*pp == d) {
             *pp = d->next;
-            d->in_table = false;
             t->count--;
             removed = true;
             break;

@@ -67,7 +67,6 @@ struct dl {
     struct dl_waiter *waiters;  /* protected by lock */
     struct inflight *table;     /* immutable */
     struct dl *next;            /* protected by table lock */
-    bool in_table;              /* protected by table lock */
 };
 
 struct inflight *inflight_new(void);

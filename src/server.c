@@ -108,7 +108,7 @@ static enum MHD_Result route(struct req *r, const char *method)
         return server_metrics(r);
     if (path_is(r->target, len, "/symbols"))
         return server_listing(r, q ? q + 1 : "");
-    return server_symbol(r, r->target, len, head);
+    return server_symbol(r, r->target, len);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,

@@ -68,8 +68,7 @@ enum MHD_Result server_queue(struct req *r, unsigned status,
                              struct MHD_Response *resp);
 
 /* Symbol requests: KEY parsing done by the caller. */
-enum MHD_Result server_symbol(struct req *r, const char *path, size_t len,
-                              bool head);
+enum MHD_Result server_symbol(struct req *r, const char *path, size_t len);
 /* Continue a request that was waiting on a download. */
 enum MHD_Result server_symbol_resume(struct req *r);
 /* Drop the request's hold on its download (completion). */

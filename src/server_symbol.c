@@ -441,33 +441,31 @@ static enum MHD_Result serve_key(struct req *r, const struct symkey *k,
     char neg[SYMKEY_CANON_MAX];
     struct cache_entry e;
     bool gone;
-    int rc;
 
-    symkey_exact(k, neg, sizeof(neg));
-    rc = cache_lookup(r->srv->cache, key, neg, &e, NULL);
-    if (rc == 0) {
+    if (cache_lookup(r->srv->cache, key, &e) == 0) {
         enum MHD_Result ret = serve_hit(r, key, &e, &gone);
 
         if (!gone)
             return ret;
         log_warnx("cached file vanished: %s", key);
         cache_remove(r->srv->cache, key);
-    } else if (rc == -ENODATA) {
+    }
+    /* Only a miss needs the exact-case key of a remembered miss. */
+    if (symkey_exact(k, neg, sizeof(neg)) >= 0 &&
+        cache_negative(r->srv->cache, neg, NULL)) {
         r->kind = METRICS_NEGATIVE;
         return answer_miss(r, "not-found");
     }
     return start_miss(r, k, key);
 }
 
-enum MHD_Result server_symbol(struct req *r, const char *path, size_t len,
-                              bool head)
+enum MHD_Result server_symbol(struct req *r, const char *path, size_t len)
 {
     char key[SYMKEY_CANON_MAX];
     struct symkey k;
     const char *why;
     int rc;
 
-    (void)head; /* MHD sends no body for HEAD whatever we queue */
     rc = symkey_parse(path, len, &k, &why);
     if (rc == -ENOENT)
         return server_text(r, MHD_HTTP_NOT_FOUND, "not a symbol path\n",
