@@ -24,6 +24,7 @@
 #include <elfutils/libdwelf.h>
 
 #include "elfdw_priv.h"
+#include "runsort.h"
 #include "symtable.h"
 #include "xalloc.h"
 
@@ -61,10 +62,11 @@ void elfdw_ranges_add(struct elfdw_ranges *r, uint64_t lo, uint64_t hi)
     r->n++;
 }
 
-static int elfdw_range_cmp(const void *a, const void *b)
+static int elfdw_range_cmp(const void *a, const void *b, void *ctx)
 {
     const struct elfdw_range *x = a, *y = b;
 
+    (void)ctx;
     if (x->lo != y->lo)
         return x->lo < y->lo ? -1 : 1;
     return (x->hi > y->hi) - (x->hi < y->hi);
@@ -76,7 +78,8 @@ void elfdw_ranges_normalize(struct elfdw_ranges *r)
 
     if (r->n == 0)
         return;
-    qsort(r->v, r->n, sizeof(*r->v), elfdw_range_cmp);
+    keysort(r->v, r->n, sizeof(*r->v), offsetof(struct elfdw_range, lo),
+            elfdw_range_cmp, NULL);
     for (i = 1; i < r->n; i++) {
         if (r->v[i].lo <= r->v[out].hi) {
             if (r->v[i].hi > r->v[out].hi)

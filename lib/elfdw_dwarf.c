@@ -131,6 +131,111 @@ static bool elfdw_is_code(const struct elfdw_cu *cu, Dwarf_Addr lo,
     return hi > lo && elfdw_ranges_contains(&cu->c->exec, lo);
 }
 
+/* What one pass over a DIE's attributes finds.  libdw finds an attribute
+ * by scanning the DIE from its start, so asking for low_pc, high_pc,
+ * ranges, the names and the call site one at a time scanned each
+ * subprogram and inline site up to ten times: a third of the build. */
+struct elfdw_attrs {
+    bool has_low, has_high, high_is_addr, has_ranges, indirect;
+    Dwarf_Addr low, high;
+    const char *linkage, *name;
+    Dwarf_Word call_file, call_line;
+};
+
+static bool elfdw_form_is_addr(unsigned form)
+{
+    switch (form) {
+    case DW_FORM_addr:
+    case DW_FORM_addrx:
+    case DW_FORM_addrx1:
+    case DW_FORM_addrx2:
+    case DW_FORM_addrx3:
+    case DW_FORM_addrx4:
+    case DW_FORM_GNU_addr_index:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int elfdw_attr_cb(Dwarf_Attribute *a, void *arg)
+{
+    struct elfdw_attrs *at = arg;
+
+    switch (dwarf_whatattr(a)) {
+    case DW_AT_low_pc:
+        at->has_low = dwarf_formaddr(a, &at->low) == 0;
+        break;
+    case DW_AT_high_pc:
+        at->high_is_addr = elfdw_form_is_addr(dwarf_whatform(a));
+        at->has_high = at->high_is_addr ? dwarf_formaddr(a, &at->high) == 0
+                                        : dwarf_formudata(a, &at->high) == 0;
+        break;
+    case DW_AT_ranges:
+        at->has_ranges = true;
+        break;
+    case DW_AT_linkage_name:
+    case DW_AT_MIPS_linkage_name:
+        at->linkage = dwarf_formstring(a);
+        break;
+    case DW_AT_name:
+        at->name = dwarf_formstring(a);
+        break;
+    case DW_AT_abstract_origin:
+    case DW_AT_specification:
+        at->indirect = true;
+        break;
+    case DW_AT_call_file:
+        dwarf_formudata(a, &at->call_file);
+        break;
+    case DW_AT_call_line:
+        dwarf_formudata(a, &at->call_line);
+        break;
+    default:
+        break;
+    }
+    return DWARF_CB_OK;
+}
+
+static int elfdw_attrs_get(struct elfdw_cu *cu, Dwarf_Die *die,
+                           struct elfdw_attrs *at)
+{
+    memset(at, 0, sizeof(*at));
+    if (dwarf_getattrs(die, elfdw_attr_cb, at, 0) < 0)
+        return elfdw_dwarf_error(cu, "DIE attributes");
+    return 0;
+}
+
+/* The next address range of DIE after OFF (0: the first), as
+ * dwarf_ranges() gives them: > 0 with [*LO, *HI), 0 at the end, < 0 on
+ * error.  A DIE with low_pc and high_pc is answered from AT alone. */
+static ptrdiff_t elfdw_next_range(Dwarf_Die *die, const struct elfdw_attrs *at,
+                                  ptrdiff_t off, Dwarf_Addr *lo,
+                                  Dwarf_Addr *hi)
+{
+    Dwarf_Addr base;
+
+    if (at->has_ranges)
+        return dwarf_ranges(die, off, &base, lo, hi);
+    if (off != 0 || !at->has_low || !at->has_high)
+        return 0;
+    *lo = at->low;
+    *hi = at->high_is_addr ? at->high : at->low + at->high;
+    return 1;
+}
+
+/* The DIE's name: its own linkage name, else (through abstract_origin or
+ * specification when it has them) the linkage name or name. */
+static const char *elfdw_attrs_name(Dwarf_Die *die,
+                                    const struct elfdw_attrs *at)
+{
+    if (at->linkage != NULL && at->linkage[0] != '\0')
+        return at->linkage;
+    if (at->indirect)
+        return elfdw_die_name(die);
+    return at->name != NULL && at->name[0] != '\0' ? at->name : NULL;
+}
+
 /* A function's name is the ELF symbol's at the start of each range when
  * there is one, else its DWARF name.  The symbol carries what the DWARF
  * leaves out: GCC gives internal-linkage C++ functions no
@@ -139,19 +244,23 @@ static bool elfdw_is_code(const struct elfdw_cu *cu, Dwarf_Addr lo,
 static int elfdw_subprogram(struct elfdw_cu *cu, Dwarf_Die *die)
 {
     struct elfdw_build_ctx *c = cu->c;
-    Dwarf_Addr base, lo, hi;
+    struct elfdw_attrs at;
+    Dwarf_Addr lo, hi;
     const char *name = NULL;
     ptrdiff_t off = 0;
+    int rc = elfdw_attrs_get(cu, die, &at);
 
-    for (off = dwarf_ranges(die, 0, &base, &lo, &hi); off > 0;
-         off = dwarf_ranges(die, off, &base, &lo, &hi)) {
+    if (rc != 0)
+        return rc;
+    for (off = elfdw_next_range(die, &at, 0, &lo, &hi); off > 0;
+         off = elfdw_next_range(die, &at, off, &lo, &hi)) {
         const char *sym;
 
         if (!elfdw_is_code(cu, lo, hi))
             continue;
         sym = elfdw_symtab_name_at(c, lo);
         if (sym == NULL && name == NULL)
-            name = elfdw_die_name(die);
+            name = elfdw_attrs_name(die, &at);
         /* Nameless code is left to the symbol table. */
         if (sym == NULL && name == NULL)
             continue;
@@ -162,33 +271,27 @@ static int elfdw_subprogram(struct elfdw_cu *cu, Dwarf_Die *die)
     return off < 0 ? elfdw_dwarf_error(cu, "subprogram ranges") : 0;
 }
 
-static Dwarf_Word elfdw_udata(Dwarf_Die *die, unsigned attr)
-{
-    Dwarf_Attribute a;
-    Dwarf_Word v = 0;
-
-    if (dwarf_attr(die, attr, &a) == NULL || dwarf_formudata(&a, &v) != 0)
-        return 0;
-    return v;
-}
-
 static int elfdw_inline(struct elfdw_cu *cu, Dwarf_Die *die, unsigned depth)
 {
     struct elfdw_build_ctx *c = cu->c;
-    Dwarf_Addr base, lo, hi;
+    struct elfdw_attrs at;
+    Dwarf_Addr lo, hi;
     const char *name = NULL;
     uint32_t file = 0, line = 0;
     ptrdiff_t off = 0;
     bool first = true;
+    int rc = elfdw_attrs_get(cu, die, &at);
 
-    for (off = dwarf_ranges(die, 0, &base, &lo, &hi); off > 0;
-         off = dwarf_ranges(die, off, &base, &lo, &hi)) {
+    if (rc != 0)
+        return rc;
+    for (off = elfdw_next_range(die, &at, 0, &lo, &hi); off > 0;
+         off = elfdw_next_range(die, &at, off, &lo, &hi)) {
         if (!elfdw_is_code(cu, lo, hi))
             continue;
         if (first) {
-            name = elfdw_die_name(die);
-            file = elfdw_cu_file(cu, elfdw_udata(die, DW_AT_call_file));
-            line = (uint32_t)elfdw_udata(die, DW_AT_call_line);
+            name = elfdw_attrs_name(die, &at);
+            file = elfdw_cu_file(cu, at.call_file);
+            line = (uint32_t)at.call_line;
             first = false;
         }
         /* llvm-symbolizer prints "??" for an inlined call it cannot

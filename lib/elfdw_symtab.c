@@ -20,13 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runsort.h"
 #include "symtable.h"
 #include "xalloc.h"
 
-static int elfdw_sym_cmp(const void *a, const void *b)
+static int elfdw_sym_cmp(const void *a, const void *b, void *ctx)
 {
     const struct elfdw_sym *x = a, *y = b;
 
+    (void)ctx;
     if (x->addr != y->addr)
         return x->addr < y->addr ? -1 : 1;
     if (x->size != y->size)
@@ -101,7 +103,8 @@ static void elfdw_syms_sort(struct elfdw_syms *syms)
 
     if (syms->n == 0)
         return;
-    qsort(syms->v, syms->n, sizeof(*syms->v), elfdw_sym_cmp);
+    keysort(syms->v, syms->n, sizeof(*syms->v),
+            offsetof(struct elfdw_sym, addr), elfdw_sym_cmp, NULL);
     for (i = 1; i < syms->n; i++) {
         if (syms->v[i].addr != syms->v[out].addr)
             syms->v[++out] = syms->v[i];

@@ -18,12 +18,14 @@
  */
 #include "config.h"
 
+#include "runsort.h"
 #include "symtable.h"
 #include "symtable_build.h"
 #include "symtable_format.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -102,19 +104,6 @@ static int cmp_inline(const void *pa, const void *pb, void *ctx)
     return c;
 }
 
-/* qsort_r, skipped when BASE is in order already (readers mostly add
- * records by address, and glibc's merge sort would copy them all). */
-static void sort_r(void *base, size_t n, size_t size,
-                   int (*cmp)(const void *, const void *, void *), void *ctx)
-{
-    const char *p = base;
-
-    for (size_t i = 1; i < n; i++)
-        if (cmp(p + (i - 1) * size, p + i * size, ctx) > 0) {
-            qsort_r(base, n, size, cmp, ctx);
-            return;
-        }
-}
 
 /* --- the sweep ------------------------------------------------------ */
 
@@ -287,8 +276,9 @@ static uint64_t next_start(const uint64_t *starts, size_t n, uint64_t rva,
     return i < n ? starts[i] : none;
 }
 
-static int cmp_u64_plain(const void *a, const void *b)
+static int cmp_u64_plain(const void *a, const void *b, void *ctx)
 {
+    (void)ctx;
     return cmp_u64(*(const uint64_t *)a, *(const uint64_t *)b);
 }
 
@@ -303,7 +293,7 @@ static uint64_t *symbol_starts(const struct symtable_builder *b, size_t *n)
     for (size_t i = 0; i < b->npubs; i++)
         s[k++] = b->pubs[i].rva;
     if (k > 1)
-        qsort(s, k, sizeof(*s), cmp_u64_plain);
+        keysort(s, k, sizeof(*s), 0, cmp_u64_plain, NULL);
     *n = k;
     return s;
 }
@@ -387,8 +377,10 @@ static void pack_syms(struct symtable_builder *b, struct seglist *fsegs,
     struct range *fr, *pr, *all;
     struct seglist psegs = {0}, pfree = {0};
 
-    sort_r(b->funcs, b->nfuncs, sizeof(*b->funcs), cmp_sym, b->str);
-    sort_r(b->pubs, b->npubs, sizeof(*b->pubs), cmp_sym, b->str);
+    keysort(b->funcs, b->nfuncs, sizeof(*b->funcs),
+            offsetof(struct bsym, rva), cmp_sym, b->str);
+    keysort(b->pubs, b->npubs, sizeof(*b->pubs), offsetof(struct bsym, rva),
+            cmp_sym, b->str);
     fr = sym_ranges(b, b->funcs, b->nfuncs, starts, nstarts);
     pr = sym_ranges(b, b->pubs, b->npubs, starts, nstarts);
     sweep(fr, b->nfuncs, fsegs);
@@ -425,7 +417,8 @@ static void pack_lines(struct symtable_builder *b, const struct seglist *fsegs,
     struct seglist segs = {0};
     size_t next = 0;
 
-    sort_r(b->lines, b->nlines, sizeof(*b->lines), cmp_line, b);
+    keysort(b->lines, b->nlines, sizeof(*b->lines), offsetof(struct bline, rva),
+            cmp_line, b);
     for (size_t i = 0; i < b->nlines; i++) {
         const struct bline *l = &b->lines[i];
         uint64_t end = l->rva + l->size;
@@ -491,7 +484,7 @@ static void pack_inlines(struct symtable_builder *b, struct packed *p)
     size_t i = 0;
     uint32_t want = 1;
 
-    sort_r(b->inl, b->ninl, sizeof(*b->inl), cmp_inline, b);
+    runsort(b->inl, b->ninl, sizeof(*b->inl), cmp_inline, b);
     while (i < b->ninl && b->inl[i].depth == want) {
         size_t j = i;
 
