@@ -106,13 +106,14 @@ static int names_read(struct pdb *p)
     return 0;
 }
 
-static int pdb_open(struct objfile_map *map, struct pdb *p, bool full)
+int pdb_open(struct objfile_map *map, struct pdb *p, bool full)
 {
     int rc;
 
     memset(p, 0, sizeof(*p));
     p->map = map;
     p->names_stream = UINT32_MAX;
+    p->fpo_stream = p->newfpo_stream = PDB_NO_STREAM;
     map->err[0] = '\0';
     rc = pdb_msf_open(p);
     if (rc == 0)

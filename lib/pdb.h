@@ -40,6 +40,18 @@ int pdb_identify(struct objfile_map *map, struct objfile_ident *id);
  * after -EINVAL, B may hold part of the file. */
 int pdb_build(struct objfile_map *map, struct symtable_builder *b);
 
+struct breakpad_stack;
+
+/* The x86 frame-layout records of the PDB in MAP (the old FPO stream and
+ * the FRAMEDATA "new FPO" stream), as the Breakpad STACK WIN records
+ * dump_syms writes for them: type 0 (FPO) or 4 (frame data), sizes, and
+ * the frame program from /names.  One record per type and RVA, sorted by
+ * RVA.  *OUT (free()) holds *N records whose RULES point into *STRINGS
+ * (free() it after the records).  A PDB without frame data gives 0 and
+ * *N = 0.  0 or -EINVAL as pdb_identify() does. */
+int pdb_stack_records(struct objfile_map *map, struct breakpad_stack **out,
+                      size_t *n, char **strings);
+
 /* Format a CodeView GUID (16 bytes as stored) and AGE the way symbol
  * stores key PDBs: %08X%04X%04X, eight %02X, then the age in %X, into
  * OUT (at least 42 bytes). */

@@ -16,7 +16,9 @@
 
 #define DBI_HEADER_LEN       64
 #define DBI_MODI_FIXED_LEN   64
+#define DBI_DBG_FPO          0
 #define DBI_DBG_SECTION_HDR  5
+#define DBI_DBG_NEW_FPO      9
 #define SECTION_HEADER_LEN   40
 #define IMAGE_SCN_MEM_EXECUTE 0x20000000u
 
@@ -93,6 +95,12 @@ static int dbi_sections(struct pdb *p, const uint8_t *dbg, size_t dbg_len)
     uint16_t idx;
     int rc;
 
+    p->fpo_stream = dbg_len >= (DBI_DBG_FPO + 1) * 2
+                        ? pdb_u16(dbg + DBI_DBG_FPO * 2)
+                        : PDB_NO_STREAM;
+    p->newfpo_stream = dbg_len >= (DBI_DBG_NEW_FPO + 1) * 2
+                           ? pdb_u16(dbg + DBI_DBG_NEW_FPO * 2)
+                           : PDB_NO_STREAM;
     if (dbg_len < (DBI_DBG_SECTION_HDR + 1) * 2)
         return 0;
     idx = pdb_u16(dbg + DBI_DBG_SECTION_HDR * 2);

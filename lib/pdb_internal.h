@@ -89,6 +89,8 @@ struct pdb {
     uint32_t num_modules;
     struct pdb_section *sections;
     uint32_t num_sections;
+    uint16_t fpo_stream;     /* old FPO_DATA records, or PDB_NO_STREAM */
+    uint16_t newfpo_stream;  /* FRAMEDATA records, or PDB_NO_STREAM */
 
     struct pdb_stream names; /* string table payload ("/names") */
     bool exports_loaded;
@@ -123,6 +125,12 @@ const char *pdb_cstr(const uint8_t *buf, size_t len, size_t off);
 /* Check the superblock and load the stream directory.  0, -ENOTSUP (not
  * an MSF 7.0 file, e.g. PDB 2.0) or -EINVAL. */
 int pdb_msf_open(struct pdb *p);
+
+/* Open the PDB in MAP into *P: the MSF directory, the info and DBI
+ * streams and, when FULL, the module list, section headers, FPO stream
+ * numbers, /names and the type streams.  Release with pdb_close(), also
+ * after an error. */
+int pdb_open(struct objfile_map *map, struct pdb *p, bool full);
 
 /* Stream IDX into *S.  -ENOENT when the stream does not exist or is nil,
  * -EINVAL when its block list is bad. */

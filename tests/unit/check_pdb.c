@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "breakpad.h"
 #include "pdb_testutil.h"
 #include "pe.h"
 #include "xalloc.h"
@@ -1021,6 +1022,68 @@ START_TEST(test_pdb_past_4gib)
 }
 END_TEST
 
+/* The frame data of the x86 fixture, as STACK WIN records, against the
+ * STACK WIN lines Breakpad's dump_syms wrote for the same PDB (crash.sym,
+ * made through DIA: an independent reader): same records, same fields,
+ * same programs.  The x64 fixture has no frame data (x64 unwinds from
+ * .pdata), which llvm-pdbutil-14 dump --fpo confirms. */
+START_TEST(test_pdb_frame_data_matches_dump_syms)
+{
+    char *pdb = tu_data("crash.pdb"), *sym = tu_data("crash.sym");
+    char *x64 = tu_data("CrashWithException.pdb");
+    struct objfile_map pm, sm;
+    struct breakpad_stack *got = NULL, *want = NULL;
+    size_t ngot = 0, nwant = 0;
+    char *strings = NULL;
+
+    tu_map(pdb, &pm);
+    tu_map(sym, &sm);
+    ck_assert_int_eq(pdb_stack_records(&pm, &got, &ngot, &strings), 0);
+    ck_assert_int_eq(breakpad_stack_records(&sm, &want, &nwant), 0);
+    ck_assert_uint_eq(ngot, 154); /* 152 frame data + 2 FPO, by uniq RVA */
+    ck_assert_uint_eq(ngot, nwant);
+    for (size_t i = 0; i < ngot; i++) {
+        const struct breakpad_stack *g = &got[i], *w = NULL;
+
+        for (size_t j = 0; j < nwant && w == NULL; j++)
+            if (want[j].rva == g->rva && want[j].win_type == g->win_type)
+                w = &want[j];
+        ck_assert_msg(w != NULL, "no STACK WIN %u %llx in crash.sym",
+                      g->win_type, (unsigned long long)g->rva);
+        ck_assert_uint_eq(g->size, w->size);
+        ck_assert_uint_eq(g->prolog_size, w->prolog_size);
+        ck_assert_uint_eq(g->epilog_size, w->epilog_size);
+        ck_assert_uint_eq(g->parameter_size, w->parameter_size);
+        ck_assert_uint_eq(g->saved_register_size, w->saved_register_size);
+        ck_assert_uint_eq(g->local_size, w->local_size);
+        ck_assert_uint_eq(g->max_stack_size, w->max_stack_size);
+        ck_assert_int_eq(g->has_program_string, w->has_program_string);
+        if (!g->has_program_string)
+            ck_assert_int_eq(g->allocates_base_pointer,
+                             w->allocates_base_pointer);
+        ck_assert_msg(g->rules_len == w->rules_len &&
+                          memcmp(g->rules, w->rules, g->rules_len) == 0,
+                      "rva %llx: '%.*s' vs '%.*s'",
+                      (unsigned long long)g->rva, (int)g->rules_len,
+                      g->rules, (int)w->rules_len, w->rules);
+    }
+    free(got);
+    free(want);
+    free(strings);
+    tu_unmap(&pm);
+    tu_unmap(&sm);
+    tu_map(x64, &pm);
+    ck_assert_int_eq(pdb_stack_records(&pm, &got, &ngot, &strings), 0);
+    ck_assert_uint_eq(ngot, 0);
+    free(got);
+    free(strings);
+    tu_unmap(&pm);
+    free(pdb);
+    free(sym);
+    free(x64);
+}
+END_TEST
+
 /* Build from DATA[0..LEN) (a damaged copy); it may succeed or fail, but
  * failing means -EINVAL/-ENOTSUP with a reason. */
 static void build_damaged(const uint8_t *data, size_t len, const char *what)
@@ -1028,6 +1091,9 @@ static void build_damaged(const uint8_t *data, size_t len, const char *what)
     struct objfile_map m = {.path = what, .data = data, .len = len};
     struct symtable_builder *b = symtable_builder_new();
     struct objfile_ident id;
+    struct breakpad_stack *recs = NULL;
+    size_t nrecs = 0;
+    char *strings = NULL;
     int rc = pdb_build(&m, b);
 
     ck_assert_msg(rc == 0 || rc == -EINVAL || rc == -ENOTSUP,
@@ -1037,6 +1103,12 @@ static void build_damaged(const uint8_t *data, size_t len, const char *what)
     symtable_builder_free(b);
     rc = pdb_identify(&m, &id);
     ck_assert(rc == 0 || rc == -EINVAL || rc == -ENOTSUP);
+    rc = pdb_stack_records(&m, &recs, &nrecs, &strings);
+    ck_assert(rc == 0 || rc == -EINVAL || rc == -ENOTSUP);
+    for (size_t i = 0; i < nrecs; i++)
+        ck_assert_uint_eq(strlen(recs[i].rules), recs[i].rules_len);
+    free(recs);
+    free(strings);
 }
 
 START_TEST(test_pdb_damaged_files_fail_cleanly)
@@ -1100,6 +1172,7 @@ int main(void)
         test_pdb_thunks_match_pdbutil,
         test_pdb_block_sizes,
         test_pdb_past_4gib,
+        test_pdb_frame_data_matches_dump_syms,
         test_pdb_damaged_files_fail_cleanly,
         test_pdb_rejects_other_formats,
     };
