@@ -145,7 +145,9 @@ static int step_cfi(struct stackwalk_walk *w, const struct unwind_regs *callee,
 
 /* x86/amd64: [fp] is the caller's fp, [fp + word] the return address.
  * amd64 also demands what Breakpad does: the caller's frame lies above
- * this one and its fp points into readable memory. */
+ * this one and its fp points into readable memory.  A zero return address
+ * in a readable frame record is the chain's end marker (-ESRCH): the
+ * thread's first frame, so the walk stops instead of scanning on. */
 static int step_fp_x86(struct stackwalk_walk *w,
                        const struct unwind_regs *callee,
                        struct unwind_regs *caller)
@@ -161,6 +163,8 @@ static int step_fp_x86(struct stackwalk_walk *w,
         unwind_read_word(&w->mem, w->cpu, fp + w->word, &cpc) < 0)
         return -ENOENT;
     csp = (fp + 2 * w->word) & word_mask(w);
+    if (cpc == 0)
+        return -ESRCH;
     if (csp <= fp || !seems_return_address(w, cpc))
         return -ENOENT;
     if (w->cpu == UNWIND_CPU_AMD64 &&
@@ -259,6 +263,8 @@ int stackwalk_step(struct stackwalk_walk *w, const struct unwind_regs *callee,
                    bool context, struct unwind_regs *caller,
                    enum stackwalk_trust *trust)
 {
+    int rc;
+
     if (!reg_known(callee, unwind_reg_pc(w->cpu)))
         return -ENOENT;
     *caller = (struct unwind_regs){.cpu = w->cpu};
@@ -267,10 +273,13 @@ int stackwalk_step(struct stackwalk_walk *w, const struct unwind_regs *callee,
         return 0;
     }
     *caller = (struct unwind_regs){.cpu = w->cpu};
-    if (step_fp(w, callee, caller) == 0) {
+    rc = step_fp(w, callee, caller);
+    if (rc == 0) {
         *trust = STACKWALK_TRUST_FP;
         return 0;
     }
+    if (rc == -ESRCH)
+        return -ENOENT;
     *caller = (struct unwind_regs){.cpu = w->cpu};
     if (w->scan && step_scan(w, callee, context, caller) == 0) {
         *trust = STACKWALK_TRUST_SCAN;

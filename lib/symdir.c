@@ -304,8 +304,19 @@ static void try_code_id(struct symdir *sd, struct symdir_entry *e,
         *p = (char)tolower((unsigned char)*p);
     if (strcmp(id, e->key.code_id) != 0)
         try_path(sd, e, dir, code, id, code, false);
-    try_path(sd, e, dir, id, "debuginfo", NULL, false);
-    try_path(sd, e, dir, id, "executable", NULL, false);
+    free(id);
+}
+
+/* debuginfod's K/debuginfo and K/executable (K: the build id, lower hex,
+ * as ELF code ids are). */
+static void try_build_id(struct symdir *sd, struct symdir_entry *e,
+                         const char *dir, const char *what)
+{
+    char *id = xstrdup(e->key.code_id);
+
+    for (char *p = id; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    try_path(sd, e, dir, id, what, NULL, false);
     free(id);
 }
 
@@ -315,10 +326,14 @@ static void search_dir(struct symdir *sd, struct symdir_entry *e,
     const struct symdir_key *k = &e->key;
     char *sym = sym_name(k->debug_file);
 
-    try_path(sd, e, dir, k->debug_file, k->debug_id, sym, false);
     try_path(sd, e, dir, k->debug_file, k->debug_id, k->debug_file, false);
     if (k->code_id[0])
+        try_build_id(sd, e, dir, "debuginfo");
+    try_path(sd, e, dir, k->debug_file, k->debug_id, sym, false);
+    if (k->code_id[0]) {
         try_code_id(sd, e, dir, k->code_file);
+        try_build_id(sd, e, dir, "executable");
+    }
     try_path(sd, e, dir, sym, NULL, NULL, true);
     try_path(sd, e, dir, k->debug_file, NULL, NULL, true);
     if (strcmp(k->code_file, k->debug_file) != 0)

@@ -4,14 +4,16 @@
  * directories, as the symsrvd-stackwalk tool is given them with
  * --symbols.  In each directory, for a module with debug file D (the
  * basename of its PDB or debug path), debug id I, code file C (basename)
- * and code id K, it looks at:
- *   D/I/D-without-.pdb.sym   Breakpad's symbol store layout
+ * and code id K, it looks at, in this order:
  *   D/I/D                    symstore layout: a PDB, an ELF debug file,
  *                            or Breakpad text kept under the PDB's name
- *   K/debuginfo, K/executable   debuginfod's layout (K is the build id)
- *   C/K/C                    the module binary (PE .pdata, ELF CFI)
+ *   K/debuginfo              debuginfod's layout (K is the build id)
+ *   D/I/D-without-.pdb.sym   Breakpad's symbol store layout
+ *   C/K/C, K/executable      the module binary (PE .pdata, ELF CFI)
  *   D-without-.pdb.sym, D, C   directly in the directory ("flat"), used
  *                            only when the file's own identity matches
+ * (debug files with line records come before Breakpad text, which may
+ * hold only PUBLIC names, and before stripped binaries).
  * A file's kind is told by its content (objfile_detect()), never by its
  * name.  The first file that yields a symbol table names the frames;
  * Breakpad STACK records, PE .pdata and ELF CFI are taken from whichever
