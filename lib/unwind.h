@@ -158,6 +158,44 @@ int unwind_bp_win_step(const struct unwind_bpindex *ix, uint64_t rva,
                        const struct unwind_memory *mem,
                        struct unwind_regs *caller);
 
+/* What unwind_bp_win_step_ex() needs beyond CALLEE, for a walker that
+ * tracks the frames below (Breakpad's x86 walker looks at the callee's
+ * callee for .cbCalleeParams, and may be told not to scan). */
+struct unwind_win_opts {
+    bool callee_is_context;     /* CALLEE is frame 0 */
+    uint32_t callee_param_size; /* parameter_size of the WIN record of
+                                   CALLEE's own callee (see
+                                   unwind_bpindex_win_params()), else 0 */
+    bool allow_scan;            /* stack scanning allowed (Breakpad's
+                                   stack_scan_allowed) */
+};
+
+/* How unwind_bp_win_step_ex() found the caller, as Breakpad's trust: the
+ * program alone (cfi), the program then a scan for a return address that
+ * is code (cfi_scan), or a scan from the callee's %esp after the program
+ * failed (scan). */
+enum unwind_win_trust {
+    UNWIND_WIN_CFI,
+    UNWIND_WIN_CFI_SCAN,
+    UNWIND_WIN_SCAN,
+};
+
+/* unwind_bp_win_step() with OPTS; *TRUST (may be NULL) says how the caller
+ * was found.  unwind_bp_win_step() is this with callee_param_size 0 and
+ * allow_scan true.  The caller gets eip, esp and (when known) ebp, plus
+ * ebx, esi and edi when the program assigns them. */
+int unwind_bp_win_step_ex(const struct unwind_bpindex *ix, uint64_t rva,
+                          const struct unwind_regs *callee,
+                          const struct unwind_win_opts *opts,
+                          const struct unwind_memory *mem,
+                          struct unwind_regs *caller,
+                          enum unwind_win_trust *trust);
+
+/* The parameter_size of the STACK WIN record covering RVA (what that
+ * frame's caller passes as callee_param_size).  0, or -ENOENT. */
+int unwind_bpindex_win_params(const struct unwind_bpindex *ix, uint64_t rva,
+                              uint32_t *param_size);
+
 /* --- PE32+ .pdata / UNWIND_INFO (unwind_pe.c) --------------------------- */
 
 struct unwind_pe;
