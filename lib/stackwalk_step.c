@@ -191,6 +191,8 @@ static int step_fp_arm64(struct stackwalk_walk *w,
     if (unwind_read_word(&w->mem, w->cpu, fp, &cfp) < 0 ||
         unwind_read_word(&w->mem, w->cpu, fp + 8, &clr) < 0)
         return -ENOENT;
+    if (clr == 0)
+        return -ESRCH;
     if (fp + 16 < fp || !seems_return_address(w, clr))
         return -ENOENT;
     reg_set(caller, UNWIND_ARM64_PC, clr);
