@@ -42,7 +42,8 @@ struct minidump_system_info {
     uint32_t platform_id;            /* raw VER_PLATFORM_* / Breakpad OS */
     /* Breakpad's formatting, ready to print: */
     const char *os;          /* "Windows NT", "Linux", "Mac OS X", "iOS",
-                              * "Android", "Solaris", ... or "unknown" */
+                              * "Android", "Solaris", ... or the platform
+                              * id as "0x%08x" (Breakpad's form) */
     const char *os_short;    /* "windows", "linux", "mac", "ios",
                               * "android", ... */
     const char *os_version;  /* "10.0.19041 Service Pack 1",
@@ -157,10 +158,18 @@ const char *minidump_assertion(const struct minidump *md);
 
 /* Raw text of a Linux stream ("/proc/self/maps", "/etc/lsb-release",
  * "/proc/cpuinfo", "/proc/self/status", "/proc/self/cmdline",
- * "/proc/self/environ"), not NUL-terminated, with its length in *LEN;
- * NULL when absent. */
+ * "/proc/self/environ"; also the binary "/proc/self/auxv" and "DSO_DEBUG"
+ * streams), not NUL-terminated, with its length in *LEN; NULL when
+ * absent. */
 const char *minidump_linux_stream(const struct minidump *md,
                                   const char *name, size_t *len);
+
+/* Crashpad's simple annotations (CrashpadInfo stream): the number of
+ * key/value pairs, and pair I (false when I is out of range).  Strings are
+ * borrowed from MD. */
+size_t minidump_annotation_count(const struct minidump *md);
+bool minidump_annotation(const struct minidump *md, size_t i,
+                         const char **key, const char **value);
 
 /* What was skipped while loading, one line each; none for a clean dump. */
 size_t minidump_warning_count(const struct minidump *md);
