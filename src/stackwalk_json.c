@@ -122,10 +122,15 @@ static json_t *thread_json(const struct stackwalk_result *r, size_t i)
     json_object_set_new(o, "is_requesting",
                         json_boolean((long)i ==
                                      stackwalk_requesting_thread(r)));
-    if (t->nframes > 0)
-        json_object_set_new(o, "registers",
-                            registers_json(stackwalk_cpu(r),
-                                           &t->frames[0].regs));
+    for (size_t k = 0; k < t->nframes; k++) {
+        /* the context frame's registers: the first physical frame */
+        if (t->frames[k].trust != STACKWALK_TRUST_INLINE) {
+            json_object_set_new(o, "registers",
+                                registers_json(stackwalk_cpu(r),
+                                               &t->frames[k].regs));
+            break;
+        }
+    }
     for (size_t k = 0; k < t->nframes; k++)
         json_array_append_new(frames, frame_json(r, &t->frames[k], k));
     json_object_set_new(o, "frames", frames);

@@ -24,6 +24,7 @@
 #include "swtest.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
