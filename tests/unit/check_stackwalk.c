@@ -345,6 +345,30 @@ START_TEST(test_stackwalk_macos_nosyms)
 }
 END_TEST
 
+/* Flat directory: crash.sym directly in the directory is used when its
+ * MODULE id is the module's (macOS crash.sym: 67E9247C...), and ignored
+ * otherwise (the Linux crash.sym, MODULE id C0BCC3F1..., named the same,
+ * must not name the macOS frames). */
+START_TEST(test_stackwalk_flat)
+{
+    struct swtest t;
+    char other[300];
+
+    swtest_place(dir, "crash.sym", "breakpad/macos/crash.sym");
+    swtest_walk(&t, "minidump/macos.dmp", dir);
+    expect_frame(&swtest_crashed(&t)->frames[0], "crash", "main", "main.cpp",
+                 21, STACKWALK_TRUST_CONTEXT);
+    swtest_free(&t);
+    snprintf(other, sizeof(other), "%s/other", dir);
+    swtest_place(dir, "other/crash.sym", "breakpad/linux/crash.sym");
+    swtest_walk(&t, "minidump/macos.dmp", other);
+    expect_frame(&swtest_crashed(&t)->frames[0], "crash", NULL, NULL, 0,
+                 STACKWALK_TRUST_CONTEXT);
+    ck_assert_int_eq(stackwalk_module_status(t.r, 0), STACKWALK_SYMS_MISSING);
+    swtest_free(&t);
+}
+END_TEST
+
 /* --- every thread, and the cache --------------------------------------- */
 
 /* Each physical frame's stack pointer is above its callee's (x86/amd64
@@ -458,6 +482,7 @@ static Suite *stackwalk_suite(void)
     tcase_add_test(tc, test_stackwalk_linux_nosyms);
     tcase_add_test(tc, test_stackwalk_macos_sym);
     tcase_add_test(tc, test_stackwalk_macos_nosyms);
+    tcase_add_test(tc, test_stackwalk_flat);
     tcase_add_test(tc, test_stackwalk_all_threads);
     tcase_add_test(tc, test_stackwalk_warm);
     tcase_add_test(tc, test_stackwalk_bound);
