@@ -566,7 +566,8 @@ int minidump_load(const uint8_t *data, size_t len, struct minidump **out,
     md_read_unloaded_modules(md);
     read_memory_list(md);
     read_memory64_list(md);
-    qsort(md->ranges, md->nranges, sizeof(*md->ranges), cmp_range);
+    if (md->nranges > 1)
+        qsort(md->ranges, md->nranges, sizeof(*md->ranges), cmp_range);
     md_read_breakpad_streams(md);
     md_read_crashpad_info(md);
     md_read_crash_reason(md);

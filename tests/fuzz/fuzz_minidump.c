@@ -14,6 +14,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Bytes returned by the reader are folded in here so every one is read
+ * (ASan then checks it lies inside the input). */
+static uint8_t sink;
+
 static void touch(const char *s)
 {
     /* strlen reads every byte: ASan flags a string that is not ours. */
@@ -39,8 +43,8 @@ static void threads(const struct minidump *md, struct unwind_memory *mem)
         uint8_t buf[32];
 
         touch(t->name);
-        if (t->stack_len > 0 && (t->stack[0] | t->stack[t->stack_len - 1]))
-            mem->read(mem->ctx, t->stack_start, buf, 1);
+        for (size_t j = 0; j < t->stack_len; j++)
+            sink ^= t->stack[j];
         mem->read(mem->ctx, t->stack_start + t->stack_len - 16, buf, 32);
         if (t->has_context)
             regs(md, &t->context);
@@ -77,8 +81,8 @@ static void streams(const struct minidump *md)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         const char *s = minidump_linux_stream(md, names[i], &len);
 
-        if (s != NULL && len > 0 && (s[0] | s[len - 1]) == 0x7f)
-            abort(); /* never true for the seeds; forces the reads */
+        for (size_t j = 0; s != NULL && j < len; j++)
+            sink ^= (uint8_t)s[j];
     }
     for (size_t i = 0; minidump_annotation(md, i, &key, &value); i++) {
         touch(key);
