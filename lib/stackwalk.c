@@ -161,9 +161,12 @@ static bool add_frame(struct stackwalk_walk *w, struct frame_list *l,
     f = frame_push(l);
     if (f == NULL)
         return false;
-    *f = (struct stackwalk_frame){.instruction = pc, .lookup = at,
-                                  .module = m, .module_index = mi,
-                                  .trust = trust, .regs = *regs};
+    *f = (struct stackwalk_frame){.instruction = pc,
+                                  .lookup = at,
+                                  .module = m,
+                                  .module_index = mi,
+                                  .trust = trust,
+                                  .regs = *regs};
     return true;
 }
 
@@ -200,8 +203,8 @@ static bool caller_ok(const struct stackwalk_walk *w,
 }
 
 static void walk_thread(struct stackwalk_walk *w,
-                        const struct unwind_regs *context,
-                        struct frame_list *l, bool *truncated)
+                        const struct unwind_regs *context, struct frame_list *l,
+                        bool *truncated)
 {
     struct unwind_regs regs = *context, caller;
     enum stackwalk_trust trust = STACKWALK_TRUST_CONTEXT;
@@ -227,9 +230,9 @@ static void walk_thread(struct stackwalk_walk *w,
 
 /* The context a thread's walk starts from: the exception's for the
  * thread that crashed. */
-static const struct unwind_regs *
-thread_context(const struct minidump *md, const struct minidump_thread *t,
-               bool *crashed)
+static const struct unwind_regs *thread_context(const struct minidump *md,
+                                                const struct minidump_thread *t,
+                                                bool *crashed)
 {
     const struct minidump_exception *e = minidump_exception(md);
 
@@ -246,8 +249,8 @@ static void run_thread(struct stackwalk_walk *w, struct stackwalk_result *r,
     struct frame_list l = {.max = max_frames};
     const struct unwind_regs *ctx;
 
-    *out = (struct stackwalk_thread){.thread_id = t->thread_id,
-                                     .name = t->name};
+    *out =
+        (struct stackwalk_thread){.thread_id = t->thread_id, .name = t->name};
     ctx = thread_context(w->md, t, &out->crashed);
     w->has_stack = t->stack != NULL && t->stack_len > 0;
     w->stack_lo = t->stack_start;
@@ -284,8 +287,7 @@ static long requesting_index(const struct minidump *md,
 
 static void walk_init(struct stackwalk_walk *w, const struct minidump *md,
                       const struct stackwalk_provider *provider,
-                      const struct stackwalk_options *opts,
-                      enum unwind_cpu cpu)
+                      const struct stackwalk_options *opts, enum unwind_cpu cpu)
 {
     *w = (struct stackwalk_walk){.md = md, .provider = provider, .cpu = cpu};
     w->word = unwind_addr_size(cpu);
@@ -353,8 +355,8 @@ size_t stackwalk_thread_count(const struct stackwalk_result *r)
     return r->nthreads;
 }
 
-const struct stackwalk_thread *stackwalk_thread(const struct stackwalk_result *r,
-                                                size_t i)
+const struct stackwalk_thread *
+stackwalk_thread(const struct stackwalk_result *r, size_t i)
 {
     return i < r->nthreads ? &r->threads[i] : NULL;
 }
@@ -375,8 +377,7 @@ static const struct {
 } trust_names[] = {
     [STACKWALK_TRUST_NONE] = {"unknown", "none"},
     [STACKWALK_TRUST_SCAN] = {"stack scanning", "scan"},
-    [STACKWALK_TRUST_CFI_SCAN] = {"call frame info with scanning",
-                                  "cfi_scan"},
+    [STACKWALK_TRUST_CFI_SCAN] = {"call frame info with scanning", "cfi_scan"},
     [STACKWALK_TRUST_FP] = {"previous frame's frame pointer", "fp"},
     [STACKWALK_TRUST_CFI] = {"call frame info", "cfi"},
     [STACKWALK_TRUST_PREWALKED] = {"recovered by external stack walker",

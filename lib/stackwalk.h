@@ -87,14 +87,14 @@ struct stackwalk_options {
 /* How a frame was found, in Breakpad's order of trust (lowest first). */
 enum stackwalk_trust {
     STACKWALK_TRUST_NONE = 0,
-    STACKWALK_TRUST_SCAN,          /* "stack scanning" */
-    STACKWALK_TRUST_CFI_SCAN,      /* "call frame info with scanning" */
-    STACKWALK_TRUST_FP,            /* "previous frame's frame pointer" */
-    STACKWALK_TRUST_CFI,           /* "call frame info" */
-    STACKWALK_TRUST_PREWALKED,     /* "recovered by external stack walker" */
-    STACKWALK_TRUST_CONTEXT,       /* "given as instruction pointer in
-                                    * context" */
-    STACKWALK_TRUST_INLINE,        /* "inlined" */
+    STACKWALK_TRUST_SCAN,      /* "stack scanning" */
+    STACKWALK_TRUST_CFI_SCAN,  /* "call frame info with scanning" */
+    STACKWALK_TRUST_FP,        /* "previous frame's frame pointer" */
+    STACKWALK_TRUST_CFI,       /* "call frame info" */
+    STACKWALK_TRUST_PREWALKED, /* "recovered by external stack walker" */
+    STACKWALK_TRUST_CONTEXT,   /* "given as instruction pointer in
+                                * context" */
+    STACKWALK_TRUST_INLINE,    /* "inlined" */
 };
 
 /* Whether a module's symbols were asked for and found. */
@@ -109,28 +109,28 @@ enum stackwalk_symstatus {
  * registers) placed before the frame of the function it was inlined
  * into; all of them share the same instruction address. */
 struct stackwalk_frame {
-    uint64_t instruction;  /* pc for frame 0, else the return address */
-    uint64_t lookup;       /* instruction adjusted into the call */
+    uint64_t instruction; /* pc for frame 0, else the return address */
+    uint64_t lookup;      /* instruction adjusted into the call */
     const struct minidump_module *module; /* NULL: in no module */
-    size_t module_index;   /* index in minidump_module(), or SIZE_MAX */
+    size_t module_index; /* index in minidump_module(), or SIZE_MAX */
     enum stackwalk_trust trust;
     struct unwind_regs regs; /* valid is 0 for inline frames */
     /* Symbolication; FUNCTION NULL when no symbol covers the address.
      * FUNCTION is as recorded (possibly mangled, see LANG). */
     const char *function;
-    const char *file;      /* NULL when unknown */
-    uint32_t line;         /* 0 when unknown */
+    const char *file;       /* NULL when unknown */
+    uint32_t line;          /* 0 when unknown */
     uint64_t function_base; /* absolute address of the function (or of the
                              * inline range) */
-    uint64_t line_base;    /* absolute start of the line record */
+    uint64_t line_base;     /* absolute start of the line record */
     enum symtable_lang lang;
 };
 
 struct stackwalk_thread {
     uint32_t thread_id;
-    const char *name;      /* "" when the dump names none */
-    bool crashed;          /* its context is the exception's */
-    bool truncated;        /* the walk stopped at the frame bound */
+    const char *name; /* "" when the dump names none */
+    bool crashed;     /* its context is the exception's */
+    bool truncated;   /* the walk stopped at the frame bound */
     size_t nframes;
     const struct stackwalk_frame *frames;
 };
@@ -156,8 +156,8 @@ enum unwind_cpu stackwalk_cpu(const struct stackwalk_result *r);
 /* Threads in the dump's order (the dumping thread left out).  The
  * pointer is borrowed from R. */
 size_t stackwalk_thread_count(const struct stackwalk_result *r);
-const struct stackwalk_thread *stackwalk_thread(const struct stackwalk_result *r,
-                                                size_t i);
+const struct stackwalk_thread *
+stackwalk_thread(const struct stackwalk_result *r, size_t i);
 
 /* Index of the crashed thread (or the one that requested the dump), or
  * -1 when the dump names none. */

@@ -11,7 +11,7 @@
 /* Breakpad's scan depth: 40 words above a caller's stack pointer, four
  * times as many above the context frame's (which may be anywhere in a
  * function that has not set up its frame yet). */
-#define STACKWALK_SCAN_WORDS 40
+#define STACKWALK_SCAN_WORDS          40
 #define STACKWALK_SCAN_CONTEXT_FACTOR 4
 
 /* State of one walk, shared by all its threads. */
@@ -20,10 +20,10 @@ struct stackwalk_walk {
     const struct stackwalk_provider *provider;
     struct unwind_memory mem;
     enum unwind_cpu cpu;
-    unsigned word;      /* 4 or 8 */
+    unsigned word; /* 4 or 8 */
     bool scan;
     size_t nmodules;
-    struct stackwalk_symbols *syms; /* per module, valid once asked */
+    struct stackwalk_symbols *syms;   /* per module, valid once asked */
     enum stackwalk_symstatus *status; /* per module; UNUSED: not asked */
     /* The thread being walked: its stack memory, when the dump has it. */
     bool has_stack;

@@ -100,8 +100,7 @@ static int step_cfi_sources(struct stackwalk_walk *w,
 {
     int rc = -ENOENT;
 
-    if (s->bp && w->cpu == UNWIND_CPU_X86 &&
-        unwind_bpindex_has_win(s->bp, rva))
+    if (s->bp && w->cpu == UNWIND_CPU_X86 && unwind_bpindex_has_win(s->bp, rva))
         rc = unwind_bp_win_step(s->bp, rva, callee, context, &w->mem, caller);
     if (rc < 0 && s->bp && unwind_bpindex_has_cfi(s->bp, rva)) {
         *caller = (struct unwind_regs){.cpu = w->cpu};
@@ -185,8 +184,7 @@ static int step_fp_arm64(struct stackwalk_walk *w,
 
     if (!reg_known(callee, UNWIND_ARM64_FP) || fp % 8 != 0 || fp == 0)
         return -ENOENT;
-    if (reg_known(callee, UNWIND_ARM64_SP) &&
-        fp < callee->r[UNWIND_ARM64_SP])
+    if (reg_known(callee, UNWIND_ARM64_SP) && fp < callee->r[UNWIND_ARM64_SP])
         return -ENOENT;
     if (unwind_read_word(&w->mem, w->cpu, fp, &cfp) < 0 ||
         unwind_read_word(&w->mem, w->cpu, fp + 8, &clr) < 0)

@@ -270,9 +270,9 @@ static void take_file(struct symdir *sd, struct symdir_entry *e,
 
 /* --- the candidate paths ------------------------------------------------ */
 
-static void try_path(struct symdir *sd, struct symdir_entry *e,
-                     const char *dir, const char *a, const char *b,
-                     const char *c, bool check_identity)
+static void try_path(struct symdir *sd, struct symdir_entry *e, const char *dir,
+                     const char *a, const char *b, const char *c,
+                     bool check_identity)
 {
     char *path;
 

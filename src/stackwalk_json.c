@@ -119,15 +119,15 @@ static json_t *thread_json(const struct stackwalk_result *r, size_t i)
     json_object_set_new(o, "thread_id", json_integer(t->thread_id));
     if (t->name[0])
         json_object_set_new(o, "thread_name", json_string(t->name));
-    json_object_set_new(o, "is_requesting",
-                        json_boolean((long)i ==
-                                     stackwalk_requesting_thread(r)));
+    json_object_set_new(
+        o, "is_requesting",
+        json_boolean((long)i == stackwalk_requesting_thread(r)));
     for (size_t k = 0; k < t->nframes; k++) {
         /* the context frame's registers: the first physical frame */
         if (t->frames[k].trust != STACKWALK_TRUST_INLINE) {
-            json_object_set_new(o, "registers",
-                                registers_json(stackwalk_cpu(r),
-                                               &t->frames[k].regs));
+            json_object_set_new(
+                o, "registers",
+                registers_json(stackwalk_cpu(r), &t->frames[k].regs));
             break;
         }
     }

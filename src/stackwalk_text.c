@@ -155,7 +155,7 @@ static int print_register(enum unwind_cpu cpu, const char *name, uint64_t v,
 static const int order_x86[] = {8, 4, 5, 3, 6, 7, 0, 1, 2, 9};
 static const char *const names_x86[] = {"eip", "esp", "ebp", "ebx", "esi",
                                         "edi", "eax", "ecx", "edx", "efl"};
-static const int order_arm[] = {0, 1, 2,  3,  4,  5,  6, 7,
+static const int order_arm[] = {0, 1, 2,  3,  4,  5,  6,  7,
                                 8, 9, 10, 12, 11, 13, 14, 15};
 
 static void print_registers(enum unwind_cpu cpu, const struct unwind_regs *r)
@@ -168,8 +168,8 @@ static void print_registers(enum unwind_cpu cpu, const struct unwind_regs *r)
 
         for (int k = 0; k < 10; k++) {
             if ((k < 6 || all) && ((r->valid >> order_x86[k]) & 1))
-                col = print_register(cpu, names_x86[k], r->r[order_x86[k]],
-                                     col);
+                col =
+                    print_register(cpu, names_x86[k], r->r[order_x86[k]], col);
         }
         return;
     }
@@ -228,8 +228,9 @@ static void print_report(const struct minidump *md,
     print_crash(md);
     if (req >= 0) {
         printf("\nThread %ld (%s)\n", req,
-               sw_crashed(md, &reason, &addr) ? "crashed"
-                                              : "requested dump, did not crash");
+               sw_crashed(md, &reason, &addr)
+                   ? "crashed"
+                   : "requested dump, did not crash");
         print_stack(cpu, stackwalk_thread(r, (size_t)req));
     }
     for (size_t i = 0; i < stackwalk_thread_count(r); i++) {

@@ -26,13 +26,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SYNTH_MOD_BASE 0x10000000u
-#define SYNTH_MOD_STRIDE 0x100000u
-#define SYNTH_MOD_SIZE 0x10000u
-#define SYNTH_FUNC_SIZE 0x100u
-#define SYNTH_STACK_BASE 0x7f0000000000u
+#define SYNTH_MOD_BASE     0x10000000u
+#define SYNTH_MOD_STRIDE   0x100000u
+#define SYNTH_MOD_SIZE     0x10000u
+#define SYNTH_FUNC_SIZE    0x100u
+#define SYNTH_STACK_BASE   0x7f0000000000u
 #define SYNTH_STACK_STRIDE 0x100000u
-#define SYNTH_FRAME 0x100u
+#define SYNTH_FRAME        0x100u
 
 static uint32_t rng = 12345;
 
@@ -64,7 +64,8 @@ static void add_modules(struct mdw *w, unsigned nmods)
         char name[64];
         struct mdw_module m = {.base = SYNTH_MOD_BASE +
                                        (uint64_t)i * SYNTH_MOD_STRIDE,
-                               .size = SYNTH_MOD_SIZE, .name = name};
+                               .size = SYNTH_MOD_SIZE,
+                               .name = name};
 
         for (int k = 0; k < 20; k++)
             id[k] = (uint8_t)(i * 31 + k * 7 + 1);
@@ -81,8 +82,10 @@ static void add_thread(struct mdw *w, unsigned t, unsigned nmods,
 {
     uint64_t start = SYNTH_STACK_BASE + (uint64_t)t * SYNTH_STACK_STRIDE;
     struct unwind_regs r = {.cpu = UNWIND_CPU_AMD64};
-    struct mdw_thread th = {.tid = 100 + t, .stack_start = start,
-                            .stack = stack, .stack_len = len,
+    struct mdw_thread th = {.tid = 100 + t,
+                            .stack_start = start,
+                            .stack = stack,
+                            .stack_len = len,
                             .ctx = {.kind = MDW_CTX_AMD64, .regs = &r}};
 
     memset(stack, 0, len);
@@ -131,11 +134,11 @@ static int write_sym(const char *dir, const struct minidump_module *m)
     fp = fopen(path, "w");
     if (fp == NULL)
         return -errno;
-    fprintf(fp, "MODULE Linux x86_64 %s %s\nFILE 0 /synth/%s.c\n",
-            m->debug_id, base, base);
+    fprintf(fp, "MODULE Linux x86_64 %s %s\nFILE 0 /synth/%s.c\n", m->debug_id,
+            base, base);
     for (unsigned a = 0; a < SYNTH_MOD_SIZE; a += SYNTH_FUNC_SIZE)
-        fprintf(fp, "FUNC %x %x 0 f%x\n%x %x %u 0\n", a, SYNTH_FUNC_SIZE, a,
-                a, SYNTH_FUNC_SIZE, 10 + a / SYNTH_FUNC_SIZE);
+        fprintf(fp, "FUNC %x %x 0 f%x\n%x %x %u 0\n", a, SYNTH_FUNC_SIZE, a, a,
+                SYNTH_FUNC_SIZE, 10 + a / SYNTH_FUNC_SIZE);
     for (unsigned a = 0; a < SYNTH_MOD_SIZE; a += SYNTH_FUNC_SIZE)
         fprintf(fp,
                 "STACK CFI INIT %x %x .cfa: $rsp 8 + .ra: .cfa -8 + ^\n"
@@ -174,8 +177,8 @@ int main(int argc, char **argv)
     struct mdw_system_info si = {.arch = 9, .ncpus = 8, .platform = 0x8201};
     int rc;
 
-    if (argc < 3 || nthreads == 0 || nmods == 0 || nmods > 1000 ||
-        depth == 0 || depth > 1000) {
+    if (argc < 3 || nthreads == 0 || nmods == 0 || nmods > 1000 || depth == 0 ||
+        depth > 1000) {
         fprintf(stderr, "usage: mdsynth OUT.dmp SYMDIR [THREADS [MODULES "
                         "[DEPTH]]]\n");
         return 2;

@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WIN_DEBUG_ID "3249D99D0C4049318610F4E4FB0B69361"
+#define WIN_DEBUG_ID   "3249D99D0C4049318610F4E4FB0B69361"
 #define LINUX_DEBUG_ID "C0BCC3F19827FE653058404B2831D9E60"
 #define LINUX_BUILD_ID "f1c3bcc0279865fe3058404b2831d9e64135386c"
-#define MAC_DEBUG_ID "67E9247C814E392BA027DBDE6748FCBF0"
+#define MAC_DEBUG_ID   "67E9247C814E392BA027DBDE6748FCBF0"
 
 static char dir[256];
 
@@ -48,8 +48,8 @@ static void teardown(void)
 /* Frame F is module!function at FILE:LINE (FILE compared by suffix, as
  * PDB and DWARF paths differ), found by TRUST. */
 static void expect_frame(const struct stackwalk_frame *f, const char *module,
-                         const char *function, const char *file,
-                         uint32_t line, enum stackwalk_trust trust)
+                         const char *function, const char *file, uint32_t line,
+                         enum stackwalk_trust trust)
 {
     ck_assert_ptr_nonnull(f);
     ck_assert_str_eq(swtest_module(f), module);
@@ -67,8 +67,8 @@ static void expect_frame(const struct stackwalk_frame *f, const char *module,
     }
     ck_assert_ptr_nonnull(f->file);
     ck_assert_msg(strlen(f->file) >= strlen(file) &&
-                      strcmp(f->file + strlen(f->file) - strlen(file),
-                             file) == 0,
+                      strcmp(f->file + strlen(f->file) - strlen(file), file) ==
+                          0,
                   "%s is not %s", f->file, file);
     ck_assert_uint_eq(f->line, line);
 }
@@ -88,8 +88,7 @@ static void expect_frame(const struct stackwalk_frame *f, const char *module,
  * gives [0x10ff79c] = 0x771d0f79 (ntdll.dll, base 0x77170000), then
  * [0x10ff7e4] = 0x771d0f44, then [0x10ff7f4] = 0: the chain's end. */
 
-static void expect_windows_tail(const struct stackwalk_thread *th,
-                                size_t first)
+static void expect_windows_tail(const struct stackwalk_thread *th, size_t first)
 {
     const struct stackwalk_frame *f = swtest_phys(th, first);
 
@@ -133,8 +132,7 @@ START_TEST(test_stackwalk_windows_sym)
     struct swtest t;
     const struct stackwalk_thread *th;
 
-    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb",
-                 "pdb/crash.sym");
+    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb", "pdb/crash.sym");
     swtest_walk(&t, "minidump/windows.dmp", dir);
     th = swtest_crashed(&t);
     expect_windows_main(th);
@@ -156,10 +154,8 @@ START_TEST(test_stackwalk_windows_pdb)
     struct swtest t;
     const struct stackwalk_thread *th;
 
-    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb",
-                 "pdb/crash.pdb");
-    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.sym",
-                 "pdb/crash.sym");
+    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb", "pdb/crash.pdb");
+    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.sym", "pdb/crash.sym");
     swtest_walk(&t, "minidump/windows.dmp", dir);
     th = swtest_crashed(&t);
     expect_frame(&th->frames[0], "crash.exe", "crash", "main.cpp", 24,
@@ -167,8 +163,8 @@ START_TEST(test_stackwalk_windows_pdb)
     expect_frame(&th->frames[1], "crash.exe", "start", "main.cpp", 28,
                  STACKWALK_TRUST_INLINE);
     expect_windows_main(th);
-    expect_frame(&th->frames[3], "crash.exe", "invoke_main",
-                 "exe_common.inl", 78, STACKWALK_TRUST_INLINE);
+    expect_frame(&th->frames[3], "crash.exe", "invoke_main", "exe_common.inl",
+                 78, STACKWALK_TRUST_INLINE);
     expect_windows_tail(th, 2);
     swtest_free(&t);
 }
@@ -337,8 +333,7 @@ START_TEST(test_stackwalk_macos_nosyms)
     th = swtest_crashed(&t);
     expect_frame(&th->frames[0], "crash", NULL, NULL, 0,
                  STACKWALK_TRUST_CONTEXT);
-    expect_frame(&th->frames[1], "crash", NULL, NULL, 0,
-                 STACKWALK_TRUST_SCAN);
+    expect_frame(&th->frames[1], "crash", NULL, NULL, 0, STACKWALK_TRUST_SCAN);
     ck_assert_uint_eq(th->frames[1].instruction, 0x109ba8c70);
     ck_assert_uint_eq(th->frames[1].regs.r[UNWIND_AMD64_RSP], 0x7fff560641b0);
     swtest_free(&t);
@@ -398,8 +393,7 @@ START_TEST(test_stackwalk_all_threads)
         "minidump/windows.dmp", "minidump/linux.dmp", "minidump/macos.dmp"};
     struct swtest t;
 
-    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb",
-                 "pdb/crash.sym");
+    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb", "pdb/crash.sym");
     swtest_place(dir, "crash/" LINUX_DEBUG_ID "/crash.sym",
                  "breakpad/linux/crash.sym");
     swtest_place(dir, "crash/" MAC_DEBUG_ID "/crash.sym",
@@ -425,8 +419,7 @@ START_TEST(test_stackwalk_warm)
     const struct stackwalk_thread *a, *b;
     size_t files;
 
-    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb",
-                 "pdb/crash.sym");
+    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb", "pdb/crash.sym");
     swtest_walk(&t, "minidump/windows.dmp", dir);
     files = symdir_files_read(t.sd);
     ck_assert_uint_gt(files, 0);

@@ -22,14 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MOD_BASE 0x10000000u
-#define MOD_SIZE 0x10000u
-#define PC0 (MOD_BASE + 0x100)
-#define PC1 (MOD_BASE + 0x1234)
-#define PC2 (MOD_BASE + 0x2345)
-#define STACK 0x00700000u
+#define MOD_BASE  0x10000000u
+#define MOD_SIZE  0x10000u
+#define PC0       (MOD_BASE + 0x100)
+#define PC1       (MOD_BASE + 0x1234)
+#define PC2       (MOD_BASE + 0x2345)
+#define STACK     0x00700000u
 #define STACK_LEN 0x400u
-#define TID 7
+#define TID       7
 
 struct cpu_case {
     enum mdw_ctx ctx;
@@ -59,11 +59,13 @@ static void build(const struct cpu_case *c, const struct unwind_regs *regs,
                   size_t *outlen)
 {
     struct mdw *w = mdw_new(1000);
-    struct mdw_system_info si = {.arch = c->arch, .ncpus = 1,
-                                 .platform = 0x8201};
-    struct mdw_module m = {.base = MOD_BASE, .size = MOD_SIZE,
-                           .name = "/synth/app"};
-    struct mdw_thread t = {.tid = TID, .stack_start = STACK, .stack = stack,
+    struct mdw_system_info si = {
+        .arch = c->arch, .ncpus = 1, .platform = 0x8201};
+    struct mdw_module m = {
+        .base = MOD_BASE, .size = MOD_SIZE, .name = "/synth/app"};
+    struct mdw_thread t = {.tid = TID,
+                           .stack_start = STACK,
+                           .stack = stack,
                            .stack_len = len,
                            .ctx = {.kind = c->ctx, .regs = regs}};
 
@@ -248,8 +250,8 @@ START_TEST(test_stackwalk_synth_no_context)
     struct mdw *w = mdw_new(1);
     struct mdw_system_info si = {.arch = 9, .ncpus = 1, .platform = 0x8201};
     struct mdw_thread t1 = {.tid = 1, .ctx = {.kind = MDW_CTX_NONE}};
-    struct mdw_thread t2 = {.tid = 2, .ctx = {.kind = MDW_CTX_AMD64,
-                                              .regs = &r}};
+    struct mdw_thread t2 = {.tid = 2,
+                            .ctx = {.kind = MDW_CTX_AMD64, .regs = &r}};
 
     r.r[UNWIND_AMD64_RIP] = 0x5000;
     mdw_system_info(w, &si);
@@ -278,14 +280,14 @@ START_TEST(test_stackwalk_synth_exception)
     size_t len;
     struct mdw *w = mdw_new(1);
     struct mdw_system_info si = {.arch = 9, .ncpus = 1, .platform = 0x8201};
-    struct mdw_module m = {.base = MOD_BASE, .size = MOD_SIZE,
-                           .name = "/synth/app"};
-    struct mdw_thread t1 = {.tid = 1, .ctx = {.kind = MDW_CTX_AMD64,
-                                              .regs = &r}};
-    struct mdw_thread t2 = {.tid = 2, .ctx = {.kind = MDW_CTX_AMD64,
-                                              .regs = &r}};
-    struct mdw_exception e = {.tid = 2, .code = 11,
-                              .ctx = {.kind = MDW_CTX_AMD64, .regs = &er}};
+    struct mdw_module m = {
+        .base = MOD_BASE, .size = MOD_SIZE, .name = "/synth/app"};
+    struct mdw_thread t1 = {.tid = 1,
+                            .ctx = {.kind = MDW_CTX_AMD64, .regs = &r}};
+    struct mdw_thread t2 = {.tid = 2,
+                            .ctx = {.kind = MDW_CTX_AMD64, .regs = &r}};
+    struct mdw_exception e = {
+        .tid = 2, .code = 11, .ctx = {.kind = MDW_CTX_AMD64, .regs = &er}};
 
     er.r[UNWIND_AMD64_RIP] = PC2;
     mdw_system_info(w, &si);

@@ -30,8 +30,7 @@ static char dir[256];
 static void setup(void)
 {
     symtest_tmpdir(dir, sizeof(dir), "check_stackwalk_tool");
-    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb",
-                 "pdb/crash.sym");
+    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb", "pdb/crash.sym");
 }
 
 static void teardown(void)
@@ -44,8 +43,7 @@ static const char *tool(void)
     static char path[4096];
     const char *top = getenv("abs_top_builddir");
 
-    snprintf(path, sizeof(path), "%s/src/symsrvd-stackwalk",
-             top ? top : "..");
+    snprintf(path, sizeof(path), "%s/src/symsrvd-stackwalk", top ? top : "..");
     return path;
 }
 
@@ -133,8 +131,7 @@ START_TEST(test_stackwalk_tool_machine)
         "CPU|x86|GenuineIntel family 6 model 63 stepping 2|2",
         "GPU|||",
         "Crash|EXCEPTION_ACCESS_VIOLATION_WRITE|0x45|0",
-        "Module|crash.exe||crash.pdb|" WIN_DEBUG_ID
-        "|0x002a0000|0x002a8fff|1",
+        "Module|crash.exe||crash.pdb|" WIN_DEBUG_ID "|0x002a0000|0x002a8fff|1",
         "0|0|crash.exe|main|c:\\projects\\breakpad-tools\\windows\\crash\\"
         "main.cpp|35|0x0",
         "0|1|crash.exe|__scrt_common_main_seh|f:\\dd\\vctools\\crt\\"
@@ -191,8 +188,7 @@ START_TEST(test_stackwalk_tool_json)
                      "EXCEPTION_ACCESS_VIOLATION_WRITE");
     ck_assert_str_eq(str_at(root, "crash_address"), "0x45");
     ck_assert_str_eq(str_at(root, "arch"), "x86");
-    ck_assert_str_eq(str_at(json_object_get(root, "os"), "name"),
-                     "Windows NT");
+    ck_assert_str_eq(str_at(json_object_get(root, "os"), "name"), "Windows NT");
     frames = crashed_frames(root);
     ck_assert_uint_eq(json_array_size(frames), 5);
     f = json_array_get(frames, 0);
@@ -210,12 +206,9 @@ START_TEST(test_stackwalk_tool_json)
     ck_assert_str_eq(str_at(f, "trust"), "fp");
     ck_assert_str_eq(str_at(f, "status"), "missing");
     mods = json_object_get(root, "modules");
-    ck_assert_str_eq(str_at(json_array_get(mods, 0), "debug_status"),
-                     "found");
-    ck_assert_str_eq(str_at(json_array_get(mods, 0), "debug_id"),
-                     WIN_DEBUG_ID);
-    ck_assert_str_eq(str_at(json_array_get(mods, 0), "image_addr"),
-                     "0x2a0000");
+    ck_assert_str_eq(str_at(json_array_get(mods, 0), "debug_status"), "found");
+    ck_assert_str_eq(str_at(json_array_get(mods, 0), "debug_id"), WIN_DEBUG_ID);
+    ck_assert_str_eq(str_at(json_array_get(mods, 0), "image_addr"), "0x2a0000");
     ck_assert_str_eq(str_at(json_array_get(mods, 1), "code_file"),
                      "C:\\Windows\\System32\\ntdll.dll");
     ck_assert_str_eq(str_at(json_array_get(mods, 1), "debug_status"),
@@ -231,8 +224,7 @@ START_TEST(test_stackwalk_tool_usage)
 
     snprintf(cmd, sizeof(cmd), "'%s' >/dev/null 2>&1", tool());
     ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
-    snprintf(cmd, sizeof(cmd), "'%s' /nonexistent.dmp >/dev/null 2>&1",
-             tool());
+    snprintf(cmd, sizeof(cmd), "'%s' /nonexistent.dmp >/dev/null 2>&1", tool());
     ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
 }
 END_TEST
