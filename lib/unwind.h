@@ -234,7 +234,11 @@ void unwind_elf_free(struct unwind_elf *ue);
 uint64_t unwind_elf_image_base(const struct unwind_elf *ue);
 
 /* Apply the CFI row covering RVA (image_base + RVA in the file's own
- * addresses).  Not thread-safe on one UE (libdw caches); give each thread
+ * addresses).  The caller's sp is the CFA and its pc the return-address
+ * column; when that column is undefined (the outermost frame, e.g.
+ * _start) pc is 0, so the walk ends.  "Same value" registers are copied
+ * only when callee-saved (libdw reports registers the CFI never names
+ * that way).  Not thread-safe on one UE (libdw caches); give each thread
  * its own. */
 int unwind_elf_step(struct unwind_elf *ue, uint64_t rva,
                     const struct unwind_regs *callee,
