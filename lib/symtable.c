@@ -295,6 +295,7 @@ size_t symtable_lookup(const struct symtable *t, uint64_t rva,
     const struct symtable_rec_line *line = NULL;
     const struct symtable_rec_inline *in, *inner = NULL;
     size_t depth = 0, n = 0, i;
+    uint64_t line_rva;
 
     i = map_find(t, &t->syms, t->sym_starts, rva);
     if (i != SIZE_MAX && t->sym_info[i].name != SYMTABLE_NONE)
@@ -311,6 +312,7 @@ size_t symtable_lookup(const struct symtable *t, uint64_t rva,
     i = map_find(t, &t->lines, t->line_starts, rva);
     if (i != SIZE_MAX)
         line = &t->line_info[i];
+    line_rva = line ? t->line_starts[i] : sym->sym_rva;
     /* Walk outwards: each level's location is the call site recorded on
      * the level inside it, the innermost's is the line record. */
     for (size_t d = depth + 1; d-- > 0 && n < max;) {
@@ -321,6 +323,7 @@ size_t symtable_lookup(const struct symtable *t, uint64_t rva,
         else
             fill_frame(t, &frames[n], sym, in, inner->call_file,
                        inner->call_line);
+        frames[n].line_rva = line_rva;
         inner = in;
         n++;
     }

@@ -134,6 +134,9 @@ struct symtable_frame {
     uint64_t sym_rva;     /* start of the function, or of the inline range */
     enum symtable_lang lang;
     bool inlined;         /* true for every frame but the outer function */
+    /* Start of the line record at the looked-up address, the same in every
+     * frame of a chain (sym_rva when no line record covers it). */
+    uint64_t line_rva;
 };
 
 /* Frames at RVA, innermost first, into FRAMES[0..MAX).  Returns the number
