@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -141,6 +142,44 @@ static const char *ipi_string(const struct pdb *p, uint32_t ti)
     return pdb_cstr(r, len, 4);
 }
 
+/* Length of an MSVC anonymous-namespace tag ("?A0x" and hex digits) at
+ * S, 0 when S does not start with one. */
+static size_t anon_tag_len(const char *s)
+{
+    size_t n = 4;
+
+    if (strncmp(s, "?A0x", 4) != 0)
+        return 0;
+    while (isxdigit((unsigned char)s[n]))
+        n++;
+    return n > 4 && (s[n] == '\0' || s[n] == ':') ? n : 0;
+}
+
+/* SCOPE into BUF[0..BLEN) with MSVC's anonymous-namespace tags
+ * ("?A0xc3a0617d") spelled as undname and clang spell them.  Returns the
+ * length written (truncated to fit). */
+static size_t scope_copy(const char *scope, char *buf, size_t blen)
+{
+    static const char anon[] = "`anonymous namespace'";
+    size_t out = 0;
+
+    for (const char *s = scope; *s && out + 1 < blen;) {
+        bool start = s == scope || s[-1] == ':';
+        size_t tag = start ? anon_tag_len(s) : 0;
+        const char *src = tag ? anon : s;
+        size_t n = tag ? sizeof(anon) - 1 : 1;
+
+        if (n > blen - 1 - out)
+            n = blen - 1 - out;
+        memcpy(buf + out, src, n);
+        out += n;
+        s += tag ? tag : 1;
+    }
+    if (blen > 0)
+        buf[out] = '\0';
+    return out;
+}
+
 bool pdb_ipi_func_name(struct pdb *p, uint32_t item, char *buf, size_t blen)
 {
     uint16_t kind;
@@ -158,9 +197,11 @@ bool pdb_ipi_func_name(struct pdb *p, uint32_t item, char *buf, size_t blen)
         scope = tpi_udt_name(p, pdb_u32(r));
     else if (pdb_u32(r) >= TI_FIRST_RECORD)
         scope = ipi_string(p, pdb_u32(r));
-    if (scope && *scope)
-        n = snprintf(buf, blen, "%s::%s", scope, name);
-    else
+    if (scope && *scope && blen > 0) {
+        size_t k = scope_copy(scope, buf, blen);
+
+        n = snprintf(buf + k, blen - k, "::%s", name);
+    } else
         n = snprintf(buf, blen, "%s", name);
     return n >= 0;
 }

@@ -212,6 +212,7 @@ static void walk_thread(struct stackwalk_walk *w,
     int pcr = unwind_reg_pc(w->cpu);
 
     regs.cpu = w->cpu;
+    w->callee_params = 0;
     if (!((regs.valid >> pcr) & 1))
         return;
     for (;;) {

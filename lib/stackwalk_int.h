@@ -28,6 +28,9 @@ struct stackwalk_walk {
     /* The thread being walked: its stack memory, when the dump has it. */
     bool has_stack;
     uint64_t stack_lo, stack_hi;
+    /* x86: parameter size of the STACK WIN record of the frame below the
+     * one being stepped (0 at a thread's first step). */
+    uint32_t callee_params;
 };
 
 /* The symbols of module I, asked of the provider on first use (never

@@ -92,16 +92,45 @@ static int step_pe_leaf(struct stackwalk_walk *w,
     return 0;
 }
 
+/* x86 STACK WIN, as Breakpad's x86 walker runs it: with the parameter
+ * size of the callee's own callee (.cbCalleeParams), and reporting
+ * whether it had to scan for the return address. */
+static int step_win(struct stackwalk_walk *w, const struct stackwalk_symbols *s,
+                    uint64_t rva, const struct unwind_regs *callee,
+                    bool context, struct unwind_regs *caller,
+                    enum stackwalk_trust *trust)
+{
+    static const enum stackwalk_trust trusts[] = {
+        [UNWIND_WIN_CFI] = STACKWALK_TRUST_CFI,
+        [UNWIND_WIN_CFI_SCAN] = STACKWALK_TRUST_CFI_SCAN,
+        [UNWIND_WIN_SCAN] = STACKWALK_TRUST_SCAN,
+    };
+    const struct unwind_win_opts opts = {
+        .callee_is_context = context,
+        .callee_param_size = w->callee_params,
+        .allow_scan = w->scan,
+    };
+    enum unwind_win_trust how = UNWIND_WIN_CFI;
+    int rc = unwind_bp_win_step_ex(s->bp, rva, callee, &opts, &w->mem, caller,
+                                   &how);
+
+    if (rc == 0)
+        *trust = trusts[how];
+    return rc;
+}
+
 /* The CFI sources of the module at AT, best first. */
 static int step_cfi_sources(struct stackwalk_walk *w,
                             const struct stackwalk_symbols *s, uint64_t rva,
                             const struct unwind_regs *callee, bool context,
-                            struct unwind_regs *caller)
+                            struct unwind_regs *caller,
+                            enum stackwalk_trust *trust)
 {
     int rc = -ENOENT;
 
+    *trust = STACKWALK_TRUST_CFI;
     if (s->bp && w->cpu == UNWIND_CPU_X86 && unwind_bpindex_has_win(s->bp, rva))
-        rc = unwind_bp_win_step(s->bp, rva, callee, context, &w->mem, caller);
+        rc = step_win(w, s, rva, callee, context, caller, trust);
     if (rc < 0 && s->bp && unwind_bpindex_has_cfi(s->bp, rva)) {
         *caller = (struct unwind_regs){.cpu = w->cpu};
         rc = unwind_bp_cfi_step(s->bp, rva, callee, &w->mem, caller);
@@ -120,7 +149,8 @@ static int step_cfi_sources(struct stackwalk_walk *w,
 }
 
 static int step_cfi(struct stackwalk_walk *w, const struct unwind_regs *callee,
-                    bool context, struct unwind_regs *caller)
+                    bool context, struct unwind_regs *caller,
+                    enum stackwalk_trust *trust)
 {
     int pc = unwind_reg_pc(w->cpu), sp = unwind_reg_sp(w->cpu);
     uint64_t at = lookup_addr(w, callee->r[pc], context);
@@ -132,7 +162,7 @@ static int step_cfi(struct stackwalk_walk *w, const struct unwind_regs *callee,
         return -ENOENT;
     s = stackwalk_module_syms(w, i);
     rc = step_cfi_sources(w, s, at - minidump_module(w->md, i)->base, callee,
-                          context, caller);
+                          context, caller, trust);
     if (rc < 0)
         return rc;
     caller->cpu = w->cpu;
@@ -259,6 +289,26 @@ static int step_scan(struct stackwalk_walk *w, const struct unwind_regs *callee,
     return -ENOENT;
 }
 
+/* The parameter size of the STACK WIN record covering CALLEE: what the
+ * next step passes as .cbCalleeParams.  0 off x86 or without a record. */
+static uint32_t win_params(struct stackwalk_walk *w,
+                           const struct unwind_regs *callee, bool context)
+{
+    uint64_t at = lookup_addr(w, callee->r[unwind_reg_pc(w->cpu)], context);
+    size_t i = stackwalk_module_index(w, at);
+    const struct stackwalk_symbols *s;
+    uint32_t size = 0;
+
+    if (w->cpu != UNWIND_CPU_X86 || i == SIZE_MAX)
+        return 0;
+    s = stackwalk_module_syms(w, i);
+    if (s->bp == NULL ||
+        unwind_bpindex_win_params(s->bp, at - minidump_module(w->md, i)->base,
+                                  &size) != 0)
+        return 0;
+    return size;
+}
+
 int stackwalk_step(struct stackwalk_walk *w, const struct unwind_regs *callee,
                    bool context, struct unwind_regs *caller,
                    enum stackwalk_trust *trust)
@@ -268,10 +318,11 @@ int stackwalk_step(struct stackwalk_walk *w, const struct unwind_regs *callee,
     if (!reg_known(callee, unwind_reg_pc(w->cpu)))
         return -ENOENT;
     *caller = (struct unwind_regs){.cpu = w->cpu};
-    if (step_cfi(w, callee, context, caller) == 0) {
-        *trust = STACKWALK_TRUST_CFI;
+    rc = step_cfi(w, callee, context, caller, trust);
+    /* Whatever finds this caller, the next step's callee is CALLEE. */
+    w->callee_params = win_params(w, callee, context);
+    if (rc == 0)
         return 0;
-    }
     *caller = (struct unwind_regs){.cpu = w->cpu};
     rc = step_fp(w, callee, caller);
     if (rc == 0) {

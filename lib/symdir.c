@@ -15,6 +15,7 @@
 
 #include "breakpad.h"
 #include "objfile.h"
+#include "pdb.h"
 #include "symtable.h"
 #include "unwind.h"
 #include "xalloc.h"
@@ -39,6 +40,7 @@ struct symdir_entry {
     void *blob;
     struct unwind_bpindex *bp;
     struct breakpad_stack *stack;
+    char *stack_strings; /* the rules of STACK, when they come from a PDB */
     struct objfile_map bp_map;
     struct unwind_pe *pe;
     struct objfile_map pe_map;
@@ -81,6 +83,7 @@ static void entry_free(struct symdir_entry *e)
     free(e->blob);
     unwind_bpindex_free(e->bp);
     free(e->stack);
+    free(e->stack_strings);
     if (e->bp_map.data)
         objfile_unmap(&e->bp_map);
     unwind_pe_free(e->pe);
@@ -213,6 +216,21 @@ fail:
     e->bp_path = NULL;
 }
 
+/* A PDB's x86 frame data, as the STACK WIN records dump_syms would have
+ * written: a store of PDBs alone then unwinds frames that omit EBP. */
+static void take_pdb_stack(struct symdir_entry *e, struct objfile_map *map)
+{
+    size_t n = 0;
+
+    if (pdb_stack_records(map, &e->stack, &n, &e->stack_strings) == 0 &&
+        n > 0 && unwind_bpindex_new(e->stack, n, &e->bp, NULL, 0) == 0)
+        return;
+    free(e->stack);
+    free(e->stack_strings);
+    e->stack = NULL;
+    e->stack_strings = NULL;
+}
+
 static void take_pe(struct symdir_entry *e, const char *path)
 {
     e->pe_path = xstrdup(path);
@@ -258,6 +276,8 @@ static void take_file(struct symdir *sd, struct symdir_entry *e,
     }
     if (e->table == NULL && build_table(e, &map) < 0)
         e->syms.corrupt = true;
+    if (kind == OBJFILE_PDB && e->bp == NULL)
+        take_pdb_stack(e, &map);
     objfile_unmap(&map);
     if (kind == OBJFILE_BREAKPAD && e->bp == NULL)
         take_breakpad_stack(e, path);

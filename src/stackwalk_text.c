@@ -191,9 +191,12 @@ static void print_stack(enum unwind_cpu cpu, const struct stackwalk_thread *t)
 
         printf("%2zu  ", i);
         print_frame_name(f);
-        fputs("\n ", stdout);
-        if (f->trust != STACKWALK_TRUST_INLINE)
+        /* An inlined frame has no registers of its own: no register line
+         * (rust-minidump prints it so too). */
+        if (f->trust != STACKWALK_TRUST_INLINE) {
+            fputs("\n ", stdout);
             print_registers(cpu, &f->regs);
+        }
         printf("\n    Found by: %s\n", stackwalk_trust_description(f->trust));
     }
 }

@@ -1022,6 +1022,37 @@ START_TEST(test_pdb_past_4gib)
 }
 END_TEST
 
+/* MSVC names an anonymous namespace "?A0x<hash>" in the IPI stream; we
+ * print it as undname and clang do.  In crash.pdb, main (RVA 0x2a3d,
+ * main.cpp:35) inlines crash() and start() from such a namespace
+ * (llvm-pdbutil-14 dump --ids: LF_STRING_ID "?A0xc3a0617d" as their
+ * scope). */
+START_TEST(test_pdb_anonymous_namespace)
+{
+    char *pdb = tu_data("crash.pdb");
+    struct objfile_map m;
+    struct symtable_builder *b = symtable_builder_new();
+    struct symtable *t;
+    struct symtable_frame f[4];
+    void *blob;
+    size_t len;
+
+    tu_map(pdb, &m);
+    ck_assert_int_eq(pdb_build(&m, b), 0);
+    ck_assert_int_eq(symtable_builder_finish(b, &blob, &len), 0);
+    ck_assert_int_eq(symtable_load(blob, len, &t), 0);
+    ck_assert_uint_eq(symtable_lookup(t, 0x2a3d, f, 4, NULL), 3);
+    ck_assert_str_eq(f[0].function, "`anonymous namespace'::crash");
+    ck_assert_str_eq(f[1].function, "`anonymous namespace'::start");
+    ck_assert_str_eq(f[2].function, "main");
+    symtable_close(t);
+    free(blob);
+    symtable_builder_free(b);
+    tu_unmap(&m);
+    free(pdb);
+}
+END_TEST
+
 /* The frame data of the x86 fixture, as STACK WIN records, against the
  * STACK WIN lines Breakpad's dump_syms wrote for the same PDB (crash.sym,
  * made through DIA: an independent reader): same records, same fields,
@@ -1173,6 +1204,7 @@ int main(void)
         test_pdb_block_sizes,
         test_pdb_past_4gib,
         test_pdb_frame_data_matches_dump_syms,
+        test_pdb_anonymous_namespace,
         test_pdb_damaged_files_fail_cleanly,
         test_pdb_rejects_other_formats,
     };
