@@ -170,6 +170,26 @@ START_TEST(test_stackwalk_windows_pdb)
 }
 END_TEST
 
+/* A symbol server's store holds the PDB alone: its FPO/frame data
+ * (pdb_stack_records) stands in for the .sym's STACK WIN lines, so the walk
+ * is the same as above; with frame pointers and scanning only, main's
+ * caller came out as _printf + 0x30. */
+START_TEST(test_stackwalk_windows_pdb_only)
+{
+    struct swtest t;
+    const struct stackwalk_thread *th;
+
+    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb", "pdb/crash.pdb");
+    swtest_walk(&t, "minidump/windows.dmp", dir);
+    th = swtest_crashed(&t);
+    expect_frame(&th->frames[0], "crash.exe", "crash", "main.cpp", 24,
+                 STACKWALK_TRUST_INLINE);
+    expect_windows_main(th);
+    expect_windows_tail(th, 2);
+    swtest_free(&t);
+}
+END_TEST
+
 /* Without symbols frame 0 is crash.exe + 0x2a3d; nothing may claim CFI. */
 START_TEST(test_stackwalk_windows_nosyms)
 {
@@ -468,6 +488,7 @@ static Suite *stackwalk_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_stackwalk_windows_sym);
     tcase_add_test(tc, test_stackwalk_windows_pdb);
+    tcase_add_test(tc, test_stackwalk_windows_pdb_only);
     tcase_add_test(tc, test_stackwalk_windows_nosyms);
     tcase_add_test(tc, test_stackwalk_linux_all);
     tcase_add_test(tc, test_stackwalk_linux_sym);
