@@ -81,15 +81,15 @@ static void frame_symbol_json(json_t *o, const struct stackwalk_frame *f)
 }
 
 static json_t *frame_json(const struct stackwalk_result *r,
-                          const struct stackwalk_frame *f, size_t index)
+                          const struct stackwalk_frame *f, size_t index,
+                          enum stackwalk_trust trust)
 {
     json_t *o = json_object();
 
     json_object_set_new(o, "status", json_string(frame_status(r, f)));
     json_object_set_new(o, "original_index", json_integer((json_int_t)index));
     json_object_set_new(o, "instruction_addr", hex_json(f->instruction));
-    json_object_set_new(o, "trust",
-                        json_string(stackwalk_trust_name(f->trust)));
+    json_object_set_new(o, "trust", json_string(stackwalk_trust_name(trust)));
     if (f->module)
         json_object_set_new(o, "package", json_string(f->module->code_file));
     if (f->function)
@@ -131,8 +131,21 @@ static json_t *thread_json(const struct stackwalk_result *r, size_t i)
             break;
         }
     }
-    for (size_t k = 0; k < t->nframes; k++)
-        json_array_append_new(frames, frame_json(r, &t->frames[k], k));
+    /* Symbolicator numbers frames as the stack walker found them
+     * (original_index) and gives the inlined frames it expands from one of
+     * them that frame's index and trust; they come just before it. */
+    for (size_t k = 0, phys = 0; k < t->nframes; k++) {
+        const struct stackwalk_frame *f = &t->frames[k];
+        size_t outer = k;
+
+        while (outer + 1 < t->nframes &&
+               t->frames[outer].trust == STACKWALK_TRUST_INLINE)
+            outer++;
+        json_array_append_new(frames,
+                              frame_json(r, f, phys, t->frames[outer].trust));
+        if (f->trust != STACKWALK_TRUST_INLINE)
+            phys++;
+    }
     json_object_set_new(o, "frames", frames);
     if (t->truncated)
         json_object_set_new(o, "truncated", json_true());

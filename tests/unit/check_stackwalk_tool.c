@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define WIN_DEBUG_ID "3249D99D0C4049318610F4E4FB0B69361"
 
@@ -229,6 +230,50 @@ START_TEST(test_stackwalk_tool_usage)
 }
 END_TEST
 
+/* With the PDB, frame 0 expands into crash and start inlined in main, and
+ * frame 1 into invoke_main inlined in __scrt_common_main_seh (see
+ * check_stackwalk.c): Symbolicator gives the expanded frames their
+ * physical frame's original_index and trust. */
+START_TEST(test_stackwalk_tool_json_inlines)
+{
+    static const struct {
+        const char *function;
+        int index;
+        const char *trust;
+    } want[] = {
+        {"`anonymous namespace'::crash", 0, "context"},
+        {"`anonymous namespace'::start", 0, "context"},
+        {"main", 0, "context"},
+        {"invoke_main", 1, "cfi"},
+        {"__scrt_common_main_seh", 1, "cfi"},
+    };
+    char path[512];
+    int status;
+    char *out;
+    json_t *root, *frames;
+
+    snprintf(path, sizeof(path), "%s/crash.pdb/" WIN_DEBUG_ID "/crash.pdb",
+             dir);
+    ck_assert_int_eq(unlink(path), 0);
+    swtest_place(dir, "crash.pdb/" WIN_DEBUG_ID "/crash.pdb", "pdb/crash.pdb");
+    out = run_tool("--json", &status);
+    ck_assert_int_eq(status, 0);
+    root = json_loads(out, 0, NULL);
+    ck_assert_ptr_nonnull(root);
+    frames = crashed_frames(root);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        json_t *f = json_array_get(frames, i);
+
+        ck_assert_str_eq(str_at(f, "function"), want[i].function);
+        ck_assert_int_eq(json_integer_value(json_object_get(f, "original_index")),
+                         want[i].index);
+        ck_assert_str_eq(str_at(f, "trust"), want[i].trust);
+    }
+    json_decref(root);
+    free(out);
+}
+END_TEST
+
 static Suite *tool_suite(void)
 {
     Suite *s = suite_create("stackwalk_tool");
@@ -238,6 +283,7 @@ static Suite *tool_suite(void)
     tcase_add_test(tc, test_stackwalk_tool_text);
     tcase_add_test(tc, test_stackwalk_tool_machine);
     tcase_add_test(tc, test_stackwalk_tool_json);
+    tcase_add_test(tc, test_stackwalk_tool_json_inlines);
     tcase_add_test(tc, test_stackwalk_tool_usage);
     suite_add_tcase(s, tc);
     return s;
