@@ -299,13 +299,32 @@ static void walk_init(struct stackwalk_walk *w, const struct minidump *md,
     minidump_memory(md, &w->mem);
 }
 
+/* The dump's CPU: SystemInfo's, else that of the first CPU context (a
+ * truncated dump may have lost SystemInfo and kept its threads). */
+static enum unwind_cpu dump_cpu(const struct minidump *md)
+{
+    const struct minidump_system_info *si = minidump_system_info(md);
+    const struct minidump_exception *e = minidump_exception(md);
+
+    if (si != NULL && si->cpu != UNWIND_CPU_UNKNOWN)
+        return si->cpu;
+    if (e != NULL && e->has_context)
+        return e->context.cpu;
+    for (size_t i = 0; i < minidump_thread_count(md); i++) {
+        const struct minidump_thread *t = minidump_thread(md, i);
+
+        if (t->has_context)
+            return t->context.cpu;
+    }
+    return UNWIND_CPU_UNKNOWN;
+}
+
 int stackwalk_run(const struct minidump *md,
                   const struct stackwalk_provider *provider,
                   const struct stackwalk_options *opts,
                   struct stackwalk_result **out)
 {
-    const struct minidump_system_info *si = minidump_system_info(md);
-    enum unwind_cpu cpu = si ? si->cpu : UNWIND_CPU_UNKNOWN;
+    enum unwind_cpu cpu = dump_cpu(md);
     size_t max = opts && opts->max_frames ? opts->max_frames
                                           : STACKWALK_DEFAULT_MAX_FRAMES;
     size_t nthreads = minidump_thread_count(md);

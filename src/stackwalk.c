@@ -126,7 +126,10 @@ static int walk_once(const struct sw_opts *o, const struct minidump *md,
     symdir_provider(sd, &p);
     rc = stackwalk_run(md, &p, &wo, &r);
     if (rc < 0) {
-        fprintf(stderr, "symsrvd-stackwalk: %s: unsupported CPU\n", o->dump);
+        fprintf(stderr,
+                "symsrvd-stackwalk: %s: no supported CPU (no SystemInfo and "
+                "no CPU context this reader knows)\n",
+                o->dump);
         return rc;
     }
     if (print)
@@ -152,6 +155,10 @@ static int run(const struct sw_opts *o)
         fprintf(stderr, "symsrvd-stackwalk: %s: %s\n", o->dump, err);
         goto out;
     }
+    /* A damaged dump is walked as far as it goes; say what was lost. */
+    for (size_t i = 0; i < minidump_warning_count(md); i++)
+        fprintf(stderr, "symsrvd-stackwalk: %s: warning: %s\n", o->dump,
+                minidump_warning(md, i));
     sd = symdir_new(o->dirs, o->ndirs);
     for (unsigned i = 0; i < o->repeat && rc == 0; i++) {
         double t0 = now_seconds();

@@ -53,10 +53,10 @@ static void put_word(uint8_t *stack, unsigned word, uint32_t off, uint64_t v)
 }
 
 /* A dump with one module, one thread of context REGS and stack STACK
- * (LEN bytes at STACK; NULL for none). */
-static void build(const struct cpu_case *c, const struct unwind_regs *regs,
-                  const uint8_t *stack, size_t len, uint8_t **out,
-                  size_t *outlen)
+ * (LEN bytes at STACK; NULL for none), and SystemInfo when WITH_SI. */
+static void build_dump(const struct cpu_case *c,
+                       const struct unwind_regs *regs, const uint8_t *stack,
+                       size_t len, bool with_si, uint8_t **out, size_t *outlen)
 {
     struct mdw *w = mdw_new(1000);
     struct mdw_system_info si = {
@@ -69,11 +69,19 @@ static void build(const struct cpu_case *c, const struct unwind_regs *regs,
                            .stack_len = len,
                            .ctx = {.kind = c->ctx, .regs = regs}};
 
-    mdw_system_info(w, &si);
+    if (with_si)
+        mdw_system_info(w, &si);
     mdw_module(w, &m);
     mdw_thread(w, &t);
     mdw_finish(w, out, outlen);
     mdw_free(w);
+}
+
+static void build(const struct cpu_case *c, const struct unwind_regs *regs,
+                  const uint8_t *stack, size_t len, uint8_t **out,
+                  size_t *outlen)
+{
+    build_dump(c, regs, stack, len, true, out, outlen);
 }
 
 static void set_reg(struct unwind_regs *r, int n, uint64_t v)
@@ -136,6 +144,25 @@ START_TEST(test_stackwalk_synth_fp_chain)
         ck_assert_uint_eq(th->frames[2].instruction, PC2);
         ck_assert_int_eq(th->frames[2].trust, STACKWALK_TRUST_FP);
     }
+    swtest_free(&t);
+}
+END_TEST
+
+/* A dump cut short may lose SystemInfo and keep its threads: the CPU then
+ * comes from the context's own layout. */
+START_TEST(test_stackwalk_synth_no_sysinfo)
+{
+    const struct cpu_case *c = &cpus[_i];
+    uint8_t stack[STACK_LEN] = {0};
+    struct unwind_regs r = context(c, 0);
+    struct swtest t;
+    uint8_t *dump;
+    size_t len;
+
+    build_dump(c, &r, stack, sizeof(stack), false, &dump, &len);
+    swtest_walk_mem(&t, dump, len, NULL, NULL);
+    ck_assert_int_eq(stackwalk_cpu(t.r), c->cpu);
+    ck_assert_uint_eq(only_thread(&t)->frames[0].instruction, PC0);
     swtest_free(&t);
 }
 END_TEST
@@ -361,6 +388,7 @@ static Suite *synth_suite(void)
     int ncpus = (int)(sizeof(cpus) / sizeof(cpus[0]));
 
     tcase_add_loop_test(tc, test_stackwalk_synth_fp_chain, 0, ncpus);
+    tcase_add_loop_test(tc, test_stackwalk_synth_no_sysinfo, 0, ncpus);
     tcase_add_loop_test(tc, test_stackwalk_synth_fp_cycle, 0, ncpus);
     tcase_add_loop_test(tc, test_stackwalk_synth_missing_stack, 0, ncpus);
     tcase_add_test(tc, test_stackwalk_synth_huge_stack);
