@@ -132,3 +132,13 @@ out:
     close(fd);
     return rc;
 }
+
+const char *path_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *bslash = strrchr(path, '\\');
+
+    if (bslash > slash)
+        slash = bslash;
+    return slash ? slash + 1 : path;
+}

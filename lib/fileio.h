@@ -33,4 +33,9 @@ int remove_tree(const char *dir);
  * refusing files above MAX bytes.  0 or -errno; caller frees *OUT. */
 int read_small_file(const char *path, size_t max, char **out, size_t *len);
 
+/* The last component of PATH, with '/' and '\\' both taken as
+ * separators (paths in crash dumps and PDBs are often Windows paths).
+ * Points into PATH. */
+const char *path_base(const char *path);
+
 #endif

@@ -10,6 +10,7 @@
  * they borrow), so results stay valid until symdir_free().
  */
 #include "config.h"
+#include "fileio.h"
 
 #include "symdir.h"
 
@@ -114,17 +115,6 @@ size_t symdir_files_read(const struct symdir *sd)
     return sd->files_read;
 }
 
-/* The last path component, for '/' and '\\' separators alike. */
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *bslash = strrchr(path, '\\');
-
-    if (bslash > slash)
-        slash = bslash;
-    return slash ? slash + 1 : path;
-}
-
 /* A name safe to use as one path component: no separators, no "." or
  * "..", not empty.  A hostile dump must not steer us out of the
  * directory. */
@@ -136,18 +126,18 @@ static bool safe_component(const char *s)
 
 static void key_init(struct symdir_key *k, const struct minidump_module *m)
 {
-    k->debug_file = xstrdup(base_name(m->debug_file));
+    k->debug_file = xstrdup(path_base(m->debug_file));
     k->debug_id = xstrdup(m->debug_id);
-    k->code_file = xstrdup(base_name(m->code_file));
+    k->code_file = xstrdup(path_base(m->code_file));
     k->code_id = xstrdup(m->code_id);
 }
 
 static bool key_equal(const struct symdir_key *k,
                       const struct minidump_module *m)
 {
-    return strcmp(k->debug_file, base_name(m->debug_file)) == 0 &&
+    return strcmp(k->debug_file, path_base(m->debug_file)) == 0 &&
            strcmp(k->debug_id, m->debug_id) == 0 &&
-           strcmp(k->code_file, base_name(m->code_file)) == 0 &&
+           strcmp(k->code_file, path_base(m->code_file)) == 0 &&
            strcmp(k->code_id, m->code_id) == 0;
 }
 

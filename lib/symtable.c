@@ -329,3 +329,14 @@ size_t symtable_lookup(const struct symtable *t, uint64_t rva,
     }
     return n;
 }
+
+const char *symtable_lang_name(enum symtable_lang lang)
+{
+    static const char *const names[] = {
+        [SYMTABLE_LANG_C] = "c",       [SYMTABLE_LANG_CPP] = "cpp",
+        [SYMTABLE_LANG_RUST] = "rust", [SYMTABLE_LANG_D] = "d",
+        [SYMTABLE_LANG_SWIFT] = "swift", [SYMTABLE_LANG_ASM] = "asm",
+    };
+
+    return (size_t)lang < sizeof(names) / sizeof(names[0]) ? names[lang] : NULL;
+}

@@ -51,6 +51,10 @@ enum symtable_lang {
     SYMTABLE_LANG_ASM,
 };
 
+/* The language as Symbolicator names it ("c", "cpp", "rust", "d",
+ * "swift", "asm"), or NULL when unknown. */
+const char *symtable_lang_name(enum symtable_lang lang);
+
 /* --- building (readers call these) ------------------------------------ */
 
 /* New, empty builder; free with symtable_builder_free() (NULL-safe). */

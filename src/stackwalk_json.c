@@ -6,6 +6,7 @@
  * ("crashed", "crash_reason", "arch", "os", "system_info").
  */
 #include "config.h"
+#include "fileio.h"
 
 #include "stackwalk_print.h"
 
@@ -40,14 +41,6 @@ static const char *arch_name(enum unwind_cpu cpu)
     }
 }
 
-static const char *lang_name(enum symtable_lang lang)
-{
-    static const char *const names[] = {NULL, "c",     "cpp", "rust",
-                                        "d",  "swift", "asm"};
-
-    return (size_t)lang < sizeof(names) / sizeof(names[0]) ? names[lang] : NULL;
-}
-
 static const char *frame_status(const struct stackwalk_result *r,
                                 const struct stackwalk_frame *f)
 {
@@ -62,7 +55,7 @@ static const char *frame_status(const struct stackwalk_result *r,
 
 static void frame_symbol_json(json_t *o, const struct stackwalk_frame *f)
 {
-    const char *lang = lang_name(f->lang);
+    const char *lang = symtable_lang_name(f->lang);
     char *owned;
 
     json_object_set_new(o, "function",
@@ -71,7 +64,7 @@ static void frame_symbol_json(json_t *o, const struct stackwalk_frame *f)
     json_object_set_new(o, "symbol", json_string(f->function));
     json_object_set_new(o, "sym_addr", hex_json(f->function_base));
     if (f->file) {
-        json_object_set_new(o, "filename", json_string(sw_base_name(f->file)));
+        json_object_set_new(o, "filename", json_string(path_base(f->file)));
         json_object_set_new(o, "abs_path", json_string(f->file));
         json_object_set_new(o, "lineno", json_integer(f->line));
         json_object_set_new(o, "line_addr", hex_json(f->line_base));

@@ -23,9 +23,6 @@ int sw_print(enum sw_format format, const struct minidump *md,
 
 /* Shared by the formats (stackwalk_text.c). */
 
-/* The last path component ('/' or '\\'). */
-const char *sw_base_name(const char *path);
-
 /* The function name to show: demangled when it is a mangled name (new
  * string in *OWNED, which the caller frees), else as recorded. */
 const char *sw_function_name(const struct stackwalk_frame *f, char **owned);

@@ -6,6 +6,7 @@
  * "Found by:" wording, module ranges).
  */
 #include "config.h"
+#include "fileio.h"
 
 #include "stackwalk_print.h"
 
@@ -19,16 +20,6 @@
 #include <string.h>
 
 #define SW_REGISTER_WIDTH 80
-
-const char *sw_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *bslash = strrchr(path, '\\');
-
-    if (bslash > slash)
-        slash = bslash;
-    return slash ? slash + 1 : path;
-}
 
 const char *sw_function_name(const struct stackwalk_frame *f, char **owned)
 {
@@ -116,7 +107,7 @@ static void print_frame_name(const struct stackwalk_frame *f)
         printf("0x%" PRIx64, f->instruction);
         return;
     }
-    fputs(sw_base_name(f->module->code_file), stdout);
+    fputs(path_base(f->module->code_file), stdout);
     if (f->function == NULL) {
         printf(" + 0x%" PRIx64, f->instruction - f->module->base);
         return;
@@ -124,7 +115,7 @@ static void print_frame_name(const struct stackwalk_frame *f)
     printf("!%s", sw_function_name(f, &owned));
     free(owned);
     if (f->file)
-        printf(" [%s : %" PRIu32 " + 0x%" PRIx64 "]", sw_base_name(f->file),
+        printf(" [%s : %" PRIu32 " + 0x%" PRIx64 "]", path_base(f->file),
                f->line, f->instruction - f->line_base);
     else
         printf(" + 0x%" PRIx64, f->instruction - f->function_base);
@@ -208,13 +199,13 @@ static void print_module(const struct minidump *md,
     enum stackwalk_symstatus st = stackwalk_module_status(r, i);
 
     printf("0x%08" PRIx64 " - 0x%08" PRIx64 "  %s  %s%s", m->base,
-           m->base + m->size - 1, sw_base_name(m->code_file),
+           m->base + m->size - 1, path_base(m->code_file),
            m->version[0] ? m->version : "???",
            m == sw_main_module(md) ? "  (main)" : "");
     if (st == STACKWALK_SYMS_MISSING || st == STACKWALK_SYMS_CORRUPT)
         printf("  (WARNING: %s symbols, %s, %s)",
                st == STACKWALK_SYMS_MISSING ? "No" : "Corrupt",
-               sw_base_name(m->debug_file), m->debug_id);
+               path_base(m->debug_file), m->debug_id);
     putchar('\n');
 }
 
@@ -297,11 +288,11 @@ static void machine_modules(const struct minidump *md)
         const struct minidump_module *m = minidump_module(md, order[k]);
 
         fputs("Module|", stdout);
-        put_field(sw_base_name(m->code_file));
+        put_field(path_base(m->code_file));
         putchar('|');
         put_field(m->version);
         putchar('|');
-        put_field(sw_base_name(m->debug_file));
+        put_field(path_base(m->debug_file));
         putchar('|');
         put_field(m->debug_id);
         printf("|0x%08" PRIx64 "|0x%08" PRIx64 "|%d\n", m->base,
@@ -320,7 +311,7 @@ static void machine_frame(size_t thread, size_t i,
         printf("||||0x%" PRIx64 "\n", f->instruction);
         return;
     }
-    put_field(sw_base_name(f->module->code_file));
+    put_field(path_base(f->module->code_file));
     if (f->function == NULL) {
         printf("||||0x%" PRIx64 "\n", f->instruction - f->module->base);
         return;

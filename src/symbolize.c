@@ -9,6 +9,7 @@
  * lookup in it.  --bench times those two steps separately.
  */
 #include "config.h"
+#include "fileio.h"
 
 #include "objfile.h"
 #include "symtable.h"
@@ -223,24 +224,6 @@ static void print_plain(const struct symbolize *s,
         putchar_unlocked('\n');
 }
 
-static const char *lang_name(enum symtable_lang lang)
-{
-    static const char *const names[] = {NULL, "c",     "cpp", "rust",
-                                        "d",  "swift", "asm"};
-
-    return (size_t)lang < sizeof(names) / sizeof(names[0]) ? names[lang] : NULL;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *bslash = strrchr(path, '\\');
-
-    if (bslash > slash)
-        slash = bslash;
-    return slash ? slash + 1 : path;
-}
-
 static json_t *hex_json(uint64_t v)
 {
     char buf[24];
@@ -255,7 +238,7 @@ static json_t *json_frame(const struct symbolize *s,
 {
     json_t *o = json_object();
     char *owned;
-    const char *lang = lang_name(f->lang);
+    const char *lang = symtable_lang_name(f->lang);
 
     json_object_set_new(o, "instruction_addr", hex_json(addr));
     json_object_set_new(
@@ -265,7 +248,7 @@ static json_t *json_frame(const struct symbolize *s,
     json_object_set_new(o, "symbol", json_string(f->function));
     json_object_set_new(o, "sym_addr", hex_json(f->sym_rva + base));
     if (f->file) {
-        json_object_set_new(o, "filename", json_string(base_name(f->file)));
+        json_object_set_new(o, "filename", json_string(path_base(f->file)));
         json_object_set_new(o, "abs_path", json_string(f->file));
     }
     if (f->line)
