@@ -140,6 +140,9 @@ struct elfdw_attrs {
     Dwarf_Addr low, high;
     const char *linkage, *name;
     Dwarf_Word call_file, call_line;
+    /* dwarf_ranges() state between calls: the base address it found on
+     * the first (DWARF 5 range lists are relative to it). */
+    Dwarf_Addr range_base;
 };
 
 static bool elfdw_form_is_addr(unsigned form)
@@ -209,14 +212,12 @@ static int elfdw_attrs_get(struct elfdw_cu *cu, Dwarf_Die *die,
 /* The next address range of DIE after OFF (0: the first), as
  * dwarf_ranges() gives them: > 0 with [*LO, *HI), 0 at the end, < 0 on
  * error.  A DIE with low_pc and high_pc is answered from AT alone. */
-static ptrdiff_t elfdw_next_range(Dwarf_Die *die, const struct elfdw_attrs *at,
+static ptrdiff_t elfdw_next_range(Dwarf_Die *die, struct elfdw_attrs *at,
                                   ptrdiff_t off, Dwarf_Addr *lo,
                                   Dwarf_Addr *hi)
 {
-    Dwarf_Addr base;
-
     if (at->has_ranges)
-        return dwarf_ranges(die, off, &base, lo, hi);
+        return dwarf_ranges(die, off, &at->range_base, lo, hi);
     if (off != 0 || !at->has_low || !at->has_high)
         return 0;
     *lo = at->low;
