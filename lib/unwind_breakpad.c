@@ -50,6 +50,10 @@ struct unwind_bpindex {
 
 static int bp_fail(char *err, size_t errlen, const struct breakpad_stack *s,
                    const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int bp_fail(char *err, size_t errlen, const struct breakpad_stack *s,
+                   const char *fmt, ...)
 {
     va_list ap;
     int n;
