@@ -23,7 +23,7 @@ set -e
 nfuncs=${1:-50000}
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${2:-$top}
-tool=$builddir/src/symsrvd-symbolize
+tool=$builddir/tools/symsrvd-symbolize
 files=10
 
 for t in gcc nm /usr/bin/time llvm-symbolizer-14 "$tool"; do

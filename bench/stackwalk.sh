@@ -23,7 +23,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: bench/stackwalk.sh BUILDDIR [REPEAT]}
 repeat=${2:-20}
-tool=$build/src/symsrvd-stackwalk
+tool=$build/tools/symsrvd-stackwalk
 synth=$build/tests/lib/mdsynth
 data=$top/tests/data
 work=$(mktemp -d /tmp/stackwalk-bench.XXXXXX)

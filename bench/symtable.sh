@@ -24,7 +24,7 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top}
-tool=$build/src/symsrvd-symbolize
+tool=$build/tools/symsrvd-symbolize
 data=$top/tests/data/breakpad
 work=$(mktemp -d /tmp/symtable-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM

@@ -5,7 +5,7 @@
  * merges in O(n log n) and the run list stays small.  Merging is
  * bottom-up, pairwise, alternating between BASE and one scratch array.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "runsort.h"
 

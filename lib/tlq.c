@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "tlq.h"
 

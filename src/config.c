@@ -16,6 +16,8 @@
  * error stops the parse (the reader reports end of file) and is the one
  * reported, with its line.
  */
+#include "symsrvd_config.h"
+
 #include "config.h"
 
 #include <assert.h>

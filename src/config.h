@@ -16,20 +16,6 @@
 #ifndef SYMSRVD_CONFIG_H
 #define SYMSRVD_CONFIG_H
 
-/*
- * This header shares its name with autoconf's config.h, and a .c file in
- * src/ that says #include "config.h" finds this one first (the includer's
- * directory wins).  Pull autoconf's header in from the top build directory
- * so such a file still gets _GNU_SOURCE, PACKAGE_STRING and the HAVE_*
- * macros before any system header.  "../config.h" resolves to the top
- * source directory in an in-tree build and, through -I. of src/, to the top
- * build directory in a VPATH build (configure refuses a VPATH build over a
- * configured source tree, so the two never disagree).
- */
-#if defined(HAVE_CONFIG_H) && !defined(PACKAGE_STRING)
-#include "../config.h"
-#endif
-
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

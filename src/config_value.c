@@ -6,6 +6,8 @@
  * public parsers (config_parse_duration, _size, _listen) are declared in
  * config.h, the helpers config.c shares with them here.
  */
+#include "symsrvd_config.h"
+
 #include "config.h"
 
 #include "config_value.h"

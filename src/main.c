@@ -14,7 +14,7 @@
  * the upstreams ("fetch-N").  Every signal is blocked before any thread
  * exists, so only sigtimedwait() in the main threads sees them.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <errno.h>
 #include <getopt.h>

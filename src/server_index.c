@@ -6,7 +6,7 @@
  * stays flat however many entries the cache holds; the cursor is the hex
  * form of the last key returned.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -12,9 +12,10 @@
  * time (a re-download replaces it) and the file still has a link (fstat:
  * a file deleted behind the index is dropped and re-fetched as before).
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

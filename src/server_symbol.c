@@ -11,7 +11,7 @@
  * first byte; then stream the temp file with a content-reader callback
  * that suspends again whenever it has caught up with the download.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <errno.h>
 #include <fcntl.h>

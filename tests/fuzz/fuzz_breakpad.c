@@ -4,11 +4,11 @@
  * a full build into a symtable that is then loaded and queried, so the
  * builder's sorting and sweeping also see hostile record mixes.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "breakpad.h"
-#include "objfile.h"
-#include "symtable.h"
+#include "breakpad/breakpad.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 #include <stdint.h>
 #include <stdlib.h>

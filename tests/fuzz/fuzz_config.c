@@ -5,9 +5,9 @@
  * gets fuzzed, without touching the disk.  Loading must either succeed
  * with a config that dumps cleanly or fail with a one-line message.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "../../src/config.h"
+#include "config.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -7,14 +7,14 @@
  * plain text.  Checks that a result, when there is one, is a string
  * within the documented output limit.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "demangle.h"
-#include "msvc_demangle.h"
+#include "demangle/demangle.h"
+#include "demangle/msvc_demangle.h"
 #include "xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

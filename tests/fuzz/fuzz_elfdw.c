@@ -7,11 +7,11 @@
  * libFuzzer itself reports any write to the input, which would mean libelf
  * wrote to what is a read-only mapping in production.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "elfdw.h"
-#include "objfile.h"
-#include "symtable.h"
+#include "elf/elfdw.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,9 +4,9 @@
  * accessor, and read memory around each thread's stack and registers and
  * each module, as the stack walker will.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "minidump.h"
+#include "minidump/minidump.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,14 +5,14 @@
  * what was built; read the frame data as STACK WIN records.
  * Seeds: tests/fuzz/corpus/fuzz_pdb/ and the .pdb files of tests/data/pdb/.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "breakpad.h"
+#include "breakpad/breakpad.h"
 #include "fuzz_reader.h"
-#include "pdb.h"
+#include "pdb/pdb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

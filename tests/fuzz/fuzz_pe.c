@@ -6,10 +6,10 @@
  * what was built.
  * Seeds: tests/fuzz/corpus/fuzz_pe/ and the .exe files of tests/data/pdb/.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "fuzz_reader.h"
-#include "pe.h"
+#include "pe/pe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

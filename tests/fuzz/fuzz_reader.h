@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "objfile.h"
-#include "symtable.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 typedef int fuzz_identify_fn(struct objfile_map *, struct objfile_ident *);
 typedef int fuzz_build_fn(struct objfile_map *, struct symtable_builder *);

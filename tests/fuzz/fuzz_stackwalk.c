@@ -10,14 +10,14 @@
  * The symbol files are read once, from FUZZ_DATA_DIR (set by the build to
  * tests/data of the source tree).
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "breakpad.h"
-#include "minidump.h"
-#include "objfile.h"
-#include "stackwalk.h"
-#include "symtable.h"
-#include "unwind.h"
+#include "breakpad/breakpad.h"
+#include "minidump/minidump.h"
+#include "objfile/objfile.h"
+#include "stackwalk/stackwalk.h"
+#include "table/symtable.h"
+#include "unwind/unwind.h"
 
 #include <stdint.h>
 #include <stdio.h>

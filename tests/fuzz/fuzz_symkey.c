@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: request-target and header parsers of lib/ (symkey,
  * httphdr).  The first byte picks the parser, the rest is the input. */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <stddef.h>
 #include <stdint.h>

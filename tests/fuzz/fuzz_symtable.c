@@ -6,9 +6,9 @@
  * and the structural checks behind it would never be reached.  Addresses
  * to look up come from the input itself, so they hit its ranges.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "symtable.h"
+#include "table/symtable.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -7,12 +7,12 @@
  * hostile words and scans read hostile stacks.  The input's lines are
  * also evaluated one by one as bare postfix expressions and programs.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "breakpad.h"
-#include "objfile.h"
-#include "unwind.h"
-#include "unwind_postfix.h"
+#include "breakpad/breakpad.h"
+#include "objfile/objfile.h"
+#include "unwind/unwind.h"
+#include "unwind/unwind_postfix.h"
 
 #include <stdint.h>
 #include <stdlib.h>

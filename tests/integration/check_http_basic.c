@@ -4,7 +4,7 @@
  * miss then hit, case folding, HEAD, 304, ranges, gzip, traversal,
  * methods, /symbols, /health, /metrics, negative cache, restart.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 

@@ -5,7 +5,7 @@
  * byte, kill -9 of a worker mid-download leaves no partial file, idle
  * sockets do not delay a hit, SIGTERM lets a response in flight finish.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <arpa/inet.h>
 #include <check.h>

@@ -6,7 +6,7 @@
  * never become a cached miss, and a short body is never cached or served
  * as complete.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 

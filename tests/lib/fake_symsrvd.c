@@ -12,7 +12,7 @@
  * answers 503), --ignore-term (survive SIGTERM), --exit N (exit status
  * after SIGTERM, default 0).  The value of $FAKE_ECHO is logged.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <signal.h>
 #include <stdbool.h>

@@ -15,10 +15,10 @@
  * minidump reader computes, so the dump is written, read back, and then
  * the symbol files are written.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "mdwriter.h"
-#include "minidump.h"
+#include "minidump/minidump.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * ARM64_NT_CONTEXT; Breakpad's minidump_format.h for its own streams and
  * its ARM/old ARM64 contexts).
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "mdwriter.h"
 

@@ -15,7 +15,7 @@
  * ENCODING.  Contexts are written from a struct unwind_regs (DWARF
  * numbering, see unwind.h) in the raw layout of the chosen CPU; this
  * encoder is written from the format's documentation, independently of
- * lib/minidump_context.c, so that tests compare two readings.
+ * sym/minidump/minidump_context.c, so that tests compare two readings.
  *
  * ERRORS.  These are test helpers: misuse (too many streams, a string that
  * is not UTF-8) aborts with a message instead of returning an error.
@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "unwind.h"
+#include "unwind/unwind.h"
 
 #define MDW_MAX_STREAMS 32
 

@@ -6,7 +6,7 @@
  * its own).  Bodies are reference-counted because a response keeps sending
  * its body after a test has replaced it.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "stub_body.h"
 

@@ -22,7 +22,7 @@
  * response blocks only its own client); the entry list, the hit counters and
  * the last-request strings are protected by stub->lock.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "stub_upstream.h"
 

@@ -13,7 +13,7 @@
  * and an atexit handler prints the tail of each one's log (it usually says
  * why the test failed) into the test's own log, then kills it.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "testutil.h"
 

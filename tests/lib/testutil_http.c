@@ -4,7 +4,7 @@
  * (one easy handle per call, so any thread may call), except http_raw(),
  * which writes bytes to a socket for requests libcurl would rewrite.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "testutil.h"
 

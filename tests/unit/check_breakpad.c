@@ -6,11 +6,11 @@
  * hostile input (malformed records name their line; truncated and
  * bit-flipped files never crash).
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "breakpad.h"
-#include "objfile.h"
-#include "symtable.h"
+#include "breakpad/breakpad.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 #include "symtest.h"
 

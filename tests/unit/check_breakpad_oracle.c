@@ -17,10 +17,10 @@
  * separators and case uniform and resolving "..".  Skips (77) without
  * llvm-symbolizer-14 / llvm-readobj-14.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "objfile.h"
-#include "symtable.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 #include "symtest.h"
 

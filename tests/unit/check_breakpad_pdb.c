@@ -11,11 +11,11 @@
  * functions (FUNC m), where either side may name any of the folded
  * functions; and the leading underscores of C and assembly symbols
  * (dump_syms writes "_SEH_prolog4" for the PDB's "__SEH_prolog4").
- * Skips (77) when the PDB reader (lib/pdb.c) is not part of the build.
+ * Skips (77) when the PDB reader (sym/pdb/pdb.c) is not part of the build.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "symtable.h"
+#include "table/symtable.h"
 
 #include "symtest.h"
 

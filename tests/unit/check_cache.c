@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for src/cache (the LMDB index) and src/gzip. */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 

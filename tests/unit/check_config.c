@@ -5,9 +5,9 @@
  * line replacements, and that etc/symsrvd.conf and symsrvd.conf(5) stay
  * in step with the key table (through config_dump()).
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "../../src/config.h"
+#include "config.h"
 
 #include <check.h>
 #include <errno.h>

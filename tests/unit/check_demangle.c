@@ -10,7 +10,7 @@
  * PE built here exactly as llvm-symbolizer-14 does.  The name lists are
  * in tests/data/demangle; their README says where each comes from.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -19,9 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "demangle.h"
+#include "demangle/demangle.h"
 #include "demangle_oracle.h"
-#include "msvc_demangle.h"
+#include "demangle/msvc_demangle.h"
 #include "xalloc.h"
 
 /* c++filt keeps the hash of Rust legacy names; we drop it as rustfilt

@@ -14,11 +14,11 @@
  * checked the same way and its identity against the fixture MANIFEST and
  * eu-readelf.  Truncated and bit-flipped files must give clean errors.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "elfdw.h"
-#include "objfile.h"
-#include "symtable.h"
+#include "elf/elfdw.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 #include <check.h>
 #include <ctype.h>

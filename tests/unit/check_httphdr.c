@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/httphdr: Range and If-None-Match. */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 

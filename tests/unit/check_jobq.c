@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/jobq: ordering, bounds, close, and an MPMC stress
  * run in which every pushed item is popped exactly once. */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 

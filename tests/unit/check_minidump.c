@@ -12,9 +12,9 @@
  * 108 bytes with the CodeView record at entry + 76), and the identities
  * checked against tests/data/minidump/README.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "minidump.h"
+#include "minidump/minidump.h"
 
 #include "mdwriter.h"
 #include "symtest.h"

@@ -6,7 +6,7 @@
  * output option, and on every prefix of those names; hostile names must
  * fail cleanly within the depth and length limits.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "demangle_oracle.h"
-#include "msvc_demangle.h"
+#include "demangle/msvc_demangle.h"
 #include "xalloc.h"
 
 #define UNDNAME "llvm-undname-14"

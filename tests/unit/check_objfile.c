@@ -5,10 +5,10 @@
  * MZ stub whose e_lfanew points nowhere), and the dispatch's answers for
  * formats without a reader in this build.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "objfile.h"
-#include "symtable.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 #include "symtest.h"
 

@@ -6,9 +6,9 @@
  * llvm-symbolizer-14 (reading the PDB, and reading DWARF emitted for the
  * same code), every MSF block size by repacking a PDB, and damaged files.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "pdb.h"
+#include "pdb/pdb.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -19,9 +19,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "breakpad.h"
+#include "breakpad/breakpad.h"
 #include "pdb_testutil.h"
-#include "pe.h"
+#include "pe/pe.h"
 #include "xalloc.h"
 
 static const char *const fixtures[] = {"crash", "CrashWithException"};

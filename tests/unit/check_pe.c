@@ -6,9 +6,9 @@
  * missing or does not match (checked against llvm-readobj's export list),
  * and damaged images.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "pe.h"
+#include "pe/pe.h"
 
 #include <check.h>
 #include <errno.h>

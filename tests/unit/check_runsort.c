@@ -3,7 +3,7 @@
  * what a stable sort gives (checked against qsort on a total order that
  * includes the input position), on random input, sorted runs, reversed
  * input, all-equal keys and keys that vary in only some bytes. */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 

@@ -15,10 +15,10 @@
  * ELF crash.debug) and llvm-dwarfdump-14 --debug-line.  Each test says
  * which facts it rests on.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "stackwalk.h"
-#include "symdir.h"
+#include "stackwalk/stackwalk.h"
+#include "symdir/symdir.h"
 
 #include "symtest.h"
 #include "swtest.h"

@@ -7,12 +7,12 @@
  * stack memory, no context).  Every walk must end within the frame bound;
  * the expected frames follow from the bytes each test writes.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "breakpad.h"
-#include "objfile.h"
-#include "stackwalk.h"
-#include "unwind.h"
+#include "breakpad/breakpad.h"
+#include "objfile/objfile.h"
+#include "stackwalk/stackwalk.h"
+#include "unwind/unwind.h"
 
 #include "mdwriter.h"
 #include "symtest.h"

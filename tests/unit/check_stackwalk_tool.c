@@ -11,7 +11,7 @@
  * (ExceptionInformation[1]; [0] = 1 says "write"); crash.exe spans
  * 0x2a0000 + 0x9000 in the module list.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "symtest.h"
 #include "swtest.h"
@@ -44,7 +44,7 @@ static const char *tool(void)
     static char path[4096];
     const char *top = getenv("abs_top_builddir");
 
-    snprintf(path, sizeof(path), "%s/src/symsrvd-stackwalk", top ? top : "..");
+    snprintf(path, sizeof(path), "%s/tools/symsrvd-stackwalk", top ? top : "..");
     return path;
 }
 

@@ -4,7 +4,7 @@
  * it, the counters, concurrency and keep-alive.  libcurl is the oracle: it
  * is what symsrvd fetches with.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 #include <curl/curl.h>

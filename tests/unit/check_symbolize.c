@@ -7,7 +7,7 @@
  * --save-table round trip, --ident, errors).  Skips (77) without
  * llvm-symbolizer-14.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "symtest.h"
 

@@ -9,10 +9,10 @@
 #   - --relative on a non-PIE build (image base = its first PT_LOAD) must
 #     answer like the absolute addresses.
 # Skips (77) without gcc, llvm-symbolizer-14, llvm-nm-14 or perl, or when
-# this build has no ELF reader (lib/elfdw.c).
+# this build has no ELF reader (sym/elf/elfdw.c).
 set -eu
 
-tool=${abs_top_builddir:-..}/src/symsrvd-symbolize
+tool=${abs_top_builddir:-..}/tools/symsrvd-symbolize
 for t in gcc llvm-symbolizer-14 llvm-nm-14 llvm-readobj-14 perl; do
     command -v "$t" > /dev/null || { echo "SKIP: no $t"; exit 77; }
 done

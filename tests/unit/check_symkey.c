@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/symkey: valid keys of each kind and hostile ones. */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 

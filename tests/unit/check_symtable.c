@@ -5,10 +5,10 @@
  * inline chains), the file round trip, and hostile blobs (every byte
  * flipped, every truncation, bytes flipped with a fixed-up CRC).
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "symtable.h"
-#include "symtable_format.h"
+#include "table/symtable.h"
+#include "table/symtable_format.h"
 
 #include "symtest.h"
 

@@ -4,7 +4,7 @@
  * tests/lib/fake_symsrvd, which behaves like symsrvd's master), the HTTP
  * helpers and the metrics reader.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include <check.h>
 #include <curl/curl.h>

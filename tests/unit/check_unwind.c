@@ -5,9 +5,9 @@
  * minidump_stackwalk prints, STACK CFI name lookup, callee-saved sets
  * (Breakpad's CFI walkers' lists) and little-endian word reads.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "unwind.h"
+#include "unwind/unwind.h"
 
 #include "unwind_testmem.h"
 

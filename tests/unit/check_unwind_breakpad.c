@@ -6,12 +6,12 @@
  * fixture records whose expected results are worked out from the record
  * text in the comments.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "breakpad.h"
-#include "objfile.h"
-#include "unwind.h"
-#include "unwind_postfix.h"
+#include "breakpad/breakpad.h"
+#include "objfile/objfile.h"
+#include "unwind/unwind.h"
+#include "unwind/unwind_postfix.h"
 
 #include "symtest.h"
 #include "unwind_testmem.h"

@@ -9,9 +9,9 @@
  * tests/data/unwind/elf-frames.c built here with gcc -O2.  Rows with
  * DWARF expressions (the PLT's) are worked by hand below.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "unwind.h"
+#include "unwind/unwind.h"
 
 #include "symtest.h"
 #include "unwind_testmem.h"

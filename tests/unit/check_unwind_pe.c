@@ -8,9 +8,9 @@
  * frame-pointer function of that image, in its prolog, body and epilog,
  * derived from its disassembly (quoted below).
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
-#include "unwind.h"
+#include "unwind/unwind.h"
 
 #include "symtest.h"
 #include "unwind_testmem.h"

@@ -5,7 +5,7 @@
  * stdin the list file and its stdout a pipe; stderr, where llvm-undname
  * reports rejected names, goes to /dev/null.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 #include "demangle_oracle.h"
 
 #include <errno.h>

@@ -5,7 +5,7 @@
  * .text to one llvm-symbolizer-14 process and walks its blocks of
  * "function\nfile:line:col" frames alongside our lookups.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "pdb_testutil.h"
 
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pe.h"
+#include "pe/pe.h"
 #include "xalloc.h"
 
 int tu_run_suite(const char *name, const TTest *const *tests, size_t n)

@@ -14,8 +14,8 @@
 
 #include <check.h>
 
-#include "objfile.h"
-#include "symtable.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 /* Run the N TESTS as suite NAME (each may take up to two minutes) and
  * return the process exit status. */

@@ -2,7 +2,7 @@
 /*
  * swtest: helpers of the stack walker tests; see swtest.h.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "swtest.h"
 

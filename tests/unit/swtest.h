@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "minidump.h"
-#include "stackwalk.h"
-#include "symdir.h"
+#include "minidump/minidump.h"
+#include "stackwalk/stackwalk.h"
+#include "symdir/symdir.h"
 
 struct swtest {
     uint8_t *data; /* the dump's bytes (owned) */

@@ -2,12 +2,12 @@
 /*
  * symtest: helpers shared by the symbol-table tests; see symtest.h.
  */
-#include "config.h"
+#include "symsrvd_config.h"
 
 #include "symtest.h"
 
-#include "objfile.h"
-#include "symtable.h"
+#include "objfile/objfile.h"
+#include "table/symtable.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +28,7 @@ const char *symtest_tool(void)
     static char path[4096];
     const char *top = getenv("abs_top_builddir");
 
-    snprintf(path, sizeof(path), "%s/src/symsrvd-symbolize", top ? top : "..");
+    snprintf(path, sizeof(path), "%s/tools/symsrvd-symbolize", top ? top : "..");
     return path;
 }
 

@@ -17,7 +17,7 @@ struct symtable;
 /* $abs_top_srcdir/tests/data/REL: a new string, caller frees. */
 char *symtest_data(const char *rel);
 
-/* $abs_top_builddir/src/symsrvd-symbolize (static storage). */
+/* $abs_top_builddir/tools/symsrvd-symbolize (static storage). */
 const char *symtest_tool(void);
 
 /* A new directory /tmp/NAME.XXXXXX in BUF (LEN bytes), and its removal

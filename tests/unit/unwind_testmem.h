@@ -7,7 +7,7 @@
 #ifndef SYMSRVD_UNWIND_TESTMEM_H
 #define SYMSRVD_UNWIND_TESTMEM_H
 
-#include "unwind.h"
+#include "unwind/unwind.h"
 
 #include <stdbool.h>
 #include <stdint.h>

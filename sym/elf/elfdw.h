@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elfdw: the ELF/DWARF symbol reader, built on elfutils' libelf and libdw.
+ *
+ * It reports an ELF file's identity as symbol stores key it (GNU build id,
+ * the Breakpad/Sentry debug id derived from it, arch, image base) and feeds
+ * a symtable builder with every function, line record and inlined call the
+ * DWARF describes, plus ELF symbol-table entries for code the DWARF does
+ * not cover.  A stripped binary's DWARF is found in its separate debug
+ * file (build-id directory or .gnu_debuglink); a separate debug file can
+ * also be given directly.
+ *
+ * IDENTITY CHOICES (documented here because stores and crash reports
+ * depend on them):
+ *   - code_id is the NT_GNU_BUILD_ID note in lower hex, empty without one.
+ *   - debug_id is the first 16 bytes of the build id (zero-padded when
+ *     shorter) with the GUID byte swap (Data1 4 bytes, Data2 2, Data3 2
+ *     reversed) for little-endian files, upper hex, age "0".  Big-endian
+ *     files are not swapped: that is what Sentry's symbolic does (Breakpad
+ *     swaps by host order, which agrees for little-endian targets only).
+ *   - without a build id, the 16 identifier bytes are the XOR of the first
+ *     4096 bytes of .text folded in 16-byte chunks, Breakpad's and
+ *     symbolic's fallback; code_id stays empty then.
+ *   - image_base is the lowest PT_LOAD p_vaddr, not aligned down: Breakpad
+ *     (dump_syms, minidump processor) and symbolic take the first PT_LOAD's
+ *     p_vaddr, which is the lowest in a valid file, and llvm-symbolizer-14
+ *     applies no ELF image base at all (its --relative-address only uses
+ *     COFF ImageBase), so addresses relative to this base are what
+ *     Breakpad-style crash reports carry.
+ *   - code_file is the file's base name (a trailing ".debug" removed for a
+ *     separate debug file); debug_file is the .gnu_debuglink name when the
+ *     file has one, else the file's own base name.
+ *
+ * THREADS.  Calls on different maps may run in parallel; libelf and libdw
+ * keep no global state beyond elf_version(), which is idempotent.
+ */
+#ifndef SYMSRVD_ELFDW_H
+#define SYMSRVD_ELFDW_H
+
+#include "objfile/objfile.h"
+
+struct symtable_builder;
+
+/* Fill *ID from the ELF file in MAP.  Returns 0, or -EINVAL with map->err
+ * set when MAP is not a readable ELF file. */
+int elfdw_identify(struct objfile_map *map, struct objfile_ident *id);
+
+/* Feed B with the functions, line records, inline ranges and symbols of
+ * the ELF file in MAP, addresses relative to its image base (also set on
+ * B).  The DWARF comes from MAP itself or, when MAP has none, from its
+ * separate debug file found as elfdw_find_debug_file() describes (root
+ * /usr/lib/debug); a dwz-compressed file's .gnu_debugaltlink file is
+ * found and verified the same way.  Without DWARF only the symbol table
+ * (.symtab, else .dynsym) is used.  A function is named by the ELF symbol
+ * at its start when there is one (it carries clone suffixes and the
+ * linkage names GCC omits for internal C++ functions), else by DWARF, as
+ * llvm-symbolizer does.  Returns 0; -EINVAL for a malformed ELF or DWARF
+ * or an alt link naming the wrong file; -ENOTSUP for relocatable objects
+ * (ET_REL) and other non-loadable types; -ENOENT when the file has
+ * neither DWARF nor function symbols.  map->err says why on failure. */
+int elfdw_build(struct objfile_map *map, struct symtable_builder *b);
+
+/* Find the separate debug file of the ELF file in MAP, the way GDB and
+ * llvm-symbolizer do: ROOT/.build-id/xx/rest.debug (its build id must
+ * match), then the .gnu_debuglink name (its CRC-32 must match) next to
+ * map->path, in its ".debug/" subdirectory and in ROOT/<dir of map->path>.
+ * ROOT is normally "/usr/lib/debug" (NULL means that).  Returns 0 with
+ * *OUT a new string the caller frees, -ENOENT when none matches, -EINVAL
+ * when MAP is not ELF. */
+int elfdw_find_debug_file(struct objfile_map *map, const char *root,
+                          char **out);
+
+#endif
