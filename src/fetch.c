@@ -176,7 +176,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
         return 0;
     }
     if (write_full(x->fd, buf, len) != 0) {
-        log_warn("download %s: write %s", x->d->key, x->part);
+        log_warn("download %s: write %s", dl_key(x->d), x->part);
         x->write_failed = true;
         return 0; /* curl aborts with CURLE_WRITE_ERROR */
     }
@@ -316,7 +316,7 @@ static enum attempt check_length(struct xfer *x)
     curl_easy_getinfo(x->ft->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     if (!x->encoded && cl >= 0 && (uint64_t)cl != x->written) {
         log_warnx("download %s: %s sent %" PRIu64 " of %" PRId64 " bytes",
-                  x->d->key, x->up->name, x->written, (int64_t)cl);
+                  dl_key(x->d), x->up->name, x->written, (int64_t)cl);
         x->worst = DL_REASON_UPSTREAM_ERROR;
         return x->started ? ATTEMPT_FATAL : ATTEMPT_RETRY;
     }
@@ -343,7 +343,7 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
     if (up_index < METRICS_MAX_UPSTREAMS)
         metrics_add(&metrics->upstream[up_index][outcome_of(a, rc)], 1);
     if (a != ATTEMPT_OK && a != ATTEMPT_NOT_FOUND)
-        log_info("download %s: %s: %s", x->d->key, url,
+        log_info("download %s: %s: %s", dl_key(x->d), url,
                  ft->errbuf[0] ? ft->errbuf : curl_easy_strerror(rc));
     return a;
 }
@@ -359,7 +359,7 @@ static uint64_t backoff_ms(uint64_t base, unsigned n)
 static enum attempt try_upstream(struct xfer *x, size_t i)
 {
     const struct config_upstream *up = &x->ft->f->cfg->upstreams[i];
-    char *url = upstream_url(up, &x->d->orig);
+    char *url = upstream_url(up, dl_orig(x->d));
     enum attempt a = ATTEMPT_ERROR;
     unsigned n;
 
@@ -406,7 +406,7 @@ static int publish(struct xfer *x)
     struct cache_entry e;
     int rc;
 
-    rc = store_file_path(cfg->cache_dir, x->d->key, final, sizeof(final));
+    rc = store_file_path(cfg->cache_dir, dl_key(x->d), final, sizeof(final));
     if (rc != 0)
         return rc;
     slash = strrchr(final, '/');
@@ -417,7 +417,7 @@ static int publish(struct xfer *x)
         rc = publish_file(x->fd, x->part, final);
     if (rc != 0) {
         errno = -rc;
-        log_warn("download %s: publish %s", x->d->key, final);
+        log_warn("download %s: publish %s", dl_key(x->d), final);
         return rc;
     }
     memset(&e, 0, sizeof(e));
@@ -425,8 +425,8 @@ static int publish(struct xfer *x)
     e.cached_at_ms = wall_ms();
     e.gz = x->written < cfg->gzip_min_size ? CACHE_GZ_NONE : CACHE_GZ_UNKNOWN;
     snprintf(e.upstream, sizeof(e.upstream), "%s", x->up->name);
-    symkey_exact(&x->d->orig, neg, sizeof(neg));
-    rc = cache_insert(x->ft->f->cache, x->d->key, neg, &e);
+    symkey_exact(dl_orig(x->d), neg, sizeof(neg));
+    rc = cache_insert(x->ft->f->cache, dl_key(x->d), neg, &e);
     if (rc != 0)
         unlink(final); /* unindexed files are never served; keep it tidy */
     return rc;
@@ -436,7 +436,7 @@ static void record_outcome(struct fetch *f, struct dl *d, bool all_404)
 {
     char neg[SYMKEY_CANON_MAX];
 
-    if (!all_404 || symkey_exact(&d->orig, neg, sizeof(neg)) < 0)
+    if (!all_404 || symkey_exact(dl_orig(d), neg, sizeof(neg)) < 0)
         return;
     cache_negative_insert(f->cache, neg,
                           wall_ms() + (int64_t)f->cfg->negative_ttl_ms);
@@ -452,15 +452,15 @@ static void download(struct fetcher *ft, struct dl *d)
     enum dl_reason reason;
     size_t i;
 
-    if (store_tmp_path(f->cfg->cache_dir, d->key, "part", x.part,
+    if (store_tmp_path(f->cfg->cache_dir, dl_key(d), "part", x.part,
                        sizeof(x.part)) != 0 ||
-        store_tmp_path(f->cfg->cache_dir, d->key, "info", x.info,
+        store_tmp_path(f->cfg->cache_dir, dl_key(d), "info", x.info,
                        sizeof(x.info)) != 0)
         goto out;
     unlink(x.info);
     x.fd = open(x.part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (x.fd < 0) {
-        log_warn("download %s: %s", d->key, x.part);
+        log_warn("download %s: %s", dl_key(d), x.part);
         goto out;
     }
     for (i = 0; i < f->cfg->nupstreams; i++) {
@@ -482,18 +482,18 @@ out:
     if (x.fd >= 0)
         close(x.fd);
     if (a == ATTEMPT_OK) {
-        log_info("stored %s (%" PRIu64 " bytes from %s)", d->key, x.written,
+        log_info("stored %s (%" PRIu64 " bytes from %s)", dl_key(d), x.written,
                  x.up->name);
         dl_finish(d, true, DL_REASON_NONE);
         if (x.written >= f->cfg->gzip_min_size)
-            fetch_gzip(f, d->key);
+            fetch_gzip(f, dl_key(d));
         return;
     }
     reason = all_404 ? DL_REASON_NOT_FOUND
                      : (x.worst != DL_REASON_NONE ? x.worst
                                                   : DL_REASON_UPSTREAM_ERROR);
     record_outcome(f, d, all_404);
-    log_info("miss %s: %s", d->key, dl_reason_name(reason));
+    log_info("miss %s: %s", dl_key(d), dl_reason_name(reason));
     dl_finish(d, false, reason);
 }
 
@@ -524,8 +524,8 @@ static bool tail_other(struct fetcher *ft, struct dl *d, int lockfd)
     int rfd = -1;
     struct stat st;
 
-    store_tmp_path(f->cfg->cache_dir, d->key, "part", part, sizeof(part));
-    store_tmp_path(f->cfg->cache_dir, d->key, "info", info, sizeof(info));
+    store_tmp_path(f->cfg->cache_dir, dl_key(d), "part", part, sizeof(part));
+    store_tmp_path(f->cfg->cache_dir, dl_key(d), "info", info, sizeof(info));
     while (flock(lockfd, LOCK_EX | LOCK_NB) != 0 && !stopping(f)) {
         int64_t len;
 
@@ -540,7 +540,7 @@ static bool tail_other(struct fetcher *ft, struct dl *d, int lockfd)
             dl_progress(d, (uint64_t)st.st_size);
         usleep(TAIL_POLL_US);
     }
-    if (cached_and_present(f, d->key)) {
+    if (cached_and_present(f, dl_key(d))) {
         if (streaming && fstat(rfd, &st) == 0)
             dl_progress(d, (uint64_t)st.st_size);
         dl_finish(d, true, DL_REASON_NONE);
@@ -562,21 +562,21 @@ static void run_download(struct fetcher *ft, struct dl *d)
     int fd = -1;
 
     metrics_gauge_add(&metrics->downloads_in_flight, 1);
-    if (stopping(f) ||
-        store_lock_path(f->cfg->cache_dir, d->key, lock, sizeof(lock)) != 0) {
+    if (stopping(f) || store_lock_path(f->cfg->cache_dir, dl_key(d), lock,
+                                       sizeof(lock)) != 0) {
         dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
         goto out;
     }
     fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
-        log_warn("download %s: %s", d->key, lock);
+        log_warn("download %s: %s", dl_key(d), lock);
         dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
         goto out;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0 && tail_other(ft, d, fd))
         goto out;
     /* We hold the lock: another worker may have just finished it. */
-    if (cached_and_present(f, d->key))
+    if (cached_and_present(f, dl_key(d)))
         dl_finish(d, true, DL_REASON_NONE);
     else
         download(ft, d);
