@@ -382,54 +382,20 @@ static enum attempt try_upstream(struct xfer *x, size_t i)
 
 /* --- a whole download --------------------------------------------------- */
 
-/* Is KEY cached with its file present?  A record whose file vanished is
- * dropped so the download replaces it. */
-static bool cached_and_present(struct fetch *f, const char *key)
-{
-    struct cache_entry e;
-    char path[STORE_PATH_MAX];
-
-    if (cache_lookup(f->cache, key, &e) != 0)
-        return false;
-    if (store_file_path(f->cfg->cache_dir, key, path, sizeof(path)) == 0 &&
-        access(path, F_OK) == 0)
-        return true;
-    cache_remove(f->cache, key);
-    return false;
-}
-
 /* Move the complete temp file into the symstore tree and index it. */
 static int publish(struct xfer *x)
 {
     const struct config *cfg = x->ft->f->cfg;
-    char final[STORE_PATH_MAX], neg[SYMKEY_CANON_MAX], *slash;
+    char neg[SYMKEY_CANON_MAX];
     struct cache_entry e;
-    int rc;
 
-    rc = store_file_path(cfg->cache_dir, dl_key(x->d), final, sizeof(final));
-    if (rc != 0)
-        return rc;
-    slash = strrchr(final, '/');
-    *slash = '\0';
-    rc = mkdir_p(final, 0755);
-    *slash = '/';
-    if (rc == 0)
-        rc = publish_file(x->fd, x->part, final);
-    if (rc != 0) {
-        errno = -rc;
-        log_warn("download %s: publish %s", dl_key(x->d), final);
-        return rc;
-    }
     memset(&e, 0, sizeof(e));
     e.size = x->written;
-    e.cached_at_ms = wall_ms();
     e.gz = x->written < cfg->gzip_min_size ? CACHE_GZ_NONE : CACHE_GZ_UNKNOWN;
     snprintf(e.upstream, sizeof(e.upstream), "%s", x->up->name);
     symkey_exact(dl_orig(x->d), neg, sizeof(neg));
-    rc = cache_insert(x->ft->f->cache, dl_key(x->d), neg, &e);
-    if (rc != 0)
-        unlink(final); /* unindexed files are never served; keep it tidy */
-    return rc;
+    return store_publish(cfg->cache_dir, x->ft->f->cache, dl_key(x->d), neg,
+                         x->fd, x->part, &e);
 }
 
 static void record_outcome(struct fetch *f, struct dl *d, bool all_404)
@@ -540,7 +506,7 @@ static bool tail_other(struct fetcher *ft, struct dl *d, int lockfd)
             dl_progress(d, (uint64_t)st.st_size);
         usleep(TAIL_POLL_US);
     }
-    if (cached_and_present(f, dl_key(d))) {
+    if (store_present(f->cfg->cache_dir, f->cache, dl_key(d))) {
         if (streaming && fstat(rfd, &st) == 0)
             dl_progress(d, (uint64_t)st.st_size);
         dl_finish(d, true, DL_REASON_NONE);
@@ -576,7 +542,7 @@ static void run_download(struct fetcher *ft, struct dl *d)
     if (flock(fd, LOCK_EX | LOCK_NB) != 0 && tail_other(ft, d, fd))
         goto out;
     /* We hold the lock: another worker may have just finished it. */
-    if (cached_and_present(f, dl_key(d)))
+    if (store_present(f->cfg->cache_dir, f->cache, dl_key(d)))
         dl_finish(d, true, DL_REASON_NONE);
     else
         download(ft, d);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for src/cache (the LMDB index) and src/gzip. */
+/* Unit tests for src/cache (the LMDB index), src/store and src/gzip. */
 #include "symsrvd_config.h"
 
 #include <check.h>
 
 #include "ckrun.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "fileio.h"
 #include "gzip.h"
 #include "log.h"
+#include "store.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -93,6 +95,44 @@ START_TEST(test_cache_negative_expiry_and_case)
     ck_assert_int_eq(cache_insert(c, "z.pdb/1/z.pdb", "z.pdb/1/z.pdb", &e), 0);
     ck_assert_int_eq(cache_lookup(c, "z.pdb/1/z.pdb", &e), 0);
     ck_assert(!cache_negative(c, "z.pdb/1/z.pdb", NULL));
+}
+END_TEST
+
+START_TEST(test_store_publish_and_present)
+{
+    const char *key = "p.pdb/ab1/p.pdb", *neg = "P.pdb/AB1/p.PDB";
+    char part[STORE_PATH_MAX], final[STORE_PATH_MAX];
+    struct cache_entry e;
+    int64_t before = wall_ms();
+    int fd;
+
+    ck_assert_int_eq(store_prepare(dir), 0);
+    ck_assert_int_eq(store_tmp_path(dir, key, "part", part, sizeof(part)), 0);
+    ck_assert_int_eq(store_file_path(dir, key, final, sizeof(final)), 0);
+    fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write_full(fd, "symbols", 7), 0);
+    ck_assert_int_eq(cache_negative_insert(c, neg, wall_ms() + 60000), 0);
+    ck_assert(!store_present(dir, c, key));
+
+    memset(&e, 0, sizeof(e));
+    e.size = 7;
+    snprintf(e.upstream, sizeof(e.upstream), "up0");
+    ck_assert_int_eq(store_publish(dir, c, key, neg, fd, part, &e), 0);
+    close(fd);
+    ck_assert_int_ge(e.cached_at_ms, before);
+    ck_assert_int_eq(access(part, F_OK), -1); /* renamed, not copied */
+    ck_assert_int_eq(access(final, F_OK), 0);
+    ck_assert_int_eq(cache_lookup(c, key, &e), 0);
+    ck_assert_uint_eq(e.size, 7);
+    ck_assert_str_eq(e.upstream, "up0");
+    ck_assert(!cache_negative(c, neg, NULL));
+    ck_assert(store_present(dir, c, key));
+
+    /* A record whose file vanished is dropped. */
+    ck_assert_int_eq(unlink(final), 0);
+    ck_assert(!store_present(dir, c, key));
+    ck_assert_int_eq(cache_lookup(c, key, &e), -ENOENT);
 }
 END_TEST
 
@@ -197,6 +237,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_cache_insert_lookup_totals);
     tcase_add_test(tc, test_cache_negative_expiry_and_case);
+    tcase_add_test(tc, test_store_publish_and_present);
     tcase_add_test(tc, test_cache_list_pages_and_filters);
     tcase_add_test(tc, test_cache_hits_batched);
     tcase_add_test(tc, test_gzip_accept_encoding);
