@@ -21,7 +21,6 @@
 #include "cache.h"
 #include "config.h"
 #include "fileio.h"
-#include "gzip.h"
 #include "inflight.h"
 #include "jobq.h"
 #include "log.h"
@@ -552,7 +551,7 @@ out:
     metrics_gauge_add(&metrics->downloads_in_flight, -1);
 }
 
-/* --- gzip copies -------------------------------------------------------- */
+/* --- gzip jobs ---------------------------------------------------------- */
 
 static void gz_forget(struct fetch *f, const char *key)
 {
@@ -570,33 +569,6 @@ static void gz_forget(struct fetch *f, const char *key)
     pthread_mutex_unlock(&f->gz_lock);
 }
 
-static void run_gzip(struct fetch *f, const char *key)
-{
-    char src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
-    struct cache_entry e;
-    uint64_t size = 0;
-    int rc;
-
-    if (cache_lookup(f->cache, key, &e) != 0 ||
-        e.gz != CACHE_GZ_UNKNOWN ||
-        store_file_path(f->cfg->cache_dir, key, src, sizeof(src)) != 0 ||
-        store_gzip_path(f->cfg->cache_dir, key, dst, sizeof(dst)) != 0)
-        return;
-    rc = gzip_file(src, dst, &size);
-    if (rc != 0) {
-        errno = -rc;
-        log_warn("gzip %s", dst);
-        return;
-    }
-    if (size >= e.size) {
-        unlink(dst); /* does not shrink: identity only */
-        cache_set_gzip(f->cache, key, CACHE_GZ_NONE, 0);
-        return;
-    }
-    cache_set_gzip(f->cache, key, CACHE_GZ_READY, size);
-    metrics_add(&metrics->gzip_created, 1);
-}
-
 /* --- the pool ----------------------------------------------------------- */
 
 static void run_job(struct fetcher *ft, struct job *j)
@@ -610,7 +582,7 @@ static void run_job(struct fetcher *ft, struct job *j)
         dl_unref(j->dl);
     } else {
         if (!stopping(ft->f))
-            run_gzip(ft->f, j->key);
+            store_make_gzip(ft->f->cfg->cache_dir, ft->f->cache, j->key);
         gz_forget(ft->f, j->key);
     }
     free(j);

@@ -15,7 +15,9 @@
 
 #include "cache.h"
 #include "fileio.h"
+#include "gzip.h"
 #include "log.h"
+#include "metrics.h"
 #include "timeutil.h"
 
 static int fmt_path(size_t len, int n)
@@ -116,6 +118,32 @@ bool store_present(const char *dir, struct cache *cache, const char *key)
         return true;
     cache_remove(cache, key);
     return false;
+}
+
+void store_make_gzip(const char *dir, struct cache *cache, const char *key)
+{
+    char src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
+    struct cache_entry e;
+    uint64_t size = 0;
+    int rc;
+
+    if (cache_lookup(cache, key, &e) != 0 || e.gz != CACHE_GZ_UNKNOWN ||
+        store_file_path(dir, key, src, sizeof(src)) != 0 ||
+        store_gzip_path(dir, key, dst, sizeof(dst)) != 0)
+        return;
+    rc = gzip_file(src, dst, &size);
+    if (rc != 0) {
+        errno = -rc;
+        log_warn("gzip %s", dst);
+        return;
+    }
+    if (size >= e.size) {
+        unlink(dst); /* does not shrink: identity only */
+        cache_set_gzip(cache, key, CACHE_GZ_NONE, 0);
+        return;
+    }
+    cache_set_gzip(cache, key, CACHE_GZ_READY, size);
+    metrics_add(&metrics->gzip_created, 1);
 }
 
 int store_prepare(const char *dir)

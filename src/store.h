@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store: where things live under the cache directory (see cache.h for
- * the layout), how a finished download enters it, and the clean-up of
- * temp files a dead worker left behind.
+ * the layout), how a finished download and its gzip copy enter it, and
+ * the clean-up of temp files a dead worker left behind.
  *
  * A file and its index record go in together: the file is fsync'd and
  * renamed into the tree before the record is written, and removed again
@@ -48,6 +48,11 @@ int store_publish(const char *dir, struct cache *cache, const char *key,
 /* Is KEY indexed with its file present?  A record whose file vanished is
  * dropped, so the download that asked replaces it. */
 bool store_present(const char *dir, struct cache *cache, const char *key);
+
+/* Make KEY's gzip copy beside its file, unless its record says one was
+ * made or found not worth it, and record the outcome: READY, or NONE when
+ * the copy does not shrink the file. */
+void store_make_gzip(const char *dir, struct cache *cache, const char *key);
 
 /* Create the directories the daemon writes to.  0 or -errno (logged). */
 int store_prepare(const char *dir);

@@ -16,6 +16,7 @@
 #include "fileio.h"
 #include "gzip.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -136,6 +137,63 @@ START_TEST(test_store_publish_and_present)
 }
 END_TEST
 
+/* Index KEY with a file of LEN bytes, all 'a' or pseudo-random. */
+static void put_file(const char *key, size_t len, bool compressible)
+{
+    char path[STORE_PATH_MAX], *buf = xmalloc(len), *slash;
+    uint32_t x = 2463534242u;
+    size_t i;
+    int fd;
+
+    for (i = 0; i < len; i++) {
+        x ^= x << 13; /* xorshift32: bytes gzip cannot shrink */
+        x ^= x >> 17;
+        x ^= x << 5;
+        buf[i] = compressible ? 'a' : (char)x;
+    }
+    ck_assert_int_eq(store_file_path(dir, key, path, sizeof(path)), 0);
+    slash = strrchr(path, '/');
+    *slash = '\0';
+    ck_assert_int_eq(mkdir_p(path, 0755), 0);
+    *slash = '/';
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write_full(fd, buf, len), 0);
+    close(fd);
+    free(buf);
+    insert(key, len);
+}
+
+START_TEST(test_store_make_gzip)
+{
+    char gz[STORE_PATH_MAX];
+    struct cache_entry e;
+    uint64_t made;
+
+    metrics_create();
+    made = metrics_get(&metrics->gzip_created);
+    put_file("big.pdb/1/big.pdb", 64 * 1024, true);
+    store_make_gzip(dir, c, "big.pdb/1/big.pdb");
+    ck_assert_int_eq(cache_lookup(c, "big.pdb/1/big.pdb", &e), 0);
+    ck_assert_int_eq(e.gz, CACHE_GZ_READY);
+    ck_assert_uint_lt(e.gz_size, 64 * 1024);
+    ck_assert_int_eq(store_gzip_path(dir, "big.pdb/1/big.pdb", gz, sizeof(gz)),
+                     0);
+    ck_assert_int_eq(access(gz, F_OK), 0);
+    ck_assert_uint_eq(metrics_get(&metrics->gzip_created), made + 1);
+
+    /* A copy that does not shrink is dropped and never tried again. */
+    put_file("rnd.pdb/1/rnd.pdb", 4096, false);
+    store_make_gzip(dir, c, "rnd.pdb/1/rnd.pdb");
+    ck_assert_int_eq(cache_lookup(c, "rnd.pdb/1/rnd.pdb", &e), 0);
+    ck_assert_int_eq(e.gz, CACHE_GZ_NONE);
+    ck_assert_int_eq(store_gzip_path(dir, "rnd.pdb/1/rnd.pdb", gz, sizeof(gz)),
+                     0);
+    ck_assert_int_eq(access(gz, F_OK), -1);
+    ck_assert_uint_eq(metrics_get(&metrics->gzip_created), made + 1);
+}
+END_TEST
+
 struct collect {
     char keys[16][64];
     size_t n;
@@ -238,6 +296,7 @@ int main(void)
     tcase_add_test(tc, test_cache_insert_lookup_totals);
     tcase_add_test(tc, test_cache_negative_expiry_and_case);
     tcase_add_test(tc, test_store_publish_and_present);
+    tcase_add_test(tc, test_store_make_gzip);
     tcase_add_test(tc, test_cache_list_pages_and_filters);
     tcase_add_test(tc, test_cache_hits_batched);
     tcase_add_test(tc, test_gzip_accept_encoding);
