@@ -15,11 +15,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "config.h"
+#include "fetch_int.h"
 #include "fileio.h"
 #include "inflight.h"
 #include "jobq.h"
@@ -30,7 +30,6 @@
 #include "xalloc.h"
 
 #define FETCH_QUEUE_SIZE 4096
-#define TAIL_POLL_US 5000
 
 enum job_kind { JOB_DOWNLOAD, JOB_GZIP };
 
@@ -128,25 +127,6 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* Write the sidecar that lets other workers' clients stream this
- * download: the announced length, or -1. */
-static void write_info(struct xfer *x, int64_t length)
-{
-    char tmp[STORE_PATH_MAX + 8], line[32];
-    int fd, n;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", x->info);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return;
-    n = snprintf(line, sizeof(line), "%" PRId64 "\n", length);
-    if (write_full(fd, line, (size_t)n) == 0)
-        rename(tmp, x->info);
-    else
-        unlink(tmp);
-    close(fd);
-}
-
 /* First body byte: the response is final, so clients can get headers. */
 static int start_stream(struct xfer *x)
 {
@@ -159,7 +139,7 @@ static int start_stream(struct xfer *x)
     /* A decoded body's length is not the announced one. */
     if (x->encoded)
         cl = -1;
-    write_info(x, (int64_t)cl);
+    fetch_tail_announce(x->info, (int64_t)cl);
     dl_stream(x->d, rfd, (int64_t)cl, x->up->name);
     x->started = true;
     return 0;
@@ -462,64 +442,6 @@ out:
     dl_finish(d, false, reason);
 }
 
-/* --- another worker process is downloading ------------------------------ */
-
-static int64_t read_info(const char *path)
-{
-    char *buf = NULL;
-    size_t len;
-    int64_t v;
-
-    if (read_small_file(path, 64, &buf, &len) != 0)
-        return INT64_MIN;
-    v = strtoll(buf, NULL, 10);
-    free(buf);
-    return v;
-}
-
-/* Stream the other process's temp file to D's clients until its lock is
- * released.  Returns true when D was finished here; false when the other
- * download failed before any byte reached our clients, in which case we
- * now hold LOCKFD and should download ourselves. */
-static bool tail_other(struct fetcher *ft, struct dl *d, int lockfd)
-{
-    struct fetch *f = ft->f;
-    char part[STORE_PATH_MAX], info[STORE_PATH_MAX];
-    bool streaming = false;
-    int rfd = -1;
-    struct stat st;
-
-    store_tmp_path(f->cfg->cache_dir, dl_key(d), "part", part, sizeof(part));
-    store_tmp_path(f->cfg->cache_dir, dl_key(d), "info", info, sizeof(info));
-    while (flock(lockfd, LOCK_EX | LOCK_NB) != 0 && !stopping(f)) {
-        int64_t len;
-
-        if (rfd < 0)
-            rfd = open(part, O_RDONLY | O_CLOEXEC);
-        if (rfd >= 0 && !streaming &&
-            (len = read_info(info)) != INT64_MIN) {
-            dl_stream(d, rfd, len, "peer");
-            streaming = true;
-        }
-        if (streaming && fstat(rfd, &st) == 0)
-            dl_progress(d, (uint64_t)st.st_size);
-        usleep(TAIL_POLL_US);
-    }
-    if (store_present(f->cfg->cache_dir, f->cache, dl_key(d))) {
-        if (streaming && fstat(rfd, &st) == 0)
-            dl_progress(d, (uint64_t)st.st_size);
-        dl_finish(d, true, DL_REASON_NONE);
-        return true;
-    }
-    if (!streaming && !stopping(f)) {
-        if (rfd >= 0)
-            close(rfd);
-        return false;
-    }
-    dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
-    return true;
-}
-
 static void run_download(struct fetcher *ft, struct dl *d)
 {
     struct fetch *f = ft->f;
@@ -538,7 +460,8 @@ static void run_download(struct fetcher *ft, struct dl *d)
         dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
         goto out;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && tail_other(ft, d, fd))
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 &&
+        fetch_tail(f->cfg->cache_dir, f->cache, &f->stopping, d, fd))
         goto out;
     /* We hold the lock: another worker may have just finished it. */
     if (store_present(f->cfg->cache_dir, f->cache, dl_key(d)))
