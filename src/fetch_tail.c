@@ -63,7 +63,7 @@ bool fetch_tail(const char *dir, struct cache *cache, const atomic_bool *stop,
                 struct dl *d, int lockfd)
 {
     char part[STORE_PATH_MAX], info[STORE_PATH_MAX];
-    bool streaming = false;
+    bool streaming = false, finished = true;
     int rfd = -1;
     struct stat st;
 
@@ -87,13 +87,14 @@ bool fetch_tail(const char *dir, struct cache *cache, const atomic_bool *stop,
         if (streaming && fstat(rfd, &st) == 0)
             dl_progress(d, (uint64_t)st.st_size);
         dl_finish(d, true, DL_REASON_NONE);
-        return true;
+    } else if (!streaming && !stopping(stop)) {
+        finished = false;
+    } else {
+        dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
     }
-    if (!streaming && !stopping(stop)) {
-        if (rfd >= 0)
-            close(rfd);
-        return false;
-    }
-    dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
-    return true;
+    /* Once streaming, D owns RFD; before that (the peer finished or failed
+     * between two polls, before its sidecar was seen) it is still ours. */
+    if (!streaming && rfd >= 0)
+        close(rfd);
+    return finished;
 }
