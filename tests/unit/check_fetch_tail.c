@@ -140,6 +140,17 @@ static bool tail(struct peer *p)
     return finished;
 }
 
+/* Where D stands now: a snapshot, never a wait. */
+static void status_now(struct dl_status *st)
+{
+    struct dl_waiter w;
+
+    memset(&w, 0, sizeof(w));
+    w.timed_out = true;
+    dl_status(d, &w, st);
+    ck_assert(!st->parked);
+}
+
 START_TEST(test_tail_streams_the_peers_download)
 {
     struct peer p = {.publish = true, .more = "67"};
@@ -151,11 +162,11 @@ START_TEST(test_tail_streams_the_peers_download)
 
     peer_start(&p, "12345", true, 7);
     ck_assert(tail(&p));
-    memset(&w, 0, sizeof(w));
-    dl_status(d, &w, &st);
+    status_now(&st);
     ck_assert_int_eq(st.state, DL_DONE);
     ck_assert_int_eq(st.length, 7);
     ck_assert_str_eq(st.upstream, "peer");
+    memset(&w, 0, sizeof(w));
     ck_assert_uint_eq(dl_readable(d, &w, 0, &fd, &state), 7);
     ck_assert_int_eq(pread_full(fd, buf, 7, 0), 7);
     ck_assert(memcmp(buf, "1234567", 7) == 0);
@@ -167,14 +178,12 @@ START_TEST(test_tail_peer_done_before_announcing_leaks_no_fd)
     struct peer p = {.publish = true};
     unsigned before = open_fds();
     struct dl_status st;
-    struct dl_waiter w;
 
     /* Small and fast: the peer publishes while we have its temp file open
      * but have not yet seen its sidecar. */
     peer_start(&p, "x", false, 0);
     ck_assert(tail(&p));
-    memset(&w, 0, sizeof(w));
-    dl_status(d, &w, &st);
+    status_now(&st);
     ck_assert_int_eq(st.state, DL_DONE);
     ck_assert_uint_eq(open_fds(), before);
 }
@@ -185,13 +194,10 @@ START_TEST(test_tail_peer_failed_before_any_byte)
     struct peer p = {.publish = false};
     unsigned before = open_fds();
     struct dl_status st;
-    struct dl_waiter w;
 
     peer_start(&p, "", false, 0);
     ck_assert(!tail(&p)); /* ours to download now */
-    memset(&w, 0, sizeof(w));
-    w.timed_out = true; /* a snapshot, not a wait */
-    dl_status(d, &w, &st);
+    status_now(&st);
     ck_assert_int_eq(st.state, DL_PENDING);
     ck_assert_uint_eq(open_fds(), before);
 }
