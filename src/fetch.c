@@ -361,7 +361,7 @@ static enum attempt try_upstream(struct xfer *x, size_t i)
 
 /* --- a whole download --------------------------------------------------- */
 
-/* Move the complete temp file into the symstore tree and index it. */
+/* Hand the complete temp file and its index record to the store. */
 static int publish(struct xfer *x)
 {
     const struct config *cfg = x->ft->f->cfg;

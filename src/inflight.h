@@ -102,7 +102,7 @@ uint64_t dl_readable(struct dl *d, struct dl_waiter *w, uint64_t pos,
 /* Client side: take W off D's queue (no-op when not queued). */
 void dl_unwait(struct dl *d, struct dl_waiter *w);
 
-/* Downloader side.  Each takes d->lock and wakes every waiter. */
+/* Downloader side.  Each takes the lock and wakes every waiter. */
 void dl_stream(struct dl *d, int fd, int64_t length, const char *upstream);
 void dl_progress(struct dl *d, uint64_t written);
 /* Finish: DONE (OK) or FAILED with REASON; removes D from the table. */
