@@ -15,13 +15,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "config.h"
+#include "fetch_int.h"
 #include "fileio.h"
-#include "gzip.h"
 #include "inflight.h"
 #include "jobq.h"
 #include "log.h"
@@ -31,7 +30,6 @@
 #include "xalloc.h"
 
 #define FETCH_QUEUE_SIZE 4096
-#define TAIL_POLL_US 5000
 
 enum job_kind { JOB_DOWNLOAD, JOB_GZIP };
 
@@ -129,25 +127,6 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* Write the sidecar that lets other workers' clients stream this
- * download: the announced length, or -1. */
-static void write_info(struct xfer *x, int64_t length)
-{
-    char tmp[STORE_PATH_MAX + 8], line[32];
-    int fd, n;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", x->info);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return;
-    n = snprintf(line, sizeof(line), "%" PRId64 "\n", length);
-    if (write_full(fd, line, (size_t)n) == 0)
-        rename(tmp, x->info);
-    else
-        unlink(tmp);
-    close(fd);
-}
-
 /* First body byte: the response is final, so clients can get headers. */
 static int start_stream(struct xfer *x)
 {
@@ -160,7 +139,7 @@ static int start_stream(struct xfer *x)
     /* A decoded body's length is not the announced one. */
     if (x->encoded)
         cl = -1;
-    write_info(x, (int64_t)cl);
+    fetch_tail_announce(x->info, (int64_t)cl);
     dl_stream(x->d, rfd, (int64_t)cl, x->up->name);
     x->started = true;
     return 0;
@@ -176,7 +155,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
         return 0;
     }
     if (write_full(x->fd, buf, len) != 0) {
-        log_warn("download %s: write %s", x->d->key, x->part);
+        log_warn("download %s: write %s", dl_key(x->d), x->part);
         x->write_failed = true;
         return 0; /* curl aborts with CURLE_WRITE_ERROR */
     }
@@ -316,7 +295,7 @@ static enum attempt check_length(struct xfer *x)
     curl_easy_getinfo(x->ft->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     if (!x->encoded && cl >= 0 && (uint64_t)cl != x->written) {
         log_warnx("download %s: %s sent %" PRIu64 " of %" PRId64 " bytes",
-                  x->d->key, x->up->name, x->written, (int64_t)cl);
+                  dl_key(x->d), x->up->name, x->written, (int64_t)cl);
         x->worst = DL_REASON_UPSTREAM_ERROR;
         return x->started ? ATTEMPT_FATAL : ATTEMPT_RETRY;
     }
@@ -343,7 +322,7 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
     if (up_index < METRICS_MAX_UPSTREAMS)
         metrics_add(&metrics->upstream[up_index][outcome_of(a, rc)], 1);
     if (a != ATTEMPT_OK && a != ATTEMPT_NOT_FOUND)
-        log_info("download %s: %s: %s", x->d->key, url,
+        log_info("download %s: %s: %s", dl_key(x->d), url,
                  ft->errbuf[0] ? ft->errbuf : curl_easy_strerror(rc));
     return a;
 }
@@ -359,7 +338,7 @@ static uint64_t backoff_ms(uint64_t base, unsigned n)
 static enum attempt try_upstream(struct xfer *x, size_t i)
 {
     const struct config_upstream *up = &x->ft->f->cfg->upstreams[i];
-    char *url = upstream_url(up, &x->d->orig);
+    char *url = upstream_url(up, dl_orig(x->d));
     enum attempt a = ATTEMPT_ERROR;
     unsigned n;
 
@@ -382,61 +361,27 @@ static enum attempt try_upstream(struct xfer *x, size_t i)
 
 /* --- a whole download --------------------------------------------------- */
 
-/* Is KEY cached with its file present?  A record whose file vanished is
- * dropped so the download replaces it. */
-static bool cached_and_present(struct fetch *f, const char *key)
-{
-    struct cache_entry e;
-    char path[STORE_PATH_MAX];
-
-    if (cache_lookup(f->cache, key, &e) != 0)
-        return false;
-    if (store_file_path(f->cfg->cache_dir, key, path, sizeof(path)) == 0 &&
-        access(path, F_OK) == 0)
-        return true;
-    cache_remove(f->cache, key);
-    return false;
-}
-
-/* Move the complete temp file into the symstore tree and index it. */
+/* Hand the complete temp file and its index record to the store. */
 static int publish(struct xfer *x)
 {
     const struct config *cfg = x->ft->f->cfg;
-    char final[STORE_PATH_MAX], neg[SYMKEY_CANON_MAX], *slash;
+    char neg[SYMKEY_CANON_MAX];
     struct cache_entry e;
-    int rc;
 
-    rc = store_file_path(cfg->cache_dir, x->d->key, final, sizeof(final));
-    if (rc != 0)
-        return rc;
-    slash = strrchr(final, '/');
-    *slash = '\0';
-    rc = mkdir_p(final, 0755);
-    *slash = '/';
-    if (rc == 0)
-        rc = publish_file(x->fd, x->part, final);
-    if (rc != 0) {
-        errno = -rc;
-        log_warn("download %s: publish %s", x->d->key, final);
-        return rc;
-    }
     memset(&e, 0, sizeof(e));
     e.size = x->written;
-    e.cached_at_ms = wall_ms();
     e.gz = x->written < cfg->gzip_min_size ? CACHE_GZ_NONE : CACHE_GZ_UNKNOWN;
     snprintf(e.upstream, sizeof(e.upstream), "%s", x->up->name);
-    symkey_exact(&x->d->orig, neg, sizeof(neg));
-    rc = cache_insert(x->ft->f->cache, x->d->key, neg, &e);
-    if (rc != 0)
-        unlink(final); /* unindexed files are never served; keep it tidy */
-    return rc;
+    symkey_exact(dl_orig(x->d), neg, sizeof(neg));
+    return store_publish(cfg->cache_dir, x->ft->f->cache, dl_key(x->d), neg,
+                         x->fd, x->part, &e);
 }
 
 static void record_outcome(struct fetch *f, struct dl *d, bool all_404)
 {
     char neg[SYMKEY_CANON_MAX];
 
-    if (!all_404 || symkey_exact(&d->orig, neg, sizeof(neg)) < 0)
+    if (!all_404 || symkey_exact(dl_orig(d), neg, sizeof(neg)) < 0)
         return;
     cache_negative_insert(f->cache, neg,
                           wall_ms() + (int64_t)f->cfg->negative_ttl_ms);
@@ -452,15 +397,15 @@ static void download(struct fetcher *ft, struct dl *d)
     enum dl_reason reason;
     size_t i;
 
-    if (store_tmp_path(f->cfg->cache_dir, d->key, "part", x.part,
+    if (store_tmp_path(f->cfg->cache_dir, dl_key(d), "part", x.part,
                        sizeof(x.part)) != 0 ||
-        store_tmp_path(f->cfg->cache_dir, d->key, "info", x.info,
+        store_tmp_path(f->cfg->cache_dir, dl_key(d), "info", x.info,
                        sizeof(x.info)) != 0)
         goto out;
     unlink(x.info);
     x.fd = open(x.part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (x.fd < 0) {
-        log_warn("download %s: %s", d->key, x.part);
+        log_warn("download %s: %s", dl_key(d), x.part);
         goto out;
     }
     for (i = 0; i < f->cfg->nupstreams; i++) {
@@ -482,77 +427,19 @@ out:
     if (x.fd >= 0)
         close(x.fd);
     if (a == ATTEMPT_OK) {
-        log_info("stored %s (%" PRIu64 " bytes from %s)", d->key, x.written,
+        log_info("stored %s (%" PRIu64 " bytes from %s)", dl_key(d), x.written,
                  x.up->name);
         dl_finish(d, true, DL_REASON_NONE);
         if (x.written >= f->cfg->gzip_min_size)
-            fetch_gzip(f, d->key);
+            fetch_gzip(f, dl_key(d));
         return;
     }
     reason = all_404 ? DL_REASON_NOT_FOUND
                      : (x.worst != DL_REASON_NONE ? x.worst
                                                   : DL_REASON_UPSTREAM_ERROR);
     record_outcome(f, d, all_404);
-    log_info("miss %s: %s", d->key, dl_reason_name(reason));
+    log_info("miss %s: %s", dl_key(d), dl_reason_name(reason));
     dl_finish(d, false, reason);
-}
-
-/* --- another worker process is downloading ------------------------------ */
-
-static int64_t read_info(const char *path)
-{
-    char *buf = NULL;
-    size_t len;
-    int64_t v;
-
-    if (read_small_file(path, 64, &buf, &len) != 0)
-        return INT64_MIN;
-    v = strtoll(buf, NULL, 10);
-    free(buf);
-    return v;
-}
-
-/* Stream the other process's temp file to D's clients until its lock is
- * released.  Returns true when D was finished here; false when the other
- * download failed before any byte reached our clients, in which case we
- * now hold LOCKFD and should download ourselves. */
-static bool tail_other(struct fetcher *ft, struct dl *d, int lockfd)
-{
-    struct fetch *f = ft->f;
-    char part[STORE_PATH_MAX], info[STORE_PATH_MAX];
-    bool streaming = false;
-    int rfd = -1;
-    struct stat st;
-
-    store_tmp_path(f->cfg->cache_dir, d->key, "part", part, sizeof(part));
-    store_tmp_path(f->cfg->cache_dir, d->key, "info", info, sizeof(info));
-    while (flock(lockfd, LOCK_EX | LOCK_NB) != 0 && !stopping(f)) {
-        int64_t len;
-
-        if (rfd < 0)
-            rfd = open(part, O_RDONLY | O_CLOEXEC);
-        if (rfd >= 0 && !streaming &&
-            (len = read_info(info)) != INT64_MIN) {
-            dl_stream(d, rfd, len, "peer");
-            streaming = true;
-        }
-        if (streaming && fstat(rfd, &st) == 0)
-            dl_progress(d, (uint64_t)st.st_size);
-        usleep(TAIL_POLL_US);
-    }
-    if (cached_and_present(f, d->key)) {
-        if (streaming && fstat(rfd, &st) == 0)
-            dl_progress(d, (uint64_t)st.st_size);
-        dl_finish(d, true, DL_REASON_NONE);
-        return true;
-    }
-    if (!streaming && !stopping(f)) {
-        if (rfd >= 0)
-            close(rfd);
-        return false;
-    }
-    dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
-    return true;
 }
 
 static void run_download(struct fetcher *ft, struct dl *d)
@@ -562,21 +449,22 @@ static void run_download(struct fetcher *ft, struct dl *d)
     int fd = -1;
 
     metrics_gauge_add(&metrics->downloads_in_flight, 1);
-    if (stopping(f) ||
-        store_lock_path(f->cfg->cache_dir, d->key, lock, sizeof(lock)) != 0) {
+    if (stopping(f) || store_lock_path(f->cfg->cache_dir, dl_key(d), lock,
+                                       sizeof(lock)) != 0) {
         dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
         goto out;
     }
     fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
-        log_warn("download %s: %s", d->key, lock);
+        log_warn("download %s: %s", dl_key(d), lock);
         dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
         goto out;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && tail_other(ft, d, fd))
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 &&
+        fetch_tail(f->cfg->cache_dir, f->cache, &f->stopping, d, fd))
         goto out;
     /* We hold the lock: another worker may have just finished it. */
-    if (cached_and_present(f, d->key))
+    if (store_present(f->cfg->cache_dir, f->cache, dl_key(d)))
         dl_finish(d, true, DL_REASON_NONE);
     else
         download(ft, d);
@@ -586,7 +474,7 @@ out:
     metrics_gauge_add(&metrics->downloads_in_flight, -1);
 }
 
-/* --- gzip copies -------------------------------------------------------- */
+/* --- gzip jobs ---------------------------------------------------------- */
 
 static void gz_forget(struct fetch *f, const char *key)
 {
@@ -604,33 +492,6 @@ static void gz_forget(struct fetch *f, const char *key)
     pthread_mutex_unlock(&f->gz_lock);
 }
 
-static void run_gzip(struct fetch *f, const char *key)
-{
-    char src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
-    struct cache_entry e;
-    uint64_t size = 0;
-    int rc;
-
-    if (cache_lookup(f->cache, key, &e) != 0 ||
-        e.gz != CACHE_GZ_UNKNOWN ||
-        store_file_path(f->cfg->cache_dir, key, src, sizeof(src)) != 0 ||
-        store_gzip_path(f->cfg->cache_dir, key, dst, sizeof(dst)) != 0)
-        return;
-    rc = gzip_file(src, dst, &size);
-    if (rc != 0) {
-        errno = -rc;
-        log_warn("gzip %s", dst);
-        return;
-    }
-    if (size >= e.size) {
-        unlink(dst); /* does not shrink: identity only */
-        cache_set_gzip(f->cache, key, CACHE_GZ_NONE, 0);
-        return;
-    }
-    cache_set_gzip(f->cache, key, CACHE_GZ_READY, size);
-    metrics_add(&metrics->gzip_created, 1);
-}
-
 /* --- the pool ----------------------------------------------------------- */
 
 static void run_job(struct fetcher *ft, struct job *j)
@@ -644,7 +505,7 @@ static void run_job(struct fetcher *ft, struct job *j)
         dl_unref(j->dl);
     } else {
         if (!stopping(ft->f))
-            run_gzip(ft->f, j->key);
+            store_make_gzip(ft->f->cfg->cache_dir, ft->f->cache, j->key);
         gz_forget(ft->f, j->key);
     }
     free(j);

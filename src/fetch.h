@@ -6,13 +6,15 @@
  * queue (lib/jobq).  A download job takes an exclusive flock on the
  * symbol's lock file, which deduplicates across the pre-forked workers;
  * when another process holds it, the thread tails that process's temp
- * file instead, so its clients stream too.  With the lock, it re-checks
- * the index, then tries the upstreams in order: the body goes into a temp
- * file under the cache directory and waiting clients read it as it grows.
- * The file is published (length checked, fsync, rename, index record)
- * only when complete; anything else unlinks it.  Transient faults are
- * retried with exponential backoff and jitter and never recorded as a
- * miss; a negative record is written only when every upstream said 404.
+ * file instead (fetch_tail.c), so its clients stream too.  With the lock,
+ * it re-checks the index, then tries the upstreams in order: the body goes
+ * into a temp file under the cache directory and waiting clients read it
+ * as it grows.  Only a complete body whose length matches the announced
+ * one is handed to store_publish() (fsync, rename, index record);
+ * anything else unlinks it.  Transient faults are retried with
+ * exponential backoff and jitter and never recorded as a miss; a negative
+ * record is written only when every upstream said 404.  Gzip jobs make
+ * the store's gzip copies (store_make_gzip()), once per key at a time.
  *
  * THREADS.  Each downloader owns one curl easy handle for its life, so
  * upstream connections are kept alive and reused.

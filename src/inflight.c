@@ -3,6 +3,8 @@
 
 #include "inflight.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,22 @@
 #include "xalloc.h"
 
 #define INFLIGHT_BUCKETS 256
+
+struct dl {
+    char key[SYMKEY_CANON_MAX]; /* immutable */
+    struct symkey orig;         /* immutable: first requester's case */
+    _Atomic int refs;
+    pthread_mutex_t lock;
+    enum dl_state state;        /* protected by lock */
+    enum dl_reason reason;      /* protected by lock */
+    int fd;                     /* protected by lock; -1 until streaming */
+    uint64_t written;           /* protected by lock */
+    int64_t length;             /* protected by lock; -1 unknown */
+    char upstream[48];          /* protected by lock */
+    struct dl_waiter *waiters;  /* protected by lock */
+    struct inflight *table;     /* immutable */
+    struct dl *next;            /* protected by table lock */
+};
 
 struct inflight {
     pthread_mutex_t lock;
@@ -129,21 +147,19 @@ void dl_unref(struct dl *d)
     free(d);
 }
 
-void dl_wait(struct dl *d, struct dl_waiter *w)
+const char *dl_key(const struct dl *d)
 {
-    if (w->pprev != NULL)
-        return;
-    w->timed_out = false;
-    w->next = d->waiters;
-    if (d->waiters != NULL)
-        d->waiters->pprev = &w->next;
-    d->waiters = w;
-    w->pprev = &d->waiters;
+    return d->key;
 }
 
-void dl_unwait(struct dl *d, struct dl_waiter *w)
+const struct symkey *dl_orig(const struct dl *d)
 {
-    (void)d;
+    return &d->orig;
+}
+
+/* With d->lock held: take W off the queue (no-op when not queued). */
+static void waiter_unlink(struct dl_waiter *w)
+{
     if (w->pprev == NULL)
         return;
     *w->pprev = w->next;
@@ -153,13 +169,71 @@ void dl_unwait(struct dl *d, struct dl_waiter *w)
     w->pprev = NULL;
 }
 
+/* With d->lock held: queue W and let the client park, before any waker
+ * can see it. */
+static void waiter_park(struct dl *d, struct dl_waiter *w)
+{
+    if (w->pprev == NULL) {
+        w->timed_out = false;
+        w->next = d->waiters;
+        if (d->waiters != NULL)
+            d->waiters->pprev = &w->next;
+        d->waiters = w;
+        w->pprev = &d->waiters;
+    }
+    w->park(w->arg);
+}
+
+void dl_unwait(struct dl *d, struct dl_waiter *w)
+{
+    pthread_mutex_lock(&d->lock);
+    waiter_unlink(w);
+    pthread_mutex_unlock(&d->lock);
+}
+
+void dl_status(struct dl *d, struct dl_waiter *w, struct dl_status *st)
+{
+    pthread_mutex_lock(&d->lock);
+    st->state = d->state;
+    st->reason = d->reason;
+    st->length = d->length;
+    snprintf(st->upstream, sizeof(st->upstream), "%s", d->upstream);
+    st->parked = d->state == DL_PENDING && !w->timed_out;
+    if (st->parked)
+        waiter_park(d, w);
+    pthread_mutex_unlock(&d->lock);
+}
+
+uint64_t dl_readable(struct dl *d, struct dl_waiter *w, uint64_t pos,
+                     int *fd, enum dl_state *state)
+{
+    uint64_t avail;
+
+    pthread_mutex_lock(&d->lock);
+    avail = d->written > pos ? d->written - pos : 0;
+    /* Hold back the last byte until the file is verified, fsync'd and
+     * published: a client never completes a body the cache has not
+     * accepted, and its next request is a hit. */
+    if (d->state != DL_DONE && d->length >= 0 && avail > 0 &&
+        pos + avail >= (uint64_t)d->length)
+        avail--;
+    *fd = d->fd;
+    *state = d->state;
+    if (avail == 0 && d->state == DL_STREAMING) {
+        w->deadline_ms = 0; /* it had its first byte */
+        waiter_park(d, w);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return avail;
+}
+
 /* With d->lock held: wake and dequeue every waiter. */
 static void wake_all(struct dl *d)
 {
     while (d->waiters != NULL) {
         struct dl_waiter *w = d->waiters;
 
-        dl_unwait(d, w);
+        waiter_unlink(w);
         w->wake(w->arg);
     }
 }
@@ -207,7 +281,7 @@ static unsigned expire_dl(struct dl *d, uint64_t now_ms)
             next = w->next;
             if (w->deadline_ms == 0 || w->deadline_ms > now_ms)
                 continue;
-            dl_unwait(d, w);
+            waiter_unlink(w);
             w->timed_out = true;
             w->wake(w->arg);
             n++;

@@ -7,21 +7,21 @@
  * queues one download job; every later request for the same key joins
  * it.  A client never blocks a thread: it registers a waiter (a wake
  * callback, which the server points at MHD_resume_connection) and
- * suspends.  The downloader publishes progress under dl->lock and wakes
- * every registered waiter; waiters are one-shot and re-register when they
- * need to wait again.  Clients read the growing temp file through dl->fd
- * with pread at their own pace, so a slow client never slows the download
- * and a large file is never held in memory.
+ * parks (MHD_suspend_connection).  The downloader publishes progress
+ * under the download's lock and wakes every registered waiter; waiters
+ * are one-shot and re-register when they need to wait again.  Clients
+ * read the growing temp file through the fd dl_readable() hands out, with
+ * pread at their own pace, so a slow client never slows the download and
+ * a large file is never held in memory.
  *
- * LOCKING.  The table lock protects the hash chains; dl->lock protects
- * the fields marked below.  Order: table lock, then dl->lock.  Wake
- * callbacks run with dl->lock held, so they must not take it again.
+ * LOCKING.  struct dl and its lock are private to inflight.c: every call
+ * below takes what it needs.  Order: table lock, then a download's lock.
+ * Wake and park callbacks run with the download's lock held, so they must
+ * not call back into this module.
  */
 #ifndef SYMSRVD_INFLIGHT_H
 #define SYMSRVD_INFLIGHT_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,31 +43,29 @@ enum dl_reason {
     DL_REASON_TIMEOUT,        /* an upstream timed out */
 };
 
-/* A client waiting on a download; embedded in the server's request. */
+/* A client waiting on a download; embedded in the server's request.  The
+ * client sets the first four fields; the rest belong to inflight.c. */
 struct dl_waiter {
-    void (*wake)(void *arg);  /* called once, with dl->lock held */
+    void (*wake)(void *arg);  /* called once, with the download's lock held */
+    void (*park)(void *arg);  /* called when queued, with the lock held, so
+                               * no wake can come before the client parks */
     void *arg;
     uint64_t deadline_ms;     /* first-byte deadline (0: none) */
     bool timed_out;           /* set by inflight_expire() before wake */
-    struct dl_waiter *next;   /* protected by dl->lock */
-    struct dl_waiter **pprev; /* protected by dl->lock; NULL: not queued */
+    struct dl_waiter *next;
+    struct dl_waiter **pprev; /* NULL: not queued */
 };
 
-struct dl {
-    char key[SYMKEY_CANON_MAX]; /* immutable */
-    struct symkey orig;         /* immutable: first requester's case */
-    _Atomic int refs;
-    pthread_mutex_t lock;
-    enum dl_state state;        /* protected by lock */
-    enum dl_reason reason;      /* protected by lock */
-    int fd;                     /* protected by lock; -1 until streaming */
-    uint64_t written;           /* protected by lock */
-    int64_t length;             /* protected by lock; -1 unknown */
-    char upstream[48];          /* protected by lock */
-    struct dl_waiter *waiters;  /* protected by lock */
-    struct inflight *table;     /* immutable */
-    struct dl *next;            /* protected by table lock */
+/* Where a download stands, as one client reads it at one moment. */
+struct dl_status {
+    enum dl_state state;
+    enum dl_reason reason;    /* FAILED only */
+    int64_t length;           /* announced length, -1 unknown */
+    char upstream[48];        /* who is sending it (STREAMING, DONE) */
+    bool parked;              /* the waiter was queued and parked */
 };
+
+struct dl; /* a download in progress: see inflight.c */
 
 struct inflight *inflight_new(void);
 void inflight_free(struct inflight *t); /* table must be empty */
@@ -83,12 +81,28 @@ unsigned inflight_count(struct inflight *t);
 void dl_ref(struct dl *d);
 void dl_unref(struct dl *d); /* closes fd and frees at zero */
 
-/* With d->lock held: queue W to be woken at the next state change or
- * progress; and take it off again (no-op when not queued). */
-void dl_wait(struct dl *d, struct dl_waiter *w);
+/* The canonical key and the first requester's key: immutable, valid
+ * while the caller holds a reference. */
+const char *dl_key(const struct dl *d);
+const struct symkey *dl_orig(const struct dl *d);
+
+/* Client side.  Snapshot D into *ST.  While D has no byte yet and W has
+ * not timed out, queue and park W instead (ST->parked): it is woken at
+ * the next change or by inflight_expire() at its deadline. */
+void dl_status(struct dl *d, struct dl_waiter *w, struct dl_status *st);
+
+/* Client side, streaming from offset POS: how many bytes the client may
+ * pread from *FD now (valid while it holds its reference).  The last byte
+ * is held back until D is DONE, so no client completes a body the cache
+ * has not accepted.  At 0, *STATE says why: STREAMING (W is queued and
+ * parked until more arrives), DONE (end of body) or FAILED. */
+uint64_t dl_readable(struct dl *d, struct dl_waiter *w, uint64_t pos,
+                     int *fd, enum dl_state *state);
+
+/* Client side: take W off D's queue (no-op when not queued). */
 void dl_unwait(struct dl *d, struct dl_waiter *w);
 
-/* Downloader side.  Each takes d->lock and wakes every waiter. */
+/* Downloader side.  Each takes the lock and wakes every waiter. */
 void dl_stream(struct dl *d, int fd, int64_t length, const char *upstream);
 void dl_progress(struct dl *d, uint64_t written);
 /* Finish: DONE (OK) or FAILED with REASON; removes D from the table. */

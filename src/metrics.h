@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define METRICS_MAX_UPSTREAMS 32
 
@@ -67,6 +68,21 @@ void metrics_count_status(unsigned status);
 void metrics_add(_Atomic uint64_t *counter, uint64_t n);
 void metrics_gauge_add(_Atomic int64_t *gauge, int64_t n);
 uint64_t metrics_get(_Atomic uint64_t *counter);
+
+/* What the text exposition needs beyond the shared block: the names of
+ * the configured upstreams (the first METRICS_MAX_UPSTREAMS) and the
+ * index's totals. */
+struct metrics_env {
+    const char *upstreams[METRICS_MAX_UPSTREAMS];
+    size_t nupstreams;
+    uint64_t cache_entries;
+    uint64_t cache_bytes;
+};
+
+/* Print M and ENV to F in the Prometheus text format (version 0.0.4),
+ * one HELP/TYPE block per row of the table in metrics.c. */
+void metrics_print(FILE *f, const struct metrics *m,
+                   const struct metrics_env *env);
 
 /* Label values for the text exposition. */
 const char *metrics_status_label(size_t index);

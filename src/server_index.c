@@ -56,33 +56,10 @@ enum MHD_Result server_health(struct req *r)
     return queue_owned(r, body, strlen(body), "application/json");
 }
 
-static void metrics_upstreams(FILE *f, const struct config *cfg)
-{
-    size_t i, o;
-
-    fprintf(f, "# HELP symsrvd_upstream_requests_total Upstream attempts "
-               "by upstream and outcome.\n"
-               "# TYPE symsrvd_upstream_requests_total counter\n");
-    for (i = 0; i < cfg->nupstreams && i < METRICS_MAX_UPSTREAMS; i++) {
-        for (o = 0; o < METRICS_UP_OUTCOME_N; o++)
-            fprintf(f,
-                    "symsrvd_upstream_requests_total{upstream=\"%s\","
-                    "outcome=\"%s\"} %" PRIu64 "\n",
-                    cfg->upstreams[i].name, metrics_outcome_name(o),
-                    metrics_get(&metrics->upstream[i][o]));
-    }
-}
-
-static void metric(FILE *f, const char *name, const char *type,
-                   const char *help, int64_t value)
-{
-    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %" PRId64 "\n", name, help,
-            name, type, name, value);
-}
-
 enum MHD_Result server_metrics(struct req *r)
 {
-    uint64_t entries = 0, bytes = 0;
+    const struct config *cfg = r->srv->cfg;
+    struct metrics_env env;
     char *body = NULL;
     size_t len = 0, i;
     FILE *f = open_memstream(&body, &len);
@@ -90,52 +67,12 @@ enum MHD_Result server_metrics(struct req *r)
     if (f == NULL)
         return server_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "no memory",
                            NULL, NULL);
-    cache_totals(r->srv->cache, &entries, &bytes);
-    fprintf(f, "# HELP symsrvd_requests_total Requests by status.\n"
-               "# TYPE symsrvd_requests_total counter\n");
-    for (i = 0; i < METRICS_STATUS_N; i++)
-        fprintf(f, "symsrvd_requests_total{status=\"%s\"} %" PRIu64 "\n",
-                metrics_status_label(i), metrics_get(&metrics->requests[i]));
-    fprintf(f, "# HELP symsrvd_responses_total Requests by how they were "
-               "answered.\n# TYPE symsrvd_responses_total counter\n");
-    for (i = 0; i < METRICS_KIND_N; i++)
-        fprintf(f, "symsrvd_responses_total{kind=\"%s\"} %" PRIu64 "\n",
-                metrics_kind_name(i), metrics_get(&metrics->kinds[i]));
-    metric(f, "symsrvd_hits_total", "counter", "Requests served from cache.",
-           (int64_t)metrics_get(&metrics->kinds[METRICS_HIT]));
-    metric(f, "symsrvd_misses_total", "counter", "Requests that started a download.",
-           (int64_t)metrics_get(&metrics->kinds[METRICS_MISS]));
-    metric(f, "symsrvd_coalesced_total", "counter",
-           "Requests that joined a download in flight.",
-           (int64_t)metrics_get(&metrics->kinds[METRICS_COALESCED]));
-    metric(f, "symsrvd_negative_hits_total", "counter",
-           "Requests answered from a remembered miss.",
-           (int64_t)metrics_get(&metrics->kinds[METRICS_NEGATIVE]));
-    metrics_upstreams(f, r->srv->cfg);
-    metric(f, "symsrvd_served_bytes_total", "counter", "Body bytes sent.",
-           (int64_t)metrics_get(&metrics->bytes_served));
-    metric(f, "symsrvd_downloaded_bytes_total", "counter",
-           "Body bytes received from upstreams.",
-           (int64_t)metrics_get(&metrics->bytes_downloaded));
-    metric(f, "symsrvd_downloads_in_flight", "gauge", "Downloads running.",
-           atomic_load(&metrics->downloads_in_flight));
-    metric(f, "symsrvd_job_queue_depth", "gauge", "Jobs waiting for a downloader.",
-           atomic_load(&metrics->queue_depth));
-    metric(f, "symsrvd_miss_timeouts_total", "counter",
-           "Requests answered 404 at miss_timeout while the download went on.",
-           (int64_t)metrics_get(&metrics->miss_timeouts));
-    metric(f, "symsrvd_gzip_copies_total", "counter", "gzip copies made.",
-           (int64_t)metrics_get(&metrics->gzip_created));
-    metric(f, "symsrvd_worker_restarts_total", "counter",
-           "Workers restarted after dying.",
-           (int64_t)metrics_get(&metrics->worker_restarts));
-    metric(f, "symsrvd_workers", "gauge", "Worker processes running.",
-           atomic_load(&metrics->workers_alive));
-    metric(f, "symsrvd_cache_entries", "gauge", "Files in the cache.",
-           (int64_t)entries);
-    metric(f, "symsrvd_cache_bytes", "gauge", "Bytes of files in the cache.",
-           (int64_t)bytes);
-    metric(f, "symsrvd_ready", "gauge", "1 when serving.", 1);
+    memset(&env, 0, sizeof(env));
+    for (i = 0; i < cfg->nupstreams && i < METRICS_MAX_UPSTREAMS; i++)
+        env.upstreams[i] = cfg->upstreams[i].name;
+    env.nupstreams = i;
+    cache_totals(r->srv->cache, &env.cache_entries, &env.cache_bytes);
+    metrics_print(f, metrics, &env);
     fclose(f);
     return queue_owned(r, body, len, "text/plain; version=0.0.4");
 }

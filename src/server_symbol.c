@@ -287,48 +287,33 @@ static void wake_req(void *arg)
     MHD_resume_connection(r->conn);
 }
 
-/* Suspend R until D changes.  Called with d->lock held, so the
- * downloader cannot resume the connection before it is suspended. */
-static void wait_on(struct req *r, struct dl *d)
+/* Called by inflight with the download's lock held, so the downloader
+ * cannot resume the connection before it is suspended. */
+static void park_req(void *arg)
 {
-    dl_wait(d, &r->waiter);
+    struct req *r = arg;
+
     MHD_suspend_connection(r->conn);
 }
 
 static ssize_t stream_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct req *r = cls;
-    struct dl *d = r->dl;
+    enum dl_state st;
     uint64_t avail;
     ssize_t n;
     int fd;
 
-    pthread_mutex_lock(&d->lock);
-    avail = d->written > pos ? d->written - pos : 0;
-    /* Hold back the last byte until the file is verified, fsync'd and
-     * published: a client never completes a body the cache has not
-     * accepted, and its next request is a hit. */
-    if (d->state != DL_DONE && d->length >= 0 && avail > 0 &&
-        pos + avail >= (uint64_t)d->length)
-        avail--;
-    fd = d->fd;
+    avail = dl_readable(r->dl, &r->waiter, pos, &fd, &st);
     if (avail == 0) {
-        enum dl_state st = d->state;
-
-        if (st == DL_STREAMING) {
-            r->waiter.deadline_ms = 0;
-            wait_on(r, d);
-        }
-        pthread_mutex_unlock(&d->lock);
         if (st == DL_STREAMING)
-            return 0;
+            return 0; /* parked until more arrives */
         /* A failed download ends the body early, so a client that was
          * told the length sees it short, and a chunked one sees no
          * terminating chunk: never a "complete" short file. */
         return st == DL_DONE ? MHD_CONTENT_READER_END_OF_STREAM
                              : MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    pthread_mutex_unlock(&d->lock);
     n = pread_full(fd, buf, avail < max ? (size_t)avail : max, (off_t)pos);
     if (n <= 0)
         return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -359,34 +344,27 @@ static enum MHD_Result serve_key(struct req *r, const struct symkey *k,
 enum MHD_Result server_symbol_resume(struct req *r)
 {
     struct dl *d = r->dl;
+    struct dl_status now;
     enum dl_state st;
     enum dl_reason reason;
-    int64_t length;
-    char upstream[48];
 
-    pthread_mutex_lock(&d->lock);
-    st = d->state;
-    reason = d->reason;
-    length = d->length;
-    snprintf(upstream, sizeof(upstream), "%s", d->upstream);
-    if (st == DL_PENDING && !r->waiter.timed_out) {
-        wait_on(r, d);
-        pthread_mutex_unlock(&d->lock);
+    dl_status(d, &r->waiter, &now);
+    if (now.parked)
         return MHD_YES;
-    }
-    pthread_mutex_unlock(&d->lock);
+    st = now.state;
+    reason = now.reason;
     if (st == DL_STREAMING)
-        return start_streaming(r, length, upstream);
+        return start_streaming(r, now.length, now.upstream);
     if (st == DL_PENDING) { /* first byte too late: the download goes on */
         metrics_add(&metrics->miss_timeouts, 1);
         server_symbol_release(r);
         return answer_miss(r, "timeout");
     }
     if (st == DL_DONE) {
-        struct symkey k = d->orig;
+        struct symkey k = *dl_orig(d);
         char key[SYMKEY_CANON_MAX];
 
-        snprintf(key, sizeof(key), "%s", d->key);
+        snprintf(key, sizeof(key), "%s", dl_key(d));
         server_symbol_release(r);
         return serve_key(r, &k, key);
     }
@@ -400,9 +378,7 @@ void server_symbol_release(struct req *r)
 
     if (d == NULL)
         return;
-    pthread_mutex_lock(&d->lock);
     dl_unwait(d, &r->waiter);
-    pthread_mutex_unlock(&d->lock);
     r->dl = NULL;
     dl_unref(d);
 }
@@ -430,6 +406,7 @@ static enum MHD_Result start_miss(struct req *r, const struct symkey *k,
     }
     r->dl = d;
     r->waiter.wake = wake_req;
+    r->waiter.park = park_req;
     r->waiter.arg = r;
     r->waiter.deadline_ms = mono_ms() + s->cfg->miss_timeout_ms;
     return server_symbol_resume(r);

@@ -13,8 +13,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "fileio.h"
+#include "gzip.h"
 #include "log.h"
+#include "metrics.h"
+#include "timeutil.h"
 
 static int fmt_path(size_t len, int n)
 {
@@ -63,6 +67,83 @@ int store_lock_path(const char *dir, const char *key, char *buf, size_t len)
     key_hash(key, h);
     return fmt_path(len, snprintf(buf, len, "%s/.Symsrvd/locks/%s.lock",
                                        dir, h));
+}
+
+/* Create the directory that KEY's file goes in. */
+static int make_parent(char *final)
+{
+    char *slash = strrchr(final, '/');
+    int rc;
+
+    *slash = '\0';
+    rc = mkdir_p(final, 0755);
+    *slash = '/';
+    return rc;
+}
+
+int store_publish(const char *dir, struct cache *cache, const char *key,
+                  const char *neg, int fd, const char *part,
+                  struct cache_entry *e)
+{
+    char final[STORE_PATH_MAX];
+    int rc;
+
+    rc = store_file_path(dir, key, final, sizeof(final));
+    if (rc != 0)
+        return rc;
+    rc = make_parent(final);
+    if (rc == 0)
+        rc = publish_file(fd, part, final);
+    if (rc != 0) {
+        errno = -rc;
+        log_warn("download %s: publish %s", key, final);
+        return rc;
+    }
+    e->cached_at_ms = wall_ms();
+    rc = cache_insert(cache, key, neg, e);
+    if (rc != 0)
+        unlink(final); /* unindexed files are never served; keep it tidy */
+    return rc;
+}
+
+bool store_present(const char *dir, struct cache *cache, const char *key)
+{
+    struct cache_entry e;
+    char path[STORE_PATH_MAX];
+
+    if (cache_lookup(cache, key, &e) != 0)
+        return false;
+    if (store_file_path(dir, key, path, sizeof(path)) == 0 &&
+        access(path, F_OK) == 0)
+        return true;
+    cache_remove(cache, key);
+    return false;
+}
+
+void store_make_gzip(const char *dir, struct cache *cache, const char *key)
+{
+    char src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
+    struct cache_entry e;
+    uint64_t size = 0;
+    int rc;
+
+    if (cache_lookup(cache, key, &e) != 0 || e.gz != CACHE_GZ_UNKNOWN ||
+        store_file_path(dir, key, src, sizeof(src)) != 0 ||
+        store_gzip_path(dir, key, dst, sizeof(dst)) != 0)
+        return;
+    rc = gzip_file(src, dst, &size);
+    if (rc != 0) {
+        errno = -rc;
+        log_warn("gzip %s", dst);
+        return;
+    }
+    if (size >= e.size) {
+        unlink(dst); /* does not shrink: identity only */
+        cache_set_gzip(cache, key, CACHE_GZ_NONE, 0);
+        return;
+    }
+    cache_set_gzip(cache, key, CACHE_GZ_READY, size);
+    metrics_add(&metrics->gzip_created, 1);
 }
 
 int store_prepare(const char *dir)

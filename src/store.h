@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store: where things live under the cache directory (see cache.h for
- * the layout) and the clean-up of temp files a dead worker left behind.
+ * the layout), how a finished download and its gzip copy enter it, and
+ * the clean-up of temp files a dead worker left behind.
+ *
+ * A file and its index record go in together: the file is fsync'd and
+ * renamed into the tree before the record is written, and removed again
+ * when the index refuses it, so a record never names a file that is not
+ * whole and an unindexed file is never left to be served.
  *
  * Temp and lock files are named by a 128-bit hash of the canonical key,
  * so their names stay short whatever the key's length.
@@ -9,9 +15,13 @@
 #ifndef SYMSRVD_STORE_H
 #define SYMSRVD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define STORE_PATH_MAX 4096
+
+struct cache;
+struct cache_entry;
 
 /* "<dir>/<key>": the published file.  0 or -ENAMETOOLONG. */
 int store_file_path(const char *dir, const char *key, char *buf, size_t len);
@@ -26,6 +36,23 @@ int store_tmp_path(const char *dir, const char *key, const char *suffix,
 
 /* "<dir>/.Symsrvd/locks/<hash>.lock". */
 int store_lock_path(const char *dir, const char *key, char *buf, size_t len);
+
+/* Publish a complete download under DIR: fsync FD, the temp file PART,
+ * rename it to KEY's place in the tree, stamp E->cached_at_ms with that
+ * moment and record E in CACHE under KEY and NEG (the exact-case key
+ * whose remembered miss it clears).  0 or -errno (logged). */
+int store_publish(const char *dir, struct cache *cache, const char *key,
+                  const char *neg, int fd, const char *part,
+                  struct cache_entry *e);
+
+/* Is KEY indexed with its file present?  A record whose file vanished is
+ * dropped, so the download that asked replaces it. */
+bool store_present(const char *dir, struct cache *cache, const char *key);
+
+/* Make KEY's gzip copy beside its file, unless its record says one was
+ * made or found not worth it, and record the outcome: READY, or NONE when
+ * the copy does not shrink the file. */
+void store_make_gzip(const char *dir, struct cache *cache, const char *key);
 
 /* Create the directories the daemon writes to.  0 or -errno (logged). */
 int store_prepare(const char *dir);

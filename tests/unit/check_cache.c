@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for src/cache (the LMDB index) and src/gzip. */
+/* Unit tests for src/cache (the LMDB index), src/store and src/gzip. */
 #include "symsrvd_config.h"
 
 #include <check.h>
 
 #include "ckrun.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "fileio.h"
 #include "gzip.h"
 #include "log.h"
+#include "metrics.h"
+#include "store.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -93,6 +96,101 @@ START_TEST(test_cache_negative_expiry_and_case)
     ck_assert_int_eq(cache_insert(c, "z.pdb/1/z.pdb", "z.pdb/1/z.pdb", &e), 0);
     ck_assert_int_eq(cache_lookup(c, "z.pdb/1/z.pdb", &e), 0);
     ck_assert(!cache_negative(c, "z.pdb/1/z.pdb", NULL));
+}
+END_TEST
+
+START_TEST(test_store_publish_and_present)
+{
+    const char *key = "p.pdb/ab1/p.pdb", *neg = "P.pdb/AB1/p.PDB";
+    char part[STORE_PATH_MAX], final[STORE_PATH_MAX];
+    struct cache_entry e;
+    int64_t before = wall_ms();
+    int fd;
+
+    ck_assert_int_eq(store_prepare(dir), 0);
+    ck_assert_int_eq(store_tmp_path(dir, key, "part", part, sizeof(part)), 0);
+    ck_assert_int_eq(store_file_path(dir, key, final, sizeof(final)), 0);
+    fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write_full(fd, "symbols", 7), 0);
+    ck_assert_int_eq(cache_negative_insert(c, neg, wall_ms() + 60000), 0);
+    ck_assert(!store_present(dir, c, key));
+
+    memset(&e, 0, sizeof(e));
+    e.size = 7;
+    snprintf(e.upstream, sizeof(e.upstream), "up0");
+    ck_assert_int_eq(store_publish(dir, c, key, neg, fd, part, &e), 0);
+    close(fd);
+    ck_assert_int_ge(e.cached_at_ms, before);
+    ck_assert_int_eq(access(part, F_OK), -1); /* renamed, not copied */
+    ck_assert_int_eq(access(final, F_OK), 0);
+    ck_assert_int_eq(cache_lookup(c, key, &e), 0);
+    ck_assert_uint_eq(e.size, 7);
+    ck_assert_str_eq(e.upstream, "up0");
+    ck_assert(!cache_negative(c, neg, NULL));
+    ck_assert(store_present(dir, c, key));
+
+    /* A record whose file vanished is dropped. */
+    ck_assert_int_eq(unlink(final), 0);
+    ck_assert(!store_present(dir, c, key));
+    ck_assert_int_eq(cache_lookup(c, key, &e), -ENOENT);
+}
+END_TEST
+
+/* Index KEY with a file of LEN bytes, all 'a' or pseudo-random. */
+static void put_file(const char *key, size_t len, bool compressible)
+{
+    char path[STORE_PATH_MAX], *buf = xmalloc(len), *slash;
+    uint32_t x = 2463534242u;
+    size_t i;
+    int fd;
+
+    for (i = 0; i < len; i++) {
+        x ^= x << 13; /* xorshift32: bytes gzip cannot shrink */
+        x ^= x >> 17;
+        x ^= x << 5;
+        buf[i] = compressible ? 'a' : (char)x;
+    }
+    ck_assert_int_eq(store_file_path(dir, key, path, sizeof(path)), 0);
+    slash = strrchr(path, '/');
+    *slash = '\0';
+    ck_assert_int_eq(mkdir_p(path, 0755), 0);
+    *slash = '/';
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write_full(fd, buf, len), 0);
+    close(fd);
+    free(buf);
+    insert(key, len);
+}
+
+START_TEST(test_store_make_gzip)
+{
+    char gz[STORE_PATH_MAX];
+    struct cache_entry e;
+    uint64_t made;
+
+    metrics_create();
+    made = metrics_get(&metrics->gzip_created);
+    put_file("big.pdb/1/big.pdb", 64 * 1024, true);
+    store_make_gzip(dir, c, "big.pdb/1/big.pdb");
+    ck_assert_int_eq(cache_lookup(c, "big.pdb/1/big.pdb", &e), 0);
+    ck_assert_int_eq(e.gz, CACHE_GZ_READY);
+    ck_assert_uint_lt(e.gz_size, 64 * 1024);
+    ck_assert_int_eq(store_gzip_path(dir, "big.pdb/1/big.pdb", gz, sizeof(gz)),
+                     0);
+    ck_assert_int_eq(access(gz, F_OK), 0);
+    ck_assert_uint_eq(metrics_get(&metrics->gzip_created), made + 1);
+
+    /* A copy that does not shrink is dropped and never tried again. */
+    put_file("rnd.pdb/1/rnd.pdb", 4096, false);
+    store_make_gzip(dir, c, "rnd.pdb/1/rnd.pdb");
+    ck_assert_int_eq(cache_lookup(c, "rnd.pdb/1/rnd.pdb", &e), 0);
+    ck_assert_int_eq(e.gz, CACHE_GZ_NONE);
+    ck_assert_int_eq(store_gzip_path(dir, "rnd.pdb/1/rnd.pdb", gz, sizeof(gz)),
+                     0);
+    ck_assert_int_eq(access(gz, F_OK), -1);
+    ck_assert_uint_eq(metrics_get(&metrics->gzip_created), made + 1);
 }
 END_TEST
 
@@ -197,6 +295,8 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_cache_insert_lookup_totals);
     tcase_add_test(tc, test_cache_negative_expiry_and_case);
+    tcase_add_test(tc, test_store_publish_and_present);
+    tcase_add_test(tc, test_store_make_gzip);
     tcase_add_test(tc, test_cache_list_pages_and_filters);
     tcase_add_test(tc, test_cache_hits_batched);
     tcase_add_test(tc, test_gzip_accept_encoding);
