@@ -310,8 +310,8 @@ const char *dl_reason_name(enum dl_reason reason)
     switch (reason) {
     case DL_REASON_NOT_FOUND:
         return "not-found";
-    case DL_REASON_TIMEOUT:
-        return "timeout";
+    case DL_REASON_TIMEOUT: /* "timeout" is the client's miss_timeout */
+        return "upstream-timeout";
     case DL_REASON_UPSTREAM_ERROR:
         return "upstream-error";
     default:

@@ -65,17 +65,19 @@ struct master {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: symsrvd [-c FILE] [-l ADDR]... [-d DIR] [-u URL]... "
-               "[-w N] [-t] [-v] [-V] [-h]\n"
-               "  -c FILE  configuration file (default %s, when it exists)\n"
-               "  -l ADDR  listen on HOST:PORT, [V6]:PORT or unix:/path "
+               "[-w N] [-t] [-v]\n"
+               "       symsrvd -V | --version | -h | --help\n"
+               "  -c FILE        configuration file (default %s, when it "
+               "exists)\n"
+               "  -l ADDR        listen on HOST:PORT, [V6]:PORT or unix:/path "
                "(repeatable)\n"
-               "  -d DIR   cache directory\n"
-               "  -u URL   upstream symbol server (repeatable, in order)\n"
-               "  -w N     worker processes (or \"auto\")\n"
-               "  -t       check the configuration and exit\n"
-               "  -v       more logging\n"
-               "  -V       print the version\n"
-               "  -h       this help\n",
+               "  -d DIR         cache directory\n"
+               "  -u URL         upstream symbol server (repeatable, in order)\n"
+               "  -w N           worker processes (or \"auto\")\n"
+               "  -t             check the configuration and exit\n"
+               "  -v             more logging\n"
+               "  -V, --version  print the version and exit\n"
+               "  -h, --help     print this help and exit\n",
                config_default_path());
 }
 
@@ -88,9 +90,15 @@ static const char **push_arg(const char **v, size_t *n, const char *arg)
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
     int c;
 
-    while ((c = getopt(argc, argv, "c:l:d:u:w:tvVh")) != -1) {
+    while ((c = getopt_long(argc, argv, "c:l:d:u:w:tvVh", longopts, NULL)) !=
+           -1) {
         switch (c) {
         case 'c':
             o->config_path = optarg;
@@ -114,7 +122,7 @@ static void parse_args(int argc, char **argv, struct options *o)
             o->verbose = true;
             break;
         case 'V':
-            printf("%s\n", PACKAGE_STRING);
+            printf("symsrvd (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
             exit(0);
         case 'h':
             usage(stdout);

@@ -46,8 +46,11 @@ static double now_seconds(void)
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: symsrvd-stackwalk [-m | --json] [--symbols DIR]...\n"
-                "         [--no-scan] [--max-frames N] [--repeat N] DUMP\n");
+    fprintf(fp,
+            "usage: symsrvd-stackwalk [-m | --machine | --json] "
+            "[-s DIR | --symbols DIR]...\n"
+            "         [--no-scan] [--max-frames N] [--repeat N] DUMP\n"
+            "       symsrvd-stackwalk --version | -h | --help\n");
 }
 
 static bool parse_count(const char *s, unsigned long max, unsigned long *out)
@@ -69,6 +72,7 @@ static int parse_opts(int argc, char **argv, struct sw_opts *o)
         {"max-frames", required_argument, NULL, 'n'},
         {"repeat", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     unsigned long v;
@@ -102,6 +106,10 @@ static int parse_opts(int argc, char **argv, struct sw_opts *o)
             break;
         case 'h':
             usage(stdout);
+            exit(EXIT_SUCCESS);
+        case 'V':
+            printf("symsrvd-stackwalk (%s) %s\n", PACKAGE_NAME,
+                   PACKAGE_VERSION);
             exit(EXIT_SUCCESS);
         default:
             return -EINVAL;

@@ -414,7 +414,8 @@ static void usage(FILE *fp)
             "         [--json]"
             " [--demangle | --no-demangle] [--output-style=LLVM|GNU]\n"
             "         [--save-table=OUT] [--bench] --obj=FILE [ADDR...]\n"
-            "       symsrvd-symbolize --ident --obj=FILE\n");
+            "       symsrvd-symbolize --ident --obj=FILE\n"
+            "       symsrvd-symbolize --version | -h | --help\n");
 }
 
 enum {
@@ -443,6 +444,7 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
         {"save-table", required_argument, NULL, OPT_SAVE},
         {"bench", no_argument, NULL, OPT_BENCH},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -491,6 +493,10 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
             break;
         case 'h':
             usage(stdout);
+            exit(EXIT_SUCCESS);
+        case 'V':
+            printf("symsrvd-symbolize (%s) %s\n", PACKAGE_NAME,
+                   PACKAGE_VERSION);
             exit(EXIT_SUCCESS);
         default:
             return -EINVAL;

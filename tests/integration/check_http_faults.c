@@ -213,7 +213,7 @@ START_TEST(test_http_upstream_timeout_not_cached)
     stub_fault(t.up[0], PDB, STUB_DELAY, 2500);
     stub_fault(t.up[0], PDB, STUB_DELAY, 2500);
     stub_fault(t.up[0], PDB, STUB_DELAY, 2500);
-    expect(PDB, 404, NULL, 0, "timeout");
+    expect(PDB, 404, NULL, 0, "upstream-timeout");
     ck_assert(!negative_listed());
     expect(PDB, 200, body, 1000, NULL);
     free(body);
@@ -224,6 +224,7 @@ START_TEST(test_http_miss_timeout_then_hit)
 {
     char *body = itest_body(1000, false, 18);
     struct http_resp r;
+    char *why;
 
     itest_stop(&t);
     itest_start(&t, 1, "1", NULL,
@@ -234,6 +235,9 @@ START_TEST(test_http_miss_timeout_then_hit)
     itest_get(&t, PDB, NULL, &r);
     ck_assert_int_eq(r.status, 404);
     ck_assert(r.total_s < 1.8);
+    why = http_header(&r, "X-Symsrvd-Miss");
+    ck_assert_str_eq(why ? why : "(none)", "timeout");
+    free(why);
     http_resp_free(&r);
     ck_assert(metrics_wait(daemon_url(t.d), "symsrvd_cache_entries", NULL, 1,
                            5000));

@@ -22,6 +22,7 @@
 #include "objfile/objfile.h"
 #include "table/symtable.h"
 
+#include "needtool.h"
 #include "symtest.h"
 
 #include <check.h>
@@ -366,7 +367,8 @@ int main(void)
     Suite *s = suite_create("breakpad_oracle");
     TCase *tc = tcase_create("oracle");
 
-    if (!symtest_have("llvm-symbolizer-14") || !symtest_have("llvm-readobj-14"))
+    if (!needtool("check_breakpad_oracle", "llvm-symbolizer-14",
+                  "llvm-readobj-14", NULL))
         return 77;
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_breakpad_inline_chains_match_dwarf);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "demangle/demangle.h"
+#include "needtool.h"
 #include "demangle_oracle.h"
 #include "demangle/msvc_demangle.h"
 #include "xalloc.h"
@@ -477,10 +478,11 @@ int main(void)
     TCase *oracle = tcase_create("oracle");
     TCase *dispatch = tcase_create("dispatch");
     TCase *pe32 = tcase_create("pe32");
-    bool have = oracle_have("c++filt") && oracle_have("llvm-cxxfilt-14");
-    bool have_pe32 = oracle_have("clang-14") && oracle_have("lld-link-14") &&
-                     oracle_have("llvm-pdbutil-14") &&
-                     oracle_have("llvm-symbolizer-14");
+    bool have =
+        needtool("check_demangle", "c++filt", "llvm-cxxfilt-14", NULL);
+    bool have_pe32 =
+        needtool("check_demangle", "clang-14", "lld-link-14", "llvm-pdbutil-14",
+                 "llvm-symbolizer-14", NULL);
 
     tcase_set_timeout(dispatch, 120);
     tcase_add_test(dispatch, test_demangle_guess_lang_by_prefix);

@@ -17,6 +17,7 @@
 #include "symsrvd_config.h"
 
 #include "elf/elfdw.h"
+#include "needtool.h"
 #include "objfile/objfile.h"
 #include "table/symtable.h"
 
@@ -576,8 +577,6 @@ static void tmp_teardown(void)
 
 /* --- oracle comparisons -------------------------------------------------- */
 
-static bool have(const char *tool);
-
 /* Programs compiled by the test and compared as they are.  Floors: exact
  * agreement with llvm-symbolizer, location agreement with eu-addr2line.
  * clang is asked for .debug_aranges, without which eu-addr2line 0.188
@@ -603,10 +602,8 @@ START_TEST(test_elfdw_matches_oracles)
     const struct compiled_case *c = &compiled_cases[_i];
     char *bin;
 
-    if (!have(c->cc)) {
-        fprintf(stderr, "%s: %s not found, case skipped\n", c->label, c->cc);
+    if (!needtool(c->label, c->cc, NULL))
         return;
-    }
     bin = compile(c->cc, c->flags, c->sources, "prog");
     check_against_oracles(c->label, bin, bin, bin, c->floor_llvm,
                           c->floor_eu);
@@ -881,11 +878,8 @@ START_TEST(test_elfdw_cross_arch)
     char want[34];
     struct objfile_ident id;
 
-    if (!have("clang-14") || !have("ld.lld")) {
-        fprintf(stderr, "%s: clang-14 or ld.lld not found, skipped\n",
-                c->target);
+    if (!needtool(c->target, "clang-14", "ld.lld", NULL))
         return;
-    }
     flags = fmt("--target=%s -g -gdwarf-aranges -O2 -ffreestanding -nostdlib "
                 "-static "
                 "-fuse-ld=lld -Wl,--build-id=sha1 -Wl,-e,_start",
@@ -988,10 +982,8 @@ static bool make_dwz_pair(void)
 {
     char *a, *b, *cmd;
 
-    if (!have("dwz") || !have("g++")) {
-        fprintf(stderr, "dwz or g++ not found, dwz test skipped\n");
+    if (!needtool("dwz test", "dwz", "g++", NULL))
         return false;
-    }
     a = compile("g++", "-g -O2", "shapes.cc", "app");
     b = compile("g++", "-g -O1", "shapes.cc", "other");
     cmd = fmt("cd '%s' && rm -f common.debug && cp app app.orig && "
@@ -1129,15 +1121,6 @@ START_TEST(test_elfdw_rejects_non_elf)
 }
 END_TEST
 
-static bool have(const char *tool)
-{
-    char *cmd = fmt("command -v %s >/dev/null 2>&1", tool);
-    int st = system(cmd);
-
-    free(cmd);
-    return st == 0;
-}
-
 static Suite *elfdw_suite(void)
 {
     Suite *s = suite_create("elfdw");
@@ -1182,18 +1165,12 @@ static Suite *elfdw_suite(void)
 
 int main(void)
 {
-    static const char *const tools[] = {
-        "gcc", "llvm-objdump-14", "objcopy", "llvm-symbolizer-14", "eu-addr2line",
-        "eu-readelf"};
     SRunner *sr;
     int failed;
 
-    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
-        if (!have(tools[i])) {
-            fprintf(stderr, "check_elfdw: %s not found, skipping\n", tools[i]);
-            return 77;
-        }
-    }
+    if (!needtool("check_elfdw", "gcc", "llvm-objdump-14", "objcopy",
+                  "llvm-symbolizer-14", "eu-addr2line", "eu-readelf", NULL))
+        return 77;
     sr = srunner_create(elfdw_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

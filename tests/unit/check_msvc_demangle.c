@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "needtool.h"
 #include "demangle_oracle.h"
 #include "demangle/msvc_demangle.h"
 #include "xalloc.h"
@@ -298,7 +299,7 @@ int main(void)
     Suite *s = suite_create("msvc_demangle");
     TCase *oracle = tcase_create("oracle");
     TCase *limits = tcase_create("limits");
-    bool have = oracle_have(UNDNAME);
+    bool have = needtool("check_msvc_demangle", UNDNAME, NULL);
 
     tcase_add_test(limits, test_msvc_demangle_rejects_other_names);
     tcase_add_test(limits, test_msvc_demangle_depth_is_bounded);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "breakpad/breakpad.h"
+#include "needtool.h"
 #include "pdb_testutil.h"
 #include "pe/pe.h"
 #include "xalloc.h"
@@ -1209,8 +1210,8 @@ int main(void)
         test_pdb_rejects_other_formats,
     };
 
-    if (!tu_have_tools("clang-14", "lld-link-14", "llvm-symbolizer-14",
-                       "llvm-objdump-14", "llvm-pdbutil-14", NULL))
+    if (!needtool("check_pdb", "clang-14", "lld-link-14", "llvm-symbolizer-14",
+                  "llvm-objdump-14", "llvm-pdbutil-14", NULL))
         return 77;
     return tu_run_suite("pdb", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "needtool.h"
 #include "pdb_testutil.h"
 #include "xalloc.h"
 
@@ -263,7 +264,8 @@ int main(void)
         test_pe_damaged_files_fail_cleanly,
     };
 
-    if (!tu_have_tools("clang-14", "lld-link-14", "llvm-readobj-14", NULL))
+    if (!needtool("check_pe", "clang-14", "lld-link-14", "llvm-readobj-14",
+                  NULL))
         return 77;
     return tu_run_suite("pe", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -9,6 +9,7 @@
  */
 #include "symsrvd_config.h"
 
+#include "needtool.h"
 #include "symtest.h"
 
 #include <check.h>
@@ -361,7 +362,7 @@ int main(void)
     Suite *s = suite_create("symbolize");
     TCase *tc = tcase_create("tool");
 
-    if (!symtest_have("llvm-symbolizer-14"))
+    if (!needtool("check_symbolize", "llvm-symbolizer-14", NULL))
         return 77;
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);

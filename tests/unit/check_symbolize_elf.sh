@@ -13,8 +13,10 @@
 set -eu
 
 tool=${abs_top_builddir:-..}/tools/symsrvd-symbolize
-for t in gcc llvm-symbolizer-14 llvm-nm-14 llvm-readobj-14 perl; do
-    command -v "$t" > /dev/null || { echo "SKIP: no $t"; exit 77; }
+for tp in gcc:gcc llvm-symbolizer-14:llvm-14 llvm-nm-14:llvm-14 \
+    llvm-readobj-14:llvm-14 perl:perl; do
+    command -v "${tp%:*}" > /dev/null ||
+        { echo "SKIP: ${tp%:*} not found (Debian package ${tp#*:})"; exit 77; }
 done
 work=$(mktemp -d /tmp/check_symbolize_elf.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM

@@ -13,6 +13,7 @@
 
 #include "unwind/unwind.h"
 
+#include "needtool.h"
 #include "symtest.h"
 #include "unwind_testmem.h"
 
@@ -196,7 +197,7 @@ START_TEST(test_elf_crash_rows)
 {
     char *path = symtest_data("elf/crash");
 
-    if (symtest_have("llvm-dwarfdump-14"))
+    if (needtool("check_unwind_elf", "llvm-dwarfdump-14", "eu-readelf", NULL))
         /* llvm-dwarfdump-14 --eh-frame crash | grep -c ': CFA=' is 1509,
          * one of them the PLT's DW_OP row; most FDEs of this -O3 build
          * restore state, which leaves about 300 rows */
@@ -210,7 +211,8 @@ START_TEST(test_elf_gcc_rows)
     char dir[256], exe[300], cmd[1024];
     char *src = symtest_data("unwind/elf-frames.c");
 
-    if (!symtest_have("gcc") || !symtest_have("llvm-dwarfdump-14")) {
+    if (!needtool("check_unwind_elf", "gcc", "llvm-dwarfdump-14", "eu-readelf",
+                  NULL)) {
         free(src);
         return;
     }

@@ -12,6 +12,7 @@
 
 #include "unwind/unwind.h"
 
+#include "needtool.h"
 #include "symtest.h"
 #include "unwind_testmem.h"
 
@@ -52,7 +53,7 @@ static bool build_image(char *dir, size_t dirlen, char *exe, size_t exelen)
     char *src = symtest_data("unwind");
     char cmd[2048];
 
-    if (!symtest_have("clang-14") || !symtest_have("lld-link-14")) {
+    if (!needtool("check_unwind_pe", "clang-14", "lld-link-14", NULL)) {
         free(src);
         return false;
     }
@@ -234,7 +235,7 @@ START_TEST(test_pe_msvc_oracle)
 {
     char *exe = symtest_data("pdb/CrashWithException.exe");
 
-    if (!symtest_have("llvm-readobj-14")) {
+    if (!needtool("check_unwind_pe", "llvm-readobj-14", NULL)) {
         free(exe);
         return;
     }
@@ -248,7 +249,7 @@ START_TEST(test_pe_clang_oracle)
 {
     char dir[256], exe[300];
 
-    if (!symtest_have("llvm-readobj-14") ||
+    if (!needtool("check_unwind_pe", "llvm-readobj-14", NULL) ||
         !build_image(dir, sizeof(dir), exe, sizeof(exe)))
         return;
     ro_check(exe, 3);

@@ -132,16 +132,6 @@ bool oracle_same(const char *a, const char *b)
            (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-bool oracle_have(const char *tool)
-{
-    const char *argv[] = {tool, "--version", NULL};
-    struct oracle_list none = {NULL, 0}, out = {NULL, 0};
-    int rc = oracle_run(argv, "/dev/null", false, &none, &out);
-
-    oracle_list_free(&out);
-    return rc != -ENOENT;
-}
-
 /* posix_spawnp() wants non-const strings: give it copies. */
 static int oracle_spawnp(pid_t *pid, const char *const argv[],
                          const posix_spawn_file_actions_t *fa)

@@ -33,8 +33,6 @@ int oracle_write_names(const char *path, const struct oracle_list *names);
 /* Both NULL, or equal strings. */
 bool oracle_same(const char *a, const char *b);
 
-/* Is TOOL an executable found in $PATH? */
-bool oracle_have(const char *tool);
 
 /* Run ARGV (argv[0] looked up in $PATH) with stdin from INPUT and give
  * the answer for each of the NAMES that INPUT holds, in order:

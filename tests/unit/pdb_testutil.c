@@ -61,22 +61,6 @@ void tu_rmdir(const char *dir)
     free(cmd);
 }
 
-bool tu_have_tools(const char *tool, ...)
-{
-    bool ok = true;
-    va_list ap;
-
-    va_start(ap, tool);
-    for (const char *t = tool; t && ok; t = va_arg(ap, const char *)) {
-        char *cmd = xasprintf("command -v %s >/dev/null 2>&1", t);
-
-        ok = system(cmd) == 0;
-        free(cmd);
-    }
-    va_end(ap);
-    return ok;
-}
-
 char *tu_run(const char *fmt, ...)
 {
     char *cmd, *out = NULL;

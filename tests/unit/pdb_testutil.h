@@ -28,8 +28,6 @@ char *tu_data(const char *name);
 char *tu_tmpdir(void);
 void tu_rmdir(const char *dir);
 
-/* True when every tool in the NULL-terminated list is on PATH. */
-bool tu_have_tools(const char *tool, ...);
 
 /* Run a shell command and return its stdout (new string), NULL when it
  * exits non-zero. */

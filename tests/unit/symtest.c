@@ -46,14 +46,6 @@ void symtest_rmdir(const char *dir)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-bool symtest_have(const char *tool)
-{
-    char cmd[256];
-
-    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-    return system(cmd) == 0;
-}
-
 int symtest_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);

@@ -25,9 +25,6 @@ const char *symtest_tool(void);
 void symtest_tmpdir(char *buf, size_t len, const char *name);
 void symtest_rmdir(const char *dir);
 
-/* Whether the program TOOL is on $PATH. */
-bool symtest_have(const char *tool);
-
 /* Every byte of every FUNC of the Breakpad file REL (under tests/data),
  * in file order. */
 struct symtest_funcs {
