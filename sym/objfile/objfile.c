@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "elf/elfdw.h"
 #include "pdb/pdb.h"
 #include "pe/pe.h"
@@ -81,12 +82,6 @@ void objfile_unmap(struct objfile_map *map)
     map->len = 0;
 }
 
-static uint32_t rd32le(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 static bool has_prefix(const struct objfile_map *map, const void *magic,
                        size_t len)
 {
@@ -104,7 +99,7 @@ static bool is_pe(const struct objfile_map *map)
 
     if (!has_prefix(map, "MZ", 2) || map->len < 0x40)
         return false;
-    lfanew = rd32le(map->data + 0x3c);
+    lfanew = le32(map->data + 0x3c);
     return lfanew <= map->len - 4 &&
            memcmp(map->data + lfanew, "PE\0\0", 4) == 0;
 }
@@ -176,7 +171,7 @@ static const char *macho_arch(const struct objfile_map *map)
     const uint8_t *p = map->data + 4;
     uint32_t cpu = swapped ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
                                  (uint32_t)p[2] << 8 | p[3]
-                           : rd32le(p);
+                           : le32(p);
 
     switch (cpu) {
     case 7:

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "objfile/objfile.h"
 #include "table/symtable.h"
 
@@ -99,17 +100,6 @@ struct pdb {
 };
 
 #define PDB_NO_STREAM 0xFFFFu
-
-static inline uint16_t pdb_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t pdb_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
 
 /* Record why the file is bad in map->err ("<path>: <reason>") and return
  * -EINVAL. */

@@ -86,7 +86,7 @@ static int msf_read_directory(struct pdb *p, uint32_t block_map,
     p->dir_len = dir_bytes;
     for (uint64_t i = 0; i < nblocks; i++) {
         size_t chunk = p->dir_len - done;
-        uint32_t blk = pdb_u32(p->map->data + map_off + i * 4);
+        uint32_t blk = le32(p->map->data + map_off + i * 4);
 
         if (chunk > p->block_size)
             chunk = p->block_size;
@@ -104,14 +104,14 @@ static int msf_index_directory(struct pdb *p)
 {
     uint64_t pos;
 
-    p->num_streams = pdb_u32(p->dir);
+    p->num_streams = le32(p->dir);
     if ((uint64_t)p->num_streams * 4 + 4 > p->dir_len)
         return pdb_fail(p, "stream directory: %u streams do not fit",
                         p->num_streams);
     p->stream_blocks = xcalloc(p->num_streams + 1, sizeof(size_t));
     pos = 4 + (uint64_t)p->num_streams * 4;
     for (uint32_t i = 0; i < p->num_streams; i++) {
-        uint32_t size = pdb_u32(p->dir + 4 + (size_t)i * 4);
+        uint32_t size = le32(p->dir + 4 + (size_t)i * 4);
         uint64_t n = size == MSF_NIL_STREAM ? 0 : msf_blocks(size, p->block_size);
 
         p->stream_blocks[i] = (size_t)pos;
@@ -140,12 +140,12 @@ int pdb_msf_open(struct pdb *p)
                  "%s: not an MSF 7.0 PDB file", p->map->path);
         return -ENOTSUP;
     }
-    p->block_size = pdb_u32(d + 32);
-    p->num_blocks = pdb_u32(d + 40);
+    p->block_size = le32(d + 32);
+    p->num_blocks = le32(d + 40);
     if (!msf_block_size_ok(p->block_size))
         return pdb_fail(p, "block size %u is not a power of two in "
                            "512..32768", p->block_size);
-    rc = msf_read_directory(p, pdb_u32(d + 52), pdb_u32(d + 44));
+    rc = msf_read_directory(p, le32(d + 52), le32(d + 44));
     if (rc == 0)
         rc = msf_index_directory(p);
     return rc;
@@ -164,7 +164,7 @@ static int msf_gather(struct pdb *p, const uint8_t *list, uint32_t size,
 
         if (chunk > p->block_size)
             chunk = p->block_size;
-        rc = msf_block_off(p, pdb_u32(list + i * 4), chunk, &off);
+        rc = msf_block_off(p, le32(list + i * 4), chunk, &off);
         if (rc < 0) {
             pdb_stream_free(s);
             return rc;
@@ -188,7 +188,7 @@ int pdb_msf_stream(struct pdb *p, uint32_t idx, struct pdb_stream *s)
     memset(s, 0, sizeof(*s));
     if (idx >= p->num_streams)
         return -ENOENT;
-    size = pdb_u32(p->dir + 4 + (size_t)idx * 4);
+    size = le32(p->dir + 4 + (size_t)idx * 4);
     if (size == MSF_NIL_STREAM)
         return -ENOENT;
     if (size > p->map->len)
@@ -199,9 +199,9 @@ int pdb_msf_stream(struct pdb *p, uint32_t idx, struct pdb_stream *s)
         s->data = (const uint8_t *)"";
         return 0;
     }
-    first = pdb_u32(list);
+    first = le32(list);
     for (uint64_t i = 1; i < n; i++) {
-        if (pdb_u32(list + i * 4) != first + i)
+        if (le32(list + i * 4) != first + i)
             return msf_gather(p, list, size, s);
     }
     rc = msf_block_off(p, first, size, &off);
