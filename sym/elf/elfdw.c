@@ -16,6 +16,7 @@
 #include "elf/elfdw.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include <elfutils/libdwelf.h>
 
+#include "bound.h"
 #include "elf/elfdw_int.h"
 #include "runsort.h"
 #include "table/symtable.h"
@@ -93,17 +95,8 @@ void elfdw_ranges_normalize(struct elfdw_ranges *r)
 
 size_t elfdw_ranges_find(const struct elfdw_ranges *r, uint64_t addr)
 {
-    size_t lo = 0, hi = r->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (r->v[mid].hi <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return bound_upper(r->v, r->n, sizeof(*r->v),
+                       offsetof(struct elfdw_range, hi), addr);
 }
 
 bool elfdw_ranges_contains(const struct elfdw_ranges *r, uint64_t addr)

@@ -17,10 +17,12 @@
 #include "minidump/minidump.h"
 #include "minidump/minidump_int.h"
 
+#include "bound.h"
 #include "xalloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,17 +357,10 @@ static int cmp_range(const void *a, const void *b)
 static const struct md_range *find_range(const struct minidump *md,
                                          uint64_t addr)
 {
-    size_t lo = 0, hi = md->nranges;
+    size_t lo = bound_upper(md->ranges, md->nranges, sizeof(*md->ranges),
+                            offsetof(struct md_range, addr), addr);
     const struct md_range *r;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (md->ranges[mid].addr <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (lo == 0)
         return NULL;
     r = &md->ranges[lo - 1];

@@ -12,9 +12,11 @@
 #include "symsrvd_config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bound.h"
 #include "pdb/pdb_int.h"
 #include "xalloc.h"
 
@@ -68,17 +70,8 @@ void pdb_rows_normalize(struct pdb_rows *r)
 
 size_t pdb_rows_upper(const struct pdb_rows *r, uint64_t addr)
 {
-    size_t lo = 0, hi = r->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (r->v[mid].start <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return bound_upper(r->v, r->n, sizeof(*r->v),
+                       offsetof(struct pdb_row, start), addr);
 }
 
 ptrdiff_t pdb_rows_find(const struct pdb_rows *r, uint64_t addr)
