@@ -16,6 +16,7 @@
 
 #include "minidump/minidump_int.h"
 
+#include "codeview/codeview.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -28,15 +29,14 @@
 #define CV_ELF 0x4270454c   /* "LEpB": Breakpad's 'BpEL' */
 #define VS_SIGNATURE 0xfeef04bd
 
-/* GUID G (16 bytes as stored: Data1..3 little-endian) + AGE in the
- * Breakpad/objfile upper-hex form. */
+/* GUID G (16 bytes as stored) + AGE as symbol stores key it (new string). */
 static char *guid_age_id(const uint8_t *g, uint32_t age)
 {
-    return xasprintf("%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%X", le32(g),
-                     le16(g + 4), le16(g + 6), g[8], g[9], g[10], g[11], g[12],
-                     g[13], g[14], g[15], age);
-}
+    char id[CODEVIEW_DEBUG_ID_LEN];
 
+    codeview_format_debug_id(g, age, id, sizeof(id));
+    return xstrdup(id);
+}
 static char *hex_lower(const uint8_t *p, size_t n)
 {
     char *s = xmalloc(2 * n + 1);

@@ -14,21 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codeview/codeview.h"
 #include "pdb/pdb_int.h"
-#include "pe/pe.h"
 #include "table/symtable.h"
 
 #define INFO_HEADER_LEN 28
 #define NAMES_SIGNATURE 0xEFFEEFFEu
 #define S_PUB32         0x110E
-
-void pdb_format_debug_id(const uint8_t guid[16], uint32_t age, char *out,
-                         size_t len)
-{
-    snprintf(out, len, "%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%X",
-             le32(guid), le16(guid + 4), le16(guid + 6), guid[8], guid[9],
-             guid[10], guid[11], guid[12], guid[13], guid[14], guid[15], age);
-}
 
 /* The named stream map: a string buffer, then a hash table of
  * {name offset, stream} pairs behind two bit vectors. */
@@ -141,11 +133,11 @@ int pdb_identify(struct objfile_map *map, struct objfile_ident *id)
     rc = pdb_open(map, &p, false);
     if (rc == 0) {
         id->kind = OBJFILE_PDB;
-        pdb_format_debug_id(p.guid, p.has_dbi ? p.dbi_age : p.info_age,
-                            id->debug_id, sizeof(id->debug_id));
+        codeview_format_debug_id(p.guid, p.has_dbi ? p.dbi_age : p.info_age,
+                                 id->debug_id, sizeof(id->debug_id));
         if (p.has_dbi)
             snprintf(id->arch, sizeof(id->arch), "%s",
-                     pe_machine_name(p.machine));
+                     codeview_machine_name(p.machine));
         snprintf(id->debug_file, sizeof(id->debug_file), "%s",
                  pdb_basename(map->path));
     }

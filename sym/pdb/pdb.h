@@ -52,10 +52,4 @@ struct breakpad_stack;
 int pdb_stack_records(struct objfile_map *map, struct breakpad_stack **out,
                       size_t *n, char **strings);
 
-/* Format a CodeView GUID (16 bytes as stored) and AGE the way symbol
- * stores key PDBs: %08X%04X%04X, eight %02X, then the age in %X, into
- * OUT (at least 42 bytes). */
-void pdb_format_debug_id(const uint8_t guid[16], uint32_t age, char *out,
-                         size_t len);
-
 #endif

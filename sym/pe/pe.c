@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "byteorder.h"
+#include "codeview/codeview.h"
 #include "pdb/pdb.h"
 #include "table/symtable.h"
 #include "xalloc.h"
@@ -57,18 +58,6 @@ static int pe_fail(struct pe_image *pe, const char *fmt, ...)
     snprintf(pe->map->err, sizeof(pe->map->err), "%s: %s",
              pe->map->path ? pe->map->path : "(pe)", reason);
     return -EINVAL;
-}
-
-const char *pe_machine_name(uint16_t machine)
-{
-    switch (machine) {
-    case 0x014c: return "x86";
-    case 0x8664: return "x86_64";
-    case 0x01c0: case 0x01c2: case 0x01c4: return "arm";
-    case 0xaa64: return "arm64";
-    case 0x0200: return "ia64";
-    default: return "unknown";
-    }
 }
 
 /* File offset of NEED bytes at RVA, or false when they are not all in
@@ -234,14 +223,15 @@ int pe_identify(struct objfile_map *map, struct objfile_ident *id)
         return rc;
     id->kind = OBJFILE_PE;
     id->image_base = pe.image_base;
-    snprintf(id->arch, sizeof(id->arch), "%s", pe_machine_name(pe.machine));
+    snprintf(id->arch, sizeof(id->arch), "%s",
+             codeview_machine_name(pe.machine));
     snprintf(id->code_id, sizeof(id->code_id), "%08X%X", pe.timestamp,
              pe.size_of_image);
     snprintf(id->code_file, sizeof(id->code_file), "%s",
              pe_basename(map->path));
     if (pe.has_cv) {
-        pdb_format_debug_id(pe.guid, pe.age, id->debug_id,
-                            sizeof(id->debug_id));
+        codeview_format_debug_id(pe.guid, pe.age, id->debug_id,
+                                 sizeof(id->debug_id));
         snprintf(id->debug_file, sizeof(id->debug_file), "%.255s",
                  pe_basename(pe.cv_path));
     }
@@ -300,13 +290,13 @@ static int pe_build_pdb(struct pe_image *pe, struct symtable_builder *b,
 {
     struct objfile_map pdb;
     struct objfile_ident id;
-    char want[48], *path;
+    char want[CODEVIEW_DEBUG_ID_LEN], *path;
     int rc;
 
     *why = "no CodeView record";
     if (!pe->has_cv || !*pe_basename(pe->cv_path))
         return 0;
-    pdb_format_debug_id(pe->guid, pe->age, want, sizeof(want));
+    codeview_format_debug_id(pe->guid, pe->age, want, sizeof(want));
     path = pe_pdb_path(pe);
     rc = objfile_map(path, &pdb);
     *why = "PDB not found next to the image";
