@@ -27,12 +27,6 @@
 #include "pdb/pdb.h"
 #include "pe/pe.h"
 
-static const char msf7_magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a"
-                                   "DS\0\0\0";
-static const char msf2_magic[] = "Microsoft C/C++ program database 2.00\r\n"
-                                 "\x1a"
-                                 "JG\0";
-
 static int objfile_fail(struct objfile_map *map, int rc, const char *what)
 {
     snprintf(map->err, sizeof(map->err), "%s: %s", map->path ? map->path : "",
@@ -90,7 +84,7 @@ static bool has_prefix(const struct objfile_map *map, const void *magic,
 
 static bool is_pdb2(const struct objfile_map *map)
 {
-    return has_prefix(map, msf2_magic, sizeof(msf2_magic) - 1);
+    return pdb_msf_version(map->data, map->len) == PDB_MSF_2;
 }
 
 static bool is_pe(const struct objfile_map *map)
@@ -130,7 +124,7 @@ enum objfile_kind objfile_detect(const struct objfile_map *map)
 {
     if (map->data == NULL)
         return OBJFILE_UNKNOWN;
-    if (has_prefix(map, msf7_magic, sizeof(msf7_magic)) || is_pdb2(map))
+    if (pdb_msf_version(map->data, map->len) != PDB_MSF_NONE)
         return OBJFILE_PDB;
     if (is_pe(map))
         return OBJFILE_PE;

@@ -9,6 +9,8 @@
  */
 #include "symsrvd_config.h"
 
+#include "pdb/pdb.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,8 +21,10 @@
 #include "xalloc.h"
 
 static const char msf7_magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a"
-                                   "DS\0\0";
-static const char msf2_magic[] = "Microsoft C/C++ program database 2.00";
+                                   "DS\0\0\0";
+static const char msf2_magic[] = "Microsoft C/C++ program database 2.00\r\n"
+                                 "\x1a"
+                                 "JG\0";
 
 #define MSF_SUPERBLOCK_LEN 56
 #define MSF_NIL_STREAM     0xFFFFFFFFu
@@ -123,19 +127,30 @@ static int msf_index_directory(struct pdb *p)
     return 0;
 }
 
+enum pdb_msf_version pdb_msf_version(const uint8_t *data, size_t len)
+{
+    if (len >= sizeof(msf7_magic) &&
+        memcmp(data, msf7_magic, sizeof(msf7_magic)) == 0)
+        return PDB_MSF_7;
+    /* The string literal's own NUL is not part of the magic. */
+    if (len >= sizeof(msf2_magic) - 1 &&
+        memcmp(data, msf2_magic, sizeof(msf2_magic) - 1) == 0)
+        return PDB_MSF_2;
+    return PDB_MSF_NONE;
+}
+
 int pdb_msf_open(struct pdb *p)
 {
     const uint8_t *d = p->map->data;
+    enum pdb_msf_version v = pdb_msf_version(d, p->map->len);
     int rc;
 
-    if (p->map->len >= sizeof(msf2_magic) - 1 &&
-        memcmp(d, msf2_magic, sizeof(msf2_magic) - 1) == 0) {
+    if (v == PDB_MSF_2) {
         snprintf(p->map->err, sizeof(p->map->err),
                  "%s: PDB 2.0 files are not supported", p->map->path);
         return -ENOTSUP;
     }
-    if (p->map->len < MSF_SUPERBLOCK_LEN ||
-        memcmp(d, msf7_magic, sizeof(msf7_magic)) != 0) {
+    if (v != PDB_MSF_7 || p->map->len < MSF_SUPERBLOCK_LEN) {
         snprintf(p->map->err, sizeof(p->map->err),
                  "%s: not an MSF 7.0 PDB file", p->map->path);
         return -ENOTSUP;
