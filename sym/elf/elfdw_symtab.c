@@ -129,8 +129,8 @@ int elfdw_symtab_load(struct elfdw_build_ctx *c, Elf *elf)
     data = elf_getdata(scn, NULL);
     entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
     if (data == NULL || entsize == 0 || gelf_getehdr(elf, &eh) == NULL)
-        return elfdw_fail(c->map, -EINVAL, "symbol table: %s",
-                          elf_errmsg(-1));
+        return objfile_fail(c->map, -EINVAL, "symbol table: %s",
+                            elf_errmsg(-1));
     thumb = eh.e_machine == EM_ARM;
     /* elf_getdata() checked the section against the file, so N is bounded
      * by the file size. */

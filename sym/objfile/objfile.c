@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,13 +28,32 @@
 #include "pdb/pdb.h"
 #include "pe/pe.h"
 
-static int objfile_fail(struct objfile_map *map, int rc, const char *what)
+int objfile_vfail(struct objfile_map *map, int rc, size_t line, const char *fmt,
+                  va_list ap)
 {
-    snprintf(map->err, sizeof(map->err), "%s: %s", map->path ? map->path : "",
-             what);
+    const char *path = map->path ? map->path : "(memory)";
+    size_t n;
+    int w;
+
+    if (line != 0)
+        w = snprintf(map->err, sizeof(map->err), "%s:%zu: ", path, line);
+    else
+        w = snprintf(map->err, sizeof(map->err), "%s: ", path);
+    n = w < 0 ? 0 : (size_t)w;
+    if (n < sizeof(map->err))
+        vsnprintf(map->err + n, sizeof(map->err) - n, fmt, ap);
     return rc;
 }
 
+int objfile_fail(struct objfile_map *map, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    rc = objfile_vfail(map, rc, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
 /* PATH is borrowed: it must outlive the map (readers use it to find
  * companion files such as a PE's PDB). */
 int objfile_map(const char *path, struct objfile_map *map)
@@ -45,9 +65,9 @@ int objfile_map(const char *path, struct objfile_map *map)
     map->path = path;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return objfile_fail(map, -errno, strerror(errno));
+        return objfile_fail(map, -errno, "%s", strerror(errno));
     if (fstat(fd, &st) < 0) {
-        rc = objfile_fail(map, -errno, strerror(errno));
+        rc = objfile_fail(map, -errno, "%s", strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -59,7 +79,7 @@ int objfile_map(const char *path, struct objfile_map *map)
     map->data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map->data == MAP_FAILED) {
         map->data = NULL;
-        rc = objfile_fail(map, -errno, strerror(errno));
+        rc = objfile_fail(map, -errno, "%s", strerror(errno));
         goto out;
     }
     map->len = (size_t)st.st_size;
@@ -188,17 +208,14 @@ static const char *macho_arch(const struct objfile_map *map)
 /* The kinds this build recognises but has no reader for. */
 static int objfile_unsupported(struct objfile_map *map, enum objfile_kind kind)
 {
-    char what[96];
-
     if (kind == OBJFILE_MACHO)
         return objfile_fail(map, -ENOTSUP, "Mach-O is not supported yet");
     if (kind == OBJFILE_PDB && is_pdb2(map))
         return objfile_fail(map, -ENOTSUP, "PDB 2.0 is not supported");
     if (kind == OBJFILE_UNKNOWN)
         return objfile_fail(map, -EINVAL, "unknown file format");
-    snprintf(what, sizeof(what), "%s files are not supported",
-             objfile_kind_name(kind));
-    return objfile_fail(map, -ENOTSUP, what);
+    return objfile_fail(map, -ENOTSUP, "%s files are not supported",
+                        objfile_kind_name(kind));
 }
 
 /* The readers, by the kind they read. */

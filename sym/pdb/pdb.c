@@ -4,7 +4,7 @@
  * read the PDB info stream (GUID, age, the named stream map that locates
  * the "/names" string table) and the DBI stream, then hand each module to
  * pdb_sym.c and the publics of the symbol record stream to the builder.
- * The parts of the reader are described in pdb_internal.h.
+ * The parts of the reader are described in pdb_int.h.
  */
 #include "symsrvd_config.h"
 
@@ -34,17 +34,20 @@ static int info_names_stream(struct pdb *p, const uint8_t *d, size_t len)
     strs = pos + 4;
     pos = strs + nstr;
     if (pos + 8 > len)
-        return pdb_fail(p, "PDB info stream: named stream map overruns");
+        return objfile_fail(p->map, -EINVAL,
+                            "PDB info stream: named stream map overruns");
     size = le32(d + pos);
     pos += 8;
     for (int vec = 0; vec < 2; vec++) {
         if (pos + 4 > len)
-            return pdb_fail(p, "PDB info stream: bit vector overruns");
+            return objfile_fail(p->map, -EINVAL,
+                                "PDB info stream: bit vector overruns");
         pos += 4 + (uint64_t)le32(d + pos) * 4;
     }
     if (pos > len || size > (len - pos) / 8)
-        return pdb_fail(p, "PDB info stream: %u named streams do not fit",
-                        (unsigned)size);
+        return objfile_fail(p->map, -EINVAL,
+                            "PDB info stream: %u named streams do not fit",
+                            (unsigned)size);
     for (uint64_t i = 0; i < size; i++) {
         const uint8_t *e = d + pos + i * 8;
         const char *name = pdb_cstr(d + strs, nstr, le32(e));
@@ -61,11 +64,11 @@ static int info_read(struct pdb *p)
     int rc = pdb_msf_stream(p, 1, &s);
 
     if (rc == -ENOENT)
-        return pdb_fail(p, "no PDB info stream");
+        return objfile_fail(p->map, -EINVAL, "no PDB info stream");
     if (rc < 0)
         return rc;
     if (s.len < INFO_HEADER_LEN) {
-        rc = pdb_fail(p, "PDB info stream is truncated");
+        rc = objfile_fail(p->map, -EINVAL, "PDB info stream is truncated");
         goto out;
     }
     p->info_age = le32(s.data + 8);
@@ -90,7 +93,7 @@ static int names_read(struct pdb *p)
         return rc;
     if (p->names.len < 12 || le32(p->names.data) != NAMES_SIGNATURE ||
         le32(p->names.data + 8) > p->names.len - 12)
-        return pdb_fail(p, "string table /names is damaged");
+        return objfile_fail(p->map, -EINVAL, "string table /names is damaged");
     p->names.len = le32(p->names.data + 8);
     p->names.data += 12;
     return 0;
@@ -162,7 +165,8 @@ static int pdb_publics(struct pdb *p, struct symtable_builder *b)
         uint64_t rva;
 
         if (rec < 2 || rec > s.len - pos - 2) {
-            rc = pdb_fail(p, "public symbol at %zu overruns", pos);
+            rc = objfile_fail(p->map, -EINVAL, "public symbol at %zu overruns",
+                              pos);
             break;
         }
         name = pdb_cstr(r, rec - 2, 10);
@@ -181,7 +185,8 @@ int pdb_build(struct objfile_map *map, struct symtable_builder *b)
     int rc = pdb_open(map, &p, true);
 
     if (rc == 0 && !p.has_dbi)
-        rc = pdb_fail(&p, "no DBI stream: nothing to symbolicate with");
+        rc = objfile_fail(p.map, -EINVAL,
+                          "no DBI stream: nothing to symbolicate with");
     if (rc == 0)
         rc = pdb_publics(&p, b);
     for (uint32_t i = 0; rc == 0 && i < p.num_modules; i++)

@@ -49,8 +49,10 @@ static int dbi_layout(struct pdb *p, struct dbi_substreams *ss)
         int32_t n = (int32_t)le32(h + field[i]);
 
         if (n < 0 || pos + (uint64_t)n > p->dbi.len)
-            return pdb_fail(p, "DBI stream: substream %d (%d bytes) runs "
-                               "past the stream", i, n);
+            return objfile_fail(p->map, -EINVAL,
+                                "DBI stream: substream %d (%d bytes) runs "
+                                "past the stream",
+                                i, n);
         ss->off[i] = (size_t)pos;
         ss->len[i] = (size_t)n;
         pos += (uint64_t)n;
@@ -71,12 +73,14 @@ static int dbi_modules(struct pdb *p, const uint8_t *d, size_t len)
         const char *obj;
 
         if (!name)
-            return pdb_fail(p, "DBI module %u: unterminated name",
-                            p->num_modules);
+            return objfile_fail(p->map, -EINVAL,
+                                "DBI module %u: unterminated name",
+                                p->num_modules);
         obj = pdb_cstr(d, len, pos + DBI_MODI_FIXED_LEN + strlen(name) + 1);
         if (!obj)
-            return pdb_fail(p, "DBI module %u: unterminated object name",
-                            p->num_modules);
+            return objfile_fail(p->map, -EINVAL,
+                                "DBI module %u: unterminated object name",
+                                p->num_modules);
         mod->stream = le16(m + 34);
         mod->sym_bytes = le32(m + 36);
         mod->c11_bytes = le32(m + 40);
@@ -135,9 +139,10 @@ int pdb_dbi_open(struct pdb *p, bool want_sections)
     if (rc < 0)
         return rc;
     if (p->dbi.len < DBI_HEADER_LEN)
-        return pdb_fail(p, "DBI stream is shorter than its header");
+        return objfile_fail(p->map, -EINVAL,
+                            "DBI stream is shorter than its header");
     if ((int32_t)le32(p->dbi.data) != -1)
-        return pdb_fail(p, "DBI stream: unknown signature");
+        return objfile_fail(p->map, -EINVAL, "DBI stream: unknown signature");
     p->has_dbi = true;
     p->dbi_age = le32(p->dbi.data + 8);
     p->sym_record_stream = le16(p->dbi.data + 20);
@@ -169,10 +174,13 @@ int pdb_dbi_module_stream(struct pdb *p, const struct pdb_module *m,
      * than a few times the file means they were made to overlap. */
     p->work += s->len;
     if (p->work > 4 * (uint64_t)p->map->len)
-        rc = pdb_fail(p, "module streams overlap (module %s)", m->name);
+        rc = objfile_fail(p->map, -EINVAL, "module streams overlap (module %s)",
+                          m->name);
     else if ((uint64_t)m->sym_bytes + m->c11_bytes + m->c13_bytes > s->len)
-        rc = pdb_fail(p, "module %s: symbol stream is shorter than its "
-                         "parts", m->name);
+        rc = objfile_fail(p->map, -EINVAL,
+                          "module %s: symbol stream is shorter than its "
+                          "parts",
+                          m->name);
     if (rc < 0)
         pdb_stream_free(s);
     return rc;

@@ -113,8 +113,10 @@ static int fpo_read_new(struct pdb *p, const struct pdb_stream *s,
         };
 
         if (prog == NULL)
-            return pdb_fail(p, "frame data at %zu: program string outside "
-                               "/names", pos);
+            return objfile_fail(p->map, -EINVAL,
+                                "frame data at %zu: program string outside "
+                                "/names",
+                                pos);
         fpo_program(o, prog, &rec);
         fpo_push(o, &rec);
     }

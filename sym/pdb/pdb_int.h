@@ -12,7 +12,7 @@
  *
  * Every length and offset read from the file is checked against the
  * buffer it points into before use; offsets are size_t so that files over
- * 4 GiB work.  Failures set the map's err with pdb_fail() and return
+ * 4 GiB work.  Failures set the map's err with objfile_fail() and return
  * -EINVAL.
  */
 #ifndef SYMSRVD_PDB_INTERNAL_H
@@ -100,11 +100,6 @@ struct pdb {
 };
 
 #define PDB_NO_STREAM 0xFFFFu
-
-/* Record why the file is bad in map->err ("<path>: <reason>") and return
- * -EINVAL. */
-int pdb_fail(struct pdb *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* A NUL-terminated string starting at OFF in BUF[0..LEN), or NULL when it
  * runs past the end. */

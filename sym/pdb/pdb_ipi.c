@@ -44,13 +44,14 @@ static int types_index(struct pdb *p, uint32_t idx, struct pdb_types *t)
     if (rc < 0)
         return rc;
     if (t->s.len < TPI_HEADER_MIN)
-        return pdb_fail(p, "type stream %u is shorter than its header", idx);
+        return objfile_fail(p->map, -EINVAL,
+                            "type stream %u is shorter than its header", idx);
     hdr = le32(t->s.data + 4);
     t->first = le32(t->s.data + 8);
     end_ti = le32(t->s.data + 12);
     bytes = le32(t->s.data + 16);
     if (hdr > t->s.len || bytes > t->s.len - hdr || end_ti < t->first)
-        return pdb_fail(p, "type stream %u: bad header", idx);
+        return objfile_fail(p->map, -EINVAL, "type stream %u: bad header", idx);
     end = (size_t)hdr + bytes;
     t->offsets = xcalloc(bytes / 4 + 1, sizeof(uint32_t));
     for (pos = hdr; pos + 4 <= end && t->count < end_ti - t->first;) {

@@ -122,10 +122,12 @@ static int c13_inlinees(struct pdb *p, const uint8_t *d, size_t len,
     uint32_t sig;
 
     if (len < 4)
-        return pdb_fail(p, "inlinee lines subsection is truncated");
+        return objfile_fail(p->map, -EINVAL,
+                            "inlinee lines subsection is truncated");
     sig = le32(d);
     if (sig > 1)
-        return pdb_fail(p, "inlinee lines: unknown signature %u", sig);
+        return objfile_fail(p->map, -EINVAL,
+                            "inlinee lines: unknown signature %u", sig);
     cap = c->num_inlinees + len / 12;
     c->inlinees = xreallocarray(c->inlinees, cap + 1, sizeof(*c->inlinees));
     while (pos + 12 <= len) {
@@ -137,7 +139,8 @@ static int c13_inlinees(struct pdb *p, const uint8_t *d, size_t len,
         pos += 12;
         if (sig == 1) {
             if (pos + 4 > len || le32(d + pos) > (len - pos - 4) / 4)
-                return pdb_fail(p, "inlinee lines: extra files overrun");
+                return objfile_fail(p->map, -EINVAL,
+                                    "inlinee lines: extra files overrun");
             pos += 4 + (size_t)le32(d + pos) * 4;
         }
     }
@@ -154,7 +157,8 @@ static int c13_line_block(struct pdb *p, const uint8_t *d, size_t len,
     uint32_t file;
 
     if (nlines > (len - 12) / each)
-        return pdb_fail(p, "line block: %u lines do not fit", nlines);
+        return objfile_fail(p->map, -EINVAL, "line block: %u lines do not fit",
+                            nlines);
     file = pdb_c13_file(p, c, le32(d), b);
     for (uint32_t i = 0; i < nlines; i++) {
         const uint8_t *l = d + 12 + (size_t)i * 8;
@@ -176,14 +180,15 @@ static int c13_lines(struct pdb *p, const uint8_t *d, size_t len,
     int rc;
 
     if (len < 12)
-        return pdb_fail(p, "lines subsection is truncated");
+        return objfile_fail(p->map, -EINVAL, "lines subsection is truncated");
     if (!pdb_dbi_rva(p, le16(d + 4), le32(d), &base))
         return 0; /* code the linker dropped */
     while (pos + 12 <= len) {
         uint32_t cb = le32(d + pos + 8);
 
         if (cb < 12 || cb > len - pos)
-            return pdb_fail(p, "line block of %u bytes overruns", cb);
+            return objfile_fail(p->map, -EINVAL,
+                                "line block of %u bytes overruns", cb);
         rc = c13_line_block(p, d + pos, cb, le16(d + 6) & CV_LINES_HAVE_COLUMNS,
                             base, base + le32(d + 8), b, c);
         if (rc < 0)
@@ -208,8 +213,9 @@ static int c13_walk(struct pdb *p, const uint8_t *data, size_t len,
         uint32_t k = le32(data + pos), n = le32(data + pos + 4);
 
         if (n > len - pos - 8)
-            return pdb_fail(p, "C13 subsection %#x of %u bytes overruns",
-                            k, n);
+            return objfile_fail(p->map, -EINVAL,
+                                "C13 subsection %#x of %u bytes overruns", k,
+                                n);
         if (k == kind)
             rc = visit(p, data + pos + 8, n, arg);
         pos += 8 + (size_t)n;

@@ -12,8 +12,6 @@
 #include "pdb/pdb.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,19 +26,6 @@ static const char msf2_magic[] = "Microsoft C/C++ program database 2.00\r\n"
 
 #define MSF_SUPERBLOCK_LEN 56
 #define MSF_NIL_STREAM     0xFFFFFFFFu
-
-int pdb_fail(struct pdb *p, const char *fmt, ...)
-{
-    char reason[200];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
-    snprintf(p->map->err, sizeof(p->map->err), "%s: %s",
-             p->map->path ? p->map->path : "(pdb)", reason);
-    return -EINVAL;
-}
 
 const char *pdb_cstr(const uint8_t *buf, size_t len, size_t off)
 {
@@ -66,7 +51,8 @@ static int msf_block_off(struct pdb *p, uint32_t block, size_t need,
     uint64_t o = (uint64_t)block * p->block_size;
 
     if (block >= p->num_blocks || o > p->map->len || need > p->map->len - o)
-        return pdb_fail(p, "block %u is outside the file", block);
+        return objfile_fail(p->map, -EINVAL, "block %u is outside the file",
+                            block);
     *off = (size_t)o;
     return 0;
 }
@@ -81,8 +67,9 @@ static int msf_read_directory(struct pdb *p, uint32_t block_map,
     int rc;
 
     if (dir_bytes < 4 || dir_bytes > p->map->len)
-        return pdb_fail(p, "stream directory size %u is impossible",
-                        dir_bytes);
+        return objfile_fail(p->map, -EINVAL,
+                            "stream directory size %u is impossible",
+                            dir_bytes);
     rc = msf_block_off(p, block_map, (size_t)nblocks * 4, &map_off);
     if (rc < 0)
         return rc;
@@ -110,8 +97,9 @@ static int msf_index_directory(struct pdb *p)
 
     p->num_streams = le32(p->dir);
     if ((uint64_t)p->num_streams * 4 + 4 > p->dir_len)
-        return pdb_fail(p, "stream directory: %u streams do not fit",
-                        p->num_streams);
+        return objfile_fail(p->map, -EINVAL,
+                            "stream directory: %u streams do not fit",
+                            p->num_streams);
     p->stream_blocks = xcalloc(p->num_streams + 1, sizeof(size_t));
     pos = 4 + (uint64_t)p->num_streams * 4;
     for (uint32_t i = 0; i < p->num_streams; i++) {
@@ -121,8 +109,10 @@ static int msf_index_directory(struct pdb *p)
         p->stream_blocks[i] = (size_t)pos;
         pos += n * 4;
         if (pos > p->dir_len)
-            return pdb_fail(p, "stream directory: block list of stream %u "
-                               "runs past its end", i);
+            return objfile_fail(p->map, -EINVAL,
+                                "stream directory: block list of stream %u "
+                                "runs past its end",
+                                i);
     }
     return 0;
 }
@@ -146,20 +136,19 @@ int pdb_msf_open(struct pdb *p)
     int rc;
 
     if (v == PDB_MSF_2) {
-        snprintf(p->map->err, sizeof(p->map->err),
-                 "%s: PDB 2.0 files are not supported", p->map->path);
-        return -ENOTSUP;
+        return objfile_fail(p->map, -ENOTSUP,
+                            "PDB 2.0 files are not supported");
     }
     if (v != PDB_MSF_7 || p->map->len < MSF_SUPERBLOCK_LEN) {
-        snprintf(p->map->err, sizeof(p->map->err),
-                 "%s: not an MSF 7.0 PDB file", p->map->path);
-        return -ENOTSUP;
+        return objfile_fail(p->map, -ENOTSUP, "not an MSF 7.0 PDB file");
     }
     p->block_size = le32(d + 32);
     p->num_blocks = le32(d + 40);
     if (!msf_block_size_ok(p->block_size))
-        return pdb_fail(p, "block size %u is not a power of two in "
-                           "512..32768", p->block_size);
+        return objfile_fail(p->map, -EINVAL,
+                            "block size %u is not a power of two in "
+                            "512..32768",
+                            p->block_size);
     rc = msf_read_directory(p, le32(d + 52), le32(d + 44));
     if (rc == 0)
         rc = msf_index_directory(p);
@@ -207,7 +196,8 @@ int pdb_msf_stream(struct pdb *p, uint32_t idx, struct pdb_stream *s)
     if (size == MSF_NIL_STREAM)
         return -ENOENT;
     if (size > p->map->len)
-        return pdb_fail(p, "stream %u is larger than the file", idx);
+        return objfile_fail(p->map, -EINVAL,
+                            "stream %u is larger than the file", idx);
     list = p->dir + p->stream_blocks[idx];
     n = msf_blocks(size, p->block_size);
     if (n == 0) {

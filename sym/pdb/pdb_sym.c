@@ -299,7 +299,7 @@ static void sym_site_ranges(struct sym_ctx *x, const struct pdb_rows *parent,
         /* Valid sites nest, so their pieces number at most about twice
          * the rows; overlapping hostile ones must not multiply them. */
         if (++x->pieces > 4 * x->all.n + 1024) {
-            x->err = pdb_fail(x->p, "inline sites overlap");
+            x->err = objfile_fail(x->p->map, -EINVAL, "inline sites overlap");
             return;
         }
         symtable_builder_add_inline(x->b, a, e - a, depth, name, file, line,
@@ -374,8 +374,10 @@ static int sym_walk(struct sym_ctx *x, const uint8_t *d, size_t len)
         size_t rec = le16(d + pos);
 
         if (rec < 2 || rec > len - pos - 2)
-            return pdb_fail(x->p, "symbol record at %zu overruns its "
-                                  "stream", pos);
+            return objfile_fail(x->p->map, -EINVAL,
+                                "symbol record at %zu overruns its "
+                                "stream",
+                                pos);
         sym_record(x, le16(d + pos + 2), d + pos + 4, rec - 2);
         if (x->err)
             return x->err;

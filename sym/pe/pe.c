@@ -11,7 +11,6 @@
 #include "pe/pe.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,22 +42,6 @@ struct pe_image {
     uint32_t age;
     char cv_path[260];
 };
-
-static int pe_fail(struct pe_image *pe, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int pe_fail(struct pe_image *pe, const char *fmt, ...)
-{
-    char reason[200];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
-    snprintf(pe->map->err, sizeof(pe->map->err), "%s: %s",
-             pe->map->path ? pe->map->path : "(pe)", reason);
-    return -EINVAL;
-}
 
 /* File offset of NEED bytes at RVA, or false when they are not all in
  * one section's raw data inside the file. */
@@ -101,7 +84,7 @@ static int pe_optional(struct pe_image *pe, size_t opt, size_t opt_len)
     size_t count_at, dirs_at;
 
     if (opt_len < 2)
-        return pe_fail(pe, "no optional header");
+        return objfile_fail(pe->map, -EINVAL, "no optional header");
     if (le16(o) == 0x10b && opt_len >= 96) {
         pe->image_base = le32(o + 28);
         count_at = 92;
@@ -111,8 +94,9 @@ static int pe_optional(struct pe_image *pe, size_t opt, size_t opt_len)
         count_at = 108;
         dirs_at = 112;
     } else {
-        return pe_fail(pe, "unknown or short optional header (magic %#x)",
-                       le16(o));
+        return objfile_fail(pe->map, -EINVAL,
+                            "unknown or short optional header (magic %#x)",
+                            le16(o));
     }
     pe->size_of_image = le32(o + 56);
     pe->num_dirs = le32(o + count_at);
@@ -129,10 +113,11 @@ static int pe_headers(struct pe_image *pe)
     int rc;
 
     if (len < 0x40 || d[0] != 'M' || d[1] != 'Z')
-        return pe_fail(pe, "not a PE image (no MZ header)");
+        return objfile_fail(pe->map, -EINVAL, "not a PE image (no MZ header)");
     coff = le32(d + 0x3c);
     if (coff > len || len - coff < 24 || memcmp(d + coff, "PE\0\0", 4))
-        return pe_fail(pe, "not a PE image (no PE signature)");
+        return objfile_fail(pe->map, -EINVAL,
+                            "not a PE image (no PE signature)");
     coff += 4;
     pe->machine = le16(d + coff);
     pe->num_sections = le16(d + coff + 2);
@@ -140,13 +125,15 @@ static int pe_headers(struct pe_image *pe)
     opt_len = le16(d + coff + 16);
     opt = coff + 20;
     if (opt_len > len - opt)
-        return pe_fail(pe, "optional header runs past the file");
+        return objfile_fail(pe->map, -EINVAL,
+                            "optional header runs past the file");
     rc = pe_optional(pe, opt, opt_len);
     if (rc < 0)
         return rc;
     pe->sections = opt + opt_len;
     if ((uint64_t)pe->num_sections * SECTION_HEADER_LEN > len - pe->sections)
-        return pe_fail(pe, "section table runs past the file");
+        return objfile_fail(pe->map, -EINVAL,
+                            "section table runs past the file");
     return 0;
 }
 
@@ -250,13 +237,15 @@ static int pe_exports(struct pe_image *pe, struct symtable_builder *b,
     if (!pe_dir(pe, DIR_EXPORT, &rva, &size))
         return 0;
     if (!pe_rva_off(pe, rva, 40, &off))
-        return pe_fail(pe, "export directory is outside the image");
+        return objfile_fail(pe->map, -EINVAL,
+                            "export directory is outside the image");
     nfunc = le32(d + off + 20);
     nname = le32(d + off + 24);
     if (!pe_rva_off(pe, le32(d + off + 28), (size_t)nfunc * 4, &funcs) ||
         !pe_rva_off(pe, le32(d + off + 32), (size_t)nname * 4, &names) ||
         !pe_rva_off(pe, le32(d + off + 36), (size_t)nname * 2, &ords))
-        return pe_fail(pe, "export tables are outside the image");
+        return objfile_fail(pe->map, -EINVAL,
+                            "export tables are outside the image");
     for (uint32_t i = 0; i < nname; i++) {
         uint16_t ord = le16(d + ords + (size_t)i * 2);
         uint32_t fn = ord < nfunc ? le32(d + funcs + (size_t)ord * 4) : 0;
