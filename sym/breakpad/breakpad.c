@@ -57,15 +57,13 @@ struct bp_cur {
 static int __attribute__((format(printf, 2, 3)))
 bp_fail(struct bp_ctx *c, const char *fmt, ...)
 {
-    char what[160];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    rc = objfile_vfail(c->map, -EINVAL, c->lineno, fmt, ap);
     va_end(ap);
-    snprintf(c->map->err, sizeof(c->map->err), "%s:%zu: %s", c->map->path,
-             c->lineno, what);
-    return -EINVAL;
+    return rc;
 }
 
 static bool bp_tok(struct bp_cur *cur, const char **s, size_t *len)

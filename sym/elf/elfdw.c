@@ -16,13 +16,14 @@
 #include "elf/elfdw.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <elfutils/libdwelf.h>
 
+#include "bound.h"
 #include "elf/elfdw_int.h"
 #include "runsort.h"
 #include "table/symtable.h"
@@ -30,24 +31,6 @@
 
 #define ELFDW_TEXT_HASH_BYTES 4096 /* Breakpad's "first page of .text" */
 #define ELFDW_ID_BYTES        16
-
-int elfdw_fail(struct objfile_map *map, int rc, const char *fmt, ...)
-{
-    size_t n;
-    int w;
-    va_list ap;
-
-    /* A message cut at sizeof(map->err) is still the useful prefix. */
-    w = snprintf(map->err, sizeof(map->err), "%s: ",
-                 map->path ? map->path : "(memory)");
-    n = w < 0 ? 0 : (size_t)w;
-    if (n >= sizeof(map->err))
-        return rc;
-    va_start(ap, fmt);
-    vsnprintf(map->err + n, sizeof(map->err) - n, fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 void elfdw_ranges_add(struct elfdw_ranges *r, uint64_t lo, uint64_t hi)
 {
@@ -93,17 +76,8 @@ void elfdw_ranges_normalize(struct elfdw_ranges *r)
 
 size_t elfdw_ranges_find(const struct elfdw_ranges *r, uint64_t addr)
 {
-    size_t lo = 0, hi = r->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (r->v[mid].hi <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return bound_upper(r->v, r->n, sizeof(*r->v),
+                       offsetof(struct elfdw_range, hi), addr);
 }
 
 bool elfdw_ranges_contains(const struct elfdw_ranges *r, uint64_t addr)
@@ -125,15 +99,15 @@ int elfdw_open(struct objfile_map *map, Elf **out, GElf_Ehdr *eh)
 
     *out = NULL;
     if (map->len < EI_NIDENT || memcmp(map->data, ELFMAG, SELFMAG) != 0)
-        return elfdw_fail(map, -EINVAL, "not an ELF file");
+        return objfile_fail(map, -EINVAL, "not an ELF file");
     elf_version(EV_CURRENT);
     /* libelf's API takes char *, but with ELF_C_READ_MMAP semantics it
      * only reads the image. */
     elf = elf_memory((char *)(uintptr_t)map->data, map->len);
     if (elf == NULL || elf_kind(elf) != ELF_K_ELF ||
         gelf_getehdr(elf, eh) == NULL) {
-        int rc = elfdw_fail(map, -EINVAL, "bad ELF header: %s",
-                            elf_errmsg(-1));
+        int rc =
+            objfile_fail(map, -EINVAL, "bad ELF header: %s", elf_errmsg(-1));
         elf_end(elf);
         return rc;
     }
@@ -187,14 +161,14 @@ static int elfdw_segments(struct objfile_map *map, Elf *elf, uint64_t *base,
     if (end != NULL)
         *end = 0;
     if (elf_getphdrnum(elf, &phnum) != 0)
-        return elfdw_fail(map, -EINVAL, "bad program headers: %s",
-                          elf_errmsg(-1));
+        return objfile_fail(map, -EINVAL, "bad program headers: %s",
+                            elf_errmsg(-1));
     for (i = 0; i < phnum; i++) {
         GElf_Phdr ph;
 
         if (gelf_getphdr(elf, (int)i, &ph) == NULL)
-            return elfdw_fail(map, -EINVAL, "bad program header %zu: %s", i,
-                              elf_errmsg(-1));
+            return objfile_fail(map, -EINVAL, "bad program header %zu: %s", i,
+                                elf_errmsg(-1));
         if (ph.p_type != PT_LOAD)
             continue;
         if (!any || ph.p_vaddr < *base)
@@ -409,8 +383,8 @@ static int elfdw_open_companion(struct elfdw_file *main_file,
         return 0;
     rc = objfile_map(path, &dbg->own);
     if (rc != 0) {
-        rc = elfdw_fail(main_file->map, rc, "debug file %s: %s", path,
-                        dbg->own.err);
+        rc = objfile_fail(main_file->map, rc, "debug file %s: %s", path,
+                          dbg->own.err);
         goto out;
     }
     dbg->map = &dbg->own;
@@ -457,8 +431,8 @@ static int elfdw_build_from(struct elfdw_build_ctx *c,
         return rc;
     elfdw_ranges_normalize(&c->covered);
     if (elfdw_symtab_feed(c) == 0 && dw == NULL)
-        rc = elfdw_fail(c->map, -ENOENT,
-                        "no DWARF, no debug file and no function symbols");
+        rc = objfile_fail(c->map, -ENOENT,
+                          "no DWARF, no debug file and no function symbols");
     return rc;
 }
 
@@ -480,10 +454,10 @@ int elfdw_build(struct objfile_map *map, struct symtable_builder *b)
     if (rc != 0)
         goto out;
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
-        rc = elfdw_fail(map, -ENOTSUP,
-                        "ELF type %u: only executables and shared objects "
-                        "(and their debug files) are read",
-                        (unsigned)eh.e_type);
+        rc = objfile_fail(map, -ENOTSUP,
+                          "ELF type %u: only executables and shared objects "
+                          "(and their debug files) are read",
+                          (unsigned)eh.e_type);
         goto out;
     }
     rc = elfdw_segments(map, main_file.elf, &c.base, &end, &c.exec);

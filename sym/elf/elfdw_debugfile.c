@@ -203,16 +203,15 @@ static int elfdw_alt_load(struct objfile_map *map, const char *path,
     int rc = objfile_map(path, &alt->map);
 
     if (rc != 0)
-        return elfdw_fail(map, rc, "dwz alt file %s: %s", path,
-                          alt->map.err);
+        return objfile_fail(map, rc, "dwz alt file %s: %s", path, alt->map.err);
     alt->mapped = true;
     rc = elfdw_open(&alt->map, &alt->elf, &eh);
     if (rc != 0)
-        return elfdw_fail(map, rc, "dwz alt file: %s", alt->map.err);
+        return objfile_fail(map, rc, "dwz alt file: %s", alt->map.err);
     alt->dw = dwarf_begin_elf(alt->elf, DWARF_C_READ, NULL);
     if (alt->dw == NULL)
-        return elfdw_fail(map, -EINVAL, "dwz alt file %s: %s", path,
-                          dwarf_errmsg(-1));
+        return objfile_fail(map, -EINVAL, "dwz alt file %s: %s", path,
+                            dwarf_errmsg(-1));
     dwarf_setalt(dw, alt->dw);
     return 0;
 }
@@ -240,10 +239,10 @@ int elfdw_alt_open(struct objfile_map *map, Dwarf *dw, const char *root,
     else if (elfdw_candidate_ok(cand[1], &w))
         rc = elfdw_alt_load(map, cand[1], dw, alt);
     else if (stat(cand[1], &st) == 0)
-        rc = elfdw_fail(map, -EINVAL,
-                        "dwz alt file %s is not the one .gnu_debugaltlink "
-                        "names (build id or file type differ)",
-                        cand[1]);
+        rc = objfile_fail(map, -EINVAL,
+                          "dwz alt file %s is not the one .gnu_debugaltlink "
+                          "names (build id or file type differ)",
+                          cand[1]);
     /* Nothing at either place: inlined names from the alt file stay
      * unknown, and libdw's own search looks at the same places. */
     free(cand[0]);

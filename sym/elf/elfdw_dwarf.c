@@ -48,10 +48,10 @@ struct elfdw_cu {
 
 static int elfdw_dwarf_error(struct elfdw_cu *cu, const char *what)
 {
-    return elfdw_fail(cu->c->map, -EINVAL, "DWARF in %s, CU at 0x%llx: %s: %s",
-                      cu->c->dwarf_path ? cu->c->dwarf_path : "?",
-                      (unsigned long long)dwarf_dieoffset(&cu->die), what,
-                      dwarf_errmsg(-1));
+    return objfile_fail(
+        cu->c->map, -EINVAL, "DWARF in %s, CU at 0x%llx: %s: %s",
+        cu->c->dwarf_path ? cu->c->dwarf_path : "?",
+        (unsigned long long)dwarf_dieoffset(&cu->die), what, dwarf_errmsg(-1));
 }
 
 static enum symtable_lang elfdw_lang(int dw_lang)
@@ -355,9 +355,9 @@ static int elfdw_walk(struct elfdw_cu *cu, Dwarf_Die *parent, unsigned depth,
     int r, rc;
 
     if (nest > ELFDW_MAX_NEST)
-        return elfdw_fail(cu->c->map, -EINVAL,
-                          "DWARF in %s: DIEs nested deeper than %d",
-                          cu->c->dwarf_path, ELFDW_MAX_NEST);
+        return objfile_fail(cu->c->map, -EINVAL,
+                            "DWARF in %s: DIEs nested deeper than %d",
+                            cu->c->dwarf_path, ELFDW_MAX_NEST);
     r = dwarf_child(parent, &child);
     while (r == 0) {
         rc = elfdw_die(cu, &child, depth, nest);
@@ -497,7 +497,7 @@ int elfdw_dwarf_feed(struct elfdw_build_ctx *c, Dwarf *dw)
             return rc;
     }
     if (r < 0)
-        return elfdw_fail(c->map, -EINVAL, "DWARF in %s: unit headers: %s",
-                          c->dwarf_path, dwarf_errmsg(-1));
+        return objfile_fail(c->map, -EINVAL, "DWARF in %s: unit headers: %s",
+                            c->dwarf_path, dwarf_errmsg(-1));
     return 0;
 }

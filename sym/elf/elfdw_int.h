@@ -112,8 +112,4 @@ int elfdw_alt_open(struct objfile_map *map, Dwarf *dw, const char *root,
                    struct elfdw_alt *alt);
 void elfdw_alt_close(struct elfdw_alt *alt);
 
-/* Write "PATH: <message>" into MAP->err and return RC. */
-int elfdw_fail(struct objfile_map *map, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 #endif

@@ -17,9 +17,11 @@
 #include "elf/elfdw_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bound.h"
 #include "runsort.h"
 #include "table/symtable.h"
 #include "xalloc.h"
@@ -127,8 +129,8 @@ int elfdw_symtab_load(struct elfdw_build_ctx *c, Elf *elf)
     data = elf_getdata(scn, NULL);
     entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
     if (data == NULL || entsize == 0 || gelf_getehdr(elf, &eh) == NULL)
-        return elfdw_fail(c->map, -EINVAL, "symbol table: %s",
-                          elf_errmsg(-1));
+        return objfile_fail(c->map, -EINVAL, "symbol table: %s",
+                            elf_errmsg(-1));
     thumb = eh.e_machine == EM_ARM;
     /* elf_getdata() checked the section against the file, so N is bounded
      * by the file size. */
@@ -142,16 +144,9 @@ int elfdw_symtab_load(struct elfdw_build_ctx *c, Elf *elf)
 const char *elfdw_symtab_name_at(const struct elfdw_build_ctx *c,
                                  uint64_t addr)
 {
-    size_t lo = 0, hi = c->syms.n;
+    size_t lo = bound_lower(c->syms.v, c->syms.n, sizeof(*c->syms.v),
+                            offsetof(struct elfdw_sym, addr), addr);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (c->syms.v[mid].addr < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (lo < c->syms.n && c->syms.v[lo].addr == addr)
         return c->syms.v[lo].name;
     return NULL;

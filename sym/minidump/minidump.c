@@ -17,10 +17,12 @@
 #include "minidump/minidump.h"
 #include "minidump/minidump_int.h"
 
+#include "bound.h"
 #include "xalloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +32,6 @@
 #define MD_HEADER_SIZE 32
 
 /* --- little helpers every part uses ------------------------------------- */
-
-uint16_t md_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-uint32_t md_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-uint64_t md_u64(const uint8_t *p)
-{
-    return (uint64_t)md_u32(p) | (uint64_t)md_u32(p + 4) << 32;
-}
 
 void md_warn(struct minidump *md, const char *fmt, ...)
 {
@@ -102,7 +88,7 @@ size_t md_list(struct minidump *md, const struct md_view *s, size_t entry,
         md_warn(md, "%s: stream of %zu bytes has no count", what, s->len);
         return 0;
     }
-    count = md_u32(s->p);
+    count = le32(s->p);
     /* Breakpad's macOS writer puts 4 bytes of padding after the count. */
     if (count <= (s->len - 4) / entry && s->len == 8 + count * entry)
         head = 8;
@@ -149,12 +135,12 @@ char *md_utf16_to_utf8(const uint8_t *p, size_t n)
     size_t o = 0;
 
     for (size_t i = 0; i < n; i++) {
-        uint32_t cp = md_u16(p + 2 * i);
+        uint32_t cp = le16(p + 2 * i);
 
         if (cp == 0)
             break;
         if (cp >= 0xd800 && cp < 0xdc00 && i + 1 < n) {
-            uint32_t lo = md_u16(p + 2 * (i + 1));
+            uint32_t lo = le16(p + 2 * (i + 1));
 
             if (lo >= 0xdc00 && lo < 0xe000) {
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
@@ -177,9 +163,9 @@ const char *md_string(struct minidump *md, uint32_t rva, const char *what)
         md_warn(md, "%s: string RVA 0x%x is past the end", what, rva);
         return "";
     }
-    if (!md_span(md, (uint64_t)rva + 4, md_u32(len.p), &s)) {
+    if (!md_span(md, (uint64_t)rva + 4, le32(len.p), &s)) {
         md_warn(md, "%s: string at 0x%x (%u bytes) runs past the end", what,
-                rva, md_u32(len.p));
+                rva, le32(len.p));
         return "";
     }
     return md_own(md, md_utf16_to_utf8(s.p, s.len / 2));
@@ -192,29 +178,29 @@ static int read_header(struct minidump *md, char *err, size_t errlen)
     struct md_view dir;
     uint32_t n;
 
-    if (md->len < MD_HEADER_SIZE || md_u32(md->data) != MD_SIGNATURE) {
+    if (md->len < MD_HEADER_SIZE || le32(md->data) != MD_SIGNATURE) {
         snprintf(err, errlen, "not a minidump (no MDMP signature)");
         return -EINVAL;
     }
-    if ((md_u32(md->data + 4) & 0xffff) != MD_VERSION) {
+    if ((le32(md->data + 4) & 0xffff) != MD_VERSION) {
         snprintf(err, errlen, "unknown minidump version 0x%x",
-                 md_u32(md->data + 4) & 0xffff);
+                 le32(md->data + 4) & 0xffff);
         return -EINVAL;
     }
-    n = md_u32(md->data + 8);
-    if (!md_span(md, md_u32(md->data + 12), (uint64_t)n * 12, &dir)) {
+    n = le32(md->data + 8);
+    if (!md_span(md, le32(md->data + 12), (uint64_t)n * 12, &dir)) {
         snprintf(err, errlen, "stream directory (%u entries) is past the end",
                  n);
         return -EINVAL;
     }
-    md->timestamp = md_u32(md->data + 20);
+    md->timestamp = le32(md->data + 20);
     md->streams = xcalloc(n ? n : 1, sizeof(*md->streams));
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = dir.p + 12 * (size_t)i;
         struct md_stream *s = &md->streams[md->nstreams];
-        uint32_t size = md_u32(e + 4), rva = md_u32(e + 8);
+        uint32_t size = le32(e + 4), rva = le32(e + 8);
 
-        s->type = md_u32(e);
+        s->type = le32(e);
         if (s->type == 0 && size == 0)
             continue; /* an unused slot (MINIDUMP_STREAM_TYPE UnusedStream) */
         if (!md_span(md, rva, size, &s->v)) {
@@ -322,8 +308,7 @@ static void read_memory_list(struct minidump *md)
         return;
     n = md_list(md, s, 16, "MemoryList", &e);
     for (size_t i = 0; i < n; i++, e += 16)
-        add_descriptor(md, md_u64(e), md_u32(e + 8), md_u32(e + 12),
-                       "MemoryList");
+        add_descriptor(md, le64(e), le32(e + 8), le32(e + 12), "MemoryList");
 }
 
 static void read_memory64_list(struct minidump *md)
@@ -337,8 +322,8 @@ static void read_memory64_list(struct minidump *md)
         md_warn(md, "Memory64List: stream of %zu bytes is too short", s->len);
         return;
     }
-    count = md_u64(s->p);
-    rva = md_u64(s->p + 8);
+    count = le64(s->p);
+    rva = le64(s->p + 8);
     if (count > (s->len - 16) / 16) {
         md_warn(md, "Memory64List: %llu entries, only %zu fit",
                 (unsigned long long)count, (s->len - 16) / 16);
@@ -346,14 +331,14 @@ static void read_memory64_list(struct minidump *md)
     }
     for (uint64_t i = 0; i < count; i++) {
         const uint8_t *e = s->p + 16 + 16 * i;
-        uint64_t size = md_u64(e + 8);
+        uint64_t size = le64(e + 8);
 
         if (rva >= md->len && size > 0) {
             md_warn(md, "Memory64List: ranges %llu.. are past the end",
                     (unsigned long long)i);
             break;
         }
-        add_descriptor(md, md_u64(e), size, rva, "Memory64List");
+        add_descriptor(md, le64(e), size, rva, "Memory64List");
         rva = size > UINT64_MAX - rva ? UINT64_MAX : rva + size;
     }
 }
@@ -372,17 +357,10 @@ static int cmp_range(const void *a, const void *b)
 static const struct md_range *find_range(const struct minidump *md,
                                          uint64_t addr)
 {
-    size_t lo = 0, hi = md->nranges;
+    size_t lo = bound_upper(md->ranges, md->nranges, sizeof(*md->ranges),
+                            offsetof(struct md_range, addr), addr);
     const struct md_range *r;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (md->ranges[mid].addr <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (lo == 0)
         return NULL;
     r = &md->ranges[lo - 1];
@@ -440,16 +418,16 @@ static void read_context(struct minidump *md, uint32_t size, uint32_t rva,
 static void read_thread(struct minidump *md, const uint8_t *e,
                         struct minidump_thread *t)
 {
-    uint64_t start = md_u64(e + 24);
-    uint32_t size = md_u32(e + 32), rva = md_u32(e + 36);
+    uint64_t start = le64(e + 24);
+    uint32_t size = le32(e + 32), rva = le32(e + 36);
     struct md_view stack = {NULL, 0};
 
-    t->thread_id = md_u32(e);
+    t->thread_id = le32(e);
     t->name = "";
-    t->suspend_count = md_u32(e + 4);
-    t->priority_class = md_u32(e + 8);
-    t->priority = md_u32(e + 12);
-    t->teb = md_u64(e + 16);
+    t->suspend_count = le32(e + 4);
+    t->priority_class = le32(e + 8);
+    t->priority = le32(e + 12);
+    t->teb = le64(e + 16);
     t->stack_start = start;
     if (size > 0 && !md_span(md, rva, size, &stack)) {
         md_warn(md, "thread %u: stack (%u bytes at 0x%x) runs past the end",
@@ -464,8 +442,8 @@ static void read_thread(struct minidump *md, const uint8_t *e,
         t->stack_len = stack.len;
         add_range(md, start, stack.p, stack.len);
     }
-    read_context(md, md_u32(e + 40), md_u32(e + 44), &t->has_context,
-                 &t->context, "thread", t->thread_id);
+    read_context(md, le32(e + 40), le32(e + 44), &t->has_context, &t->context,
+                 "thread", t->thread_id);
 }
 
 static void read_threads(struct minidump *md)
@@ -492,8 +470,8 @@ static void read_thread_names(struct minidump *md)
         return;
     n = md_list(md, s, 12, "ThreadNames", &e);
     for (size_t i = 0; i < n; i++, e += 12) {
-        uint32_t tid = md_u32(e);
-        uint64_t rva = md_u64(e + 4);
+        uint32_t tid = le32(e);
+        uint64_t rva = le64(e + 4);
 
         for (size_t t = 0; t < md->nthreads; t++) {
             if (md->threads[t].thread_id != tid)
@@ -520,20 +498,19 @@ static void read_exception(struct minidump *md)
         md_warn(md, "Exception: stream of %zu bytes, need 168", s->len);
         return;
     }
-    x->thread_id = md_u32(s->p);
-    x->code = md_u32(s->p + 8);
-    x->flags = md_u32(s->p + 12);
-    x->address = md_u64(s->p + 24);
-    x->nparams = md_u32(s->p + 32);
+    x->thread_id = le32(s->p);
+    x->code = le32(s->p + 8);
+    x->flags = le32(s->p + 12);
+    x->address = le64(s->p + 24);
+    x->nparams = le32(s->p + 32);
     if (x->nparams > 15) {
         md_warn(md, "Exception: %u parameters, at most 15", x->nparams);
         x->nparams = 15;
     }
     for (uint32_t i = 0; i < x->nparams; i++)
-        x->params[i] = md_u64(s->p + 40 + 8 * i);
-    read_context(md, md_u32(s->p + 160), md_u32(s->p + 164),
-                 &x->has_context, &x->context, "exception thread",
-                 x->thread_id);
+        x->params[i] = le64(s->p + 40 + 8 * i);
+    read_context(md, le32(s->p + 160), le32(s->p + 164), &x->has_context,
+                 &x->context, "exception thread", x->thread_id);
     md->has_exception = true;
 }
 

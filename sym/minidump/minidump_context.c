@@ -77,7 +77,7 @@ static void load_map(const struct md_view *v, const struct reg_map *map,
 
         if (!(flags & map[i].group))
             continue;
-        out->r[map[i].reg] = word == 4 ? md_u32(p) : md_u64(p);
+        out->r[map[i].reg] = word == 4 ? le32(p) : le64(p);
         out->valid |= UINT64_C(1) << map[i].reg;
     }
 }
@@ -86,7 +86,7 @@ static int parse_amd64(const struct md_view *v, struct unwind_regs *out)
 {
     out->cpu = UNWIND_CPU_AMD64;
     load_map(v, amd64_map, sizeof(amd64_map) / sizeof(amd64_map[0]),
-             groups(md_u32(v->p + 48)), 8, out);
+             groups(le32(v->p + 48)), 8, out);
     return 0;
 }
 
@@ -96,7 +96,7 @@ static int parse_x86(const struct md_view *v, struct unwind_regs *out)
         return -EINVAL;
     out->cpu = UNWIND_CPU_X86;
     load_map(v, x86_map, sizeof(x86_map) / sizeof(x86_map[0]),
-             groups(md_u32(v->p)), 4, out);
+             groups(le32(v->p)), 4, out);
     return 0;
 }
 
@@ -115,7 +115,7 @@ static int parse_arm(const struct md_view *v, uint32_t flags, bool windows,
 
         if (!(flags & group))
             continue;
-        out->r[r] = md_u32(v->p + 4 + 4 * r);
+        out->r[r] = le32(v->p + 4 + 4 * r);
         out->valid |= UINT64_C(1) << r;
     }
     return 0;
@@ -137,7 +137,7 @@ static int parse_arm64(const struct md_view *v, uint32_t flags, bool old,
 
         if (!(flags & group))
             continue;
-        out->r[r] = md_u64(v->p + 8 + 8 * r);
+        out->r[r] = le64(v->p + 8 + 8 * r);
         out->valid |= UINT64_C(1) << r;
     }
     return 0;
@@ -156,18 +156,18 @@ int md_context_parse(const struct md_view *v, struct unwind_regs *out)
     uint32_t flags;
 
     *out = (struct unwind_regs){0};
-    if (v->len == AMD64_SIZE && (md_u32(v->p + 48) & CTX_AMD64))
+    if (v->len == AMD64_SIZE && (le32(v->p + 48) & CTX_AMD64))
         return parse_amd64(v, out);
     if (v->len < 8)
         return -EINVAL;
-    flags = groups(md_u32(v->p));
+    flags = groups(le32(v->p));
     if (flags & CTX_X86)
         return parse_x86(v, out);
     if (flags & CTX_ARM64)
         return parse_arm64(v, flags, false, out);
     if (flags & CTX_ARM_WIN)
         return parse_arm(v, flags, true, out);
-    if ((flags & CTX_ARM64_OLD) && md_u32(v->p + 4) == 0 &&
+    if ((flags & CTX_ARM64_OLD) && le32(v->p + 4) == 0 &&
         v->len >= ARM64_OLD_MIN_SIZE && v->len != X86_SIZE)
         return parse_arm64(v, flags, true, out);
     if (flags & CTX_ARM)

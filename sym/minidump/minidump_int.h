@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
+
 /* Warnings kept per dump: enough to explain a broken file, bounded so a
  * hostile directory cannot grow the list without end. */
 #define MD_MAX_WARNINGS 64
@@ -120,10 +122,6 @@ struct minidump {
 };
 
 /* --- minidump.c ----------------------------------------------------------- */
-
-uint16_t md_u16(const uint8_t *p);
-uint32_t md_u32(const uint8_t *p);
-uint64_t md_u64(const uint8_t *p);
 
 /* Note one problem found while loading (printf format). */
 void md_warn(struct minidump *md, const char *fmt, ...)

@@ -16,6 +16,7 @@
 
 #include "minidump/minidump_int.h"
 
+#include "codeview/codeview.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -28,15 +29,14 @@
 #define CV_ELF 0x4270454c   /* "LEpB": Breakpad's 'BpEL' */
 #define VS_SIGNATURE 0xfeef04bd
 
-/* GUID G (16 bytes as stored: Data1..3 little-endian) + AGE in the
- * Breakpad/objfile upper-hex form. */
+/* GUID G (16 bytes as stored) + AGE as symbol stores key it (new string). */
 static char *guid_age_id(const uint8_t *g, uint32_t age)
 {
-    return xasprintf("%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%X",
-                     md_u32(g), md_u16(g + 4), md_u16(g + 6), g[8], g[9],
-                     g[10], g[11], g[12], g[13], g[14], g[15], age);
-}
+    char id[CODEVIEW_DEBUG_ID_LEN];
 
+    codeview_format_debug_id(g, age, id, sizeof(id));
+    return xstrdup(id);
+}
 static char *hex_lower(const uint8_t *p, size_t n)
 {
     char *s = xmalloc(2 * n + 1);
@@ -62,7 +62,7 @@ static bool is_apple(const struct minidump *md)
 static void cv_pdb70(struct minidump *md, const struct md_view *cv,
                      struct minidump_module *m)
 {
-    m->debug_id = md_own(md, guid_age_id(cv->p + 4, md_u32(cv->p + 20)));
+    m->debug_id = md_own(md, guid_age_id(cv->p + 4, le32(cv->p + 20)));
     m->debug_file = md_own(md, cv_name(cv->p + 24, cv->len - 24));
     if (is_apple(md)) {
         /* The UUID is the GUID as printed, without the age, lower case. */
@@ -92,7 +92,7 @@ static void cv_elf(struct minidump *md, const struct md_view *cv,
 static void read_cv(struct minidump *md, const uint8_t *e,
                     struct minidump_module *m)
 {
-    uint32_t size = md_u32(e + 76), rva = md_u32(e + 80);
+    uint32_t size = le32(e + 76), rva = le32(e + 80);
     struct md_view cv;
 
     if (size == 0)
@@ -102,15 +102,15 @@ static void read_cv(struct minidump *md, const uint8_t *e,
                     "the end", m->code_file, size, rva);
         return;
     }
-    switch (md_u32(cv.p)) {
+    switch (le32(cv.p)) {
     case CV_PDB70:
         if (cv.len >= 24)
             cv_pdb70(md, &cv, m);
         break;
     case CV_PDB20:
         if (cv.len >= 16) {
-            m->debug_id = md_own(md, xasprintf("%08X%X", md_u32(cv.p + 8),
-                                               md_u32(cv.p + 12)));
+            m->debug_id = md_own(
+                md, xasprintf("%08X%X", le32(cv.p + 8), le32(cv.p + 12)));
             m->debug_file = md_own(md, cv_name(cv.p + 16, cv.len - 16));
         }
         break;
@@ -119,7 +119,7 @@ static void read_cv(struct minidump *md, const uint8_t *e,
         break;
     default:
         md_warn(md, "module %s: unknown CodeView signature 0x%08x",
-                m->code_file, md_u32(cv.p));
+                m->code_file, le32(cv.p));
         break;
     }
 }
@@ -127,9 +127,9 @@ static void read_cv(struct minidump *md, const uint8_t *e,
 static void read_version(struct minidump *md, const uint8_t *vs,
                          struct minidump_module *m)
 {
-    uint32_t hi = md_u32(vs + 8), lo = md_u32(vs + 12);
+    uint32_t hi = le32(vs + 8), lo = le32(vs + 12);
 
-    if (md_u32(vs) != VS_SIGNATURE || !(md_u32(vs + 4) & 0x00010000))
+    if (le32(vs) != VS_SIGNATURE || !(le32(vs + 4) & 0x00010000))
         return;
     m->version = md_own(md, xasprintf("%u.%u.%u.%u", hi >> 16, hi & 0xffff,
                                       lo >> 16, lo & 0xffff));
@@ -139,11 +139,11 @@ static void read_version(struct minidump *md, const uint8_t *vs,
 static void read_common(struct minidump *md, const uint8_t *e,
                         struct minidump_module *m)
 {
-    m->base = md_u64(e);
-    m->size = md_u32(e + 8);
-    m->checksum = md_u32(e + 12);
-    m->time_date_stamp = md_u32(e + 16);
-    m->code_file = md_string(md, md_u32(e + 20), "module name");
+    m->base = le64(e);
+    m->size = le32(e + 8);
+    m->checksum = le32(e + 12);
+    m->time_date_stamp = le32(e + 16);
+    m->code_file = md_string(md, le32(e + 20), "module name");
     m->code_id = "";
     m->debug_file = "";
     m->debug_id = "";
@@ -218,13 +218,13 @@ void md_read_unloaded_modules(struct minidump *md)
 
     if (s == NULL)
         return;
-    if (s->len < 12 || md_u32(s->p) < 12 || md_u32(s->p + 4) < 24) {
+    if (s->len < 12 || le32(s->p) < 12 || le32(s->p + 4) < 24) {
         md_warn(md, "UnloadedModuleList: bad header");
         return;
     }
-    head = md_u32(s->p);
-    entry = md_u32(s->p + 4);
-    n = md_u32(s->p + 8);
+    head = le32(s->p);
+    entry = le32(s->p + 4);
+    n = le32(s->p + 8);
     if (head > s->len || n > (s->len - head) / entry) {
         md_warn(md, "UnloadedModuleList: %zu entries do not fit", n);
         n = head > s->len ? 0 : (s->len - head) / entry;

@@ -161,9 +161,9 @@ static void format_cpu(struct minidump *md, const uint8_t *cpu_info)
                           si->processor_level, si->processor_revision >> 8,
                           si->processor_revision & 0xff));
     } else if (arch == MD_CPU_ARM) {
-        si->cpu_info = md_own(md, arm_cpu_info(si->processor_level,
-                                               md_u32(cpu_info),
-                                               md_u32(cpu_info + 4)));
+        si->cpu_info =
+            md_own(md, arm_cpu_info(si->processor_level, le32(cpu_info),
+                                    le32(cpu_info + 4)));
     }
 }
 
@@ -183,16 +183,16 @@ void md_read_system_info(struct minidump *md)
         return;
     }
     p = s->p;
-    si->processor_architecture = md_u16(p);
-    si->processor_level = md_u16(p + 2);
-    si->processor_revision = md_u16(p + 4);
+    si->processor_architecture = le16(p);
+    si->processor_level = le16(p + 2);
+    si->processor_revision = le16(p + 4);
     si->number_of_processors = p[6];
     si->product_type = p[7];
-    si->major_version = md_u32(p + 8);
-    si->minor_version = md_u32(p + 12);
-    si->build_number = md_u32(p + 16);
-    si->platform_id = md_u32(p + 20);
-    csd_rva = md_u32(p + 24);
+    si->major_version = le32(p + 8);
+    si->minor_version = le32(p + 12);
+    si->build_number = le32(p + 16);
+    si->platform_id = le32(p + 20);
+    csd_rva = le32(p + 24);
     nwarn = md->nwarnings;
     si->csd_version = csd_rva ? md_string(md, csd_rva, "CSD version") : "";
     format_os(md, si->csd_version, csd_rva != 0 && md->nwarnings == nwarn);
@@ -212,13 +212,13 @@ void md_read_misc_info(struct minidump *md)
         md_warn(md, "MiscInfo: stream of %zu bytes, need 24", s->len);
         return;
     }
-    flags = md_u32(s->p + 4);
+    flags = le32(s->p + 4);
     mi->has_process_id = flags & 1;
     mi->has_times = flags & 2;
-    mi->process_id = md_u32(s->p + 8);
-    mi->process_create_time = md_u32(s->p + 12);
-    mi->process_user_time = md_u32(s->p + 16);
-    mi->process_kernel_time = md_u32(s->p + 20);
+    mi->process_id = le32(s->p + 8);
+    mi->process_create_time = le32(s->p + 12);
+    mi->process_user_time = le32(s->p + 16);
+    mi->process_kernel_time = le32(s->p + 20);
     md->has_misc_info = true;
 }
 
@@ -245,8 +245,8 @@ static void read_assertion(struct minidump *md)
     expr = assertion_field(md, s->p);
     func = assertion_field(md, s->p + 256);
     file = assertion_field(md, s->p + 512);
-    line = md_u32(s->p + 768);
-    type = md_u32(s->p + 772);
+    line = le32(s->p + 768);
+    type = le32(s->p + 772);
     snprintf(unknown, sizeof(unknown), "Unknown assertion type 0x%08x", type);
     kind = type == 1   ? "Invalid parameter passed to library function"
            : type == 2 ? "Pure virtual function called"
@@ -265,9 +265,9 @@ void md_read_breakpad_streams(struct minidump *md)
 
     if (s != NULL && s->len >= 12) {
         md->has_breakpad_info = true;
-        md->bp_validity = md_u32(s->p);
-        md->bp_dump_tid = md_u32(s->p + 4);
-        md->bp_requesting_tid = md_u32(s->p + 8);
+        md->bp_validity = le32(s->p);
+        md->bp_dump_tid = le32(s->p + 4);
+        md->bp_requesting_tid = le32(s->p + 8);
     } else if (s != NULL) {
         md_warn(md, "BreakpadInfo: stream of %zu bytes, need 12", s->len);
     }
@@ -280,7 +280,7 @@ static const char *utf8_string(struct minidump *md, uint32_t rva)
     struct md_view len, s;
 
     if (!md_span(md, rva, 4, &len) ||
-        !md_span(md, (uint64_t)rva + 4, md_u32(len.p), &s)) {
+        !md_span(md, (uint64_t)rva + 4, le32(len.p), &s)) {
         md_warn(md, "CrashpadInfo: annotation string at 0x%x is past the end",
                 rva);
         return "";
@@ -303,17 +303,17 @@ void md_read_crashpad_info(struct minidump *md)
         md_warn(md, "CrashpadInfo: stream of %zu bytes, need 44", s->len);
         return;
     }
-    if (md_u32(s->p + 36) == 0)
+    if (le32(s->p + 36) == 0)
         return;
-    if (!md_span(md, md_u32(s->p + 40), md_u32(s->p + 36), &dict)) {
+    if (!md_span(md, le32(s->p + 40), le32(s->p + 36), &dict)) {
         md_warn(md, "CrashpadInfo: annotations are past the end");
         return;
     }
     n = md_list(md, &dict, 8, "CrashpadInfo annotations", &e);
     md->annotations = xcalloc(2 * n + 1, sizeof(char *));
     for (size_t i = 0; i < n; i++, e += 8) {
-        md->annotations[2 * i] = utf8_string(md, md_u32(e));
-        md->annotations[2 * i + 1] = utf8_string(md, md_u32(e + 4));
+        md->annotations[2 * i] = utf8_string(md, le32(e));
+        md->annotations[2 * i + 1] = utf8_string(md, le32(e + 4));
     }
     md->nannotations = n;
 }

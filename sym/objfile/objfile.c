@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,23 +23,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "elf/elfdw.h"
 #include "pdb/pdb.h"
 #include "pe/pe.h"
 
-static const char msf7_magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a"
-                                   "DS\0\0\0";
-static const char msf2_magic[] = "Microsoft C/C++ program database 2.00\r\n"
-                                 "\x1a"
-                                 "JG\0";
-
-static int objfile_fail(struct objfile_map *map, int rc, const char *what)
+int objfile_vfail(struct objfile_map *map, int rc, size_t line, const char *fmt,
+                  va_list ap)
 {
-    snprintf(map->err, sizeof(map->err), "%s: %s", map->path ? map->path : "",
-             what);
+    const char *path = map->path ? map->path : "(memory)";
+    size_t n;
+    int w;
+
+    if (line != 0)
+        w = snprintf(map->err, sizeof(map->err), "%s:%zu: ", path, line);
+    else
+        w = snprintf(map->err, sizeof(map->err), "%s: ", path);
+    n = w < 0 ? 0 : (size_t)w;
+    if (n < sizeof(map->err))
+        vsnprintf(map->err + n, sizeof(map->err) - n, fmt, ap);
     return rc;
 }
 
+int objfile_fail(struct objfile_map *map, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    rc = objfile_vfail(map, rc, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
 /* PATH is borrowed: it must outlive the map (readers use it to find
  * companion files such as a PE's PDB). */
 int objfile_map(const char *path, struct objfile_map *map)
@@ -50,9 +65,9 @@ int objfile_map(const char *path, struct objfile_map *map)
     map->path = path;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return objfile_fail(map, -errno, strerror(errno));
+        return objfile_fail(map, -errno, "%s", strerror(errno));
     if (fstat(fd, &st) < 0) {
-        rc = objfile_fail(map, -errno, strerror(errno));
+        rc = objfile_fail(map, -errno, "%s", strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -64,7 +79,7 @@ int objfile_map(const char *path, struct objfile_map *map)
     map->data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map->data == MAP_FAILED) {
         map->data = NULL;
-        rc = objfile_fail(map, -errno, strerror(errno));
+        rc = objfile_fail(map, -errno, "%s", strerror(errno));
         goto out;
     }
     map->len = (size_t)st.st_size;
@@ -81,12 +96,6 @@ void objfile_unmap(struct objfile_map *map)
     map->len = 0;
 }
 
-static uint32_t rd32le(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 static bool has_prefix(const struct objfile_map *map, const void *magic,
                        size_t len)
 {
@@ -95,7 +104,7 @@ static bool has_prefix(const struct objfile_map *map, const void *magic,
 
 static bool is_pdb2(const struct objfile_map *map)
 {
-    return has_prefix(map, msf2_magic, sizeof(msf2_magic) - 1);
+    return pdb_msf_version(map->data, map->len) == PDB_MSF_2;
 }
 
 static bool is_pe(const struct objfile_map *map)
@@ -104,7 +113,7 @@ static bool is_pe(const struct objfile_map *map)
 
     if (!has_prefix(map, "MZ", 2) || map->len < 0x40)
         return false;
-    lfanew = rd32le(map->data + 0x3c);
+    lfanew = le32(map->data + 0x3c);
     return lfanew <= map->len - 4 &&
            memcmp(map->data + lfanew, "PE\0\0", 4) == 0;
 }
@@ -135,7 +144,7 @@ enum objfile_kind objfile_detect(const struct objfile_map *map)
 {
     if (map->data == NULL)
         return OBJFILE_UNKNOWN;
-    if (has_prefix(map, msf7_magic, sizeof(msf7_magic)) || is_pdb2(map))
+    if (pdb_msf_version(map->data, map->len) != PDB_MSF_NONE)
         return OBJFILE_PDB;
     if (is_pe(map))
         return OBJFILE_PE;
@@ -176,7 +185,7 @@ static const char *macho_arch(const struct objfile_map *map)
     const uint8_t *p = map->data + 4;
     uint32_t cpu = swapped ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
                                  (uint32_t)p[2] << 8 | p[3]
-                           : rd32le(p);
+                           : le32(p);
 
     switch (cpu) {
     case 7:
@@ -199,17 +208,14 @@ static const char *macho_arch(const struct objfile_map *map)
 /* The kinds this build recognises but has no reader for. */
 static int objfile_unsupported(struct objfile_map *map, enum objfile_kind kind)
 {
-    char what[96];
-
     if (kind == OBJFILE_MACHO)
         return objfile_fail(map, -ENOTSUP, "Mach-O is not supported yet");
     if (kind == OBJFILE_PDB && is_pdb2(map))
         return objfile_fail(map, -ENOTSUP, "PDB 2.0 is not supported");
     if (kind == OBJFILE_UNKNOWN)
         return objfile_fail(map, -EINVAL, "unknown file format");
-    snprintf(what, sizeof(what), "%s files are not supported",
-             objfile_kind_name(kind));
-    return objfile_fail(map, -ENOTSUP, what);
+    return objfile_fail(map, -ENOTSUP, "%s files are not supported",
+                        objfile_kind_name(kind));
 }
 
 /* The readers, by the kind they read. */

@@ -18,6 +18,7 @@
 #ifndef SYMSRVD_OBJFILE_H
 #define SYMSRVD_OBJFILE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,18 @@ struct objfile_map {
     size_t len;
     char err[256]; /* why the last call failed, NUL-terminated */
 };
+
+/* Write "<MAP->PATH>: <message>" into MAP->ERR ("(memory)" stands for a
+ * NULL path; a message too long for ERR is cut, its start being the
+ * useful part) and return RC, so that a reader says why and fails in one
+ * statement: return objfile_fail(map, -EINVAL, "header at %zu", off); */
+int objfile_fail(struct objfile_map *map, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The same for text formats, as compilers do: "<path>:<LINE>: <message>"
+ * when LINE is not 0.  For a reader's own printf-like wrapper. */
+int objfile_vfail(struct objfile_map *map, int rc, size_t line, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Identity as symbol stores key it.  Strings are NUL-terminated and
  * empty when unknown. */

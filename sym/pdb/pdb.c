@@ -4,7 +4,7 @@
  * read the PDB info stream (GUID, age, the named stream map that locates
  * the "/names" string table) and the DBI stream, then hand each module to
  * pdb_sym.c and the publics of the symbol record stream to the builder.
- * The parts of the reader are described in pdb_internal.h.
+ * The parts of the reader are described in pdb_int.h.
  */
 #include "symsrvd_config.h"
 
@@ -14,23 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codeview/codeview.h"
 #include "pdb/pdb_int.h"
-#include "pe/pe.h"
 #include "table/symtable.h"
 
 #define INFO_HEADER_LEN 28
 #define NAMES_SIGNATURE 0xEFFEEFFEu
 #define S_PUB32         0x110E
-
-void pdb_format_debug_id(const uint8_t guid[16], uint32_t age, char *out,
-                         size_t len)
-{
-    snprintf(out, len,
-             "%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%X",
-             pdb_u32(guid), pdb_u16(guid + 4), pdb_u16(guid + 6), guid[8],
-             guid[9], guid[10], guid[11], guid[12], guid[13], guid[14],
-             guid[15], age);
-}
 
 /* The named stream map: a string buffer, then a hash table of
  * {name offset, stream} pairs behind two bit vectors. */
@@ -40,27 +30,30 @@ static int info_names_stream(struct pdb *p, const uint8_t *d, size_t len)
 
     if (len < pos + 4)
         return 0;
-    nstr = pdb_u32(d + pos);
+    nstr = le32(d + pos);
     strs = pos + 4;
     pos = strs + nstr;
     if (pos + 8 > len)
-        return pdb_fail(p, "PDB info stream: named stream map overruns");
-    size = pdb_u32(d + pos);
+        return objfile_fail(p->map, -EINVAL,
+                            "PDB info stream: named stream map overruns");
+    size = le32(d + pos);
     pos += 8;
     for (int vec = 0; vec < 2; vec++) {
         if (pos + 4 > len)
-            return pdb_fail(p, "PDB info stream: bit vector overruns");
-        pos += 4 + (uint64_t)pdb_u32(d + pos) * 4;
+            return objfile_fail(p->map, -EINVAL,
+                                "PDB info stream: bit vector overruns");
+        pos += 4 + (uint64_t)le32(d + pos) * 4;
     }
     if (pos > len || size > (len - pos) / 8)
-        return pdb_fail(p, "PDB info stream: %u named streams do not fit",
-                        (unsigned)size);
+        return objfile_fail(p->map, -EINVAL,
+                            "PDB info stream: %u named streams do not fit",
+                            (unsigned)size);
     for (uint64_t i = 0; i < size; i++) {
         const uint8_t *e = d + pos + i * 8;
-        const char *name = pdb_cstr(d + strs, nstr, pdb_u32(e));
+        const char *name = pdb_cstr(d + strs, nstr, le32(e));
 
         if (name && strcmp(name, "/names") == 0)
-            p->names_stream = pdb_u32(e + 4);
+            p->names_stream = le32(e + 4);
     }
     return 0;
 }
@@ -71,14 +64,14 @@ static int info_read(struct pdb *p)
     int rc = pdb_msf_stream(p, 1, &s);
 
     if (rc == -ENOENT)
-        return pdb_fail(p, "no PDB info stream");
+        return objfile_fail(p->map, -EINVAL, "no PDB info stream");
     if (rc < 0)
         return rc;
     if (s.len < INFO_HEADER_LEN) {
-        rc = pdb_fail(p, "PDB info stream is truncated");
+        rc = objfile_fail(p->map, -EINVAL, "PDB info stream is truncated");
         goto out;
     }
-    p->info_age = pdb_u32(s.data + 8);
+    p->info_age = le32(s.data + 8);
     memcpy(p->guid, s.data + 12, 16);
     rc = info_names_stream(p, s.data, s.len);
 out:
@@ -98,10 +91,10 @@ static int names_read(struct pdb *p)
         return 0;
     if (rc < 0)
         return rc;
-    if (p->names.len < 12 || pdb_u32(p->names.data) != NAMES_SIGNATURE ||
-        pdb_u32(p->names.data + 8) > p->names.len - 12)
-        return pdb_fail(p, "string table /names is damaged");
-    p->names.len = pdb_u32(p->names.data + 8);
+    if (p->names.len < 12 || le32(p->names.data) != NAMES_SIGNATURE ||
+        le32(p->names.data + 8) > p->names.len - 12)
+        return objfile_fail(p->map, -EINVAL, "string table /names is damaged");
+    p->names.len = le32(p->names.data + 8);
     p->names.data += 12;
     return 0;
 }
@@ -143,11 +136,11 @@ int pdb_identify(struct objfile_map *map, struct objfile_ident *id)
     rc = pdb_open(map, &p, false);
     if (rc == 0) {
         id->kind = OBJFILE_PDB;
-        pdb_format_debug_id(p.guid, p.has_dbi ? p.dbi_age : p.info_age,
-                            id->debug_id, sizeof(id->debug_id));
+        codeview_format_debug_id(p.guid, p.has_dbi ? p.dbi_age : p.info_age,
+                                 id->debug_id, sizeof(id->debug_id));
         if (p.has_dbi)
             snprintf(id->arch, sizeof(id->arch), "%s",
-                     pe_machine_name(p.machine));
+                     codeview_machine_name(p.machine));
         snprintf(id->debug_file, sizeof(id->debug_file), "%s",
                  pdb_basename(map->path));
     }
@@ -166,19 +159,19 @@ static int pdb_publics(struct pdb *p, struct symtable_builder *b)
     if (rc == -ENOENT)
         return 0;
     while (rc == 0 && s.len - pos >= 4) {
-        size_t rec = pdb_u16(s.data + pos);
+        size_t rec = le16(s.data + pos);
         const uint8_t *r = s.data + pos + 4;
         const char *name;
         uint64_t rva;
 
         if (rec < 2 || rec > s.len - pos - 2) {
-            rc = pdb_fail(p, "public symbol at %zu overruns", pos);
+            rc = objfile_fail(p->map, -EINVAL, "public symbol at %zu overruns",
+                              pos);
             break;
         }
         name = pdb_cstr(r, rec - 2, 10);
-        if (pdb_u16(r - 2) == S_PUB32 && name &&
-            pdb_dbi_is_code(p, pdb_u16(r + 8)) &&
-            pdb_dbi_rva(p, pdb_u16(r + 8), pdb_u32(r + 4), &rva))
+        if (le16(r - 2) == S_PUB32 && name && pdb_dbi_is_code(p, le16(r + 8)) &&
+            pdb_dbi_rva(p, le16(r + 8), le32(r + 4), &rva))
             symtable_builder_add_public(b, rva, name);
         pos += 2 + rec;
     }
@@ -192,7 +185,8 @@ int pdb_build(struct objfile_map *map, struct symtable_builder *b)
     int rc = pdb_open(map, &p, true);
 
     if (rc == 0 && !p.has_dbi)
-        rc = pdb_fail(&p, "no DBI stream: nothing to symbolicate with");
+        rc = objfile_fail(p.map, -EINVAL,
+                          "no DBI stream: nothing to symbolicate with");
     if (rc == 0)
         rc = pdb_publics(&p, b);
     for (uint32_t i = 0; rc == 0 && i < p.num_modules; i++)

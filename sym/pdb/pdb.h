@@ -27,6 +27,15 @@
 
 struct symtable_builder;
 
+/* Which MSF container the bytes DATA[0..LEN) start with, by their magic:
+ * MSF 7.0 (what this reader reads) or the PDB 2.0 of VC6-era tools. */
+enum pdb_msf_version {
+    PDB_MSF_NONE = 0,
+    PDB_MSF_2,
+    PDB_MSF_7,
+};
+enum pdb_msf_version pdb_msf_version(const uint8_t *data, size_t len);
+
 /* Fill *ID for the PDB in MAP: kind OBJFILE_PDB, debug_id from the GUID of
  * the PDB info stream and the age of the DBI stream (the info stream's age
  * when there is no DBI stream), arch from the DBI machine type, debug_file
@@ -51,11 +60,5 @@ struct breakpad_stack;
  * *N = 0.  0 or -EINVAL as pdb_identify() does. */
 int pdb_stack_records(struct objfile_map *map, struct breakpad_stack **out,
                       size_t *n, char **strings);
-
-/* Format a CodeView GUID (16 bytes as stored) and AGE the way symbol
- * stores key PDBs: %08X%04X%04X, eight %02X, then the age in %X, into
- * OUT (at least 42 bytes). */
-void pdb_format_debug_id(const uint8_t guid[16], uint32_t age, char *out,
-                         size_t len);
 
 #endif

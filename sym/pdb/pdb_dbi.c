@@ -46,11 +46,13 @@ static int dbi_layout(struct pdb *p, struct dbi_substreams *ss)
     uint64_t pos = DBI_HEADER_LEN;
 
     for (int i = 0; i < DBI_SUB_COUNT; i++) {
-        int32_t n = (int32_t)pdb_u32(h + field[i]);
+        int32_t n = (int32_t)le32(h + field[i]);
 
         if (n < 0 || pos + (uint64_t)n > p->dbi.len)
-            return pdb_fail(p, "DBI stream: substream %d (%d bytes) runs "
-                               "past the stream", i, n);
+            return objfile_fail(p->map, -EINVAL,
+                                "DBI stream: substream %d (%d bytes) runs "
+                                "past the stream",
+                                i, n);
         ss->off[i] = (size_t)pos;
         ss->len[i] = (size_t)n;
         pos += (uint64_t)n;
@@ -71,16 +73,18 @@ static int dbi_modules(struct pdb *p, const uint8_t *d, size_t len)
         const char *obj;
 
         if (!name)
-            return pdb_fail(p, "DBI module %u: unterminated name",
-                            p->num_modules);
+            return objfile_fail(p->map, -EINVAL,
+                                "DBI module %u: unterminated name",
+                                p->num_modules);
         obj = pdb_cstr(d, len, pos + DBI_MODI_FIXED_LEN + strlen(name) + 1);
         if (!obj)
-            return pdb_fail(p, "DBI module %u: unterminated object name",
-                            p->num_modules);
-        mod->stream = pdb_u16(m + 34);
-        mod->sym_bytes = pdb_u32(m + 36);
-        mod->c11_bytes = pdb_u32(m + 40);
-        mod->c13_bytes = pdb_u32(m + 44);
+            return objfile_fail(p->map, -EINVAL,
+                                "DBI module %u: unterminated object name",
+                                p->num_modules);
+        mod->stream = le16(m + 34);
+        mod->sym_bytes = le32(m + 36);
+        mod->c11_bytes = le32(m + 40);
+        mod->c13_bytes = le32(m + 44);
         mod->name = name;
         p->num_modules++;
         pos = (size_t)(obj - (const char *)d) + strlen(obj) + 1;
@@ -96,14 +100,14 @@ static int dbi_sections(struct pdb *p, const uint8_t *dbg, size_t dbg_len)
     int rc;
 
     p->fpo_stream = dbg_len >= (DBI_DBG_FPO + 1) * 2
-                        ? pdb_u16(dbg + DBI_DBG_FPO * 2)
+                        ? le16(dbg + DBI_DBG_FPO * 2)
                         : PDB_NO_STREAM;
     p->newfpo_stream = dbg_len >= (DBI_DBG_NEW_FPO + 1) * 2
-                           ? pdb_u16(dbg + DBI_DBG_NEW_FPO * 2)
+                           ? le16(dbg + DBI_DBG_NEW_FPO * 2)
                            : PDB_NO_STREAM;
     if (dbg_len < (DBI_DBG_SECTION_HDR + 1) * 2)
         return 0;
-    idx = pdb_u16(dbg + DBI_DBG_SECTION_HDR * 2);
+    idx = le16(dbg + DBI_DBG_SECTION_HDR * 2);
     if (idx == PDB_NO_STREAM)
         return 0;
     rc = pdb_msf_stream(p, idx, &s);
@@ -116,9 +120,9 @@ static int dbi_sections(struct pdb *p, const uint8_t *dbg, size_t dbg_len)
     for (uint32_t i = 0; i < p->num_sections; i++) {
         const uint8_t *h = s.data + (size_t)i * SECTION_HEADER_LEN;
 
-        p->sections[i].size = pdb_u32(h + 8);
-        p->sections[i].rva = pdb_u32(h + 12);
-        p->sections[i].flags = pdb_u32(h + 36);
+        p->sections[i].size = le32(h + 8);
+        p->sections[i].rva = le32(h + 12);
+        p->sections[i].flags = le32(h + 36);
     }
     pdb_stream_free(&s);
     return 0;
@@ -135,13 +139,14 @@ int pdb_dbi_open(struct pdb *p, bool want_sections)
     if (rc < 0)
         return rc;
     if (p->dbi.len < DBI_HEADER_LEN)
-        return pdb_fail(p, "DBI stream is shorter than its header");
-    if ((int32_t)pdb_u32(p->dbi.data) != -1)
-        return pdb_fail(p, "DBI stream: unknown signature");
+        return objfile_fail(p->map, -EINVAL,
+                            "DBI stream is shorter than its header");
+    if ((int32_t)le32(p->dbi.data) != -1)
+        return objfile_fail(p->map, -EINVAL, "DBI stream: unknown signature");
     p->has_dbi = true;
-    p->dbi_age = pdb_u32(p->dbi.data + 8);
-    p->sym_record_stream = pdb_u16(p->dbi.data + 20);
-    p->machine = pdb_u16(p->dbi.data + 58);
+    p->dbi_age = le32(p->dbi.data + 8);
+    p->sym_record_stream = le16(p->dbi.data + 20);
+    p->machine = le16(p->dbi.data + 58);
     if (!want_sections)
         return 0;
     rc = dbi_layout(p, &ss);
@@ -169,10 +174,13 @@ int pdb_dbi_module_stream(struct pdb *p, const struct pdb_module *m,
      * than a few times the file means they were made to overlap. */
     p->work += s->len;
     if (p->work > 4 * (uint64_t)p->map->len)
-        rc = pdb_fail(p, "module streams overlap (module %s)", m->name);
+        rc = objfile_fail(p->map, -EINVAL, "module streams overlap (module %s)",
+                          m->name);
     else if ((uint64_t)m->sym_bytes + m->c11_bytes + m->c13_bytes > s->len)
-        rc = pdb_fail(p, "module %s: symbol stream is shorter than its "
-                         "parts", m->name);
+        rc = objfile_fail(p->map, -EINVAL,
+                          "module %s: symbol stream is shorter than its "
+                          "parts",
+                          m->name);
     if (rc < 0)
         pdb_stream_free(s);
     return rc;

@@ -73,16 +73,16 @@ static int fpo_read_old(struct pdb *p, const struct pdb_stream *s,
 {
     for (size_t pos = 0; pos + FPO_DATA_LEN <= s->len; pos += FPO_DATA_LEN) {
         const uint8_t *d = s->data + pos;
-        uint16_t bits = pdb_u16(d + 14);
+        uint16_t bits = le16(d + 14);
         struct breakpad_stack rec = {
             .kind = BREAKPAD_STACK_WIN,
-            .rva = pdb_u32(d),
-            .size = pdb_u32(d + 4),
+            .rva = le32(d),
+            .size = le32(d + 4),
             .win_type = (uint32_t)(bits >> 14),
             .prolog_size = bits & 0xff,
-            .parameter_size = (uint32_t)pdb_u16(d + 12) * 4,
+            .parameter_size = (uint32_t)le16(d + 12) * 4,
             .saved_register_size = ((bits >> 8) & 7) * 4u,
-            .local_size = pdb_u32(d + 8) * 4,
+            .local_size = le32(d + 8) * 4,
             .allocates_base_pointer = (bits >> 12) & 1,
             .rules = NULL, /* offset 0: the empty string */
         };
@@ -99,23 +99,24 @@ static int fpo_read_new(struct pdb *p, const struct pdb_stream *s,
     for (size_t pos = 0; pos + FRAME_DATA_LEN <= s->len;
          pos += FRAME_DATA_LEN) {
         const uint8_t *d = s->data + pos;
-        const char *prog = pdb_cstr(p->names.data, p->names.len,
-                                    pdb_u32(d + 20));
+        const char *prog = pdb_cstr(p->names.data, p->names.len, le32(d + 20));
         struct breakpad_stack rec = {
             .kind = BREAKPAD_STACK_WIN,
-            .rva = pdb_u32(d),
-            .size = pdb_u32(d + 4),
+            .rva = le32(d),
+            .size = le32(d + 4),
             .win_type = 4,
-            .prolog_size = pdb_u16(d + 24),
-            .parameter_size = pdb_u32(d + 12),
-            .saved_register_size = pdb_u16(d + 26),
-            .local_size = pdb_u32(d + 8),
-            .max_stack_size = pdb_u32(d + 16),
+            .prolog_size = le16(d + 24),
+            .parameter_size = le32(d + 12),
+            .saved_register_size = le16(d + 26),
+            .local_size = le32(d + 8),
+            .max_stack_size = le32(d + 16),
         };
 
         if (prog == NULL)
-            return pdb_fail(p, "frame data at %zu: program string outside "
-                               "/names", pos);
+            return objfile_fail(p->map, -EINVAL,
+                                "frame data at %zu: program string outside "
+                                "/names",
+                                pos);
         fpo_program(o, prog, &rec);
         fpo_push(o, &rec);
     }

@@ -12,7 +12,7 @@
  *
  * Every length and offset read from the file is checked against the
  * buffer it points into before use; offsets are size_t so that files over
- * 4 GiB work.  Failures set the map's err with pdb_fail() and return
+ * 4 GiB work.  Failures set the map's err with objfile_fail() and return
  * -EINVAL.
  */
 #ifndef SYMSRVD_PDB_INTERNAL_H
@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "objfile/objfile.h"
 #include "table/symtable.h"
 
@@ -99,22 +100,6 @@ struct pdb {
 };
 
 #define PDB_NO_STREAM 0xFFFFu
-
-static inline uint16_t pdb_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t pdb_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-/* Record why the file is bad in map->err ("<path>: <reason>") and return
- * -EINVAL. */
-int pdb_fail(struct pdb *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* A NUL-terminated string starting at OFF in BUF[0..LEN), or NULL when it
  * runs past the end. */

@@ -44,17 +44,18 @@ static int types_index(struct pdb *p, uint32_t idx, struct pdb_types *t)
     if (rc < 0)
         return rc;
     if (t->s.len < TPI_HEADER_MIN)
-        return pdb_fail(p, "type stream %u is shorter than its header", idx);
-    hdr = pdb_u32(t->s.data + 4);
-    t->first = pdb_u32(t->s.data + 8);
-    end_ti = pdb_u32(t->s.data + 12);
-    bytes = pdb_u32(t->s.data + 16);
+        return objfile_fail(p->map, -EINVAL,
+                            "type stream %u is shorter than its header", idx);
+    hdr = le32(t->s.data + 4);
+    t->first = le32(t->s.data + 8);
+    end_ti = le32(t->s.data + 12);
+    bytes = le32(t->s.data + 16);
     if (hdr > t->s.len || bytes > t->s.len - hdr || end_ti < t->first)
-        return pdb_fail(p, "type stream %u: bad header", idx);
+        return objfile_fail(p->map, -EINVAL, "type stream %u: bad header", idx);
     end = (size_t)hdr + bytes;
     t->offsets = xcalloc(bytes / 4 + 1, sizeof(uint32_t));
     for (pos = hdr; pos + 4 <= end && t->count < end_ti - t->first;) {
-        size_t rec = pdb_u16(t->s.data + pos);
+        size_t rec = le16(t->s.data + pos);
 
         if (rec < 2 || pos + 2 + rec > end)
             break;
@@ -82,8 +83,8 @@ static const uint8_t *types_record(const struct pdb_types *t, uint32_t ti,
     if (ti < t->first || ti - t->first >= t->count)
         return NULL;
     r = t->s.data + t->offsets[ti - t->first];
-    *len = (size_t)pdb_u16(r) - 2;
-    *kind = pdb_u16(r + 2);
+    *len = (size_t)le16(r) - 2;
+    *kind = le16(r + 2);
     return r + 4;
 }
 
@@ -94,7 +95,7 @@ static size_t numeric_leaf_len(const uint8_t *p, size_t avail)
 
     if (avail < 2)
         return 0;
-    v = pdb_u16(p);
+    v = le16(p);
     if (v < 0x8000)
         return 2;
     switch (v) {
@@ -194,9 +195,9 @@ bool pdb_ipi_func_name(struct pdb *p, uint32_t item, char *buf, size_t blen)
     if (!name)
         return false;
     if (kind == LF_MFUNC_ID)
-        scope = tpi_udt_name(p, pdb_u32(r));
-    else if (pdb_u32(r) >= TI_FIRST_RECORD)
-        scope = ipi_string(p, pdb_u32(r));
+        scope = tpi_udt_name(p, le32(r));
+    else if (le32(r) >= TI_FIRST_RECORD)
+        scope = ipi_string(p, le32(r));
     if (scope && *scope && blen > 0) {
         size_t k = scope_copy(scope, buf, blen);
 

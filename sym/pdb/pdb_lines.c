@@ -12,9 +12,11 @@
 #include "symsrvd_config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bound.h"
 #include "pdb/pdb_int.h"
 #include "xalloc.h"
 
@@ -68,17 +70,8 @@ void pdb_rows_normalize(struct pdb_rows *r)
 
 size_t pdb_rows_upper(const struct pdb_rows *r, uint64_t addr)
 {
-    size_t lo = 0, hi = r->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (r->v[mid].start <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return bound_upper(r->v, r->n, sizeof(*r->v),
+                       offsetof(struct pdb_row, start), addr);
 }
 
 ptrdiff_t pdb_rows_find(const struct pdb_rows *r, uint64_t addr)
@@ -98,8 +91,7 @@ uint32_t pdb_c13_file(struct pdb *p, const struct pdb_c13 *c, uint32_t off,
     if (!c->checksums || off > c->checksums_len ||
         c->checksums_len - off < 6)
         return 0;
-    name = pdb_cstr(p->names.data, p->names.len,
-                    pdb_u32(c->checksums + off));
+    name = pdb_cstr(p->names.data, p->names.len, le32(c->checksums + off));
     return name ? symtable_builder_file(b, name) : 0;
 }
 
@@ -130,23 +122,26 @@ static int c13_inlinees(struct pdb *p, const uint8_t *d, size_t len,
     uint32_t sig;
 
     if (len < 4)
-        return pdb_fail(p, "inlinee lines subsection is truncated");
-    sig = pdb_u32(d);
+        return objfile_fail(p->map, -EINVAL,
+                            "inlinee lines subsection is truncated");
+    sig = le32(d);
     if (sig > 1)
-        return pdb_fail(p, "inlinee lines: unknown signature %u", sig);
+        return objfile_fail(p->map, -EINVAL,
+                            "inlinee lines: unknown signature %u", sig);
     cap = c->num_inlinees + len / 12;
     c->inlinees = xreallocarray(c->inlinees, cap + 1, sizeof(*c->inlinees));
     while (pos + 12 <= len) {
         struct pdb_inlinee *e = &c->inlinees[c->num_inlinees++];
 
-        e->item = pdb_u32(d + pos);
-        e->file = pdb_u32(d + pos + 4);
-        e->line = pdb_u32(d + pos + 8);
+        e->item = le32(d + pos);
+        e->file = le32(d + pos + 4);
+        e->line = le32(d + pos + 8);
         pos += 12;
         if (sig == 1) {
-            if (pos + 4 > len || pdb_u32(d + pos) > (len - pos - 4) / 4)
-                return pdb_fail(p, "inlinee lines: extra files overrun");
-            pos += 4 + (size_t)pdb_u32(d + pos) * 4;
+            if (pos + 4 > len || le32(d + pos) > (len - pos - 4) / 4)
+                return objfile_fail(p->map, -EINVAL,
+                                    "inlinee lines: extra files overrun");
+            pos += 4 + (size_t)le32(d + pos) * 4;
         }
     }
     return 0;
@@ -157,18 +152,19 @@ static int c13_line_block(struct pdb *p, const uint8_t *d, size_t len,
                           bool columns, uint64_t base, uint64_t end,
                           struct symtable_builder *b, struct pdb_c13 *c)
 {
-    uint32_t nlines = pdb_u32(d + 4);
+    uint32_t nlines = le32(d + 4);
     size_t each = columns ? 12 : 8;
     uint32_t file;
 
     if (nlines > (len - 12) / each)
-        return pdb_fail(p, "line block: %u lines do not fit", nlines);
-    file = pdb_c13_file(p, c, pdb_u32(d), b);
+        return objfile_fail(p->map, -EINVAL, "line block: %u lines do not fit",
+                            nlines);
+    file = pdb_c13_file(p, c, le32(d), b);
     for (uint32_t i = 0; i < nlines; i++) {
         const uint8_t *l = d + 12 + (size_t)i * 8;
-        uint32_t line = pdb_u32(l + 4) & CV_LINE_NUMBER_MASK;
+        uint32_t line = le32(l + 4) & CV_LINE_NUMBER_MASK;
 
-        pdb_rows_push(&c->lines, base + pdb_u32(l), end, file, line, 0);
+        pdb_rows_push(&c->lines, base + le32(l), end, file, line, 0);
     }
     return 0;
 }
@@ -184,17 +180,17 @@ static int c13_lines(struct pdb *p, const uint8_t *d, size_t len,
     int rc;
 
     if (len < 12)
-        return pdb_fail(p, "lines subsection is truncated");
-    if (!pdb_dbi_rva(p, pdb_u16(d + 4), pdb_u32(d), &base))
+        return objfile_fail(p->map, -EINVAL, "lines subsection is truncated");
+    if (!pdb_dbi_rva(p, le16(d + 4), le32(d), &base))
         return 0; /* code the linker dropped */
     while (pos + 12 <= len) {
-        uint32_t cb = pdb_u32(d + pos + 8);
+        uint32_t cb = le32(d + pos + 8);
 
         if (cb < 12 || cb > len - pos)
-            return pdb_fail(p, "line block of %u bytes overruns", cb);
-        rc = c13_line_block(p, d + pos, cb,
-                            pdb_u16(d + 6) & CV_LINES_HAVE_COLUMNS, base,
-                            base + pdb_u32(d + 8), b, c);
+            return objfile_fail(p->map, -EINVAL,
+                                "line block of %u bytes overruns", cb);
+        rc = c13_line_block(p, d + pos, cb, le16(d + 6) & CV_LINES_HAVE_COLUMNS,
+                            base, base + le32(d + 8), b, c);
         if (rc < 0)
             return rc;
         pos += cb;
@@ -214,11 +210,12 @@ static int c13_walk(struct pdb *p, const uint8_t *data, size_t len,
     int rc = 0;
 
     while (rc == 0 && len - pos >= 8) {
-        uint32_t k = pdb_u32(data + pos), n = pdb_u32(data + pos + 4);
+        uint32_t k = le32(data + pos), n = le32(data + pos + 4);
 
         if (n > len - pos - 8)
-            return pdb_fail(p, "C13 subsection %#x of %u bytes overruns",
-                            k, n);
+            return objfile_fail(p->map, -EINVAL,
+                                "C13 subsection %#x of %u bytes overruns", k,
+                                n);
         if (k == kind)
             rc = visit(p, data + pos + 8, n, arg);
         pos += 8 + (size_t)n;

@@ -9,9 +9,9 @@
  */
 #include "symsrvd_config.h"
 
+#include "pdb/pdb.h"
+
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,24 +19,13 @@
 #include "xalloc.h"
 
 static const char msf7_magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a"
-                                   "DS\0\0";
-static const char msf2_magic[] = "Microsoft C/C++ program database 2.00";
+                                   "DS\0\0\0";
+static const char msf2_magic[] = "Microsoft C/C++ program database 2.00\r\n"
+                                 "\x1a"
+                                 "JG\0";
 
 #define MSF_SUPERBLOCK_LEN 56
 #define MSF_NIL_STREAM     0xFFFFFFFFu
-
-int pdb_fail(struct pdb *p, const char *fmt, ...)
-{
-    char reason[200];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
-    snprintf(p->map->err, sizeof(p->map->err), "%s: %s",
-             p->map->path ? p->map->path : "(pdb)", reason);
-    return -EINVAL;
-}
 
 const char *pdb_cstr(const uint8_t *buf, size_t len, size_t off)
 {
@@ -62,7 +51,8 @@ static int msf_block_off(struct pdb *p, uint32_t block, size_t need,
     uint64_t o = (uint64_t)block * p->block_size;
 
     if (block >= p->num_blocks || o > p->map->len || need > p->map->len - o)
-        return pdb_fail(p, "block %u is outside the file", block);
+        return objfile_fail(p->map, -EINVAL, "block %u is outside the file",
+                            block);
     *off = (size_t)o;
     return 0;
 }
@@ -77,8 +67,9 @@ static int msf_read_directory(struct pdb *p, uint32_t block_map,
     int rc;
 
     if (dir_bytes < 4 || dir_bytes > p->map->len)
-        return pdb_fail(p, "stream directory size %u is impossible",
-                        dir_bytes);
+        return objfile_fail(p->map, -EINVAL,
+                            "stream directory size %u is impossible",
+                            dir_bytes);
     rc = msf_block_off(p, block_map, (size_t)nblocks * 4, &map_off);
     if (rc < 0)
         return rc;
@@ -86,7 +77,7 @@ static int msf_read_directory(struct pdb *p, uint32_t block_map,
     p->dir_len = dir_bytes;
     for (uint64_t i = 0; i < nblocks; i++) {
         size_t chunk = p->dir_len - done;
-        uint32_t blk = pdb_u32(p->map->data + map_off + i * 4);
+        uint32_t blk = le32(p->map->data + map_off + i * 4);
 
         if (chunk > p->block_size)
             chunk = p->block_size;
@@ -104,48 +95,61 @@ static int msf_index_directory(struct pdb *p)
 {
     uint64_t pos;
 
-    p->num_streams = pdb_u32(p->dir);
+    p->num_streams = le32(p->dir);
     if ((uint64_t)p->num_streams * 4 + 4 > p->dir_len)
-        return pdb_fail(p, "stream directory: %u streams do not fit",
-                        p->num_streams);
+        return objfile_fail(p->map, -EINVAL,
+                            "stream directory: %u streams do not fit",
+                            p->num_streams);
     p->stream_blocks = xcalloc(p->num_streams + 1, sizeof(size_t));
     pos = 4 + (uint64_t)p->num_streams * 4;
     for (uint32_t i = 0; i < p->num_streams; i++) {
-        uint32_t size = pdb_u32(p->dir + 4 + (size_t)i * 4);
+        uint32_t size = le32(p->dir + 4 + (size_t)i * 4);
         uint64_t n = size == MSF_NIL_STREAM ? 0 : msf_blocks(size, p->block_size);
 
         p->stream_blocks[i] = (size_t)pos;
         pos += n * 4;
         if (pos > p->dir_len)
-            return pdb_fail(p, "stream directory: block list of stream %u "
-                               "runs past its end", i);
+            return objfile_fail(p->map, -EINVAL,
+                                "stream directory: block list of stream %u "
+                                "runs past its end",
+                                i);
     }
     return 0;
+}
+
+enum pdb_msf_version pdb_msf_version(const uint8_t *data, size_t len)
+{
+    if (len >= sizeof(msf7_magic) &&
+        memcmp(data, msf7_magic, sizeof(msf7_magic)) == 0)
+        return PDB_MSF_7;
+    /* The string literal's own NUL is not part of the magic. */
+    if (len >= sizeof(msf2_magic) - 1 &&
+        memcmp(data, msf2_magic, sizeof(msf2_magic) - 1) == 0)
+        return PDB_MSF_2;
+    return PDB_MSF_NONE;
 }
 
 int pdb_msf_open(struct pdb *p)
 {
     const uint8_t *d = p->map->data;
+    enum pdb_msf_version v = pdb_msf_version(d, p->map->len);
     int rc;
 
-    if (p->map->len >= sizeof(msf2_magic) - 1 &&
-        memcmp(d, msf2_magic, sizeof(msf2_magic) - 1) == 0) {
-        snprintf(p->map->err, sizeof(p->map->err),
-                 "%s: PDB 2.0 files are not supported", p->map->path);
-        return -ENOTSUP;
+    if (v == PDB_MSF_2) {
+        return objfile_fail(p->map, -ENOTSUP,
+                            "PDB 2.0 files are not supported");
     }
-    if (p->map->len < MSF_SUPERBLOCK_LEN ||
-        memcmp(d, msf7_magic, sizeof(msf7_magic)) != 0) {
-        snprintf(p->map->err, sizeof(p->map->err),
-                 "%s: not an MSF 7.0 PDB file", p->map->path);
-        return -ENOTSUP;
+    if (v != PDB_MSF_7 || p->map->len < MSF_SUPERBLOCK_LEN) {
+        return objfile_fail(p->map, -ENOTSUP, "not an MSF 7.0 PDB file");
     }
-    p->block_size = pdb_u32(d + 32);
-    p->num_blocks = pdb_u32(d + 40);
+    p->block_size = le32(d + 32);
+    p->num_blocks = le32(d + 40);
     if (!msf_block_size_ok(p->block_size))
-        return pdb_fail(p, "block size %u is not a power of two in "
-                           "512..32768", p->block_size);
-    rc = msf_read_directory(p, pdb_u32(d + 52), pdb_u32(d + 44));
+        return objfile_fail(p->map, -EINVAL,
+                            "block size %u is not a power of two in "
+                            "512..32768",
+                            p->block_size);
+    rc = msf_read_directory(p, le32(d + 52), le32(d + 44));
     if (rc == 0)
         rc = msf_index_directory(p);
     return rc;
@@ -164,7 +168,7 @@ static int msf_gather(struct pdb *p, const uint8_t *list, uint32_t size,
 
         if (chunk > p->block_size)
             chunk = p->block_size;
-        rc = msf_block_off(p, pdb_u32(list + i * 4), chunk, &off);
+        rc = msf_block_off(p, le32(list + i * 4), chunk, &off);
         if (rc < 0) {
             pdb_stream_free(s);
             return rc;
@@ -188,20 +192,21 @@ int pdb_msf_stream(struct pdb *p, uint32_t idx, struct pdb_stream *s)
     memset(s, 0, sizeof(*s));
     if (idx >= p->num_streams)
         return -ENOENT;
-    size = pdb_u32(p->dir + 4 + (size_t)idx * 4);
+    size = le32(p->dir + 4 + (size_t)idx * 4);
     if (size == MSF_NIL_STREAM)
         return -ENOENT;
     if (size > p->map->len)
-        return pdb_fail(p, "stream %u is larger than the file", idx);
+        return objfile_fail(p->map, -EINVAL,
+                            "stream %u is larger than the file", idx);
     list = p->dir + p->stream_blocks[idx];
     n = msf_blocks(size, p->block_size);
     if (n == 0) {
         s->data = (const uint8_t *)"";
         return 0;
     }
-    first = pdb_u32(list);
+    first = le32(list);
     for (uint64_t i = 1; i < n; i++) {
-        if (pdb_u32(list + i * 4) != first + i)
+        if (le32(list + i * 4) != first + i)
             return msf_gather(p, list, size, s);
     }
     rc = msf_block_off(p, first, size, &off);

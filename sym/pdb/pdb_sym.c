@@ -142,9 +142,9 @@ static void sym_proc(struct sym_ctx *x, const uint8_t *r, size_t len)
     uint64_t rva;
 
     if (len <= PROC_NAME_OFF || !name ||
-        !pdb_dbi_rva(x->p, pdb_u16(r + 32), pdb_u32(r + 28), &rva))
+        !pdb_dbi_rva(x->p, le16(r + 32), le32(r + 28), &rva))
         return;
-    size = pdb_u32(r + 12);
+    size = le32(r + 12);
     s->kind = SCOPE_PROC;
     s->start = rva;
     s->end = rva + size;
@@ -160,8 +160,8 @@ static void sym_thunk(struct sym_ctx *x, const uint8_t *r, size_t len)
 
     sym_push(x, SCOPE_OTHER);
     if (len > THUNK_NAME_OFF && name && *name &&
-        pdb_dbi_rva(x->p, pdb_u16(r + 16), pdb_u32(r + 12), &rva))
-        symtable_builder_add_func(x->b, rva, pdb_u16(r + 18), name,
+        pdb_dbi_rva(x->p, le16(r + 16), le32(r + 12), &rva))
+        symtable_builder_add_func(x->b, rva, le16(r + 18), name,
                                   SYMTABLE_LANG_UNKNOWN);
 }
 
@@ -299,7 +299,7 @@ static void sym_site_ranges(struct sym_ctx *x, const struct pdb_rows *parent,
         /* Valid sites nest, so their pieces number at most about twice
          * the rows; overlapping hostile ones must not multiply them. */
         if (++x->pieces > 4 * x->all.n + 1024) {
-            x->err = pdb_fail(x->p, "inline sites overlap");
+            x->err = objfile_fail(x->p->map, -EINVAL, "inline sites overlap");
             return;
         }
         symtable_builder_add_inline(x->b, a, e - a, depth, name, file, line,
@@ -325,12 +325,10 @@ static void sym_site(struct sym_ctx *x, const uint8_t *r, size_t len,
     s->depth = up->depth + 1;
     s->start = proc->start;
     s->end = proc->end;
-    if (!pdb_ipi_func_name(x->p, pdb_xmod_resolve(x->p, &x->c13,
-                                                  pdb_u32(r + 8)),
+    if (!pdb_ipi_func_name(x->p, pdb_xmod_resolve(x->p, &x->c13, le32(r + 8)),
                            name, sizeof(name)))
         snprintf(name, sizeof(name), "??");
-    sym_site_rows(x, r + ann_off, len - ann_off, proc, pdb_u32(r + 8),
-                  &s->rows);
+    sym_site_rows(x, r + ann_off, len - ann_off, proc, le32(r + 8), &s->rows);
     for (size_t i = 0; i < s->rows.n && !x->err; i++) {
         const struct pdb_row *row = &s->rows.v[i];
 
@@ -360,7 +358,7 @@ static void sym_record(struct sym_ctx *x, uint16_t kind, const uint8_t *r,
         break;
     case S_COMPILE2: case S_COMPILE3:
         if (len >= 4)
-            x->lang = sym_lang(pdb_u32(r) & 0xFF);
+            x->lang = sym_lang(le32(r) & 0xFF);
         break;
     default: break;
     }
@@ -370,15 +368,17 @@ static int sym_walk(struct sym_ctx *x, const uint8_t *d, size_t len)
 {
     size_t pos = 4;
 
-    if (len < 4 || pdb_u32(d) != CV_SIGNATURE_C13)
+    if (len < 4 || le32(d) != CV_SIGNATURE_C13)
         return 0; /* no symbols, or pre-C13 (C7/C11) records */
     while (len - pos >= 4) {
-        size_t rec = pdb_u16(d + pos);
+        size_t rec = le16(d + pos);
 
         if (rec < 2 || rec > len - pos - 2)
-            return pdb_fail(x->p, "symbol record at %zu overruns its "
-                                  "stream", pos);
-        sym_record(x, pdb_u16(d + pos + 2), d + pos + 4, rec - 2);
+            return objfile_fail(x->p->map, -EINVAL,
+                                "symbol record at %zu overruns its "
+                                "stream",
+                                pos);
+        sym_record(x, le16(d + pos + 2), d + pos + 4, rec - 2);
         if (x->err)
             return x->err;
         pos += 2 + rec;

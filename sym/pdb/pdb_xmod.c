@@ -45,8 +45,8 @@ static int xmod_load_one(struct pdb *p, struct pdb_module *m)
         m->num_exports = n / 8;
         m->exports = xcalloc(m->num_exports, sizeof(*m->exports));
         for (size_t i = 0; i < m->num_exports; i++) {
-            m->exports[i].local = pdb_u32(d + i * 8);
-            m->exports[i].global = pdb_u32(d + i * 8 + 4);
+            m->exports[i].local = le32(d + i * 8);
+            m->exports[i].global = le32(d + i * 8 + 4);
         }
         qsort(m->exports, m->num_exports, sizeof(*m->exports), xexport_cmp);
     }
@@ -86,21 +86,21 @@ uint32_t pdb_xmod_resolve(struct pdb *p, const struct pdb_c13 *c,
     if (!(item & XMOD_DECORATED))
         return item;
     for (uint32_t i = 0; c->imports && c->imports_len - pos >= 8; i++) {
-        uint32_t count = pdb_u32(c->imports + pos + 4);
+        uint32_t count = le32(c->imports + pos + 4);
 
         if (count > (c->imports_len - pos - 8) / 4)
             return 0;
         if (i == entry) {
             if (idx >= count)
                 return 0;
-            name = pdb_cstr(p->names.data, p->names.len,
-                            pdb_u32(c->imports + pos));
+            name =
+                pdb_cstr(p->names.data, p->names.len, le32(c->imports + pos));
             m = name ? xmod_module(p, name) : NULL;
             if (!m)
                 return 0;
             if (!p->exports_loaded)
                 xmod_load(p);
-            key.local = pdb_u32(c->imports + pos + 8 + (size_t)idx * 4);
+            key.local = le32(c->imports + pos + 8 + (size_t)idx * 4);
             hit = m->num_exports ? bsearch(&key, m->exports, m->num_exports,
                                            sizeof(key), xexport_cmp)
                                  : NULL;

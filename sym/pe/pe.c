@@ -11,11 +11,12 @@
 #include "pe/pe.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
+#include "codeview/codeview.h"
 #include "pdb/pdb.h"
 #include "table/symtable.h"
 #include "xalloc.h"
@@ -42,45 +43,6 @@ struct pe_image {
     char cv_path[260];
 };
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static int pe_fail(struct pe_image *pe, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int pe_fail(struct pe_image *pe, const char *fmt, ...)
-{
-    char reason[200];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
-    snprintf(pe->map->err, sizeof(pe->map->err), "%s: %s",
-             pe->map->path ? pe->map->path : "(pe)", reason);
-    return -EINVAL;
-}
-
-const char *pe_machine_name(uint16_t machine)
-{
-    switch (machine) {
-    case 0x014c: return "x86";
-    case 0x8664: return "x86_64";
-    case 0x01c0: case 0x01c2: case 0x01c4: return "arm";
-    case 0xaa64: return "arm64";
-    case 0x0200: return "ia64";
-    default: return "unknown";
-    }
-}
-
 /* File offset of NEED bytes at RVA, or false when they are not all in
  * one section's raw data inside the file. */
 static bool pe_rva_off(const struct pe_image *pe, uint32_t rva, size_t need,
@@ -90,7 +52,7 @@ static bool pe_rva_off(const struct pe_image *pe, uint32_t rva, size_t need,
 
     for (uint16_t i = 0; i < pe->num_sections; i++) {
         const uint8_t *s = d + pe->sections + (size_t)i * SECTION_HEADER_LEN;
-        uint32_t va = rd32(s + 12), raw = rd32(s + 16), ptr = rd32(s + 20);
+        uint32_t va = le32(s + 12), raw = le32(s + 16), ptr = le32(s + 20);
         uint64_t o;
 
         if (rva < va || rva - va >= raw || need > raw - (rva - va))
@@ -109,8 +71,8 @@ static bool pe_dir(const struct pe_image *pe, int idx, uint32_t *rva,
 {
     if ((uint32_t)idx >= pe->num_dirs)
         return false;
-    *rva = rd32(pe->map->data + pe->dirs + (size_t)idx * 8);
-    *size = rd32(pe->map->data + pe->dirs + (size_t)idx * 8 + 4);
+    *rva = le32(pe->map->data + pe->dirs + (size_t)idx * 8);
+    *size = le32(pe->map->data + pe->dirs + (size_t)idx * 8 + 4);
     return *rva != 0 && *size != 0;
 }
 
@@ -122,21 +84,22 @@ static int pe_optional(struct pe_image *pe, size_t opt, size_t opt_len)
     size_t count_at, dirs_at;
 
     if (opt_len < 2)
-        return pe_fail(pe, "no optional header");
-    if (rd16(o) == 0x10b && opt_len >= 96) {
-        pe->image_base = rd32(o + 28);
+        return objfile_fail(pe->map, -EINVAL, "no optional header");
+    if (le16(o) == 0x10b && opt_len >= 96) {
+        pe->image_base = le32(o + 28);
         count_at = 92;
         dirs_at = 96;
-    } else if (rd16(o) == 0x20b && opt_len >= 112) {
-        pe->image_base = (uint64_t)rd32(o + 24) | (uint64_t)rd32(o + 28) << 32;
+    } else if (le16(o) == 0x20b && opt_len >= 112) {
+        pe->image_base = le64(o + 24);
         count_at = 108;
         dirs_at = 112;
     } else {
-        return pe_fail(pe, "unknown or short optional header (magic %#x)",
-                       rd16(o));
+        return objfile_fail(pe->map, -EINVAL,
+                            "unknown or short optional header (magic %#x)",
+                            le16(o));
     }
-    pe->size_of_image = rd32(o + 56);
-    pe->num_dirs = rd32(o + count_at);
+    pe->size_of_image = le32(o + 56);
+    pe->num_dirs = le32(o + count_at);
     if (pe->num_dirs > (opt_len - dirs_at) / 8)
         pe->num_dirs = (uint32_t)((opt_len - dirs_at) / 8);
     pe->dirs = opt + dirs_at;
@@ -150,24 +113,27 @@ static int pe_headers(struct pe_image *pe)
     int rc;
 
     if (len < 0x40 || d[0] != 'M' || d[1] != 'Z')
-        return pe_fail(pe, "not a PE image (no MZ header)");
-    coff = rd32(d + 0x3c);
+        return objfile_fail(pe->map, -EINVAL, "not a PE image (no MZ header)");
+    coff = le32(d + 0x3c);
     if (coff > len || len - coff < 24 || memcmp(d + coff, "PE\0\0", 4))
-        return pe_fail(pe, "not a PE image (no PE signature)");
+        return objfile_fail(pe->map, -EINVAL,
+                            "not a PE image (no PE signature)");
     coff += 4;
-    pe->machine = rd16(d + coff);
-    pe->num_sections = rd16(d + coff + 2);
-    pe->timestamp = rd32(d + coff + 4);
-    opt_len = rd16(d + coff + 16);
+    pe->machine = le16(d + coff);
+    pe->num_sections = le16(d + coff + 2);
+    pe->timestamp = le32(d + coff + 4);
+    opt_len = le16(d + coff + 16);
     opt = coff + 20;
     if (opt_len > len - opt)
-        return pe_fail(pe, "optional header runs past the file");
+        return objfile_fail(pe->map, -EINVAL,
+                            "optional header runs past the file");
     rc = pe_optional(pe, opt, opt_len);
     if (rc < 0)
         return rc;
     pe->sections = opt + opt_len;
     if ((uint64_t)pe->num_sections * SECTION_HEADER_LEN > len - pe->sections)
-        return pe_fail(pe, "section table runs past the file");
+        return objfile_fail(pe->map, -EINVAL,
+                            "section table runs past the file");
     return 0;
 }
 
@@ -183,7 +149,7 @@ static void pe_codeview(struct pe_image *pe, size_t off, uint32_t size)
     if (!nul || (size_t)(nul - (cv + 24)) >= sizeof(pe->cv_path))
         return;
     memcpy(pe->guid, cv + 4, 16);
-    pe->age = rd32(cv + 20);
+    pe->age = le32(cv + 20);
     memcpy(pe->cv_path, cv + 24, (size_t)(nul - (cv + 24)) + 1);
     pe->has_cv = true;
 }
@@ -198,9 +164,9 @@ static void pe_debug_dir(struct pe_image *pe)
         return;
     for (uint32_t i = 0; i + DEBUG_ENTRY_LEN <= size; i += DEBUG_ENTRY_LEN) {
         const uint8_t *e = pe->map->data + off + i;
-        uint32_t n = rd32(e + 16), ptr = rd32(e + 24);
+        uint32_t n = le32(e + 16), ptr = le32(e + 24);
 
-        if (rd32(e + 12) != DEBUG_TYPE_CV || ptr > pe->map->len ||
+        if (le32(e + 12) != DEBUG_TYPE_CV || ptr > pe->map->len ||
             n > pe->map->len - ptr)
             continue;
         pe_codeview(pe, ptr, n);
@@ -244,14 +210,15 @@ int pe_identify(struct objfile_map *map, struct objfile_ident *id)
         return rc;
     id->kind = OBJFILE_PE;
     id->image_base = pe.image_base;
-    snprintf(id->arch, sizeof(id->arch), "%s", pe_machine_name(pe.machine));
+    snprintf(id->arch, sizeof(id->arch), "%s",
+             codeview_machine_name(pe.machine));
     snprintf(id->code_id, sizeof(id->code_id), "%08X%X", pe.timestamp,
              pe.size_of_image);
     snprintf(id->code_file, sizeof(id->code_file), "%s",
              pe_basename(map->path));
     if (pe.has_cv) {
-        pdb_format_debug_id(pe.guid, pe.age, id->debug_id,
-                            sizeof(id->debug_id));
+        codeview_format_debug_id(pe.guid, pe.age, id->debug_id,
+                                 sizeof(id->debug_id));
         snprintf(id->debug_file, sizeof(id->debug_file), "%.255s",
                  pe_basename(pe.cv_path));
     }
@@ -270,20 +237,22 @@ static int pe_exports(struct pe_image *pe, struct symtable_builder *b,
     if (!pe_dir(pe, DIR_EXPORT, &rva, &size))
         return 0;
     if (!pe_rva_off(pe, rva, 40, &off))
-        return pe_fail(pe, "export directory is outside the image");
-    nfunc = rd32(d + off + 20);
-    nname = rd32(d + off + 24);
-    if (!pe_rva_off(pe, rd32(d + off + 28), (size_t)nfunc * 4, &funcs) ||
-        !pe_rva_off(pe, rd32(d + off + 32), (size_t)nname * 4, &names) ||
-        !pe_rva_off(pe, rd32(d + off + 36), (size_t)nname * 2, &ords))
-        return pe_fail(pe, "export tables are outside the image");
+        return objfile_fail(pe->map, -EINVAL,
+                            "export directory is outside the image");
+    nfunc = le32(d + off + 20);
+    nname = le32(d + off + 24);
+    if (!pe_rva_off(pe, le32(d + off + 28), (size_t)nfunc * 4, &funcs) ||
+        !pe_rva_off(pe, le32(d + off + 32), (size_t)nname * 4, &names) ||
+        !pe_rva_off(pe, le32(d + off + 36), (size_t)nname * 2, &ords))
+        return objfile_fail(pe->map, -EINVAL,
+                            "export tables are outside the image");
     for (uint32_t i = 0; i < nname; i++) {
-        uint16_t ord = rd16(d + ords + (size_t)i * 2);
-        uint32_t fn = ord < nfunc ? rd32(d + funcs + (size_t)ord * 4) : 0;
+        uint16_t ord = le16(d + ords + (size_t)i * 2);
+        uint32_t fn = ord < nfunc ? le32(d + funcs + (size_t)ord * 4) : 0;
         size_t name_off;
 
         if (fn == 0 || (fn >= rva && fn - rva < size) ||
-            !pe_rva_off(pe, rd32(d + names + (size_t)i * 4), 1, &name_off) ||
+            !pe_rva_off(pe, le32(d + names + (size_t)i * 4), 1, &name_off) ||
             !memchr(d + name_off, '\0', pe->map->len - name_off))
             continue;
         symtable_builder_add_public(b, fn, (const char *)d + name_off);
@@ -310,13 +279,13 @@ static int pe_build_pdb(struct pe_image *pe, struct symtable_builder *b,
 {
     struct objfile_map pdb;
     struct objfile_ident id;
-    char want[48], *path;
+    char want[CODEVIEW_DEBUG_ID_LEN], *path;
     int rc;
 
     *why = "no CodeView record";
     if (!pe->has_cv || !*pe_basename(pe->cv_path))
         return 0;
-    pdb_format_debug_id(pe->guid, pe->age, want, sizeof(want));
+    codeview_format_debug_id(pe->guid, pe->age, want, sizeof(want));
     path = pe_pdb_path(pe);
     rc = objfile_map(path, &pdb);
     *why = "PDB not found next to the image";

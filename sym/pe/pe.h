@@ -10,8 +10,6 @@
 #ifndef SYMSRVD_PE_H
 #define SYMSRVD_PE_H
 
-#include <stdint.h>
-
 #include "objfile/objfile.h"
 
 struct symtable_builder;
@@ -19,7 +17,7 @@ struct symtable_builder;
 /* Fill *ID for the image in MAP: kind OBJFILE_PE, code_id (%08X
  * TimeDateStamp then %X SizeOfImage), code_file (basename of map->path),
  * image_base, arch from the COFF machine, and from the CodeView RSDS
- * record (when present) debug_id (GUID + age, as pdb_format_debug_id())
+ * record (when present) debug_id (GUID + age, as codeview_format_debug_id())
  * and debug_file (the PDB path after its last '\' or '/').  Returns 0,
  * -EINVAL for a damaged image (reason in map->err). */
 int pe_identify(struct objfile_map *map, struct objfile_ident *id);
@@ -31,9 +29,5 @@ int pe_identify(struct objfile_map *map, struct objfile_ident *id);
  * success map->err holds a one-line note saying which source was used.
  * Returns 0 or a negative errno (-EINVAL for a damaged image or PDB). */
 int pe_build(struct objfile_map *map, struct symtable_builder *b);
-
-/* "x86", "x86_64", "arm", "arm64", ... for a COFF machine type; "unknown"
- * for others.  Static string. */
-const char *pe_machine_name(uint16_t machine);
 
 #endif

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bound.h"
+
 #define SYMTABLE_MAGIC   "SYMTAB\x1a\n"
 #define SYMTABLE_VERSION 2u
 /* The CRC covers every byte after the crc field: [16, len). */
@@ -93,17 +95,7 @@ struct symtable_rec_inline {
 static inline size_t symtable_upper_bound(const uint64_t *v, size_t n,
                                           uint64_t key)
 {
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (v[mid] <= key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return bound_upper(v, n, sizeof(*v), 0, key);
 }
 
 #endif

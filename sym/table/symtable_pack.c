@@ -18,6 +18,7 @@
  */
 #include "symsrvd_config.h"
 
+#include "bound.h"
 #include "runsort.h"
 #include "table/symtable.h"
 #include "table/symtable_build.h"
@@ -170,16 +171,9 @@ static void sweep(const struct range *in, size_t n, struct seglist *out)
 /* Index of the segment of SEGS containing RVA, or SIZE_MAX. */
 static size_t seg_find(const struct seglist *segs, uint64_t rva)
 {
-    size_t lo = 0, hi = segs->n;
+    size_t lo = bound_upper(segs->v, segs->n, sizeof(*segs->v),
+                            offsetof(struct range, start), rva);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (segs->v[mid].start <= rva)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (lo == 0 || segs->v[lo - 1].end <= rva)
         return SIZE_MAX;
     return lo - 1;

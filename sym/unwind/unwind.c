@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "byteorder.h"
+
 struct unwind_reginfo {
     const char *print; /* as minidump_stackwalk prints it */
     const char *cfi;   /* as STACK CFI rules spell it, without any '$' */
@@ -217,15 +219,12 @@ int unwind_read_word(const struct unwind_memory *mem, enum unwind_cpu cpu,
 {
     unsigned size = unwind_addr_size(cpu);
     uint8_t b[8];
-    uint64_t v = 0;
 
     if (size == 0 || mem == NULL || mem->read == NULL)
         return -1;
     if (mem->read(mem->ctx, addr, b, size) != 0)
         return -1;
-    for (unsigned i = size; i-- > 0;)
-        v = v << 8 | b[i];
-    *out = v;
+    *out = size == 8 ? le64(b) : le32(b);
     return 0;
 }
 

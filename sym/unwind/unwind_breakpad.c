@@ -22,10 +22,12 @@
 #include "unwind/unwind_postfix.h"
 
 #include "breakpad/breakpad.h"
+#include "bound.h"
 #include "xalloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,17 +254,7 @@ void unwind_bpindex_free(struct unwind_bpindex *ix)
 /* The number of entries of V[0..N) whose start is <= RVA. */
 static size_t bp_upper(const struct bp_range *v, size_t n, uint64_t rva)
 {
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (v[mid].start <= rva)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return bound_upper(v, n, sizeof(*v), offsetof(struct bp_range, start), rva);
 }
 
 static const struct bp_range *bp_find(const struct bp_range *v, size_t n,

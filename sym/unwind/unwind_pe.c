@@ -25,6 +25,7 @@
 #include "symsrvd_config.h"
 
 #include "unwind/unwind.h"
+#include "byteorder.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -67,17 +68,6 @@ struct unwind_pe {
     size_t nrf;
 };
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 /* The LEN bytes at RVA, or NULL when any of them is not in the file. */
 static const uint8_t *pe_ptr(const struct unwind_pe *pu, uint64_t rva,
                              size_t len)
@@ -109,13 +99,13 @@ static int pe_sections(struct unwind_pe *pu, size_t at, size_t n)
     pu->sec = xcalloc(n > 0 ? n : 1, sizeof(*pu->sec));
     for (size_t i = 0; i < n; i++) {
         const uint8_t *h = pu->data + at + 40 * i;
-        uint32_t raw = rd32(h + 16), off = rd32(h + 20);
+        uint32_t raw = le32(h + 16), off = le32(h + 20);
 
         if (off > pu->len)
             continue; /* nothing of it in the file */
         if (raw > pu->len - off)
             raw = (uint32_t)(pu->len - off);
-        pu->sec[pu->nsec].va = rd32(h + 12);
+        pu->sec[pu->nsec].va = le32(h + 12);
         pu->sec[pu->nsec].size = raw;
         pu->sec[pu->nsec].off = off;
         pu->nsec++;
@@ -139,9 +129,9 @@ static int pe_pdata(struct unwind_pe *pu, uint32_t rva, uint32_t size)
         return -EINVAL;
     pu->rf = xcalloc(n > 0 ? n : 1, sizeof(*pu->rf));
     for (size_t i = 0; i < n; i++) {
-        pu->rf[i].begin = rd32(p + 12 * i);
-        pu->rf[i].end = rd32(p + 12 * i + 4);
-        pu->rf[i].info = rd32(p + 12 * i + 8);
+        pu->rf[i].begin = le32(p + 12 * i);
+        pu->rf[i].end = le32(p + 12 * i + 4);
+        pu->rf[i].info = le32(p + 12 * i + 8);
     }
     pu->nrf = n;
     qsort(pu->rf, n, sizeof(*pu->rf), pe_rf_cmp);
@@ -156,23 +146,23 @@ static int pe_headers(struct unwind_pe *pu)
 
     if (pu->len < 0x40 || d[0] != 'M' || d[1] != 'Z')
         return -ENOENT;
-    pe = rd32(d + 0x3c);
+    pe = le32(d + 0x3c);
     if (pe > pu->len || pu->len - pe < 24 || memcmp(d + pe, "PE\0\0", 4) != 0)
         return -ENOENT;
     opt = pe + 24;
-    optsize = rd16(d + pe + 20);
-    if (rd16(d + pe + 4) != 0x8664 || optsize < 112 ||
-        pu->len - opt < optsize || rd16(d + opt) != 0x20b)
+    optsize = le16(d + pe + 20);
+    if (le16(d + pe + 4) != 0x8664 || optsize < 112 ||
+        pu->len - opt < optsize || le16(d + opt) != 0x20b)
         return -ENOENT;
-    nrva = rd32(d + opt + 108);
+    nrva = le32(d + opt + 108);
     if (nrva <= 3 || optsize < 112 + 4 * 8)
         return -ENOENT;
-    if (pe_sections(pu, opt + optsize, rd16(d + pe + 6)) != 0)
+    if (pe_sections(pu, opt + optsize, le16(d + pe + 6)) != 0)
         return -EINVAL;
-    if (rd32(d + opt + 112 + 3 * 8 + 4) == 0)
+    if (le32(d + opt + 112 + 3 * 8 + 4) == 0)
         return -ENOENT;
-    return pe_pdata(pu, rd32(d + opt + 112 + 3 * 8),
-                    rd32(d + opt + 112 + 3 * 8 + 4));
+    return pe_pdata(pu, le32(d + opt + 112 + 3 * 8),
+                    le32(d + opt + 112 + 3 * 8 + 4));
 }
 
 int unwind_pe_open(const uint8_t *data, size_t len, struct unwind_pe **out)
@@ -299,7 +289,7 @@ static unsigned pe_slots(const struct pe_info *ui, unsigned i)
 
 static uint32_t pe_slot16(const struct pe_info *ui, unsigned i)
 {
-    return rd16(ui->codes + 2 * i);
+    return le16(ui->codes + 2 * i);
 }
 
 /* Undo the code at I (whose slots are all inside the array). */
@@ -376,9 +366,9 @@ static int pe_chained(const struct unwind_pe *pu, const struct pe_info *ui,
 
     if (p == NULL)
         return -EINVAL;
-    rf->begin = rd32(p);
-    rf->end = rd32(p + 4);
-    rf->info = rd32(p + 8);
+    rf->begin = le32(p);
+    rf->end = le32(p + 4);
+    rf->info = le32(p + 8);
     return 0;
 }
 
@@ -423,7 +413,7 @@ static int pe_epilog_adjust(struct pe_ctx *c, const struct pe_info *ui,
         return 4;
     }
     if (n >= 7 && p[0] == 0x48 && p[1] == 0x81 && p[2] == 0xc4) {
-        *new_sp = sp + (uint64_t)(int64_t)(int32_t)rd32(p + 3);
+        *new_sp = sp + (uint64_t)(int64_t)(int32_t)le32(p + 3);
         return 7;
     }
     if (n >= 4 && (p[0] & 0xfe) == 0x48 && p[1] == 0x8d &&
@@ -439,7 +429,7 @@ static int pe_epilog_adjust(struct pe_ctx *c, const struct pe_info *ui,
         } else {
             if (n < 7)
                 return -1;
-            disp = (int32_t)rd32(p + 3);
+            disp = (int32_t)le32(p + 3);
         }
         if (!pe_known(c, pe_dwarf[base]))
             return -1;
@@ -462,7 +452,7 @@ static bool pe_epilog_end(const uint8_t *p, size_t n, uint32_t rva,
     if (n >= 2 && p[0] == 0xf3 && p[1] == 0xc3)
         return true;
     if (n >= 5 && p[0] == 0xe9) {
-        target = (int64_t)rva + 5 + (int32_t)rd32(p + 1);
+        target = (int64_t)rva + 5 + (int32_t)le32(p + 1);
         return target < rf->begin || target >= rf->end;
     }
     if (n >= 2 && p[0] == 0xeb) {
@@ -541,7 +531,7 @@ static int pe_resolve(const struct unwind_pe *pu, struct pe_rf *rf)
 
         if (p == NULL)
             return -EINVAL;
-        rf->info = rd32(p + 8);
+        rf->info = le32(p + 8);
     }
     return (rf->info & 1) ? -EINVAL : 0;
 }

@@ -13,6 +13,7 @@
 
 #include "mdwriter.h"
 
+#include "byteorder.h"
 #include "xalloc.h"
 
 #include <stdarg.h>
@@ -78,19 +79,19 @@ static void buf_add(struct mdw_buf *b, const void *data, size_t n)
         memcpy(buf_grow(b, n), data, n);
 }
 
-static void le16(uint8_t *p, uint16_t v)
+static void put_le16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
 }
 
-static void le32(uint8_t *p, uint32_t v)
+static void put_le32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void le64(uint8_t *p, uint64_t v)
+static void put_le64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
@@ -167,13 +168,13 @@ uint32_t mdw_string(struct mdw *w, const char *utf8)
         s += utf8_decode(s, &cp);
         if (cp >= 0x10000) {
             cp -= 0x10000;
-            le16(buf_grow(&u16, 2), (uint16_t)(0xd800 | (cp >> 10)));
+            put_le16(buf_grow(&u16, 2), (uint16_t)(0xd800 | (cp >> 10)));
             cp = 0xdc00 | (cp & 0x3ff);
         }
-        le16(buf_grow(&u16, 2), (uint16_t)cp);
+        put_le16(buf_grow(&u16, 2), (uint16_t)cp);
     }
     p = xcalloc(1, 4 + u16.len + 2);
-    le32(p, (uint32_t)u16.len);
+    put_le32(p, (uint32_t)u16.len);
     if (u16.len > 0)
         memcpy(p + 4, u16.p, u16.len);
     rva = mdw_blob(w, p, 4 + u16.len + 2);
@@ -243,14 +244,14 @@ uint32_t mdw_context(struct mdw *w, const struct mdw_context *ctx,
         return 0;
     ctx_layout_of(ctx->kind, &l);
     p = xcalloc(1, l.size);
-    le32(p + l.flags_off, ctx->flags ? ctx->flags : l.default_flags);
+    put_le32(p + l.flags_off, ctx->flags ? ctx->flags : l.default_flags);
     for (unsigned r = 0; ctx->regs != NULL && r < l.nregs; r++) {
         if (!(ctx->regs->valid & (UINT64_C(1) << r)))
             continue;
         if (l.word == 4)
-            le32(p + l.off[r], (uint32_t)ctx->regs->r[r]);
+            put_le32(p + l.off[r], (uint32_t)ctx->regs->r[r]);
         else
-            le64(p + l.off[r], ctx->regs->r[r]);
+            put_le64(p + l.off[r], ctx->regs->r[r]);
     }
     rva = mdw_blob(w, p, l.size);
     free(p);
@@ -269,7 +270,7 @@ size_t mdw_cv_pdb70(uint8_t *buf, size_t cap, const uint8_t guid[16],
         mdw_die("CodeView buffer too small");
     memcpy(buf, "RSDS", 4);
     memcpy(buf + 4, guid, 16);
-    le32(buf + 20, age);
+    put_le32(buf + 20, age);
     memcpy(buf + 24, pdb, n - 24);
     return n;
 }
@@ -279,7 +280,7 @@ size_t mdw_cv_elf(uint8_t *buf, size_t cap, const uint8_t *build_id,
 {
     if (4 + len > cap)
         mdw_die("CodeView buffer too small");
-    le32(buf, 0x4270454c); /* "LEpB" on disk: Breakpad's 'BpEL' constant */
+    put_le32(buf, 0x4270454c); /* "LEpB" on disk: Breakpad's 'BpEL' constant */
     memcpy(buf + 4, build_id, len);
     return 4 + len;
 }
@@ -298,9 +299,9 @@ static void add_stream(struct mdw *w, uint32_t type, const void *data,
         mdw_die("stream too large");
     rva = mdw_blob(w, data, len);
     e = w->file.p + MDW_HEADER_SIZE + MDW_DIR_ENTRY * w->nstreams++;
-    le32(e, type);
-    le32(e + 4, (uint32_t)len);
-    le32(e + 8, rva);
+    put_le32(e, type);
+    put_le32(e + 4, (uint32_t)len);
+    put_le32(e + 8, rva);
 }
 
 void mdw_stream(struct mdw *w, uint32_t type, const void *data, size_t len)
@@ -312,22 +313,22 @@ void mdw_system_info(struct mdw *w, const struct mdw_system_info *si)
 {
     uint8_t s[56] = {0};
 
-    le16(s, si->arch);
-    le16(s + 2, si->level);
-    le16(s + 4, si->revision);
+    put_le16(s, si->arch);
+    put_le16(s + 2, si->level);
+    put_le16(s + 4, si->revision);
     s[6] = si->ncpus;
     s[7] = si->product_type;
-    le32(s + 8, si->major);
-    le32(s + 12, si->minor);
-    le32(s + 16, si->build);
-    le32(s + 20, si->platform);
+    put_le32(s + 8, si->major);
+    put_le32(s + 12, si->minor);
+    put_le32(s + 16, si->build);
+    put_le32(s + 20, si->platform);
     if (si->csd != NULL)
-        le32(s + 24, mdw_string(w, si->csd));
+        put_le32(s + 24, mdw_string(w, si->csd));
     if (si->vendor != NULL) {
         memcpy(s + 32, si->vendor, strnlen(si->vendor, 12));
     } else {
-        le32(s + 32, si->arm_cpuid);
-        le32(s + 36, si->arm_hwcaps);
+        put_le32(s + 32, si->arm_cpuid);
+        put_le32(s + 36, si->arm_hwcaps);
     }
     add_stream(w, MDW_SYSTEM_INFO, s, sizeof(s));
 }
@@ -338,12 +339,12 @@ void mdw_misc_info(struct mdw *w, uint32_t flags1, uint32_t pid,
 {
     uint8_t s[24];
 
-    le32(s, sizeof(s));
-    le32(s + 4, flags1);
-    le32(s + 8, pid);
-    le32(s + 12, create_time);
-    le32(s + 16, user_time);
-    le32(s + 20, kernel_time);
+    put_le32(s, sizeof(s));
+    put_le32(s + 4, flags1);
+    put_le32(s + 8, pid);
+    put_le32(s + 12, create_time);
+    put_le32(s + 16, user_time);
+    put_le32(s + 20, kernel_time);
     add_stream(w, MDW_MISC_INFO, s, sizeof(s));
 }
 
@@ -354,15 +355,15 @@ void mdw_exception(struct mdw *w, const struct mdw_exception *e)
 
     if (e->nparams > 15)
         mdw_die("more than 15 exception parameters");
-    le32(s, e->tid);
-    le32(s + 8, e->code);
-    le32(s + 12, e->flags);
-    le64(s + 24, e->address);
-    le32(s + 32, e->nparams);
+    put_le32(s, e->tid);
+    put_le32(s + 8, e->code);
+    put_le32(s + 12, e->flags);
+    put_le64(s + 24, e->address);
+    put_le32(s + 32, e->nparams);
     for (uint32_t i = 0; i < e->nparams; i++)
-        le64(s + 40 + 8 * i, e->params[i]);
-    le32(s + 160, size);
-    le32(s + 164, rva);
+        put_le64(s + 40 + 8 * i, e->params[i]);
+    put_le32(s + 160, size);
+    put_le32(s + 164, rva);
     add_stream(w, MDW_EXCEPTION, s, sizeof(s));
 }
 
@@ -371,9 +372,9 @@ void mdw_breakpad_info(struct mdw *w, uint32_t validity, uint32_t dump_tid,
 {
     uint8_t s[12];
 
-    le32(s, validity);
-    le32(s + 4, dump_tid);
-    le32(s + 8, requesting_tid);
+    put_le32(s, validity);
+    put_le32(s + 4, dump_tid);
+    put_le32(s + 8, requesting_tid);
     add_stream(w, MDW_BREAKPAD_INFO, s, sizeof(s));
 }
 
@@ -387,16 +388,16 @@ void mdw_thread(struct mdw *w, const struct mdw_thread *t)
 
     e = buf_grow(&w->threads, 48);
     w->threads.count++;
-    le32(e, t->tid);
-    le32(e + 4, t->suspend_count);
-    le32(e + 8, t->priority_class);
-    le32(e + 12, t->priority);
-    le64(e + 16, t->teb);
-    le64(e + 24, t->stack_start);
-    le32(e + 32, (uint32_t)t->stack_len);
-    le32(e + 36, stack_rva);
-    le32(e + 40, ctx_size);
-    le32(e + 44, ctx_rva);
+    put_le32(e, t->tid);
+    put_le32(e + 4, t->suspend_count);
+    put_le32(e + 8, t->priority_class);
+    put_le32(e + 12, t->priority);
+    put_le64(e + 16, t->teb);
+    put_le64(e + 24, t->stack_start);
+    put_le32(e + 32, (uint32_t)t->stack_len);
+    put_le32(e + 36, stack_rva);
+    put_le32(e + 40, ctx_size);
+    put_le32(e + 44, ctx_rva);
 }
 
 void mdw_thread_name(struct mdw *w, uint32_t tid, const char *name)
@@ -404,27 +405,27 @@ void mdw_thread_name(struct mdw *w, uint32_t tid, const char *name)
     uint8_t *e = buf_grow(&w->names, 12);
 
     w->names.count++;
-    le32(e, tid);
-    le64(e + 4, mdw_string(w, name));
+    put_le32(e, tid);
+    put_le64(e + 4, mdw_string(w, name));
 }
 
 static void module_entry(struct mdw *w, const struct mdw_module *m,
                          uint8_t *e)
 {
-    le64(e, m->base);
-    le32(e + 8, m->size);
-    le32(e + 12, m->checksum);
-    le32(e + 16, m->timestamp);
-    le32(e + 20, mdw_string(w, m->name ? m->name : ""));
+    put_le64(e, m->base);
+    put_le32(e + 8, m->size);
+    put_le32(e + 12, m->checksum);
+    put_le32(e + 16, m->timestamp);
+    put_le32(e + 20, mdw_string(w, m->name ? m->name : ""));
     if (m->has_version) {
-        le32(e + 24, 0xfeef04bd); /* VS_FIXEDFILEINFO signature */
-        le32(e + 28, 0x00010000); /* struct version 1.0 */
-        le32(e + 32, m->version_hi);
-        le32(e + 36, m->version_lo);
+        put_le32(e + 24, 0xfeef04bd); /* VS_FIXEDFILEINFO signature */
+        put_le32(e + 28, 0x00010000); /* struct version 1.0 */
+        put_le32(e + 32, m->version_hi);
+        put_le32(e + 36, m->version_lo);
     }
     if (m->cv != NULL) {
-        le32(e + 76, (uint32_t)m->cv_len);
-        le32(e + 80, mdw_blob(w, m->cv, m->cv_len));
+        put_le32(e + 76, (uint32_t)m->cv_len);
+        put_le32(e + 80, mdw_blob(w, m->cv, m->cv_len));
     }
 }
 
@@ -441,11 +442,11 @@ void mdw_unloaded_module(struct mdw *w, const struct mdw_module *m)
 {
     uint8_t e[24];
 
-    le64(e, m->base);
-    le32(e + 8, m->size);
-    le32(e + 12, m->checksum);
-    le32(e + 16, m->timestamp);
-    le32(e + 20, mdw_string(w, m->name ? m->name : ""));
+    put_le64(e, m->base);
+    put_le32(e + 8, m->size);
+    put_le32(e + 12, m->checksum);
+    put_le32(e + 16, m->timestamp);
+    put_le32(e + 20, mdw_string(w, m->name ? m->name : ""));
     buf_add(&w->unloaded, e, sizeof(e));
     w->unloaded.count++;
 }
@@ -454,9 +455,9 @@ void mdw_memory(struct mdw *w, uint64_t addr, const void *data, size_t len)
 {
     uint8_t e[16];
 
-    le64(e, addr);
-    le32(e + 8, (uint32_t)len);
-    le32(e + 12, mdw_blob(w, data, len));
+    put_le64(e, addr);
+    put_le32(e + 8, (uint32_t)len);
+    put_le32(e + 12, mdw_blob(w, data, len));
     buf_add(&w->memory, e, sizeof(e));
     w->memory.count++;
 }
@@ -466,8 +467,8 @@ void mdw_memory64(struct mdw *w, uint64_t addr, const void *data,
 {
     uint8_t e[16];
 
-    le64(e, addr);
-    le64(e + 8, len);
+    put_le64(e, addr);
+    put_le64(e + 8, len);
     buf_add(&w->mem64_desc, e, sizeof(e));
     buf_add(&w->mem64_data, data, len);
     w->mem64_desc.count++;
@@ -485,7 +486,7 @@ static void finish_list(struct mdw *w, uint32_t type, struct mdw_buf *b,
 
     if (b->count == 0)
         return;
-    le32(buf_grow(&s, head), (uint32_t)b->count);
+    put_le32(buf_grow(&s, head), (uint32_t)b->count);
     buf_add(&s, b->p, b->len);
     add_stream(w, type, s.p, s.len);
     free(s.p);
@@ -499,9 +500,9 @@ static void finish_unloaded(struct mdw *w)
     if (w->unloaded.count == 0)
         return;
     h = buf_grow(&s, 12);
-    le32(h, 12);
-    le32(h + 4, 24);
-    le32(h + 8, (uint32_t)w->unloaded.count);
+    put_le32(h, 12);
+    put_le32(h + 4, 24);
+    put_le32(h + 8, (uint32_t)w->unloaded.count);
     buf_add(&s, w->unloaded.p, w->unloaded.len);
     add_stream(w, MDW_UNLOADED_MODULE_LIST, s.p, s.len);
     free(s.p);
@@ -517,9 +518,9 @@ static void finish_memory64(struct mdw *w)
     if (w->mem64_desc.count == 0)
         return;
     h = buf_grow(&s, 16);
-    le64(h, w->mem64_desc.count);
+    put_le64(h, w->mem64_desc.count);
     /* add_stream() aligns to 4 first: predict where the body lands */
-    le64(h + 8, (w->file.len + 3) / 4 * 4 + body);
+    put_le64(h + 8, (w->file.len + 3) / 4 * 4 + body);
     buf_add(&s, w->mem64_desc.p, w->mem64_desc.len);
     add_stream(w, MDW_MEMORY64_LIST, s.p, s.len);
     buf_add(&w->file, w->mem64_data.p, w->mem64_data.len);
@@ -538,22 +539,16 @@ void mdw_finish(struct mdw *w, uint8_t **out, size_t *len)
     finish_memory64(w);
     h = w->file.p;
     memcpy(h, "MDMP", 4);
-    le32(h + 4, 0xa793); /* MINIDUMP_VERSION; the high half is free */
-    le32(h + 8, w->nstreams);
-    le32(h + 12, MDW_HEADER_SIZE);
-    le32(h + 20, w->timestamp);
+    put_le32(h + 4, 0xa793); /* MINIDUMP_VERSION; the high half is free */
+    put_le32(h + 8, w->nstreams);
+    put_le32(h + 12, MDW_HEADER_SIZE);
+    put_le32(h + 20, w->timestamp);
     *out = w->file.p;
     *len = w->file.len;
     w->file = (struct mdw_buf){0};
 }
 
 /* --- corruption helpers ----------------------------------------------------- */
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
 
 int mdw_dir_find(const uint8_t *dump, size_t len, uint32_t type)
 {
@@ -562,8 +557,8 @@ int mdw_dir_find(const uint8_t *dump, size_t len, uint32_t type)
 
         if (off + MDW_DIR_ENTRY > len)
             break;
-        if (get32(dump + off) == type &&
-            (type != 0 || get32(dump + off + 8) != 0))
+        if (le32(dump + off) == type &&
+            (type != 0 || le32(dump + off + 8) != 0))
             return i;
     }
     return -1;
@@ -578,8 +573,8 @@ bool mdw_dir_get(const uint8_t *dump, size_t len, uint32_t type,
     if (i < 0)
         return false;
     e = dump + MDW_HEADER_SIZE + MDW_DIR_ENTRY * i;
-    *size = get32(e + 4);
-    *rva = get32(e + 8);
+    *size = le32(e + 4);
+    *rva = le32(e + 8);
     return true;
 }
 
@@ -599,12 +594,12 @@ void mdw_put32(uint8_t *dump, size_t len, size_t off, uint32_t v)
 {
     if (off > len || len - off < 4)
         mdw_die("put32 at %zu past %zu", off, len);
-    le32(dump + off, v);
+    put_le32(dump + off, v);
 }
 
 void mdw_put64(uint8_t *dump, size_t len, size_t off, uint64_t v)
 {
     if (off > len || len - off < 8)
         mdw_die("put64 at %zu past %zu", off, len);
-    le64(dump + off, v);
+    put_le64(dump + off, v);
 }

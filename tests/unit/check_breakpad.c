@@ -293,8 +293,10 @@ START_TEST(test_breakpad_rejects_bad_identity)
     static const char *const bad[] = {
         "MODULE Linux x86_64 nothex crash\n",
         "MODULE Linux\n",
-        "MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 x\n"
-        "INFO CODE_ID zz\n",
+        /* one file of two lines (parenthesised for clang's
+         * -Wstring-concatenation) */
+        ("MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 x\n"
+         "INFO CODE_ID zz\n"),
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -8,12 +8,14 @@
 #include "symsrvd_config.h"
 
 #include "objfile/objfile.h"
+#include "pdb/pdb.h"
 #include "table/symtable.h"
 
 #include "symtest.h"
 
 #include <check.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +208,80 @@ START_TEST(test_objfile_kind_names)
 }
 END_TEST
 
+/* Every reader's message goes through objfile_fail(): the path first,
+ * a stand-in for a buffer with no path, compiler-style lines, and a long
+ * message cut to fit. */
+START_TEST(test_objfile_fail_messages)
+{
+    struct objfile_map map = {.path = "a.pdb"};
+    char big[400];
+
+    ck_assert_int_eq(objfile_fail(&map, -EINVAL, "block %u of %s", 7u, "x"),
+                     -EINVAL);
+    ck_assert_str_eq(map.err, "a.pdb: block 7 of x");
+    map.path = NULL;
+    ck_assert_int_eq(objfile_fail(&map, -ENOTSUP, "%s", "no"), -ENOTSUP);
+    ck_assert_str_eq(map.err, "(memory): no");
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    objfile_fail(&map, -EINVAL, "%s", big);
+    ck_assert_uint_eq(strlen(map.err), sizeof(map.err) - 1);
+    ck_assert_int_eq(strncmp(map.err, "(memory): zzz", 13), 0);
+}
+END_TEST
+
+static int fail_at_line(struct objfile_map *map, size_t line,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at_line(struct objfile_map *map, size_t line,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = objfile_vfail(map, -EINVAL, line, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+START_TEST(test_objfile_fail_lines)
+{
+    struct objfile_map map = {.path = "a.sym"};
+
+    ck_assert_int_eq(fail_at_line(&map, 12, "FILE %d is not defined", 3),
+                     -EINVAL);
+    ck_assert_str_eq(map.err, "a.sym:12: FILE 3 is not defined");
+    fail_at_line(&map, 0, "no line");
+    ck_assert_str_eq(map.err, "a.sym: no line");
+}
+END_TEST
+
+/* One place knows the MSF signatures: the whole of each, not a prefix of
+ * the PDB 2.0 text. */
+START_TEST(test_objfile_msf_versions)
+{
+    static const char msf7[] = "Microsoft C/C++ MSF 7.00\r\n\x1a"
+                               "DS\0\0\0";
+    static const char msf2[] = "Microsoft C/C++ program database 2.00\r\n"
+                               "\x1a"
+                               "JG\0";
+    static const char text_only[] = "Microsoft C/C++ program database 2.00"
+                                    "\n\n\n\n\n\n\n";
+    const uint8_t *b7 = (const uint8_t *)msf7, *b2 = (const uint8_t *)msf2;
+
+    ck_assert_int_eq(pdb_msf_version(b7, sizeof(msf7) - 1), PDB_MSF_7);
+    ck_assert_int_eq(pdb_msf_version(b7, sizeof(msf7) - 2), PDB_MSF_NONE);
+    ck_assert_int_eq(pdb_msf_version(b2, sizeof(msf2) - 1), PDB_MSF_2);
+    ck_assert_int_eq(pdb_msf_version(b2, sizeof(msf2) - 2), PDB_MSF_NONE);
+    ck_assert_int_eq(pdb_msf_version((const uint8_t *)text_only,
+                                     sizeof(text_only) - 1),
+                     PDB_MSF_NONE);
+    ck_assert_int_eq(pdb_msf_version(NULL, 0), PDB_MSF_NONE);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("objfile");
@@ -220,6 +296,11 @@ int main(void)
     tcase_add_test(tc, test_objfile_pdb2_unsupported);
     tcase_add_test(tc, test_objfile_detect_fixtures);
     tcase_add_test(tc, test_objfile_kind_names);
+    tcase_add_test(tc, test_objfile_msf_versions);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fail");
+    tcase_add_test(tc, test_objfile_fail_messages);
+    tcase_add_test(tc, test_objfile_fail_lines);
     suite_add_tcase(s, tc);
     return symtest_run(s);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "breakpad/breakpad.h"
+#include "byteorder.h"
 #include "needtool.h"
 #include "pdb_testutil.h"
 #include "pe/pe.h"
@@ -802,12 +803,6 @@ static uint8_t *msf_block(struct msf_out *o, uint32_t blk)
     return o->buf + (size_t)(blk - o->first) * o->bs;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 static void wr32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
@@ -848,12 +843,12 @@ static void msf_put(struct msf_out *o, const uint8_t *d, size_t len,
 static uint8_t *msf_get(const uint8_t *in, const uint8_t *dir, uint32_t bs,
                         uint32_t i, size_t *len)
 {
-    uint32_t ns = rd32(dir), size = rd32(dir + 4 + 4 * i);
+    uint32_t ns = le32(dir), size = le32(dir + 4 + 4 * i);
     const uint8_t *list = dir + 4 + 4 * ns;
     uint8_t *out;
 
     for (uint32_t s = 0; s < i; s++) {
-        uint32_t sz = rd32(dir + 4 + 4 * s);
+        uint32_t sz = le32(dir + 4 + 4 * s);
 
         list += sz == UINT32_MAX ? 0 : 4 * ((sz + bs - 1) / bs);
     }
@@ -862,22 +857,21 @@ static uint8_t *msf_get(const uint8_t *in, const uint8_t *dir, uint32_t bs,
     for (size_t off = 0; off < *len; off += bs) {
         size_t chunk = *len - off < bs ? *len - off : bs;
 
-        memcpy(out + off, in + (size_t)rd32(list + 4 * (off / bs)) * bs,
-               chunk);
+        memcpy(out + off, in + (size_t)le32(list + 4 * (off / bs)) * bs, chunk);
     }
     return out;
 }
 
 static uint8_t *msf_read_dir(const uint8_t *in, uint32_t *bs)
 {
-    uint32_t dir_bytes = rd32(in + 44), map = rd32(in + 52);
+    uint32_t dir_bytes = le32(in + 44), map = le32(in + 52);
     uint8_t *dir;
 
-    *bs = rd32(in + 32);
+    *bs = le32(in + 32);
     dir = xmalloc(dir_bytes);
     for (uint32_t off = 0; off < dir_bytes; off += *bs) {
         uint32_t chunk = dir_bytes - off < *bs ? dir_bytes - off : *bs;
-        uint32_t blk = rd32(in + (size_t)map * *bs + 4 * (off / *bs));
+        uint32_t blk = le32(in + (size_t)map * *bs + 4 * (off / *bs));
 
         memcpy(dir + off, in + (size_t)blk * *bs, chunk);
     }
@@ -913,7 +907,7 @@ static void msf_repack(const char *from, const char *to, uint32_t nbs,
 
     tu_map(from, &m);
     dir = msf_read_dir(m.data, &bs);
-    ns = rd32(dir);
+    ns = le32(dir);
     lcap = m.len / 64 + ns + 16;
     lists = xcalloc(lcap, sizeof(*lists));
     memcpy(sb, m.data, sizeof(sb));

@@ -2,7 +2,9 @@
 /* Unit tests for lib/runsort: runsort() and keysort() must give exactly
  * what a stable sort gives (checked against qsort on a total order that
  * includes the input position), on random input, sorted runs, reversed
- * input, all-equal keys and keys that vary in only some bytes. */
+ * input, all-equal keys and keys that vary in only some bytes.  Also
+ * lib/bound.h, the search that goes with keysort(): bound_upper() and
+ * bound_lower() must count what a linear scan counts. */
 #include "symsrvd_config.h"
 
 #include <check.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bound.h"
 #include "runsort.h"
 
 /* 40 bytes, like the symtable builder's inline records; the key first. */
@@ -133,6 +136,53 @@ START_TEST(test_keysort_u64)
 }
 END_TEST
 
+/* The key inside a larger element, as the symbol readers' records have
+ * it: not first, not at the end. */
+struct keyed {
+    uint32_t before;
+    uint64_t key;
+    uint16_t after;
+};
+
+static void check_bounds(const struct keyed *v, size_t n, uint64_t key)
+{
+    size_t le = 0, lt = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        le += v[i].key <= key;
+        lt += v[i].key < key;
+    }
+    ck_assert_uint_eq(
+        bound_upper(v, n, sizeof(*v), offsetof(struct keyed, key), key), le);
+    ck_assert_uint_eq(
+        bound_lower(v, n, sizeof(*v), offsetof(struct keyed, key), key), lt);
+}
+
+START_TEST(test_bound_matches_linear_scan)
+{
+    enum { N = 300 };
+    static const uint64_t edges[] = {0, 1, UINT64_MAX - 1, UINT64_MAX};
+    struct keyed v[N];
+
+    /* Sorted, with runs of equal keys and both ends of the range. */
+    for (size_t i = 0; i < N; i++)
+        v[i] = (struct keyed){.before = (uint32_t)rng(),
+                              .key = i == 0       ? 0
+                                     : i == N - 1 ? UINT64_MAX
+                                                  : (i / 3) * 10,
+                              .after = (uint16_t)i};
+    for (size_t n = 0; n <= N; n += n < 4 ? 1 : 37) {
+        for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++)
+            check_bounds(v, n, edges[e]);
+        for (size_t i = 0; i < n; i++) {
+            check_bounds(v, n, v[i].key);
+            check_bounds(v, n, v[i].key + 1);
+            check_bounds(v, n, v[i].key - 1);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("runsort");
@@ -141,6 +191,9 @@ int main(void)
     tcase_add_test(tc, test_runsort_matches_stable_qsort);
     tcase_add_test(tc, test_keysort_matches_stable_qsort);
     tcase_add_test(tc, test_keysort_u64);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("search");
+    tcase_add_test(tc, test_bound_matches_linear_scan);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
