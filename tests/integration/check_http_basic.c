@@ -372,6 +372,9 @@ START_TEST(test_http_health_and_metrics)
 {
     struct http_resp r;
 
+    /* The daemon is ready once its first worker serves; the master may
+     * still be forking the second, so wait until the gauge counts both. */
+    ck_assert(metrics_wait(daemon_url(t.d), "symsrvd_workers", NULL, 2, 5000));
     itest_get(&t, "/health", NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"status\":\"ok\""));
