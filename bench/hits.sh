@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Hit-path benchmark: wrk against symsrvd and against nginx serving the
 # same files from the same disk, in the same run, for a 4 KiB and a 1 MiB
-# file at 64 connections; RSS of the workers under that load; and the
-# latency a cold miss adds over a direct fetch from the upstream.
+# file at 64 connections, with each server's CPU time per request; RSS and
+# PSS of the workers under that load; and the latency a cold miss adds over
+# a direct fetch from the upstream.
 #
 # usage: bench/hits.sh [SYMSRVD_BINARY]    (needs wrk, nginx, python3, curl)
 # env:   DURATION=10s CONNS=64 THREADS=2 WORKERS=2 ROUNDS=3
+#        BASELINE=OTHER_SYMSRVD_BINARY: measured too, in the same rounds, so
+#        that a change is judged against the same background load
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../src/symsrvd}
 DURATION=${DURATION:-10s} CONNS=${CONNS:-64} THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-2}
+[ -x "$bin" ] || { echo "bench: no $bin; give the built symsrvd" >&2; exit 1; }
 for tool in wrk nginx python3 curl; do
     command -v $tool >/dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
 done
@@ -33,15 +37,26 @@ up_port=$(free_port)
 python3 -m http.server "$up_port" --bind 127.0.0.1 -d "$work/up" >/dev/null 2>&1 & pids+=($!)
 wait_http "http://127.0.0.1:$up_port/small.pdb/11111111111111111111111111111111A/small.pdb"
 
-# symsrvd on its own cache dir; the first requests fill it.
-port=$(free_port)
-SYMSRVD_SERVER_ACCESS_LOG=off "$bin" -l 127.0.0.1:$port -d "$work/cache" \
-    -u "http://127.0.0.1:$up_port" -w "$WORKERS" 2>"$work/symsrvd.log" & pids+=($!)
-master=$!
-wait_http "http://127.0.0.1:$port/health"
-S=http://127.0.0.1:$port
-curl -sf -o /dev/null $S/small.pdb/11111111111111111111111111111111A/small.pdb
-curl -sf -o /dev/null $S/large.pdb/22222222222222222222222222222222A/large.pdb
+# symsrvd BINARY on its own cache dir DIR, filled by the first requests;
+# sets URL and MASTER.
+start_symsrvd() {
+    local port
+    port=$(free_port)
+    mkdir -p "$2"
+    SYMSRVD_SERVER_ACCESS_LOG=off "$1" -l 127.0.0.1:$port -d "$2" \
+        -u "http://127.0.0.1:$up_port" -w "$WORKERS" 2>"$2.log" & pids+=($!)
+    MASTER=$!
+    URL=http://127.0.0.1:$port
+    wait_http "$URL/health"
+    curl -sf -o /dev/null $URL/small.pdb/11111111111111111111111111111111A/small.pdb
+    curl -sf -o /dev/null $URL/large.pdb/22222222222222222222222222222222A/large.pdb
+}
+start_symsrvd "$bin" "$work/cache"
+S=$URL master=$MASTER
+if [ -n "${BASELINE:-}" ]; then
+    start_symsrvd "$BASELINE" "$work/cache-baseline"
+    B=$URL bmaster=$MASTER
+fi
 
 # nginx serving the very same files from symsrvd's cache tree.
 nport=$(free_port)
@@ -59,31 +74,58 @@ http {
 }
 NGINX
 nginx -c "$work/nginx.conf" -g 'daemon off;' & pids+=($!)
+nmaster=$!
 N=http://127.0.0.1:$nport
 wait_http "$N/small.pdb/11111111111111111111111111111111A/small.pdb"
 
-rps() { wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "$1" | awk '/Requests\/sec/ {print $2}'; }
-worker_rss() { for p in $(pgrep -P "$master"); do awk '/VmRSS/ {printf "%d ", $2/1024}' /proc/$p/status; done; }
+# CPU ticks (user + system) of the worker processes under MASTER.
+ticks() { local t=0 p; for p in $(pgrep -P "$1"); do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+# "REQ/S CPU-US-PER-REQUEST" for URL served by the workers under MASTER.
+rps() {
+    local t0 out
+    t0=$(ticks "$2")
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "$1")
+    echo "$out" | awk -v t="$(( $(ticks "$2") - t0 ))" -v hz="$(getconf CLK_TCK)" \
+        '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f", r, t * 1e6 / hz / n}'
+}
+# RSS/PSS in MiB of each worker under MASTER (default symsrvd's); PSS
+# splits shared pages (the page cache that mapped bodies touch) between the
+# processes that map them.
+worker_rss() {
+    local p
+    for p in $(pgrep -P "${1:-$master}"); do
+        printf '%s/%s ' "$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$p/status)" \
+            "$(awk '/^Pss:/ {printf "%.1f", $2/1024}' /proc/$p/smaps_rollup)"
+    done
+}
 
 echo "symsrvd $("$bin" -V | awk '{print $2}'), $WORKERS workers; nginx $(nginx -v 2>&1 | cut -d/ -f2), $WORKERS workers; wrk -t$THREADS -c$CONNS -d$DURATION"
-echo "worker RSS before load (MiB): $(worker_rss)"
+echo "worker RSS/PSS before load (MiB): $(worker_rss)"
 # ROUNDS alternating runs per size, so background load hits both servers
 # alike; the median ratio is reported with every round's figures.
 ROUNDS=${ROUNDS:-3}
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for f in small.pdb/11111111111111111111111111111111A/small.pdb:4KiB \
          large.pdb/22222222222222222222222222222222A/large.pdb:1MiB; do
-    path=${f%%:*} label=${f##*:} ratios=""
+    path=${f%%:*} label=${f##*:} ratios="" bratios=""
     for r in $(seq 1 "$ROUNDS"); do
-        n=$(rps "$N/$path"); s=$(rps "$S/$path")
+        read -r n ncpu <<<"$(rps "$N/$path" "$nmaster")"
+        read -r s scpu <<<"$(rps "$S/$path" "$master")"
         ratio=$(echo "$s / $n" | bc -l)
         ratios="$ratios $ratio"
-        printf '%-5s round %d: nginx %9.0f req/s, symsrvd %9.0f req/s, ratio %.2f\n' \
-            "$label" "$r" "$n" "$s" "$ratio"
+        printf '%-5s round %d: nginx %7.0f req/s %6.1f us/req, symsrvd %7.0f req/s %6.1f us/req, ratio %.2f\n' \
+            "$label" "$r" "$n" "$ncpu" "$s" "$scpu" "$ratio"
+        [ -n "${B:-}" ] || continue
+        read -r b bcpu <<<"$(rps "$B/$path" "$bmaster")"
+        bratios="$bratios $(echo "$b / $n" | bc -l)"
+        printf '%-5s          baseline %7.0f req/s %6.1f us/req, ratio %.2f\n' \
+            "" "$b" "$bcpu" "$(echo "$b / $n" | bc -l)"
     done
     printf '%-5s median ratio symsrvd/nginx: %.2f\n' "$label" \
         "$(echo $ratios | tr ' ' '\n' | median)"
-    echo "      worker RSS after (MiB): $(worker_rss)"
+    [ -z "${B:-}" ] || printf '%-5s median ratio baseline/nginx: %.2f\n' "$label" \
+        "$(echo $bratios | tr ' ' '\n' | median)"
+    echo "      worker RSS/PSS after (MiB): $(worker_rss)${B:+ baseline: $(worker_rss "$bmaster")}"
 done
 
 # Cold miss: symsrvd's added latency over fetching from the upstream directly.

@@ -72,6 +72,34 @@ enum MHD_Result server_text(struct req *r, unsigned status, const char *body,
     return server_queue(r, status, resp);
 }
 
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection's own state lives from its
+ * accept to its close. */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct server_conn *sc;
+
+    (void)cls;
+    (void)conn;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        sc = xmalloc(sizeof(*sc));
+        server_conn_init(sc);
+        *socket_ctx = sc;
+        return;
+    }
+    free(*socket_ctx);
+    *socket_ctx = NULL;
+}
+
+static struct server_conn *conn_state(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
 /* MHD_OPTION_URI_LOG_CALLBACK: the raw target, before MHD decodes it. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
@@ -79,6 +107,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
     r->srv = cls;
     r->conn = conn;
+    r->sc = conn_state(conn);
     r->target = xstrdup(uri);
     r->start_ms = mono_ms();
     r->kind = METRICS_OTHER;
@@ -253,7 +282,7 @@ static struct MHD_Daemon *start_mhd(struct server *s, int fd)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_POOL_SIZE,
         MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 }
 
 int server_start(const struct config *cfg, struct cache *cache,

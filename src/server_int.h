@@ -39,10 +39,18 @@ struct server {
     int64_t started_ms;             /* immutable */
 };
 
+/* Per-connection state (MHD's socket context), for the whole keep-alive
+ * life of a connection. */
+struct server_conn {
+    uint64_t warm_left; /* bytes of large bodies still to send from memory
+                         * (see server_symbol.c) */
+};
+
 /* Per-request state, created by the URI log callback (con_cls). */
 struct req {
     struct server *srv;
     struct MHD_Connection *conn;
+    struct server_conn *sc;  /* the connection's state, or NULL */
     char *target;            /* raw request target, as received */
     uint64_t start_ms;
     bool seen;               /* the access handler has run once */
@@ -57,6 +65,9 @@ struct req {
     struct dl_waiter waiter;
     bool wants_gzip;
 };
+
+/* What a new connection starts with (server_symbol.c). */
+void server_conn_init(struct server_conn *sc);
 
 /* Queue a plain-text response STATUS with BODY (a static string) and
  * optional header NAME: VALUE. */

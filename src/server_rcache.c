@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server_rcache: each MHD pool thread keeps its last few full-file fd
- * responses for reuse.
+ * server_rcache: each MHD pool thread keeps its last few full-file
+ * responses (fd or mapped, see server_symbol.c) for reuse.
  *
  * WHY.  A libmicrohttpd response is reference-counted and may be queued
- * on any number of connections; sendfile reads at an explicit offset, so
- * one open fd serves them all.  Reusing it saves, per hit, the open,
+ * on any number of connections; sendfile reads at an explicit offset and
+ * a mapping is read-only, so one open file serves them all.  Reusing it
+ * saves, per hit, the open,
  * fstat and close, the response construction, its six header allocations
  * and the date formatting.  The cache is per thread, so it needs no lock;
  * an entry is used only while the index still records the same store

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server_rcache: per-thread reuse of full-file fd responses (see
+ * server_rcache: per-thread reuse of full-file responses (see
  * server_rcache.c).  Part of the server module.
  */
 #ifndef SYMSRVD_SERVER_RCACHE_H
@@ -18,7 +18,7 @@ struct rcache_entry {
     char key[SYMKEY_CANON_MAX];
     int64_t cached_at_ms;
     bool gzip;
-    int fd;          /* owned by resp */
+    int fd;          /* owned by resp (sendfile or mapped) */
     uint64_t size;
     char etag[64];
     char last_modified[40];

@@ -3,7 +3,8 @@
  * server_symbol: GET/HEAD of a symbol file.
  *
  * HIT: one short read of the index, open the file, answer with an fd
- * response (sendfile), honouring conditional requests, a single Range and
+ * response (sendfile) or a mapping of the file (see "Whole-file bodies"
+ * below), honouring conditional requests, a single Range and
  * Accept-Encoding: gzip from the copy made once per file.  The hit is
  * counted through a lock-free queue that the worker flushes in batches.
  *
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +40,36 @@
 #include "xalloc.h"
 
 #define STREAM_BLOCK (64 * 1024)
+
+/*
+ * Whole-file bodies.  libmicrohttpd 0.9.75 sends an fd response's headers
+ * alone, pushed out by an uncork, and then the body in 128 KiB sendfile
+ * calls; a response from memory leaves in one sendmsg, headers and body
+ * together.  Measured with bench/hits.sh (figures in the commit message):
+ *
+ * - Small bodies are sent from memory: the lone header segment and the
+ *   three setsockopt calls around it cost more than copying a few KiB.
+ *
+ * - Large bodies are sent with sendfile (copying 1 MiB costs the server
+ *   twice the CPU of sendfile and the client more than that, as the copy
+ *   leaves the page cache), except for each connection's first WARM_BYTES.
+ *   A Linux client estimates its receive RTT from how long one window
+ *   takes to fill; after a lone header segment the body fills it within
+ *   microseconds, so receive-buffer autotuning never grows the client's
+ *   window past its initial 128 KiB and every window of every body then
+ *   waits for the client to read (nginx does the same with tcp_nopush
+ *   off).  A few MiB sent with their headers first let the window grow;
+ *   it stays grown for the life of the connection.
+ *
+ * A mapping stays valid when its file is replaced: cache files are
+ * published by rename and never written in place, so a newer copy is a
+ * new inode and the old one lives until its last response is destroyed.
+ * The mapped pages are the page cache's, shared with every worker; the
+ * per-thread response cache bounds how many small mappings stay, and warm
+ * mappings go with their response.
+ */
+#define MEM_BODY_MAX (16 * 1024)
+#define WARM_BYTES (4 * 1024 * 1024)
 
 /* A cached representation chosen for a request. */
 struct rep {
@@ -158,6 +190,76 @@ static enum MHD_Result answer_416(struct req *r, struct rep *rep)
     return server_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
 }
 
+void server_conn_init(struct server_conn *sc)
+{
+    sc->warm_left = WARM_BYTES;
+}
+
+/* Should R's whole-file body of SIZE bytes, too large for MEM_BODY_MAX,
+ * go from memory to warm the connection up?  Counts it if so. */
+static bool take_warm(struct req *r, uint64_t size)
+{
+    if (r->sc == NULL || r->head || size > r->sc->warm_left)
+        return false;
+    r->sc->warm_left -= size;
+    return true;
+}
+
+struct body_map {
+    void *addr;
+    size_t len;
+    int fd;
+};
+
+static void unmap_body(void *cls)
+{
+    struct body_map *m = cls;
+
+    munmap(m->addr, m->len);
+    close(m->fd);
+    free(m);
+}
+
+/* A response whose body is a read-only mapping of the SIZE bytes of FD,
+ * which it then owns; NULL (FD untouched) when FD cannot be mapped. */
+static struct MHD_Response *mapped_response(int fd, uint64_t size)
+{
+    struct MHD_Response *resp;
+    struct body_map *m;
+    void *addr;
+
+    if (size == 0 || size > SIZE_MAX)
+        return NULL;
+    addr = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED)
+        return NULL;
+    m = xmalloc(sizeof(*m));
+    m->addr = addr;
+    m->len = (size_t)size;
+    m->fd = fd;
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        m->len, addr, unmap_body, m);
+    if (resp == NULL) {
+        munmap(addr, m->len);
+        free(m);
+    }
+    return resp;
+}
+
+/* As mapped_response() over a duplicate of FD, which stays the caller's. */
+static struct MHD_Response *dup_mapped_response(int fd, uint64_t size)
+{
+    struct MHD_Response *resp;
+    int dfd = dup(fd);
+
+    if (dfd < 0)
+        return NULL;
+    resp = mapped_response(dfd, size);
+    if (resp == NULL)
+        close(dfd);
+    return resp;
+}
+
 /* Book-keeping common to every hit. */
 static void note_hit(struct req *r, const char *key,
                      const struct cache_entry *e)
@@ -169,6 +271,15 @@ static void note_hit(struct req *r, const char *key,
         r->kind = METRICS_HIT;
     memcpy(r->upstream, e->upstream, sizeof(r->upstream)); /* for the log */
     count_hit(r->srv, key);
+}
+
+/* Queue RESP, a whole-file 200 of REP that is not kept for reuse. */
+static enum MHD_Result queue_once(struct req *r, const struct rep *rep,
+                                  struct MHD_Response *resp)
+{
+    add_rep_headers(resp, rep);
+    r->bytes = rep->size;
+    return server_queue(r, MHD_HTTP_OK, resp);
 }
 
 /* A whole-file answer from this thread's reusable response. */
@@ -184,21 +295,34 @@ static enum MHD_Result serve_reused(struct req *r, const struct rcache_entry *c,
     memcpy(rep.last_modified, c->last_modified, sizeof(rep.last_modified));
     if (not_modified(r, &rep, e))
         return answer_304(r, &rep);
+    if (c->size > MEM_BODY_MAX && take_warm(r, c->size)) {
+        struct MHD_Response *warm = dup_mapped_response(c->fd, c->size);
+
+        if (warm != NULL)
+            return queue_once(r, &rep, warm);
+    }
     r->bytes = c->size;
     r->status = MHD_HTTP_OK;
     return MHD_queue_response(r->conn, MHD_HTTP_OK, c->resp);
 }
 
-/* Queue a whole-file 200 and keep the response for the next hit. */
+/* Queue a whole-file 200 and keep the response for the next hit, unless
+ * it warms the connection up. */
 static enum MHD_Result serve_whole(struct req *r, const char *key,
                                    const struct cache_entry *e,
                                    struct rep *rep)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_fd64(rep->size, rep->fd);
+    bool small = rep->size <= MEM_BODY_MAX;
+    struct MHD_Response *resp = NULL;
     struct rcache_entry tmpl;
     enum MHD_Result ret;
 
+    if (small || take_warm(r, rep->size))
+        resp = mapped_response(rep->fd, rep->size);
+    if (resp != NULL && !small)
+        return queue_once(r, rep, resp);
+    if (resp == NULL)
+        resp = MHD_create_response_from_fd64(rep->size, rep->fd);
     if (resp == NULL) {
         close(rep->fd);
         return MHD_NO;

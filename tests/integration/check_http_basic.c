@@ -7,6 +7,7 @@
 #include "symsrvd_config.h"
 
 #include <check.h>
+#include <curl/curl.h>
 
 #include "ckrun.h"
 #include <stdio.h>
@@ -452,6 +453,88 @@ START_TEST(test_http_vanished_file_is_refetched)
 }
 END_TEST
 
+struct sink {
+    char *buf;
+    size_t len, cap;
+};
+
+static size_t sink_write(char *p, size_t size, size_t n, void *cls)
+{
+    struct sink *k = cls;
+
+    if (k->len + size * n > k->cap)
+        return 0;
+    memcpy(k->buf + k->len, p, size * n);
+    k->len += size * n;
+    return size * n;
+}
+
+/* GET PATH on C's connection (reused when it can be) and compare. */
+static void get_on(CURL *c, const char *path, const char *body, size_t len)
+{
+    char *url = itest_url(&t, path);
+    struct sink k = {xmalloc(len + 1), 0, len + 1};
+    long status = 0;
+
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_uint_eq(k.len, len);
+    ck_assert_msg(memcmp(k.buf, body, len) == 0, "%s: body differs", path);
+    free(k.buf);
+    free(url);
+}
+
+static void head_on(CURL *c, const char *path)
+{
+    char *url = itest_url(&t, path);
+    long status = 0;
+
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    ck_assert_int_eq(status, 200);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    free(url);
+}
+
+/* Hits on one keep-alive connection: a connection's first MiBs of large
+ * bodies leave from a mapping, later ones by sendfile, small bodies always
+ * from a mapping, with a HEAD in between; every body arrives whole. */
+START_TEST(test_http_keepalive_hits_from_memory_then_sendfile)
+{
+    const char *spath = "/bar.pdb/0123456789ABCDEF0123456789ABCDEF1/bar.pdb";
+    size_t blen = 1536 * 1024;
+    char *big = itest_body(blen, false, 11), *small = itest_body(4000, false, 12);
+    CURL *c = curl_easy_init();
+    long connects = 0;
+    int i;
+
+    stub_add(t.up[0], PDB, big, blen);
+    stub_add(t.up[0], spath, small, 4000);
+    get_ok(PDB, big, blen);
+    get_ok(spath, small, 4000);
+    for (i = 0; i < 8; i++) {
+        if (i == 1)
+            head_on(c, PDB);
+        get_on(c, PDB, big, blen);
+        get_on(c, spath, small, 4000);
+        if (i > 0) {
+            curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+            ck_assert_int_eq(connects, 0); /* the same connection */
+        }
+    }
+    ck_assert_uint_eq(stub_total_hits(t.up[0]), 2);
+    curl_easy_cleanup(c);
+    free(big);
+    free(small);
+}
+END_TEST
+
 START_TEST(test_http_access_log_lines)
 {
     char *log = xasprintf("%s.access", t.dir), *env = NULL, *text = NULL;
@@ -599,6 +682,7 @@ int main(void)
     tcase_add_test(tc, test_http_negative_cache_expires);
     tcase_add_test(tc, test_http_restart_serves_cache_with_upstream_down);
     tcase_add_test(tc, test_http_vanished_file_is_refetched);
+    tcase_add_test(tc, test_http_keepalive_hits_from_memory_then_sendfile);
     tcase_add_test(tc, test_http_access_log_lines);
     tcase_add_test(tc, test_http_unix_socket_listener);
     tcase_add_test(tc, test_http_idle_client_dropped);
