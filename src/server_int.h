@@ -20,6 +20,7 @@ struct cache;
 struct fetch;
 struct tlq;
 struct rcache;
+struct api;
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -37,6 +38,7 @@ struct server {
     pthread_mutex_t rcache_lock;    /* registration of per-thread caches */
     struct rcache *rcaches;         /* protected by rcache_lock */
     int64_t started_ms;             /* immutable */
+    struct api *api;                /* immutable after start */
 };
 
 /* Per-request state, created by the URI log callback (con_cls). */
@@ -56,12 +58,24 @@ struct req {
     struct dl *dl;           /* a reference while waiting or streaming */
     struct dl_waiter waiter;
     bool wants_gzip;
+    /* symbolication API (server_api.c) */
+    char *body;              /* request body so far, NUL-terminated */
+    size_t body_len, body_cap;
+    bool body_too_big;       /* over max_body_size: the rest is dropped */
+    char job_id[40];         /* "" unless waiting on or answering a job */
+    uint64_t deadline_ms;    /* mono_ms() to give up waiting; 0: never */
+    struct req *wnext;       /* in the API's list of waiting requests */
 };
 
 /* Queue a plain-text response STATUS with BODY (a static string) and
  * optional header NAME: VALUE. */
 enum MHD_Result server_text(struct req *r, unsigned status, const char *body,
                             const char *name, const char *value);
+
+/* Queue BODY[0..LEN) (heap, freed by MHD) with STATUS and content TYPE,
+ * never cached by clients. */
+enum MHD_Result server_owned(struct req *r, unsigned status, char *body,
+                             size_t len, const char *type);
 
 /* Queue RESP with STATUS, recording both for the log; destroys RESP. */
 enum MHD_Result server_queue(struct req *r, unsigned status,
@@ -77,6 +91,16 @@ void server_symbol_release(struct req *r);
 enum MHD_Result server_health(struct req *r);
 enum MHD_Result server_metrics(struct req *r);
 enum MHD_Result server_listing(struct req *r, const char *query);
+
+/* The symbolication API (server_api.c). */
+int server_api_start(struct server *s);
+void server_api_quiesce(struct server *s); /* answer every waiting request */
+void server_api_stop(struct server *s);    /* after the MHD daemons stopped */
+void server_api_body(struct req *r, const char *data, size_t len);
+enum MHD_Result server_api_symbolicate(struct req *r);
+enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len);
+enum MHD_Result server_api_resume(struct req *r);
+enum MHD_Result server_api_healthcheck(struct req *r);
 
 /* Request header NAME or NULL. */
 const char *server_header(struct req *r, const char *name);

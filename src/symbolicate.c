@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symbolicate: request parsing, module resolution and the answer's shape.
+ * Field names, statuses and the caller-address rules follow the fact sheet
+ * (../shared/reference/symbolicator-behaviour.md, §1.3, §1.6, §1.7).
+ */
+#include "symsrvd_config.h"
+
+#include "symbolicate.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "demangle/demangle.h"
+#include "fileio.h"
+#include "layout.h"
+#include "stabcache.h"
+#include "symsource.h"
+#include "table/symtable.h"
+#include "xalloc.h"
+
+#define SYM_MAX_INLINE 64
+#define SYM_TABLES_IN_MEMORY 4096
+
+struct symbolicator {
+    const struct config *cfg;
+    struct stabcache *tables;
+};
+
+struct symreq {
+    json_t *root;
+    json_t *stacks; /* borrowed from root: stacktraces or threads */
+    json_t *modules;
+    struct symsource_list sources;
+    char *scope;
+    bool demangle, dif_candidates, caller_first;
+    bool has_signal;
+    json_int_t signal;
+};
+
+static void fmt_err(char *buf, size_t len, const char *f, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fmt_err(char *buf, size_t len, const char *f, ...)
+{
+    va_list ap;
+
+    va_start(ap, f);
+    (void)vsnprintf(buf, len, f, ap);
+    va_end(ap);
+}
+
+int symbolicator_new(const struct config *cfg, struct symbolicator **out)
+{
+    struct symbolicator *s = xcalloc(1, sizeof(*s));
+
+    s->cfg = cfg;
+    s->tables = stabcache_new(cfg->cache_dir, SYM_TABLES_IN_MEMORY);
+    *out = s;
+    return 0;
+}
+
+void symbolicator_free(struct symbolicator *s)
+{
+    if (s == NULL)
+        return;
+    stabcache_free(s->tables);
+    free(s);
+}
+
+/* --- parsing ------------------------------------------------------------- */
+
+/* Symbolicator's HexValue: a JSON integer, "0x..." hex or a decimal
+ * string. */
+static bool hexvalue(const json_t *v, uint64_t *out)
+{
+    const char *s = json_string_value(v);
+    char *end;
+
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return true;
+    }
+    if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+        return false;
+    errno = 0;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        *out = strtoull(s + 2, &end, 16);
+    else
+        *out = strtoull(s, &end, 10);
+    return errno == 0 && *end == '\0' && end != s;
+}
+
+static int check_frames(const json_t *stacks, char *err, size_t errlen)
+{
+    size_t i, j;
+    json_t *st, *f;
+    uint64_t a;
+
+    if (!json_is_array(stacks)) {
+        fmt_err(err, errlen, "stacktraces: expected an array");
+        return -EPROTO;
+    }
+    json_array_foreach(stacks, i, st) {
+        const json_t *frames = json_object_get(st, "frames");
+
+        if (!json_is_object(st) || !json_is_array(frames)) {
+            fmt_err(err, errlen, "stacktraces[%zu]: missing field `frames`", i);
+            return -EPROTO;
+        }
+        json_array_foreach(frames, j, f) {
+            if (!hexvalue(json_object_get(f, "instruction_addr"), &a)) {
+                fmt_err(err, errlen,
+                        "stacktraces[%zu].frames[%zu]: instruction_addr: "
+                        "expected a hex string, decimal string or number",
+                        i, j);
+                return -EPROTO;
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_modules(const json_t *modules, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *m;
+    uint64_t a;
+
+    if (modules != NULL && !json_is_array(modules)) {
+        fmt_err(err, errlen, "modules: expected an array");
+        return -EPROTO;
+    }
+    json_array_foreach(modules, i, m) {
+        const json_t *ia = json_object_get(m, "image_addr");
+
+        if (!json_is_string(json_object_get(m, "type"))) {
+            fmt_err(err, errlen, "modules[%zu]: missing field `type`", i);
+            return -EPROTO;
+        }
+        if (ia != NULL && !hexvalue(ia, &a)) {
+            fmt_err(err, errlen, "modules[%zu]: bad image_addr", i);
+            return -EPROTO;
+        }
+    }
+    return 0;
+}
+
+static void parse_options(struct symreq *r)
+{
+    const json_t *o = json_object_get(r->root, "options");
+    const char *order = json_string_value(json_object_get(o, "frame_order"));
+    const json_t *sig = json_object_get(r->root, "signal");
+
+    r->dif_candidates = json_is_true(json_object_get(o, "dif_candidates"));
+    r->caller_first = order != NULL && strcmp(order, "caller_first") == 0;
+    r->has_signal = json_is_integer(sig);
+    r->signal = json_integer_value(sig);
+}
+
+int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
+                 struct symreq **out, char *err, size_t errlen)
+{
+    struct symreq *r = xcalloc(1, sizeof(*r));
+    json_error_t je;
+    int rc;
+
+    r->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (r->root == NULL || !json_is_object(r->root)) {
+        if (r->root == NULL)
+            fmt_err(err, errlen, "invalid JSON: %s at line %d column %d",
+                    je.text, je.line, je.column);
+        else
+            fmt_err(err, errlen, "invalid JSON: expected an object");
+        symreq_free(r);
+        return -EINVAL;
+    }
+    r->stacks = json_object_get(r->root, "stacktraces");
+    if (r->stacks == NULL)
+        r->stacks = json_object_get(r->root, "threads");
+    if (r->stacks == NULL)
+        r->stacks = json_array();
+    else
+        json_incref(r->stacks);
+    r->modules = json_object_get(r->root, "modules");
+    rc = check_frames(r->stacks, err, errlen);
+    if (rc == 0)
+        rc = check_modules(r->modules, err, errlen);
+    if (rc == 0)
+        rc = symsource_parse(json_object_get(r->root, "sources"), &r->sources,
+                             err, errlen);
+    if (rc < 0) {
+        symreq_free(r);
+        return rc;
+    }
+    r->scope = xstrdup(p->scope && *p->scope ? p->scope : "global");
+    r->demangle = p->demangle;
+    parse_options(r);
+    *out = r;
+    return 0;
+}
+
+void symreq_free(struct symreq *r)
+{
+    if (r == NULL)
+        return;
+    json_decref(r->stacks);
+    json_decref(r->root);
+    symsource_list_free(&r->sources);
+    free(r->scope);
+    free(r);
+}
+
+/* --- modules ------------------------------------------------------------- */
+
+struct module {
+    const json_t *raw;
+    struct layout_ids ids;
+    char debug_id[48]; /* canonical, "" when absent or unparsable */
+    uint64_t addr, size; /* size UINT64_MAX: reaches to the end */
+    bool used;
+    const char *status;
+    struct stab *stab;
+    json_t *candidates;
+};
+
+static void module_init(struct module *m, const json_t *raw)
+{
+    const char *did = json_string_value(json_object_get(raw, "debug_id"));
+    const json_t *size = json_object_get(raw, "image_size");
+
+    memset(m, 0, sizeof(*m));
+    m->raw = raw;
+    m->ids.obj = layout_parse_obj(json_string_value(json_object_get(raw, "type")));
+    if (did && layout_parse_debug_id(did, m->ids.uuid, &m->ids.age) == 0) {
+        m->ids.has_debug_id = true;
+        layout_format_debug_id(m->ids.uuid, m->ids.age, m->debug_id,
+                               sizeof(m->debug_id));
+    }
+    layout_normalize_code_id(json_string_value(json_object_get(raw, "code_id")),
+                             m->ids.code_id, sizeof(m->ids.code_id));
+    m->ids.debug_file = json_string_value(json_object_get(raw, "debug_file"));
+    m->ids.code_file = json_string_value(json_object_get(raw, "code_file"));
+    if (!hexvalue(json_object_get(raw, "image_addr"), &m->addr))
+        m->addr = 0;
+    m->size = json_is_integer(size) ? (uint64_t)json_integer_value(size) : 0;
+    m->status = "unused";
+    m->candidates = json_array();
+}
+
+/* Modules without a size reach the next one's start (the last one: the
+ * end of the address space), as Symbolicator's module_lookup.rs does. */
+static void backfill_sizes(struct module *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t next = UINT64_MAX;
+
+        if (m[i].size != 0)
+            continue;
+        for (size_t j = 0; j < n; j++)
+            if (m[j].addr > m[i].addr && m[j].addr < next)
+                next = m[j].addr;
+        m[i].size = next == UINT64_MAX ? UINT64_MAX : next - m[i].addr;
+    }
+}
+
+static struct module *module_at(struct module *m, size_t n, uint64_t addr)
+{
+    struct module *best = NULL;
+
+    for (size_t i = 0; i < n; i++)
+        if (addr >= m[i].addr &&
+            (m[i].size == UINT64_MAX || addr - m[i].addr < m[i].size) &&
+            (best == NULL || m[i].addr > best->addr))
+            best = &m[i];
+    return best;
+}
+
+/* Does the file's identity match the module's?  A debug id matches with
+ * an equal UUID and an age at least the requested one (Microsoft serves
+ * newer ages); without debug ids, code ids must be equal. */
+static bool ident_matches(const struct module *m, const struct objfile_ident *id)
+{
+    uint8_t uuid[16];
+    uint32_t age;
+    char cid[80];
+
+    if (m->ids.has_debug_id && id->debug_id[0] != '\0' &&
+        layout_parse_debug_id(id->debug_id, uuid, &age) == 0)
+        return memcmp(uuid, m->ids.uuid, 16) == 0 && age >= m->ids.age;
+    layout_normalize_code_id(id->code_id, cid, sizeof(cid));
+    if (m->ids.code_id[0] != '\0' && cid[0] != '\0')
+        return strcmp(cid, m->ids.code_id) == 0;
+    return true;
+}
+
+static void add_candidate(struct module *m, const char *source,
+                          const char *location, const char *status,
+                          const char *details, const char *debug)
+{
+    json_t *c = json_object(), *d = json_object();
+
+    json_object_set_new(c, "source", json_string(source));
+    json_object_set_new(c, "location", json_string(location ? location : ""));
+    json_object_set_new(d, "status", json_string(status));
+    if (details && *details)
+        json_object_set_new(d, "details", json_string(details));
+    json_object_set_new(c, "download", d);
+    if (debug) {
+        json_t *dbg = json_object();
+
+        json_object_set_new(dbg, "status", json_string(debug));
+        json_object_set_new(c, "debug", dbg);
+    }
+    json_array_append_new(m->candidates, c);
+}
+
+struct search {
+    struct symbolicator *s;
+    const struct symsource_ctx *ctx;
+    struct module *m;
+    bool malformed, failed;
+};
+
+/* Try one file at REL in SRC.  True when the search can stop (a file
+ * with debug info was found). */
+static bool try_path(struct search *se, const struct symsource *src,
+                     const char *rel)
+{
+    char *local = NULL, *loc = NULL, detail[256], err[256] = "";
+    enum symsource_status st = symsource_get(se->ctx, src, rel, &local, &loc,
+                                             detail, sizeof(detail));
+    struct module *m = se->m;
+    struct stab *t = NULL;
+    bool done = false;
+
+    if (st == SYMSOURCE_NOPERM || st == SYMSOURCE_ERROR)
+        se->failed = true;
+    if (st != SYMSOURCE_OK) {
+        add_candidate(m, src->id, loc, symsource_status_name(st), detail, NULL);
+    } else if (stabcache_get(se->s->tables, local, &t, err, sizeof(err)) < 0) {
+        se->malformed = true;
+        add_candidate(m, src->id, loc, "malformed", err, NULL);
+    } else if (!ident_matches(m, &t->id)) {
+        add_candidate(m, src->id, loc, "notfound", "identifier mismatch", NULL);
+        stabcache_put(se->s->tables, t);
+    } else if (m->stab == NULL || t->quality < m->stab->quality) {
+        add_candidate(m, src->id, loc, "ok", NULL, "ok");
+        stabcache_put(se->s->tables, m->stab);
+        m->stab = t;
+        done = t->quality == 0;
+    } else {
+        add_candidate(m, src->id, loc, "ok", NULL, NULL);
+        stabcache_put(se->s->tables, t);
+    }
+    free(local);
+    free(loc);
+    return done;
+}
+
+/* Paths SRC is asked for, for file type FT of module M.  The box's own
+ * cache holds what the proxy fetched: symstore paths and Breakpad files
+ * at the native layout's path. */
+static size_t source_paths(const struct symsource *src, const struct module *m,
+                           enum layout_ft ft,
+                           char out[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX])
+{
+    if (src->kind == SYMSOURCE_CACHE && ft == LAYOUT_FT_BREAKPAD)
+        return layout_paths(LAYOUT_NATIVE, LAYOUT_CASE_DEFAULT, &m->ids, ft,
+                            out);
+    return layout_paths(src->layout, src->casing, &m->ids, ft, out);
+}
+
+static void resolve_module(struct symbolicator *s, const struct symreq *r,
+                           const struct symsource_ctx *ctx, struct module *m)
+{
+    struct search se = {.s = s, .ctx = ctx, .m = m};
+    enum layout_ft fts[LAYOUT_MAX_FILETYPES];
+    size_t nft = layout_filetypes(m->ids.obj, fts);
+    char paths[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX];
+    bool done = false, any = false;
+
+    for (size_t i = 0; i < r->sources.n && !done; i++) {
+        const struct symsource *src = &r->sources.v[i];
+
+        for (size_t f = 0; f < nft && !done; f++) {
+            size_t np;
+
+            if (!src->filetypes[fts[f]])
+                continue;
+            np = source_paths(src, m, fts[f], paths);
+            for (size_t k = 0; k < np && !done; k++) {
+                /* "_"-compressed (CAB) files are not unpacked yet */
+                if (paths[k][strlen(paths[k]) - 1] == '_')
+                    continue;
+                any = true;
+                done = try_path(&se, src, paths[k]);
+            }
+        }
+        if (!any)
+            add_candidate(m, src->id, "No object files listed on this source",
+                          "notfound", NULL, NULL);
+        any = false;
+    }
+    if (m->stab != NULL)
+        m->status = "found";
+    else if (se.malformed)
+        m->status = "malformed";
+    else if (se.failed)
+        m->status = "fetching_failed";
+    else
+        m->status = "missing";
+}
+
+/* --- frames ---------------------------------------------------------------- */
+
+static json_t *hex_json(uint64_t v)
+{
+    char buf[24];
+
+    snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+    return json_string(buf);
+}
+
+/* Instruction size and alignment of the module's CPU, for stepping back
+ * from a return address into the call (symbolic's InstructionInfo). */
+static uint64_t caller_addr(const struct module *m, uint64_t addr)
+{
+    const char *arch = m->stab ? m->stab->id.arch : "";
+
+    if (strcmp(arch, "arm64") == 0)
+        return (addr & ~(uint64_t)3) - 4;
+    if (strcmp(arch, "arm") == 0)
+        return (addr & ~(uint64_t)1) - 2;
+    return addr - 1;
+}
+
+/* The thread's instruction pointer register, when it sent one. */
+static bool thread_ip(const json_t *thread, uint64_t *ip)
+{
+    static const char *const names[] = {"rip", "eip", "pc"};
+    const json_t *regs = json_object_get(thread, "registers");
+
+    for (size_t i = 0; i < 3; i++)
+        if (hexvalue(json_object_get(regs, names[i]), ip))
+            return true;
+    return false;
+}
+
+struct thread_ctx {
+    const struct symreq *r;
+    struct symbolicator *s;
+    struct module *mods;
+    size_t nmods;
+    const json_t *thread;
+    bool any_adjust_field;
+    bool has_ip;
+    uint64_t ip;
+};
+
+/* Should frame I at ADDR be looked up at its caller address (§1.7)? */
+static bool wants_adjust(const struct thread_ctx *tc, const json_t *frame,
+                         size_t i, uint64_t addr)
+{
+    const json_t *force = json_object_get(frame, "adjust_instruction_addr");
+    bool sig;
+
+    if (json_is_boolean(force))
+        return json_is_true(force);
+    if (tc->any_adjust_field || i > 0)
+        return true;
+    sig = tc->r->has_signal &&
+          (tc->r->signal == 4 || tc->r->signal == 10 || tc->r->signal == 11);
+    return sig && tc->has_ip && tc->ip != addr;
+}
+
+static json_t *frame_head(const char *status, size_t index)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "status", json_string(status));
+    json_object_set_new(o, "original_index", json_integer((json_int_t)index));
+    return o;
+}
+
+/* A frame we could not symbolicate: what the client sent, normalised. */
+static json_t *frame_failed(const char *status, size_t index,
+                            const json_t *in, uint64_t addr,
+                            const struct module *m)
+{
+    json_t *o = frame_head(status, index);
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)in, k, v)
+        if (strcmp(k, "status") != 0 && strcmp(k, "original_index") != 0)
+            json_object_set(o, k, v);
+    json_object_set_new(o, "instruction_addr", hex_json(addr));
+    if (m != NULL && m->ids.code_file != NULL)
+        json_object_set_new(o, "package", json_string(m->ids.code_file));
+    return o;
+}
+
+static void pass_through(json_t *o, const json_t *in, const char *key)
+{
+    json_t *v = json_object_get(in, key);
+
+    if (v != NULL)
+        json_object_set(o, key, v);
+}
+
+static json_t *frame_ok(const struct thread_ctx *tc, size_t index,
+                        const json_t *in, const struct module *m,
+                        uint64_t lookup, const struct symtable_frame *f,
+                        bool outermost)
+{
+    json_t *o = frame_head("symbolicated", index);
+    enum symtable_lang lang = f->lang != SYMTABLE_LANG_UNKNOWN
+                                  ? f->lang
+                                  : demangle_guess_lang(f->function);
+    const char *lname = symtable_lang_name(lang);
+    char *dem = tc->r->demangle ? demangle_name(f->function, lang) : NULL;
+
+    pass_through(o, in, "platform");
+    json_object_set_new(o, "instruction_addr", hex_json(lookup));
+    pass_through(o, in, "adjust_instruction_addr");
+    if (m->ids.code_file != NULL)
+        json_object_set_new(o, "package", json_string(m->ids.code_file));
+    if (lname != NULL)
+        json_object_set_new(o, "lang", json_string(lname));
+    json_object_set_new(o, "symbol", json_string(f->function));
+    if (outermost)
+        json_object_set_new(o, "sym_addr", hex_json(m->addr + f->sym_rva));
+    json_object_set_new(o, "function", json_string(dem ? dem : f->function));
+    free(dem);
+    if (f->file != NULL && *f->file != '\0') {
+        json_object_set_new(o, "filename", json_string(path_base(f->file)));
+        json_object_set_new(o, "abs_path", json_string(f->file));
+    }
+    json_object_set_new(o, "lineno", json_integer(f->line));
+    pass_through(o, in, "in_app");
+    pass_through(o, in, "trust");
+    return o;
+}
+
+static bool is_scan(const json_t *in)
+{
+    const char *t = json_string_value(json_object_get(in, "trust"));
+
+    return t != NULL && (strcmp(t, "scan") == 0 || strcmp(t, "cfiscan") == 0);
+}
+
+/* Where frame IN points: its absolute address and module. */
+static struct module *frame_module(const struct thread_ctx *tc,
+                                   const json_t *in, uint64_t *addr)
+{
+    const char *mode = json_string_value(json_object_get(in, "addr_mode"));
+    unsigned long idx;
+    char *end;
+
+    hexvalue(json_object_get(in, "instruction_addr"), addr);
+    if (mode != NULL && strncmp(mode, "rel:", 4) == 0) {
+        idx = strtoul(mode + 4, &end, 10);
+        if (*end != '\0' || idx >= tc->nmods)
+            return NULL;
+        *addr += tc->mods[idx].addr;
+        return &tc->mods[idx];
+    }
+    return module_at(tc->mods, tc->nmods, *addr);
+}
+
+static void symbolicate_frame(const struct thread_ctx *tc, size_t index,
+                              const json_t *in, json_t *out)
+{
+    struct symtable_frame f[SYM_MAX_INLINE];
+    uint64_t addr = 0, lookup;
+    struct module *m = frame_module(tc, in, &addr);
+    const char *fail = NULL;
+    size_t n = 0;
+
+    if (m == NULL)
+        fail = "unknown_image";
+    else if (m->stab == NULL)
+        fail = strcmp(m->status, "malformed") == 0 ? "malformed" : "missing";
+    lookup = addr;
+    if (fail == NULL && m->addr != 0 && wants_adjust(tc, in, index, addr))
+        lookup = caller_addr(m, addr);
+    if (fail == NULL && lookup >= m->addr)
+        n = symtable_lookup(m->stab->t, lookup - m->addr, f, SYM_MAX_INLINE,
+                            NULL);
+    if (fail == NULL && n == 0)
+        fail = "missing_symbol";
+    if (fail != NULL) {
+        bool drop = is_scan(in) && (strcmp(fail, "missing_symbol") == 0 ||
+                                    strcmp(fail, "unknown_image") == 0);
+
+        if (!drop)
+            json_array_append_new(out, frame_failed(fail, index, in, addr, m));
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            out, frame_ok(tc, index, in, m, lookup, &f[i], i + 1 == n));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Registers as "0x..." strings in key order (Symbolicator's BTreeMap). */
+static json_t *registers(const json_t *regs)
+{
+    size_t n = json_object_size(regs), i = 0;
+    const char **keys = xcalloc(n + 1, sizeof(*keys));
+    json_t *out = json_object(), *v;
+    const char *k;
+    uint64_t x;
+
+    json_object_foreach((json_t *)regs, k, v)
+        keys[i++] = k;
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    for (i = 0; i < n; i++)
+        if (hexvalue(json_object_get(regs, keys[i]), &x))
+            json_object_set_new(out, keys[i], hex_json(x));
+    free(keys);
+    return out;
+}
+
+static json_t *reversed(const json_t *a)
+{
+    json_t *r = json_array();
+
+    for (size_t i = json_array_size(a); i > 0; i--)
+        json_array_append(r, json_array_get(a, i - 1));
+    return r;
+}
+
+static json_t *symbolicate_thread(struct thread_ctx *tc, const json_t *thread)
+{
+    json_t *frames = json_object_get(thread, "frames"), *in, *out, *o;
+    static const char *const keep[] = {"thread_id", "thread_name",
+                                       "is_requesting"};
+    size_t i;
+
+    tc->thread = thread;
+    tc->has_ip = thread_ip(thread, &tc->ip);
+    tc->any_adjust_field = false;
+    json_array_foreach(frames, i, in)
+        if (json_object_get(in, "adjust_instruction_addr") != NULL)
+            tc->any_adjust_field = true;
+    frames = tc->r->caller_first ? reversed(frames) : json_incref(frames);
+    out = json_array();
+    json_array_foreach(frames, i, in)
+        symbolicate_frame(tc, i, in, out);
+    json_decref(frames);
+    o = json_object();
+    for (i = 0; i < 3; i++)
+        pass_through(o, thread, keep[i]);
+    if (json_object_size(json_object_get(thread, "registers")) > 0)
+        json_object_set_new(
+            o, "registers", registers(json_object_get(thread, "registers")));
+    if (tc->r->caller_first) {
+        json_t *rev = reversed(out);
+
+        json_decref(out);
+        out = rev;
+    }
+    json_object_set_new(o, "frames", out);
+    return o;
+}
+
+/* --- the answer ------------------------------------------------------------- */
+
+static json_t *module_json(const struct symreq *r, const struct module *m)
+{
+    json_t *o = json_object(), *feat = json_object();
+    const struct stab *t = m->stab;
+    static const char *const keep[] = {"type", "code_id", "code_file",
+                                       "debug_id", "debug_file",
+                                       "debug_checksum"};
+
+    json_object_set_new(o, "debug_status", json_string(m->status));
+    json_object_set_new(feat, "has_debug_info",
+                        json_boolean(t && t->has_debug_info));
+    json_object_set_new(feat, "has_unwind_info",
+                        json_boolean(t && t->has_unwind_info));
+    json_object_set_new(feat, "has_symbols", json_boolean(t && t->has_symbols));
+    json_object_set_new(feat, "has_sources", json_false());
+    json_object_set_new(o, "features", feat);
+    json_object_set_new(o, "arch", json_string(t && t->id.arch[0]
+                                                   ? t->id.arch
+                                                   : "unknown"));
+    for (size_t i = 0; i < sizeof(keep) / sizeof(*keep); i++)
+        pass_through(o, m->raw, keep[i]);
+    if (m->debug_id[0] != '\0')
+        json_object_set_new(o, "debug_id", json_string(m->debug_id));
+    else
+        json_object_del(o, "debug_id");
+    if (m->ids.code_id[0] != '\0')
+        json_object_set_new(o, "code_id", json_string(m->ids.code_id));
+    else
+        json_object_del(o, "code_id");
+    json_object_set_new(o, "image_addr", hex_json(m->addr));
+    pass_through(o, m->raw, "image_size");
+    if (r->dif_candidates && json_array_size(m->candidates) > 0)
+        json_object_set(o, "candidates", m->candidates);
+    return o;
+}
+
+/* Mark the modules some frame points into. */
+static void mark_used(struct thread_ctx *tc)
+{
+    size_t i, j;
+    json_t *st, *f;
+
+    json_array_foreach(tc->r->stacks, i, st) {
+        json_array_foreach(json_object_get(st, "frames"), j, f) {
+            uint64_t addr;
+            struct module *m = frame_module(tc, f, &addr);
+
+            if (m != NULL)
+                m->used = true;
+        }
+    }
+}
+
+char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
+                       size_t *len)
+{
+    struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope};
+    size_t nmods = json_array_size(r->modules), i;
+    struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
+    struct thread_ctx tc = {.r = r, .s = s, .mods = mods, .nmods = nmods};
+    json_t *out = json_object(), *stacks = json_array(), *modules = json_array();
+    json_t *st;
+    char *text;
+
+    for (i = 0; i < nmods; i++)
+        module_init(&mods[i], json_array_get(r->modules, i));
+    backfill_sizes(mods, nmods);
+    mark_used(&tc);
+    for (i = 0; i < nmods; i++)
+        if (mods[i].used)
+            resolve_module(s, r, &ctx, &mods[i]);
+    json_array_foreach(r->stacks, i, st)
+        json_array_append_new(stacks, symbolicate_thread(&tc, st));
+    for (i = 0; i < nmods; i++) {
+        json_array_append_new(modules, module_json(r, &mods[i]));
+        stabcache_put(s->tables, mods[i].stab);
+        json_decref(mods[i].candidates);
+    }
+    json_object_set_new(out, "status", json_string("completed"));
+    if (r->has_signal)
+        json_object_set_new(out, "signal", json_integer(r->signal));
+    json_object_set_new(out, "stacktraces", stacks);
+    json_object_set_new(out, "modules", modules);
+    text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    *len = text ? strlen(text) : 0;
+    json_decref(out);
+    free(mods);
+    return text;
+}

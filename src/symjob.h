@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symjob: symbolication jobs as every worker process sees them.
+ *
+ * Workers are pre-forked processes sharing one listen socket, so a poll
+ * (GET /requests/<id>) may land on a worker that did not run the job.  The
+ * state therefore lives in files under "<cache dir>/.Symsrvd/requests/":
+ * "<id>.running" (holding the owner's pid) while the job runs, then
+ * "<id>.json", the finished answer, written to a temp file and renamed so
+ * a reader never sees half of it.  A finished result outlives a worker
+ * restart; a job whose owner died is unknown (404), and clients resubmit.
+ * Results are swept KEEP_MS after they were written.
+ *
+ * The slot count (max_jobs) is per process: each worker bounds its own
+ * threads.
+ *
+ * THREADS.  Any thread may call any function once symjob_open() returned.
+ */
+#ifndef SYMSRVD_SYMJOB_H
+#define SYMSRVD_SYMJOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYMJOB_ID_LEN 36 /* a UUID v4, lower-case, hyphenated */
+
+struct symjobs;
+
+enum symjob_state { SYMJOB_UNKNOWN, SYMJOB_PENDING, SYMJOB_DONE };
+
+/* Open the job directory under CACHE_DIR (created if needed).  0 and *OUT,
+ * or -errno. */
+int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
+                struct symjobs **out);
+void symjob_close(struct symjobs *js); /* NULL-safe */
+
+/* Take a slot and a new id, and mark the job running.  0, or -EBUSY when
+ * MAX_JOBS jobs of this process are running, or -errno. */
+int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1]);
+
+/* Publish TEXT[0..LEN) as the result of ID, drop the running mark, free
+ * the slot and wake symjob_wait() callers.  0 or -errno (the slot is
+ * freed in any case). */
+int symjob_finish(struct symjobs *js, const char *id, const char *text,
+                  size_t len);
+
+/* Is ID a well-formed job id (so it can name a file)? */
+bool symjob_valid_id(const char *id);
+
+/* The state of job ID.  When DONE and TEXT is not NULL, *TEXT is the
+ * result (new, NUL-terminated) and *LEN its length. */
+enum symjob_state symjob_state(struct symjobs *js, const char *id, char **text,
+                               size_t *len);
+
+/* Sleep until a job of this process finishes or TIMEOUT_MS pass. */
+void symjob_wait(struct symjobs *js, unsigned timeout_ms);
+
+/* Jobs of this process still running. */
+unsigned symjob_running(struct symjobs *js);
+
+/* Remove results older than KEEP_MS at NOW_MS (wall clock) and the
+ * running marks of dead processes.  Returns how many files went. */
+unsigned symjob_sweep(struct symjobs *js, int64_t now_ms);
+
+#endif
