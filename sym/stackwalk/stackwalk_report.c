@@ -1,20 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stackwalk_json: the walk as Symbolicator's minidump response
+ * stackwalk_report: the walk as Symbolicator's minidump response
  * (shared/reference/symbolicator-api.md): "stacktraces" with "frames"
  * and "registers", "modules" with "debug_status", and the crash summary
- * ("crashed", "crash_reason", "arch", "os", "system_info").
+ * ("crashed", "crash_reason", "arch", "os", "system_info").  Used by
+ * symsrvd-stackwalk --json and the daemon's POST /minidump.
  */
 #include "symsrvd_config.h"
 #include "fileio.h"
 
-#include "stackwalk_print.h"
+#include "stackwalk/stackwalk_report.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "demangle/demangle.h"
+
+const char *stackwalk_report_function(const struct stackwalk_frame *f,
+                                      char **owned)
+{
+    *owned = demangle_name(f->function, f->lang);
+    return *owned ? *owned : f->function;
+}
+
+bool stackwalk_report_crashed(const struct minidump *md, const char **reason,
+                              uint64_t *address)
+{
+    *address = 0;
+    *reason = minidump_crash_reason(md, address);
+    return *reason != NULL;
+}
 
 static json_t *hex_json(uint64_t v)
 {
@@ -59,7 +77,7 @@ static void frame_symbol_json(json_t *o, const struct stackwalk_frame *f)
     char *owned;
 
     json_object_set_new(o, "function",
-                        json_string(sw_function_name(f, &owned)));
+                        json_string(stackwalk_report_function(f, &owned)));
     free(owned);
     json_object_set_new(o, "symbol", json_string(f->function));
     json_object_set_new(o, "sym_addr", hex_json(f->function_base));
@@ -199,7 +217,7 @@ static void summary_json(json_t *o, const struct minidump *md,
     const char *reason, *assertion = minidump_assertion(md);
     json_t *os = json_object(), *sys = json_object();
     uint64_t addr;
-    bool crashed = sw_crashed(md, &reason, &addr);
+    bool crashed = stackwalk_report_crashed(md, &reason, &addr);
 
     json_object_set_new(o, "crashed", json_boolean(crashed));
     if (crashed) {
@@ -223,12 +241,13 @@ static void summary_json(json_t *o, const struct minidump *md,
     json_object_set_new(o, "system_info", sys);
 }
 
-int sw_print_json(const struct minidump *md, const struct stackwalk_result *r)
+json_t *stackwalk_report_json(const struct minidump *md,
+                              const struct stackwalk_result *r)
 {
     json_t *o = json_object(), *traces = json_array(), *mods = json_array();
-    int rc;
 
-    json_object_set_new(o, "status", json_string("complete"));
+    /* the wire value; the API document says "complete" */
+    json_object_set_new(o, "status", json_string("completed"));
     summary_json(o, md, r);
     for (size_t i = 0; i < stackwalk_thread_count(r); i++)
         json_array_append_new(traces, thread_json(r, i));
@@ -236,9 +255,5 @@ int sw_print_json(const struct minidump *md, const struct stackwalk_result *r)
     for (size_t i = 0; i < minidump_module_count(md); i++)
         json_array_append_new(mods, module_json(md, r, i));
     json_object_set_new(o, "modules", mods);
-    rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (rc == 0)
-        putchar('\n');
-    return rc == 0 && fflush(stdout) == 0 ? 0 : -EIO;
+    return o;
 }
