@@ -112,6 +112,8 @@ static const struct config_key config_keys[] = {
     {"max_jobs", CONFIG_T_UINT, SYM(max_jobs), "200", 1, 100000, NULL},
     {"max_body_size", CONFIG_T_SIZE, SYM(max_body_size), "55M", 1024, 4 * GIB,
      NULL},
+    {"max_minidump_size", CONFIG_T_SIZE, SYM(max_minidump_size), "250M", 1024,
+     64 * TIB, NULL},
     {"result_ttl", CONFIG_T_DURATION, SYM(result_ttl_ms), "90s", MS_PER_S,
      MS_PER_D, NULL},
     {"allow_request_sources", CONFIG_T_ENUM, SYM(allow_request_sources),

@@ -81,6 +81,7 @@ struct config {
     /* [symbolicate] */
     unsigned max_jobs;                       /* default 200, per worker */
     uint64_t max_body_size;                  /* default 55M */
+    uint64_t max_minidump_size;              /* default 250M */
     uint64_t result_ttl_ms;                  /* default 90s */
     enum config_sources allow_request_sources; /* default public */
     char *filesystem_roots; /* "none" (default) or dirs separated by ':' */

@@ -123,6 +123,9 @@ static enum MHD_Result route(struct req *r, const char *method)
     if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
         path_is(r->target, len, "/symbolicate"))
         return server_api_symbolicate(r);
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
+        path_is(r->target, len, "/minidump"))
+        return server_api_minidump(r);
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
         r->kind = METRICS_BAD;
         return server_text(r, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -166,7 +169,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     }
     if (*upload_size != 0) {
         /* only the API reads bodies; others are dropped */
-        if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+        bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+        bool form = strncmp(r->target, "/minidump", 9) == 0 &&
+                    (r->target[9] == '\0' || r->target[9] == '?');
+
+        if (post && form)
+            server_api_upload(r, upload, *upload_size);
+        else if (post)
             server_api_body(r, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
@@ -257,6 +266,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         metrics_add(&metrics->bytes_served, r->bytes);
     }
     server_symbol_release(r);
+    server_api_release(r);
     atomic_fetch_sub_explicit(&r->srv->active, 1, memory_order_relaxed);
     free(r->body);
     free(r->target);

@@ -3,6 +3,11 @@
  * server_api: Sentry Symbolicator's HTTP API on the worker's MHD server:
  * POST /symbolicate, GET /requests/<id>, GET /healthcheck.
  *
+ * POST /minidump is multipart/form-data: MHD's parser streams the
+ * upload_file_minidump field into a file under .Symsrvd/uploads/ (never
+ * held in memory; over max_minidump_size -> 413) and keeps the small
+ * sources and options fields.
+ *
  * A POST is parsed on the MHD thread (400/422 come back at once), then
  * run on a job thread of its own (at most [symbolicate] max_jobs per
  * worker, else 503).  The connection is suspended until the job's result
@@ -14,24 +19,31 @@
 #include "symsrvd_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "server_int.h"
+#include "fileio.h"
 #include "symbolicate.h"
 #include "symjob.h"
+#include "symminidump.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
 #define WAIT_POLL_MS 20
 #define SWEEP_EVERY_MS 5000
 #define RETRY_AFTER_S 30
+#define FIELD_MAX (1024 * 1024) /* multipart fields but the dump */
+#define FORM_BUFFER (64 * 1024)
 
 struct api {
     struct server *srv;
@@ -45,10 +57,23 @@ struct api {
     bool stop;           /* protected by lock */
 };
 
+/* One job: a /symbolicate request or a minidump. */
 struct job {
     struct api *api;
     struct symreq *req;
+    struct mdjob *md;
     char id[SYMJOB_ID_LEN + 1];
+};
+
+/* What a POST /minidump upload collects (server_api_upload()). */
+struct upload {
+    struct MHD_PostProcessor *pp;
+    int fd;          /* the dump's temp file, -1 until its first byte */
+    char *path;      /* its name; NULL once a job owns it */
+    uint64_t len;
+    bool too_big, field_too_big;
+    char *field[2];  /* "sources", "options" */
+    size_t flen[2];
 };
 
 /* --- answers --------------------------------------------------------- */
@@ -199,16 +224,19 @@ static void *job_main(void *arg)
     struct job *j = arg;
     struct api *a = j->api;
     size_t len = 0;
-    char *text = symbolicator_run(a->engine, j->req, &len);
+    char *text = j->req ? symbolicator_run(a->engine, j->req, &len)
+                        : symbolicator_run_minidump(a->engine, j->md, &len);
 
     if (text == NULL) {
         text = xstrdup("{\"status\":\"internal_error\"}");
         len = strlen(text);
     }
+    /* clean up (the uploaded dump) before the answer is out */
+    symreq_free(j->req);
+    mdjob_free(j->md);
     if (symjob_finish(a->jobs, j->id, text, len) < 0)
         log_warn("request %s: cannot write the result", j->id);
     free(text);
-    symreq_free(j->req);
     free(j);
     pthread_mutex_lock(&a->lock);
     if (--a->threads == 0)
@@ -217,7 +245,9 @@ static void *job_main(void *arg)
     return NULL;
 }
 
-static int start_job(struct api *a, struct symreq *req, char *id_out)
+/* Run REQ or MD (the job owns it, also on failure) on a thread. */
+static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
+                     char *id_out)
 {
     struct job *j = xcalloc(1, sizeof(*j));
     pthread_attr_t attr;
@@ -225,11 +255,14 @@ static int start_job(struct api *a, struct symreq *req, char *id_out)
     int rc = symjob_begin(a->jobs, j->id);
 
     if (rc < 0) {
+        symreq_free(req);
+        mdjob_free(md);
         free(j);
         return rc;
     }
     j->api = a;
     j->req = req;
+    j->md = md;
     memcpy(id_out, j->id, sizeof(j->id));
     pthread_mutex_lock(&a->lock);
     a->threads++;
@@ -244,6 +277,7 @@ static int start_job(struct api *a, struct symreq *req, char *id_out)
         a->threads--;
         pthread_mutex_unlock(&a->lock);
         symreq_free(req);
+        mdjob_free(md);
         free(j);
     }
     return rc;
@@ -283,6 +317,18 @@ void server_api_body(struct req *r, const char *data, size_t len)
     r->body[r->body_len] = '\0';
 }
 
+/* Answer R according to RC, how starting its job went. */
+static enum MHD_Result started(struct req *r, int rc)
+{
+    if (rc == -EBUSY)
+        return answer_detail(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "maximum number of concurrent requests reached");
+    if (rc < 0)
+        return answer_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             "cannot start the job");
+    return wait_or_answer(r);
+}
+
 enum MHD_Result server_api_symbolicate(struct req *r)
 {
     struct symreq_params p = {
@@ -303,14 +349,7 @@ enum MHD_Result server_api_symbolicate(struct req *r)
         return answer_detail(r, MHD_HTTP_BAD_REQUEST, err);
     if (rc < 0)
         return answer_detail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, err);
-    rc = start_job(r->srv->api, req, r->job_id);
-    if (rc == -EBUSY)
-        return answer_detail(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-                             "maximum number of concurrent requests reached");
-    if (rc < 0)
-        return answer_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                             "cannot start the job");
-    return wait_or_answer(r);
+    return started(r, start_job(r->srv->api, req, NULL, r->job_id));
 }
 
 enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len)
@@ -321,6 +360,133 @@ enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len)
     memcpy(r->job_id, id, len);
     r->job_id[len] = '\0';
     return wait_or_answer(r);
+}
+
+/* --- POST /minidump --------------------------------------------------------- */
+
+static int open_dump(struct req *r, struct upload *u)
+{
+    uint8_t b[16];
+    char hex[33];
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        return -EIO;
+    for (size_t i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", b[i]);
+    u->path = xasprintf("%s/.Symsrvd/uploads/%s.dmp", r->srv->cfg->cache_dir,
+                        hex);
+    u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    return u->fd < 0 ? -errno : 0;
+}
+
+static void take_field(struct upload *u, int i, const char *data, size_t size)
+{
+    if (u->flen[i] + size > FIELD_MAX) {
+        u->field_too_big = true;
+        return;
+    }
+    u->field[i] = xreallocarray(u->field[i], u->flen[i] + size + 1, 1);
+    memcpy(u->field[i] + u->flen[i], data, size);
+    u->flen[i] += size;
+    u->field[i][u->flen[i]] = '\0';
+}
+
+/* MHD's multipart parser calls this with each field's data in pieces;
+ * the dump goes straight to its file. */
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *filename,
+                                const char *content_type,
+                                const char *transfer_encoding,
+                                const char *data, uint64_t off, size_t size)
+{
+    struct req *r = cls;
+    struct upload *u = r->upload;
+
+    (void)kind;
+    (void)filename;
+    (void)content_type;
+    (void)transfer_encoding;
+    (void)off;
+    if (strcmp(key, "upload_file_minidump") == 0) {
+        if (u->fd < 0 && u->path == NULL && open_dump(r, u) < 0)
+            return MHD_NO;
+        u->len += size;
+        if (u->len > r->srv->cfg->max_minidump_size)
+            u->too_big = true;
+        if (!u->too_big && size > 0 && write_full(u->fd, data, size) < 0)
+            return MHD_NO;
+    } else if (strcmp(key, "sources") == 0) {
+        take_field(u, 0, data, size);
+    } else if (strcmp(key, "options") == 0) {
+        take_field(u, 1, data, size);
+    }
+    return MHD_YES;
+}
+
+void server_api_upload(struct req *r, const char *data, size_t len)
+{
+    struct upload *u = r->upload;
+
+    if (u == NULL) {
+        u = r->upload = xcalloc(1, sizeof(*u));
+        u->fd = -1;
+        u->pp = MHD_create_post_processor(r->conn, FORM_BUFFER, on_field, r);
+    }
+    if (u->pp != NULL && MHD_post_process(u->pp, data, len) != MHD_YES) {
+        MHD_destroy_post_processor(u->pp);
+        u->pp = NULL;
+    }
+}
+
+void server_api_release(struct req *r)
+{
+    struct upload *u = r->upload;
+
+    if (u == NULL)
+        return;
+    if (u->pp != NULL)
+        MHD_destroy_post_processor(u->pp);
+    if (u->fd >= 0)
+        close(u->fd);
+    if (u->path != NULL)
+        unlink(u->path);
+    free(u->path);
+    free(u->field[0]);
+    free(u->field[1]);
+    free(u);
+    r->upload = NULL;
+}
+
+enum MHD_Result server_api_minidump(struct req *r)
+{
+    struct upload *u = r->upload;
+    const char *scope = MHD_lookup_connection_value(
+        r->conn, MHD_GET_ARGUMENT_KIND, "scope");
+    struct mdjob *md = NULL;
+    char err[512];
+    int rc;
+
+    if (u != NULL && u->pp != NULL) {
+        MHD_destroy_post_processor(u->pp);
+        u->pp = NULL;
+    }
+    if (u != NULL && (u->too_big || u->field_too_big))
+        return answer_detail(r, MHD_HTTP_CONTENT_TOO_LARGE,
+                             u->too_big ? "minidump too large"
+                                        : "form field too large");
+    if (u == NULL || u->path == NULL)
+        return answer_detail(r, MHD_HTTP_BAD_REQUEST, "missing minidump");
+    close(u->fd);
+    u->fd = -1;
+    rc = mdjob_new(u->path, u->field[0], u->flen[0], u->field[1], u->flen[1],
+                   scope, &md, err, sizeof(err));
+    free(u->path); /* the job owns the file now, also on failure */
+    u->path = NULL;
+    if (rc == -EINVAL)
+        return answer_detail(r, MHD_HTTP_BAD_REQUEST, err);
+    if (rc < 0)
+        return answer_detail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, err);
+    return started(r, start_job(r->srv->api, NULL, md, r->job_id));
 }
 
 enum MHD_Result server_api_healthcheck(struct req *r)
@@ -334,9 +500,13 @@ enum MHD_Result server_api_healthcheck(struct req *r)
 int server_api_start(struct server *s)
 {
     struct api *a = xcalloc(1, sizeof(*a));
-    int rc = symjob_open(s->cfg->cache_dir, s->cfg->max_jobs,
-                         s->cfg->result_ttl_ms, &a->jobs);
+    char *uploads = xasprintf("%s/.Symsrvd/uploads", s->cfg->cache_dir);
+    int rc = mkdir_p(uploads, 0750);
 
+    free(uploads);
+    if (rc == 0)
+        rc = symjob_open(s->cfg->cache_dir, s->cfg->max_jobs,
+                         s->cfg->result_ttl_ms, &a->jobs);
     if (rc < 0) {
         free(a);
         return rc;

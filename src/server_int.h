@@ -21,6 +21,7 @@ struct fetch;
 struct tlq;
 struct rcache;
 struct api;
+struct upload;
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -65,6 +66,7 @@ struct req {
     char job_id[40];         /* "" unless waiting on or answering a job */
     uint64_t deadline_ms;    /* mono_ms() to give up waiting; 0: never */
     struct req *wnext;       /* in the API's list of waiting requests */
+    struct upload *upload;   /* POST /minidump: the form so far */
 };
 
 /* Queue a plain-text response STATUS with BODY (a static string) and
@@ -98,6 +100,9 @@ void server_api_quiesce(struct server *s); /* answer every waiting request */
 void server_api_stop(struct server *s);    /* after the MHD daemons stopped */
 void server_api_body(struct req *r, const char *data, size_t len);
 enum MHD_Result server_api_symbolicate(struct req *r);
+void server_api_upload(struct req *r, const char *data, size_t len);
+enum MHD_Result server_api_minidump(struct req *r);
+void server_api_release(struct req *r); /* at completion */
 enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len);
 enum MHD_Result server_api_resume(struct req *r);
 enum MHD_Result server_api_healthcheck(struct req *r);

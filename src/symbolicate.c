@@ -21,17 +21,13 @@
 #include "fileio.h"
 #include "layout.h"
 #include "stabcache.h"
+#include "symbolicate_int.h"
 #include "symsource.h"
 #include "table/symtable.h"
 #include "xalloc.h"
 
 #define SYM_MAX_INLINE 64
 #define SYM_TABLES_IN_MEMORY 4096
-
-struct symbolicator {
-    const struct config *cfg;
-    struct stabcache *tables;
-};
 
 struct symreq {
     json_t *root;
@@ -219,18 +215,8 @@ void symreq_free(struct symreq *r)
 
 /* --- modules ------------------------------------------------------------- */
 
-struct module {
-    const json_t *raw;
-    struct layout_ids ids;
-    char debug_id[48]; /* canonical, "" when absent or unparsable */
-    uint64_t addr, size; /* size UINT64_MAX: reaches to the end */
-    bool used;
-    const char *status;
-    struct stab *stab;
-    json_t *candidates;
-};
 
-static void module_init(struct module *m, const json_t *raw)
+void module_init(struct module *m, const json_t *raw)
 {
     const char *did = json_string_value(json_object_get(raw, "debug_id"));
     const json_t *size = json_object_get(raw, "image_size");
@@ -252,6 +238,19 @@ static void module_init(struct module *m, const json_t *raw)
     m->size = json_is_integer(size) ? (uint64_t)json_integer_value(size) : 0;
     m->status = "unused";
     m->candidates = json_array();
+}
+
+void module_release(struct symbolicator *s, struct module *m)
+{
+    stabcache_put(s->tables, m->stab);
+    m->stab = NULL;
+    json_decref(m->candidates);
+    m->candidates = NULL;
+    for (size_t i = 0; i < m->nfound; i++)
+        free(m->found[i].path);
+    free(m->found);
+    m->found = NULL;
+    m->nfound = 0;
 }
 
 /* Modules without a size reach the next one's start (the last one: the
@@ -321,6 +320,17 @@ static void add_candidate(struct module *m, const char *source,
     json_array_append_new(m->candidates, c);
 }
 
+static void add_found(struct module *m, const char *path, const struct stab *t)
+{
+    struct symfound *f;
+
+    m->found = xreallocarray(m->found, m->nfound + 1, sizeof(*m->found));
+    f = &m->found[m->nfound++];
+    f->path = xstrdup(path);
+    f->kind = t->id.kind;
+    f->quality = t->quality;
+}
+
 struct search {
     struct symbolicator *s;
     const struct symsource_ctx *ctx;
@@ -351,11 +361,13 @@ static bool try_path(struct search *se, const struct symsource *src,
         add_candidate(m, src->id, loc, "notfound", "identifier mismatch", NULL);
         stabcache_put(se->s->tables, t);
     } else if (m->stab == NULL || t->quality < m->stab->quality) {
+        add_found(m, local, t);
         add_candidate(m, src->id, loc, "ok", NULL, "ok");
         stabcache_put(se->s->tables, m->stab);
         m->stab = t;
         done = t->quality == 0;
     } else {
+        add_found(m, local, t);
         add_candidate(m, src->id, loc, "ok", NULL, NULL);
         stabcache_put(se->s->tables, t);
     }
@@ -377,8 +389,9 @@ static size_t source_paths(const struct symsource *src, const struct module *m,
     return layout_paths(src->layout, src->casing, &m->ids, ft, out);
 }
 
-static void resolve_module(struct symbolicator *s, const struct symreq *r,
-                           const struct symsource_ctx *ctx, struct module *m)
+void module_resolve(struct symbolicator *s,
+                    const struct symsource_list *sources,
+                    const struct symsource_ctx *ctx, struct module *m)
 {
     struct search se = {.s = s, .ctx = ctx, .m = m};
     enum layout_ft fts[LAYOUT_MAX_FILETYPES];
@@ -386,8 +399,8 @@ static void resolve_module(struct symbolicator *s, const struct symreq *r,
     char paths[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX];
     bool done = false, any = false;
 
-    for (size_t i = 0; i < r->sources.n && !done; i++) {
-        const struct symsource *src = &r->sources.v[i];
+    for (size_t i = 0; i < sources->n && !done; i++) {
+        const struct symsource *src = &sources->v[i];
 
         for (size_t f = 0; f < nft && !done; f++) {
             size_t np;
@@ -678,7 +691,7 @@ static json_t *symbolicate_thread(struct thread_ctx *tc, const json_t *thread)
 
 /* --- the answer ------------------------------------------------------------- */
 
-static json_t *module_json(const struct symreq *r, const struct module *m)
+json_t *module_json(bool dif_candidates, const struct module *m)
 {
     json_t *o = json_object(), *feat = json_object();
     const struct stab *t = m->stab;
@@ -709,7 +722,7 @@ static json_t *module_json(const struct symreq *r, const struct module *m)
         json_object_del(o, "code_id");
     json_object_set_new(o, "image_addr", hex_json(m->addr));
     pass_through(o, m->raw, "image_size");
-    if (r->dif_candidates && json_array_size(m->candidates) > 0)
+    if (dif_candidates && json_array_size(m->candidates) > 0)
         json_object_set(o, "candidates", m->candidates);
     return o;
 }
@@ -748,13 +761,13 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
     mark_used(&tc);
     for (i = 0; i < nmods; i++)
         if (mods[i].used)
-            resolve_module(s, r, &ctx, &mods[i]);
+            module_resolve(s, &r->sources, &ctx, &mods[i]);
     json_array_foreach(r->stacks, i, st)
         json_array_append_new(stacks, symbolicate_thread(&tc, st));
     for (i = 0; i < nmods; i++) {
-        json_array_append_new(modules, module_json(r, &mods[i]));
-        stabcache_put(s->tables, mods[i].stab);
-        json_decref(mods[i].candidates);
+        json_array_append_new(modules,
+                              module_json(r->dif_candidates, &mods[i]));
+        module_release(s, &mods[i]);
     }
     json_object_set_new(out, "status", json_string("completed"));
     if (r->has_signal)

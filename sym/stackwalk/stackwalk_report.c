@@ -210,6 +210,22 @@ static json_t *module_json(const struct minidump *md,
     return o;
 }
 
+/* Symbolicator's os_name for the dump's platform (its "os" object keeps
+ * Breakpad's long names). */
+static const char *os_name(const struct minidump_system_info *si)
+{
+    static const struct {
+        const char *short_name, *name;
+    } names[] = {{"windows", "Windows"}, {"mac", "macOS"},
+                 {"ios", "iOS"},         {"linux", "Linux"},
+                 {"solaris", "Solaris"}, {"android", "Android"}};
+
+    for (size_t i = 0; si != NULL && i < sizeof(names) / sizeof(*names); i++)
+        if (strcmp(si->os_short, names[i].short_name) == 0)
+            return names[i].name;
+    return "";
+}
+
 static void summary_json(json_t *o, const struct minidump *md,
                          const struct stackwalk_result *r)
 {
@@ -230,7 +246,7 @@ static void summary_json(json_t *o, const struct minidump *md,
     json_object_set_new(os, "name", json_string(si ? si->os : ""));
     json_object_set_new(os, "version", json_string(si ? si->os_version : ""));
     json_object_set_new(o, "os", os);
-    json_object_set_new(sys, "os_name", json_string(si ? si->os : ""));
+    json_object_set_new(sys, "os_name", json_string(os_name(si)));
     json_object_set_new(sys, "os_version",
                         json_string(si ? si->os_version : ""));
     json_object_set_new(sys, "cpu_arch",

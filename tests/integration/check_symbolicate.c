@@ -608,6 +608,206 @@ START_TEST(test_ssrf_refused_by_default)
 }
 END_TEST
 
+/* --- POST /minidump ------------------------------------------------------ */
+
+#define BOUNDARY "symsrvd-test-boundary-7d3a"
+
+struct form {
+    char *data;
+    size_t len;
+};
+
+static void form_add(struct form *f, const char *name, const char *filename,
+                     const void *data, size_t len)
+{
+    char *head = xasprintf("--" BOUNDARY "\r\nContent-Disposition: form-data; "
+                           "name=\"%s\"%s%s%s\r\n%s\r\n",
+                           name, filename ? "; filename=\"" : "",
+                           filename ? filename : "", filename ? "\"" : "",
+                           filename ? "Content-Type: application/octet-stream"
+                                      "\r\n"
+                                    : "");
+    size_t hl = strlen(head);
+
+    f->data = xreallocarray(f->data, f->len + hl + len + 2, 1);
+    memcpy(f->data + f->len, head, hl);
+    memcpy(f->data + f->len + hl, data, len);
+    memcpy(f->data + f->len + hl + len, "\r\n", 2);
+    f->len += hl + len + 2;
+    free(head);
+}
+
+/* POST the form F (finished here) to /minidump; the parsed answer. */
+static json_t *post_form(const struct itest *t, struct form *f, long *status)
+{
+    static const char *const hdrs[] = {
+        "Content-Type: multipart/form-data; boundary=" BOUNDARY, NULL};
+    char *url = itest_url(t, "/minidump");
+    struct http_resp r;
+    json_t *j;
+
+    f->data = xreallocarray(f->data, f->len + 64, 1);
+    f->len += (size_t)snprintf(f->data + f->len, 64, "--" BOUNDARY "--\r\n");
+    http_post(url, hdrs, f->data, f->len, &r);
+    *status = r.status;
+    j = json_loads(r.body ? r.body : "", 0, NULL);
+    http_resp_free(&r);
+    free(url);
+    free(f->data);
+    f->data = NULL;
+    f->len = 0;
+    return j;
+}
+
+static void form_add_file(struct form *f, const char *rel)
+{
+    char *path = data_path(rel), *data = NULL;
+    size_t len = 0;
+
+    ck_assert_int_eq(read_small_file(path, 64u << 20, &data, &len), 0);
+    form_add(f, "upload_file_minidump", "dump.dmp", data, len);
+    free(data);
+    free(path);
+}
+
+/* The requesting (crashed) thread's frames. */
+static json_t *crashed_frames(const json_t *a)
+{
+    json_t *t;
+    size_t i;
+
+    json_array_foreach(json_object_get(a, "stacktraces"), i, t)
+        if (json_is_true(json_object_get(t, "is_requesting")))
+            return json_object_get(t, "frames");
+    ck_abort_msg("no requesting thread");
+    return NULL;
+}
+
+static const struct {
+    const char *dump, *os, *arch, *function;
+    long line;
+} dumps[] = {
+    {"minidump/windows.dmp", "Windows", "x86", "main", 35},
+    {"minidump/linux.dmp", "Linux", "x86_64", "main", 35},
+    {"minidump/macos.dmp", "macOS", "x86_64", "main", 21},
+};
+
+static void place_store(const char *dir)
+{
+    place(dir, PDB_KEY, "pdb/crash.pdb");
+    place(dir, "f1/c3bcc0279865fe3058404b2831d9e64135386c", "elf/crash");
+    place(dir, "f1/c3bcc0279865fe3058404b2831d9e64135386c.debug",
+          "elf/crash.debug");
+    place(dir, "crash/67E9247C814E392BA027DBDE6748FCBF0/crash.sym",
+          "breakpad/macos/crash.sym");
+}
+
+/* The three fixture dumps, with their symbols from a filesystem source
+ * and with none: named frames with lines, or module + address. */
+START_TEST(test_minidump_fixtures)
+{
+    char *dir = testutil_tmpdir(), *extra = xasprintf("filesystem_roots = %s\n",
+                                                      dir);
+    char *conf = conf_with(extra), *src;
+    struct itest t;
+    struct form f = {0};
+    long status;
+
+    place_store(dir);
+    itest_start_conf(&t, 0, conf);
+    src = xasprintf("[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}]",
+                    dir);
+    for (size_t i = 0; i < sizeof(dumps) / sizeof(*dumps); i++) {
+        json_t *a, *fr, *found = NULL;
+        size_t k;
+
+        form_add_file(&f, dumps[i].dump);
+        form_add(&f, "sources", NULL, src, strlen(src));
+        form_add(&f, "options", NULL, "{\"dif_candidates\":true}", 23);
+        a = post_form(&t, &f, &status);
+        ck_assert_int_eq(status, 200);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_str_eq(str(a, "status"), "completed");
+        ck_assert(json_is_true(json_object_get(a, "crashed")));
+        ck_assert_str_eq(str(a, "arch"), dumps[i].arch);
+        ck_assert_str_eq(str(json_object_get(a, "system_info"), "os_name"),
+                         dumps[i].os);
+        ck_assert_int_gt(json_integer_value(json_object_get(a, "timestamp")),
+                         0);
+        json_array_foreach(crashed_frames(a), k, fr)
+            if (found == NULL && strcmp(str(fr, "function"), "main") == 0)
+                found = fr;
+        ck_assert_msg(found != NULL, "%s: no main", dumps[i].dump);
+        ck_assert_int_eq(json_integer_value(json_object_get(found, "lineno")),
+                         dumps[i].line);
+        ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+        ck_assert_ptr_nonnull(json_object_get(module(a, 0), "candidates"));
+        json_decref(a);
+
+        /* no sources and an empty cache: walked, not named */
+        form_add_file(&f, dumps[i].dump);
+        a = post_form(&t, &f, &status);
+        ck_assert_int_eq(status, 200);
+        ck_assert_str_eq(str(a, "status"), "completed");
+        fr = json_array_get(crashed_frames(a), 0);
+        ck_assert_str_eq(str(fr, "status"), "missing");
+        ck_assert_str_eq(str(fr, "trust"), "context");
+        ck_assert_str_eq(str(module(a, 0), "debug_status"), "missing");
+        json_decref(a);
+    }
+    /* the uploads are gone once answered */
+    {
+        char *up = xasprintf("%s/.Symsrvd/uploads", t.dir);
+
+        ck_assert_uint_eq(itest_count_files(up, false), 0);
+        free(up);
+    }
+    itest_stop(&t);
+    testutil_rmtree(dir);
+    free(src);
+    free(conf);
+    free(extra);
+    free(dir);
+}
+END_TEST
+
+/* A dump that does not parse completes as failed; no dump is 400; a dump
+ * over max_minidump_size is 413. */
+START_TEST(test_minidump_errors)
+{
+    struct itest t;
+    struct form f = {0};
+    char *big = xmalloc(3000);
+    long status;
+    json_t *a;
+
+    itest_start_conf(&t, 0, "[symbolicate]\nmax_minidump_size = 2K\n");
+    form_add(&f, "upload_file_minidump", "x.dmp", "not a dump", 10);
+    a = post_form(&t, &f, &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_str_eq(str(a, "status"), "failed");
+    ck_assert_ptr_nonnull(strstr(str(a, "message"), "minidump"));
+    json_decref(a);
+    form_add(&f, "options", NULL, "{}", 2);
+    a = post_form(&t, &f, &status);
+    ck_assert_int_eq(status, 400);
+    ck_assert_str_eq(str(a, "detail"), "missing minidump");
+    json_decref(a);
+    memset(big, 'M', 3000);
+    form_add(&f, "upload_file_minidump", "x.dmp", big, 3000);
+    a = post_form(&t, &f, &status);
+    ck_assert_int_eq(status, 413);
+    json_decref(a);
+    form_add(&f, "upload_file_minidump", "x.dmp", "MDMP", 4);
+    form_add(&f, "sources", NULL, "[{\"id\":1", 9);
+    a = post_form(&t, &f, &status);
+    ck_assert_int_eq(status, 400);
+    json_decref(a);
+    free(big);
+    itest_stop(&t);
+}
+END_TEST
+
 /* /healthcheck says "ok"; /proxy/<path> is the root path. */
 START_TEST(test_healthcheck_and_proxy_path)
 {
@@ -644,6 +844,8 @@ int main(void)
     tcase_add_test(tc, test_errors_400_413_422_503);
     tcase_add_test(tc, test_ssrf_refused_by_default);
     tcase_add_test(tc, test_healthcheck_and_proxy_path);
+    tcase_add_test(tc, test_minidump_fixtures);
+    tcase_add_test(tc, test_minidump_errors);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
