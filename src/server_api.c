@@ -105,15 +105,36 @@ static enum MHD_Result answer_pending(struct req *r)
     return answer_json(r, MHD_HTTP_OK, text, strlen(text));
 }
 
+/* A finished result straight from its file (sendfile, no copy). */
+static enum MHD_Result answer_file(struct req *r, int fd, uint64_t size)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+
+    if (resp == NULL) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    r->bytes = size;
+    return server_queue(r, MHD_HTTP_OK, resp);
+}
+
 /* The job's state decides: result, pending, or 404 for an unknown id. */
 static enum MHD_Result answer_job(struct req *r)
 {
-    char *text = NULL;
-    size_t len = 0;
+    struct symjobs *js = r->srv->api->jobs;
+    uint64_t size;
+    int fd;
 
-    switch (symjob_state(r->srv->api->jobs, r->job_id, &text, &len)) {
+    if (symjob_open_result(js, r->job_id, &fd, &size) == 0)
+        return answer_file(r, fd, size);
+    switch (symjob_state(js, r->job_id)) {
     case SYMJOB_DONE:
-        return answer_json(r, MHD_HTTP_OK, text, len);
+        if (symjob_open_result(js, r->job_id, &fd, &size) == 0)
+            return answer_file(r, fd, size);
+        break;
     case SYMJOB_PENDING:
         return answer_pending(r);
     case SYMJOB_UNKNOWN:
@@ -169,7 +190,7 @@ static enum MHD_Result wait_or_answer(struct req *r)
     uint64_t timeout_ms = 0;
     bool has_timeout = query_timeout(r, &timeout_ms);
 
-    if (symjob_state(r->srv->api->jobs, r->job_id, NULL, NULL) !=
+    if (symjob_state(r->srv->api->jobs, r->job_id) !=
             SYMJOB_PENDING ||
         (has_timeout && timeout_ms == 0))
         return answer_job(r);
@@ -186,7 +207,7 @@ static void wake_ready(struct api *a, bool all)
     pthread_mutex_lock(&a->lock);
     for (pp = &a->waiting; (r = *pp) != NULL;) {
         if (all || (r->deadline_ms != 0 && now >= r->deadline_ms) ||
-            symjob_state(a->jobs, r->job_id, NULL, NULL) != SYMJOB_PENDING) {
+            symjob_state(a->jobs, r->job_id) != SYMJOB_PENDING) {
             *pp = r->wnext;
             r->wnext = NULL;
             MHD_resume_connection(r->conn);

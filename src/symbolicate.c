@@ -19,6 +19,7 @@
 #include "config.h"
 #include "demangle/demangle.h"
 #include "fileio.h"
+#include "jsonout.h"
 #include "layout.h"
 #include "stabcache.h"
 #include "symbolicate_int.h"
@@ -26,19 +27,8 @@
 #include "table/symtable.h"
 #include "xalloc.h"
 
-#define SYM_MAX_INLINE 64
 #define SYM_TABLES_IN_MEMORY 4096
 
-struct symreq {
-    json_t *root;
-    json_t *stacks; /* borrowed from root: stacktraces or threads */
-    json_t *modules;
-    struct symsource_list sources;
-    char *scope;
-    bool demangle, dif_candidates, caller_first;
-    bool has_signal;
-    json_int_t signal;
-};
 
 static void fmt_err(char *buf, size_t len, const char *f, ...)
     __attribute__((format(printf, 3, 4)));
@@ -71,27 +61,6 @@ void symbolicator_free(struct symbolicator *s)
 }
 
 /* --- parsing ------------------------------------------------------------- */
-
-/* Symbolicator's HexValue: a JSON integer, "0x..." hex or a decimal
- * string. */
-static bool hexvalue(const json_t *v, uint64_t *out)
-{
-    const char *s = json_string_value(v);
-    char *end;
-
-    if (json_is_integer(v) && json_integer_value(v) >= 0) {
-        *out = (uint64_t)json_integer_value(v);
-        return true;
-    }
-    if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
-        return false;
-    errno = 0;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        *out = strtoull(s + 2, &end, 16);
-    else
-        *out = strtoull(s, &end, 10);
-    return errno == 0 && *end == '\0' && end != s;
-}
 
 static int check_frames(const json_t *stacks, char *err, size_t errlen)
 {
@@ -269,18 +238,6 @@ static void backfill_sizes(struct module *m, size_t n)
     }
 }
 
-static struct module *module_at(struct module *m, size_t n, uint64_t addr)
-{
-    struct module *best = NULL;
-
-    for (size_t i = 0; i < n; i++)
-        if (addr >= m[i].addr &&
-            (m[i].size == UINT64_MAX || addr - m[i].addr < m[i].size) &&
-            (best == NULL || m[i].addr > best->addr))
-            best = &m[i];
-    return best;
-}
-
 /* Does the file's identity match the module's?  A debug id matches with
  * an equal UUID and an age at least the requested one (Microsoft serves
  * newer ages); without debug ids, code ids must be equal. */
@@ -441,85 +398,6 @@ static json_t *hex_json(uint64_t v)
     return json_string(buf);
 }
 
-/* Instruction size and alignment of the module's CPU, for stepping back
- * from a return address into the call (symbolic's InstructionInfo). */
-static uint64_t caller_addr(const struct module *m, uint64_t addr)
-{
-    const char *arch = m->stab ? m->stab->id.arch : "";
-
-    if (strcmp(arch, "arm64") == 0)
-        return (addr & ~(uint64_t)3) - 4;
-    if (strcmp(arch, "arm") == 0)
-        return (addr & ~(uint64_t)1) - 2;
-    return addr - 1;
-}
-
-/* The thread's instruction pointer register, when it sent one. */
-static bool thread_ip(const json_t *thread, uint64_t *ip)
-{
-    static const char *const names[] = {"rip", "eip", "pc"};
-    const json_t *regs = json_object_get(thread, "registers");
-
-    for (size_t i = 0; i < 3; i++)
-        if (hexvalue(json_object_get(regs, names[i]), ip))
-            return true;
-    return false;
-}
-
-struct thread_ctx {
-    const struct symreq *r;
-    struct symbolicator *s;
-    struct module *mods;
-    size_t nmods;
-    const json_t *thread;
-    bool any_adjust_field;
-    bool has_ip;
-    uint64_t ip;
-};
-
-/* Should frame I at ADDR be looked up at its caller address (§1.7)? */
-static bool wants_adjust(const struct thread_ctx *tc, const json_t *frame,
-                         size_t i, uint64_t addr)
-{
-    const json_t *force = json_object_get(frame, "adjust_instruction_addr");
-    bool sig;
-
-    if (json_is_boolean(force))
-        return json_is_true(force);
-    if (tc->any_adjust_field || i > 0)
-        return true;
-    sig = tc->r->has_signal &&
-          (tc->r->signal == 4 || tc->r->signal == 10 || tc->r->signal == 11);
-    return sig && tc->has_ip && tc->ip != addr;
-}
-
-static json_t *frame_head(const char *status, size_t index)
-{
-    json_t *o = json_object();
-
-    json_object_set_new(o, "status", json_string(status));
-    json_object_set_new(o, "original_index", json_integer((json_int_t)index));
-    return o;
-}
-
-/* A frame we could not symbolicate: what the client sent, normalised. */
-static json_t *frame_failed(const char *status, size_t index,
-                            const json_t *in, uint64_t addr,
-                            const struct module *m)
-{
-    json_t *o = frame_head(status, index);
-    const char *k;
-    json_t *v;
-
-    json_object_foreach((json_t *)in, k, v)
-        if (strcmp(k, "status") != 0 && strcmp(k, "original_index") != 0)
-            json_object_set(o, k, v);
-    json_object_set_new(o, "instruction_addr", hex_json(addr));
-    if (m != NULL && m->ids.code_file != NULL)
-        json_object_set_new(o, "package", json_string(m->ids.code_file));
-    return o;
-}
-
 static void pass_through(json_t *o, const json_t *in, const char *key)
 {
     json_t *v = json_object_get(in, key);
@@ -527,169 +405,6 @@ static void pass_through(json_t *o, const json_t *in, const char *key)
     if (v != NULL)
         json_object_set(o, key, v);
 }
-
-static json_t *frame_ok(const struct thread_ctx *tc, size_t index,
-                        const json_t *in, const struct module *m,
-                        uint64_t lookup, const struct symtable_frame *f,
-                        bool outermost)
-{
-    json_t *o = frame_head("symbolicated", index);
-    enum symtable_lang lang = f->lang != SYMTABLE_LANG_UNKNOWN
-                                  ? f->lang
-                                  : demangle_guess_lang(f->function);
-    const char *lname = symtable_lang_name(lang);
-    char *dem = tc->r->demangle ? demangle_name(f->function, lang) : NULL;
-
-    pass_through(o, in, "platform");
-    json_object_set_new(o, "instruction_addr", hex_json(lookup));
-    pass_through(o, in, "adjust_instruction_addr");
-    if (m->ids.code_file != NULL)
-        json_object_set_new(o, "package", json_string(m->ids.code_file));
-    if (lname != NULL)
-        json_object_set_new(o, "lang", json_string(lname));
-    json_object_set_new(o, "symbol", json_string(f->function));
-    if (outermost)
-        json_object_set_new(o, "sym_addr", hex_json(m->addr + f->sym_rva));
-    json_object_set_new(o, "function", json_string(dem ? dem : f->function));
-    free(dem);
-    if (f->file != NULL && *f->file != '\0') {
-        json_object_set_new(o, "filename", json_string(path_base(f->file)));
-        json_object_set_new(o, "abs_path", json_string(f->file));
-    }
-    json_object_set_new(o, "lineno", json_integer(f->line));
-    pass_through(o, in, "in_app");
-    pass_through(o, in, "trust");
-    return o;
-}
-
-static bool is_scan(const json_t *in)
-{
-    const char *t = json_string_value(json_object_get(in, "trust"));
-
-    return t != NULL && (strcmp(t, "scan") == 0 || strcmp(t, "cfiscan") == 0);
-}
-
-/* Where frame IN points: its absolute address and module. */
-static struct module *frame_module(const struct thread_ctx *tc,
-                                   const json_t *in, uint64_t *addr)
-{
-    const char *mode = json_string_value(json_object_get(in, "addr_mode"));
-    unsigned long idx;
-    char *end;
-
-    hexvalue(json_object_get(in, "instruction_addr"), addr);
-    if (mode != NULL && strncmp(mode, "rel:", 4) == 0) {
-        idx = strtoul(mode + 4, &end, 10);
-        if (*end != '\0' || idx >= tc->nmods)
-            return NULL;
-        *addr += tc->mods[idx].addr;
-        return &tc->mods[idx];
-    }
-    return module_at(tc->mods, tc->nmods, *addr);
-}
-
-static void symbolicate_frame(const struct thread_ctx *tc, size_t index,
-                              const json_t *in, json_t *out)
-{
-    struct symtable_frame f[SYM_MAX_INLINE];
-    uint64_t addr = 0, lookup;
-    struct module *m = frame_module(tc, in, &addr);
-    const char *fail = NULL;
-    size_t n = 0;
-
-    if (m == NULL)
-        fail = "unknown_image";
-    else if (m->stab == NULL)
-        fail = strcmp(m->status, "malformed") == 0 ? "malformed" : "missing";
-    lookup = addr;
-    if (fail == NULL && m->addr != 0 && wants_adjust(tc, in, index, addr))
-        lookup = caller_addr(m, addr);
-    if (fail == NULL && lookup >= m->addr)
-        n = symtable_lookup(m->stab->t, lookup - m->addr, f, SYM_MAX_INLINE,
-                            NULL);
-    if (fail == NULL && n == 0)
-        fail = "missing_symbol";
-    if (fail != NULL) {
-        bool drop = is_scan(in) && (strcmp(fail, "missing_symbol") == 0 ||
-                                    strcmp(fail, "unknown_image") == 0);
-
-        if (!drop)
-            json_array_append_new(out, frame_failed(fail, index, in, addr, m));
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(
-            out, frame_ok(tc, index, in, m, lookup, &f[i], i + 1 == n));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Registers as "0x..." strings in key order (Symbolicator's BTreeMap). */
-static json_t *registers(const json_t *regs)
-{
-    size_t n = json_object_size(regs), i = 0;
-    const char **keys = xcalloc(n + 1, sizeof(*keys));
-    json_t *out = json_object(), *v;
-    const char *k;
-    uint64_t x;
-
-    json_object_foreach((json_t *)regs, k, v)
-        keys[i++] = k;
-    qsort(keys, n, sizeof(*keys), cmp_str);
-    for (i = 0; i < n; i++)
-        if (hexvalue(json_object_get(regs, keys[i]), &x))
-            json_object_set_new(out, keys[i], hex_json(x));
-    free(keys);
-    return out;
-}
-
-static json_t *reversed(const json_t *a)
-{
-    json_t *r = json_array();
-
-    for (size_t i = json_array_size(a); i > 0; i--)
-        json_array_append(r, json_array_get(a, i - 1));
-    return r;
-}
-
-static json_t *symbolicate_thread(struct thread_ctx *tc, const json_t *thread)
-{
-    json_t *frames = json_object_get(thread, "frames"), *in, *out, *o;
-    static const char *const keep[] = {"thread_id", "thread_name",
-                                       "is_requesting"};
-    size_t i;
-
-    tc->thread = thread;
-    tc->has_ip = thread_ip(thread, &tc->ip);
-    tc->any_adjust_field = false;
-    json_array_foreach(frames, i, in)
-        if (json_object_get(in, "adjust_instruction_addr") != NULL)
-            tc->any_adjust_field = true;
-    frames = tc->r->caller_first ? reversed(frames) : json_incref(frames);
-    out = json_array();
-    json_array_foreach(frames, i, in)
-        symbolicate_frame(tc, i, in, out);
-    json_decref(frames);
-    o = json_object();
-    for (i = 0; i < 3; i++)
-        pass_through(o, thread, keep[i]);
-    if (json_object_size(json_object_get(thread, "registers")) > 0)
-        json_object_set_new(
-            o, "registers", registers(json_object_get(thread, "registers")));
-    if (tc->r->caller_first) {
-        json_t *rev = reversed(out);
-
-        json_decref(out);
-        out = rev;
-    }
-    json_object_set_new(o, "frames", out);
-    return o;
-}
-
-/* --- the answer ------------------------------------------------------------- */
 
 json_t *module_json(bool dif_candidates, const struct module *m)
 {
@@ -728,15 +443,16 @@ json_t *module_json(bool dif_candidates, const struct module *m)
 }
 
 /* Mark the modules some frame points into. */
-static void mark_used(struct thread_ctx *tc)
+static void mark_used(const struct symreq *r, struct module *mods,
+                      size_t nmods)
 {
     size_t i, j;
     json_t *st, *f;
 
-    json_array_foreach(tc->r->stacks, i, st) {
+    json_array_foreach(r->stacks, i, st) {
         json_array_foreach(json_object_get(st, "frames"), j, f) {
             uint64_t addr;
-            struct module *m = frame_module(tc, f, &addr);
+            struct module *m = frame_module(mods, nmods, f, &addr);
 
             if (m != NULL)
                 m->used = true;
@@ -750,33 +466,37 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
     struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope};
     size_t nmods = json_array_size(r->modules), i;
     struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
-    struct thread_ctx tc = {.r = r, .s = s, .mods = mods, .nmods = nmods};
-    json_t *out = json_object(), *stacks = json_array(), *modules = json_array();
-    json_t *st;
-    char *text;
+    struct jsonout out = {0};
+    int first = 1;
 
     for (i = 0; i < nmods; i++)
         module_init(&mods[i], json_array_get(r->modules, i));
     backfill_sizes(mods, nmods);
-    mark_used(&tc);
+    mark_used(r, mods, nmods);
     for (i = 0; i < nmods; i++)
         if (mods[i].used)
             module_resolve(s, &r->sources, &ctx, &mods[i]);
-    json_array_foreach(r->stacks, i, st)
-        json_array_append_new(stacks, symbolicate_thread(&tc, st));
+    jsonout_raw(&out, "{", 1);
+    jsonout_key(&out, &first, "status");
+    jsonout_str(&out, "completed");
+    if (r->has_signal) {
+        jsonout_key(&out, &first, "signal");
+        jsonout_json(&out, json_object_get(r->root, "signal"));
+    }
+    jsonout_key(&out, &first, "stacktraces");
+    frames_write(&out, r, mods, nmods);
+    jsonout_key(&out, &first, "modules");
+    jsonout_raw(&out, "[", 1);
     for (i = 0; i < nmods; i++) {
-        json_array_append_new(modules,
-                              module_json(r->dif_candidates, &mods[i]));
+        json_t *m = module_json(r->dif_candidates, &mods[i]);
+
+        if (i > 0)
+            jsonout_raw(&out, ",", 1);
+        jsonout_json(&out, m);
+        json_decref(m);
         module_release(s, &mods[i]);
     }
-    json_object_set_new(out, "status", json_string("completed"));
-    if (r->has_signal)
-        json_object_set_new(out, "signal", json_integer(r->signal));
-    json_object_set_new(out, "stacktraces", stacks);
-    json_object_set_new(out, "modules", modules);
-    text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    *len = text ? strlen(text) : 0;
-    json_decref(out);
+    jsonout_raw(&out, "]}", 2);
     free(mods);
-    return text;
+    return jsonout_take(&out, len);
 }

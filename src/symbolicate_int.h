@@ -23,6 +23,18 @@ struct symbolicator {
     struct stabcache *tables;
 };
 
+/* A parsed POST /symbolicate request. */
+struct symreq {
+    json_t *root;
+    json_t *stacks; /* stacktraces or threads (a reference) */
+    json_t *modules; /* borrowed from root */
+    struct symsource_list sources;
+    char *scope;
+    bool demangle, dif_candidates, caller_first;
+    bool has_signal;
+    json_int_t signal;
+};
+
 /* A usable symbol file found for a module. */
 struct symfound {
     char *path; /* local file */
@@ -57,5 +69,19 @@ json_t *module_json(bool dif_candidates, const struct module *m);
 
 /* Free what module_init() and module_resolve() took. */
 void module_release(struct symbolicator *s, struct module *m);
+
+/* Symbolicator's HexValue: a JSON integer, "0x..." hex or a decimal
+ * string, into *OUT. */
+bool hexvalue(const json_t *v, uint64_t *out);
+
+/* The module frame IN points into (its "addr_mode" honoured) and its
+ * absolute address, or NULL (*ADDR still set). */
+struct module *frame_module(struct module *mods, size_t nmods,
+                            const json_t *in, uint64_t *addr);
+
+/* R's stacktraces, symbolicated with MODS, as a JSON array into OUT. */
+struct jsonout;
+void frames_write(struct jsonout *out, const struct symreq *r,
+                  struct module *mods, size_t nmods);
 
 #endif

@@ -20,7 +20,6 @@
 #include "xalloc.h"
 
 #define SYMJOB_PATH_MAX 4096
-#define SYMJOB_MAX_RESULT (1024u * 1024 * 1024)
 
 struct symjobs {
     char *dir;
@@ -192,32 +191,48 @@ static bool owner_alive(long pid)
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-static bool read_done(const struct symjobs *js, const char *id, char **text,
-                      size_t *len)
+static bool done(const struct symjobs *js, const char *id)
 {
     char path[SYMJOB_PATH_MAX];
     struct stat st;
 
     job_path(js, id, "json", path, sizeof(path));
-    if (text == NULL)
-        return stat(path, &st) == 0;
-    return read_small_file(path, SYMJOB_MAX_RESULT, text, len) == 0;
+    return stat(path, &st) == 0;
 }
 
-enum symjob_state symjob_state(struct symjobs *js, const char *id, char **text,
-                               size_t *len)
+enum symjob_state symjob_state(struct symjobs *js, const char *id)
 {
     char path[SYMJOB_PATH_MAX];
 
     if (!symjob_valid_id(id))
         return SYMJOB_UNKNOWN;
-    if (read_done(js, id, text, len))
+    if (done(js, id))
         return SYMJOB_DONE;
     job_path(js, id, "running", path, sizeof(path));
     if (owner_alive(mark_owner(path)))
         return SYMJOB_PENDING;
     /* the job may have finished between the two looks */
-    return read_done(js, id, text, len) ? SYMJOB_DONE : SYMJOB_UNKNOWN;
+    return done(js, id) ? SYMJOB_DONE : SYMJOB_UNKNOWN;
+}
+
+int symjob_open_result(struct symjobs *js, const char *id, int *fd,
+                       uint64_t *size)
+{
+    char path[SYMJOB_PATH_MAX];
+    struct stat st;
+
+    if (!symjob_valid_id(id))
+        return -ENOENT;
+    job_path(js, id, "json", path, sizeof(path));
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return -errno;
+    if (fstat(*fd, &st) != 0) {
+        close(*fd);
+        return -EIO;
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
 }
 
 void symjob_wait(struct symjobs *js, unsigned timeout_ms)

@@ -48,10 +48,13 @@ int symjob_finish(struct symjobs *js, const char *id, const char *text,
 /* Is ID a well-formed job id (so it can name a file)? */
 bool symjob_valid_id(const char *id);
 
-/* The state of job ID.  When DONE and TEXT is not NULL, *TEXT is the
- * result (new, NUL-terminated) and *LEN its length. */
-enum symjob_state symjob_state(struct symjobs *js, const char *id, char **text,
-                               size_t *len);
+/* The state of job ID. */
+enum symjob_state symjob_state(struct symjobs *js, const char *id);
+
+/* The finished result of ID as an open file: 0 with *FD (the caller
+ * closes it) and *SIZE, or -ENOENT when there is none (yet). */
+int symjob_open_result(struct symjobs *js, const char *id, int *fd,
+                       uint64_t *size);
 
 /* Sleep until a job of this process finishes or TIMEOUT_MS pass. */
 void symjob_wait(struct symjobs *js, unsigned timeout_ms);
