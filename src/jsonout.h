@@ -4,7 +4,8 @@
  * large parts of an answer (thousands of frames), where building jansson
  * objects first cost more than the lookups themselves.  The caller writes
  * the structure ('{', ',', ...); these functions write keys and values,
- * escaping strings as RFC 8259 requires.
+ * escaping strings as RFC 8259 requires.  jsonout_raw() alone makes it a
+ * plain growing buffer (request bodies).
  *
  * THREADS.  A buffer belongs to one thread.
  */

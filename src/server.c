@@ -268,7 +268,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     server_symbol_release(r);
     server_api_release(r);
     atomic_fetch_sub_explicit(&r->srv->active, 1, memory_order_relaxed);
-    free(r->body);
+    free(r->body.p);
     free(r->target);
     free(r);
 }

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "server_int.h"
 #include "fileio.h"
+#include "jsonout.h"
 #include "symbolicate.h"
 #include "symjob.h"
 #include "symminidump.h"
@@ -319,23 +320,11 @@ static bool query_bool(struct req *r, const char *name, bool def)
 
 void server_api_body(struct req *r, const char *data, size_t len)
 {
-    uint64_t max = r->srv->cfg->max_body_size;
-
-    if (r->body_too_big || r->body_len + len > max) {
+    if (r->body_too_big || r->body.len + len > r->srv->cfg->max_body_size) {
         r->body_too_big = true;
         return;
     }
-    if (r->body_len + len + 1 > r->body_cap) {
-        size_t cap = r->body_cap ? r->body_cap : 4096;
-
-        while (cap < r->body_len + len + 1)
-            cap *= 2;
-        r->body = xreallocarray(r->body, cap, 1);
-        r->body_cap = cap;
-    }
-    memcpy(r->body + r->body_len, data, len);
-    r->body_len += len;
-    r->body[r->body_len] = '\0';
+    jsonout_raw(&r->body, data, len);
 }
 
 /* Answer R according to RC, how starting its job went. */
@@ -364,7 +353,7 @@ enum MHD_Result server_api_symbolicate(struct req *r)
     if (r->body_too_big)
         return answer_detail(r, MHD_HTTP_CONTENT_TOO_LARGE,
                              "request body too large");
-    rc = symreq_parse(r->body ? r->body : "", r->body_len, &p, &req, err,
+    rc = symreq_parse(r->body.p ? r->body.p : "", r->body.len, &p, &req, err,
                       sizeof(err));
     if (rc == -EINVAL)
         return answer_detail(r, MHD_HTTP_BAD_REQUEST, err);

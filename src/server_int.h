@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "inflight.h"
+#include "jsonout.h"
 #include "metrics.h"
 
 struct config;
@@ -60,8 +61,7 @@ struct req {
     struct dl_waiter waiter;
     bool wants_gzip;
     /* symbolication API (server_api.c) */
-    char *body;              /* request body so far, NUL-terminated */
-    size_t body_len, body_cap;
+    struct jsonout body;     /* request body so far, NUL-terminated */
     bool body_too_big;       /* over max_body_size: the rest is dropped */
     char job_id[40];         /* "" unless waiting on or answering a job */
     uint64_t deadline_ms;    /* mono_ms() to give up waiting; 0: never */

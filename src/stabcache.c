@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "strhash.h"
 #include "table/symtable.h"
 #include "xalloc.h"
 
@@ -97,18 +97,12 @@ static struct entry *find(struct stabcache *c, const char *path,
 static char *table_path(const struct stabcache *c, const char *path)
 {
     size_t n = strlen(c->dir);
-    uint64_t a = 14695981039346656037ull, b = 0x6c62272e07bb0142ull;
+    char hash[33];
 
     if (strncmp(path, c->dir, n) == 0 && path[n] == '/')
         return xasprintf("%s.SYMTABLE", path);
-    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-        a = (a ^ *p) * 1099511628211ull;
-        b = ((b ^ *p) * 1099511628211ull);
-        b ^= b >> 29;
-    }
-    return xasprintf("%s/.Symsrvd/tables/%016" PRIx64 "%016" PRIx64
-                     ".SYMTABLE",
-                     c->dir, a, b);
+    strhash128_hex(path, hash);
+    return xasprintf("%s/.Symsrvd/tables/%s.SYMTABLE", c->dir, hash);
 }
 
 static void save_table(const struct stabcache *c, const char *dst,

@@ -9,7 +9,6 @@
 #include "symbolicate.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -29,18 +28,6 @@
 
 #define SYM_TABLES_IN_MEMORY 4096
 
-
-static void fmt_err(char *buf, size_t len, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fmt_err(char *buf, size_t len, const char *f, ...)
-{
-    va_list ap;
-
-    va_start(ap, f);
-    (void)vsnprintf(buf, len, f, ap);
-    va_end(ap);
-}
 
 int symbolicator_new(const struct config *cfg, struct symbolicator **out)
 {
@@ -69,19 +56,19 @@ static int check_frames(const json_t *stacks, char *err, size_t errlen)
     uint64_t a;
 
     if (!json_is_array(stacks)) {
-        fmt_err(err, errlen, "stacktraces: expected an array");
+        snprintf(err, errlen, "stacktraces: expected an array");
         return -EPROTO;
     }
     json_array_foreach(stacks, i, st) {
         const json_t *frames = json_object_get(st, "frames");
 
         if (!json_is_object(st) || !json_is_array(frames)) {
-            fmt_err(err, errlen, "stacktraces[%zu]: missing field `frames`", i);
+            snprintf(err, errlen, "stacktraces[%zu]: missing field `frames`", i);
             return -EPROTO;
         }
         json_array_foreach(frames, j, f) {
             if (!hexvalue(json_object_get(f, "instruction_addr"), &a)) {
-                fmt_err(err, errlen,
+                snprintf(err, errlen,
                         "stacktraces[%zu].frames[%zu]: instruction_addr: "
                         "expected a hex string, decimal string or number",
                         i, j);
@@ -99,18 +86,18 @@ static int check_modules(const json_t *modules, char *err, size_t errlen)
     uint64_t a;
 
     if (modules != NULL && !json_is_array(modules)) {
-        fmt_err(err, errlen, "modules: expected an array");
+        snprintf(err, errlen, "modules: expected an array");
         return -EPROTO;
     }
     json_array_foreach(modules, i, m) {
         const json_t *ia = json_object_get(m, "image_addr");
 
         if (!json_is_string(json_object_get(m, "type"))) {
-            fmt_err(err, errlen, "modules[%zu]: missing field `type`", i);
+            snprintf(err, errlen, "modules[%zu]: missing field `type`", i);
             return -EPROTO;
         }
         if (ia != NULL && !hexvalue(ia, &a)) {
-            fmt_err(err, errlen, "modules[%zu]: bad image_addr", i);
+            snprintf(err, errlen, "modules[%zu]: bad image_addr", i);
             return -EPROTO;
         }
     }
@@ -139,10 +126,10 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
     r->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (r->root == NULL || !json_is_object(r->root)) {
         if (r->root == NULL)
-            fmt_err(err, errlen, "invalid JSON: %s at line %d column %d",
+            snprintf(err, errlen, "invalid JSON: %s at line %d column %d",
                     je.text, je.line, je.column);
         else
-            fmt_err(err, errlen, "invalid JSON: expected an object");
+            snprintf(err, errlen, "invalid JSON: expected an object");
         symreq_free(r);
         return -EINVAL;
     }

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +29,6 @@ struct mdjob {
     bool dif_candidates;
 };
 
-static void fmt(char *buf, size_t len, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fmt(char *buf, size_t len, const char *f, ...)
-{
-    va_list ap;
-
-    va_start(ap, f);
-    (void)vsnprintf(buf, len, f, ap);
-    va_end(ap);
-}
-
 /* FIELD's JSON text (NULL: absent) into *OUT (new reference or NULL). */
 static int load_field(const char *name, const char *text, size_t len,
                       json_t **out, char *err, size_t errlen)
@@ -53,7 +40,7 @@ static int load_field(const char *name, const char *text, size_t len,
         return 0;
     *out = json_loadb(text, len, JSON_DECODE_ANY, &je);
     if (*out == NULL) {
-        fmt(err, errlen, "invalid JSON in %s: %s", name, je.text);
+        snprintf(err, errlen, "invalid JSON in %s: %s", name, je.text);
         return -EINVAL;
     }
     return 0;
@@ -189,18 +176,6 @@ static int mdprov_get(void *ctx, const struct minidump_module *mm,
     return p->inner.get(p->inner.ctx, mm, out);
 }
 
-static const char *os_type(const struct minidump *md)
-{
-    const struct minidump_system_info *si = minidump_system_info(md);
-    const char *os = si ? si->os_short : "";
-
-    if (strcmp(os, "windows") == 0)
-        return "pe";
-    if (strcmp(os, "mac") == 0 || strcmp(os, "ios") == 0)
-        return "macho";
-    return "elf";
-}
-
 static void mdprov_init(struct mdprov *p, struct symbolicator *s,
                         const struct mdjob *j, const struct minidump *md)
 {
@@ -213,7 +188,7 @@ static void mdprov_init(struct mdprov *p, struct symbolicator *s,
     p->ctx.cfg = s->cfg;
     p->ctx.scope = j->scope;
     p->md = md;
-    p->type = os_type(md);
+    p->type = stackwalk_report_module_type(md);
     p->dir = xasprintf("%s.d", j->dump);
     dir = p->dir;
     p->sd = symdir_new(&dir, 1);
@@ -334,7 +309,7 @@ char *symbolicator_run_minidump(struct symbolicator *s, const struct mdjob *j,
     if (objfile_map(j->dump, &map) < 0)
         return failed(map.err, len);
     if (minidump_load(map.data, map.len, &md, err, sizeof(err)) < 0) {
-        fmt(why, sizeof(why), "invalid minidump: %s", err);
+        snprintf(why, sizeof(why), "invalid minidump: %s", err);
         objfile_unmap(&map);
         return failed(why, len);
     }

@@ -7,7 +7,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
@@ -22,26 +21,13 @@
 #include "config.h"
 #include "fileio.h"
 #include "store.h"
+#include "strhash.h"
 #include "symkey.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
 #define SYMSOURCE_MAX_REDIRECTS 5
 #define SYMSOURCE_CONNECT_TIMEOUT_MS 5000L
-
-static void fmt(char *buf, size_t len, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fmt(char *buf, size_t len, const char *f, ...)
-{
-    va_list ap;
-
-    if (buf == NULL || len == 0)
-        return;
-    va_start(ap, f);
-    (void)vsnprintf(buf, len, f, ap);
-    va_end(ap);
-}
 
 const char *symsource_status_name(enum symsource_status st)
 {
@@ -82,11 +68,11 @@ static int parse_layout(const json_t *o, struct symsource *s, char *err,
     const char *casing = json_string_value(json_object_get(layout, "casing"));
 
     if (type != NULL && layout_parse_type(type, &s->layout) < 0) {
-        fmt(err, errlen, "sources: unknown layout type '%.64s'", type);
+        snprintf(err, errlen, "sources: unknown layout type '%.64s'", type);
         return -EPROTO;
     }
     if (casing != NULL && layout_parse_casing(casing, &s->casing) < 0) {
-        fmt(err, errlen, "sources: unknown casing '%.64s'", casing);
+        snprintf(err, errlen, "sources: unknown casing '%.64s'", casing);
         return -EPROTO;
     }
     return 0;
@@ -131,7 +117,7 @@ static int parse_kind(const json_t *o, const char *type, struct symsource *s,
     if (strcmp(type, "http") == 0) {
         if (url == NULL || (strncmp(url, "http://", 7) != 0 &&
                             strncmp(url, "https://", 8) != 0)) {
-            fmt(err, errlen, "sources: %s: url must be http:// or https://",
+            snprintf(err, errlen, "sources: %s: url must be http:// or https://",
                 s->id);
             return -EPROTO;
         }
@@ -140,7 +126,7 @@ static int parse_kind(const json_t *o, const char *type, struct symsource *s,
         s->headers = json_incref(json_object_get(o, "headers"));
     } else if (strcmp(type, "filesystem") == 0) {
         if (path == NULL || path[0] != '/') {
-            fmt(err, errlen, "sources: %s: path must be absolute", s->id);
+            snprintf(err, errlen, "sources: %s: path must be absolute", s->id);
             return -EPROTO;
         }
         s->kind = SYMSOURCE_FILESYSTEM;
@@ -149,7 +135,7 @@ static int parse_kind(const json_t *o, const char *type, struct symsource *s,
                strcmp(type, "sentry") == 0) {
         s->kind = SYMSOURCE_UNSUPPORTED;
     } else {
-        fmt(err, errlen,
+        snprintf(err, errlen,
             "sources: unknown variant `%.64s`, expected one of `http`, "
             "`filesystem`, `s3`, `gcs`, `sentry`",
             type);
@@ -168,7 +154,7 @@ static int parse_one(const json_t *o, struct symsource *s, char *err,
     memset(s, 0, sizeof(*s));
     all_filetypes(s);
     if (!json_is_object(o) || id == NULL || type == NULL) {
-        fmt(err, errlen, "sources: every source needs a string id and type");
+        snprintf(err, errlen, "sources: every source needs a string id and type");
         return -EPROTO;
     }
     s->id = xstrdup(id);
@@ -200,7 +186,7 @@ int symsource_parse(const json_t *sources, struct symsource_list *out,
         return 0;
     }
     if (!json_is_array(sources)) {
-        fmt(err, errlen, "sources: expected an array");
+        snprintf(err, errlen, "sources: expected an array");
         return -EPROTO;
     }
     out->v = xcalloc(json_array_size(sources) + 1, sizeof(*out->v));
@@ -280,12 +266,12 @@ static enum symsource_status fs_get(const struct symsource_ctx *ctx,
 
     *location = xasprintf("file://%s", path);
     if (ctx->cfg->allow_request_sources == CONFIG_SOURCES_NO) {
-        fmt(detail, dlen, "request sources are not allowed");
+        snprintf(detail, dlen, "request sources are not allowed");
         st = SYMSOURCE_NOPERM;
     } else if (realpath(path, real) == NULL) {
         st = SYMSOURCE_NOTFOUND;
     } else if (!under_roots(ctx->cfg->filesystem_roots, real)) {
-        fmt(detail, dlen, "path is outside [symbolicate] filesystem_roots");
+        snprintf(detail, dlen, "path is outside [symbolicate] filesystem_roots");
         st = SYMSOURCE_NOPERM;
     } else if (stat(real, &sb) == 0 && S_ISREG(sb.st_mode) &&
                sb.st_size > 0) {
@@ -362,11 +348,11 @@ static int check_target(const struct symsource_ctx *ctx, const char *url,
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
             CURLUE_OK) {
-        fmt(detail, dlen, "bad url");
+        snprintf(detail, dlen, "bad url");
         goto out;
     }
     if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        fmt(detail, dlen, "only http and https are allowed");
+        snprintf(detail, dlen, "only http and https are allowed");
         goto out;
     }
     if (ctx->cfg->allow_request_sources == CONFIG_SOURCES_ANY) {
@@ -378,17 +364,17 @@ static int check_target(const struct symsource_ctx *ctx, const char *url,
         size_t n = strlen(host);
 
         /* an IPv6 literal comes back in brackets */
-        fmt(h, sizeof(h), "%.*s", host[0] == '[' ? (int)n - 2 : (int)n,
+        snprintf(h, sizeof(h), "%.*s", host[0] == '[' ? (int)n - 2 : (int)n,
             host[0] == '[' ? host + 1 : host);
         if (getaddrinfo(h, port, &hints, &ai) != 0 || ai == NULL) {
-            fmt(detail, dlen, "cannot resolve host");
+            snprintf(detail, dlen, "cannot resolve host");
             rc = -EIO;
             goto out;
         }
     }
     for (p = ai; p != NULL; p = p->ai_next) {
         if (!symsource_addr_public(p->ai_addr)) {
-            fmt(detail, dlen, "download failed: destination is restricted");
+            snprintf(detail, dlen, "download failed: destination is restricted");
             goto out;
         }
     }
@@ -399,7 +385,7 @@ static int check_target(const struct symsource_ctx *ctx, const char *url,
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr,
                   addr, sizeof(addr));
     if (host[0] != '[')
-        fmt(resolve, rlen, "%s:%s:%s", host, port, addr);
+        snprintf(resolve, rlen, "%s:%s:%s", host, port, addr);
     rc = 0;
 out:
     if (ai)
@@ -485,7 +471,7 @@ static int http_hop(const struct symsource_ctx *ctx,
         redir != NULL)
         *next = xstrdup(redir);
     if (cc != CURLE_OK) {
-        fmt(detail, dlen, "download failed: %s",
+        snprintf(detail, dlen, "download failed: %s",
             sink->got > sink->max ? "maximum file size exceeded"
                                   : curl_easy_strerror(cc));
         rc = -EIO;
@@ -501,12 +487,12 @@ static enum symsource_status map_status(long status, char *detail, size_t dlen)
     if (status >= 200 && status < 300)
         return SYMSOURCE_OK;
     if (status == 401 || status == 403) {
-        fmt(detail, dlen, "%ld", status);
+        snprintf(detail, dlen, "%ld", status);
         return SYMSOURCE_NOPERM;
     }
     if (status >= 400 && status < 500)
         return SYMSOURCE_NOTFOUND;
-    fmt(detail, dlen, "download failed: HTTP %ld", status);
+    snprintf(detail, dlen, "download failed: HTTP %ld", status);
     return SYMSOURCE_ERROR;
 }
 
@@ -537,7 +523,7 @@ static enum symsource_status http_fetch(const struct symsource_ctx *ctx,
         rewind(sink.fp);
         sink.got = 0;
         if (hop == SYMSOURCE_MAX_REDIRECTS)
-            fmt(detail, dlen, "download failed: too many redirects");
+            snprintf(detail, dlen, "download failed: too many redirects");
     }
     if (sink.fp != NULL && st == SYMSOURCE_NOTFOUND)
         rewind(sink.fp); /* remembered as an empty file */
@@ -552,18 +538,6 @@ static enum symsource_status http_fetch(const struct symsource_ctx *ctx,
     free(tmp);
     free(cur);
     return st;
-}
-
-static void key_hash(const char *key, char out[33])
-{
-    uint64_t a = 14695981039346656037ull, b = 0x6c62272e07bb0142ull;
-
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        a = (a ^ *p) * 1099511628211ull;
-        b = (b ^ *p) * 1099511628211ull;
-        b ^= b >> 29;
-    }
-    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, a, b);
 }
 
 static char *http_url(const struct symsource *src, const char *rel)
@@ -593,12 +567,12 @@ static enum symsource_status http_get(const struct symsource_ctx *ctx,
 
     *location = url;
     if (ctx->cfg->allow_request_sources == CONFIG_SOURCES_NO) {
-        fmt(detail, dlen, "request sources are not allowed");
+        snprintf(detail, dlen, "request sources are not allowed");
         return SYMSOURCE_NOPERM;
     }
     key = xasprintf("scope: %s\nsource: %s\nlocation: %s\n",
                     src->is_public ? "global" : ctx->scope, src->id, url);
-    key_hash(key, hash);
+    strhash128_hex(key, hash);
     free(key);
     dir = xasprintf("%s/.Symsrvd/sources/%.2s", ctx->cfg->cache_dir, hash);
     dst = xasprintf("%s/%s", dir, hash + 2);
@@ -609,7 +583,7 @@ static enum symsource_status http_get(const struct symsource_ctx *ctx,
                    (int64_t)ctx->cfg->negative_ttl_ms) {
         st = SYMSOURCE_NOTFOUND;
     } else if (mkdir_p(dir, 0750) < 0) {
-        fmt(detail, dlen, "cannot create %s", dir);
+        snprintf(detail, dlen, "cannot create %s", dir);
         st = SYMSOURCE_ERROR;
     } else {
         st = http_fetch(ctx, src, url, dst, detail, dlen);
@@ -642,6 +616,6 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
         break;
     }
     *location = xstrdup(rel);
-    fmt(detail, dlen, "source type not supported by symsrvd yet");
+    snprintf(detail, dlen, "source type not supported by symsrvd yet");
     return SYMSOURCE_ERROR;
 }

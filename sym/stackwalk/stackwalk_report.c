@@ -177,7 +177,7 @@ static const char *debug_status(enum stackwalk_symstatus st)
     }
 }
 
-static const char *module_type(const struct minidump *md)
+const char *stackwalk_report_module_type(const struct minidump *md)
 {
     const struct minidump_system_info *si = minidump_system_info(md);
     const char *os = si ? si->os_short : "";
@@ -198,7 +198,7 @@ static json_t *module_json(const struct minidump *md,
     json_object_set_new(
         o, "debug_status",
         json_string(debug_status(stackwalk_module_status(r, i))));
-    json_object_set_new(o, "type", json_string(module_type(md)));
+    json_object_set_new(o, "type", json_string(stackwalk_report_module_type(md)));
     json_object_set_new(o, "code_id", json_string(m->code_id));
     json_object_set_new(o, "code_file", json_string(m->code_file));
     json_object_set_new(o, "debug_id", json_string(m->debug_id));

@@ -25,6 +25,10 @@ const char *stackwalk_report_function(const struct stackwalk_frame *f,
 bool stackwalk_report_crashed(const struct minidump *md, const char **reason,
                               uint64_t *address);
 
+/* Symbolicator's module type for MD's platform: "pe" (Windows), "macho"
+ * (macOS, iOS) or "elf". */
+const char *stackwalk_report_module_type(const struct minidump *md);
+
 /* The walk R of MD as a new JSON object: status "completed", the crash
  * summary, "stacktraces" and "modules". */
 json_t *stackwalk_report_json(const struct minidump *md,

@@ -137,17 +137,26 @@ static char *http_source(const struct itest *t, const char *layout)
                      stub_url(t->up[0]), layout);
 }
 
+/* The daemon (request sources allowed) with one stub serving crash.pdb;
+ * the request "sources" naming that stub in LAYOUT (new string). */
+static char *start_with_pdb(struct itest *t, const char *layout)
+{
+    char *conf = conf_with(NULL);
+
+    itest_start_conf(t, 1, conf);
+    serve(t->up[0], PDB_KEY, "pdb/crash.pdb");
+    free(conf);
+    return http_source(t, layout);
+}
+
 /* The shape Sentry sends: stacktraces, options.dif_candidates, extra
  * fields; every field it reads is checked. */
 START_TEST(test_pdb_symstore_http_compat)
 {
     struct itest t;
-    char *conf = conf_with(NULL), *src, *body;
+    char *src = start_with_pdb(&t, "symstore"), *body;
     json_t *a, *f, *m, *c;
 
-    itest_start_conf(&t, 1, conf);
-    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
-    src = http_source(&t, "symstore");
     body = xasprintf(
         "{\"platform\":\"native\",\"signal\":11,\"future_field\":[1,2],"
         "\"sources\":%s,\"options\":{\"dif_candidates\":true,"
@@ -227,7 +236,6 @@ START_TEST(test_pdb_symstore_http_compat)
     json_decref(a);
     free(body);
     free(src);
-    free(conf);
     itest_stop(&t);
 }
 END_TEST
@@ -237,12 +245,9 @@ END_TEST
 START_TEST(test_address_forms_and_options)
 {
     struct itest t;
-    char *conf = conf_with(NULL), *src, *body;
+    char *src = start_with_pdb(&t, "native"), *body;
     json_t *a;
 
-    itest_start_conf(&t, 1, conf);
-    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
-    src = http_source(&t, "native");
     body = xasprintf(
         "{\"sources\":%s,\"options\":{\"frame_order\":\"caller_first\"},"
         "\"threads\":[{\"frames\":[{\"instruction_addr\":\"0x1001\","
@@ -268,7 +273,6 @@ START_TEST(test_address_forms_and_options)
     json_decref(a);
     free(body);
     free(src);
-    free(conf);
     itest_stop(&t);
 }
 END_TEST
@@ -310,6 +314,16 @@ START_TEST(test_elf_native_http)
 }
 END_TEST
 
+/* One frame of the PE module, with a filesystem source at DIR. */
+static char *fs_request(const char *dir)
+{
+    return xasprintf(
+        "{\"sources\":[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}"
+        "],\"stacktraces\":[{\"frames\":[{\"instruction_addr\":\"0x1001001\"}]"
+        "}],\"modules\":[%s]}",
+        dir, PE_MODULE);
+}
+
 /* Breakpad text symbols from a filesystem source; a filesystem source
  * outside filesystem_roots is refused. */
 START_TEST(test_breakpad_filesystem)
@@ -323,11 +337,7 @@ START_TEST(test_breakpad_filesystem)
     place(dir, "crash.pdb/" PDB_ID "/crash.sym", "breakpad/windows/crash.sym");
     place(other, "crash.pdb/" PDB_ID "/crash.sym", "breakpad/windows/crash.sym");
     itest_start_conf(&t, 0, conf);
-    body = xasprintf(
-        "{\"sources\":[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}"
-        "],\"stacktraces\":[{\"frames\":[{\"instruction_addr\":\"0x1001001\"}]"
-        "}],\"modules\":[%s]}",
-        dir, PE_MODULE);
+    body = fs_request(dir);
     a = post_ok(&t, "/symbolicate", body);
     f = frame(a, 0, 0);
     ck_assert_str_eq(str(f, "status"), "symbolicated");
@@ -335,11 +345,7 @@ START_TEST(test_breakpad_filesystem)
     ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
     json_decref(a);
     free(body);
-    body = xasprintf(
-        "{\"sources\":[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}"
-        "],\"stacktraces\":[{\"frames\":[{\"instruction_addr\":\"0x1001001\"}]"
-        "}],\"modules\":[%s]}",
-        other, PE_MODULE);
+    body = fs_request(other);
     a = post_ok(&t, "/symbolicate", body);
     ck_assert_str_eq(str(frame(a, 0, 0), "status"), "missing");
     ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
@@ -352,6 +358,31 @@ START_TEST(test_breakpad_filesystem)
     free(other);
     free(extra);
     free(conf);
+}
+END_TEST
+
+/* allow_request_sources = no: a request's sources reach nothing, even
+ * under filesystem_roots; the box's own cache still answers. */
+START_TEST(test_request_sources_no)
+{
+    char *dir = testutil_tmpdir();
+    char *conf = xasprintf("[symbolicate]\nallow_request_sources = no\n"
+                           "filesystem_roots = %s\n",
+                           dir);
+    char *body = fs_request(dir);
+    struct itest t;
+    json_t *a;
+
+    place(dir, PDB_KEY, "pdb/crash.pdb");
+    itest_start_conf(&t, 0, conf);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    json_decref(a);
+    itest_stop(&t);
+    testutil_rmtree(dir);
+    free(body);
+    free(conf);
+    free(dir);
 }
 END_TEST
 
@@ -838,6 +869,7 @@ int main(void)
     tcase_add_test(tc, test_address_forms_and_options);
     tcase_add_test(tc, test_elf_native_http);
     tcase_add_test(tc, test_breakpad_filesystem);
+    tcase_add_test(tc, test_request_sources_no);
     tcase_add_test(tc, test_box_cache_and_saved_table);
     tcase_add_test(tc, test_pending_poll_any_worker);
     tcase_add_test(tc, test_wait_without_timeout);
