@@ -4,7 +4,7 @@
  * POST /symbolicate, GET /requests/<id>, GET /healthcheck.
  *
  * POST /minidump is multipart/form-data: MHD's parser streams the
- * upload_file_minidump field into a file under .Symsrvd/uploads/ (never
+ * upload_file_minidump field into a file under .Symsrvd/requests/ (never
  * held in memory; over max_minidump_size -> 413) and keeps the small
  * sources and options fields.
  *
@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -376,15 +375,7 @@ enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len)
 
 static int open_dump(struct req *r, struct upload *u)
 {
-    uint8_t b[16];
-    char hex[33];
-
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-        return -EIO;
-    for (size_t i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", b[i]);
-    u->path = xasprintf("%s/.Symsrvd/uploads/%s.dmp", r->srv->cfg->cache_dir,
-                        hex);
+    u->path = symjob_upload_path(r->srv->api->jobs);
     u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     return u->fd < 0 ? -errno : 0;
 }
@@ -510,12 +501,7 @@ enum MHD_Result server_api_healthcheck(struct req *r)
 int server_api_start(struct server *s)
 {
     struct api *a = xcalloc(1, sizeof(*a));
-    char *uploads = xasprintf("%s/.Symsrvd/uploads", s->cfg->cache_dir);
-    int rc = mkdir_p(uploads, 0750);
-
-    free(uploads);
-    if (rc == 0)
-        rc = symjob_open(s->cfg->cache_dir, s->cfg->max_jobs,
+    int rc = symjob_open(s->cfg->cache_dir, s->cfg->max_jobs,
                          s->cfg->result_ttl_ms, &a->jobs);
     if (rc < 0) {
         free(a);

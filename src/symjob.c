@@ -265,6 +265,27 @@ unsigned symjob_running(struct symjobs *js)
     return n;
 }
 
+char *symjob_upload_path(struct symjobs *js)
+{
+    uint8_t b[8];
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        abort();
+    return xasprintf("%s/%ld-%02x%02x%02x%02x%02x%02x%02x%02x.upload", js->dir,
+                     (long)getpid(), b[0], b[1], b[2], b[3], b[4], b[5], b[6],
+                     b[7]);
+}
+
+/* An upload ("<pid>-...upload", or its ".d" directory) of a dead process. */
+static bool orphan_upload(const char *name)
+{
+    const char *dot = strchr(name, '.');
+
+    return dot != NULL &&
+           (strcmp(dot, ".upload") == 0 || strcmp(dot, ".upload.d") == 0) &&
+           !owner_alive(strtol(name, NULL, 10));
+}
+
 /* Should the file NAME (with status ST) go? */
 static bool stale(const struct symjobs *js, const char *path, const char *name,
                   const struct stat *st, int64_t now_ms)
@@ -296,8 +317,12 @@ unsigned symjob_sweep(struct symjobs *js, int64_t now_ms)
         if (e->d_name[0] == '.')
             continue;
         snprintf(path, sizeof(path), "%s/%s", js->dir, e->d_name);
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-            stale(js, path, e->d_name, &st, now_ms) && unlink(path) == 0)
+        if (lstat(path, &st) != 0)
+            continue;
+        if (orphan_upload(e->d_name))
+            n += remove_tree(path) == 0;
+        else if (S_ISREG(st.st_mode) &&
+                 stale(js, path, e->d_name, &st, now_ms) && unlink(path) == 0)
             n++;
     }
     closedir(d);

@@ -9,7 +9,9 @@
  * "<id>.json", the finished answer, written to a temp file and renamed so
  * a reader never sees half of it.  A finished result outlives a worker
  * restart; a job whose owner died is unknown (404), and clients resubmit.
- * Results are swept KEEP_MS after they were written.
+ * Results are swept KEEP_MS after they were written.  Uploads (minidumps
+ * being received or walked) live here too, named after their process, so
+ * a worker that died leaves nothing behind for long.
  *
  * The slot count (max_jobs) is per process: each worker bounds its own
  * threads.
@@ -62,8 +64,13 @@ void symjob_wait(struct symjobs *js, unsigned timeout_ms);
 /* Jobs of this process still running. */
 unsigned symjob_running(struct symjobs *js);
 
-/* Remove results older than KEEP_MS at NOW_MS (wall clock) and the
- * running marks of dead processes.  Returns how many files went. */
+/* A new file name for an upload this process receives (a minidump):
+ * "<dir>/<pid>-<random>.upload", swept when this process is gone.  The
+ * caller frees it; "<name>.d" may hold the job's scratch files. */
+char *symjob_upload_path(struct symjobs *js);
+
+/* Remove results older than KEEP_MS at NOW_MS (wall clock), and the
+ * running marks and uploads of dead processes.  Returns how many went. */
 unsigned symjob_sweep(struct symjobs *js, int64_t now_ms);
 
 #endif

@@ -24,6 +24,7 @@
 #include "symjob.h"
 #include "symsource.h"
 #include "testutil.h"
+#include "xalloc.h"
 
 static bool public4(const char *a)
 {
@@ -203,6 +204,46 @@ START_TEST(test_symjob_lifecycle)
 }
 END_TEST
 
+/* Uploads of a dead process are swept, with their scratch directory;
+ * this process's stay. */
+START_TEST(test_symjob_orphan_uploads)
+{
+    char *dir = testutil_tmpdir(), *mine, path[4096];
+    struct symjobs *js;
+    FILE *f;
+
+    ck_assert_int_eq(symjob_open(dir, 4, 90000, &js), 0);
+    mine = symjob_upload_path(js);
+    ck_assert_ptr_nonnull(strstr(mine, ".upload"));
+    f = fopen(mine, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/.Symsrvd/requests/2147483646-00.upload",
+             dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(path, sizeof(path),
+             "%s/.Symsrvd/requests/2147483646-00.upload.d/a/b", dir);
+    {
+        char *cmd = xasprintf("mkdir -p '%s'", path);
+
+        ck_assert_int_eq(system(cmd), 0);
+        free(cmd);
+    }
+    ck_assert_uint_eq(symjob_sweep(js, (int64_t)time(NULL) * 1000), 2);
+    ck_assert_int_eq(access(mine, F_OK), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    snprintf(path, sizeof(path), "%s/.Symsrvd/requests/2147483646-00.upload",
+             dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    symjob_close(js);
+    testutil_rmtree(dir);
+    free(mine);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symapi");
@@ -212,6 +253,7 @@ int main(void)
     tcase_add_test(tc, test_sources_parse);
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_symjob_lifecycle);
+    tcase_add_test(tc, test_symjob_orphan_uploads);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
