@@ -137,6 +137,60 @@ static char *http_source(const struct itest *t, const char *layout)
                      stub_url(t->up[0]), layout);
 }
 
+/* Downloads are cached per scope for private sources and shared for
+ * public ones; a file over max_download_size is refused. */
+START_TEST(test_scope_and_size_limit)
+{
+    struct itest t;
+    char *body, *src, *pub;
+    json_t *a;
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n");
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    src = http_source(&t, "symstore");
+    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                     "{\"instruction_addr\":\"0x1001001\"}]}],"
+                     "\"modules\":[%s]}",
+                     src, PE_MODULE);
+    json_decref(post_ok(&t, "/symbolicate?scope=a", body));
+    json_decref(post_ok(&t, "/symbolicate?scope=a", body));
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
+    json_decref(post_ok(&t, "/symbolicate?scope=b", body));
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 2);
+    free(body);
+    /* the same source marked public: one download for every scope */
+    pub = xasprintf("[{\"id\":\"pub\",\"type\":\"http\",\"url\":\"%s/\","
+                    "\"is_public\":true,\"layout\":{\"type\":\"symstore\"}}]",
+                    stub_url(t.up[0]));
+    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                     "{\"instruction_addr\":\"0x1001001\"}]}],"
+                     "\"modules\":[%s]}",
+                     pub, PE_MODULE);
+    json_decref(post_ok(&t, "/symbolicate?scope=c", body));
+    json_decref(post_ok(&t, "/symbolicate?scope=d", body));
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 3);
+    itest_stop(&t);
+    free(body);
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n"
+                            "max_download_size = 64K\n");
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    free(src);
+    src = http_source(&t, "symstore");
+    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                     "{\"instruction_addr\":\"0x1001001\"}]}],"
+                     "\"modules\":[%s]}",
+                     src, PE_MODULE);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    json_decref(a);
+    itest_stop(&t);
+    free(body);
+    free(src);
+    free(pub);
+}
+END_TEST
+
 /* The daemon (request sources allowed) with one stub serving crash.pdb;
  * the request "sources" naming that stub in LAYOUT (new string). */
 static char *start_with_pdb(struct itest *t, const char *layout)
@@ -865,6 +919,7 @@ int main(void)
     tcase_add_test(tc, test_elf_native_http);
     tcase_add_test(tc, test_breakpad_filesystem);
     tcase_add_test(tc, test_request_sources_no);
+    tcase_add_test(tc, test_scope_and_size_limit);
     tcase_add_test(tc, test_box_cache_and_saved_table);
     tcase_add_test(tc, test_pending_poll_any_worker);
     tcase_add_test(tc, test_wait_without_timeout);
