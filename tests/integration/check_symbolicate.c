@@ -203,6 +203,28 @@ static char *start_with_pdb(struct itest *t, const char *layout)
     return http_source(t, layout);
 }
 
+/* Redirects are followed by hand, each hop checked like the first. */
+START_TEST(test_redirect_followed)
+{
+    struct itest t;
+    char *src = start_with_pdb(&t, "symstore"), *body;
+    json_t *a;
+
+    stub_fault(t.up[0], "/" PDB_KEY, STUB_REDIRECT, 0);
+    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                     "{\"instruction_addr\":\"0x1001001\"}]}],"
+                     "\"modules\":[%s]}",
+                     src, PE_MODULE);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_uint_eq(stub_hits(t.up[0], "/redirected/" PDB_KEY), 1);
+    json_decref(a);
+    itest_stop(&t);
+    free(body);
+    free(src);
+}
+END_TEST
+
 /* The shape Sentry sends: stacktraces, options.dif_candidates, extra
  * fields; every field it reads is checked. */
 START_TEST(test_pdb_symstore_http_compat)
@@ -920,6 +942,7 @@ int main(void)
     tcase_add_test(tc, test_breakpad_filesystem);
     tcase_add_test(tc, test_request_sources_no);
     tcase_add_test(tc, test_scope_and_size_limit);
+    tcase_add_test(tc, test_redirect_followed);
     tcase_add_test(tc, test_box_cache_and_saved_table);
     tcase_add_test(tc, test_pending_poll_any_worker);
     tcase_add_test(tc, test_wait_without_timeout);
