@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,12 +449,57 @@ static void mark_used(const struct symreq *r, struct module *mods,
     }
 }
 
+/* Modules are looked up in parallel when a source may be remote: each
+ * lookup can wait on several downloads in turn. */
+#define RESOLVE_THREADS 8
+
+struct resolver {
+    struct symbolicator *s;
+    const struct symreq *r;
+    const struct symsource_ctx *ctx;
+    struct module *mods;
+    size_t nmods;
+    atomic_size_t next;
+};
+
+static void *resolve_main(void *arg)
+{
+    struct resolver *rs = arg;
+    size_t i;
+
+    while ((i = atomic_fetch_add(&rs->next, 1)) < rs->nmods)
+        if (rs->mods[i].used)
+            module_resolve(rs->s, &rs->r->sources, rs->ctx, &rs->mods[i]);
+    return NULL;
+}
+
+static void resolve_used(struct resolver *rs)
+{
+    pthread_t t[RESOLVE_THREADS];
+    size_t used = 0, n = 0;
+    bool remote = false;
+
+    for (size_t i = 0; i < rs->r->sources.n; i++)
+        remote |= rs->r->sources.v[i].kind == SYMSOURCE_HTTP;
+    for (size_t i = 0; i < rs->nmods; i++)
+        used += rs->mods[i].used;
+    atomic_init(&rs->next, 0);
+    while (remote && n < RESOLVE_THREADS && n + 1 < used &&
+           pthread_create(&t[n], NULL, resolve_main, rs) == 0)
+        n++;
+    resolve_main(rs); /* this thread helps */
+    while (n > 0)
+        pthread_join(t[--n], NULL);
+}
+
 char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
                        size_t *len)
 {
     struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope};
     size_t nmods = json_array_size(r->modules), i;
     struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
+    struct resolver rs = {.s = s, .r = r, .ctx = &ctx, .mods = mods,
+                          .nmods = nmods};
     struct jsonout out = {0};
     int first = 1;
 
@@ -460,9 +507,7 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
         module_init(&mods[i], json_array_get(r->modules, i));
     backfill_sizes(mods, nmods);
     mark_used(r, mods, nmods);
-    for (i = 0; i < nmods; i++)
-        if (mods[i].used)
-            module_resolve(s, &r->sources, &ctx, &mods[i]);
+    resolve_used(&rs);
     jsonout_raw(&out, "{", 1);
     jsonout_key(&out, &first, "status");
     jsonout_str(&out, "completed");
