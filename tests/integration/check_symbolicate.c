@@ -137,6 +137,15 @@ static char *http_source(const struct itest *t, const char *layout)
                      stub_url(t->up[0]), layout);
 }
 
+/* A request for one frame of the PE module with the JSON SOURCES. */
+static char *pe_request(const char *sources)
+{
+    return xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                     "{\"instruction_addr\":\"0x1001001\"}]}],"
+                     "\"modules\":[%s]}",
+                     sources, PE_MODULE);
+}
+
 /* Downloads are cached per scope for private sources and shared for
  * public ones; a file over max_download_size is refused. */
 START_TEST(test_scope_and_size_limit)
@@ -148,10 +157,7 @@ START_TEST(test_scope_and_size_limit)
     itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n");
     serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
     src = http_source(&t, "symstore");
-    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
-                     "{\"instruction_addr\":\"0x1001001\"}]}],"
-                     "\"modules\":[%s]}",
-                     src, PE_MODULE);
+    body = pe_request(src);
     json_decref(post_ok(&t, "/symbolicate?scope=a", body));
     json_decref(post_ok(&t, "/symbolicate?scope=a", body));
     ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
@@ -162,10 +168,7 @@ START_TEST(test_scope_and_size_limit)
     pub = xasprintf("[{\"id\":\"pub\",\"type\":\"http\",\"url\":\"%s/\","
                     "\"is_public\":true,\"layout\":{\"type\":\"symstore\"}}]",
                     stub_url(t.up[0]));
-    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
-                     "{\"instruction_addr\":\"0x1001001\"}]}],"
-                     "\"modules\":[%s]}",
-                     pub, PE_MODULE);
+    body = pe_request(pub);
     json_decref(post_ok(&t, "/symbolicate?scope=c", body));
     json_decref(post_ok(&t, "/symbolicate?scope=d", body));
     ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 3);
@@ -177,10 +180,7 @@ START_TEST(test_scope_and_size_limit)
     serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
     free(src);
     src = http_source(&t, "symstore");
-    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
-                     "{\"instruction_addr\":\"0x1001001\"}]}],"
-                     "\"modules\":[%s]}",
-                     src, PE_MODULE);
+    body = pe_request(src);
     a = post_ok(&t, "/symbolicate", body);
     ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
     json_decref(a);
@@ -243,10 +243,7 @@ START_TEST(test_redirect_followed)
     json_t *a;
 
     stub_fault(t.up[0], "/" PDB_KEY, STUB_REDIRECT, 0);
-    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
-                     "{\"instruction_addr\":\"0x1001001\"}]}],"
-                     "\"modules\":[%s]}",
-                     src, PE_MODULE);
+    body = pe_request(src);
     a = post_ok(&t, "/symbolicate", body);
     ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
     ck_assert_uint_eq(stub_hits(t.up[0], "/redirected/" PDB_KEY), 1);
@@ -425,11 +422,12 @@ END_TEST
 /* One frame of the PE module, with a filesystem source at DIR. */
 static char *fs_request(const char *dir)
 {
-    return xasprintf(
-        "{\"sources\":[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}"
-        "],\"stacktraces\":[{\"frames\":[{\"instruction_addr\":\"0x1001001\"}]"
-        "}],\"modules\":[%s]}",
-        dir, PE_MODULE);
+    char *src = xasprintf(
+        "[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}]", dir);
+    char *body = pe_request(src);
+
+    free(src);
+    return body;
 }
 
 /* Breakpad text symbols from a filesystem source; a filesystem source
@@ -547,10 +545,7 @@ static char *slow_request(struct itest *t)
     serve(t->up[0], PDB_KEY, "pdb/crash.pdb");
     stub_fault(t->up[0], "/crash.exe/5AB380779000/crash.exe", STUB_DELAY,
                1500);
-    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
-                     "{\"instruction_addr\":\"0x1001001\"}]}],"
-                     "\"modules\":[%s]}",
-                     src, PE_MODULE);
+    body = pe_request(src);
     free(src);
     return body;
 }
