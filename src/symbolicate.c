@@ -480,7 +480,7 @@ static void resolve_used(struct resolver *rs)
     bool remote = false;
 
     for (size_t i = 0; i < rs->r->sources.n; i++)
-        remote |= rs->r->sources.v[i].kind == SYMSOURCE_HTTP;
+        remote |= symsource_remote(&rs->r->sources.v[i]);
     for (size_t i = 0; i < rs->nmods; i++)
         used += rs->mods[i].used;
     atomic_init(&rs->next, 0);

@@ -43,6 +43,14 @@ static void source_free(struct symsource *s)
     free(s->id);
     free(s->base);
     json_decref(s->headers);
+    free(s->s3_uri);
+    free(s->s3_sigv4);
+    free(s->s3_keys);
+}
+
+bool symsource_remote(const struct symsource *src)
+{
+    return src->kind == SYMSOURCE_HTTP || src->kind == SYMSOURCE_S3;
 }
 
 void symsource_list_free(struct symsource_list *l)
@@ -108,6 +116,74 @@ static char *strip_slashes(const char *s)
     return c;
 }
 
+/* A bucket name as S3 allows it (also keeps it a single URL label). */
+static bool bucket_ok(const char *b)
+{
+    size_t n = strlen(b);
+
+    if (n < 3 || n > 63)
+        return false;
+    for (; *b != '\0'; b++)
+        if (!((*b >= 'a' && *b <= 'z') || (*b >= '0' && *b <= '9') ||
+              *b == '-' || *b == '.'))
+            return false;
+    return true;
+}
+
+/* s3: bucket, prefix, region ("us-east-1" or ["name", "http://endpoint"]),
+ * access_key, secret_key. */
+static int parse_s3(const json_t *o, struct symsource *s, char *err,
+                    size_t errlen)
+{
+    const char *bucket = json_string_value(json_object_get(o, "bucket"));
+    const char *prefix = json_string_value(json_object_get(o, "prefix"));
+    const json_t *region = json_object_get(o, "region");
+    const char *name = json_string_value(region), *endpoint = NULL;
+    const char *ak = json_string_value(json_object_get(o, "access_key"));
+    const char *sk = json_string_value(json_object_get(o, "secret_key"));
+    char *pre;
+    size_t n;
+
+    if (json_is_array(region)) {
+        name = json_string_value(json_array_get(region, 0));
+        endpoint = json_string_value(json_array_get(region, 1));
+    }
+    if (bucket == NULL || !bucket_ok(bucket) || name == NULL ||
+        strpbrk(name, "/:?#@ ") != NULL ||
+        (endpoint != NULL && strncmp(endpoint, "http://", 7) != 0 &&
+         strncmp(endpoint, "https://", 8) != 0)) {
+        snprintf(err, errlen,
+                 "sources: %s: s3 needs a bucket and a region (a name, or "
+                 "[name, \"http(s)://endpoint\"])",
+                 s->id);
+        return -EPROTO;
+    }
+    /* the prefix without leading and trailing '/' */
+    prefix = prefix ? prefix : "";
+    while (*prefix == '/')
+        prefix++;
+    pre = xstrdup(prefix);
+    for (n = strlen(pre); n > 0 && pre[n - 1] == '/';)
+        pre[--n] = '\0';
+    if (endpoint != NULL) {
+        char *ep = strip_slashes(endpoint);
+
+        s->base = xasprintf("%s/%s%s%s", ep, bucket, *pre ? "/" : "", pre);
+        free(ep);
+    } else {
+        s->base = xasprintf("https://%s.s3.%s.amazonaws.com%s%s", bucket, name,
+                            *pre ? "/" : "", pre);
+    }
+    s->s3_uri = xasprintf("s3://%s%s%s", bucket, *pre ? "/" : "", pre);
+    if (ak != NULL && sk != NULL) {
+        s->s3_sigv4 = xasprintf("aws:amz:%s:s3", name);
+        s->s3_keys = xasprintf("%s:%s", ak, sk);
+    }
+    s->kind = SYMSOURCE_S3;
+    free(pre);
+    return 0;
+}
+
 static int parse_kind(const json_t *o, const char *type, struct symsource *s,
                       char *err, size_t errlen)
 {
@@ -131,8 +207,9 @@ static int parse_kind(const json_t *o, const char *type, struct symsource *s,
         }
         s->kind = SYMSOURCE_FILESYSTEM;
         s->base = strip_slashes(path);
-    } else if (strcmp(type, "s3") == 0 || strcmp(type, "gcs") == 0 ||
-               strcmp(type, "sentry") == 0) {
+    } else if (strcmp(type, "s3") == 0) {
+        return parse_s3(o, s, err, errlen);
+    } else if (strcmp(type, "gcs") == 0 || strcmp(type, "sentry") == 0) {
         s->kind = SYMSOURCE_UNSUPPORTED;
     } else {
         snprintf(err, errlen,
@@ -433,12 +510,13 @@ static struct curl_slist *header_list(const struct symsource *src)
 /* One hop: GET URL into SINK.  *STATUS the HTTP status, *NEXT a new
  * redirect target or NULL. */
 static int http_hop(const struct symsource_ctx *ctx,
-                    const struct symsource *src, const char *url,
+                    const struct symsource *src, const char *url, bool first,
                     struct sink *sink, long *status, char **next,
                     char *detail, size_t dlen)
 {
     char resolve[512];
-    struct curl_slist *pin = NULL, *hdrs = header_list(src);
+    /* a redirect's target gets neither the source's headers nor its keys */
+    struct curl_slist *pin = NULL, *hdrs = first ? header_list(src) : NULL;
     char *redir = NULL;
     CURL *h;
     CURLcode cc;
@@ -458,6 +536,10 @@ static int http_hop(const struct symsource_ctx *ctx,
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (first && src->s3_sigv4 != NULL) {
+        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, src->s3_sigv4);
+        curl_easy_setopt(h, CURLOPT_USERPWD, src->s3_keys);
+    }
     curl_easy_setopt(h, CURLOPT_USERAGENT, "symsrvd/" PACKAGE_VERSION);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, SYMSOURCE_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
@@ -512,7 +594,8 @@ static enum symsource_status http_fetch(const struct symsource_ctx *ctx,
     sink.fp = fopen(tmp, "wb");
     for (int hop = 0; sink.fp != NULL && hop <= SYMSOURCE_MAX_REDIRECTS;
          hop++) {
-        if (http_hop(ctx, src, cur, &sink, &status, &next, detail, dlen) < 0)
+        if (http_hop(ctx, src, cur, hop == 0, &sink, &status, &next, detail,
+                     dlen) < 0)
             break;
         if (next == NULL) {
             st = map_status(status, detail, dlen);
@@ -565,9 +648,11 @@ static enum symsource_status http_get(const struct symsource_ctx *ctx,
     enum symsource_status st;
     struct stat sb;
 
-    *location = url;
+    *location = src->s3_uri ? xasprintf("%s/%s", src->s3_uri, rel)
+                            : xstrdup(url);
     if (ctx->cfg->allow_request_sources == CONFIG_SOURCES_NO) {
         snprintf(detail, dlen, "request sources are not allowed");
+        free(url);
         return SYMSOURCE_NOPERM;
     }
     key = xasprintf("scope: %s\nsource: %s\nlocation: %s\n",
@@ -593,6 +678,7 @@ static enum symsource_status http_get(const struct symsource_ctx *ctx,
     else
         free(dst);
     free(dir);
+    free(url);
     return st;
 }
 
@@ -611,6 +697,7 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
     case SYMSOURCE_FILESYSTEM:
         return fs_get(ctx, src, rel, local, location, detail, dlen);
     case SYMSOURCE_HTTP:
+    case SYMSOURCE_S3:
         return http_get(ctx, src, rel, local, location, detail, dlen);
     case SYMSOURCE_UNSUPPORTED:
         break;

@@ -12,7 +12,11 @@
  * server-side request forgery hole: with allow_request_sources = public,
  * every address the host resolves to must be public, the checked address
  * is pinned for the connection (CURLOPT_RESOLVE), only http and https are
- * spoken, and redirects are followed by hand and checked the same way.
+ * spoken, and redirects are followed by hand and checked the same way;
+ * a source's headers and keys go to its own URL only, never to a
+ * redirect's target.  An s3 source is an http source at its bucket's
+ * URL (Amazon's, or the endpoint its region names), signed with libcurl's
+ * CURLOPT_AWS_SIGV4 when it has keys.
  *
  * THREADS.  A parsed source list is immutable; any thread may fetch.
  */
@@ -30,15 +34,19 @@ struct config;
 enum symsource_kind {
     SYMSOURCE_CACHE,      /* the box's own symstore tree */
     SYMSOURCE_HTTP,
+    SYMSOURCE_S3,         /* over HTTP, signed with SigV4 when keyed */
     SYMSOURCE_FILESYSTEM,
-    SYMSOURCE_UNSUPPORTED /* s3, gcs, sentry: known, not served yet */
+    SYMSOURCE_UNSUPPORTED /* gcs, sentry: known, not served yet */
 };
 
 struct symsource {
     char *id;
     enum symsource_kind kind;
-    char *base;    /* http: URL without trailing '/'; filesystem: dir */
-    json_t *headers; /* http: object of extra headers (borrowed ref) */
+    char *base;    /* http, s3: URL without trailing '/'; filesystem: dir */
+    json_t *headers; /* http: object of extra headers (a reference) */
+    char *s3_uri;    /* s3: "s3://bucket/prefix", for candidate lists */
+    char *s3_sigv4;  /* s3: "aws:amz:REGION:s3", NULL when unsigned */
+    char *s3_keys;   /* s3: "ACCESS:SECRET" (never logged), or NULL */
     enum layout_type layout;
     enum layout_casing casing;
     bool filetypes[LAYOUT_FT_COUNT]; /* which file types it may serve */
@@ -86,5 +94,8 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
  * CGNAT, multicast, documentation or otherwise reserved)? */
 struct sockaddr;
 bool symsource_addr_public(const struct sockaddr *sa);
+
+/* Does SRC fetch over the network (http, s3)? */
+bool symsource_remote(const struct symsource *src);
 
 #endif

@@ -203,6 +203,50 @@ static char *start_with_pdb(struct itest *t, const char *layout)
     return http_source(t, layout);
 }
 
+/* An s3 source (an S3-compatible endpoint: the stub) is fetched at
+ * <endpoint>/<bucket>/<prefix>/<path>, signed with SigV4: the stub sees
+ * AWS4-HMAC-SHA256 for the access key, region and service (the signature
+ * itself is libcurl's; the stub does not recompute it). */
+START_TEST(test_s3_source)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *src, *body, auth[512], date[64];
+    json_t *a, *c, *o;
+
+    itest_start_conf(&t, 1, conf);
+    serve(t.up[0], "syms/store/" PDB_KEY, "pdb/crash.pdb");
+    src = xasprintf("[{\"id\":\"s3\",\"type\":\"s3\",\"bucket\":\"syms\","
+                    "\"prefix\":\"/store/\",\"region\":[\"us-east-1\",\"%s\"],"
+                    "\"access_key\":\"AKIDTEST\",\"secret_key\":\"s3cr3t\","
+                    "\"layout\":{\"type\":\"symstore\"}}]",
+                    stub_url(t.up[0]));
+    body = pe_request(src);
+    o = json_loads(body, 0, NULL);
+
+    json_object_set_new(o, "options", json_pack("{s:b}", "dif_candidates", 1));
+    free(body);
+    body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert(stub_last_header(t.up[0], "Authorization", auth, sizeof(auth)));
+    ck_assert_msg(strncmp(auth, "AWS4-HMAC-SHA256 Credential=AKIDTEST/", 37) == 0,
+                  "%s", auth);
+    ck_assert_ptr_nonnull(strstr(auth, "/us-east-1/s3/aws4_request"));
+    ck_assert_ptr_nonnull(strstr(auth, "Signature="));
+    ck_assert_ptr_null(strstr(auth, "s3cr3t"));
+    ck_assert(stub_last_header(t.up[0], "x-amz-date", date, sizeof(date)));
+    c = json_object_get(module(a, 0), "candidates");
+    ck_assert_str_eq(str(json_array_get(c, json_array_size(c) - 1), "location"),
+                     "s3://syms/store/" PDB_KEY);
+    json_decref(a);
+    itest_stop(&t);
+    free(body);
+    free(src);
+    free(conf);
+}
+END_TEST
+
 /* Modules are looked up at once: two modules whose first candidate each
  * takes 1.5 s answer in well under 3 s. */
 START_TEST(test_modules_fetched_in_parallel)
@@ -235,18 +279,27 @@ START_TEST(test_modules_fetched_in_parallel)
 }
 END_TEST
 
-/* Redirects are followed by hand, each hop checked like the first. */
+/* Redirects are followed by hand, each hop checked like the first; the
+ * source's headers are not sent to the redirect's target. */
 START_TEST(test_redirect_followed)
 {
     struct itest t;
-    char *src = start_with_pdb(&t, "symstore"), *body;
+    char *conf = conf_with(NULL), *src, *body, v[64];
     json_t *a;
 
+    itest_start_conf(&t, 1, conf);
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    src = xasprintf("[{\"id\":\"h\",\"type\":\"http\",\"url\":\"%s\","
+                    "\"headers\":{\"X-Token\":\"secret\"},"
+                    "\"layout\":{\"type\":\"symstore\"}}]",
+                    stub_url(t.up[0]));
+    free(conf);
     stub_fault(t.up[0], "/" PDB_KEY, STUB_REDIRECT, 0);
     body = pe_request(src);
     a = post_ok(&t, "/symbolicate", body);
     ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
     ck_assert_uint_eq(stub_hits(t.up[0], "/redirected/" PDB_KEY), 1);
+    ck_assert(!stub_last_header(t.up[0], "X-Token", v, sizeof(v)));
     json_decref(a);
     itest_stop(&t);
     free(body);
@@ -970,6 +1023,7 @@ int main(void)
     tcase_add_test(tc, test_request_sources_no);
     tcase_add_test(tc, test_scope_and_size_limit);
     tcase_add_test(tc, test_redirect_followed);
+    tcase_add_test(tc, test_s3_source);
     tcase_add_test(tc, test_modules_fetched_in_parallel);
     tcase_add_test(tc, test_box_cache_and_saved_table);
     tcase_add_test(tc, test_pending_poll_any_worker);
