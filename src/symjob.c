@@ -105,45 +105,17 @@ static void job_path(const struct symjobs *js, const char *id,
     snprintf(buf, len, "%s/%s.%s", js->dir, id, suffix);
 }
 
-int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1])
+/* Publish FILE holding TEXT for ID by temp file and rename, so that a
+ * reader never sees it half written. */
+static int publish(const struct symjobs *js, const char *id, const char *file,
+                   const char *text, size_t len)
 {
-    char path[SYMJOB_PATH_MAX], pid[24];
-    int fd, rc = 0;
-
-    pthread_mutex_lock(&js->lock);
-    if (js->running >= js->max_jobs)
-        rc = -EBUSY;
-    else
-        js->running++;
-    pthread_mutex_unlock(&js->lock);
-    if (rc < 0)
-        return rc;
-    new_id(id);
-    job_path(js, id, "running", path, sizeof(path));
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        rc = -errno;
-    } else {
-        snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        rc = write_full(fd, pid, strlen(pid));
-        close(fd);
-    }
-    if (rc < 0) {
-        pthread_mutex_lock(&js->lock);
-        js->running--;
-        pthread_mutex_unlock(&js->lock);
-    }
-    return rc;
-}
-
-static int write_result(const struct symjobs *js, const char *id,
-                        const char *text, size_t len)
-{
-    char tmp[SYMJOB_PATH_MAX], dst[SYMJOB_PATH_MAX];
+    char tmp[SYMJOB_PATH_MAX], dst[SYMJOB_PATH_MAX], suffix[32];
     int fd, rc;
 
-    job_path(js, id, "json.tmp", tmp, sizeof(tmp));
-    job_path(js, id, "json", dst, sizeof(dst));
+    snprintf(suffix, sizeof(suffix), "%s.tmp", file);
+    job_path(js, id, suffix, tmp, sizeof(tmp));
+    job_path(js, id, file, dst, sizeof(dst));
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
@@ -157,11 +129,36 @@ static int write_result(const struct symjobs *js, const char *id,
     return rc;
 }
 
+int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1])
+{
+    char pid[24];
+    int rc = 0;
+
+    pthread_mutex_lock(&js->lock);
+    if (js->running >= js->max_jobs)
+        rc = -EBUSY;
+    else
+        js->running++;
+    pthread_mutex_unlock(&js->lock);
+    if (rc < 0)
+        return rc;
+    new_id(id);
+    snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    /* a mark read half written would say "no owner": unknown job */
+    rc = publish(js, id, "running", pid, strlen(pid));
+    if (rc < 0) {
+        pthread_mutex_lock(&js->lock);
+        js->running--;
+        pthread_mutex_unlock(&js->lock);
+    }
+    return rc;
+}
+
 int symjob_finish(struct symjobs *js, const char *id, const char *text,
                   size_t len)
 {
     char path[SYMJOB_PATH_MAX];
-    int rc = write_result(js, id, text, len);
+    int rc = publish(js, id, "json", text, len);
 
     job_path(js, id, "running", path, sizeof(path));
     unlink(path);
@@ -295,7 +292,8 @@ static bool stale(const struct symjobs *js, const char *path, const char *name,
 
     if (dot == NULL)
         return false;
-    if (strcmp(dot, ".json") == 0 || strcmp(dot, ".json.tmp") == 0)
+    if (strcmp(dot, ".json") == 0 || strcmp(dot, ".json.tmp") == 0 ||
+        strcmp(dot, ".running.tmp") == 0)
         return age_ms > (int64_t)js->keep_ms;
     if (strcmp(dot, ".running") == 0)
         return !owner_alive(mark_owner(path));
