@@ -77,19 +77,56 @@ static bool same_file(const struct entry *e, const char *path,
            strcmp(e->path, path) == 0;
 }
 
+/* The entry for PATH, referenced and moved to the front (the list runs
+ * from most to least recently used), or NULL. */
 static struct entry *find(struct stabcache *c, const char *path,
                           const struct stat *st)
 {
-    struct entry *e;
+    struct entry **pp, *e;
 
     pthread_mutex_lock(&c->lock);
-    for (e = c->head; e != NULL; e = e->next)
+    for (pp = &c->head; (e = *pp) != NULL; pp = &e->next)
         if (same_file(e, path, st))
             break;
-    if (e != NULL)
+    if (e != NULL) {
         e->refs++;
+        *pp = e->next;
+        e->next = c->head;
+        c->head = e;
+    }
     pthread_mutex_unlock(&c->lock);
     return e;
+}
+
+/* Drop the least recently used entry no one holds.  False when every
+ * entry is held.  Called with the lock held. */
+static bool evict_one(struct stabcache *c)
+{
+    struct entry **pp, **victim = NULL;
+
+    for (pp = &c->head; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->refs == 0)
+            victim = pp;
+    if (victim == NULL)
+        return false;
+    {
+        struct entry *e = *victim;
+
+        *victim = e->next;
+        c->n--;
+        entry_free(e);
+    }
+    return true;
+}
+
+size_t stabcache_count(struct stabcache *c)
+{
+    size_t n;
+
+    pthread_mutex_lock(&c->lock);
+    n = c->n;
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }
 
 /* "<file>.SYMTABLE" for files in the cache directory (upper case: never a
@@ -105,23 +142,40 @@ static char *table_path(const struct stabcache *c, const char *path)
     return xasprintf("%s/.Symsrvd/tables/%s.SYMTABLE", c->dir, hash);
 }
 
-static void save_table(const struct stabcache *c, const char *dst,
+static bool save_table(const struct stabcache *c, const char *dst,
                        const void *blob, size_t len)
 {
     char *dir = xasprintf("%s/.Symsrvd/tables", c->dir);
     char *tmp = xasprintf("%s.%ld.%lu.tmp", dst, (long)getpid(),
                           (unsigned long)pthread_self());
+    bool ok = false;
     int fd;
 
     (void)mkdir_p(dir, 0750);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd >= 0) {
-        if (write_full(fd, blob, len) != 0 || rename(tmp, dst) != 0)
+        ok = write_full(fd, blob, len) == 0 && rename(tmp, dst) == 0;
+        if (!ok)
             unlink(tmp);
         close(fd);
     }
     free(tmp);
     free(dir);
+    return ok;
+}
+
+/* Serve E's table from its saved file from now on: mapped pages the
+ * kernel can drop and share between workers, instead of heap. */
+static void use_saved(struct entry *e, const char *tpath)
+{
+    struct symtable *t;
+
+    if (symtable_open(tpath, &t) < 0)
+        return;
+    symtable_close(e->s.t);
+    free(e->blob);
+    e->blob = NULL;
+    e->s.t = t;
 }
 
 /* What the file offers, in Symbolicator's terms. */
@@ -182,8 +236,8 @@ static int load_or_build(struct stabcache *c, struct entry *e,
         rc = symtable_builder_finish(b, &e->blob, &len);
     if (rc == 0)
         rc = symtable_load(e->blob, len, &e->s.t);
-    if (rc == 0)
-        save_table(c, tpath, e->blob, len);
+    if (rc == 0 && save_table(c, tpath, e->blob, len))
+        use_saved(e, tpath);
     symtable_builder_free(b);
     free(tpath);
     return rc;
@@ -244,7 +298,7 @@ int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
         for (dup = c->head; dup != NULL; dup = dup->next)
             if (same_file(dup, path, &st))
                 break;
-        if (dup == NULL && c->n < c->max) {
+        if (dup == NULL && (c->n < c->max || evict_one(c))) {
             e->cached = true;
             e->next = c->head;
             c->head = e;

@@ -5,9 +5,11 @@
  * A file's table is looked for in memory (keyed by path, size and mtime),
  * then on disk (see symbolicate.h for where), and only then built with
  * the file's reader; a built table is written to disk (temp file, then
- * rename) for other workers and restarts.  A table read from disk is
- * validated by symtable_open(); an invalid or older-version one is
- * rebuilt and replaced.
+ * rename) for other workers and restarts, and then used from there
+ * (mapped, not heap).  A table read from disk is validated by
+ * symtable_open(); an invalid or older-version one is rebuilt and
+ * replaced.  At most MAX_ENTRIES tables are kept; the least recently used
+ * one that no request holds makes room.
  *
  * THREADS.  Any thread may call any function; a struct stab is immutable
  * and stays valid until stabcache_put().
@@ -41,5 +43,8 @@ void stabcache_free(struct stabcache *c); /* NULL-safe; no stab held */
 int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
                   char *err, size_t errlen);
 void stabcache_put(struct stabcache *c, struct stab *s);
+
+/* Tables kept now. */
+size_t stabcache_count(struct stabcache *c);
 
 #endif

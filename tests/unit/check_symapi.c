@@ -21,6 +21,7 @@
 
 #include "ckrun.h"
 #include "jsonout.h"
+#include "stabcache.h"
 #include "symjob.h"
 #include "symsource.h"
 #include "testutil.h"
@@ -244,6 +245,47 @@ START_TEST(test_symjob_orphan_uploads)
 }
 END_TEST
 
+static char *data(const char *rel)
+{
+    const char *top = getenv("abs_top_srcdir");
+
+    return xasprintf("%s/tests/data/%s", top ? top : "..", rel);
+}
+
+/* Tables are kept up to the limit; a held one is never evicted, the least
+ * recently used free one makes room. */
+START_TEST(test_stabcache_evicts_lru)
+{
+    char *dir = testutil_tmpdir(), *a = data("breakpad/xul.sym"),
+         *b = data("breakpad/xul2.sym"), err[256];
+    struct stabcache *c = stabcache_new(dir, 1);
+    struct stab *sa, *sb, *sa2;
+
+    ck_assert_int_eq(stabcache_get(c, a, &sa, err, sizeof(err)), 0);
+    ck_assert_uint_eq(stabcache_count(c), 1);
+    /* A is held: B is served but not kept */
+    ck_assert_int_eq(stabcache_get(c, b, &sb, err, sizeof(err)), 0);
+    ck_assert_uint_eq(stabcache_count(c), 1);
+    ck_assert_int_eq(stabcache_get(c, a, &sa2, err, sizeof(err)), 0);
+    ck_assert_ptr_eq(sa, sa2);
+    stabcache_put(c, sa2);
+    stabcache_put(c, sb);
+    stabcache_put(c, sa);
+    /* A is free now: B takes its place */
+    ck_assert_int_eq(stabcache_get(c, b, &sb, err, sizeof(err)), 0);
+    ck_assert_uint_eq(stabcache_count(c), 1);
+    ck_assert_int_eq(stabcache_get(c, b, &sa2, err, sizeof(err)), 0);
+    ck_assert_ptr_eq(sb, sa2);
+    stabcache_put(c, sa2);
+    stabcache_put(c, sb);
+    stabcache_free(c);
+    testutil_rmtree(dir);
+    free(a);
+    free(b);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symapi");
@@ -254,6 +296,7 @@ int main(void)
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
+    tcase_add_test(tc, test_stabcache_evicts_lru);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
