@@ -222,13 +222,15 @@ static void frame_failed(struct jsonout *o, const char *status, size_t index,
     json_t *v;
 
     frame_head(o, &first, status, index);
+    if (m == NULL || m->addr == 0)
+        pass(o, &first, in, "addr_mode");
     put_hex(o, &first, "instruction_addr", addr);
     if (m != NULL && m->ids.code_file != NULL &&
         json_object_get(in, "package") == NULL)
         put_str(o, &first, "package", m->ids.code_file);
     json_object_foreach((json_t *)in, k, v) {
         if (strcmp(k, "status") == 0 || strcmp(k, "original_index") == 0 ||
-            strcmp(k, "instruction_addr") == 0)
+            strcmp(k, "instruction_addr") == 0 || strcmp(k, "addr_mode") == 0)
             continue;
         jsonout_key(o, &first, k);
         jsonout_json(o, v);
@@ -250,6 +252,9 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
 
     frame_head(o, &first, "symbolicated", index);
     pass(o, &first, in, "platform");
+    /* without an image address (WASM) addresses stay module-relative */
+    if (m->addr == 0)
+        pass(o, &first, in, "addr_mode");
     put_hex(o, &first, "instruction_addr", lookup);
     pass(o, &first, in, "adjust_instruction_addr");
     if (m->ids.code_file != NULL)

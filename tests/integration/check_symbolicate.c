@@ -430,6 +430,20 @@ START_TEST(test_address_forms_and_options)
         ck_assert_str_eq(str(frame(a, 0, i), "status"), "symbolicated");
     json_decref(a);
     free(body);
+    /* a module without an image address: frames stay module-relative */
+    body = xasprintf(
+        "{\"sources\":%s,\"stacktraces\":[{\"frames\":[{\"instruction_addr\":"
+        "\"0x1001\",\"addr_mode\":\"rel:0\"}]}],\"modules\":[{\"type\":\"pe\","
+        "\"debug_id\":\"3249d99d-0c40-4931-8610-f4e4fb0b6936-1\",\"debug_file\":"
+        "\"crash.pdb\",\"image_addr\":0}]}",
+        src);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_str_eq(str(frame(a, 0, 0), "addr_mode"), "rel:0");
+    ck_assert_str_eq(str(frame(a, 0, 0), "instruction_addr"), "0x1001");
+    ck_assert_str_eq(str(frame(a, 0, 0), "sym_addr"), "0x1000");
+    json_decref(a);
+    free(body);
     free(src);
     itest_stop(&t);
 }
