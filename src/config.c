@@ -47,6 +47,7 @@ enum config_section {
     CONFIG_SEC_NONE = -1,
     CONFIG_SEC_SERVER,
     CONFIG_SEC_CACHE,
+    CONFIG_SEC_SYMBOLICATE,
     CONFIG_SEC_UPSTREAM
 };
 
@@ -74,16 +75,21 @@ static const char *const config_workers_words[] = {"auto", NULL};
 static const char *const config_miss_names[] = {"wait", "background", NULL};
 static const char *const config_casing_names[] = {"keep", "lower", "upper",
                                                   NULL};
+static const char *const config_sources_names[] = {"no", "public", "any",
+                                                   NULL};
 
 _Static_assert(sizeof(enum config_miss) == sizeof(unsigned) &&
                    sizeof(enum config_casing) == sizeof(unsigned),
                "CONFIG_T_ENUM fields are stored as unsigned");
+_Static_assert(sizeof(enum config_sources) == sizeof(unsigned),
+               "CONFIG_T_ENUM fields are stored as unsigned");
 
 #define SRV(f) CONFIG_SEC_SERVER, offsetof(struct config, f)
 #define CCH(f) CONFIG_SEC_CACHE, offsetof(struct config, f)
+#define SYM(f) CONFIG_SEC_SYMBOLICATE, offsetof(struct config, f)
 #define UPS(f) CONFIG_SEC_UPSTREAM, offsetof(struct config_upstream, f)
 
-/* Order: [server], [cache], [upstream]; config_dump() writes this order. */
+/* Order: [server], [cache], [symbolicate], [upstream]; config_dump() writes this order. */
 static const struct config_key config_keys[] = {
     {"listen", CONFIG_T_LISTEN, CONFIG_SEC_SERVER, 0, "127.0.0.1:8080", 0, 0,
      NULL},
@@ -103,6 +109,21 @@ static const struct config_key config_keys[] = {
      MS_PER_H, NULL},
     {"gzip_min_size", CONFIG_T_SIZE, CCH(gzip_min_size), "1K", 0, TIB, NULL},
     {"map_size", CONFIG_T_SIZE, CCH(map_size), "1G", MIB, 64 * TIB, NULL},
+    {"max_jobs", CONFIG_T_UINT, SYM(max_jobs), "200", 1, 100000, NULL},
+    {"max_body_size", CONFIG_T_SIZE, SYM(max_body_size), "55M", 1024, 4 * GIB,
+     NULL},
+    {"max_minidump_size", CONFIG_T_SIZE, SYM(max_minidump_size), "250M", 1024,
+     64 * TIB, NULL},
+    {"result_ttl", CONFIG_T_DURATION, SYM(result_ttl_ms), "90s", MS_PER_S,
+     MS_PER_D, NULL},
+    {"allow_request_sources", CONFIG_T_ENUM, SYM(allow_request_sources),
+     "public", 0, 0, config_sources_names},
+    {"filesystem_roots", CONFIG_T_STRING, SYM(filesystem_roots), "none", 0, 0,
+     NULL},
+    {"download_timeout", CONFIG_T_DURATION, SYM(download_timeout_ms), "60s", 1,
+     MS_PER_H, NULL},
+    {"max_download_size", CONFIG_T_SIZE, SYM(max_download_size), "4G", 1024,
+     64 * TIB, NULL},
     {"url", CONFIG_T_URL, UPS(url), NULL, 0, 0, NULL},
     {"timeout", CONFIG_T_DURATION, UPS(timeout_ms), "60s", 1, 7 * MS_PER_D,
      NULL},
@@ -116,7 +137,7 @@ static const struct config_key config_keys[] = {
 #define CONFIG_NKEYS CONFIG_VALUE_NELEM(config_keys)
 
 static const char *const config_section_names[] = {"server", "cache",
-                                                   "upstream"};
+                                                   "symbolicate", "upstream"};
 
 static const struct {
     const char *name, *url;
@@ -373,10 +394,16 @@ static bool config_valid_upstream_name(const char *s)
 static int config_section_parse(const char *s, enum config_section *sec,
                                 char *namebuf, size_t namelen)
 {
-    if (strcmp(s, "server") == 0 || strcmp(s, "cache") == 0) {
-        *sec = s[0] == 's' ? CONFIG_SEC_SERVER : CONFIG_SEC_CACHE;
-        namebuf[0] = '\0';
-        return 0;
+    static const enum config_section fixed[] = {
+        CONFIG_SEC_SERVER, CONFIG_SEC_CACHE, CONFIG_SEC_SYMBOLICATE};
+    size_t i;
+
+    for (i = 0; i < CONFIG_VALUE_NELEM(fixed); i++) {
+        if (strcmp(s, config_section_names[fixed[i]]) == 0) {
+            *sec = fixed[i];
+            namebuf[0] = '\0';
+            return 0;
+        }
     }
     if (strncmp(s, "upstream", 8) != 0 || !isblank((unsigned char)s[8]))
         return -EINVAL;
@@ -434,6 +461,7 @@ void config_free(struct config *cfg)
     free(cfg->listen);
     free(cfg->access_log);
     free(cfg->cache_dir);
+    free(cfg->filesystem_roots);
     config_upstreams_free(cfg->upstreams, cfg->nupstreams);
     free(cfg->path);
     free(cfg);
@@ -447,6 +475,7 @@ static struct config *config_new_defaults(void)
 
     config_key_defaults(cfg, CONFIG_SEC_SERVER, cfg);
     config_key_defaults(cfg, CONFIG_SEC_CACHE, cfg);
+    config_key_defaults(cfg, CONFIG_SEC_SYMBOLICATE, cfg);
     for (i = 0; i < CONFIG_VALUE_NELEM(config_default_upstreams); i++) {
         struct config_upstream *up =
             config_upstream_add(cfg, config_default_upstreams[i].name);
@@ -937,6 +966,8 @@ int config_dump(const struct config *cfg, FILE *fp)
     config_dump_section(cfg, CONFIG_SEC_SERVER, cfg, fp);
     (void)fprintf(fp, "\n[cache]\n");
     config_dump_section(cfg, CONFIG_SEC_CACHE, cfg, fp);
+    (void)fprintf(fp, "\n[symbolicate]\n");
+    config_dump_section(cfg, CONFIG_SEC_SYMBOLICATE, cfg, fp);
     for (i = 0; i < cfg->nupstreams; i++) {
         (void)fprintf(fp, "\n[upstream %s]\n", cfg->upstreams[i].name);
         config_dump_section(cfg, CONFIG_SEC_UPSTREAM, &cfg->upstreams[i], fp);

@@ -33,6 +33,13 @@ enum config_casing {
     CONFIG_CASING_UPPER
 };
 
+/* Which request-supplied sources /symbolicate may reach. */
+enum config_sources {
+    CONFIG_SOURCES_NO,     /* none: only the configured ones */
+    CONFIG_SOURCES_PUBLIC, /* public addresses only (no SSRF to the LAN) */
+    CONFIG_SOURCES_ANY     /* anything, loopback included (tests) */
+};
+
 enum config_listen_kind { CONFIG_LISTEN_TCP, CONFIG_LISTEN_UNIX };
 
 /* One parsed listen address. */
@@ -71,6 +78,15 @@ struct config {
     uint64_t miss_timeout_ms; /* default 25s */
     uint64_t gzip_min_size;   /* default 1K (1024) */
     uint64_t map_size;        /* LMDB map size, default 1G, min 1M */
+    /* [symbolicate] */
+    unsigned max_jobs;                       /* default 200, per worker */
+    uint64_t max_body_size;                  /* default 55M */
+    uint64_t max_minidump_size;              /* default 250M */
+    uint64_t result_ttl_ms;                  /* default 90s */
+    enum config_sources allow_request_sources; /* default public */
+    char *filesystem_roots; /* "none" (default) or dirs separated by ':' */
+    uint64_t download_timeout_ms;            /* default 60s */
+    uint64_t max_download_size;              /* default 4G */
     /* [upstream NAME], in file order; default: microsoft, chromium, mozilla */
     struct config_upstream *upstreams;
     size_t nupstreams;

@@ -47,6 +47,22 @@ enum MHD_Result server_queue(struct req *r, unsigned status,
     return ret;
 }
 
+enum MHD_Result server_owned(struct req *r, unsigned status, char *body,
+                             size_t len, const char *type)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    r->bytes = len;
+    return server_queue(r, status, resp);
+}
+
 enum MHD_Result server_text(struct req *r, unsigned status, const char *body,
                             const char *name, const char *value)
 {
@@ -120,12 +136,25 @@ static bool path_is(const char *path, size_t len, const char *want)
     return len == strlen(want) && memcmp(path, want, len) == 0;
 }
 
+static bool path_has_prefix(const char *path, size_t len, const char *want)
+{
+    size_t n = strlen(want);
+
+    return len > n && memcmp(path, want, n) == 0;
+}
+
 static enum MHD_Result route(struct req *r, const char *method)
 {
     const char *q = strchr(r->target, '?');
     size_t len = q ? (size_t)(q - r->target) : strlen(r->target);
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
+        path_is(r->target, len, "/symbolicate"))
+        return server_api_symbolicate(r);
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
+        path_is(r->target, len, "/minidump"))
+        return server_api_minidump(r);
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
         r->kind = METRICS_BAD;
         return server_text(r, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -137,6 +166,13 @@ static enum MHD_Result route(struct req *r, const char *method)
         return server_metrics(r);
     if (path_is(r->target, len, "/symbols"))
         return server_listing(r, q ? q + 1 : "");
+    if (path_is(r->target, len, "/healthcheck"))
+        return server_api_healthcheck(r);
+    if (path_has_prefix(r->target, len, "/requests/"))
+        return server_api_poll(r, r->target + 10, len - 10);
+    /* Symbolicator's symstore-compatible proxy path: the root's twin */
+    if (path_has_prefix(r->target, len, "/proxy/"))
+        return server_symbol(r, r->target + 6, len - 6);
     return server_symbol(r, r->target, len);
 }
 
@@ -161,13 +197,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     if (*upload_size != 0) {
-        *upload_size = 0; /* bodies are ignored */
+        /* only the API reads bodies; others are dropped */
+        bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+        bool form = strncmp(r->target, "/minidump", 9) == 0 &&
+                    (r->target[9] == '\0' || r->target[9] == '?');
+
+        if (post && form)
+            server_api_upload(r, upload, *upload_size);
+        else if (post)
+            server_api_body(r, upload, *upload_size);
+        *upload_size = 0;
         return MHD_YES;
     }
     if (r->status != 0)
         return MHD_YES;
     if (r->dl != NULL)
         return server_symbol_resume(r);
+    if (r->job_id[0] != '\0')
+        return server_api_resume(r);
     return route(r, method);
 }
 
@@ -248,7 +295,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         metrics_add(&metrics->bytes_served, r->bytes);
     }
     server_symbol_release(r);
+    server_api_release(r);
     atomic_fetch_sub_explicit(&r->srv->active, 1, memory_order_relaxed);
+    free(r->body.p);
     free(r->target);
     free(r);
 }
@@ -306,6 +355,11 @@ int server_start(const struct config *cfg, struct cache *cache,
     atomic_init(&s->refusing, false);
     atomic_init(&s->active, 0);
     pthread_mutex_init(&s->rcache_lock, NULL);
+    if (server_api_start(s) < 0) {
+        log_warnx("cannot start the symbolication API");
+        server_stop(s);
+        return -EIO;
+    }
     for (i = 0; i < nfds; i++) {
         s->mhd[i] = start_mhd(s, fds[i]);
         if (s->mhd[i] == NULL) {
@@ -380,8 +434,11 @@ void server_stop(struct server *s)
 
     if (s == NULL)
         return;
+    /* MHD must not stop with suspended connections */
+    server_api_quiesce(s);
     for (i = 0; i < s->nmhd; i++)
         MHD_stop_daemon(s->mhd[i]);
+    server_api_stop(s);
     rcache_free_all(s);
     pthread_mutex_destroy(&s->rcache_lock);
     while (tlq_drain(s->hitq, (void **)&k, 1) == 1)

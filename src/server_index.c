@@ -30,17 +30,7 @@
 static enum MHD_Result queue_owned(struct req *r, char *body, size_t len,
                                    const char *type)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-
-    if (resp == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    r->bytes = len;
-    return server_queue(r, MHD_HTTP_OK, resp);
+    return server_owned(r, MHD_HTTP_OK, body, len, type);
 }
 
 enum MHD_Result server_health(struct req *r)

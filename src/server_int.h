@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "inflight.h"
+#include "jsonout.h"
 #include "metrics.h"
 
 struct config;
@@ -20,6 +21,8 @@ struct cache;
 struct fetch;
 struct tlq;
 struct rcache;
+struct api;
+struct upload;
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -37,6 +40,7 @@ struct server {
     pthread_mutex_t rcache_lock;    /* registration of per-thread caches */
     struct rcache *rcaches;         /* protected by rcache_lock */
     int64_t started_ms;             /* immutable */
+    struct api *api;                /* immutable after start */
 };
 
 /* Per-connection state (MHD's socket context), for the whole keep-alive
@@ -64,6 +68,13 @@ struct req {
     struct dl *dl;           /* a reference while waiting or streaming */
     struct dl_waiter waiter;
     bool wants_gzip;
+    /* symbolication API (server_api.c) */
+    struct jsonout body;     /* request body so far, NUL-terminated */
+    bool body_too_big;       /* over max_body_size: the rest is dropped */
+    char job_id[40];         /* "" unless waiting on or answering a job */
+    uint64_t deadline_ms;    /* mono_ms() to give up waiting; 0: never */
+    struct req *wnext;       /* in the API's list of waiting requests */
+    struct upload *upload;   /* POST /minidump: the form so far */
 };
 
 /* What a new connection starts with (server_symbol.c). */
@@ -73,6 +84,11 @@ void server_conn_init(struct server_conn *sc);
  * optional header NAME: VALUE. */
 enum MHD_Result server_text(struct req *r, unsigned status, const char *body,
                             const char *name, const char *value);
+
+/* Queue BODY[0..LEN) (heap, freed by MHD) with STATUS and content TYPE,
+ * never cached by clients. */
+enum MHD_Result server_owned(struct req *r, unsigned status, char *body,
+                             size_t len, const char *type);
 
 /* Queue RESP with STATUS, recording both for the log; destroys RESP. */
 enum MHD_Result server_queue(struct req *r, unsigned status,
@@ -88,6 +104,19 @@ void server_symbol_release(struct req *r);
 enum MHD_Result server_health(struct req *r);
 enum MHD_Result server_metrics(struct req *r);
 enum MHD_Result server_listing(struct req *r, const char *query);
+
+/* The symbolication API (server_api.c). */
+int server_api_start(struct server *s);
+void server_api_quiesce(struct server *s); /* answer every waiting request */
+void server_api_stop(struct server *s);    /* after the MHD daemons stopped */
+void server_api_body(struct req *r, const char *data, size_t len);
+enum MHD_Result server_api_symbolicate(struct req *r);
+void server_api_upload(struct req *r, const char *data, size_t len);
+enum MHD_Result server_api_minidump(struct req *r);
+void server_api_release(struct req *r); /* at completion */
+enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len);
+enum MHD_Result server_api_resume(struct req *r);
+enum MHD_Result server_api_healthcheck(struct req *r);
 
 /* Request header NAME or NULL. */
 const char *server_header(struct req *r, const char *name);

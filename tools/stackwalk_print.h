@@ -11,6 +11,7 @@
 
 #include "minidump/minidump.h"
 #include "stackwalk/stackwalk.h"
+#include "stackwalk/stackwalk_report.h"
 
 enum sw_format {
     SW_FORMAT_TEXT = 0,
@@ -23,16 +24,8 @@ int sw_print(enum sw_format format, const struct minidump *md,
 
 /* Shared by the formats (stackwalk_text.c). */
 
-/* The function name to show: demangled when it is a mangled name (new
- * string in *OWNED, which the caller frees), else as recorded. */
-const char *sw_function_name(const struct stackwalk_frame *f, char **owned);
-
 /* The main module (the first of the dump's list), or NULL. */
 const struct minidump_module *sw_main_module(const struct minidump *md);
-
-/* Breakpad's "crashed" and the address it prints. */
-bool sw_crashed(const struct minidump *md, const char **reason,
-                uint64_t *address);
 
 int sw_print_json(const struct minidump *md, const struct stackwalk_result *r);
 

@@ -10,7 +10,6 @@
 
 #include "stackwalk_print.h"
 
-#include "demangle/demangle.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -21,23 +20,20 @@
 
 #define SW_REGISTER_WIDTH 80
 
-const char *sw_function_name(const struct stackwalk_frame *f, char **owned)
-{
-    *owned = demangle_name(f->function, f->lang);
-    return *owned ? *owned : f->function;
-}
-
 const struct minidump_module *sw_main_module(const struct minidump *md)
 {
     return minidump_module_count(md) > 0 ? minidump_module(md, 0) : NULL;
 }
 
-bool sw_crashed(const struct minidump *md, const char **reason,
-                uint64_t *address)
+int sw_print_json(const struct minidump *md, const struct stackwalk_result *r)
 {
-    *address = 0;
-    *reason = minidump_crash_reason(md, address);
-    return *reason != NULL;
+    json_t *o = stackwalk_report_json(md, r);
+    int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    json_decref(o);
+    if (rc == 0)
+        putchar('\n');
+    return rc == 0 && fflush(stdout) == 0 ? 0 : -EIO;
 }
 
 /* Module indexes in order of base address, as Breakpad lists them. */
@@ -84,7 +80,7 @@ static void print_crash(const struct minidump *md)
     uint32_t stamp = minidump_timestamp(md);
     uint64_t addr;
 
-    if (sw_crashed(md, &reason, &addr))
+    if (stackwalk_report_crashed(md, &reason, &addr))
         printf("Crash reason:  %s\nCrash address: 0x%" PRIx64 "\n", reason,
                addr);
     else
@@ -112,7 +108,7 @@ static void print_frame_name(const struct stackwalk_frame *f)
         printf(" + 0x%" PRIx64, f->instruction - f->module->base);
         return;
     }
-    printf("!%s", sw_function_name(f, &owned));
+    printf("!%s", stackwalk_report_function(f, &owned));
     free(owned);
     if (f->file)
         printf(" [%s : %" PRIu32 " + 0x%" PRIx64 "]", path_base(f->file),
@@ -222,7 +218,7 @@ static void print_report(const struct minidump *md,
     print_crash(md);
     if (req >= 0) {
         printf("\nThread %ld (%s)\n", req,
-               sw_crashed(md, &reason, &addr)
+               stackwalk_report_crashed(md, &reason, &addr)
                    ? "crashed"
                    : "requested dump, did not crash");
         print_stack(cpu, stackwalk_thread(r, (size_t)req));
@@ -266,7 +262,7 @@ static void machine_header(const struct minidump *md, long req)
     putchar('|');
     put_field(si ? si->cpu_info : "");
     printf("|%u\nGPU|||\nCrash|", si ? si->number_of_processors : 0);
-    if (sw_crashed(md, &reason, &addr)) {
+    if (stackwalk_report_crashed(md, &reason, &addr)) {
         put_field(reason);
         printf("|0x%" PRIx64 "|", addr);
     } else if (assertion && assertion[0]) {
@@ -317,7 +313,7 @@ static void machine_frame(size_t thread, size_t i,
         return;
     }
     putchar('|');
-    put_field(sw_function_name(f, &owned));
+    put_field(stackwalk_report_function(f, &owned));
     free(owned);
     if (f->file) {
         putchar('|');

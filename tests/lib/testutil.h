@@ -105,6 +105,8 @@ struct http_opts {
     unsigned timeout_ms; /* give up after this long (0: 30 s) */
     size_t abort_after;  /* hang up once this many body bytes came (0: no) */
     uint64_t max_speed;  /* read at most this many bytes/s (0: no limit) */
+    const void *body;    /* request body (sent when not NULL) */
+    size_t body_len;
 };
 
 /* As http_request() with client behaviour OPTS (NULL: defaults), to play a
@@ -129,6 +131,10 @@ int http_head(const char *url, const char *const *req_headers,
 /* As http_get() with METHOD ("GET", "HEAD", or any other verb). */
 int http_request(const char *method, const char *url,
                  const char *const *req_headers, struct http_resp *out);
+
+/* POST BODY[0..LEN) to URL with the given headers (may be NULL). */
+int http_post(const char *url, const char *const *req_headers,
+              const void *body, size_t len, struct http_resp *out);
 
 /* Free R's buffers and zero it.  NULL-safe. */
 void http_resp_free(struct http_resp *r);

@@ -139,6 +139,11 @@ static CURL *http_handle(const char *method, const char *url,
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_collect);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, head);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (opts->body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, opts->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)opts->body_len);
+    }
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     else if (strcmp(method, "GET") != 0)
@@ -183,6 +188,14 @@ int http_request(const char *method, const char *url,
                  const char *const *req_headers, struct http_resp *out)
 {
     return http_request_opts(method, url, req_headers, NULL, out);
+}
+
+int http_post(const char *url, const char *const *req_headers,
+              const void *body, size_t len, struct http_resp *out)
+{
+    struct http_opts o = {.body = body, .body_len = len};
+
+    return http_request_opts("POST", url, req_headers, &o, out);
 }
 
 int http_get(const char *url, const char *const *req_headers,

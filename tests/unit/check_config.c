@@ -720,7 +720,7 @@ START_TEST(test_config_env_overrides)
 }
 END_TEST
 
-/* Every [server] and [cache] key has its variable: setting each one to a
+/* Every [server], [cache] and [symbolicate] key has its variable: setting each one to a
  * bad value makes the load fail naming that variable. */
 START_TEST(test_config_env_every_key)
 {
@@ -750,7 +750,7 @@ START_TEST(test_config_env_every_key)
         unsetenv(var);
         n++;
     }
-    ck_assert_uint_eq(n, 13);
+    ck_assert_uint_eq(n, 21);
     free(defaults);
 }
 END_TEST

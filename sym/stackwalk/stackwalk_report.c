@@ -1,20 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stackwalk_json: the walk as Symbolicator's minidump response
+ * stackwalk_report: the walk as Symbolicator's minidump response
  * (shared/reference/symbolicator-api.md): "stacktraces" with "frames"
  * and "registers", "modules" with "debug_status", and the crash summary
- * ("crashed", "crash_reason", "arch", "os", "system_info").
+ * ("crashed", "crash_reason", "arch", "os", "system_info").  Used by
+ * symsrvd-stackwalk --json and the daemon's POST /minidump.
  */
 #include "symsrvd_config.h"
 #include "fileio.h"
 
-#include "stackwalk_print.h"
+#include "stackwalk/stackwalk_report.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "demangle/demangle.h"
+
+const char *stackwalk_report_function(const struct stackwalk_frame *f,
+                                      char **owned)
+{
+    *owned = demangle_name(f->function, f->lang);
+    return *owned ? *owned : f->function;
+}
+
+bool stackwalk_report_crashed(const struct minidump *md, const char **reason,
+                              uint64_t *address)
+{
+    *address = 0;
+    *reason = minidump_crash_reason(md, address);
+    return *reason != NULL;
+}
 
 static json_t *hex_json(uint64_t v)
 {
@@ -59,7 +77,7 @@ static void frame_symbol_json(json_t *o, const struct stackwalk_frame *f)
     char *owned;
 
     json_object_set_new(o, "function",
-                        json_string(sw_function_name(f, &owned)));
+                        json_string(stackwalk_report_function(f, &owned)));
     free(owned);
     json_object_set_new(o, "symbol", json_string(f->function));
     json_object_set_new(o, "sym_addr", hex_json(f->function_base));
@@ -159,7 +177,7 @@ static const char *debug_status(enum stackwalk_symstatus st)
     }
 }
 
-static const char *module_type(const struct minidump *md)
+const char *stackwalk_report_module_type(const struct minidump *md)
 {
     const struct minidump_system_info *si = minidump_system_info(md);
     const char *os = si ? si->os_short : "";
@@ -180,7 +198,7 @@ static json_t *module_json(const struct minidump *md,
     json_object_set_new(
         o, "debug_status",
         json_string(debug_status(stackwalk_module_status(r, i))));
-    json_object_set_new(o, "type", json_string(module_type(md)));
+    json_object_set_new(o, "type", json_string(stackwalk_report_module_type(md)));
     json_object_set_new(o, "code_id", json_string(m->code_id));
     json_object_set_new(o, "code_file", json_string(m->code_file));
     json_object_set_new(o, "debug_id", json_string(m->debug_id));
@@ -192,6 +210,22 @@ static json_t *module_json(const struct minidump *md,
     return o;
 }
 
+/* Symbolicator's os_name for the dump's platform (its "os" object keeps
+ * Breakpad's long names). */
+static const char *os_name(const struct minidump_system_info *si)
+{
+    static const struct {
+        const char *short_name, *name;
+    } names[] = {{"windows", "Windows"}, {"mac", "macOS"},
+                 {"ios", "iOS"},         {"linux", "Linux"},
+                 {"solaris", "Solaris"}, {"android", "Android"}};
+
+    for (size_t i = 0; si != NULL && i < sizeof(names) / sizeof(*names); i++)
+        if (strcmp(si->os_short, names[i].short_name) == 0)
+            return names[i].name;
+    return "";
+}
+
 static void summary_json(json_t *o, const struct minidump *md,
                          const struct stackwalk_result *r)
 {
@@ -199,7 +233,7 @@ static void summary_json(json_t *o, const struct minidump *md,
     const char *reason, *assertion = minidump_assertion(md);
     json_t *os = json_object(), *sys = json_object();
     uint64_t addr;
-    bool crashed = sw_crashed(md, &reason, &addr);
+    bool crashed = stackwalk_report_crashed(md, &reason, &addr);
 
     json_object_set_new(o, "crashed", json_boolean(crashed));
     if (crashed) {
@@ -212,7 +246,7 @@ static void summary_json(json_t *o, const struct minidump *md,
     json_object_set_new(os, "name", json_string(si ? si->os : ""));
     json_object_set_new(os, "version", json_string(si ? si->os_version : ""));
     json_object_set_new(o, "os", os);
-    json_object_set_new(sys, "os_name", json_string(si ? si->os : ""));
+    json_object_set_new(sys, "os_name", json_string(os_name(si)));
     json_object_set_new(sys, "os_version",
                         json_string(si ? si->os_version : ""));
     json_object_set_new(sys, "cpu_arch",
@@ -223,12 +257,13 @@ static void summary_json(json_t *o, const struct minidump *md,
     json_object_set_new(o, "system_info", sys);
 }
 
-int sw_print_json(const struct minidump *md, const struct stackwalk_result *r)
+json_t *stackwalk_report_json(const struct minidump *md,
+                              const struct stackwalk_result *r)
 {
     json_t *o = json_object(), *traces = json_array(), *mods = json_array();
-    int rc;
 
-    json_object_set_new(o, "status", json_string("complete"));
+    /* the wire value; the API document says "complete" */
+    json_object_set_new(o, "status", json_string("completed"));
     summary_json(o, md, r);
     for (size_t i = 0; i < stackwalk_thread_count(r); i++)
         json_array_append_new(traces, thread_json(r, i));
@@ -236,9 +271,5 @@ int sw_print_json(const struct minidump *md, const struct stackwalk_result *r)
     for (size_t i = 0; i < minidump_module_count(md); i++)
         json_array_append_new(mods, module_json(md, r, i));
     json_object_set_new(o, "modules", mods);
-    rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (rc == 0)
-        putchar('\n');
-    return rc == 0 && fflush(stdout) == 0 ? 0 : -EIO;
+    return o;
 }

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jsonout: JSON text written straight into a growing buffer, for the
+ * large parts of an answer (thousands of frames), where building jansson
+ * objects first cost more than the lookups themselves.  The caller writes
+ * the structure ('{', ',', ...); these functions write keys and values,
+ * escaping strings as RFC 8259 requires.  jsonout_raw() alone makes it a
+ * plain growing buffer (request bodies).
+ *
+ * THREADS.  A buffer belongs to one thread.
+ */
+#ifndef SYMSRVD_JSONOUT_H
+#define SYMSRVD_JSONOUT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct jsonout {
+    char *p;
+    size_t len, cap;
+};
+
+void jsonout_raw(struct jsonout *o, const char *s, size_t len);
+void jsonout_lit(struct jsonout *o, const char *s); /* NUL-terminated */
+void jsonout_str(struct jsonout *o, const char *s); /* quoted, escaped */
+/* ',' unless this is the first member (*FIRST is then cleared), then
+ * "KEY": (escaped). */
+void jsonout_key(struct jsonout *o, int *first, const char *key);
+void jsonout_hex(struct jsonout *o, uint64_t v); /* "0x..." */
+void jsonout_uint(struct jsonout *o, uint64_t v);
+/* A jansson value, as json_dumps() writes it. */
+void jsonout_json(struct jsonout *o, const json_t *v);
+/* The text, NUL-terminated; the caller owns it (O is emptied). */
+char *jsonout_take(struct jsonout *o, size_t *len);
+
+#endif

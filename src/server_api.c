@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server_api: Sentry Symbolicator's HTTP API on the worker's MHD server:
+ * POST /symbolicate, GET /requests/<id>, GET /healthcheck.
+ *
+ * POST /minidump is multipart/form-data: MHD's parser streams the
+ * upload_file_minidump field into a file under .Symsrvd/requests/ (never
+ * held in memory; over max_minidump_size -> 413) and keeps the small
+ * sources and options fields.
+ *
+ * A POST is parsed on the MHD thread (400/422 come back at once), then
+ * run on a job thread of its own (at most [symbolicate] max_jobs per
+ * worker, else 503).  The connection is suspended until the job's result
+ * file appears or the request's timeout passes.  One waiter thread per
+ * worker resumes suspended connections: it wakes when a job of this
+ * worker finishes and every WAIT_POLL_MS to notice jobs of other workers
+ * (a poll may land on any worker), and sweeps old results.
+ */
+#include "symsrvd_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "server_int.h"
+#include "fileio.h"
+#include "jsonout.h"
+#include "symbolicate.h"
+#include "symjob.h"
+#include "symminidump.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define WAIT_POLL_MS 20
+#define SWEEP_EVERY_MS 5000
+#define RETRY_AFTER_S 30
+#define FIELD_MAX (1024 * 1024) /* multipart fields but the dump */
+#define FORM_BUFFER (64 * 1024)
+
+struct api {
+    struct server *srv;
+    struct symjobs *jobs;
+    struct symbolicator *engine;
+    pthread_t waiter;
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    struct req *waiting; /* protected by lock: suspended requests */
+    unsigned threads;    /* protected by lock: job threads alive */
+    bool stop;           /* protected by lock */
+};
+
+/* One job: a /symbolicate request or a minidump. */
+struct job {
+    struct api *api;
+    struct symreq *req;
+    struct mdjob *md;
+    char id[SYMJOB_ID_LEN + 1];
+};
+
+/* What a POST /minidump upload collects (server_api_upload()). */
+struct upload {
+    struct MHD_PostProcessor *pp;
+    int fd;          /* the dump's temp file, -1 until its first byte */
+    char *path;      /* its name; NULL once a job owns it */
+    uint64_t len;
+    bool too_big, field_too_big;
+    char *field[2];  /* "sources", "options" */
+    size_t flen[2];
+};
+
+/* --- answers --------------------------------------------------------- */
+
+static enum MHD_Result answer_json(struct req *r, unsigned status, char *body,
+                                   size_t len)
+{
+    return server_owned(r, status, body, len, "application/json");
+}
+
+static enum MHD_Result answer_detail(struct req *r, unsigned status,
+                                     const char *detail)
+{
+    json_t *o = json_pack("{s:s}", "detail", detail);
+    char *text = json_dumps(o, JSON_COMPACT);
+
+    json_decref(o);
+    if (status == MHD_HTTP_BAD_REQUEST)
+        r->kind = METRICS_BAD;
+    return answer_json(r, status, text, strlen(text));
+}
+
+static enum MHD_Result answer_pending(struct req *r)
+{
+    char *text = xasprintf(
+        "{\"status\":\"pending\",\"request_id\":\"%s\",\"retry_after\":%d}",
+        r->job_id, RETRY_AFTER_S);
+
+    return answer_json(r, MHD_HTTP_OK, text, strlen(text));
+}
+
+/* A finished result straight from its file (sendfile, no copy). */
+static enum MHD_Result answer_file(struct req *r, int fd, uint64_t size)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+
+    if (resp == NULL) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    r->bytes = size;
+    return server_queue(r, MHD_HTTP_OK, resp);
+}
+
+/* The job's state decides: result, pending, or 404 for an unknown id. */
+static enum MHD_Result answer_job(struct req *r)
+{
+    struct symjobs *js = r->srv->api->jobs;
+    uint64_t size;
+    int fd;
+
+    if (symjob_open_result(js, r->job_id, &fd, &size) == 0)
+        return answer_file(r, fd, size);
+    switch (symjob_state(js, r->job_id)) {
+    case SYMJOB_DONE:
+        if (symjob_open_result(js, r->job_id, &fd, &size) == 0)
+            return answer_file(r, fd, size);
+        break;
+    case SYMJOB_PENDING:
+        return answer_pending(r);
+    case SYMJOB_UNKNOWN:
+        break;
+    }
+    return server_owned(r, MHD_HTTP_NOT_FOUND, xstrdup(""), 0, "text/plain");
+}
+
+enum MHD_Result server_api_resume(struct req *r)
+{
+    return answer_job(r);
+}
+
+/* --- waiting ------------------------------------------------------------ */
+
+/* "timeout" in seconds: *MS and true when given and valid. */
+static bool query_timeout(struct req *r, uint64_t *ms)
+{
+    const char *t = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+                                                "timeout");
+    char *end;
+    unsigned long long v;
+
+    if (t == NULL || *t < '0' || *t > '9')
+        return false;
+    v = strtoull(t, &end, 10);
+    if (*end != '\0' || v > 86400ull * 365)
+        return false;
+    *ms = v * 1000;
+    return true;
+}
+
+/* Suspend R until its job is done or DEADLINE_MS (0: none) passes. */
+static enum MHD_Result wait_job(struct req *r, uint64_t deadline_ms)
+{
+    struct api *a = r->srv->api;
+
+    r->deadline_ms = deadline_ms;
+    pthread_mutex_lock(&a->lock);
+    if (a->stop) {
+        pthread_mutex_unlock(&a->lock);
+        return answer_job(r);
+    }
+    MHD_suspend_connection(r->conn);
+    r->wnext = a->waiting;
+    a->waiting = r;
+    pthread_mutex_unlock(&a->lock);
+    return MHD_YES;
+}
+
+static enum MHD_Result wait_or_answer(struct req *r)
+{
+    uint64_t timeout_ms = 0;
+    bool has_timeout = query_timeout(r, &timeout_ms);
+
+    if (symjob_state(r->srv->api->jobs, r->job_id) !=
+            SYMJOB_PENDING ||
+        (has_timeout && timeout_ms == 0))
+        return answer_job(r);
+    return wait_job(r, has_timeout ? mono_ms() + timeout_ms : 0);
+}
+
+/* Resume every waiting request whose job is no longer pending or whose
+ * deadline passed (all of them when ALL). */
+static void wake_ready(struct api *a, bool all)
+{
+    uint64_t now = mono_ms();
+    struct req **pp, *r;
+
+    pthread_mutex_lock(&a->lock);
+    for (pp = &a->waiting; (r = *pp) != NULL;) {
+        if (all || (r->deadline_ms != 0 && now >= r->deadline_ms) ||
+            symjob_state(a->jobs, r->job_id) != SYMJOB_PENDING) {
+            *pp = r->wnext;
+            r->wnext = NULL;
+            MHD_resume_connection(r->conn);
+        } else {
+            pp = &r->wnext;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+static void *waiter_main(void *arg)
+{
+    struct api *a = arg;
+    uint64_t next_sweep = 0;
+    bool stop = false;
+
+    while (!stop) {
+        symjob_wait(a->jobs, WAIT_POLL_MS);
+        wake_ready(a, false);
+        if (mono_ms() >= next_sweep) {
+            symjob_sweep(a->jobs, wall_ms());
+            next_sweep = mono_ms() + SWEEP_EVERY_MS;
+        }
+        pthread_mutex_lock(&a->lock);
+        stop = a->stop;
+        pthread_mutex_unlock(&a->lock);
+    }
+    return NULL;
+}
+
+/* --- jobs ----------------------------------------------------------------- */
+
+static void *job_main(void *arg)
+{
+    struct job *j = arg;
+    struct api *a = j->api;
+    size_t len = 0;
+    char *text = j->req ? symbolicator_run(a->engine, j->req, &len)
+                        : symbolicator_run_minidump(a->engine, j->md, &len);
+
+    if (text == NULL) {
+        text = xstrdup("{\"status\":\"internal_error\"}");
+        len = strlen(text);
+    }
+    /* clean up (the uploaded dump) before the answer is out */
+    symreq_free(j->req);
+    mdjob_free(j->md);
+    if (symjob_finish(a->jobs, j->id, text, len) < 0)
+        log_warn("request %s: cannot write the result", j->id);
+    free(text);
+    free(j);
+    pthread_mutex_lock(&a->lock);
+    if (--a->threads == 0)
+        pthread_cond_broadcast(&a->idle);
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+/* Run REQ or MD (the job owns it, also on failure) on a thread. */
+static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
+                     char *id_out)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    pthread_attr_t attr;
+    pthread_t t;
+    int rc = symjob_begin(a->jobs, j->id);
+
+    if (rc < 0) {
+        symreq_free(req);
+        mdjob_free(md);
+        free(j);
+        return rc;
+    }
+    j->api = a;
+    j->req = req;
+    j->md = md;
+    memcpy(id_out, j->id, sizeof(j->id));
+    pthread_mutex_lock(&a->lock);
+    a->threads++;
+    pthread_mutex_unlock(&a->lock);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = -pthread_create(&t, &attr, job_main, j);
+    pthread_attr_destroy(&attr);
+    if (rc < 0) {
+        symjob_finish(a->jobs, j->id, "{\"status\":\"internal_error\"}", 28);
+        pthread_mutex_lock(&a->lock);
+        a->threads--;
+        pthread_mutex_unlock(&a->lock);
+        symreq_free(req);
+        mdjob_free(md);
+        free(j);
+    }
+    return rc;
+}
+
+/* --- endpoints ------------------------------------------------------------- */
+
+static bool query_bool(struct req *r, const char *name, bool def)
+{
+    const char *v =
+        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+
+    if (v == NULL)
+        return def;
+    return !(strcmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+             strcmp(v, "no") == 0);
+}
+
+void server_api_body(struct req *r, const char *data, size_t len)
+{
+    if (r->body_too_big || r->body.len + len > r->srv->cfg->max_body_size) {
+        r->body_too_big = true;
+        return;
+    }
+    jsonout_raw(&r->body, data, len);
+}
+
+/* Answer R according to RC, how starting its job went. */
+static enum MHD_Result started(struct req *r, int rc)
+{
+    if (rc == -EBUSY)
+        return answer_detail(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "maximum number of concurrent requests reached");
+    if (rc < 0)
+        return answer_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             "cannot start the job");
+    return wait_or_answer(r);
+}
+
+enum MHD_Result server_api_symbolicate(struct req *r)
+{
+    struct symreq_params p = {
+        .scope = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+                                             "scope"),
+        .demangle = query_bool(r, "demangle", true),
+    };
+    struct symreq *req = NULL;
+    char err[512];
+    int rc;
+
+    if (r->body_too_big)
+        return answer_detail(r, MHD_HTTP_CONTENT_TOO_LARGE,
+                             "request body too large");
+    rc = symreq_parse(r->body.p ? r->body.p : "", r->body.len, &p, &req, err,
+                      sizeof(err));
+    if (rc == -EINVAL)
+        return answer_detail(r, MHD_HTTP_BAD_REQUEST, err);
+    if (rc < 0)
+        return answer_detail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, err);
+    return started(r, start_job(r->srv->api, req, NULL, r->job_id));
+}
+
+enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len)
+{
+    if (len != SYMJOB_ID_LEN)
+        return server_owned(r, MHD_HTTP_NOT_FOUND, xstrdup(""), 0,
+                            "text/plain");
+    memcpy(r->job_id, id, len);
+    r->job_id[len] = '\0';
+    return wait_or_answer(r);
+}
+
+/* --- POST /minidump --------------------------------------------------------- */
+
+static int open_dump(struct req *r, struct upload *u)
+{
+    u->path = symjob_upload_path(r->srv->api->jobs);
+    u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    return u->fd < 0 ? -errno : 0;
+}
+
+static void take_field(struct upload *u, int i, const char *data, size_t size)
+{
+    if (u->flen[i] + size > FIELD_MAX) {
+        u->field_too_big = true;
+        return;
+    }
+    u->field[i] = xreallocarray(u->field[i], u->flen[i] + size + 1, 1);
+    memcpy(u->field[i] + u->flen[i], data, size);
+    u->flen[i] += size;
+    u->field[i][u->flen[i]] = '\0';
+}
+
+/* MHD's multipart parser calls this with each field's data in pieces;
+ * the dump goes straight to its file. */
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *filename,
+                                const char *content_type,
+                                const char *transfer_encoding,
+                                const char *data, uint64_t off, size_t size)
+{
+    struct req *r = cls;
+    struct upload *u = r->upload;
+
+    (void)kind;
+    (void)filename;
+    (void)content_type;
+    (void)transfer_encoding;
+    (void)off;
+    if (strcmp(key, "upload_file_minidump") == 0) {
+        if (u->fd < 0 && u->path == NULL && open_dump(r, u) < 0)
+            return MHD_NO;
+        u->len += size;
+        if (u->len > r->srv->cfg->max_minidump_size)
+            u->too_big = true;
+        if (!u->too_big && size > 0 && write_full(u->fd, data, size) < 0)
+            return MHD_NO;
+    } else if (strcmp(key, "sources") == 0) {
+        take_field(u, 0, data, size);
+    } else if (strcmp(key, "options") == 0) {
+        take_field(u, 1, data, size);
+    }
+    return MHD_YES;
+}
+
+void server_api_upload(struct req *r, const char *data, size_t len)
+{
+    struct upload *u = r->upload;
+
+    if (u == NULL) {
+        u = r->upload = xcalloc(1, sizeof(*u));
+        u->fd = -1;
+        u->pp = MHD_create_post_processor(r->conn, FORM_BUFFER, on_field, r);
+    }
+    if (u->pp != NULL && MHD_post_process(u->pp, data, len) != MHD_YES) {
+        MHD_destroy_post_processor(u->pp);
+        u->pp = NULL;
+    }
+}
+
+void server_api_release(struct req *r)
+{
+    struct upload *u = r->upload;
+
+    if (u == NULL)
+        return;
+    if (u->pp != NULL)
+        MHD_destroy_post_processor(u->pp);
+    if (u->fd >= 0)
+        close(u->fd);
+    if (u->path != NULL)
+        unlink(u->path);
+    free(u->path);
+    free(u->field[0]);
+    free(u->field[1]);
+    free(u);
+    r->upload = NULL;
+}
+
+enum MHD_Result server_api_minidump(struct req *r)
+{
+    struct upload *u = r->upload;
+    const char *scope = MHD_lookup_connection_value(
+        r->conn, MHD_GET_ARGUMENT_KIND, "scope");
+    struct mdjob *md = NULL;
+    char err[512];
+    int rc;
+
+    if (u != NULL && u->pp != NULL) {
+        MHD_destroy_post_processor(u->pp);
+        u->pp = NULL;
+    }
+    if (u != NULL && (u->too_big || u->field_too_big))
+        return answer_detail(r, MHD_HTTP_CONTENT_TOO_LARGE,
+                             u->too_big ? "minidump too large"
+                                        : "form field too large");
+    if (u == NULL || u->path == NULL)
+        return answer_detail(r, MHD_HTTP_BAD_REQUEST, "missing minidump");
+    close(u->fd);
+    u->fd = -1;
+    rc = mdjob_new(u->path, u->field[0], u->flen[0], u->field[1], u->flen[1],
+                   scope, &md, err, sizeof(err));
+    free(u->path); /* the job owns the file now, also on failure */
+    u->path = NULL;
+    if (rc == -EINVAL)
+        return answer_detail(r, MHD_HTTP_BAD_REQUEST, err);
+    if (rc < 0)
+        return answer_detail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, err);
+    return started(r, start_job(r->srv->api, NULL, md, r->job_id));
+}
+
+enum MHD_Result server_api_healthcheck(struct req *r)
+{
+    return server_owned(r, MHD_HTTP_OK, xstrdup("ok"), 2,
+                        "text/plain; charset=utf-8");
+}
+
+/* --- life cycle -------------------------------------------------------------- */
+
+int server_api_start(struct server *s)
+{
+    struct api *a = xcalloc(1, sizeof(*a));
+    int rc = symjob_open(s->cfg->cache_dir, s->cfg->max_jobs,
+                         s->cfg->result_ttl_ms, &a->jobs);
+    if (rc < 0) {
+        free(a);
+        return rc;
+    }
+    symbolicator_new(s->cfg, &a->engine);
+    a->srv = s;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->idle, NULL);
+    rc = -pthread_create(&a->waiter, NULL, waiter_main, a);
+    if (rc < 0) {
+        symbolicator_free(a->engine);
+        symjob_close(a->jobs);
+        free(a);
+        return rc;
+    }
+    s->api = a;
+    return 0;
+}
+
+void server_api_quiesce(struct server *s)
+{
+    struct api *a = s->api;
+
+    if (a == NULL)
+        return;
+    pthread_mutex_lock(&a->lock);
+    a->stop = true;
+    pthread_mutex_unlock(&a->lock);
+    pthread_join(a->waiter, NULL);
+    wake_ready(a, true);
+}
+
+void server_api_stop(struct server *s)
+{
+    struct api *a = s->api;
+
+    if (a == NULL)
+        return;
+    pthread_mutex_lock(&a->lock);
+    while (a->threads > 0)
+        pthread_cond_wait(&a->idle, &a->lock);
+    pthread_mutex_unlock(&a->lock);
+    symbolicator_free(a->engine);
+    symjob_close(a->jobs);
+    pthread_cond_destroy(&a->idle);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+    s->api = NULL;
+}

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+#include "symsrvd_config.h"
+
+#include "stabcache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "strhash.h"
+#include "table/symtable.h"
+#include "xalloc.h"
+
+struct entry {
+    struct stab s; /* first: a struct stab * is a struct entry * */
+    char *path;
+    off_t size;
+    struct timespec mtime;
+    unsigned refs;   /* protected by the cache lock */
+    bool cached;     /* in the list; freed by stabcache_free() */
+    void *blob;      /* owned when built here (else the table maps it) */
+    struct entry *next;
+};
+
+struct stabcache {
+    char *dir; /* the cache directory */
+    size_t max, n;
+    pthread_mutex_t lock;
+    struct entry *head; /* protected by lock */
+};
+
+struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries)
+{
+    struct stabcache *c = xcalloc(1, sizeof(*c));
+
+    c->dir = xstrdup(cache_dir);
+    c->max = max_entries;
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+static void entry_free(struct entry *e)
+{
+    symtable_close(e->s.t);
+    free(e->blob);
+    free(e->path);
+    free(e);
+}
+
+void stabcache_free(struct stabcache *c)
+{
+    if (c == NULL)
+        return;
+    while (c->head != NULL) {
+        struct entry *e = c->head;
+
+        c->head = e->next;
+        entry_free(e);
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c->dir);
+    free(c);
+}
+
+static bool same_file(const struct entry *e, const char *path,
+                      const struct stat *st)
+{
+    return e->size == st->st_size &&
+           e->mtime.tv_sec == st->st_mtim.tv_sec &&
+           e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           strcmp(e->path, path) == 0;
+}
+
+/* The entry for PATH, referenced and moved to the front (the list runs
+ * from most to least recently used), or NULL. */
+static struct entry *find(struct stabcache *c, const char *path,
+                          const struct stat *st)
+{
+    struct entry **pp, *e;
+
+    pthread_mutex_lock(&c->lock);
+    for (pp = &c->head; (e = *pp) != NULL; pp = &e->next)
+        if (same_file(e, path, st))
+            break;
+    if (e != NULL) {
+        e->refs++;
+        *pp = e->next;
+        e->next = c->head;
+        c->head = e;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return e;
+}
+
+/* Drop the least recently used entry no one holds.  False when every
+ * entry is held.  Called with the lock held. */
+static bool evict_one(struct stabcache *c)
+{
+    struct entry **pp, **victim = NULL;
+
+    for (pp = &c->head; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->refs == 0)
+            victim = pp;
+    if (victim == NULL)
+        return false;
+    {
+        struct entry *e = *victim;
+
+        *victim = e->next;
+        c->n--;
+        entry_free(e);
+    }
+    return true;
+}
+
+size_t stabcache_count(struct stabcache *c)
+{
+    size_t n;
+
+    pthread_mutex_lock(&c->lock);
+    n = c->n;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+/* "<file>.SYMTABLE" for files in the cache directory (upper case: never a
+ * canonical symbol name), else one per path under .Symsrvd/tables. */
+static char *table_path(const struct stabcache *c, const char *path)
+{
+    size_t n = strlen(c->dir);
+    char hash[33];
+
+    if (strncmp(path, c->dir, n) == 0 && path[n] == '/')
+        return xasprintf("%s.SYMTABLE", path);
+    strhash128_hex(path, hash);
+    return xasprintf("%s/.Symsrvd/tables/%s.SYMTABLE", c->dir, hash);
+}
+
+static bool save_table(const struct stabcache *c, const char *dst,
+                       const void *blob, size_t len)
+{
+    char *dir = xasprintf("%s/.Symsrvd/tables", c->dir);
+    char *tmp = xasprintf("%s.%ld.%lu.tmp", dst, (long)getpid(),
+                          (unsigned long)pthread_self());
+    bool ok = false;
+    int fd;
+
+    (void)mkdir_p(dir, 0750);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd >= 0) {
+        ok = write_full(fd, blob, len) == 0 && rename(tmp, dst) == 0;
+        if (!ok)
+            unlink(tmp);
+        close(fd);
+    }
+    free(tmp);
+    free(dir);
+    return ok;
+}
+
+/* Serve E's table from its saved file from now on: mapped pages the
+ * kernel can drop and share between workers, instead of heap. */
+static void use_saved(struct entry *e, const char *tpath)
+{
+    struct symtable *t;
+
+    if (symtable_open(tpath, &t) < 0)
+        return;
+    symtable_close(e->s.t);
+    free(e->blob);
+    e->blob = NULL;
+    e->s.t = t;
+}
+
+/* What the file offers, in Symbolicator's terms. */
+static void features(struct stab *s, const struct objfile_map *map)
+{
+    bool dwarf = map->len > 0 &&
+                 memmem(map->data, map->len, ".debug_info", 12) != NULL;
+
+    s->has_symbols = true;
+    switch (s->id.kind) {
+    case OBJFILE_PDB:
+        s->has_debug_info = true;
+        s->has_unwind_info = true; /* FPO / frame data */
+        break;
+    case OBJFILE_BREAKPAD:
+        s->has_debug_info = memmem(map->data, map->len, "\nFUNC ", 6) != NULL;
+        s->has_unwind_info = memmem(map->data, map->len, "\nSTACK ", 7) != NULL;
+        break;
+    case OBJFILE_ELF:
+        s->has_debug_info = dwarf;
+        s->has_unwind_info =
+            memmem(map->data, map->len, ".eh_frame", 10) != NULL;
+        break;
+    default:
+        s->has_unwind_info = s->id.arch[0] != '\0' &&
+                             strcmp(s->id.arch, "x86") != 0;
+        break;
+    }
+    s->quality = s->has_debug_info ? 0 : 1;
+}
+
+/* Load the saved table at TPATH if it is newer than the file (ST), else
+ * build it from MAP and save it. */
+static int load_or_build(struct stabcache *c, struct entry *e,
+                         struct objfile_map *map, const struct stat *st,
+                         char *err, size_t errlen)
+{
+    char *tpath = table_path(c, e->path);
+    struct symtable_builder *b;
+    struct stat ts;
+    size_t len = 0;
+    int rc;
+
+    if (stat(tpath, &ts) == 0 &&
+        (ts.st_mtim.tv_sec > st->st_mtim.tv_sec ||
+         (ts.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+          ts.st_mtim.tv_nsec >= st->st_mtim.tv_nsec)) &&
+        symtable_open(tpath, &e->s.t) == 0) {
+        free(tpath);
+        return 0;
+    }
+    b = symtable_builder_new();
+    symtable_builder_set_image_base(b, e->s.id.image_base);
+    rc = objfile_build(map, b);
+    if (rc < 0)
+        snprintf(err, errlen, "%s", map->err);
+    if (rc == 0)
+        rc = symtable_builder_finish(b, &e->blob, &len);
+    if (rc == 0)
+        rc = symtable_load(e->blob, len, &e->s.t);
+    if (rc == 0 && save_table(c, tpath, e->blob, len))
+        use_saved(e, tpath);
+    symtable_builder_free(b);
+    free(tpath);
+    return rc;
+}
+
+static struct entry *open_entry(struct stabcache *c, const char *path,
+                                const struct stat *st, char *err,
+                                size_t errlen, int *rcp)
+{
+    struct entry *e = xcalloc(1, sizeof(*e));
+    struct objfile_map map;
+    int rc;
+
+    e->path = xstrdup(path);
+    e->size = st->st_size;
+    e->mtime = st->st_mtim;
+    e->refs = 1;
+    rc = objfile_map(path, &map);
+    if (rc == 0) {
+        rc = objfile_identify(&map, &e->s.id);
+        if (rc < 0)
+            snprintf(err, errlen, "%s", map.err);
+        if (rc == 0) {
+            features(&e->s, &map);
+            rc = load_or_build(c, e, &map, st, err, errlen);
+        }
+        objfile_unmap(&map);
+    } else {
+        snprintf(err, errlen, "%s", map.err);
+    }
+    *rcp = rc;
+    if (rc < 0) {
+        entry_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
+                  char *err, size_t errlen)
+{
+    struct entry *e, *dup;
+    struct stat st;
+    int rc = 0;
+
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    e = find(c, path, &st);
+    if (e == NULL) {
+        /* built outside the lock: two threads may both build a table;
+         * the loser's copy is dropped */
+        e = open_entry(c, path, &st, err, errlen, &rc);
+        if (e == NULL)
+            return rc;
+        pthread_mutex_lock(&c->lock);
+        for (dup = c->head; dup != NULL; dup = dup->next)
+            if (same_file(dup, path, &st))
+                break;
+        if (dup == NULL && (c->n < c->max || evict_one(c))) {
+            e->cached = true;
+            e->next = c->head;
+            c->head = e;
+            c->n++;
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    *out = &e->s;
+    return 0;
+}
+
+void stabcache_put(struct stabcache *c, struct stab *s)
+{
+    struct entry *e = (struct entry *)s;
+    bool drop;
+
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&c->lock);
+    drop = --e->refs == 0 && !e->cached;
+    pthread_mutex_unlock(&c->lock);
+    if (drop)
+        entry_free(e);
+}

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symbolicate: request parsing, module resolution and the answer's shape.
+ * Field names, statuses and the caller-address rules follow the fact sheet
+ * (../shared/reference/symbolicator-behaviour.md, §1.3, §1.6, §1.7).
+ */
+#include "symsrvd_config.h"
+
+#include "symbolicate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "demangle/demangle.h"
+#include "fileio.h"
+#include "jsonout.h"
+#include "layout.h"
+#include "stabcache.h"
+#include "symbolicate_int.h"
+#include "symsource.h"
+#include "table/symtable.h"
+#include "xalloc.h"
+
+#define SYM_TABLES_IN_MEMORY 4096
+
+
+int symbolicator_new(const struct config *cfg, struct symbolicator **out)
+{
+    struct symbolicator *s = xcalloc(1, sizeof(*s));
+
+    s->cfg = cfg;
+    s->tables = stabcache_new(cfg->cache_dir, SYM_TABLES_IN_MEMORY);
+    *out = s;
+    return 0;
+}
+
+void symbolicator_free(struct symbolicator *s)
+{
+    if (s == NULL)
+        return;
+    stabcache_free(s->tables);
+    free(s);
+}
+
+/* --- parsing ------------------------------------------------------------- */
+
+static int check_frames(const json_t *stacks, char *err, size_t errlen)
+{
+    size_t i, j;
+    json_t *st, *f;
+    uint64_t a;
+
+    if (!json_is_array(stacks)) {
+        snprintf(err, errlen, "stacktraces: expected an array");
+        return -EPROTO;
+    }
+    json_array_foreach(stacks, i, st) {
+        const json_t *frames = json_object_get(st, "frames");
+
+        if (!json_is_object(st) || !json_is_array(frames)) {
+            snprintf(err, errlen, "stacktraces[%zu]: missing field `frames`", i);
+            return -EPROTO;
+        }
+        json_array_foreach(frames, j, f) {
+            if (!hexvalue(json_object_get(f, "instruction_addr"), &a)) {
+                snprintf(err, errlen,
+                        "stacktraces[%zu].frames[%zu]: instruction_addr: "
+                        "expected a hex string, decimal string or number",
+                        i, j);
+                return -EPROTO;
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_modules(const json_t *modules, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *m;
+    uint64_t a;
+
+    if (modules != NULL && !json_is_array(modules)) {
+        snprintf(err, errlen, "modules: expected an array");
+        return -EPROTO;
+    }
+    json_array_foreach(modules, i, m) {
+        const json_t *ia = json_object_get(m, "image_addr");
+
+        if (!json_is_string(json_object_get(m, "type"))) {
+            snprintf(err, errlen, "modules[%zu]: missing field `type`", i);
+            return -EPROTO;
+        }
+        if (ia != NULL && !hexvalue(ia, &a)) {
+            snprintf(err, errlen, "modules[%zu]: bad image_addr", i);
+            return -EPROTO;
+        }
+    }
+    return 0;
+}
+
+static void parse_options(struct symreq *r)
+{
+    const json_t *o = json_object_get(r->root, "options");
+    const char *order = json_string_value(json_object_get(o, "frame_order"));
+    const json_t *sig = json_object_get(r->root, "signal");
+
+    r->dif_candidates = json_is_true(json_object_get(o, "dif_candidates"));
+    r->caller_first = order != NULL && strcmp(order, "caller_first") == 0;
+    r->has_signal = json_is_integer(sig);
+    r->signal = json_integer_value(sig);
+}
+
+int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
+                 struct symreq **out, char *err, size_t errlen)
+{
+    struct symreq *r = xcalloc(1, sizeof(*r));
+    json_error_t je;
+    int rc;
+
+    r->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (r->root == NULL || !json_is_object(r->root)) {
+        if (r->root == NULL)
+            snprintf(err, errlen, "invalid JSON: %s at line %d column %d",
+                    je.text, je.line, je.column);
+        else
+            snprintf(err, errlen, "invalid JSON: expected an object");
+        symreq_free(r);
+        return -EINVAL;
+    }
+    r->stacks = json_object_get(r->root, "stacktraces");
+    if (r->stacks == NULL)
+        r->stacks = json_object_get(r->root, "threads");
+    if (r->stacks == NULL)
+        r->stacks = json_array();
+    else
+        json_incref(r->stacks);
+    r->modules = json_object_get(r->root, "modules");
+    rc = check_frames(r->stacks, err, errlen);
+    if (rc == 0)
+        rc = check_modules(r->modules, err, errlen);
+    if (rc == 0)
+        rc = symsource_parse(json_object_get(r->root, "sources"), &r->sources,
+                             err, errlen);
+    if (rc < 0) {
+        symreq_free(r);
+        return rc;
+    }
+    r->scope = xstrdup(p->scope && *p->scope ? p->scope : "global");
+    r->demangle = p->demangle;
+    parse_options(r);
+    *out = r;
+    return 0;
+}
+
+void symreq_free(struct symreq *r)
+{
+    if (r == NULL)
+        return;
+    json_decref(r->stacks);
+    json_decref(r->root);
+    symsource_list_free(&r->sources);
+    free(r->scope);
+    free(r);
+}
+
+/* --- modules ------------------------------------------------------------- */
+
+
+void module_init(struct module *m, const json_t *raw)
+{
+    const char *did = json_string_value(json_object_get(raw, "debug_id"));
+    const json_t *size = json_object_get(raw, "image_size");
+
+    memset(m, 0, sizeof(*m));
+    m->raw = raw;
+    m->ids.obj = layout_parse_obj(json_string_value(json_object_get(raw, "type")));
+    if (did && layout_parse_debug_id(did, m->ids.uuid, &m->ids.age) == 0) {
+        m->ids.has_debug_id = true;
+        layout_format_debug_id(m->ids.uuid, m->ids.age, m->debug_id,
+                               sizeof(m->debug_id));
+    }
+    layout_normalize_code_id(json_string_value(json_object_get(raw, "code_id")),
+                             m->ids.code_id, sizeof(m->ids.code_id));
+    m->ids.debug_file = json_string_value(json_object_get(raw, "debug_file"));
+    m->ids.code_file = json_string_value(json_object_get(raw, "code_file"));
+    if (!hexvalue(json_object_get(raw, "image_addr"), &m->addr))
+        m->addr = 0;
+    m->size = json_is_integer(size) ? (uint64_t)json_integer_value(size) : 0;
+    m->status = "unused";
+    m->candidates = json_array();
+}
+
+void module_release(struct symbolicator *s, struct module *m)
+{
+    stabcache_put(s->tables, m->stab);
+    m->stab = NULL;
+    json_decref(m->candidates);
+    m->candidates = NULL;
+    for (size_t i = 0; i < m->nfound; i++)
+        free(m->found[i].path);
+    free(m->found);
+    m->found = NULL;
+    m->nfound = 0;
+}
+
+/* Modules without a size reach the next one's start (the last one: the
+ * end of the address space), as Symbolicator's module_lookup.rs does. */
+static void backfill_sizes(struct module *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t next = UINT64_MAX;
+
+        if (m[i].size != 0)
+            continue;
+        for (size_t j = 0; j < n; j++)
+            if (m[j].addr > m[i].addr && m[j].addr < next)
+                next = m[j].addr;
+        m[i].size = next == UINT64_MAX ? UINT64_MAX : next - m[i].addr;
+    }
+}
+
+/* Does the file's identity match the module's?  A debug id matches with
+ * an equal UUID and an age at least the requested one (Microsoft serves
+ * newer ages); without debug ids, code ids must be equal. */
+static bool ident_matches(const struct module *m, const struct objfile_ident *id)
+{
+    uint8_t uuid[16];
+    uint32_t age;
+    char cid[80];
+
+    if (m->ids.has_debug_id && id->debug_id[0] != '\0' &&
+        layout_parse_debug_id(id->debug_id, uuid, &age) == 0)
+        return memcmp(uuid, m->ids.uuid, 16) == 0 && age >= m->ids.age;
+    layout_normalize_code_id(id->code_id, cid, sizeof(cid));
+    if (m->ids.code_id[0] != '\0' && cid[0] != '\0')
+        return strcmp(cid, m->ids.code_id) == 0;
+    return true;
+}
+
+static void add_candidate(struct module *m, const char *source,
+                          const char *location, const char *status,
+                          const char *details, const char *debug)
+{
+    json_t *c = json_object(), *d = json_object();
+
+    json_object_set_new(c, "source", json_string(source));
+    json_object_set_new(c, "location", json_string(location ? location : ""));
+    json_object_set_new(d, "status", json_string(status));
+    if (details && *details)
+        json_object_set_new(d, "details", json_string(details));
+    json_object_set_new(c, "download", d);
+    if (debug) {
+        json_t *dbg = json_object();
+
+        json_object_set_new(dbg, "status", json_string(debug));
+        json_object_set_new(c, "debug", dbg);
+    }
+    json_array_append_new(m->candidates, c);
+}
+
+static void add_found(struct module *m, const char *path, const struct stab *t)
+{
+    struct symfound *f;
+
+    m->found = xreallocarray(m->found, m->nfound + 1, sizeof(*m->found));
+    f = &m->found[m->nfound++];
+    f->path = xstrdup(path);
+    f->kind = t->id.kind;
+    f->quality = t->quality;
+}
+
+struct search {
+    struct symbolicator *s;
+    const struct symsource_ctx *ctx;
+    struct module *m;
+    bool malformed, failed;
+};
+
+/* Try one file at REL in SRC.  True when the search can stop (a file
+ * with debug info was found). */
+static bool try_path(struct search *se, const struct symsource *src,
+                     const char *rel)
+{
+    char *local = NULL, *loc = NULL, detail[256], err[256] = "";
+    enum symsource_status st = symsource_get(se->ctx, src, rel, &local, &loc,
+                                             detail, sizeof(detail));
+    struct module *m = se->m;
+    struct stab *t = NULL;
+    bool done = false;
+
+    if (st == SYMSOURCE_NOPERM || st == SYMSOURCE_ERROR)
+        se->failed = true;
+    if (st != SYMSOURCE_OK) {
+        add_candidate(m, src->id, loc, symsource_status_name(st), detail, NULL);
+    } else if (stabcache_get(se->s->tables, local, &t, err, sizeof(err)) < 0) {
+        se->malformed = true;
+        add_candidate(m, src->id, loc, "malformed", err, NULL);
+    } else if (!ident_matches(m, &t->id)) {
+        add_candidate(m, src->id, loc, "notfound", "identifier mismatch", NULL);
+        stabcache_put(se->s->tables, t);
+    } else if (m->stab == NULL || t->quality < m->stab->quality) {
+        add_found(m, local, t);
+        add_candidate(m, src->id, loc, "ok", NULL, "ok");
+        stabcache_put(se->s->tables, m->stab);
+        m->stab = t;
+        done = t->quality == 0;
+    } else {
+        add_found(m, local, t);
+        add_candidate(m, src->id, loc, "ok", NULL, NULL);
+        stabcache_put(se->s->tables, t);
+    }
+    free(local);
+    free(loc);
+    return done;
+}
+
+/* Paths SRC is asked for, for file type FT of module M.  The box's own
+ * cache holds what the proxy fetched: symstore paths and Breakpad files
+ * at the native layout's path. */
+static size_t source_paths(const struct symsource *src, const struct module *m,
+                           enum layout_ft ft,
+                           char out[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX])
+{
+    if (src->kind == SYMSOURCE_CACHE && ft == LAYOUT_FT_BREAKPAD)
+        return layout_paths(LAYOUT_NATIVE, LAYOUT_CASE_DEFAULT, &m->ids, ft,
+                            out);
+    return layout_paths(src->layout, src->casing, &m->ids, ft, out);
+}
+
+void module_resolve(struct symbolicator *s,
+                    const struct symsource_list *sources,
+                    const struct symsource_ctx *ctx, struct module *m)
+{
+    struct search se = {.s = s, .ctx = ctx, .m = m};
+    enum layout_ft fts[LAYOUT_MAX_FILETYPES];
+    size_t nft = layout_filetypes(m->ids.obj, fts);
+    char paths[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX];
+    bool done = false, any = false;
+
+    for (size_t i = 0; i < sources->n && !done; i++) {
+        const struct symsource *src = &sources->v[i];
+
+        for (size_t f = 0; f < nft && !done; f++) {
+            size_t np;
+
+            if (!src->filetypes[fts[f]])
+                continue;
+            np = source_paths(src, m, fts[f], paths);
+            for (size_t k = 0; k < np && !done; k++) {
+                /* "_"-compressed (CAB) files are not unpacked yet */
+                if (paths[k][strlen(paths[k]) - 1] == '_')
+                    continue;
+                any = true;
+                done = try_path(&se, src, paths[k]);
+            }
+        }
+        if (!any)
+            add_candidate(m, src->id, "No object files listed on this source",
+                          "notfound", NULL, NULL);
+        any = false;
+    }
+    if (m->stab != NULL)
+        m->status = "found";
+    else if (se.malformed)
+        m->status = "malformed";
+    else if (se.failed)
+        m->status = "fetching_failed";
+    else
+        m->status = "missing";
+}
+
+/* --- frames ---------------------------------------------------------------- */
+
+static json_t *hex_json(uint64_t v)
+{
+    char buf[24];
+
+    snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+    return json_string(buf);
+}
+
+static void pass_through(json_t *o, const json_t *in, const char *key)
+{
+    json_t *v = json_object_get(in, key);
+
+    if (v != NULL)
+        json_object_set(o, key, v);
+}
+
+json_t *module_json(bool dif_candidates, const struct module *m)
+{
+    json_t *o = json_object(), *feat = json_object();
+    const struct stab *t = m->stab;
+    static const char *const keep[] = {"type", "code_id", "code_file",
+                                       "debug_id", "debug_file",
+                                       "debug_checksum"};
+
+    json_object_set_new(o, "debug_status", json_string(m->status));
+    json_object_set_new(feat, "has_debug_info",
+                        json_boolean(t && t->has_debug_info));
+    json_object_set_new(feat, "has_unwind_info",
+                        json_boolean(t && t->has_unwind_info));
+    json_object_set_new(feat, "has_symbols", json_boolean(t && t->has_symbols));
+    json_object_set_new(feat, "has_sources", json_false());
+    json_object_set_new(o, "features", feat);
+    json_object_set_new(o, "arch", json_string(t && t->id.arch[0]
+                                                   ? t->id.arch
+                                                   : "unknown"));
+    for (size_t i = 0; i < sizeof(keep) / sizeof(*keep); i++)
+        pass_through(o, m->raw, keep[i]);
+    if (m->debug_id[0] != '\0')
+        json_object_set_new(o, "debug_id", json_string(m->debug_id));
+    else
+        json_object_del(o, "debug_id");
+    if (m->ids.code_id[0] != '\0')
+        json_object_set_new(o, "code_id", json_string(m->ids.code_id));
+    else
+        json_object_del(o, "code_id");
+    json_object_set_new(o, "image_addr", hex_json(m->addr));
+    pass_through(o, m->raw, "image_size");
+    if (dif_candidates && json_array_size(m->candidates) > 0)
+        json_object_set(o, "candidates", m->candidates);
+    return o;
+}
+
+/* Mark the modules some frame points into. */
+static void mark_used(const struct symreq *r, struct module *mods,
+                      size_t nmods)
+{
+    size_t i, j;
+    json_t *st, *f;
+
+    json_array_foreach(r->stacks, i, st) {
+        json_array_foreach(json_object_get(st, "frames"), j, f) {
+            uint64_t addr;
+            struct module *m = frame_module(mods, nmods, f, &addr);
+
+            if (m != NULL)
+                m->used = true;
+        }
+    }
+}
+
+/* Modules are looked up in parallel when a source may be remote: each
+ * lookup can wait on several downloads in turn. */
+#define RESOLVE_THREADS 8
+
+struct resolver {
+    struct symbolicator *s;
+    const struct symreq *r;
+    const struct symsource_ctx *ctx;
+    struct module *mods;
+    size_t nmods;
+    atomic_size_t next;
+};
+
+static void *resolve_main(void *arg)
+{
+    struct resolver *rs = arg;
+    size_t i;
+
+    while ((i = atomic_fetch_add(&rs->next, 1)) < rs->nmods)
+        if (rs->mods[i].used)
+            module_resolve(rs->s, &rs->r->sources, rs->ctx, &rs->mods[i]);
+    return NULL;
+}
+
+static void resolve_used(struct resolver *rs)
+{
+    pthread_t t[RESOLVE_THREADS];
+    size_t used = 0, n = 0;
+    bool remote = false;
+
+    for (size_t i = 0; i < rs->r->sources.n; i++)
+        remote |= symsource_remote(&rs->r->sources.v[i]);
+    for (size_t i = 0; i < rs->nmods; i++)
+        used += rs->mods[i].used;
+    atomic_init(&rs->next, 0);
+    while (remote && n < RESOLVE_THREADS && n + 1 < used &&
+           pthread_create(&t[n], NULL, resolve_main, rs) == 0)
+        n++;
+    resolve_main(rs); /* this thread helps */
+    while (n > 0)
+        pthread_join(t[--n], NULL);
+}
+
+char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
+                       size_t *len)
+{
+    struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope};
+    size_t nmods = json_array_size(r->modules), i;
+    struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
+    struct resolver rs = {.s = s, .r = r, .ctx = &ctx, .mods = mods,
+                          .nmods = nmods};
+    struct jsonout out = {0};
+    int first = 1;
+
+    for (i = 0; i < nmods; i++)
+        module_init(&mods[i], json_array_get(r->modules, i));
+    backfill_sizes(mods, nmods);
+    mark_used(r, mods, nmods);
+    resolve_used(&rs);
+    jsonout_raw(&out, "{", 1);
+    jsonout_key(&out, &first, "status");
+    jsonout_str(&out, "completed");
+    if (r->has_signal) {
+        jsonout_key(&out, &first, "signal");
+        jsonout_json(&out, json_object_get(r->root, "signal"));
+    }
+    jsonout_key(&out, &first, "stacktraces");
+    frames_write(&out, r, mods, nmods);
+    jsonout_key(&out, &first, "modules");
+    jsonout_raw(&out, "[", 1);
+    for (i = 0; i < nmods; i++) {
+        json_t *m = module_json(r->dif_candidates, &mods[i]);
+
+        if (i > 0)
+            jsonout_raw(&out, ",", 1);
+        jsonout_json(&out, m);
+        json_decref(m);
+        module_release(s, &mods[i]);
+    }
+    jsonout_raw(&out, "]}", 2);
+    free(mods);
+    return jsonout_take(&out, len);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symbolicate_int: module resolution, shared by symbolicate.c (POST
+ * /symbolicate) and symminidump.c (POST /minidump).  Not for use outside
+ * them.
+ */
+#ifndef SYMSRVD_SYMBOLICATE_INT_H
+#define SYMSRVD_SYMBOLICATE_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "objfile/objfile.h"
+#include "symsource.h"
+
+struct symbolicator;
+struct stabcache;
+
+struct symbolicator {
+    const struct config *cfg;
+    struct stabcache *tables;
+};
+
+/* A parsed POST /symbolicate request. */
+struct symreq {
+    json_t *root;
+    json_t *stacks; /* stacktraces or threads (a reference) */
+    json_t *modules; /* borrowed from root */
+    struct symsource_list sources;
+    char *scope;
+    bool demangle, dif_candidates, caller_first;
+    bool has_signal;
+    json_int_t signal;
+};
+
+/* A usable symbol file found for a module. */
+struct symfound {
+    char *path; /* local file */
+    enum objfile_kind kind;
+    int quality; /* 0 debug info, 1 symbols only */
+};
+
+/* One module of a request, as parsed and as resolved. */
+struct module {
+    const json_t *raw;
+    struct layout_ids ids;
+    char debug_id[48]; /* canonical, "" when absent or unparsable */
+    uint64_t addr, size; /* size UINT64_MAX: reaches to the end */
+    bool used;
+    const char *status;
+    struct stab *stab;
+    json_t *candidates;
+    struct symfound *found; /* usable files, in the order tried */
+    size_t nfound;
+};
+
+/* Fill M from the request's module object RAW (borrowed). */
+void module_init(struct module *m, const json_t *raw);
+
+/* Look M up in SOURCES: sets status, stab, found and candidates. */
+void module_resolve(struct symbolicator *s,
+                    const struct symsource_list *sources,
+                    const struct symsource_ctx *ctx, struct module *m);
+
+/* M in the answer's "modules" (candidates when DIF_CANDIDATES). */
+json_t *module_json(bool dif_candidates, const struct module *m);
+
+/* Free what module_init() and module_resolve() took. */
+void module_release(struct symbolicator *s, struct module *m);
+
+/* Symbolicator's HexValue: a JSON integer, "0x..." hex or a decimal
+ * string, into *OUT. */
+bool hexvalue(const json_t *v, uint64_t *out);
+
+/* The module frame IN points into (its "addr_mode" honoured) and its
+ * absolute address, or NULL (*ADDR still set). */
+struct module *frame_module(struct module *mods, size_t nmods,
+                            const json_t *in, uint64_t *addr);
+
+/* R's stacktraces, symbolicated with MODS, as a JSON array into OUT. */
+struct jsonout;
+void frames_write(struct jsonout *out, const struct symreq *r,
+                  struct module *mods, size_t nmods);
+
+#endif

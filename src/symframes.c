@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symframes: the frames of a /symbolicate answer, written straight as
+ * JSON text (jsonout.h): where an address falls, the caller-address rule
+ * (fact sheet §1.7), the lookup, inline expansion innermost first, and
+ * Symbolicator's frame fields (§1.6).
+ */
+#include "symsrvd_config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demangle/demangle.h"
+#include "fileio.h"
+#include "jsonout.h"
+#include "stabcache.h"
+#include "symbolicate_int.h"
+#include "table/symtable.h"
+#include "xalloc.h"
+
+#define SYM_MAX_INLINE 64
+#define MEMO_SIZE 4096 /* demangled names remembered per job */
+
+/* Demangled names by the address of the raw name: table strings stay put
+ * while the job holds the table, and a stack repeats its functions. */
+struct memo_slot {
+    const char *raw;
+    char *dem; /* NULL: not mangled */
+};
+
+/* Strings as JSON text, by the address of the string: only for strings
+ * that stay put for the whole job (the tables' and the request's). */
+struct text_slot {
+    const char *s;
+    char *json; /* quoted and escaped */
+    size_t len;
+};
+
+struct frames_ctx {
+    const struct symreq *r;
+    struct module *mods;
+    size_t nmods;
+    struct memo_slot *memo;
+    struct text_slot *texts;
+    /* per thread */
+    bool any_adjust_field, has_ip;
+    uint64_t ip;
+};
+
+bool hexvalue(const json_t *v, uint64_t *out)
+{
+    const char *s = json_string_value(v);
+    char *end;
+
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return true;
+    }
+    if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+        return false;
+    errno = 0;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        *out = strtoull(s + 2, &end, 16);
+    else
+        *out = strtoull(s, &end, 10);
+    return errno == 0 && *end == '\0' && end != s;
+}
+
+static const char *demangled(struct frames_ctx *fc, const char *raw,
+                             enum symtable_lang lang)
+{
+    size_t h = ((uintptr_t)raw >> 3) % MEMO_SIZE;
+    struct memo_slot *slot = &fc->memo[h];
+
+    if (!fc->r->demangle)
+        return raw;
+    if (slot->raw != raw) {
+        free(slot->dem);
+        slot->raw = raw;
+        slot->dem = demangle_name(raw, lang);
+    }
+    return slot->dem ? slot->dem : raw;
+}
+
+/* "KEY":"S" for a string S that outlives the job. */
+static void put_stable(struct frames_ctx *fc, struct jsonout *o, int *first,
+                       const char *key, const char *s)
+{
+    struct text_slot *slot = &fc->texts[((uintptr_t)s >> 3) % MEMO_SIZE];
+
+    jsonout_key(o, first, key);
+    if (slot->s != s) {
+        struct jsonout t = {0};
+
+        jsonout_str(&t, s);
+        free(slot->json);
+        slot->s = s;
+        slot->json = jsonout_take(&t, &slot->len);
+    }
+    jsonout_raw(o, slot->json, slot->len);
+}
+
+static struct module *module_at(struct module *m, size_t n, uint64_t addr)
+{
+    struct module *best = NULL;
+
+    for (size_t i = 0; i < n; i++)
+        if (addr >= m[i].addr &&
+            (m[i].size == UINT64_MAX || addr - m[i].addr < m[i].size) &&
+            (best == NULL || m[i].addr > best->addr))
+            best = &m[i];
+    return best;
+}
+
+struct module *frame_module(struct module *mods, size_t nmods,
+                            const json_t *in, uint64_t *addr)
+{
+    const char *mode = json_string_value(json_object_get(in, "addr_mode"));
+    unsigned long idx;
+    char *end;
+
+    *addr = 0;
+    hexvalue(json_object_get(in, "instruction_addr"), addr);
+    if (mode != NULL && strncmp(mode, "rel:", 4) == 0) {
+        idx = strtoul(mode + 4, &end, 10);
+        if (*end != '\0' || idx >= nmods)
+            return NULL;
+        *addr += mods[idx].addr;
+        return &mods[idx];
+    }
+    return module_at(mods, nmods, *addr);
+}
+
+/* Step back from a return address into the call (symbolic's
+ * InstructionInfo): arm64 4 (aligned), arm 2, x86 and others 1. */
+static uint64_t caller_addr(const struct module *m, uint64_t addr)
+{
+    const char *arch = m->stab ? m->stab->id.arch : "";
+
+    if (strcmp(arch, "arm64") == 0)
+        return (addr & ~(uint64_t)3) - 4;
+    if (strcmp(arch, "arm") == 0)
+        return (addr & ~(uint64_t)1) - 2;
+    return addr - 1;
+}
+
+static bool thread_ip(const json_t *thread, uint64_t *ip)
+{
+    static const char *const names[] = {"rip", "eip", "pc"};
+    const json_t *regs = json_object_get(thread, "registers");
+
+    for (size_t i = 0; i < 3; i++)
+        if (hexvalue(json_object_get(regs, names[i]), ip))
+            return true;
+    return false;
+}
+
+/* Should frame I at ADDR be looked up at its caller address?  Not the
+ * crashing frame, unless a SIGILL/SIGBUS/SIGSEGV happened somewhere else
+ * than the IP; a frame's adjust_instruction_addr decides for it, and its
+ * mere presence on any frame makes "yes" the thread's default. */
+static bool wants_adjust(const struct frames_ctx *fc, const json_t *frame,
+                         size_t i, uint64_t addr)
+{
+    const json_t *force = json_object_get(frame, "adjust_instruction_addr");
+    const struct symreq *r = fc->r;
+    bool sig;
+
+    if (json_is_boolean(force))
+        return json_is_true(force);
+    if (fc->any_adjust_field || i > 0)
+        return true;
+    sig = r->has_signal &&
+          (r->signal == 4 || r->signal == 10 || r->signal == 11);
+    return sig && fc->has_ip && fc->ip != addr;
+}
+
+static void put_str(struct jsonout *o, int *first, const char *key,
+                    const char *v)
+{
+    jsonout_key(o, first, key);
+    jsonout_str(o, v);
+}
+
+static void put_hex(struct jsonout *o, int *first, const char *key,
+                    uint64_t v)
+{
+    jsonout_key(o, first, key);
+    jsonout_hex(o, v);
+}
+
+static void pass(struct jsonout *o, int *first, const json_t *in,
+                 const char *key)
+{
+    const json_t *v = json_object_get(in, key);
+
+    if (v != NULL) {
+        jsonout_key(o, first, key);
+        jsonout_json(o, v);
+    }
+}
+
+static void frame_head(struct jsonout *o, int *first, const char *status,
+                       size_t index)
+{
+    jsonout_raw(o, "{", 1);
+    put_str(o, first, "status", status);
+    jsonout_key(o, first, "original_index");
+    jsonout_uint(o, index);
+}
+
+/* A frame we could not symbolicate: what the client sent, normalised. */
+static void frame_failed(struct jsonout *o, const char *status, size_t index,
+                         const json_t *in, uint64_t addr,
+                         const struct module *m)
+{
+    int first = 1;
+    const char *k;
+    json_t *v;
+
+    frame_head(o, &first, status, index);
+    if (m == NULL || m->addr == 0)
+        pass(o, &first, in, "addr_mode");
+    put_hex(o, &first, "instruction_addr", addr);
+    if (m != NULL && m->ids.code_file != NULL &&
+        json_object_get(in, "package") == NULL)
+        put_str(o, &first, "package", m->ids.code_file);
+    json_object_foreach((json_t *)in, k, v) {
+        if (strcmp(k, "status") == 0 || strcmp(k, "original_index") == 0 ||
+            strcmp(k, "instruction_addr") == 0 || strcmp(k, "addr_mode") == 0)
+            continue;
+        jsonout_key(o, &first, k);
+        jsonout_json(o, v);
+    }
+    jsonout_raw(o, "}", 1);
+}
+
+static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
+                     const json_t *in, const struct module *m,
+                     uint64_t lookup, const struct symtable_frame *f,
+                     bool outermost)
+{
+    enum symtable_lang lang = f->lang != SYMTABLE_LANG_UNKNOWN
+                                  ? f->lang
+                                  : demangle_guess_lang(f->function);
+    const char *lname = symtable_lang_name(lang);
+    const char *name = demangled(fc, f->function, lang);
+    int first = 1;
+
+    frame_head(o, &first, "symbolicated", index);
+    pass(o, &first, in, "platform");
+    /* without an image address (WASM) addresses stay module-relative */
+    if (m->addr == 0)
+        pass(o, &first, in, "addr_mode");
+    put_hex(o, &first, "instruction_addr", lookup);
+    pass(o, &first, in, "adjust_instruction_addr");
+    if (m->ids.code_file != NULL)
+        put_stable(fc, o, &first, "package", m->ids.code_file);
+    if (lname != NULL)
+        put_str(o, &first, "lang", lname);
+    put_stable(fc, o, &first, "symbol", f->function);
+    if (outermost)
+        put_hex(o, &first, "sym_addr", m->addr + f->sym_rva);
+    /* a demangled name is the memo's, which may be freed and its address
+     * reused: not a stable string */
+    if (name == f->function)
+        put_stable(fc, o, &first, "function", name);
+    else
+        put_str(o, &first, "function", name);
+    if (f->file != NULL && *f->file != '\0') {
+        put_stable(fc, o, &first, "filename", path_base(f->file));
+        put_stable(fc, o, &first, "abs_path", f->file);
+    }
+    jsonout_key(o, &first, "lineno");
+    jsonout_uint(o, f->line);
+    pass(o, &first, in, "in_app");
+    pass(o, &first, in, "trust");
+    jsonout_raw(o, "}", 1);
+}
+
+static bool is_scan(const json_t *in)
+{
+    const char *t = json_string_value(json_object_get(in, "trust"));
+
+    return t != NULL && (strcmp(t, "scan") == 0 || strcmp(t, "cfiscan") == 0);
+}
+
+/* Where each output frame's text starts in the thread's buffer. */
+struct marks {
+    size_t *v, n, cap;
+};
+
+static void mark(struct marks *mk, size_t at)
+{
+    if (mk->n == mk->cap) {
+        mk->cap = mk->cap ? mk->cap * 2 : 64;
+        mk->v = xreallocarray(mk->v, mk->cap, sizeof(*mk->v));
+    }
+    mk->v[mk->n++] = at;
+}
+
+static void symbolicate_frame(struct frames_ctx *fc, struct jsonout *o,
+                              struct marks *mk, size_t index,
+                              const json_t *in)
+{
+    struct symtable_frame f[SYM_MAX_INLINE];
+    uint64_t addr, lookup;
+    struct module *m = frame_module(fc->mods, fc->nmods, in, &addr);
+    const char *fail = NULL;
+    size_t n = 0;
+
+    if (m == NULL)
+        fail = "unknown_image";
+    else if (m->stab == NULL)
+        fail = strcmp(m->status, "malformed") == 0 ? "malformed" : "missing";
+    lookup = addr;
+    if (fail == NULL && m->addr != 0 && wants_adjust(fc, in, index, addr))
+        lookup = caller_addr(m, addr);
+    if (fail == NULL && lookup >= m->addr)
+        n = symtable_lookup(m->stab->t, lookup - m->addr, f, SYM_MAX_INLINE,
+                            NULL);
+    if (fail == NULL && n == 0)
+        fail = "missing_symbol";
+    if (fail != NULL) {
+        /* scan frames that name nothing are dropped */
+        if (is_scan(in) && (strcmp(fail, "missing_symbol") == 0 ||
+                            strcmp(fail, "unknown_image") == 0))
+            return;
+        mark(mk, o->len);
+        frame_failed(o, fail, index, in, addr, m);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mark(mk, o->len);
+        frame_ok(fc, o, index, in, m, lookup, &f[i], i + 1 == n);
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Registers as "0x..." strings in key order (Symbolicator's BTreeMap). */
+static void registers(struct jsonout *o, int *first, const json_t *regs)
+{
+    size_t n = json_object_size(regs), i = 0;
+    const char **keys = xcalloc(n + 1, sizeof(*keys));
+    const char *k;
+    json_t *v;
+    uint64_t x;
+    int rfirst = 1;
+
+    json_object_foreach((json_t *)regs, k, v)
+        keys[i++] = k;
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    jsonout_key(o, first, "registers");
+    jsonout_raw(o, "{", 1);
+    for (i = 0; i < n; i++) {
+        if (!hexvalue(json_object_get(regs, keys[i]), &x))
+            continue;
+        jsonout_key(o, &rfirst, keys[i]);
+        jsonout_hex(o, x);
+    }
+    jsonout_raw(o, "}", 1);
+    free(keys);
+}
+
+/* FRAMES[0..N) in request order, or reversed for caller_first. */
+static const json_t *frame_at(const json_t *frames, size_t n, size_t i,
+                              bool reverse)
+{
+    return json_array_get(frames, reverse ? n - 1 - i : i);
+}
+
+static void thread_json(struct frames_ctx *fc, struct jsonout *out,
+                        const json_t *thread)
+{
+    static const char *const keep[] = {"thread_id", "thread_name",
+                                       "is_requesting"};
+    const json_t *frames = json_object_get(thread, "frames"), *in;
+    size_t n = json_array_size(frames), i;
+    bool rev = fc->r->caller_first;
+    struct jsonout buf = {0};
+    struct marks mk = {0};
+    int first = 1;
+
+    fc->has_ip = thread_ip(thread, &fc->ip);
+    fc->any_adjust_field = false;
+    json_array_foreach(frames, i, in)
+        if (json_object_get(in, "adjust_instruction_addr") != NULL)
+            fc->any_adjust_field = true;
+    for (i = 0; i < n; i++)
+        symbolicate_frame(fc, &buf, &mk, i, frame_at(frames, n, i, rev));
+    jsonout_raw(out, "{", 1);
+    for (i = 0; i < 3; i++)
+        pass(out, &first, thread, keep[i]);
+    if (json_object_size(json_object_get(thread, "registers")) > 0)
+        registers(out, &first, json_object_get(thread, "registers"));
+    jsonout_key(out, &first, "frames");
+    jsonout_raw(out, "[", 1);
+    for (i = 0; i < mk.n; i++) {
+        size_t k = rev ? mk.n - 1 - i : i;
+        size_t end = k + 1 < mk.n ? mk.v[k + 1] : buf.len;
+
+        if (i > 0)
+            jsonout_raw(out, ",", 1);
+        jsonout_raw(out, buf.p + mk.v[k], end - mk.v[k]);
+    }
+    jsonout_raw(out, "]}", 2);
+    free(mk.v);
+    free(buf.p);
+}
+
+void frames_write(struct jsonout *out, const struct symreq *r,
+                  struct module *mods, size_t nmods)
+{
+    struct frames_ctx fc = {.r = r, .mods = mods, .nmods = nmods};
+    const json_t *st;
+    size_t i;
+
+    fc.memo = xcalloc(MEMO_SIZE, sizeof(*fc.memo));
+    fc.texts = xcalloc(MEMO_SIZE, sizeof(*fc.texts));
+    jsonout_raw(out, "[", 1);
+    json_array_foreach(r->stacks, i, st) {
+        if (i > 0)
+            jsonout_raw(out, ",", 1);
+        thread_json(&fc, out, st);
+    }
+    jsonout_raw(out, "]", 1);
+    for (i = 0; i < MEMO_SIZE; i++) {
+        free(fc.memo[i].dem);
+        free(fc.texts[i].json);
+    }
+    free(fc.memo);
+    free(fc.texts);
+}

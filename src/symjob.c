@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+#include "symsrvd_config.h"
+
+#include "symjob.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "xalloc.h"
+
+#define SYMJOB_PATH_MAX 4096
+
+struct symjobs {
+    char *dir;
+    unsigned max_jobs;
+    uint64_t keep_ms;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    unsigned running; /* protected by lock */
+    uint64_t finished; /* protected by lock; bumped per finish */
+};
+
+int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
+                struct symjobs **out)
+{
+    struct symjobs *js = xcalloc(1, sizeof(*js));
+    pthread_condattr_t ca;
+    int rc;
+
+    js->dir = xasprintf("%s/.Symsrvd/requests", cache_dir);
+    rc = mkdir_p(js->dir, 0750);
+    if (rc < 0) {
+        free(js->dir);
+        free(js);
+        return rc;
+    }
+    js->max_jobs = max_jobs;
+    js->keep_ms = keep_ms;
+    pthread_mutex_init(&js->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&js->changed, &ca);
+    pthread_condattr_destroy(&ca);
+    *out = js;
+    return 0;
+}
+
+void symjob_close(struct symjobs *js)
+{
+    if (js == NULL)
+        return;
+    pthread_cond_destroy(&js->changed);
+    pthread_mutex_destroy(&js->lock);
+    free(js->dir);
+    free(js);
+}
+
+bool symjob_valid_id(const char *id)
+{
+    size_t i;
+
+    for (i = 0; id[i] != '\0'; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char c = id[i];
+
+        if (i >= SYMJOB_ID_LEN ||
+            (dash ? c != '-'
+                  : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))))
+            return false;
+    }
+    return i == SYMJOB_ID_LEN;
+}
+
+static void new_id(char id[SYMJOB_ID_LEN + 1])
+{
+    uint8_t b[16];
+    size_t off = 0;
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        abort(); /* the kernel's CSPRNG does not fail for 16 bytes */
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            id[off++] = '-';
+        snprintf(id + off, 3, "%02x", b[i]);
+        off += 2;
+    }
+}
+
+static void job_path(const struct symjobs *js, const char *id,
+                     const char *suffix, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s.%s", js->dir, id, suffix);
+}
+
+/* Publish FILE holding TEXT for ID by temp file and rename, so that a
+ * reader never sees it half written. */
+static int publish(const struct symjobs *js, const char *id, const char *file,
+                   const char *text, size_t len)
+{
+    char tmp[SYMJOB_PATH_MAX], dst[SYMJOB_PATH_MAX], suffix[32];
+    int fd, rc;
+
+    snprintf(suffix, sizeof(suffix), "%s.tmp", file);
+    job_path(js, id, suffix, tmp, sizeof(tmp));
+    job_path(js, id, file, dst, sizeof(dst));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    rc = write_full(fd, text, len);
+    /* no fsync: a result need not survive a power cut, only a worker */
+    if (rc == 0 && rename(tmp, dst) != 0)
+        rc = -errno;
+    close(fd);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1])
+{
+    char pid[24];
+    int rc = 0;
+
+    pthread_mutex_lock(&js->lock);
+    if (js->running >= js->max_jobs)
+        rc = -EBUSY;
+    else
+        js->running++;
+    pthread_mutex_unlock(&js->lock);
+    if (rc < 0)
+        return rc;
+    new_id(id);
+    snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    /* a mark read half written would say "no owner": unknown job */
+    rc = publish(js, id, "running", pid, strlen(pid));
+    if (rc < 0) {
+        pthread_mutex_lock(&js->lock);
+        js->running--;
+        pthread_mutex_unlock(&js->lock);
+    }
+    return rc;
+}
+
+int symjob_finish(struct symjobs *js, const char *id, const char *text,
+                  size_t len)
+{
+    char path[SYMJOB_PATH_MAX];
+    int rc = publish(js, id, "json", text, len);
+
+    job_path(js, id, "running", path, sizeof(path));
+    unlink(path);
+    pthread_mutex_lock(&js->lock);
+    js->running--;
+    js->finished++;
+    pthread_cond_broadcast(&js->changed);
+    pthread_mutex_unlock(&js->lock);
+    return rc;
+}
+
+/* The pid in a running mark, or -1 when unreadable. */
+static long mark_owner(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    long pid = -1;
+
+    if (read_small_file(path, 64, &text, &len) == 0)
+        pid = strtol(text, NULL, 10);
+    free(text);
+    return pid;
+}
+
+static bool owner_alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static bool done(const struct symjobs *js, const char *id)
+{
+    char path[SYMJOB_PATH_MAX];
+    struct stat st;
+
+    job_path(js, id, "json", path, sizeof(path));
+    return stat(path, &st) == 0;
+}
+
+enum symjob_state symjob_state(struct symjobs *js, const char *id)
+{
+    char path[SYMJOB_PATH_MAX];
+
+    if (!symjob_valid_id(id))
+        return SYMJOB_UNKNOWN;
+    if (done(js, id))
+        return SYMJOB_DONE;
+    job_path(js, id, "running", path, sizeof(path));
+    if (owner_alive(mark_owner(path)))
+        return SYMJOB_PENDING;
+    /* the job may have finished between the two looks */
+    return done(js, id) ? SYMJOB_DONE : SYMJOB_UNKNOWN;
+}
+
+int symjob_open_result(struct symjobs *js, const char *id, int *fd,
+                       uint64_t *size)
+{
+    char path[SYMJOB_PATH_MAX];
+    struct stat st;
+
+    if (!symjob_valid_id(id))
+        return -ENOENT;
+    job_path(js, id, "json", path, sizeof(path));
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return -errno;
+    if (fstat(*fd, &st) != 0) {
+        close(*fd);
+        return -EIO;
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+void symjob_wait(struct symjobs *js, unsigned timeout_ms)
+{
+    struct timespec ts;
+    uint64_t seen;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&js->lock);
+    seen = js->finished;
+    while (js->finished == seen &&
+           pthread_cond_timedwait(&js->changed, &js->lock, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&js->lock);
+}
+
+unsigned symjob_running(struct symjobs *js)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&js->lock);
+    n = js->running;
+    pthread_mutex_unlock(&js->lock);
+    return n;
+}
+
+char *symjob_upload_path(struct symjobs *js)
+{
+    uint8_t b[8];
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        abort();
+    return xasprintf("%s/%ld-%02x%02x%02x%02x%02x%02x%02x%02x.upload", js->dir,
+                     (long)getpid(), b[0], b[1], b[2], b[3], b[4], b[5], b[6],
+                     b[7]);
+}
+
+/* An upload ("<pid>-...upload", or its ".d" directory) of a dead process. */
+static bool orphan_upload(const char *name)
+{
+    const char *dot = strchr(name, '.');
+
+    return dot != NULL &&
+           (strcmp(dot, ".upload") == 0 || strcmp(dot, ".upload.d") == 0) &&
+           !owner_alive(strtol(name, NULL, 10));
+}
+
+/* Should the file NAME (with status ST) go? */
+static bool stale(const struct symjobs *js, const char *path, const char *name,
+                  const struct stat *st, int64_t now_ms)
+{
+    int64_t age_ms = now_ms - (int64_t)st->st_mtime * 1000;
+    const char *dot = strchr(name, '.');
+
+    if (dot == NULL)
+        return false;
+    if (strcmp(dot, ".json") == 0 || strcmp(dot, ".json.tmp") == 0 ||
+        strcmp(dot, ".running.tmp") == 0)
+        return age_ms > (int64_t)js->keep_ms;
+    if (strcmp(dot, ".running") == 0)
+        return !owner_alive(mark_owner(path));
+    return false;
+}
+
+unsigned symjob_sweep(struct symjobs *js, int64_t now_ms)
+{
+    DIR *d = opendir(js->dir);
+    struct dirent *e;
+    unsigned n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[SYMJOB_PATH_MAX];
+        struct stat st;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", js->dir, e->d_name);
+        if (lstat(path, &st) != 0)
+            continue;
+        if (orphan_upload(e->d_name))
+            n += remove_tree(path) == 0;
+        else if (S_ISREG(st.st_mode) &&
+                 stale(js, path, e->d_name, &st, now_ms) && unlink(path) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symjob: symbolication jobs as every worker process sees them.
+ *
+ * Workers are pre-forked processes sharing one listen socket, so a poll
+ * (GET /requests/<id>) may land on a worker that did not run the job.  The
+ * state therefore lives in files under "<cache dir>/.Symsrvd/requests/":
+ * "<id>.running" (holding the owner's pid) while the job runs, then
+ * "<id>.json", the finished answer, written to a temp file and renamed so
+ * a reader never sees half of it.  A finished result outlives a worker
+ * restart; a job whose owner died is unknown (404), and clients resubmit.
+ * Results are swept KEEP_MS after they were written.  Uploads (minidumps
+ * being received or walked) live here too, named after their process, so
+ * a worker that died leaves nothing behind for long.
+ *
+ * The slot count (max_jobs) is per process: each worker bounds its own
+ * threads.
+ *
+ * THREADS.  Any thread may call any function once symjob_open() returned.
+ */
+#ifndef SYMSRVD_SYMJOB_H
+#define SYMSRVD_SYMJOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYMJOB_ID_LEN 36 /* a UUID v4, lower-case, hyphenated */
+
+struct symjobs;
+
+enum symjob_state { SYMJOB_UNKNOWN, SYMJOB_PENDING, SYMJOB_DONE };
+
+/* Open the job directory under CACHE_DIR (created if needed).  0 and *OUT,
+ * or -errno. */
+int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
+                struct symjobs **out);
+void symjob_close(struct symjobs *js); /* NULL-safe */
+
+/* Take a slot and a new id, and mark the job running.  0, or -EBUSY when
+ * MAX_JOBS jobs of this process are running, or -errno. */
+int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1]);
+
+/* Publish TEXT[0..LEN) as the result of ID, drop the running mark, free
+ * the slot and wake symjob_wait() callers.  0 or -errno (the slot is
+ * freed in any case). */
+int symjob_finish(struct symjobs *js, const char *id, const char *text,
+                  size_t len);
+
+/* Is ID a well-formed job id (so it can name a file)? */
+bool symjob_valid_id(const char *id);
+
+/* The state of job ID. */
+enum symjob_state symjob_state(struct symjobs *js, const char *id);
+
+/* The finished result of ID as an open file: 0 with *FD (the caller
+ * closes it) and *SIZE, or -ENOENT when there is none (yet). */
+int symjob_open_result(struct symjobs *js, const char *id, int *fd,
+                       uint64_t *size);
+
+/* Sleep until a job of this process finishes or TIMEOUT_MS pass. */
+void symjob_wait(struct symjobs *js, unsigned timeout_ms);
+
+/* Jobs of this process still running. */
+unsigned symjob_running(struct symjobs *js);
+
+/* A new file name for an upload this process receives (a minidump):
+ * "<dir>/<pid>-<random>.upload", swept when this process is gone.  The
+ * caller frees it; "<name>.d" may hold the job's scratch files. */
+char *symjob_upload_path(struct symjobs *js);
+
+/* Remove results older than KEEP_MS at NOW_MS (wall clock), and the
+ * running marks and uploads of dead processes.  Returns how many went. */
+unsigned symjob_sweep(struct symjobs *js, int64_t now_ms);
+
+#endif

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symsource: the symbol sources of a /symbolicate request (its "sources"
+ * array, or the box's own cache when it has none) and getting one file
+ * from one of them.
+ *
+ * An http source's files are downloaded with libcurl into
+ * "<cache dir>/.Symsrvd/sources/<hash>" (temp file, then rename; a 404 is
+ * remembered as an empty file for [cache] negative_ttl), keyed by scope,
+ * source id and URL, so a private source's files stay in their scope and
+ * a public one's (is_public) are shared.  Request-supplied URLs are a
+ * server-side request forgery hole: with allow_request_sources = public,
+ * every address the host resolves to must be public, the checked address
+ * is pinned for the connection (CURLOPT_RESOLVE), only http and https are
+ * spoken, and redirects are followed by hand and checked the same way;
+ * a source's headers and keys go to its own URL only, never to a
+ * redirect's target.  An s3 source is an http source at its bucket's
+ * URL (Amazon's, or the endpoint its region names), signed with libcurl's
+ * CURLOPT_AWS_SIGV4 when it has keys.
+ *
+ * THREADS.  A parsed source list is immutable; any thread may fetch.
+ */
+#ifndef SYMSRVD_SYMSOURCE_H
+#define SYMSRVD_SYMSOURCE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "layout.h"
+
+struct config;
+
+enum symsource_kind {
+    SYMSOURCE_CACHE,      /* the box's own symstore tree */
+    SYMSOURCE_HTTP,
+    SYMSOURCE_S3,         /* over HTTP, signed with SigV4 when keyed */
+    SYMSOURCE_FILESYSTEM,
+    SYMSOURCE_UNSUPPORTED /* gcs, sentry: known, not served yet */
+};
+
+struct symsource {
+    char *id;
+    enum symsource_kind kind;
+    char *base;    /* http, s3: URL without trailing '/'; filesystem: dir */
+    json_t *headers; /* http: object of extra headers (a reference) */
+    char *s3_uri;    /* s3: "s3://bucket/prefix", for candidate lists */
+    char *s3_sigv4;  /* s3: "aws:amz:REGION:s3", NULL when unsigned */
+    char *s3_keys;   /* s3: "ACCESS:SECRET" (never logged), or NULL */
+    enum layout_type layout;
+    enum layout_casing casing;
+    bool filetypes[LAYOUT_FT_COUNT]; /* which file types it may serve */
+    bool is_public;
+};
+
+struct symsource_list {
+    struct symsource *v;
+    size_t n;
+};
+
+/* Parse the request's SOURCES (NULL or JSON null: the box's own cache).
+ * 0, or -EPROTO for an unknown source type or a bad field (answer 422),
+ * with ERR set.  Free with symsource_list_free(). */
+int symsource_parse(const json_t *sources, struct symsource_list *out,
+                    char *err, size_t errlen);
+void symsource_list_free(struct symsource_list *l);
+
+/* How one download ended, as Symbolicator's candidate "download.status". */
+enum symsource_status {
+    SYMSOURCE_OK,
+    SYMSOURCE_NOTFOUND,
+    SYMSOURCE_NOPERM,
+    SYMSOURCE_ERROR,
+};
+const char *symsource_status_name(enum symsource_status st);
+
+/* Context shared by the fetches of one job. */
+struct symsource_ctx {
+    const struct config *cfg;
+    const char *scope; /* "global" when the request gave none */
+};
+
+/* Get REL (a layout path) from SRC.  On SYMSOURCE_OK *LOCAL is a new
+ * string naming a local file to read.  LOCATION (new string) is what the
+ * candidate list shows (URL or path).  DETAIL receives a reason for
+ * errors. */
+enum symsource_status symsource_get(const struct symsource_ctx *ctx,
+                                    const struct symsource *src,
+                                    const char *rel, char **local,
+                                    char **location, char *detail,
+                                    size_t dlen);
+
+/* Is the IPv4/IPv6 address SA public (not loopback, private, link-local,
+ * CGNAT, multicast, documentation or otherwise reserved)? */
+struct sockaddr;
+bool symsource_addr_public(const struct sockaddr *sa);
+
+/* Does SRC fetch over the network (http, s3)? */
+bool symsource_remote(const struct symsource *src);
+
+#endif

@@ -1,0 +1,1052 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The symbolication API end to end: the real daemon on loopback, symbol
+ * files from tests/data served by a stub upstream (http sources in the
+ * symstore and native layouts), a directory (filesystem source) or the
+ * daemon's own cache (no sources).
+ */
+#include "symsrvd_config.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ckrun.h"
+#include "fileio.h"
+#include "itest.h"
+#include "xalloc.h"
+
+#define PDB_ID "3249D99D0C4049318610F4E4FB0B69361"
+#define PDB_KEY "crash.pdb/" PDB_ID "/crash.pdb"
+#define ELF_CID "f1c3bcc0279865fe3058404b2831d9e64135386c"
+
+static const char *PE_MODULE =
+    "{\"type\":\"pe\",\"debug_id\":\"3249d99d-0c40-4931-8610-f4e4fb0b6936-1\","
+    "\"code_id\":\"5AB380779000\",\"debug_file\":\"C:\\\\b\\\\crash.pdb\","
+    "\"code_file\":\"C:\\\\b\\\\crash.exe\",\"image_addr\":\"0x1000000\","
+    "\"image_size\":36864}";
+
+static const char *ELF_MODULE =
+    "{\"type\":\"elf\",\"code_id\":\"" ELF_CID "\","
+    "\"debug_id\":\"c0bcc3f1-9827-fe65-3058-404b2831d9e6\","
+    "\"code_file\":\"/work/linux/crash\",\"debug_file\":\"crash\","
+    "\"image_addr\":\"0x400000\",\"image_size\":1048576}";
+
+static char *data_path(const char *rel)
+{
+    const char *top = getenv("abs_top_srcdir");
+
+    return xasprintf("%s/tests/data/%s", top ? top : "..", rel);
+}
+
+/* Copy tests/data/REL to DIR/DST (directories made). */
+static void place(const char *dir, const char *dst, const char *rel)
+{
+    char *src = data_path(rel), *to = xasprintf("%s/%s", dir, dst);
+    char *cmd = xasprintf("mkdir -p \"$(dirname '%s')\" && cp '%s' '%s'", to,
+                          src, to);
+
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    free(to);
+    free(src);
+}
+
+static void serve(struct stub *s, const char *path, const char *rel)
+{
+    char *src = data_path(rel), *p = xasprintf("/%s", path);
+
+    stub_add_file(s, p, src);
+    free(p);
+    free(src);
+}
+
+/* POST BODY to /symbolicate?QUERY; the parsed answer (NULL when not JSON),
+ * with the status in *STATUS. */
+static json_t *post(const struct itest *t, const char *query, const char *body,
+                    long *status)
+{
+    char *url = itest_url(t, query);
+    struct http_resp r;
+    json_t *j;
+
+    http_post(url, NULL, body, strlen(body), &r);
+    *status = r.status;
+    j = json_loads(r.body ? r.body : "", 0, NULL);
+    http_resp_free(&r);
+    free(url);
+    return j;
+}
+
+static json_t *post_ok(const struct itest *t, const char *query,
+                       const char *body)
+{
+    long status;
+    json_t *j = post(t, query, body, &status);
+
+    ck_assert_int_eq(status, 200);
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s ? s : "(none)";
+}
+
+static json_t *frame(const json_t *answer, size_t thread, size_t i)
+{
+    json_t *f = json_array_get(
+        json_object_get(
+            json_array_get(json_object_get(answer, "stacktraces"), thread),
+            "frames"),
+        i);
+
+    ck_assert_msg(f != NULL, "no frame %zu", i);
+    return f;
+}
+
+static size_t nframes(const json_t *answer)
+{
+    return json_array_size(json_object_get(
+        json_array_get(json_object_get(answer, "stacktraces"), 0), "frames"));
+}
+
+static json_t *module(const json_t *answer, size_t i)
+{
+    return json_array_get(json_object_get(answer, "modules"), i);
+}
+
+static char *conf_with(const char *extra)
+{
+    return xasprintf("[symbolicate]\nallow_request_sources = any\n%s",
+                     extra ? extra : "");
+}
+
+static char *http_source(const struct itest *t, const char *layout)
+{
+    return xasprintf("[{\"id\":\"stub\",\"type\":\"http\",\"url\":\"%s/\","
+                     "\"layout\":{\"type\":\"%s\"}}]",
+                     stub_url(t->up[0]), layout);
+}
+
+/* A request for one frame of the PE module with the JSON SOURCES. */
+static char *pe_request(const char *sources)
+{
+    return xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                     "{\"instruction_addr\":\"0x1001001\"}]}],"
+                     "\"modules\":[%s]}",
+                     sources, PE_MODULE);
+}
+
+/* Downloads are cached per scope for private sources and shared for
+ * public ones; a file over max_download_size is refused. */
+START_TEST(test_scope_and_size_limit)
+{
+    struct itest t;
+    char *body, *src, *pub;
+    json_t *a;
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n");
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    src = http_source(&t, "symstore");
+    body = pe_request(src);
+    json_decref(post_ok(&t, "/symbolicate?scope=a", body));
+    json_decref(post_ok(&t, "/symbolicate?scope=a", body));
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
+    json_decref(post_ok(&t, "/symbolicate?scope=b", body));
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 2);
+    free(body);
+    /* the same source marked public: one download for every scope */
+    pub = xasprintf("[{\"id\":\"pub\",\"type\":\"http\",\"url\":\"%s/\","
+                    "\"is_public\":true,\"layout\":{\"type\":\"symstore\"}}]",
+                    stub_url(t.up[0]));
+    body = pe_request(pub);
+    json_decref(post_ok(&t, "/symbolicate?scope=c", body));
+    json_decref(post_ok(&t, "/symbolicate?scope=d", body));
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 3);
+    itest_stop(&t);
+    free(body);
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n"
+                            "max_download_size = 64K\n");
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    free(src);
+    src = http_source(&t, "symstore");
+    body = pe_request(src);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    json_decref(a);
+    itest_stop(&t);
+    free(body);
+    free(src);
+    free(pub);
+}
+END_TEST
+
+/* The daemon (request sources allowed) with one stub serving crash.pdb;
+ * the request "sources" naming that stub in LAYOUT (new string). */
+static char *start_with_pdb(struct itest *t, const char *layout)
+{
+    char *conf = conf_with(NULL);
+
+    itest_start_conf(t, 1, conf);
+    serve(t->up[0], PDB_KEY, "pdb/crash.pdb");
+    free(conf);
+    return http_source(t, layout);
+}
+
+/* An s3 source (an S3-compatible endpoint: the stub) is fetched at
+ * <endpoint>/<bucket>/<prefix>/<path>, signed with SigV4: the stub sees
+ * AWS4-HMAC-SHA256 for the access key, region and service (the signature
+ * itself is libcurl's; the stub does not recompute it). */
+START_TEST(test_s3_source)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *src, *body, auth[512], date[64];
+    json_t *a, *c, *o;
+
+    itest_start_conf(&t, 1, conf);
+    serve(t.up[0], "syms/store/" PDB_KEY, "pdb/crash.pdb");
+    src = xasprintf("[{\"id\":\"s3\",\"type\":\"s3\",\"bucket\":\"syms\","
+                    "\"prefix\":\"/store/\",\"region\":[\"us-east-1\",\"%s\"],"
+                    "\"access_key\":\"AKIDTEST\",\"secret_key\":\"s3cr3t\","
+                    "\"layout\":{\"type\":\"symstore\"}}]",
+                    stub_url(t.up[0]));
+    body = pe_request(src);
+    o = json_loads(body, 0, NULL);
+
+    json_object_set_new(o, "options", json_pack("{s:b}", "dif_candidates", 1));
+    free(body);
+    body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert(stub_last_header(t.up[0], "Authorization", auth, sizeof(auth)));
+    ck_assert_msg(strncmp(auth, "AWS4-HMAC-SHA256 Credential=AKIDTEST/", 37) == 0,
+                  "%s", auth);
+    ck_assert_ptr_nonnull(strstr(auth, "/us-east-1/s3/aws4_request"));
+    ck_assert_ptr_nonnull(strstr(auth, "Signature="));
+    ck_assert_ptr_null(strstr(auth, "s3cr3t"));
+    ck_assert(stub_last_header(t.up[0], "x-amz-date", date, sizeof(date)));
+    c = json_object_get(module(a, 0), "candidates");
+    ck_assert_str_eq(str(json_array_get(c, json_array_size(c) - 1), "location"),
+                     "s3://syms/store/" PDB_KEY);
+    json_decref(a);
+    itest_stop(&t);
+    free(body);
+    free(src);
+    free(conf);
+}
+END_TEST
+
+/* Modules are looked up at once: two modules whose first candidate each
+ * takes 1.5 s answer in well under 3 s. */
+START_TEST(test_modules_fetched_in_parallel)
+{
+    struct itest t;
+    char *src = start_with_pdb(&t, "native"), *body, *url;
+    struct http_resp r;
+
+    serve(t.up[0], "f1/c3bcc0279865fe3058404b2831d9e64135386c.debug",
+          "elf/crash.debug");
+    stub_fault(t.up[0], "/crash.exe/5AB380779000/crash.exe", STUB_DELAY, 1500);
+    stub_fault(t.up[0], "/f1/c3bcc0279865fe3058404b2831d9e64135386c",
+               STUB_DELAY, 1500);
+    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                     "{\"instruction_addr\":\"0x1001001\"},"
+                     "{\"instruction_addr\":\"0x413eb2\"}]}],"
+                     "\"modules\":[%s,%s]}",
+                     src, PE_MODULE, ELF_MODULE);
+    url = itest_url(&t, "/symbolicate");
+    http_post(url, NULL, body, strlen(body), &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "ConvertUTF16toUTF32"));
+    ck_assert_ptr_nonnull(strstr(r.body, "RequestDump"));
+    ck_assert_msg(r.total_s < 2.7, "took %.2f s", r.total_s);
+    http_resp_free(&r);
+    itest_stop(&t);
+    free(url);
+    free(body);
+    free(src);
+}
+END_TEST
+
+/* Redirects are followed by hand, each hop checked like the first; the
+ * source's headers are not sent to the redirect's target. */
+START_TEST(test_redirect_followed)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *src, *body, v[64];
+    json_t *a;
+
+    itest_start_conf(&t, 1, conf);
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    src = xasprintf("[{\"id\":\"h\",\"type\":\"http\",\"url\":\"%s\","
+                    "\"headers\":{\"X-Token\":\"secret\"},"
+                    "\"layout\":{\"type\":\"symstore\"}}]",
+                    stub_url(t.up[0]));
+    free(conf);
+    stub_fault(t.up[0], "/" PDB_KEY, STUB_REDIRECT, 0);
+    body = pe_request(src);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_uint_eq(stub_hits(t.up[0], "/redirected/" PDB_KEY), 1);
+    ck_assert(!stub_last_header(t.up[0], "X-Token", v, sizeof(v)));
+    json_decref(a);
+    itest_stop(&t);
+    free(body);
+    free(src);
+}
+END_TEST
+
+/* The shape Sentry sends: stacktraces, options.dif_candidates, extra
+ * fields; every field it reads is checked. */
+START_TEST(test_pdb_symstore_http_compat)
+{
+    struct itest t;
+    char *src = start_with_pdb(&t, "symstore"), *body;
+    json_t *a, *f, *m, *c;
+
+    body = xasprintf(
+        "{\"platform\":\"native\",\"signal\":11,\"future_field\":[1,2],"
+        "\"sources\":%s,\"options\":{\"dif_candidates\":true,"
+        "\"apply_source_context\":true},\"stacktraces\":[{\"thread_id\":7,"
+        "\"is_requesting\":true,\"registers\":{\"eip\":\"0x1001001\","
+        "\"esp\":4096},\"frames\":[{\"instruction_addr\":\"0x1001001\","
+        "\"trust\":\"context\"},{\"instruction_addr\":\"0x1001125\","
+        "\"in_app\":true},{\"instruction_addr\":\"0x5000\","
+        "\"function\":\"kept\"}]}],\"modules\":[%s]}",
+        src, PE_MODULE);
+    a = post_ok(&t, "/symbolicate?scope=42", body);
+    ck_assert_str_eq(str(a, "status"), "completed");
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "signal")), 11);
+    f = frame(a, 0, 0);
+    ck_assert_str_eq(str(f, "status"), "symbolicated");
+    ck_assert_int_eq(json_integer_value(json_object_get(f, "original_index")),
+                     0);
+    ck_assert_str_eq(str(f, "instruction_addr"), "0x1001001"); /* crashing */
+    ck_assert_str_eq(str(f, "function"),
+                     "google_breakpad::CrashGenerationClient::RequestDump");
+    ck_assert_str_eq(str(f, "sym_addr"), "0x1001000");
+    ck_assert_str_eq(str(f, "filename"), "crash_generation_client.cc");
+    ck_assert_ptr_nonnull(strstr(str(f, "abs_path"), "crash_generation"));
+    ck_assert_int_eq(json_integer_value(json_object_get(f, "lineno")), 323);
+    ck_assert_str_eq(str(f, "package"), "C:\\b\\crash.exe");
+    ck_assert_str_eq(str(f, "lang"), "cpp");
+    ck_assert_str_eq(str(f, "trust"), "context");
+    /* 0x1001125 is a return address: looked up at 0x1001124, where two
+     * inlined calls sit in ~basic_string; innermost first, one index,
+     * sym_addr only on the outermost */
+    ck_assert_uint_eq(nframes(a), 5);
+    for (size_t i = 1; i <= 3; i++) {
+        f = frame(a, 0, i);
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(f, "original_index")), 1);
+        ck_assert_str_eq(str(f, "instruction_addr"), "0x1001124");
+        ck_assert(json_is_true(json_object_get(f, "in_app")));
+        ck_assert_int_eq(json_object_get(f, "sym_addr") != NULL, i == 3);
+    }
+    ck_assert_int_eq(json_integer_value(json_object_get(frame(a, 0, 1),
+                                                         "lineno")),
+                     1802);
+    f = frame(a, 0, 4);
+    ck_assert_str_eq(str(f, "status"), "unknown_image");
+    ck_assert_int_eq(json_integer_value(json_object_get(f, "original_index")),
+                     2);
+    ck_assert_str_eq(str(f, "function"), "kept");
+    ck_assert_str_eq(
+        str(json_object_get(json_array_get(json_object_get(a, "stacktraces"),
+                                           0),
+                            "registers"),
+            "esp"),
+        "0x1000");
+    m = module(a, 0);
+    ck_assert_str_eq(str(m, "debug_status"), "found");
+    ck_assert_str_eq(str(m, "arch"), "x86");
+    ck_assert_str_eq(str(m, "debug_id"),
+                     "3249d99d-0c40-4931-8610-f4e4fb0b6936-1");
+    ck_assert_str_eq(str(m, "code_id"), "5ab380779000");
+    ck_assert(json_is_true(
+        json_object_get(json_object_get(m, "features"), "has_debug_info")));
+    /* crash.exe was asked for first (PE before PDB), then the PDB */
+    c = json_object_get(m, "candidates");
+    ck_assert_uint_ge(json_array_size(c), 2);
+    ck_assert_str_eq(str(json_object_get(json_array_get(c, 0), "download"),
+                         "status"),
+                     "notfound");
+    ck_assert_ptr_nonnull(strstr(
+        str(json_array_get(c, json_array_size(c) - 1), "location"), PDB_KEY));
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
+    json_decref(a);
+    /* again: the download and the table are reused */
+    a = post_ok(&t, "/symbolicate?scope=42", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "function"),
+                     "google_breakpad::CrashGenerationClient::RequestDump");
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
+    json_decref(a);
+    free(body);
+    free(src);
+    itest_stop(&t);
+}
+END_TEST
+
+/* The document's "threads", numbers and decimal strings as addresses,
+ * rel:N, caller_first and demangle=false. */
+START_TEST(test_address_forms_and_options)
+{
+    struct itest t;
+    char *src = start_with_pdb(&t, "native"), *body;
+    json_t *a;
+
+    body = xasprintf(
+        "{\"sources\":%s,\"options\":{\"frame_order\":\"caller_first\"},"
+        "\"threads\":[{\"frames\":[{\"instruction_addr\":\"0x1001\","
+        "\"addr_mode\":\"rel:0\"},{\"instruction_addr\":16781313},"
+        "{\"instruction_addr\":\"16781313\",\"adjust_instruction_addr\":"
+        "false}]}],\"modules\":[%s]}",
+        src, PE_MODULE);
+    a = post_ok(&t, "/symbolicate?demangle=false", body);
+    /* caller_first: the last frame is the crashing one (not adjusted);
+     * Symbolicator numbers the frames after reversing them, so it is
+     * original_index 0 */
+    ck_assert_uint_eq(nframes(a), 3);
+    ck_assert_str_eq(str(frame(a, 0, 2), "instruction_addr"), "0x1001001");
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(frame(a, 0, 2), "original_index")),
+        0);
+    ck_assert_str_eq(str(frame(a, 0, 1), "instruction_addr"), "0x1001000");
+    /* a thread with adjust_instruction_addr on any frame adjusts the
+     * others by default, the crashing frame included */
+    ck_assert_str_eq(str(frame(a, 0, 0), "instruction_addr"), "0x1001000");
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_str_eq(str(frame(a, 0, i), "status"), "symbolicated");
+    json_decref(a);
+    free(body);
+    /* a module without an image address: frames stay module-relative */
+    body = xasprintf(
+        "{\"sources\":%s,\"stacktraces\":[{\"frames\":[{\"instruction_addr\":"
+        "\"0x1001\",\"addr_mode\":\"rel:0\"}]}],\"modules\":[{\"type\":\"pe\","
+        "\"debug_id\":\"3249d99d-0c40-4931-8610-f4e4fb0b6936-1\",\"debug_file\":"
+        "\"crash.pdb\",\"image_addr\":0}]}",
+        src);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_str_eq(str(frame(a, 0, 0), "addr_mode"), "rel:0");
+    ck_assert_str_eq(str(frame(a, 0, 0), "instruction_addr"), "0x1001");
+    ck_assert_str_eq(str(frame(a, 0, 0), "sym_addr"), "0x1000");
+    json_decref(a);
+    free(body);
+    free(src);
+    itest_stop(&t);
+}
+END_TEST
+
+/* ELF: the executable (symbols only) and its debug file (DWARF) in the
+ * native layout; the debug file wins. */
+START_TEST(test_elf_native_http)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *src, *body;
+    json_t *a, *f;
+
+    itest_start_conf(&t, 1, conf);
+    serve(t.up[0], "f1/c3bcc0279865fe3058404b2831d9e64135386c", "elf/crash");
+    serve(t.up[0], "f1/c3bcc0279865fe3058404b2831d9e64135386c.debug",
+          "elf/crash.debug");
+    src = http_source(&t, "native");
+    body = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                     "{\"instruction_addr\":\"0x401c75\"},"
+                     "{\"instruction_addr\":\"0x413eb2\"}]}],"
+                     "\"modules\":[%s]}",
+                     src, ELF_MODULE);
+    a = post_ok(&t, "/symbolicate", body);
+    f = frame(a, 0, 0);
+    ck_assert_str_eq(str(f, "function"), "main");
+    f = frame(a, 0, 1);
+    ck_assert_str_eq(str(f, "function"), "ConvertUTF16toUTF32");
+    ck_assert_str_eq(str(f, "filename"), "convert_UTF.c");
+    ck_assert_int_eq(json_integer_value(json_object_get(f, "lineno")), 133);
+    ck_assert_str_eq(str(f, "instruction_addr"), "0x413eb1");
+    ck_assert_str_eq(str(module(a, 0), "arch"), "x86_64");
+    ck_assert(json_is_true(json_object_get(
+        json_object_get(module(a, 0), "features"), "has_debug_info")));
+    json_decref(a);
+    free(body);
+    free(src);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
+/* One frame of the PE module, with a filesystem source at DIR. */
+static char *fs_request(const char *dir)
+{
+    char *src = xasprintf(
+        "[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}]", dir);
+    char *body = pe_request(src);
+
+    free(src);
+    return body;
+}
+
+/* Breakpad text symbols from a filesystem source; a filesystem source
+ * outside filesystem_roots is refused. */
+START_TEST(test_breakpad_filesystem)
+{
+    char *dir = testutil_tmpdir(), *other = testutil_tmpdir();
+    char *extra = xasprintf("filesystem_roots = %s\n", dir);
+    char *conf = conf_with(extra), *body;
+    struct itest t;
+    json_t *a, *f;
+
+    place(dir, "crash.pdb/" PDB_ID "/crash.sym", "breakpad/windows/crash.sym");
+    place(other, "crash.pdb/" PDB_ID "/crash.sym", "breakpad/windows/crash.sym");
+    itest_start_conf(&t, 0, conf);
+    body = fs_request(dir);
+    a = post_ok(&t, "/symbolicate", body);
+    f = frame(a, 0, 0);
+    ck_assert_str_eq(str(f, "status"), "symbolicated");
+    ck_assert_ptr_nonnull(strstr(str(f, "function"), "RequestDump"));
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    json_decref(a);
+    free(body);
+    body = fs_request(other);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "missing");
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    json_decref(a);
+    free(body);
+    itest_stop(&t);
+    testutil_rmtree(dir);
+    testutil_rmtree(other);
+    free(dir);
+    free(other);
+    free(extra);
+    free(conf);
+}
+END_TEST
+
+/* allow_request_sources = no: a request's sources reach nothing, even
+ * under filesystem_roots; the box's own cache still answers. */
+START_TEST(test_request_sources_no)
+{
+    char *dir = testutil_tmpdir();
+    char *conf = xasprintf("[symbolicate]\nallow_request_sources = no\n"
+                           "filesystem_roots = %s\n",
+                           dir);
+    char *body = fs_request(dir);
+    struct itest t;
+    json_t *a;
+
+    place(dir, PDB_KEY, "pdb/crash.pdb");
+    itest_start_conf(&t, 0, conf);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    json_decref(a);
+    itest_stop(&t);
+    testutil_rmtree(dir);
+    free(body);
+    free(conf);
+    free(dir);
+}
+END_TEST
+
+/* Without sources the box's own cache answers: the PDB the proxy would
+ * have stored at its canonical key.  The saved table survives a restart
+ * (it is read back, not rebuilt). */
+START_TEST(test_box_cache_and_saved_table)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *body, *table;
+    json_t *a;
+    struct stat st1, st2;
+
+    itest_start_conf(&t, 0, conf);
+    place(t.dir, PDB_KEY, "pdb/crash.pdb");
+    body = xasprintf("{\"stacktraces\":[{\"frames\":[{\"instruction_addr\":"
+                     "\"0x1001001\"}]}],\"modules\":[%s,{\"type\":\"elf\","
+                     "\"image_addr\":\"0x7000000\"}]}",
+                     PE_MODULE);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    ck_assert_str_eq(str(module(a, 1), "debug_status"), "unused");
+    ck_assert_ptr_null(json_object_get(module(a, 0), "candidates"));
+    json_decref(a);
+    table = xasprintf("%s/%s.SYMTABLE", t.dir, PDB_KEY);
+    ck_assert_int_eq(stat(table, &st1), 0);
+    itest_restart(&t);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    json_decref(a);
+    ck_assert_int_eq(stat(table, &st2), 0);
+    ck_assert_int_eq(st1.st_mtim.tv_nsec, st2.st_mtim.tv_nsec);
+    ck_assert_int_eq(st1.st_mtim.tv_sec, st2.st_mtim.tv_sec);
+    /* a corrupt table is rebuilt, never trusted */
+    ck_assert_int_eq(truncate(table, 100), 0);
+    itest_restart(&t);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    json_decref(a);
+    ck_assert_int_eq(stat(table, &st2), 0);
+    ck_assert_int_gt(st2.st_size, 100);
+    free(table);
+    free(body);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
+static char *slow_request(struct itest *t)
+{
+    char *src = http_source(t, "symstore"), *body;
+
+    serve(t->up[0], PDB_KEY, "pdb/crash.pdb");
+    stub_fault(t->up[0], "/crash.exe/5AB380779000/crash.exe", STUB_DELAY,
+               1500);
+    body = pe_request(src);
+    free(src);
+    return body;
+}
+
+/* timeout=0 gives pending; polls on fresh connections (either worker)
+ * see pending then completed, again and again; unknown ids are 404; a
+ * finished result survives the restart of every worker. */
+START_TEST(test_pending_poll_any_worker)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *body, *path;
+    const char *id;
+    json_t *a, *p = NULL;
+    struct http_resp r;
+    pid_t w[4];
+    size_t nw;
+    int completed = 0;
+
+    itest_start_conf(&t, 1, "[server]\nworkers = 2\n[symbolicate]\n"
+                            "allow_request_sources = any\n");
+    body = slow_request(&t);
+    a = post_ok(&t, "/symbolicate?timeout=0", body);
+    ck_assert_str_eq(str(a, "status"), "pending");
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "retry_after")), 30);
+    id = str(a, "request_id");
+    ck_assert_uint_eq(strlen(id), 36);
+    path = xasprintf("/requests/%s?timeout=0", id);
+    for (int i = 0; i < 200 && completed < 6; i++) {
+        itest_get(&t, path, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        json_decref(p);
+        p = json_loads(r.body, 0, NULL);
+        ck_assert_ptr_nonnull(p);
+        if (strcmp(str(p, "status"), "completed") == 0)
+            completed++;
+        else
+            ck_assert_str_eq(str(p, "status"), "pending");
+        http_resp_free(&r);
+        usleep(20000);
+    }
+    ck_assert_int_eq(completed, 6);
+    ck_assert_str_eq(str(frame(p, 0, 0), "status"), "symbolicated");
+    json_decref(p);
+    /* kill every worker: the master forks new ones, which still know */
+    nw = daemon_workers(t.d, w, 4);
+    ck_assert_uint_eq(nw, 2);
+    for (size_t i = 0; i < nw; i++)
+        kill(w[i], SIGKILL);
+    usleep(300000);
+    ck_assert(daemon_wait_workers(t.d, 2, 10000));
+    free(path);
+    path = xasprintf("/requests/%s", id);
+    itest_get(&t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"completed\""));
+    http_resp_free(&r);
+    itest_get(&t, "/requests/00000000-0000-4000-8000-000000000000", NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    http_resp_free(&r);
+    itest_get(&t, "/requests/not-an-id", NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    http_resp_free(&r);
+    json_decref(a);
+    free(path);
+    free(body);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
+/* A poll without timeout waits for the result; the POST without timeout
+ * is never pending. */
+START_TEST(test_wait_without_timeout)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *body, *path;
+    json_t *a;
+    struct http_resp r;
+
+    itest_start_conf(&t, 1, conf);
+    body = slow_request(&t);
+    a = post_ok(&t, "/symbolicate?timeout=0", body);
+    path = xasprintf("/requests/%s", str(a, "request_id"));
+    itest_get(&t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"status\":\"completed\""));
+    http_resp_free(&r);
+    json_decref(a);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(a, "status"), "completed");
+    json_decref(a);
+    free(path);
+    free(body);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
+START_TEST(test_errors_400_413_422_503)
+{
+    struct itest t;
+    char *big = xmalloc(4096), *body;
+    long status;
+    json_t *a, *b;
+
+    /* max_jobs is per worker: one worker */
+    itest_start_conf(&t, 1, "[server]\nworkers = 1\n[symbolicate]\n"
+                            "allow_request_sources = any\n"
+                            "max_jobs = 1\nmax_body_size = 2K\n");
+    a = post(&t, "/symbolicate", "{\"stacktraces\": [", &status);
+    ck_assert_int_eq(status, 400);
+    ck_assert_ptr_nonnull(strstr(str(a, "detail"), "invalid JSON"));
+    json_decref(a);
+    a = post(&t, "/symbolicate",
+             "{\"sources\":[{\"id\":\"x\",\"type\":\"smb\"}]}", &status);
+    ck_assert_int_eq(status, 422);
+    ck_assert_ptr_nonnull(strstr(str(a, "detail"), "smb"));
+    json_decref(a);
+    a = post(&t, "/symbolicate",
+             "{\"stacktraces\":[{\"frames\":[{\"instruction_addr\":\"zz\"}]}]}",
+             &status);
+    ck_assert_int_eq(status, 422);
+    json_decref(a);
+    memset(big, ' ', 4095);
+    big[0] = '{';
+    big[4094] = '}';
+    big[4095] = '\0';
+    a = post(&t, "/symbolicate", big, &status);
+    ck_assert_int_eq(status, 413);
+    json_decref(a);
+    /* one slot: a second job while the first downloads is refused */
+    body = slow_request(&t);
+    a = post_ok(&t, "/symbolicate?timeout=0", body);
+    ck_assert_str_eq(str(a, "status"), "pending");
+    b = post(&t, "/symbolicate?timeout=0", body, &status);
+    ck_assert_int_eq(status, 503);
+    ck_assert_str_eq(str(b, "detail"),
+                     "maximum number of concurrent requests reached");
+    json_decref(a);
+    json_decref(b);
+    free(body);
+    free(big);
+    itest_stop(&t);
+}
+END_TEST
+
+/* With the default allow_request_sources = public, request URLs that
+ * reach loopback, link-local or a name resolving to them are refused
+ * before any connection: the module is fetching_failed and the stub sees
+ * nothing. */
+START_TEST(test_ssrf_refused_by_default)
+{
+    struct itest t;
+    json_t *a, *m, *c;
+
+    char *urls[5];
+
+    itest_start_conf(&t, 1, "");
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    urls[0] = xstrdup(stub_url(t.up[0]));
+    urls[1] = xstrdup("http://169.254.169.254/x");
+    urls[2] = xasprintf("http://localhost:%u/", stub_port(t.up[0]));
+    urls[3] = xasprintf("http://[::1]:%u/", stub_port(t.up[0]));
+    urls[4] = xasprintf("ftp://127.0.0.1:%u/", stub_port(t.up[0]));
+    for (size_t i = 0; i < 5; i++) {
+        char *url = urls[i], *body;
+        long status;
+
+        body = xasprintf(
+            "{\"sources\":[{\"id\":\"evil\",\"type\":\"http\",\"url\":\"%s\","
+            "\"layout\":{\"type\":\"symstore\"}}],\"options\":"
+            "{\"dif_candidates\":true},\"stacktraces\":[{\"frames\":"
+            "[{\"instruction_addr\":\"0x1001001\"}]}],\"modules\":[%s]}",
+            url, PE_MODULE);
+        a = post(&t, "/symbolicate", body, &status);
+        if (strncmp(url, "ftp", 3) == 0) {
+            ck_assert_int_eq(status, 422);
+        } else {
+            ck_assert_int_eq(status, 200);
+            m = module(a, 0);
+            ck_assert_msg(strcmp(str(m, "debug_status"), "fetching_failed") == 0,
+                          "%s: %s", url, str(m, "debug_status"));
+            c = json_array_get(json_object_get(m, "candidates"), 0);
+            ck_assert_str_eq(str(json_object_get(c, "download"), "status"),
+                             "error");
+            ck_assert_str_eq(str(frame(a, 0, 0), "status"), "missing");
+        }
+        json_decref(a);
+        free(body);
+        free(url);
+    }
+    ck_assert_uint_eq(stub_total_hits(t.up[0]), 0);
+    itest_stop(&t);
+}
+END_TEST
+
+/* --- POST /minidump ------------------------------------------------------ */
+
+#define BOUNDARY "symsrvd-test-boundary-7d3a"
+
+struct form {
+    char *data;
+    size_t len;
+};
+
+static void form_add(struct form *f, const char *name, const char *filename,
+                     const void *data, size_t len)
+{
+    char *head = xasprintf("--" BOUNDARY "\r\nContent-Disposition: form-data; "
+                           "name=\"%s\"%s%s%s\r\n%s\r\n",
+                           name, filename ? "; filename=\"" : "",
+                           filename ? filename : "", filename ? "\"" : "",
+                           filename ? "Content-Type: application/octet-stream"
+                                      "\r\n"
+                                    : "");
+    size_t hl = strlen(head);
+
+    f->data = xreallocarray(f->data, f->len + hl + len + 2, 1);
+    memcpy(f->data + f->len, head, hl);
+    memcpy(f->data + f->len + hl, data, len);
+    memcpy(f->data + f->len + hl + len, "\r\n", 2);
+    f->len += hl + len + 2;
+    free(head);
+}
+
+/* POST the form F (finished here) to /minidump; the parsed answer. */
+static json_t *post_form(const struct itest *t, struct form *f, long *status)
+{
+    static const char *const hdrs[] = {
+        "Content-Type: multipart/form-data; boundary=" BOUNDARY, NULL};
+    char *url = itest_url(t, "/minidump");
+    struct http_resp r;
+    json_t *j;
+
+    f->data = xreallocarray(f->data, f->len + 64, 1);
+    f->len += (size_t)snprintf(f->data + f->len, 64, "--" BOUNDARY "--\r\n");
+    http_post(url, hdrs, f->data, f->len, &r);
+    *status = r.status;
+    j = json_loads(r.body ? r.body : "", 0, NULL);
+    http_resp_free(&r);
+    free(url);
+    free(f->data);
+    f->data = NULL;
+    f->len = 0;
+    return j;
+}
+
+static void form_add_file(struct form *f, const char *rel)
+{
+    char *path = data_path(rel), *data = NULL;
+    size_t len = 0;
+
+    ck_assert_int_eq(read_small_file(path, 64u << 20, &data, &len), 0);
+    form_add(f, "upload_file_minidump", "dump.dmp", data, len);
+    free(data);
+    free(path);
+}
+
+/* The requesting (crashed) thread's frames. */
+static json_t *crashed_frames(const json_t *a)
+{
+    json_t *t;
+    size_t i;
+
+    json_array_foreach(json_object_get(a, "stacktraces"), i, t)
+        if (json_is_true(json_object_get(t, "is_requesting")))
+            return json_object_get(t, "frames");
+    ck_abort_msg("no requesting thread");
+    return NULL;
+}
+
+static const struct {
+    const char *dump, *os, *arch, *function;
+    long line;
+} dumps[] = {
+    {"minidump/windows.dmp", "Windows", "x86", "main", 35},
+    {"minidump/linux.dmp", "Linux", "x86_64", "main", 35},
+    {"minidump/macos.dmp", "macOS", "x86_64", "main", 21},
+};
+
+static void place_store(const char *dir)
+{
+    place(dir, PDB_KEY, "pdb/crash.pdb");
+    place(dir, "f1/c3bcc0279865fe3058404b2831d9e64135386c", "elf/crash");
+    place(dir, "f1/c3bcc0279865fe3058404b2831d9e64135386c.debug",
+          "elf/crash.debug");
+    place(dir, "crash/67E9247C814E392BA027DBDE6748FCBF0/crash.sym",
+          "breakpad/macos/crash.sym");
+}
+
+/* The three fixture dumps, with their symbols from a filesystem source
+ * and with none: named frames with lines, or module + address. */
+START_TEST(test_minidump_fixtures)
+{
+    char *dir = testutil_tmpdir(), *extra = xasprintf("filesystem_roots = %s\n",
+                                                      dir);
+    char *conf = conf_with(extra), *src;
+    struct itest t;
+    struct form f = {0};
+    long status;
+
+    place_store(dir);
+    itest_start_conf(&t, 0, conf);
+    src = xasprintf("[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}]",
+                    dir);
+    for (size_t i = 0; i < sizeof(dumps) / sizeof(*dumps); i++) {
+        json_t *a, *fr, *found = NULL;
+        size_t k;
+
+        form_add_file(&f, dumps[i].dump);
+        form_add(&f, "sources", NULL, src, strlen(src));
+        form_add(&f, "options", NULL, "{\"dif_candidates\":true}", 23);
+        a = post_form(&t, &f, &status);
+        ck_assert_int_eq(status, 200);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_str_eq(str(a, "status"), "completed");
+        ck_assert(json_is_true(json_object_get(a, "crashed")));
+        ck_assert_str_eq(str(a, "arch"), dumps[i].arch);
+        ck_assert_str_eq(str(json_object_get(a, "system_info"), "os_name"),
+                         dumps[i].os);
+        ck_assert_int_gt(json_integer_value(json_object_get(a, "timestamp")),
+                         0);
+        json_array_foreach(crashed_frames(a), k, fr)
+            if (found == NULL && strcmp(str(fr, "function"), "main") == 0)
+                found = fr;
+        ck_assert_msg(found != NULL, "%s: no main", dumps[i].dump);
+        ck_assert_int_eq(json_integer_value(json_object_get(found, "lineno")),
+                         dumps[i].line);
+        ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+        ck_assert_ptr_nonnull(json_object_get(module(a, 0), "candidates"));
+        json_decref(a);
+
+        /* no sources and an empty cache: walked, not named */
+        form_add_file(&f, dumps[i].dump);
+        a = post_form(&t, &f, &status);
+        ck_assert_int_eq(status, 200);
+        ck_assert_str_eq(str(a, "status"), "completed");
+        fr = json_array_get(crashed_frames(a), 0);
+        ck_assert_str_eq(str(fr, "status"), "missing");
+        ck_assert_str_eq(str(fr, "trust"), "context");
+        ck_assert_str_eq(str(module(a, 0), "debug_status"), "missing");
+        json_decref(a);
+    }
+    /* the uploads and their scratch links are gone once answered */
+    ck_assert(!itest_tree_has(t.dir, ".upload"));
+    itest_stop(&t);
+    testutil_rmtree(dir);
+    free(src);
+    free(conf);
+    free(extra);
+    free(dir);
+}
+END_TEST
+
+/* A dump that does not parse completes as failed; no dump is 400; a dump
+ * over max_minidump_size is 413. */
+START_TEST(test_minidump_errors)
+{
+    struct itest t;
+    struct form f = {0};
+    char *big = xmalloc(3000);
+    long status;
+    json_t *a;
+
+    itest_start_conf(&t, 0, "[symbolicate]\nmax_minidump_size = 2K\n");
+    form_add(&f, "upload_file_minidump", "x.dmp", "not a dump", 10);
+    a = post_form(&t, &f, &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_str_eq(str(a, "status"), "failed");
+    ck_assert_ptr_nonnull(strstr(str(a, "message"), "minidump"));
+    json_decref(a);
+    form_add(&f, "options", NULL, "{}", 2);
+    a = post_form(&t, &f, &status);
+    ck_assert_int_eq(status, 400);
+    ck_assert_str_eq(str(a, "detail"), "missing minidump");
+    json_decref(a);
+    memset(big, 'M', 3000);
+    form_add(&f, "upload_file_minidump", "x.dmp", big, 3000);
+    a = post_form(&t, &f, &status);
+    ck_assert_int_eq(status, 413);
+    json_decref(a);
+    form_add(&f, "upload_file_minidump", "x.dmp", "MDMP", 4);
+    form_add(&f, "sources", NULL, "[{\"id\":1", 9);
+    a = post_form(&t, &f, &status);
+    ck_assert_int_eq(status, 400);
+    json_decref(a);
+    free(big);
+    itest_stop(&t);
+}
+END_TEST
+
+/* /healthcheck says "ok"; /proxy/<path> is the root path. */
+START_TEST(test_healthcheck_and_proxy_path)
+{
+    struct itest t;
+    struct http_resp r;
+
+    itest_start(&t, 1, "1", NULL, NULL);
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    itest_get(&t, "/healthcheck", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "ok");
+    http_resp_free(&r);
+    itest_get(&t, "/proxy/" PDB_KEY, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.len, 1019904);
+    http_resp_free(&r);
+    itest_stop(&t);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("symbolicate");
+    TCase *tc = tcase_create("api");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_pdb_symstore_http_compat);
+    tcase_add_test(tc, test_address_forms_and_options);
+    tcase_add_test(tc, test_elf_native_http);
+    tcase_add_test(tc, test_breakpad_filesystem);
+    tcase_add_test(tc, test_request_sources_no);
+    tcase_add_test(tc, test_scope_and_size_limit);
+    tcase_add_test(tc, test_redirect_followed);
+    tcase_add_test(tc, test_s3_source);
+    tcase_add_test(tc, test_modules_fetched_in_parallel);
+    tcase_add_test(tc, test_box_cache_and_saved_table);
+    tcase_add_test(tc, test_pending_poll_any_worker);
+    tcase_add_test(tc, test_wait_without_timeout);
+    tcase_add_test(tc, test_errors_400_413_422_503);
+    tcase_add_test(tc, test_ssrf_refused_by_default);
+    tcase_add_test(tc, test_healthcheck_and_proxy_path);
+    tcase_add_test(tc, test_minidump_fixtures);
+    tcase_add_test(tc, test_minidump_errors);
+    suite_add_tcase(s, tc);
+    return ckrun(s);
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The symbolication API's small parts: which addresses count as public
+ * (SSRF), parsing request sources, JSON string escaping, and the job
+ * files every worker shares.
+ */
+#include "symsrvd_config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckrun.h"
+#include "jsonout.h"
+#include "stabcache.h"
+#include "symjob.h"
+#include "symsource.h"
+#include "testutil.h"
+#include "xalloc.h"
+
+static bool public4(const char *a)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+
+    ck_assert_int_eq(inet_pton(AF_INET, a, &sin.sin_addr), 1);
+    return symsource_addr_public((struct sockaddr *)&sin);
+}
+
+static bool public6(const char *a)
+{
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+
+    ck_assert_int_eq(inet_pton(AF_INET6, a, &sin6.sin6_addr), 1);
+    return symsource_addr_public((struct sockaddr *)&sin6);
+}
+
+START_TEST(test_addr_public)
+{
+    static const char *const refused4[] = {
+        "127.0.0.1",   "10.1.2.3",    "172.16.0.1",     "172.31.255.255",
+        "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+        "224.0.0.1",   "255.255.255.255", "192.0.2.1",  "198.18.0.1"};
+    static const char *const refused6[] = {
+        "::1", "::", "fe80::1", "fc00::1", "fd12::1", "ff02::1",
+        "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe",
+        "2001:db8::1", "2002:7f00:1::1"};
+
+    for (size_t i = 0; i < sizeof(refused4) / sizeof(*refused4); i++)
+        ck_assert_msg(!public4(refused4[i]), "%s", refused4[i]);
+    for (size_t i = 0; i < sizeof(refused6) / sizeof(*refused6); i++)
+        ck_assert_msg(!public6(refused6[i]), "%s", refused6[i]);
+    ck_assert(public4("8.8.8.8"));
+    ck_assert(public4("172.32.0.1"));
+    ck_assert(public4("100.128.0.1"));
+    ck_assert(public6("2606:4700::1111"));
+    ck_assert(public6("::ffff:1.1.1.1"));
+}
+END_TEST
+
+static int parse(const char *text, struct symsource_list *l, char *err,
+                 size_t errlen)
+{
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    int rc;
+
+    ck_assert_ptr_nonnull(j);
+    rc = symsource_parse(j, l, err, errlen);
+    json_decref(j);
+    return rc;
+}
+
+START_TEST(test_sources_parse)
+{
+    struct symsource_list l;
+    char err[256];
+
+    ck_assert_int_eq(symsource_parse(NULL, &l, err, sizeof(err)), 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_int_eq(l.v[0].kind, SYMSOURCE_CACHE);
+    symsource_list_free(&l);
+    ck_assert_int_eq(parse("[]", &l, err, sizeof(err)), 0);
+    ck_assert_uint_eq(l.n, 0);
+    symsource_list_free(&l);
+    ck_assert_int_eq(
+        parse("[{\"id\":\"a\",\"type\":\"http\",\"url\":\"https://x/s//\","
+              "\"layout\":{\"type\":\"unified\",\"casing\":\"uppercase\"},"
+              "\"filters\":{\"filetypes\":[\"pdb\",\"sourcebundle\"]},"
+              "\"is_public\":true,\"extra\":1}]",
+              &l, err, sizeof(err)),
+        0);
+    ck_assert_str_eq(l.v[0].base, "https://x/s");
+    ck_assert_int_eq(l.v[0].layout, LAYOUT_UNIFIED);
+    ck_assert_int_eq(l.v[0].casing, LAYOUT_CASE_UPPER);
+    ck_assert(l.v[0].filetypes[LAYOUT_FT_PDB]);
+    ck_assert(!l.v[0].filetypes[LAYOUT_FT_PE]);
+    ck_assert(l.v[0].is_public);
+    symsource_list_free(&l);
+    ck_assert_int_eq(parse("[{\"id\":\"a\",\"type\":\"gopher\"}]", &l, err,
+                           sizeof(err)),
+                     -EPROTO);
+    ck_assert_ptr_nonnull(strstr(err, "gopher"));
+    ck_assert_int_eq(parse("[{\"id\":\"a\",\"type\":\"http\",\"url\":"
+                           "\"file:///etc/passwd\"}]",
+                           &l, err, sizeof(err)),
+                     -EPROTO);
+    ck_assert_int_eq(parse("[{\"id\":\"a\",\"type\":\"filesystem\",\"path\":"
+                           "\"relative\"}]",
+                           &l, err, sizeof(err)),
+                     -EPROTO);
+    ck_assert_int_eq(parse("[{\"id\":\"a\",\"type\":\"http\",\"url\":\"http://x\""
+                           ",\"layout\":{\"type\":\"flat\"}}]",
+                           &l, err, sizeof(err)),
+                     -EPROTO);
+    ck_assert_int_eq(parse("{\"id\":\"a\"}", &l, err, sizeof(err)), -EPROTO);
+}
+END_TEST
+
+START_TEST(test_jsonout_escapes)
+{
+    struct jsonout o = {0};
+    int first = 1;
+    size_t len;
+    char *text;
+    json_t *back;
+
+    jsonout_raw(&o, "{", 1);
+    jsonout_key(&o, &first, "k\"1");
+    jsonout_str(&o, "a\"b\\c\n\x01 d:\\\\x");
+    jsonout_key(&o, &first, "h");
+    jsonout_hex(&o, 0);
+    jsonout_key(&o, &first, "u");
+    jsonout_uint(&o, 9223372036854775807ull);
+    jsonout_raw(&o, "}", 1);
+    text = jsonout_take(&o, &len);
+    ck_assert_str_eq(text, "{\"k\\\"1\":\"a\\\"b\\\\c\\u000a\\u0001 d:"
+                           "\\\\\\\\x\",\"h\":\"0x0\",\"u\":"
+                           "9223372036854775807}");
+    back = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_str_eq(json_string_value(json_object_get(back, "k\"1")),
+                     "a\"b\\c\n\x01 d:\\\\x");
+    json_decref(back);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_symjob_lifecycle)
+{
+    char *dir = testutil_tmpdir(), id[SYMJOB_ID_LEN + 1], id2[40];
+    char path[4096];
+    struct symjobs *js;
+    struct timeval old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
+    uint64_t size;
+    int fd;
+
+    ck_assert_int_eq(symjob_open(dir, 1, 90000, &js), 0);
+    ck_assert_int_eq(symjob_begin(js, id), 0);
+    ck_assert(symjob_valid_id(id));
+    ck_assert_int_eq(id[14], '4'); /* UUID version 4 */
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_PENDING);
+    ck_assert_int_eq(symjob_begin(js, id2), -EBUSY);
+    ck_assert_int_eq(symjob_open_result(js, id, &fd, &size), -ENOENT);
+    ck_assert_int_eq(symjob_finish(js, id, "{\"a\":1}", 7), 0);
+    ck_assert_uint_eq(symjob_running(js), 0);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_DONE);
+    ck_assert_int_eq(symjob_open_result(js, id, &fd, &size), 0);
+    ck_assert_uint_eq(size, 7);
+    close(fd);
+    ck_assert_int_eq(symjob_state(js, "00000000-0000-4000-8000-000000000000"),
+                     SYMJOB_UNKNOWN);
+    ck_assert_int_eq(symjob_state(js, "../../../etc/passwd"), SYMJOB_UNKNOWN);
+    /* a mark whose owner is gone is unknown, and swept */
+    snprintf(path, sizeof(path),
+             "%s/.Symsrvd/requests/11111111-1111-4111-8111-111111111111"
+             ".running",
+             dir);
+    {
+        FILE *f = fopen(path, "w");
+
+        ck_assert_ptr_nonnull(f);
+        fputs("2147483646\n", f);
+        fclose(f);
+    }
+    ck_assert_int_eq(symjob_state(js, "11111111-1111-4111-8111-111111111111"),
+                     SYMJOB_UNKNOWN);
+    /* results older than the ttl go, fresh ones stay */
+    ck_assert_uint_eq(symjob_sweep(js, (int64_t)time(NULL) * 1000), 1);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_DONE);
+    snprintf(path, sizeof(path), "%s/.Symsrvd/requests/%s.json", dir, id);
+    ck_assert_int_eq(utimes(path, old), 0);
+    ck_assert_uint_eq(symjob_sweep(js, (int64_t)time(NULL) * 1000), 1);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_UNKNOWN);
+    symjob_close(js);
+    testutil_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Uploads of a dead process are swept, with their scratch directory;
+ * this process's stay. */
+START_TEST(test_symjob_orphan_uploads)
+{
+    char *dir = testutil_tmpdir(), *mine, path[4096];
+    struct symjobs *js;
+    FILE *f;
+
+    ck_assert_int_eq(symjob_open(dir, 4, 90000, &js), 0);
+    mine = symjob_upload_path(js);
+    ck_assert_ptr_nonnull(strstr(mine, ".upload"));
+    f = fopen(mine, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/.Symsrvd/requests/2147483646-00.upload",
+             dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(path, sizeof(path),
+             "%s/.Symsrvd/requests/2147483646-00.upload.d/a/b", dir);
+    {
+        char *cmd = xasprintf("mkdir -p '%s'", path);
+
+        ck_assert_int_eq(system(cmd), 0);
+        free(cmd);
+    }
+    ck_assert_uint_eq(symjob_sweep(js, (int64_t)time(NULL) * 1000), 2);
+    ck_assert_int_eq(access(mine, F_OK), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    snprintf(path, sizeof(path), "%s/.Symsrvd/requests/2147483646-00.upload",
+             dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    symjob_close(js);
+    testutil_rmtree(dir);
+    free(mine);
+    free(dir);
+}
+END_TEST
+
+static char *data(const char *rel)
+{
+    const char *top = getenv("abs_top_srcdir");
+
+    return xasprintf("%s/tests/data/%s", top ? top : "..", rel);
+}
+
+/* Tables are kept up to the limit; a held one is never evicted, the least
+ * recently used free one makes room. */
+START_TEST(test_stabcache_evicts_lru)
+{
+    char *dir = testutil_tmpdir(), *a = data("breakpad/xul.sym"),
+         *b = data("breakpad/xul2.sym"), err[256];
+    struct stabcache *c = stabcache_new(dir, 1);
+    struct stab *sa, *sb, *sa2;
+
+    ck_assert_int_eq(stabcache_get(c, a, &sa, err, sizeof(err)), 0);
+    ck_assert_uint_eq(stabcache_count(c), 1);
+    /* A is held: B is served but not kept */
+    ck_assert_int_eq(stabcache_get(c, b, &sb, err, sizeof(err)), 0);
+    ck_assert_uint_eq(stabcache_count(c), 1);
+    ck_assert_int_eq(stabcache_get(c, a, &sa2, err, sizeof(err)), 0);
+    ck_assert_ptr_eq(sa, sa2);
+    stabcache_put(c, sa2);
+    stabcache_put(c, sb);
+    stabcache_put(c, sa);
+    /* A is free now: B takes its place */
+    ck_assert_int_eq(stabcache_get(c, b, &sb, err, sizeof(err)), 0);
+    ck_assert_uint_eq(stabcache_count(c), 1);
+    ck_assert_int_eq(stabcache_get(c, b, &sa2, err, sizeof(err)), 0);
+    ck_assert_ptr_eq(sb, sa2);
+    stabcache_put(c, sa2);
+    stabcache_put(c, sb);
+    stabcache_free(c);
+    testutil_rmtree(dir);
+    free(a);
+    free(b);
+    free(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("symapi");
+    TCase *tc = tcase_create("parts");
+
+    tcase_add_test(tc, test_addr_public);
+    tcase_add_test(tc, test_sources_parse);
+    tcase_add_test(tc, test_jsonout_escapes);
+    tcase_add_test(tc, test_symjob_lifecycle);
+    tcase_add_test(tc, test_symjob_orphan_uploads);
+    tcase_add_test(tc, test_stabcache_evicts_lru);
+    suite_add_tcase(s, tc);
+    return ckrun(s);
+}
