@@ -36,7 +36,7 @@ void metrics_gauge_add(_Atomic int64_t *gauge, int64_t n)
     atomic_fetch_add_explicit(gauge, n, memory_order_relaxed);
 }
 
-uint64_t metrics_get(_Atomic uint64_t *counter)
+uint64_t metrics_read(_Atomic uint64_t *counter)
 {
     return atomic_load_explicit(counter, memory_order_relaxed);
 }

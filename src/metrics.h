@@ -67,7 +67,7 @@ extern struct metrics *metrics;
 void metrics_count_status(unsigned status);
 void metrics_add(_Atomic uint64_t *counter, uint64_t n);
 void metrics_gauge_add(_Atomic int64_t *gauge, int64_t n);
-uint64_t metrics_get(_Atomic uint64_t *counter);
+uint64_t metrics_read(_Atomic uint64_t *counter);
 
 /* What the text exposition needs beyond the shared block: the names of
  * the configured upstreams (the first METRICS_MAX_UPSTREAMS) and the

@@ -171,7 +171,7 @@ START_TEST(test_store_make_gzip)
     uint64_t made;
 
     metrics_create();
-    made = metrics_get(&metrics->gzip_created);
+    made = metrics_read(&metrics->gzip_created);
     put_file("big.pdb/1/big.pdb", 64 * 1024, true);
     store_make_gzip(dir, c, "big.pdb/1/big.pdb");
     ck_assert_int_eq(cache_lookup(c, "big.pdb/1/big.pdb", &e), 0);
@@ -180,7 +180,7 @@ START_TEST(test_store_make_gzip)
     ck_assert_int_eq(store_gzip_path(dir, "big.pdb/1/big.pdb", gz, sizeof(gz)),
                      0);
     ck_assert_int_eq(access(gz, F_OK), 0);
-    ck_assert_uint_eq(metrics_get(&metrics->gzip_created), made + 1);
+    ck_assert_uint_eq(metrics_read(&metrics->gzip_created), made + 1);
 
     /* A copy that does not shrink is dropped and never tried again. */
     put_file("rnd.pdb/1/rnd.pdb", 4096, false);
@@ -190,7 +190,7 @@ START_TEST(test_store_make_gzip)
     ck_assert_int_eq(store_gzip_path(dir, "rnd.pdb/1/rnd.pdb", gz, sizeof(gz)),
                      0);
     ck_assert_int_eq(access(gz, F_OK), -1);
-    ck_assert_uint_eq(metrics_get(&metrics->gzip_created), made + 1);
+    ck_assert_uint_eq(metrics_read(&metrics->gzip_created), made + 1);
 }
 END_TEST
 
