@@ -321,23 +321,39 @@ static char ascii_upper(char c)
     return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
 }
 
-/* A source path or section name as one file name in the cache: '/'
- * becomes '#', and every byte but [a-z0-9._+-] "%XX", so the name has no
- * separator and no upper-case letter (never a gzip copy's ".GZIP"). */
-static int escape_component(const char *s, char *buf, size_t len)
+/* What percent-encoding leaves as it is. */
+enum enc {
+    ENC_COMPONENT,  /* RFC 3986 unreserved: one URL path component */
+    ENC_PATH,       /* the same and '/' */
+    /* A source path or section name as one file name in the cache: '/'
+     * becomes '#', and every byte but [a-z0-9._+-] "%XX", so the name has
+     * no separator and no upper-case letter (never a gzip copy's ".GZIP"). */
+    ENC_CACHE_NAME,
+};
+
+static bool enc_plain(unsigned char c, enum enc mode)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' ||
+        c == '.' || c == '_')
+        return true;
+    if (mode == ENC_CACHE_NAME)
+        return c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || c == '~' || (mode == ENC_PATH && c == '/');
+}
+
+static int encode(const char *s, enum enc mode, char *buf, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = 0;
 
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
-        bool plain = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                     c == '-' || c == '.' || c == '_' || c == '+' || c == '/';
+        bool plain = enc_plain(c, mode);
 
         if (n + (plain ? 1 : 3) >= len)
             return -ENAMETOOLONG;
         if (plain) {
-            buf[n++] = c == '/' ? '#' : (char)c;
+            buf[n++] = mode == ENC_CACHE_NAME && c == '/' ? '#' : (char)c;
         } else {
             buf[n++] = '%';
             buf[n++] = hex[c >> 4];
@@ -354,12 +370,12 @@ static int escape_component(const char *s, char *buf, size_t len)
 static int buildid_canonical(const struct symkey *key, char *buf, size_t len)
 {
     char esc[SYMKEY_FILE_ON_DISK + 1];
+    size_t room = sizeof(esc) - strlen(key->name) - 1; /* after "name-" */
     int n;
 
     if (key->file[0] == '\0')
         n = snprintf(buf, len, "buildid/%s/%s", key->id, key->name);
-    else if (escape_component(key->file, esc, sizeof(esc) - strlen(key->name) -
-                                                  1) < 0)
+    else if (encode(key->file, ENC_CACHE_NAME, esc, room) < 0)
         return -ENAMETOOLONG;
     else
         n = snprintf(buf, len, "buildid/%s/%s-%s", key->id, key->name, esc);
@@ -406,37 +422,12 @@ const char *symkey_file_label(const struct symkey *key)
     return slash != NULL ? slash + 1 : key->file;
 }
 
-static int encode(const char *s, bool keep_slash, char *buf, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        bool plain = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                     (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
-                     c == '_' || c == '~' || (keep_slash && c == '/');
-
-        if (n + (plain ? 1 : 3) >= len)
-            return -ENAMETOOLONG;
-        if (plain) {
-            buf[n++] = (char)c;
-        } else {
-            buf[n++] = '%';
-            buf[n++] = hex[c >> 4];
-            buf[n++] = hex[c & 15];
-        }
-    }
-    buf[n] = '\0';
-    return (int)n;
-}
-
 int symkey_encode(const char *s, char *buf, size_t len)
 {
-    return encode(s, false, buf, len);
+    return encode(s, ENC_COMPONENT, buf, len);
 }
 
 int symkey_encode_path(const char *s, char *buf, size_t len)
 {
-    return encode(s, true, buf, len);
+    return encode(s, ENC_PATH, buf, len);
 }
