@@ -158,6 +158,31 @@ START_TEST(test_debuginfod_sections_and_misses)
 }
 END_TEST
 
+START_TEST(test_debuginfod_coalesces_and_streams)
+{
+    struct http_resp r[8];
+    uint64_t len = 1 << 20;
+    char *url = itest_url(&t, DEBUGINFO);
+    size_t i;
+
+    stub_add_generated(t.up[1], DEBUGINFO, len, 3);
+    stub_fault(t.up[1], DEBUGINFO, STUB_SLOW, 2 << 20); /* 0.5 s */
+    ck_assert_uint_eq(http_get_many(url, NULL, 8, r), 0);
+    for (i = 0; i < 8; i++) {
+        ck_assert_int_eq(r[i].status, 200);
+        ck_assert(r[i].len == len &&
+                  stub_generated_equal(3, 0, r[i].body, r[i].len));
+        /* Before the whole body was there: streamed. */
+        ck_assert_double_lt(r[i].first_body_s, 0.4);
+        http_resp_free(&r[i]);
+    }
+    ck_assert_uint_eq(stub_hits(t.up[1], DEBUGINFO), 1);
+    ck_assert(itest_metric_at_least(&t, "symsrvd_coalesced_total", NULL, 6,
+                                    5000));
+    free(url);
+}
+END_TEST
+
 START_TEST(test_debuginfod_without_debuginfod_upstream)
 {
     itest_start_conf(&t, 1, "[upstream store]\nurl = @UP0@\n");
@@ -383,6 +408,7 @@ int main(void)
     tcase_add_test(tc, test_debuginfod_serves_and_caches_build_ids);
     tcase_add_test(tc, test_debuginfod_source_paths_are_canonical);
     tcase_add_test(tc, test_debuginfod_sections_and_misses);
+    tcase_add_test(tc, test_debuginfod_coalesces_and_streams);
     suite_add_tcase(s, tc);
     tc = tcase_create("none");
     tcase_add_checked_fixture(tc, NULL, stop);
