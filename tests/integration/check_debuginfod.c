@@ -68,7 +68,7 @@ static void expect_header(const char *path, const char *name,
 
 START_TEST(test_debuginfod_serves_and_caches_build_ids)
 {
-    char *body = itest_body(3000, true, 1);
+    char *body = itest_body(3000, true, 1), *url = itest_url(&t, DEBUGINFO);
     struct http_resp r;
 
     stub_add(t.up[1], DEBUGINFO, body, 3000);
@@ -84,7 +84,7 @@ START_TEST(test_debuginfod_serves_and_caches_build_ids)
     /* Never asked of the symbol store. */
     ck_assert_uint_eq(stub_total_hits(t.up[0]), 0);
     /* HEAD: the headers without a body. */
-    ck_assert_int_eq(http_head(itest_url(&t, DEBUGINFO), NULL, &r), 0);
+    ck_assert_int_eq(http_head(url, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
     ck_assert_uint_eq(r.len, 0);
     {
@@ -99,6 +99,7 @@ START_TEST(test_debuginfod_serves_and_caches_build_ids)
                                     5000));
     ck_assert(itest_metric_at_least(&t, "symsrvd_hits_total", NULL, 3,
                                     5000));
+    free(url);
     free(body);
 }
 END_TEST
