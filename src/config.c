@@ -75,13 +75,16 @@ static const char *const config_workers_words[] = {"auto", NULL};
 static const char *const config_miss_names[] = {"wait", "background", NULL};
 static const char *const config_casing_names[] = {"keep", "lower", "upper",
                                                   NULL};
+static const char *const config_layout_names[] = {"native", "debuginfod",
+                                                  NULL};
 static const char *const config_sources_names[] = {"no", "public", "any",
                                                    NULL};
 
 _Static_assert(sizeof(enum config_miss) == sizeof(unsigned) &&
                    sizeof(enum config_casing) == sizeof(unsigned),
                "CONFIG_T_ENUM fields are stored as unsigned");
-_Static_assert(sizeof(enum config_sources) == sizeof(unsigned),
+_Static_assert(sizeof(enum config_sources) == sizeof(unsigned) &&
+                   sizeof(enum config_layout) == sizeof(unsigned),
                "CONFIG_T_ENUM fields are stored as unsigned");
 
 #define SRV(f) CONFIG_SEC_SERVER, offsetof(struct config, f)
@@ -133,6 +136,7 @@ static const struct config_key config_keys[] = {
     {"retry_backoff", CONFIG_T_DURATION, UPS(retry_backoff_ms), "250ms", 0,
      10 * MS_PER_MIN, NULL},
     {"casing", CONFIG_T_ENUM, UPS(casing), "keep", 0, 0, config_casing_names},
+    {"layout", CONFIG_T_ENUM, UPS(layout), "native", 0, 0, config_layout_names},
 };
 #define CONFIG_NKEYS CONFIG_VALUE_NELEM(config_keys)
 

@@ -33,6 +33,12 @@ enum config_casing {
     CONFIG_CASING_UPPER
 };
 
+/* Which protocol an upstream speaks: which keys it is asked for. */
+enum config_layout {
+    CONFIG_LAYOUT_NATIVE,    /* symbol-store keys, /<name>/<id>/<file> */
+    CONFIG_LAYOUT_DEBUGINFOD /* build-id keys, /buildid/<hex>/... */
+};
+
 /* Which request-supplied sources /symbolicate may reach. */
 enum config_sources {
     CONFIG_SOURCES_NO,     /* none: only the configured ones */
@@ -59,6 +65,7 @@ struct config_upstream {
     unsigned retries;            /* default 3 */
     uint64_t retry_backoff_ms;   /* default 250ms */
     enum config_casing casing;   /* default keep */
+    enum config_layout layout;   /* default native */
 };
 
 struct config {

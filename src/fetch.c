@@ -23,6 +23,7 @@
 #include "fileio.h"
 #include "inflight.h"
 #include "jobq.h"
+#include "layout.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -189,6 +190,55 @@ static void apply_casing(char *s, enum config_casing casing)
     }
 }
 
+/* Is UP asked for KEY at all?  Symbol stores get symbol-store keys,
+ * debuginfod servers build-id keys. */
+static bool speaks(const struct config_upstream *up, const struct symkey *key)
+{
+    return (up->layout == CONFIG_LAYOUT_DEBUGINFOD) ==
+           (key->kind == SYMKEY_BUILDID);
+}
+
+bool fetch_serves(const struct config *cfg, const struct symkey *key)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->nupstreams; i++) {
+        if (speaks(&cfg->upstreams[i], key))
+            return true;
+    }
+    return false;
+}
+
+/* A build-id key's URL on a debuginfod server: debuginfo and executable
+ * by the layout rules /symbolicate's sources use, source and section (no
+ * such file type there) spelled as the debuginfod client does. */
+static char *debuginfod_url(const struct config_upstream *up,
+                            const struct symkey *k)
+{
+    struct layout_ids ids = {.obj = LAYOUT_OBJ_ELF};
+    char paths[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX];
+    char enc[3 * SYMKEY_NAME_MAX + 1];
+    bool exe = strcmp(k->name, SYMKEY_EXECUTABLE) == 0;
+
+    if (k->file[0] == '\0') {
+        size_t idlen = strlen(k->id);
+
+        if (idlen >= sizeof(ids.code_id))
+            return NULL;
+        memcpy(ids.code_id, k->id, idlen + 1);
+        if (layout_paths(LAYOUT_DEBUGINFOD, LAYOUT_CASE_DEFAULT, &ids,
+                         exe ? LAYOUT_FT_ELF_CODE : LAYOUT_FT_ELF_DEBUG,
+                         paths) == 0)
+            return NULL;
+        return xasprintf("%s/buildid/%s", up->url, paths[0]);
+    }
+    if (symkey_encode_path(k->file, enc, sizeof(enc)) < 0)
+        return NULL;
+    /* A source path is absolute: its '/' is the separator. */
+    return xasprintf("%s/buildid/%s/%s%s%s", up->url, k->id, k->name,
+                     enc[0] == '/' ? "" : "/", enc);
+}
+
 /* The upstream URL for the client's key, in the upstream's casing. */
 static char *upstream_url(const struct config_upstream *up,
                           const struct symkey *orig)
@@ -197,6 +247,8 @@ static char *upstream_url(const struct config_upstream *up,
     char enc[3][3 * SYMKEY_NAME_MAX + 1], tmp[SYMKEY_NAME_MAX + 1];
     size_t i;
 
+    if (orig->kind == SYMKEY_BUILDID)
+        return debuginfod_url(up, orig);
     for (i = 0; i < 3; i++) {
         snprintf(tmp, sizeof(tmp), "%s", parts[i]);
         apply_casing(tmp, up->casing);
@@ -393,7 +445,7 @@ static void download(struct fetcher *ft, struct dl *d)
     struct fetch *f = ft->f;
     struct xfer x = {.ft = ft, .d = d, .fd = -1, .worst = DL_REASON_NONE};
     enum attempt a = ATTEMPT_ERROR;
-    bool all_404 = f->cfg->nupstreams > 0;
+    bool all_404 = true;
     enum dl_reason reason;
     size_t i;
 
@@ -409,6 +461,8 @@ static void download(struct fetcher *ft, struct dl *d)
         goto out;
     }
     for (i = 0; i < f->cfg->nupstreams; i++) {
+        if (!speaks(&f->cfg->upstreams[i], dl_orig(d)))
+            continue;
         a = try_upstream(&x, i);
         if (a != ATTEMPT_NOT_FOUND)
             all_404 = false;

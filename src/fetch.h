@@ -28,6 +28,7 @@ struct config;
 struct cache;
 struct dl;
 struct fetch;
+struct symkey;
 
 /* Call once per process before any thread starts. */
 void fetch_global_init(void);
@@ -36,6 +37,10 @@ void fetch_global_init(void);
  * 0 and *OUT, or -errno. */
 int fetch_start(const struct config *cfg, struct cache *cache,
                 struct fetch **out);
+
+/* Is any of CFG's upstreams asked for KEY?  Symbol stores are asked for
+ * symbol-store keys, debuginfod servers for build-id keys. */
+bool fetch_serves(const struct config *cfg, const struct symkey *key);
 
 /* Queue the download of D.  Takes a reference on success; false when the
  * queue is full or stopping (D is untouched). */

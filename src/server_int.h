@@ -68,6 +68,7 @@ struct req {
     struct dl *dl;           /* a reference while waiting or streaming */
     struct dl_waiter waiter;
     bool wants_gzip;
+    char dfile[256];         /* a build-id key's X-DEBUGINFOD-FILE, or "" */
     /* symbolication API (server_api.c) */
     struct jsonout body;     /* request body so far, NUL-terminated */
     bool body_too_big;       /* over max_body_size: the rest is dropped */

@@ -75,6 +75,7 @@
 struct rep {
     int fd;
     uint64_t size;
+    uint64_t plain_size; /* of the file itself, not its gzip copy */
     char etag[64];
     char last_modified[40];
     bool gzip;
@@ -117,6 +118,7 @@ static int open_rep(struct req *r, const char *key, const struct cache_entry *e,
         return -EIO;
     }
     rep->size = (uint64_t)st.st_size;
+    rep->plain_size = e->size;
     snprintf(rep->etag, sizeof(rep->etag), "\"%" PRIx64 "-%" PRIx64 "%s\"",
              e->size, (uint64_t)e->cached_at_ms, rep->gzip ? "-gz" : "");
     http_date_format((time_t)(e->cached_at_ms / 1000), rep->last_modified,
@@ -150,8 +152,27 @@ static bool range_applies(struct req *r, const struct rep *rep)
     return strcmp(ir, rep->last_modified) == 0;
 }
 
-static void add_rep_headers(struct MHD_Response *resp, const struct rep *rep)
+/* debuginfod's headers on a build-id key's 200: the file's own size
+ * (whatever the encoding: clients check it against their size limit) and
+ * its name. */
+static void add_debuginfod_headers(struct req *r, struct MHD_Response *resp,
+                                   int64_t size)
 {
+    char n[24];
+
+    if (r->dfile[0] == '\0')
+        return;
+    if (size >= 0) {
+        snprintf(n, sizeof(n), "%" PRId64, size);
+        MHD_add_response_header(resp, "X-DEBUGINFOD-SIZE", n);
+    }
+    MHD_add_response_header(resp, "X-DEBUGINFOD-FILE", r->dfile);
+}
+
+static void add_rep_headers(struct req *r, struct MHD_Response *resp,
+                            const struct rep *rep)
+{
+    add_debuginfod_headers(r, resp, (int64_t)rep->plain_size);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "application/octet-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep->etag);
@@ -277,7 +298,7 @@ static void note_hit(struct req *r, const char *key,
 static enum MHD_Result queue_once(struct req *r, const struct rep *rep,
                                   struct MHD_Response *resp)
 {
-    add_rep_headers(resp, rep);
+    add_rep_headers(r, resp, rep);
     r->bytes = rep->size;
     return server_queue(r, MHD_HTTP_OK, resp);
 }
@@ -290,6 +311,7 @@ static enum MHD_Result serve_reused(struct req *r, const struct rcache_entry *c,
 
     rep.fd = -1; /* owned by the cached response */
     rep.size = c->size;
+    rep.plain_size = e->size;
     rep.gzip = c->gzip;
     memcpy(rep.etag, c->etag, sizeof(rep.etag));
     memcpy(rep.last_modified, c->last_modified, sizeof(rep.last_modified));
@@ -327,7 +349,7 @@ static enum MHD_Result serve_whole(struct req *r, const char *key,
         close(rep->fd);
         return MHD_NO;
     }
-    add_rep_headers(resp, rep);
+    add_rep_headers(r, resp, rep);
     r->bytes = rep->size;
     r->status = MHD_HTTP_OK;
     ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
@@ -359,7 +381,7 @@ static enum MHD_Result serve_range(struct req *r, struct rep *rep,
         close(rep->fd);
         return MHD_NO;
     }
-    add_rep_headers(resp, rep);
+    add_rep_headers(r, resp, rep);
     r->bytes = len;
     if (rc != 0)
         return server_queue(r, MHD_HTTP_OK, resp);
@@ -458,6 +480,7 @@ static enum MHD_Result start_streaming(struct req *r, int64_t length,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "application/octet-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    add_debuginfod_headers(r, resp, length);
     return server_queue(r, MHD_HTTP_OK, resp);
 }
 
@@ -514,7 +537,7 @@ static enum MHD_Result start_miss(struct req *r, const struct symkey *k,
     bool created;
     struct dl *d;
 
-    if (s->cfg->nupstreams == 0)
+    if (!fetch_serves(s->cfg, k))
         return answer_miss(r, "not-found");
     if (atomic_load_explicit(&s->refusing, memory_order_acquire))
         return answer_miss(r, "upstream-error");
@@ -543,6 +566,8 @@ static enum MHD_Result serve_key(struct req *r, const struct symkey *k,
     struct cache_entry e;
     bool gone;
 
+    snprintf(r->dfile, sizeof(r->dfile), "%s",
+             k->kind == SYMKEY_BUILDID ? symkey_file_label(k) : "");
     if (cache_lookup(r->srv->cache, key, &e) == 0) {
         enum MHD_Result ret = serve_hit(r, key, &e, &gone);
 

@@ -20,6 +20,8 @@ static const struct {
     {"ld.lld", "lld"},      {"llvm-", "llvm-14"},      {"eu-", "elfutils"},
     {"g++", "g++"},         {"dwz", "dwz"},            {"gcc", "gcc"},
     {"objcopy", "binutils"}, {"c++filt", "binutils"},  {"perl", "perl"},
+    {"strip", "binutils"},  {"readelf", "binutils"},   {"gdb", "gdb"},
+    {"debuginfod-find", "debuginfod"},
 };
 
 const char *needtool_package(const char *tool)

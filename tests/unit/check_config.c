@@ -361,6 +361,7 @@ START_TEST(test_config_defaults)
         ck_assert_uint_eq(up->retries, 3);
         ck_assert_uint_eq(up->retry_backoff_ms, 250);
         ck_assert_int_eq(up->casing, CONFIG_CASING_KEEP);
+        ck_assert_int_eq(up->layout, CONFIG_LAYOUT_NATIVE);
     }
     config_free(cfg);
     config_free(NULL);
@@ -496,6 +497,9 @@ START_TEST(test_config_errors_name_line_and_key)
          ":3: [upstream a] retry_backoff:"},
         {"[upstream a]\nurl = http://a\ncasing = mixed\n",
          ":3: [upstream a] casing: bad value 'mixed' (want keep|lower|upper)"},
+        {"[upstream a]\nurl = http://a\nlayout = symstore\n",
+         ":3: [upstream a] layout: bad value 'symstore' (want "
+         "native|debuginfod)"},
         {"[upstream a]\nurl = http://a\nworkers = 2\n",
          ":3: [upstream a] unknown key 'workers'"},
         {"[server]\nthreads = 1\x01\n", ":2: control byte 0x01"},
@@ -613,6 +617,7 @@ START_TEST(test_config_upstreams_from_file)
     static const char text[] = "[upstream b]\n"
                                "url = HTTPS://b.example/x///\n"
                                "casing = upper\n"
+                               "layout = debuginfod\n"
                                "timeout = 2m\n"
                                "retries = 0\n"
                                "retry_backoff = 0\n"
@@ -626,6 +631,8 @@ START_TEST(test_config_upstreams_from_file)
     ck_assert_str_eq(cfg->upstreams[0].name, "b");
     ck_assert_str_eq(cfg->upstreams[0].url, "HTTPS://b.example/x");
     ck_assert_int_eq(cfg->upstreams[0].casing, CONFIG_CASING_UPPER);
+    ck_assert_int_eq(cfg->upstreams[0].layout, CONFIG_LAYOUT_DEBUGINFOD);
+    ck_assert_int_eq(cfg->upstreams[1].layout, CONFIG_LAYOUT_NATIVE);
     ck_assert_uint_eq(cfg->upstreams[0].timeout_ms, 120000);
     ck_assert_uint_eq(cfg->upstreams[0].retries, 0);
     ck_assert_uint_eq(cfg->upstreams[0].retry_backoff_ms, 0);

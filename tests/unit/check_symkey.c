@@ -161,6 +161,114 @@ START_TEST(test_symkey_encode_roundtrip)
 }
 END_TEST
 
+/* KEY's canonical form, for the build-id cases below. */
+static const char *canon_of(const char *path)
+{
+    static char buf[SYMKEY_CANON_MAX];
+    struct symkey k;
+    const char *why;
+
+    ck_assert_int_eq(parse(path, &k, &why), 0);
+    ck_assert_int_eq(k.kind, SYMKEY_BUILDID);
+    ck_assert_int_gt(symkey_canonical(&k, buf, sizeof(buf)), 0);
+    return buf;
+}
+
+START_TEST(test_symkey_buildid_artifacts)
+{
+    struct symkey k;
+    const char *why;
+
+    ck_assert_int_eq(parse("/buildid/3DCF42ab/debuginfo", &k, &why), 0);
+    ck_assert_int_eq(k.kind, SYMKEY_BUILDID);
+    ck_assert_str_eq(k.id, "3dcf42ab");
+    ck_assert_str_eq(k.name, "debuginfo");
+    ck_assert_str_eq(k.file, "");
+    ck_assert_str_eq(symkey_file_label(&k), "debuginfo");
+    ck_assert_str_eq(canon_of("/buildid/3DCF42AB/executable"),
+                     "buildid/3dcf42ab/executable");
+    ck_assert_int_eq(parse("/buildid/ab/section/.gdb_index", &k, &why), 0);
+    ck_assert_str_eq(k.file, ".gdb_index");
+    ck_assert_str_eq(symkey_file_label(&k), ".gdb_index");
+    ck_assert_str_eq(canon_of("/buildid/ab/section/.gdb_index"),
+                     "buildid/ab/section-.gdb_index");
+    /* The namespace is the debuginfod API's, in every spelling. */
+    ck_assert_int_eq(parse("/download/symbols/BuildId/AB/debuginfo", &k, &why),
+                     -EINVAL);
+}
+END_TEST
+
+START_TEST(test_symkey_buildid_rejects)
+{
+    static const char *const bad[] = {
+        "/buildid/abc/debuginfo",         /* odd length */
+        "/buildid/abzz/debuginfo",        /* not hex */
+        "/buildid/ab%63d/debuginfo",      /* no decoding of the id */
+        "/buildid//debuginfo",
+        "/buildid/ab",
+        "/buildid/ab/",
+        "/buildid/ab/debuginfo/x",
+        "/buildid/ab/symbols",
+        "/buildid/ab/source",
+        "/buildid/ab/source/",
+        "/buildid/ab/source/..",
+        "/buildid/ab/source/a%00b",
+        "/buildid/ab/source/a%0ab",
+        "/buildid/ab/source/a%zz",
+        "/buildid/ab/section/a/b",
+        "/buildid/ab/section/a%2fb",
+    };
+    char path[1200], id[200];
+    struct symkey k;
+    const char *why;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        ck_assert_msg(parse(bad[i], &k, &why) == -EINVAL, "%s", bad[i]);
+        ck_assert_ptr_nonnull(why);
+    }
+    memset(id, 'a', 66);
+    id[66] = '\0';
+    snprintf(path, sizeof(path), "/buildid/%s/debuginfo", id);
+    ck_assert_int_eq(parse(path, &k, &why), -EINVAL);
+    id[64] = '\0';
+    snprintf(path, sizeof(path), "/buildid/%s/debuginfo", id);
+    ck_assert_int_eq(parse(path, &k, &why), 0);
+    /* A source path too long for one file name in the cache. */
+    memset(path, 0, sizeof(path));
+    strcpy(path, "/buildid/ab/source/");
+    memset(path + strlen(path), 'x', 245);
+    ck_assert_int_eq(parse(path, &k, &why), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_symkey_buildid_source_canonical)
+{
+    struct symkey k;
+    const char *why;
+    char enc[SYMKEY_CANON_MAX];
+
+    ck_assert_int_eq(
+        parse("/buildid/ab/source/usr//src/./x/../Foo%20Bar.c", &k, &why), 0);
+    ck_assert_str_eq(k.file, "/usr/src/Foo Bar.c");
+    ck_assert_str_eq(symkey_file_label(&k), "Foo Bar.c");
+    /* Above the root stays at the root, decoded or not. */
+    ck_assert_int_eq(parse("/buildid/ab/source/%2e%2e/../etc/passwd", &k, &why),
+                     0);
+    ck_assert_str_eq(k.file, "/etc/passwd");
+    /* One file name, no upper case (never a gzip copy's .GZIP). */
+    ck_assert_str_eq(canon_of("/buildid/ab/source/x/Y.GZIP"),
+                     "buildid/ab/source-#x#%59.%47%5A%49%50");
+    ck_assert_str_eq(canon_of("/buildid/ab/source/a/b"),
+                     canon_of("/buildid/AB/source//a/./b"));
+    ck_assert_int_gt(symkey_encode_path(k.file, enc, sizeof(enc)), 0);
+    ck_assert_str_eq(enc, "/etc/passwd");
+    ck_assert_int_gt(symkey_encode_path("/a b/c#", enc, sizeof(enc)), 0);
+    ck_assert_str_eq(enc, "/a%20b/c%23");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symkey");
@@ -174,6 +282,9 @@ int main(void)
     tcase_add_test(tc, test_symkey_routes_other_paths);
     tcase_add_test(tc, test_symkey_canonical_folds_case);
     tcase_add_test(tc, test_symkey_encode_roundtrip);
+    tcase_add_test(tc, test_symkey_buildid_artifacts);
+    tcase_add_test(tc, test_symkey_buildid_rejects);
+    tcase_add_test(tc, test_symkey_buildid_source_canonical);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
