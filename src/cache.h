@@ -89,7 +89,8 @@ int cache_insert(struct cache *c, const char *key, const char *neg_key,
 int cache_negative_insert(struct cache *c, const char *neg_key,
                           int64_t expires_ms);
 
-/* Forget KEY's file record (its file vanished).  0 or -errno. */
+/* Forget KEY's file record and hit counts (its file vanished or was
+ * evicted).  0 or -errno. */
 int cache_remove(struct cache *c, const char *key);
 
 /* Set the gzip state of a cached KEY. */
@@ -102,6 +103,10 @@ int cache_record_hits(struct cache *c, const struct cache_hit *hits,
 
 /* Entries and bytes of the positive cache. */
 int cache_totals(struct cache *c, uint64_t *entries, uint64_t *bytes);
+
+/* The same and the bytes of their gzip copies. */
+int cache_totals_gz(struct cache *c, uint64_t *entries, uint64_t *bytes,
+                    uint64_t *gz_bytes);
 
 /* Walk records in key order starting after AFTER (NULL: from the start),
  * calling FN for up to LIMIT records whose name part contains Q (NULL:

@@ -35,6 +35,11 @@ int store_gzip_path(const char *dir, const char *key, char *buf, size_t len)
     return fmt_path(len, snprintf(buf, len, "%s/%s.GZIP", dir, key));
 }
 
+int store_table_path(const char *dir, const char *key, char *buf, size_t len)
+{
+    return fmt_path(len, snprintf(buf, len, "%s/%s.SYMTABLE", dir, key));
+}
+
 /* Two FNV-1a-64 passes with different offset bases: 128 bits, enough
  * that distinct keys never share a temp or lock file in practice. */
 static void key_hash(const char *key, char out[33])

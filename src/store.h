@@ -30,6 +30,9 @@ int store_file_path(const char *dir, const char *key, char *buf, size_t len);
  * so the upper-case suffix can never be another symbol's name. */
 int store_gzip_path(const char *dir, const char *key, char *buf, size_t len);
 
+/* "<dir>/<key>.SYMTABLE": its symbol table, written by stabcache.c. */
+int store_table_path(const char *dir, const char *key, char *buf, size_t len);
+
 /* "<dir>/.Symsrvd/tmp/<hash>.<SUFFIX>" ("part", "info"). */
 int store_tmp_path(const char *dir, const char *key, const char *suffix,
                    char *buf, size_t len);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "inflight.h"
+#include "janitor.h"
 #include "log.h"
 #include "server.h"
 #include "timeutil.h"
@@ -59,6 +60,7 @@ void worker_run(const struct config *cfg, const int *fds, size_t nfds)
     struct inflight *t = inflight_new();
     struct fetch *f = NULL;
     struct server *s = NULL;
+    struct janitor *j = NULL;
     uint64_t next_flush = 0;
     sigset_t stop;
 
@@ -71,10 +73,12 @@ void worker_run(const struct config *cfg, const int *fds, size_t nfds)
     sigaddset(&stop, SIGINT);
     if (cache_open(cfg->cache_dir, cfg->map_size, &cache) != 0 ||
         fetch_start(cfg, cache, &f) != 0 ||
-        server_start(cfg, cache, t, f, fds, nfds, &s) != 0)
+        server_start(cfg, cache, t, f, fds, nfds, &s) != 0 ||
+        janitor_start(cfg, cache, &j) != 0)
         exit(1);
     while (!tick(&stop, WORKER_TICK_MS))
         housekeeping(s, t, &next_flush);
+    janitor_stop(j);
     drain(s, t, &next_flush);
     server_refuse_downloads(s);
     fetch_stop(f);

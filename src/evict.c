@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+#include "symsrvd_config.h"
+
+#include "evict.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "xalloc.h"
+
+/* How often the symbol tables' bytes are measured when nothing is due. */
+#define EVICT_SCAN_MS 60000
+
+struct evict {
+    const char *dir;
+    struct cache *cache;
+    uint64_t max_size, min_free;
+    uint64_t tables;       /* symbol-table bytes at the last scan */
+    uint64_t used;         /* last count */
+    uint64_t next_scan_ms; /* monotonic; 0: scan at the first tick */
+};
+
+/* The items being collected by a scan. */
+struct scan {
+    struct evict_item *v;
+    size_t n, cap;
+};
+
+uint64_t evict_need(uint64_t used, uint64_t max_size, uint64_t avail,
+                    uint64_t min_free)
+{
+    uint64_t need = 0, want;
+
+    if (max_size > 0 && used > max_size)
+        need = used - max_size / 10 * 9;
+    want = min_free + min_free / 10;
+    if (min_free > 0 && avail < min_free && want - avail > need)
+        need = want - avail;
+    return need;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct evict_item *x = a, *y = b;
+
+    if (x->last_ms != y->last_ms)
+        return x->last_ms < y->last_ms ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+size_t evict_order(struct evict_item *v, size_t n, uint64_t need)
+{
+    uint64_t sum = 0;
+    size_t i;
+
+    qsort(v, n, sizeof(*v), item_cmp);
+    for (i = 0; i < n && sum < need; i++)
+        sum += v[i].bytes;
+    return i;
+}
+
+struct evict *evict_new(const char *dir, struct cache *cache,
+                        uint64_t max_size, uint64_t min_free)
+{
+    struct evict *ev = xcalloc(1, sizeof(*ev));
+
+    ev->dir = dir;
+    ev->cache = cache;
+    ev->max_size = max_size;
+    ev->min_free = min_free;
+    return ev;
+}
+
+void evict_free(struct evict *ev)
+{
+    free(ev);
+}
+
+uint64_t evict_used(const struct evict *ev)
+{
+    return ev->used;
+}
+
+static uint64_t file_bytes(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static bool collect(void *arg, const char *key, size_t keylen,
+                    const struct cache_entry *e)
+{
+    struct scan *s = arg;
+    struct evict_item *it;
+
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+    }
+    it = &s->v[s->n++];
+    it->key = xstrndup(key, keylen);
+    it->bytes = e->size + (e->gz == CACHE_GZ_READY ? e->gz_size : 0);
+    it->last_ms = e->last_access_ms ? e->last_access_ms : e->cached_at_ms;
+    it->cached_at_ms = e->cached_at_ms;
+    return true;
+}
+
+static void scan_free(struct scan *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        free(s->v[i].key);
+    free(s->v);
+}
+
+/* Every indexed file with its bytes, symbol tables included; refreshes
+ * ev->tables. */
+static int scan(struct evict *ev, struct scan *s)
+{
+    char path[STORE_PATH_MAX];
+    uint64_t tables = 0, t;
+    bool more;
+    size_t i;
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    rc = cache_list(ev->cache, false, NULL, NULL, SIZE_MAX, collect, s,
+                    &more);
+    if (rc != 0)
+        return rc;
+    for (i = 0; i < s->n; i++) {
+        if (store_table_path(ev->dir, s->v[i].key, path, sizeof(path)) != 0)
+            continue;
+        t = file_bytes(path);
+        s->v[i].bytes += t;
+        tables += t;
+    }
+    ev->tables = tables;
+    return 0;
+}
+
+static uint64_t avail_bytes(const struct evict *ev)
+{
+    struct statvfs sv;
+
+    if (ev->min_free == 0 || statvfs(ev->dir, &sv) != 0)
+        return UINT64_MAX;
+    return (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+/* Unlink PATH, adding its size to *FREED. */
+static void unlink_counted(const char *path, uint64_t *freed)
+{
+    uint64_t n = file_bytes(path);
+
+    if (unlink(path) == 0)
+        *freed += n;
+}
+
+/* Remove IT's file, derived files and record under its download lock.
+ * 0 and *FREED, -EBUSY (downloading), -ESTALE (replaced since the scan),
+ * -ENOENT (gone already) or another -errno. */
+static int evict_one(struct evict *ev, const struct evict_item *it,
+                     uint64_t *freed)
+{
+    char path[STORE_PATH_MAX];
+    struct cache_entry e;
+    int fd, rc;
+
+    *freed = 0;
+    rc = store_lock_path(ev->dir, it->key, path, sizeof(path));
+    if (rc != 0)
+        return rc;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    rc = -EBUSY;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+        goto out;
+    rc = cache_lookup(ev->cache, it->key, &e);
+    if (rc != 0)
+        goto out;
+    rc = -ESTALE;
+    if (e.cached_at_ms != it->cached_at_ms)
+        goto out;
+    if (store_file_path(ev->dir, it->key, path, sizeof(path)) == 0)
+        unlink_counted(path, freed);
+    if (store_gzip_path(ev->dir, it->key, path, sizeof(path)) == 0)
+        unlink_counted(path, freed);
+    if (store_table_path(ev->dir, it->key, path, sizeof(path)) == 0)
+        unlink_counted(path, freed);
+    rc = cache_remove(ev->cache, it->key);
+    if (rc == -ENOENT)
+        rc = 0; /* a hit found the file gone and dropped the record */
+out:
+    close(fd); /* releases the lock */
+    return rc;
+}
+
+static void evict_items(struct evict *ev, struct scan *s, size_t k,
+                        const atomic_bool *stop, struct evict_stats *st)
+{
+    uint64_t freed;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < k && !atomic_load(stop); i++) {
+        rc = evict_one(ev, &s->v[i], &freed);
+        if (rc == 0) {
+            st->evicted++;
+            st->freed += freed;
+            metrics_add(&metrics->evictions, 1);
+            metrics_add(&metrics->evicted_bytes, freed);
+        } else if (rc == -EBUSY || rc == -ESTALE) {
+            st->skipped++;
+        } else if (rc != -ENOENT) {
+            errno = -rc;
+            log_warn("evict %s", s->v[i].key);
+        }
+    }
+}
+
+int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
+               struct evict_stats *out)
+{
+    struct evict_stats st = {0, 0, 0};
+    struct scan s = {NULL, 0, 0};
+    uint64_t entries, bytes, gz, need;
+    bool scanned = false;
+    int rc;
+
+    rc = cache_totals_gz(ev->cache, &entries, &bytes, &gz);
+    if (rc != 0)
+        return rc;
+    if (ev->max_size > 0 && now_ms >= ev->next_scan_ms) {
+        rc = scan(ev, &s);
+        if (rc != 0)
+            goto out;
+        scanned = true;
+        ev->next_scan_ms = now_ms + EVICT_SCAN_MS;
+    }
+    ev->used = bytes + gz + ev->tables;
+    need = evict_need(ev->used, ev->max_size, avail_bytes(ev), ev->min_free);
+    if (need == 0)
+        goto out;
+    if (!scanned) {
+        rc = scan(ev, &s);
+        if (rc != 0)
+            goto out;
+        ev->used = bytes + gz + ev->tables;
+        need = evict_need(ev->used, ev->max_size, avail_bytes(ev),
+                          ev->min_free);
+    }
+    evict_items(ev, &s, evict_order(s.v, s.n, need), stop, &st);
+    ev->used = ev->used > st.freed ? ev->used - st.freed : 0;
+    ev->next_scan_ms = 0; /* the evicted files' tables are gone too */
+    if (st.evicted > 0)
+        log_info("evicted %zu files, %llu bytes (%zu skipped)", st.evicted,
+                 (unsigned long long)st.freed, st.skipped);
+out:
+    scan_free(&s);
+    if (out != NULL) {
+        out->evicted += st.evicted;
+        out->freed += st.freed;
+        out->skipped += st.skipped;
+    }
+    return rc;
+}
