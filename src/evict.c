@@ -4,13 +4,10 @@
 #include "evict.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 
 #include "cache.h"
 #include "log.h"
@@ -160,55 +157,6 @@ static uint64_t avail_bytes(const struct evict *ev)
     return (uint64_t)sv.f_bavail * sv.f_frsize;
 }
 
-/* Unlink PATH, adding its size to *FREED. */
-static void unlink_counted(const char *path, uint64_t *freed)
-{
-    uint64_t n = file_bytes(path);
-
-    if (unlink(path) == 0)
-        *freed += n;
-}
-
-/* Remove IT's file, derived files and record under its download lock.
- * 0 and *FREED, -EBUSY (downloading), -ESTALE (replaced since the scan),
- * -ENOENT (gone already) or another -errno. */
-static int evict_one(struct evict *ev, const struct evict_item *it,
-                     uint64_t *freed)
-{
-    char path[STORE_PATH_MAX];
-    struct cache_entry e;
-    int fd, rc;
-
-    *freed = 0;
-    rc = store_lock_path(ev->dir, it->key, path, sizeof(path));
-    if (rc != 0)
-        return rc;
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
-    rc = -EBUSY;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0)
-        goto out;
-    rc = cache_lookup(ev->cache, it->key, &e);
-    if (rc != 0)
-        goto out;
-    rc = -ESTALE;
-    if (e.cached_at_ms != it->cached_at_ms)
-        goto out;
-    if (store_file_path(ev->dir, it->key, path, sizeof(path)) == 0)
-        unlink_counted(path, freed);
-    if (store_gzip_path(ev->dir, it->key, path, sizeof(path)) == 0)
-        unlink_counted(path, freed);
-    if (store_table_path(ev->dir, it->key, path, sizeof(path)) == 0)
-        unlink_counted(path, freed);
-    rc = cache_remove(ev->cache, it->key);
-    if (rc == -ENOENT)
-        rc = 0; /* a hit found the file gone and dropped the record */
-out:
-    close(fd); /* releases the lock */
-    return rc;
-}
-
 static void evict_items(struct evict *ev, struct scan *s, size_t k,
                         const atomic_bool *stop, struct evict_stats *st)
 {
@@ -217,7 +165,8 @@ static void evict_items(struct evict *ev, struct scan *s, size_t k,
     int rc;
 
     for (i = 0; i < k && !atomic_load(stop); i++) {
-        rc = evict_one(ev, &s->v[i], &freed);
+        rc = store_evict(ev->dir, ev->cache, s->v[i].key,
+                         s->v[i].cached_at_ms, &freed);
         if (rc == 0) {
             st->evicted++;
             st->freed += freed;

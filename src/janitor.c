@@ -16,6 +16,7 @@
 #include "config.h"
 #include "evict.h"
 #include "log.h"
+#include "reconcile.h"
 #include "store.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -50,11 +51,19 @@ static bool janitor_wait(struct janitor *j)
     return !atomic_load(&j->stop);
 }
 
+/* Newly elected: the previous janitor's process is gone, maybe crashed,
+ * so first make the index and the files agree. */
 static void janitor_elected(struct janitor *j)
 {
+    struct reconcile_stats st;
+
     log_info("janitor: this worker keeps the cache (max_size %llu, "
              "min_free %llu)", (unsigned long long)j->cfg->max_size,
              (unsigned long long)j->cfg->min_free);
+    if (reconcile_run(j->cfg->cache_dir, j->cache, &j->stop, &st) == 0)
+        log_info("reconciled: %u temp files removed, %u records dropped, "
+                 "%u orphaned copies removed, %u files adopted",
+                 st.tmp_removed, st.dropped, st.orphans, st.adopted);
 }
 
 static void *janitor_main(void *arg)

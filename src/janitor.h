@@ -6,7 +6,8 @@
  * flock on "<dir>/.Symsrvd/janitor.lock" does the work, the others retry
  * the lock once a second, so when that worker dies another takes over
  * (the kernel drops a dead process's locks).  The elected thread first
- * reconciles the index with the files (see reconcile.h), then checks the
+ * reconciles the index with the files (see reconcile.h; again after a
+ * takeover, since its predecessor may have crashed), then checks the
  * cache's limits once a second and evicts (see evict.h).  Requests never
  * wait for it.
  */
