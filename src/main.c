@@ -174,7 +174,7 @@ static struct config *load_config(const struct options *o)
 
 static void spawn(struct master *m, size_t slot)
 {
-    pid_t pid = fork();
+    pid_t self = getpid(), pid = fork();
 
     if (pid < 0) {
         log_warn("fork");
@@ -182,7 +182,7 @@ static void spawn(struct master *m, size_t slot)
         return;
     }
     if (pid == 0)
-        worker_run(m->cfg, m->fds, m->nfds);
+        worker_run(m->cfg, m->fds, m->nfds, self);
     m->pids[slot] = pid;
     m->started_ms[slot] = mono_ms();
     metrics_gauge_add(&metrics->workers_alive, 1);

@@ -54,7 +54,8 @@ static void drain(struct server *s, struct inflight *t, uint64_t *next_flush)
     }
 }
 
-void worker_run(const struct config *cfg, const int *fds, size_t nfds)
+void worker_run(const struct config *cfg, const int *fds, size_t nfds,
+                pid_t master)
 {
     struct cache *cache = NULL;
     struct inflight *t = inflight_new();
@@ -64,8 +65,14 @@ void worker_run(const struct config *cfg, const int *fds, size_t nfds)
     uint64_t next_flush = 0;
     sigset_t stop;
 
-    /* Die with the master: an orphaned worker would hold the socket. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* Die with the master, at once: an orphaned worker would keep the
+     * listen sockets (a restart would fail with EADDRINUSE) and a graceful
+     * stop could take WORKER_DRAIN_MS.  Nothing is lost that a crash does
+     * not already handle: the next janitor removes the temp files.  The
+     * master may have died before prctl(): then we have a new parent. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != master)
+        _exit(1);
     log_init(log_enabled(LOG_LEVEL_DEBUG) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
              "worker");
     sigemptyset(&stop);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * After a crash: the start-up reconciliation of the index with the files
- * (run in the background by the janitor).
+ * (run in the background by the janitor), and workers that exit as soon
+ * as their master is killed, so a restart can bind the same port.
  */
 #include "symsrvd_config.h"
 
@@ -9,6 +10,7 @@
 
 #include "ckrun.h"
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +143,74 @@ START_TEST(test_reconcile_on_start)
 }
 END_TEST
 
+/* A live process, not a zombie waiting for its new parent to reap it. */
+static bool alive(pid_t pid)
+{
+    char path[64], buf[512], *paren;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    paren = strrchr(buf, ')');
+    return paren != NULL && paren[1] == ' ' && paren[2] != 'Z' &&
+           paren[2] != 'X';
+}
+
+START_TEST(test_workers_exit_with_master)
+{
+    char port[32], *addr;
+    const char *args[9];
+    struct daemon *again;
+    pid_t pids[8];
+    size_t n, i, left = 0;
+    unsigned waited;
+    int idle;
+
+    itest_start(&t, 1, "2", NULL, NULL);
+    ck_assert(daemon_wait_workers(t.d, 2, 5000));
+    n = daemon_workers(t.d, pids, 8);
+    ck_assert_uint_eq(n, 2);
+    /* A client in the middle of its request headers keeps a worker busy. */
+    idle = itest_connect(daemon_port(t.d));
+    ck_assert_int_eq(write(idle, "GET /health HTTP/1.1\r\n", 22), 22);
+    ck_assert_int_eq(kill(daemon_pid(t.d), SIGKILL), 0);
+    for (waited = 0; waited < 1000; waited += 10) {
+        for (left = 0, i = 0; i < n; i++)
+            left += alive(pids[i]);
+        if (left == 0)
+            break;
+        usleep(10 * 1000);
+    }
+    ck_assert_msg(left == 0, "%zu workers outlived the master by 1 s", left);
+    close(idle);
+    /* The port is free again. */
+    snprintf(port, sizeof(port), "%u", daemon_port(t.d));
+    addr = xasprintf("127.0.0.1:%s", port);
+    args[0] = "-l";
+    args[1] = addr;
+    args[2] = "-d";
+    args[3] = t.dir;
+    args[4] = "-u";
+    args[5] = stub_url(t.up[0]);
+    args[6] = "-w";
+    args[7] = "2";
+    args[8] = NULL;
+    again = daemon_start(args, NULL);
+    ck_assert_msg(again != NULL, "restart on port %s failed", port);
+    ck_assert_uint_eq(daemon_port(again), daemon_port(t.d));
+    daemon_stop(again);
+    free(addr);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_recovery");
@@ -149,6 +219,7 @@ int main(void)
     tcase_add_checked_fixture(tc, NULL, stop);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_reconcile_on_start);
+    tcase_add_test(tc, test_workers_exit_with_master);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
