@@ -409,6 +409,32 @@ int cache_remove(struct cache *c, const char *key)
     return cache_write(c, remove_txn, (void *)key);
 }
 
+struct remove_many_arg {
+    const char *const *keys;
+    size_t n;
+};
+
+static int remove_many_txn(struct cache *c, MDB_txn *txn, void *arg)
+{
+    struct remove_many_arg *a = arg;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < a->n; i++) {
+        rc = remove_txn(c, txn, (void *)a->keys[i]);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
+int cache_remove_many(struct cache *c, const char *const *keys, size_t n)
+{
+    struct remove_many_arg a = {.keys = keys, .n = n};
+
+    return n == 0 ? 0 : cache_write(c, remove_many_txn, &a);
+}
+
 struct gz_arg {
     const char *key;
     enum cache_gz gz;

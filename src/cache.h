@@ -93,6 +93,10 @@ int cache_negative_insert(struct cache *c, const char *neg_key,
  * evicted).  0 or -errno. */
 int cache_remove(struct cache *c, const char *key);
 
+/* The same for N keys in one write transaction (one sync instead of N);
+ * keys without a record are skipped.  0 or -errno. */
+int cache_remove_many(struct cache *c, const char *const *keys, size_t n);
+
 /* Set the gzip state of a cached KEY. */
 int cache_set_gzip(struct cache *c, const char *key, enum cache_gz gz,
                    uint64_t gz_size);

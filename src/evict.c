@@ -8,15 +8,19 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 /* How often the symbol tables' bytes are measured when nothing is due. */
 #define EVICT_SCAN_MS 60000
+/* Files whose records go in one index write (each holds a lock fd). */
+#define EVICT_BATCH 64
 
 struct evict {
     const char *dir;
@@ -157,28 +161,50 @@ static uint64_t avail_bytes(const struct evict *ev)
     return (uint64_t)sv.f_bavail * sv.f_frsize;
 }
 
-static void evict_items(struct evict *ev, struct scan *s, size_t k,
-                        const atomic_bool *stop, struct evict_stats *st)
+/* Unlink the files of up to EVICT_BATCH items, then drop their records
+ * in one index write: one sync per batch, not per file.  Returns how many
+ * of V were handled. */
+static size_t evict_batch(struct evict *ev, const struct evict_item *v,
+                          size_t n, struct evict_stats *st)
 {
+    const char *keys[EVICT_BATCH];
+    int fds[EVICT_BATCH];
+    size_t i, held = 0;
     uint64_t freed;
-    size_t i;
     int rc;
 
-    for (i = 0; i < k && !atomic_load(stop); i++) {
-        rc = store_evict(ev->dir, ev->cache, s->v[i].key,
-                         s->v[i].cached_at_ms, &freed);
-        if (rc == 0) {
-            st->evicted++;
+    for (i = 0; i < n && i < EVICT_BATCH; i++) {
+        rc = store_evict_files(ev->dir, ev->cache, v[i].key,
+                               v[i].cached_at_ms, &freed);
+        if (rc >= 0) {
+            keys[held] = v[i].key;
+            fds[held++] = rc;
             st->freed += freed;
-            metrics_add(&metrics->evictions, 1);
             metrics_add(&metrics->evicted_bytes, freed);
         } else if (rc == -EBUSY || rc == -ESTALE) {
             st->skipped++;
         } else if (rc != -ENOENT) {
             errno = -rc;
-            log_warn("evict %s", s->v[i].key);
+            log_warn("evict %s", v[i].key);
         }
     }
+    rc = cache_remove_many(ev->cache, keys, held);
+    if (rc == 0) {
+        st->evicted += held;
+        metrics_add(&metrics->evictions, held);
+    }
+    while (held > 0)
+        close(fds[--held]); /* releases the locks */
+    return i;
+}
+
+static void evict_items(struct evict *ev, struct scan *s, size_t k,
+                        const atomic_bool *stop, struct evict_stats *st)
+{
+    size_t i = 0;
+
+    while (i < k && !atomic_load(stop))
+        i += evict_batch(ev, s->v + i, k - i, st);
 }
 
 int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
@@ -216,8 +242,9 @@ int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
     ev->used = ev->used > st.freed ? ev->used - st.freed : 0;
     ev->next_scan_ms = 0; /* the evicted files' tables are gone too */
     if (st.evicted > 0)
-        log_info("evicted %zu files, %llu bytes (%zu skipped)", st.evicted,
-                 (unsigned long long)st.freed, st.skipped);
+        log_info("evicted %zu files, %llu bytes in %llu ms (%zu skipped)",
+                 st.evicted, (unsigned long long)st.freed,
+                 (unsigned long long)(mono_ms() - now_ms), st.skipped);
 out:
     scan_free(&s);
     if (out != NULL) {

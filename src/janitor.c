@@ -56,14 +56,16 @@ static bool janitor_wait(struct janitor *j)
 static void janitor_elected(struct janitor *j)
 {
     struct reconcile_stats st;
+    uint64_t start = mono_ms();
 
     log_info("janitor: this worker keeps the cache (max_size %llu, "
              "min_free %llu)", (unsigned long long)j->cfg->max_size,
              (unsigned long long)j->cfg->min_free);
     if (reconcile_run(j->cfg->cache_dir, j->cache, &j->stop, &st) == 0)
         log_info("reconciled: %u temp files removed, %u records dropped, "
-                 "%u orphaned copies removed, %u files adopted",
-                 st.tmp_removed, st.dropped, st.orphans, st.adopted);
+                 "%u orphaned copies removed, %u files adopted in %llu ms",
+                 st.tmp_removed, st.dropped, st.orphans, st.adopted,
+                 (unsigned long long)(mono_ms() - start));
 }
 
 static void *janitor_main(void *arg)

@@ -200,8 +200,8 @@ static void unlink_all(const char *dir, const char *key, uint64_t *freed)
         unlink_counted(path, freed);
 }
 
-int store_evict(const char *dir, struct cache *cache, const char *key,
-                int64_t cached_at_ms, uint64_t *freed)
+int store_evict_files(const char *dir, struct cache *cache, const char *key,
+                      int64_t cached_at_ms, uint64_t *freed)
 {
     struct cache_entry e;
     int fd, rc;
@@ -211,18 +211,26 @@ int store_evict(const char *dir, struct cache *cache, const char *key,
     if (fd < 0)
         return fd;
     rc = cache_lookup(cache, key, &e);
-    if (rc != 0)
-        goto out;
-    rc = -ESTALE;
-    if (cached_at_ms != 0 && e.cached_at_ms != cached_at_ms)
-        goto out;
+    if (rc == 0 && cached_at_ms != 0 && e.cached_at_ms != cached_at_ms)
+        rc = -ESTALE;
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
     unlink_all(dir, key, freed);
+    return fd;
+}
+
+int store_evict(const char *dir, struct cache *cache, const char *key,
+                int64_t cached_at_ms, uint64_t *freed)
+{
+    int fd = store_evict_files(dir, cache, key, cached_at_ms, freed), rc;
+
+    if (fd < 0)
+        return fd;
     rc = cache_remove(cache, key);
-    if (rc == -ENOENT)
-        rc = 0; /* a hit found the file gone and dropped the record */
-out:
     close(fd); /* releases the lock */
-    return rc;
+    return rc == -ENOENT ? 0 : rc; /* a hit may have dropped it first */
 }
 
 int store_prepare(const char *dir)

@@ -71,6 +71,13 @@ int store_lock_try(const char *dir, const char *key);
 int store_evict(const char *dir, struct cache *cache, const char *key,
                 int64_t cached_at_ms, uint64_t *freed);
 
+/* The first half of store_evict() for callers that batch the index
+ * writes: the files are unlinked and KEY's lock descriptor returned, held
+ * until the caller has removed the record (cache_remove_many()) and
+ * closes it; or the negative errors of store_evict(). */
+int store_evict_files(const char *dir, struct cache *cache, const char *key,
+                      int64_t cached_at_ms, uint64_t *freed);
+
 /* Create the directories the daemon writes to.  0 or -errno (logged). */
 int store_prepare(const char *dir);
 
