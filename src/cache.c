@@ -357,6 +357,36 @@ int cache_insert(struct cache *c, const char *key, const char *neg_key,
     return cache_write(c, insert_txn, &a);
 }
 
+struct insert_many_arg {
+    const char *const *keys;
+    const struct cache_entry *e;
+    size_t n;
+};
+
+static int insert_many_txn(struct cache *c, MDB_txn *txn, void *arg)
+{
+    struct insert_many_arg *a = arg;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < a->n; i++) {
+        struct insert_arg one = {.key = a->keys[i], .e = &a->e[i]};
+
+        rc = insert_txn(c, txn, &one);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cache_insert_many(struct cache *c, const char *const *keys,
+                      const struct cache_entry *e, size_t n)
+{
+    struct insert_many_arg a = {.keys = keys, .e = e, .n = n};
+
+    return n == 0 ? 0 : cache_write(c, insert_many_txn, &a);
+}
+
 struct neg_arg {
     const char *key;
     int64_t expires_ms;

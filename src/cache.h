@@ -84,6 +84,11 @@ bool cache_negative(struct cache *c, const char *neg_key,
 int cache_insert(struct cache *c, const char *key, const char *neg_key,
                  const struct cache_entry *e);
 
+/* Record N files found complete on disk (KEYS[i] with E[i]) in one write
+ * transaction.  0 or -errno. */
+int cache_insert_many(struct cache *c, const char *const *keys,
+                      const struct cache_entry *e, size_t n);
+
 /* Remember that every upstream answered 404 for NEG_KEY (exact case),
  * until EXPIRES_MS. */
 int cache_negative_insert(struct cache *c, const char *neg_key,

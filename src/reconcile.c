@@ -20,6 +20,16 @@
 #include "xalloc.h"
 
 #define RECONCILE_PAGE 256
+#define RECONCILE_ADOPT_BATCH 64 /* each holds a lock descriptor */
+
+/* Files being adopted, each under its download lock until the batch's
+ * records are written. */
+struct adoption {
+    char *keys[RECONCILE_ADOPT_BATCH];
+    struct cache_entry e[RECONCILE_ADOPT_BATCH];
+    int fds[RECONCILE_ADOPT_BATCH];
+    size_t n;
+};
 
 struct rec {
     const char *dir;
@@ -27,6 +37,7 @@ struct rec {
     const atomic_bool *stop;
     struct reconcile_stats *st;
     time_t settled_before; /* files changed since are not adopted */
+    struct adoption *ad;
 };
 
 /* --- records without a whole file ---------------------------------------- */
@@ -128,24 +139,42 @@ static void check_derived(struct rec *r, const char *path, size_t suffix)
     free(base);
 }
 
+/* Record the batch of adopted files in one index write. */
+static void adopt_flush(struct rec *r)
+{
+    struct adoption *ad = r->ad;
+    size_t i;
+
+    if (cache_insert_many(r->cache, (const char *const *)ad->keys, ad->e,
+                          ad->n) == 0)
+        r->st->adopted += (unsigned)ad->n;
+    for (i = 0; i < ad->n; i++) {
+        close(ad->fds[i]); /* releases the lock */
+        free(ad->keys[i]);
+    }
+    ad->n = 0;
+}
+
 static void adopt(struct rec *r, const char *key, const struct stat *st)
 {
-    struct cache_entry e;
+    struct adoption *ad = r->ad;
+    struct cache_entry *e = &ad->e[ad->n];
     int fd = store_lock_try(r->dir, key);
 
     if (fd < 0)
         return;
-    if (cache_lookup(r->cache, key, &e) != 0) {
-        memset(&e, 0, sizeof(e));
-        e.size = (uint64_t)st->st_size;
-        e.cached_at_ms = wall_ms();
-        snprintf(e.upstream, sizeof(e.upstream), "adopted");
-        if (cache_insert(r->cache, key, NULL, &e) == 0) {
-            log_info("reconcile: adopted %s", key);
-            r->st->adopted++;
-        }
+    if (cache_lookup(r->cache, key, e) == 0) {
+        close(fd); /* downloaded meanwhile */
+        return;
     }
-    close(fd);
+    memset(e, 0, sizeof(*e));
+    e->size = (uint64_t)st->st_size;
+    e->cached_at_ms = wall_ms();
+    snprintf(e->upstream, sizeof(e->upstream), "adopted");
+    ad->keys[ad->n] = xstrdup(key);
+    ad->fds[ad->n++] = fd;
+    if (ad->n == RECONCILE_ADOPT_BATCH)
+        adopt_flush(r);
 }
 
 static void check_file(struct rec *r, const char *key)
@@ -210,14 +239,17 @@ static void walk_names(struct rec *r, const char *name)
 int reconcile_run(const char *dir, struct cache *cache,
                   const atomic_bool *stop, struct reconcile_stats *out)
 {
-    struct rec r = {dir, cache, stop, out, 0};
+    struct rec r = {dir, cache, stop, out, 0, NULL};
     int rc;
 
     memset(out, 0, sizeof(*out));
     r.settled_before = time(NULL) - RECONCILE_SETTLE_S;
+    r.ad = xcalloc(1, sizeof(*r.ad));
     out->tmp_removed = store_clean_tmp(dir);
     rc = check_records(&r);
     if (rc == 0)
         walk(&r, "", walk_names);
+    adopt_flush(&r);
+    free(r.ad);
     return rc;
 }
