@@ -10,12 +10,9 @@
 #include <check.h>
 
 #include "ckrun.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -137,22 +134,6 @@ START_TEST(test_evict_lru_under_limit)
 }
 END_TEST
 
-static int connect_slow_reader(unsigned port)
-{
-    struct sockaddr_in sin;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
-
-    ck_assert_int_ge(fd, 0);
-    /* A small window so the daemon cannot push the whole body ahead. */
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    return fd;
-}
-
 /* Read from FD until LEN bytes are in BUF or the peer closes. */
 static size_t read_upto(int fd, char *buf, size_t len)
 {
@@ -182,7 +163,7 @@ START_TEST(test_evict_while_streaming)
     file = xasprintf("%s%s", t.dir, "/f1.pdb/" ID "/f1.pdb");
     req = xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     "Connection: close\r\n\r\n", path);
-    fd = connect_slow_reader(daemon_port(t.d));
+    fd = itest_connect_rcvbuf(daemon_port(t.d), 4096);
     ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     got = read_upto(fd, buf, head);
     ck_assert_uint_eq(got, head);
