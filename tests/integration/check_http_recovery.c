@@ -99,6 +99,7 @@ static bool log_has(const char *needle, unsigned timeout_ms)
 START_TEST(test_reconcile_on_start)
 {
     const char *tmp = ".Symsrvd/tmp/0123456789abcdef0123456789abcdef.part";
+    char *k1;
 
     itest_start(&t, 1, "2", NULL, NULL);
     stub_add(t.up[0], "/k1.pdb/" ID "/k1.pdb", "one", 3);
@@ -112,7 +113,9 @@ START_TEST(test_reconcile_on_start)
 
     /* What a crash and an admin leave behind. */
     ck_assert(exists("k1.pdb/" ID "/k1.pdb"));
-    ck_assert_int_eq(unlink(cpath("k1.pdb/" ID "/k1.pdb")), 0);
+    k1 = cpath("k1.pdb/" ID "/k1.pdb");
+    ck_assert_int_eq(unlink(k1), 0);
+    free(k1);
     put("k2.pdb/" ID "/k2.pdb", "two!", 4, 0);   /* wrong size */
     put(tmp, "partial", 7, 0);                 /* a dead download */
     put("gone.pdb/" ID "/gone.pdb.GZIP", "gz", 2, 0); /* orphan copy */
