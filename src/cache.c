@@ -37,9 +37,11 @@ struct neg_rec {
     int64_t expires_ms;
 };
 
+/* gz_bytes came later: a shorter record reads it as 0. */
 struct totals_rec {
     uint64_t entries;
     uint64_t bytes;
+    uint64_t gz_bytes; /* of the READY gzip copies */
 };
 
 /* A thread's reusable read transaction; see cache_read_begin(). */
@@ -249,8 +251,25 @@ static void totals_get(MDB_txn *txn, MDB_dbi meta, struct totals_rec *t)
     MDB_val k = {.mv_size = 6, .mv_data = (void *)"totals"}, v;
 
     memset(t, 0, sizeof(*t));
-    if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == sizeof(*t))
-        memcpy(t, v.mv_data, sizeof(*t));
+    if (mdb_get(txn, meta, &k, &v) == 0)
+        memcpy(t, v.mv_data,
+               v.mv_size < sizeof(*t) ? v.mv_size : sizeof(*t));
+}
+
+/* An index written before gz_bytes was counted holds copies it never
+ * added: never let their removal wrap it. */
+static void gz_bytes_sub(struct totals_rec *t, uint64_t n)
+{
+    t->gz_bytes = t->gz_bytes > n ? t->gz_bytes - n : 0;
+}
+
+/* Take OLD (a record being replaced or removed) out of T. */
+static void totals_drop(struct totals_rec *t, const struct cache_entry *old)
+{
+    t->entries--;
+    t->bytes -= old->size;
+    if (old->gz == CACHE_GZ_READY)
+        gz_bytes_sub(t, old->gz_size);
 }
 
 static int totals_put(MDB_txn *txn, MDB_dbi meta, struct totals_rec *t)
@@ -302,8 +321,7 @@ static int insert_txn(struct cache *c, MDB_txn *txn, void *arg)
         struct cache_entry old;
 
         entry_from_rec(&old, &v);
-        t.entries--;
-        t.bytes -= old.size;
+        totals_drop(&t, &old);
     }
     memset(&rec, 0, sizeof(rec));
     rec.version = 1;
@@ -326,6 +344,8 @@ static int insert_txn(struct cache *c, MDB_txn *txn, void *arg)
     }
     t.entries++;
     t.bytes += a->e->size;
+    if (a->e->gz == CACHE_GZ_READY)
+        t.gz_bytes += a->e->gz_size;
     return totals_put(txn, c->meta, &t);
 }
 
@@ -335,6 +355,36 @@ int cache_insert(struct cache *c, const char *key, const char *neg_key,
     struct insert_arg a = {.key = key, .neg_key = neg_key, .e = e};
 
     return cache_write(c, insert_txn, &a);
+}
+
+struct insert_many_arg {
+    const char *const *keys;
+    const struct cache_entry *e;
+    size_t n;
+};
+
+static int insert_many_txn(struct cache *c, MDB_txn *txn, void *arg)
+{
+    struct insert_many_arg *a = arg;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < a->n; i++) {
+        struct insert_arg one = {.key = a->keys[i], .e = &a->e[i]};
+
+        rc = insert_txn(c, txn, &one);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cache_insert_many(struct cache *c, const char *const *keys,
+                      const struct cache_entry *e, size_t n)
+{
+    struct insert_many_arg a = {.keys = keys, .e = e, .n = n};
+
+    return n == 0 ? 0 : cache_write(c, insert_many_txn, &a);
 }
 
 struct neg_arg {
@@ -375,15 +425,44 @@ static int remove_txn(struct cache *c, MDB_txn *txn, void *arg)
     rc = mdb_del(txn, c->files, &k, NULL);
     if (rc != 0)
         return rc;
+    /* A file fetched again starts with no hits. */
+    rc = mdb_del(txn, c->stats, &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
     totals_get(txn, c->meta, &t);
-    t.entries--;
-    t.bytes -= old.size;
+    totals_drop(&t, &old);
     return totals_put(txn, c->meta, &t);
 }
 
 int cache_remove(struct cache *c, const char *key)
 {
     return cache_write(c, remove_txn, (void *)key);
+}
+
+struct remove_many_arg {
+    const char *const *keys;
+    size_t n;
+};
+
+static int remove_many_txn(struct cache *c, MDB_txn *txn, void *arg)
+{
+    struct remove_many_arg *a = arg;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < a->n; i++) {
+        rc = remove_txn(c, txn, (void *)a->keys[i]);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
+int cache_remove_many(struct cache *c, const char *const *keys, size_t n)
+{
+    struct remove_many_arg a = {.keys = keys, .n = n};
+
+    return n == 0 ? 0 : cache_write(c, remove_many_txn, &a);
 }
 
 struct gz_arg {
@@ -397,6 +476,7 @@ static int gz_txn(struct cache *c, MDB_txn *txn, void *arg)
     struct gz_arg *a = arg;
     MDB_val k = {.mv_size = strlen(a->key), .mv_data = (void *)a->key}, v;
     struct file_rec rec;
+    struct totals_rec t;
     int rc = mdb_get(txn, c->files, &k, &v);
 
     if (rc != 0)
@@ -404,11 +484,17 @@ static int gz_txn(struct cache *c, MDB_txn *txn, void *arg)
     memset(&rec, 0, sizeof(rec));
     memcpy(&rec, v.mv_data,
            v.mv_size < sizeof(rec) ? v.mv_size : sizeof(rec));
+    totals_get(txn, c->meta, &t);
+    if (rec.gz == CACHE_GZ_READY)
+        gz_bytes_sub(&t, rec.gz_size);
+    if (a->gz == CACHE_GZ_READY)
+        t.gz_bytes += a->gz_size;
     rec.gz = (uint32_t)a->gz;
     rec.gz_size = a->gz_size;
     v.mv_size = sizeof(rec);
     v.mv_data = &rec;
-    return mdb_put(txn, c->files, &k, &v, 0);
+    rc = mdb_put(txn, c->files, &k, &v, 0);
+    return rc != 0 ? rc : totals_put(txn, c->meta, &t);
 }
 
 int cache_set_gzip(struct cache *c, const char *key, enum cache_gz gz,
@@ -462,6 +548,14 @@ int cache_record_hits(struct cache *c, const struct cache_hit *hits,
 
 int cache_totals(struct cache *c, uint64_t *entries, uint64_t *bytes)
 {
+    uint64_t gz;
+
+    return cache_totals_gz(c, entries, bytes, &gz);
+}
+
+int cache_totals_gz(struct cache *c, uint64_t *entries, uint64_t *bytes,
+                    uint64_t *gz_bytes)
+{
     MDB_txn *txn = cache_read_begin(c);
     struct totals_rec t;
 
@@ -471,6 +565,7 @@ int cache_totals(struct cache *c, uint64_t *entries, uint64_t *bytes)
     cache_read_end(txn);
     *entries = t.entries;
     *bytes = t.bytes;
+    *gz_bytes = t.gz_bytes;
     return 0;
 }
 

@@ -84,13 +84,23 @@ bool cache_negative(struct cache *c, const char *neg_key,
 int cache_insert(struct cache *c, const char *key, const char *neg_key,
                  const struct cache_entry *e);
 
+/* Record N files found complete on disk (KEYS[i] with E[i]) in one write
+ * transaction.  0 or -errno. */
+int cache_insert_many(struct cache *c, const char *const *keys,
+                      const struct cache_entry *e, size_t n);
+
 /* Remember that every upstream answered 404 for NEG_KEY (exact case),
  * until EXPIRES_MS. */
 int cache_negative_insert(struct cache *c, const char *neg_key,
                           int64_t expires_ms);
 
-/* Forget KEY's file record (its file vanished).  0 or -errno. */
+/* Forget KEY's file record and hit counts (its file vanished or was
+ * evicted).  0 or -errno. */
 int cache_remove(struct cache *c, const char *key);
+
+/* The same for N keys in one write transaction (one sync instead of N);
+ * keys without a record are skipped.  0 or -errno. */
+int cache_remove_many(struct cache *c, const char *const *keys, size_t n);
 
 /* Set the gzip state of a cached KEY. */
 int cache_set_gzip(struct cache *c, const char *key, enum cache_gz gz,
@@ -102,6 +112,10 @@ int cache_record_hits(struct cache *c, const struct cache_hit *hits,
 
 /* Entries and bytes of the positive cache. */
 int cache_totals(struct cache *c, uint64_t *entries, uint64_t *bytes);
+
+/* The same and the bytes of their gzip copies. */
+int cache_totals_gz(struct cache *c, uint64_t *entries, uint64_t *bytes,
+                    uint64_t *gz_bytes);
 
 /* Walk records in key order starting after AFTER (NULL: from the start),
  * calling FN for up to LIMIT records whose name part contains Q (NULL:

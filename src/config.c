@@ -112,6 +112,8 @@ static const struct config_key config_keys[] = {
      MS_PER_H, NULL},
     {"gzip_min_size", CONFIG_T_SIZE, CCH(gzip_min_size), "1K", 0, TIB, NULL},
     {"map_size", CONFIG_T_SIZE, CCH(map_size), "1G", MIB, 64 * TIB, NULL},
+    {"max_size", CONFIG_T_SIZE, CCH(max_size), "0", 0, 1024 * TIB, NULL},
+    {"min_free", CONFIG_T_SIZE, CCH(min_free), "1G", 0, 1024 * TIB, NULL},
     {"max_jobs", CONFIG_T_UINT, SYM(max_jobs), "200", 1, 100000, NULL},
     {"max_body_size", CONFIG_T_SIZE, SYM(max_body_size), "55M", 1024, 4 * GIB,
      NULL},

@@ -174,7 +174,7 @@ static struct config *load_config(const struct options *o)
 
 static void spawn(struct master *m, size_t slot)
 {
-    pid_t pid = fork();
+    pid_t self = getpid(), pid = fork();
 
     if (pid < 0) {
         log_warn("fork");
@@ -182,7 +182,7 @@ static void spawn(struct master *m, size_t slot)
         return;
     }
     if (pid == 0)
-        worker_run(m->cfg, m->fds, m->nfds);
+        worker_run(m->cfg, m->fds, m->nfds, self);
     m->pids[slot] = pid;
     m->started_ms[slot] = mono_ms();
     metrics_gauge_add(&metrics->workers_alive, 1);
@@ -325,9 +325,10 @@ int main(int argc, char **argv)
      * write to a closed socket returns EPIPE instead of killing us. */
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, NULL);
+    /* Temp files a crash left are the janitor's (see reconcile.h): the
+     * first requests must not wait for a walk of the cache. */
     if (store_prepare(cfg->cache_dir) != 0)
         exit(1);
-    store_clean_tmp(cfg->cache_dir);
     open_listeners(&m);
     metrics_create();
     atomic_store(&metrics->started_ms, wall_ms());

@@ -53,6 +53,8 @@ struct metrics {
     _Atomic uint64_t miss_timeouts;
     _Atomic uint64_t gzip_created;
     _Atomic uint64_t worker_restarts;
+    _Atomic uint64_t evictions;     /* files evicted (see evict.h) */
+    _Atomic uint64_t evicted_bytes; /* with their gzip copies and tables */
     _Atomic int64_t workers_alive;
     _Atomic int64_t started_ms; /* wall clock at start */
 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -33,6 +34,11 @@ int store_file_path(const char *dir, const char *key, char *buf, size_t len)
 int store_gzip_path(const char *dir, const char *key, char *buf, size_t len)
 {
     return fmt_path(len, snprintf(buf, len, "%s/%s.GZIP", dir, key));
+}
+
+int store_table_path(const char *dir, const char *key, char *buf, size_t len)
+{
+    return fmt_path(len, snprintf(buf, len, "%s/%s.SYMTABLE", dir, key));
 }
 
 /* Two FNV-1a-64 passes with different offset bases: 128 bits, enough
@@ -144,6 +150,87 @@ void store_make_gzip(const char *dir, struct cache *cache, const char *key)
     }
     cache_set_gzip(cache, key, CACHE_GZ_READY, size);
     metrics_add(&metrics->gzip_created, 1);
+}
+
+int store_lock_try(const char *dir, const char *key)
+{
+    char lock[STORE_PATH_MAX];
+    int fd, rc;
+
+    rc = store_lock_path(dir, key, lock, sizeof(lock));
+    if (rc != 0)
+        return rc;
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return -EBUSY;
+    }
+    return fd;
+}
+
+static uint64_t file_bytes(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Unlink PATH, adding its size to *FREED. */
+static void unlink_counted(const char *path, uint64_t *freed)
+{
+    uint64_t n = file_bytes(path);
+
+    if (unlink(path) == 0)
+        *freed += n;
+}
+
+/* The file first: a crash before the record goes leaves a record without
+ * its file, which store_present() and the hit path drop. */
+static void unlink_all(const char *dir, const char *key, uint64_t *freed)
+{
+    char path[STORE_PATH_MAX];
+
+    if (store_file_path(dir, key, path, sizeof(path)) == 0)
+        unlink_counted(path, freed);
+    if (store_gzip_path(dir, key, path, sizeof(path)) == 0)
+        unlink_counted(path, freed);
+    if (store_table_path(dir, key, path, sizeof(path)) == 0)
+        unlink_counted(path, freed);
+}
+
+int store_evict_files(const char *dir, struct cache *cache, const char *key,
+                      int64_t cached_at_ms, uint64_t *freed)
+{
+    struct cache_entry e;
+    int fd, rc;
+
+    *freed = 0;
+    fd = store_lock_try(dir, key);
+    if (fd < 0)
+        return fd;
+    rc = cache_lookup(cache, key, &e);
+    if (rc == 0 && cached_at_ms != 0 && e.cached_at_ms != cached_at_ms)
+        rc = -ESTALE;
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    unlink_all(dir, key, freed);
+    return fd;
+}
+
+int store_evict(const char *dir, struct cache *cache, const char *key,
+                int64_t cached_at_ms, uint64_t *freed)
+{
+    int fd = store_evict_files(dir, cache, key, cached_at_ms, freed), rc;
+
+    if (fd < 0)
+        return fd;
+    rc = cache_remove(cache, key);
+    close(fd); /* releases the lock */
+    return rc == -ENOENT ? 0 : rc; /* a hit may have dropped it first */
 }
 
 int store_prepare(const char *dir)

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define STORE_PATH_MAX 4096
 
@@ -29,6 +30,9 @@ int store_file_path(const char *dir, const char *key, char *buf, size_t len);
 /* "<dir>/<key>.GZIP": its gzip copy.  Canonical file names are lower-case,
  * so the upper-case suffix can never be another symbol's name. */
 int store_gzip_path(const char *dir, const char *key, char *buf, size_t len);
+
+/* "<dir>/<key>.SYMTABLE": its symbol table, written by stabcache.c. */
+int store_table_path(const char *dir, const char *key, char *buf, size_t len);
 
 /* "<dir>/.Symsrvd/tmp/<hash>.<SUFFIX>" ("part", "info"). */
 int store_tmp_path(const char *dir, const char *key, const char *suffix,
@@ -53,6 +57,26 @@ bool store_present(const char *dir, struct cache *cache, const char *key);
  * made or found not worth it, and record the outcome: READY, or NONE when
  * the copy does not shrink the file. */
 void store_make_gzip(const char *dir, struct cache *cache, const char *key);
+
+/* Take KEY's download lock without waiting: the descriptor (closing it
+ * releases the lock), -EBUSY while a download of KEY holds it, or
+ * another -errno. */
+int store_lock_try(const char *dir, const char *key);
+
+/* Remove KEY's file, its gzip copy and symbol table, then its record,
+ * under its download lock, adding the bytes unlinked to *FREED.  When
+ * CACHED_AT_MS is not 0, only that download of KEY goes.  0, -EBUSY (a
+ * download of KEY is in progress), -ESTALE (KEY was fetched again),
+ * -ENOENT (no record) or another -errno. */
+int store_evict(const char *dir, struct cache *cache, const char *key,
+                int64_t cached_at_ms, uint64_t *freed);
+
+/* The first half of store_evict() for callers that batch the index
+ * writes: the files are unlinked and KEY's lock descriptor returned, held
+ * until the caller has removed the record (cache_remove_many()) and
+ * closes it; or the negative errors of store_evict(). */
+int store_evict_files(const char *dir, struct cache *cache, const char *key,
+                      int64_t cached_at_ms, uint64_t *freed);
 
 /* Create the directories the daemon writes to.  0 or -errno (logged). */
 int store_prepare(const char *dir);

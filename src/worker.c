@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "inflight.h"
+#include "janitor.h"
 #include "log.h"
 #include "server.h"
 #include "timeutil.h"
@@ -53,17 +54,25 @@ static void drain(struct server *s, struct inflight *t, uint64_t *next_flush)
     }
 }
 
-void worker_run(const struct config *cfg, const int *fds, size_t nfds)
+void worker_run(const struct config *cfg, const int *fds, size_t nfds,
+                pid_t master)
 {
     struct cache *cache = NULL;
     struct inflight *t = inflight_new();
     struct fetch *f = NULL;
     struct server *s = NULL;
+    struct janitor *j = NULL;
     uint64_t next_flush = 0;
     sigset_t stop;
 
-    /* Die with the master: an orphaned worker would hold the socket. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* Die with the master, at once: an orphaned worker would keep the
+     * listen sockets (a restart would fail with EADDRINUSE) and a graceful
+     * stop could take WORKER_DRAIN_MS.  Nothing is lost that a crash does
+     * not already handle: the next janitor removes the temp files.  The
+     * master may have died before prctl(): then we have a new parent. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != master)
+        _exit(1);
     log_init(log_enabled(LOG_LEVEL_DEBUG) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
              "worker");
     sigemptyset(&stop);
@@ -71,10 +80,12 @@ void worker_run(const struct config *cfg, const int *fds, size_t nfds)
     sigaddset(&stop, SIGINT);
     if (cache_open(cfg->cache_dir, cfg->map_size, &cache) != 0 ||
         fetch_start(cfg, cache, &f) != 0 ||
-        server_start(cfg, cache, t, f, fds, nfds, &s) != 0)
+        server_start(cfg, cache, t, f, fds, nfds, &s) != 0 ||
+        janitor_start(cfg, cache, &j) != 0)
         exit(1);
     while (!tick(&stop, WORKER_TICK_MS))
         housekeeping(s, t, &next_flush);
+    janitor_stop(j);
     drain(s, t, &next_flush);
     server_refuse_downloads(s);
     fetch_stop(f);

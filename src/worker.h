@@ -10,13 +10,15 @@
 #define SYMSRVD_WORKER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct config;
 
 /* Run the worker until SIGTERM/SIGINT, then stop gracefully (requests in
- * progress get up to 10 s) and exit.  Called in the child after fork,
- * with every signal blocked.  Never returns. */
-void worker_run(const struct config *cfg, const int *fds, size_t nfds)
-    __attribute__((noreturn));
+ * progress get up to 10 s) and exit; when MASTER (the pid that forked it)
+ * dies, exit at once.  Called in the child after fork, with every signal
+ * blocked.  Never returns. */
+void worker_run(const struct config *cfg, const int *fds, size_t nfds,
+                pid_t master) __attribute__((noreturn));
 
 #endif

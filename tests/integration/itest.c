@@ -169,9 +169,17 @@ bool itest_metric_at_least(const struct itest *t, const char *name,
 
 int itest_connect(unsigned port)
 {
+    return itest_connect_rcvbuf(port, 0);
+}
+
+int itest_connect_rcvbuf(unsigned port, int rcvbuf)
+{
     struct sockaddr_in sin;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
+    ck_assert_int_ge(fd, 0);
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_port = htons((uint16_t)port);

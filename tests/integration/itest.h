@@ -51,6 +51,11 @@ bool itest_metric_at_least(const struct itest *t, const char *name,
 /* A TCP connection to 127.0.0.1:PORT (aborts the test on failure). */
 int itest_connect(unsigned port);
 
+/* The same with a receive buffer of RCVBUF bytes (0: the default), set
+ * before connecting so the window stays small: the daemon cannot push a
+ * large body ahead of a slow reader. */
+int itest_connect_rcvbuf(unsigned port, int rcvbuf);
+
 /* A buffer of LEN compressible or random bytes (new). */
 char *itest_body(size_t len, bool compressible, unsigned seed);
 

@@ -757,7 +757,7 @@ START_TEST(test_config_env_every_key)
         unsetenv(var);
         n++;
     }
-    ck_assert_uint_eq(n, 21);
+    ck_assert_uint_eq(n, 23);
     free(defaults);
 }
 END_TEST

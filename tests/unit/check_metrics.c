@@ -100,6 +100,14 @@ static const char expected[] =
     "# HELP symsrvd_workers Worker processes running.\n"
     "# TYPE symsrvd_workers gauge\n"
     "symsrvd_workers 308\n"
+    "# HELP symsrvd_cache_evictions_total Files evicted to keep the cache"
+        " under max_size and min_free.\n"
+    "# TYPE symsrvd_cache_evictions_total counter\n"
+    "symsrvd_cache_evictions_total 310\n"
+    "# HELP symsrvd_cache_evicted_bytes_total Bytes freed by evictions"
+        " (files, gzip copies, symbol tables).\n"
+    "# TYPE symsrvd_cache_evicted_bytes_total counter\n"
+    "symsrvd_cache_evicted_bytes_total 311\n"
     "# HELP symsrvd_cache_entries Files in the cache.\n"
     "# TYPE symsrvd_cache_entries gauge\n"
     "symsrvd_cache_entries 401\n"
@@ -144,6 +152,8 @@ START_TEST(test_metrics_text_exposition)
     atomic_init(&m->miss_timeouts, 305);
     atomic_init(&m->gzip_created, 306);
     atomic_init(&m->worker_restarts, 307);
+    atomic_init(&m->evictions, 310);
+    atomic_init(&m->evicted_bytes, 311);
     atomic_init(&m->workers_alive, 308);
     atomic_init(&m->started_ms, 309);
     memset(&env, 0, sizeof(env));

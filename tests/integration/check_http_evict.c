@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bounded cache in the real daemon: filled through the stub upstream
+ * past a small max_size, it falls back under the limit, the files never
+ * hit go before the ones hit since, an evicted key is fetched again, and
+ * a body being sent while its file is evicted arrives whole.
+ */
+#include "symsrvd_config.h"
+
+#include <check.h>
+
+#include "ckrun.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "xalloc.h"
+
+#define ID "0123456789ABCDEF0123456789ABCDEF1"
+#define SMALL 100000
+
+static struct itest t;
+
+static void stop(void)
+{
+    itest_stop(&t);
+}
+
+static char *key_path(unsigned i)
+{
+    return xasprintf("/f%u.pdb/" ID "/f%u.pdb", i, i);
+}
+
+/* Is file I in the cache directory? */
+static bool on_disk(unsigned i)
+{
+    char *p = xasprintf("%s/f%u.pdb/%s/f%u.pdb", t.dir, i, ID, i);
+    bool yes = access(p, F_OK) == 0;
+
+    free(p);
+    return yes;
+}
+
+/* GET file I and check it is the stub's (seed I, LEN bytes). */
+static void get_ok(unsigned i, size_t len)
+{
+    char *path = key_path(i);
+    struct http_resp r;
+
+    itest_get(&t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.len, len);
+    ck_assert(stub_generated_equal(i, 0, r.body, r.len));
+    http_resp_free(&r);
+    free(path);
+}
+
+static void add(unsigned i, size_t len)
+{
+    char *path = key_path(i);
+
+    stub_add_generated(t.up[0], path, len, i);
+    free(path);
+}
+
+static unsigned upstream_hits(unsigned i)
+{
+    char *path = key_path(i);
+    unsigned n = stub_hits(t.up[0], path);
+
+    free(path);
+    return n;
+}
+
+/* Poll /metrics until the cache's bytes are at most MAX. */
+static bool bytes_at_most(double max, unsigned timeout_ms)
+{
+    unsigned waited;
+
+    for (waited = 0; waited <= timeout_ms; waited += 50) {
+        double v = metrics_get(daemon_url(t.d), "symsrvd_cache_bytes", NULL);
+
+        if (v >= 0 && v <= max)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+START_TEST(test_evict_lru_under_limit)
+{
+    unsigned i, evicted = 0;
+
+    itest_start_conf(&t, 1,
+                     "max_size = 1000000\nmin_free = 0\n"
+                     "[upstream one]\nurl = @UP0@\n");
+    for (i = 0; i < 14; i++)
+        add(i, SMALL);
+    /* Ten files fill the cache to its limit, not past it. */
+    for (i = 0; i < 10; i++)
+        get_ok(i, SMALL);
+    for (i = 0; i < 5; i++)
+        get_ok(i, SMALL); /* hits: 0..4 are now used after 5..9 */
+    usleep(600 * 1000);   /* the hit counters are flushed every 200 ms */
+    ck_assert_double_eq(
+        metrics_get(daemon_url(t.d), "symsrvd_cache_evictions_total", NULL),
+        0);
+    for (i = 10; i < 14; i++)
+        get_ok(i, SMALL);
+    ck_assert(bytes_at_most(1000000, 10000));
+    for (i = 0; i < 14; i++) {
+        if (on_disk(i))
+            continue;
+        ck_assert_msg(i >= 5 && i < 10, "file %u evicted before 5..9", i);
+        evicted++;
+    }
+    /* 1.4 MB down to at most 1 MB, one 100 kB file at a time. */
+    ck_assert_uint_ge(evicted, 4);
+    ck_assert(itest_metric_at_least(&t, "symsrvd_cache_evictions_total",
+                                    NULL, evicted, 1000));
+    ck_assert(itest_metric_at_least(&t, "symsrvd_cache_evicted_bytes_total",
+                                    NULL, (double)evicted * SMALL, 1000));
+    /* Evicted files are fetched again (which may evict others: only
+     * those known gone are asked for). */
+    for (i = 5; i < 10; i++) {
+        ck_assert_uint_eq(upstream_hits(i), 1);
+        if (on_disk(i))
+            continue;
+        get_ok(i, SMALL);
+        ck_assert_uint_eq(upstream_hits(i), 2);
+    }
+}
+END_TEST
+
+/* Read from FD until LEN bytes are in BUF or the peer closes. */
+static size_t read_upto(int fd, char *buf, size_t len)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < len && (n = read(fd, buf + got, len - got)) > 0)
+        got += (size_t)n;
+    return got;
+}
+
+START_TEST(test_evict_while_streaming)
+{
+    const size_t big = 16u << 20, head = 65536;
+    char *path, *req, *buf = xmalloc(big + 4096), *body, *file;
+    size_t got, hdrlen;
+    unsigned waited;
+    int fd;
+
+    itest_start_conf(&t, 1,
+                     "max_size = 20M\nmin_free = 0\n"
+                     "[upstream one]\nurl = @UP0@\n");
+    add(1, big);
+    add(2, big);
+    get_ok(1, big);
+    path = key_path(1);
+    file = xasprintf("%s%s", t.dir, "/f1.pdb/" ID "/f1.pdb");
+    req = xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Connection: close\r\n\r\n", path);
+    fd = itest_connect_rcvbuf(daemon_port(t.d), 4096);
+    ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    got = read_upto(fd, buf, head);
+    ck_assert_uint_eq(got, head);
+    usleep(600 * 1000); /* that hit is flushed before file 2 arrives */
+    /* 32 MB > 20 MB: file 1, hit before file 2 was cached, must go. */
+    get_ok(2, big);
+    for (waited = 0; access(file, F_OK) == 0 && waited < 10000; waited += 50)
+        usleep(50 * 1000);
+    ck_assert_msg(access(file, F_OK) != 0, "file 1 was not evicted");
+    got += read_upto(fd, buf + got, big + 4096 - got);
+    close(fd);
+    body = strstr(buf, "\r\n\r\n");
+    ck_assert_ptr_nonnull(body);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%.40s", buf);
+    body += 4;
+    hdrlen = (size_t)(body - buf);
+    ck_assert_uint_eq(got - hdrlen, big);
+    ck_assert(stub_generated_equal(1, 0, body, big));
+    free(file);
+    free(req);
+    free(path);
+    free(buf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("http_evict");
+    TCase *tc = tcase_create("evict");
+
+    tcase_add_checked_fixture(tc, NULL, stop);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_evict_lru_under_limit);
+    tcase_add_test(tc, test_evict_while_streaming);
+    suite_add_tcase(s, tc);
+    return ckrun(s);
+}
