@@ -162,17 +162,6 @@ static char *make_set_member(const char *cab, size_t len, size_t *outlen)
     return (char *)o;
 }
 
-static char *fixture(const char *name, size_t *len)
-{
-    const char *top = getenv("abs_top_srcdir");
-    char *path = xasprintf("%s/tests/data/cab/%s", top ? top : "..", name);
-    char *buf = NULL;
-
-    ck_assert_int_eq(read_small_file(path, 1 << 20, &buf, len), 0);
-    free(path);
-    return buf;
-}
-
 START_TEST(test_cab_only_twin_served_plain)
 {
     char *body = itest_body(300000, true, 3), *cab;
@@ -278,8 +267,8 @@ START_TEST(test_lzx_fixture_twin)
     char *plain, *cab;
     size_t plen, clen;
 
-    plain = fixture("lzxtest.pdb", &plen);
-    cab = fixture("lzxtest.pd_", &clen);
+    plain = testutil_read_data("cab/lzxtest.pdb", &plen);
+    cab = testutil_read_data("cab/lzxtest.pd_", &clen);
     stub_add(t.up[0], LZX_PD_, cab, clen);
     get_body(LZX_PDB, plain, plen);
     get_body(LZX_PDB, plain, plen);
@@ -295,7 +284,7 @@ START_TEST(test_lzx_fixture_corrupt_refused)
     char *cab;
     size_t clen;
 
-    cab = fixture("lzxtest.pd_", &clen);
+    cab = testutil_read_data("cab/lzxtest.pd_", &clen);
     cab[clen - 5] ^= 1;
     stub_add(t.up[0], LZX_PD_, cab, clen);
     get_miss(LZX_PDB, "upstream-error");

@@ -131,22 +131,11 @@ START_TEST(test_gzip_members_and_truncation)
 }
 END_TEST
 
-static char *fixture(const char *name, size_t *len)
-{
-    const char *top = getenv("abs_top_srcdir");
-    char *p = xasprintf("%s/tests/data/cab/%s", top ? top : "..", name);
-    char *buf = NULL;
-
-    ck_assert_int_eq(read_small_file(p, 1 << 20, &buf, len), 0);
-    free(p);
-    return buf;
-}
-
 START_TEST(test_lzx_fixture)
 {
     size_t clen, plen, len;
-    char *cab = fixture("lzxtest.pd_", &clen);
-    char *plain = fixture("lzxtest.pdb", &plen), *out = NULL;
+    char *cab = testutil_read_data("cab/lzxtest.pd_", &clen);
+    char *plain = testutil_read_data("cab/lzxtest.pdb", &plen), *out = NULL;
     const char *why;
 
     ck_assert_int_eq(decode_bytes(DECOMPRESS_CAB, cab, clen, "LZXTEST.PDB",
