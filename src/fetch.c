@@ -147,6 +147,8 @@ static int start_stream(struct xfer *x)
     fetch_tail_announce(x->info, (int64_t)cl);
     dl_stream(x->d, rfd, (int64_t)cl, x->up->name);
     x->started = true;
+    /* The bytes written while the start was being sniffed. */
+    dl_progress(x->d, x->written);
     return 0;
 }
 
