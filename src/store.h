@@ -30,7 +30,8 @@ int store_file_path(const char *dir, const char *key, char *buf, size_t len);
  * so the upper-case suffix can never be another symbol's name. */
 int store_gzip_path(const char *dir, const char *key, char *buf, size_t len);
 
-/* "<dir>/.Symsrvd/tmp/<hash>.<SUFFIX>" ("part", "info"). */
+/* "<dir>/.Symsrvd/tmp/<hash>.<SUFFIX>" ("part", "info", "plain": a
+ * decoded body). */
 int store_tmp_path(const char *dir, const char *key, const char *suffix,
                    char *buf, size_t len);
 
