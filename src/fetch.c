@@ -19,6 +19,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "decompress.h"
 #include "fetch_int.h"
 #include "fileio.h"
 #include "inflight.h"
@@ -83,6 +84,10 @@ struct xfer {
     uint64_t written;
     bool started;         /* clients may have read bytes */
     bool encoded;         /* final response had a Content-Encoding */
+    bool twin;            /* this attempt fetches the compressed twin */
+    bool packed;          /* the body must be decoded: never streamed raw */
+    unsigned char head[DECOMPRESS_SNIFF_LEN]; /* the body's first bytes */
+    size_t nhead;
     bool write_failed;
     const struct config_upstream *up;
     enum dl_reason worst; /* the reason to report if nothing succeeds */
@@ -143,7 +148,30 @@ static int start_stream(struct xfer *x)
     fetch_tail_announce(x->info, (int64_t)cl);
     dl_stream(x->d, rfd, (int64_t)cl, x->up->name);
     x->started = true;
+    /* The bytes written while the start was being sniffed. */
+    dl_progress(x->d, x->written);
     return 0;
+}
+
+/* Keep the body's first bytes; once there are enough, a compressed body
+ * is held back from the clients (they get the decoded file when it is
+ * published) and any other starts streaming. */
+static int sniff(struct xfer *x, const char *buf, size_t len)
+{
+    size_t take = sizeof(x->head) - x->nhead;
+
+    if (take > len)
+        take = len;
+    memcpy(x->head + x->nhead, buf, take);
+    x->nhead += take;
+    if (x->packed || x->nhead < sizeof(x->head))
+        return 0;
+    if (decompress_sniff(dl_orig(x->d)->file, x->head, x->nhead) !=
+        DECOMPRESS_NONE) {
+        x->packed = true;
+        return 0;
+    }
+    return start_stream(x);
 }
 
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
@@ -151,18 +179,19 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
     struct xfer *x = arg;
     size_t len = size * n;
 
-    if (!x->started && start_stream(x) != 0) {
-        x->write_failed = true;
-        return 0;
-    }
     if (write_full(x->fd, buf, len) != 0) {
         log_warn("download %s: write %s", dl_key(x->d), x->part);
         x->write_failed = true;
         return 0; /* curl aborts with CURLE_WRITE_ERROR */
     }
+    if (!x->started && sniff(x, buf, len) != 0) {
+        x->write_failed = true;
+        return 0;
+    }
     x->written += len;
     metrics_add(&metrics->bytes_downloaded, len);
-    dl_progress(x->d, x->written);
+    if (x->started)
+        dl_progress(x->d, x->written);
     return len;
 }
 
@@ -241,9 +270,9 @@ static char *debuginfod_url(const struct config_upstream *up,
 
 /* The upstream URL for the client's key, in the upstream's casing. */
 static char *upstream_url(const struct config_upstream *up,
-                          const struct symkey *orig)
+                          const struct symkey *orig, const char *file)
 {
-    const char *parts[3] = {orig->name, orig->id, orig->file};
+    const char *parts[3] = {orig->name, orig->id, file};
     char enc[3][3 * SYMKEY_NAME_MAX + 1], tmp[SYMKEY_NAME_MAX + 1];
     size_t i;
 
@@ -365,6 +394,8 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
         return ATTEMPT_FATAL;
     x->written = 0;
     x->encoded = false;
+    x->packed = x->twin;
+    x->nhead = 0;
     ft->errbuf[0] = '\0';
     setup_handle(ft, x, url);
     rc = curl_easy_perform(ft->curl);
@@ -387,10 +418,11 @@ static uint64_t backoff_ms(uint64_t base, unsigned n)
     return d / 2 + (uint64_t)random() % (d + 1);
 }
 
-static enum attempt try_upstream(struct xfer *x, size_t i)
+/* Fetch FILE of D's key from upstream I, with retries. */
+static enum attempt try_file(struct xfer *x, size_t i, const char *file)
 {
     const struct config_upstream *up = &x->ft->f->cfg->upstreams[i];
-    char *url = upstream_url(up, dl_orig(x->d));
+    char *url = upstream_url(up, dl_orig(x->d), file);
     enum attempt a = ATTEMPT_ERROR;
     unsigned n;
 
@@ -409,6 +441,70 @@ static enum attempt try_upstream(struct xfer *x, size_t i)
     }
     free(url);
     return a == ATTEMPT_RETRY ? ATTEMPT_ERROR : a;
+}
+
+/* Replace the compressed body in the temp file by its decoded contents.
+ * Nothing was streamed, so the temp file may change under its name. */
+static enum attempt unpack(struct xfer *x)
+{
+    const char *dir = x->ft->f->cfg->cache_dir, *why;
+    char plain[STORE_PATH_MAX];
+    enum decompress_kind kind =
+        decompress_sniff(dl_orig(x->d)->file, x->head, x->nhead);
+    uint64_t size;
+    int fd;
+
+    /* A twin is only ever a cabinet; a plain name's body is decoded as
+     * sniffed. */
+    if (x->twin && kind != DECOMPRESS_CAB) {
+        why = "compressed twin is not a cabinet";
+        goto bad;
+    }
+    if (store_tmp_path(dir, dl_key(x->d), "plain", plain, sizeof(plain)) !=
+        0)
+        return ATTEMPT_FATAL;
+    if (decompress_file(kind, x->part, plain, dl_orig(x->d)->file, &size,
+                        &why) != 0)
+        goto bad;
+    fd = open(plain, O_RDWR | O_CLOEXEC);
+    if (fd < 0 || rename(plain, x->part) != 0) {
+        log_warn("download %s: %s", dl_key(x->d), plain);
+        if (fd >= 0)
+            close(fd);
+        unlink(plain);
+        return ATTEMPT_FATAL;
+    }
+    close(x->fd);
+    x->fd = fd;
+    metrics_add(&metrics->upstream_decoded, 1);
+    log_info("download %s: decoded %" PRIu64 " bytes into %" PRIu64
+             " from %s", dl_key(x->d), x->written, size, x->up->name);
+    x->written = size;
+    return ATTEMPT_OK;
+bad:
+    log_warnx("download %s: %s: %s", dl_key(x->d), x->up->name, why);
+    metrics_add(&metrics->upstream_rejected, 1);
+    x->worst = DL_REASON_UPSTREAM_ERROR;
+    return ATTEMPT_ERROR;
+}
+
+/* Fetch D's file from upstream I; when the upstream has no such file, its
+ * compressed twin.  A compressed body is decoded before anything else. */
+static enum attempt try_upstream(struct xfer *x, size_t i)
+{
+    const struct symkey *orig = dl_orig(x->d);
+    char twin[SYMKEY_NAME_MAX + 1];
+    enum attempt a = try_file(x, i, orig->file);
+
+    if (a == ATTEMPT_NOT_FOUND &&
+        decompress_twin(orig->file, twin, sizeof(twin))) {
+        x->twin = true;
+        a = try_file(x, i, twin);
+    }
+    if (a == ATTEMPT_OK && x->packed)
+        a = unpack(x);
+    x->twin = false;
+    return a;
 }
 
 /* --- a whole download --------------------------------------------------- */
@@ -469,8 +565,10 @@ static void download(struct fetcher *ft, struct dl *d)
         if (a == ATTEMPT_OK || a == ATTEMPT_FATAL)
             break;
     }
-    if (a == ATTEMPT_OK && !x.started && start_stream(&x) != 0)
-        a = ATTEMPT_FATAL; /* an empty body never called on_body */
+    /* A short body never reached sniff(); a decoded one is not streamed:
+     * its clients are told it is done and serve the published file. */
+    if (a == ATTEMPT_OK && !x.started && !x.packed && start_stream(&x) != 0)
+        a = ATTEMPT_FATAL;
     if (a == ATTEMPT_OK && publish(&x) != 0)
         a = ATTEMPT_FATAL;
 out:

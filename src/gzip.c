@@ -95,6 +95,60 @@ out:
     return rc;
 }
 
+/* Inflate one or more gzip members from IN into OUT.  A body that ends
+ * inside a member is -EBADMSG, never a short file.  0 or -errno. */
+int gunzip_fd(int in, int out, uint64_t *size)
+{
+    unsigned char *ibuf = xmalloc(GZIP_CHUNK), *obuf = xmalloc(GZIP_CHUNK);
+    z_stream zs;
+    int rc = 0, zrc = Z_OK;
+    bool full = false; /* the last call filled OBUF: zlib may hold more */
+    ssize_t n = 0;
+
+    memset(&zs, 0, sizeof(zs));
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    *size = 0;
+    for (;;) {
+        if (zs.avail_in == 0 && !full) {
+            n = read(in, ibuf, GZIP_CHUNK);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            zs.next_in = ibuf;
+            zs.avail_in = (uInt)n;
+        }
+        /* A finished member followed by more bytes: the next member. */
+        if (zrc == Z_STREAM_END && inflateReset(&zs) != Z_OK)
+            break;
+        zs.next_out = obuf;
+        zs.avail_out = GZIP_CHUNK;
+        zrc = inflate(&zs, Z_NO_FLUSH);
+        if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+            rc = -EBADMSG;
+            goto out;
+        }
+        full = zs.avail_out == 0;
+        rc = write_full(out, obuf, GZIP_CHUNK - zs.avail_out);
+        if (rc != 0)
+            goto out;
+        *size += GZIP_CHUNK - zs.avail_out;
+    }
+    if (n < 0)
+        rc = -errno;
+    else if (zrc != Z_STREAM_END)
+        rc = -EBADMSG;
+out:
+    inflateEnd(&zs);
+out_free:
+    free(ibuf);
+    free(obuf);
+    return rc;
+}
+
 /* The q value of one Accept-Encoding element's parameters P (e.g.
  * ";q=0.5"), 1.0 when absent. */
 static double element_q(const char *p, const char *end)

@@ -136,6 +136,13 @@ static const struct metrics_row rows[] = {
      COUNTER(miss_timeouts)},
     {"symsrvd_gzip_copies_total", "counter", "gzip copies made.",
      COUNTER(gzip_created)},
+    {"symsrvd_upstream_decoded_total", "counter",
+     "Cabinet or gzip bodies decoded into the plain file before storing.",
+     COUNTER(upstream_decoded)},
+    {"symsrvd_upstream_rejected_total", "counter",
+     "Compressed bodies refused: not one cabinet holding just the file, "
+     "or corrupt.",
+     COUNTER(upstream_rejected)},
     {"symsrvd_worker_restarts_total", "counter",
      "Workers restarted after dying.", COUNTER(worker_restarts)},
     {"symsrvd_workers", "gauge", "Worker processes running.",

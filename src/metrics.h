@@ -52,6 +52,8 @@ struct metrics {
     _Atomic int64_t queue_depth;
     _Atomic uint64_t miss_timeouts;
     _Atomic uint64_t gzip_created;
+    _Atomic uint64_t upstream_decoded;
+    _Atomic uint64_t upstream_rejected;
     _Atomic uint64_t worker_restarts;
     _Atomic uint64_t evictions;     /* files evicted (see evict.h) */
     _Atomic uint64_t evicted_bytes; /* with their gzip copies and tables */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -585,6 +586,20 @@ static enum MHD_Result serve_key(struct req *r, const struct symkey *k,
     return start_miss(r, k, key);
 }
 
+/* What SymSrv clients probe in a store that is not ours to mirror: the
+ * compressed twin ("name.pd_") and pointer files.  Our tree is one-tier
+ * and holds only plain files (compressed twins are fetched and decoded
+ * under the plain name), so these are a miss without asking upstream,
+ * and the client falls through to the plain name at once. */
+static bool probe_only(const struct symkey *k)
+{
+    size_t n = strlen(k->file);
+
+    return (n > 0 && k->file[n - 1] == '_') ||
+           strcasecmp(k->file, "file.ptr") == 0 ||
+           strcasecmp(k->file, "refs.ptr") == 0;
+}
+
 enum MHD_Result server_symbol(struct req *r, const char *path, size_t len)
 {
     char key[SYMKEY_CANON_MAX];
@@ -601,6 +616,9 @@ enum MHD_Result server_symbol(struct req *r, const char *path, size_t len)
         return server_text(r, MHD_HTTP_BAD_REQUEST,
                            why ? why : "key too long", NULL, NULL);
     }
+    if (probe_only(&k))
+        return server_text(r, MHD_HTTP_NOT_FOUND, "not served here\n",
+                           "X-Symsrvd-Miss", "probe");
     r->wants_gzip =
         gzip_accepted(server_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
     return serve_key(r, &k, key);

@@ -34,7 +34,8 @@ int store_gzip_path(const char *dir, const char *key, char *buf, size_t len);
 /* "<dir>/<key>.SYMTABLE": its symbol table, written by stabcache.c. */
 int store_table_path(const char *dir, const char *key, char *buf, size_t len);
 
-/* "<dir>/.Symsrvd/tmp/<hash>.<SUFFIX>" ("part", "info"). */
+/* "<dir>/.Symsrvd/tmp/<hash>.<SUFFIX>" ("part", "info", "plain": a
+ * decoded body). */
 int store_tmp_path(const char *dir, const char *key, const char *suffix,
                    char *buf, size_t len);
 

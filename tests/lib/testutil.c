@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "xalloc.h"
 
 #define DAEMON_READY_TIMEOUT_MS 10000
@@ -72,6 +73,21 @@ static long long now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *testutil_read_data(const char *rel, size_t *len)
+{
+    const char *top = getenv("abs_top_srcdir");
+    char *path = xasprintf("%s/tests/data/%s", top ? top : "..", rel);
+    char *buf = NULL;
+    int rc = read_small_file(path, (size_t)64 << 20, &buf, len);
+
+    if (rc != 0) {
+        fprintf(stderr, "testutil: read %s: %s\n", path, strerror(-rc));
+        abort();
+    }
+    free(path);
+    return buf;
 }
 
 char *testutil_tmpdir(void)

@@ -30,6 +30,10 @@ char *testutil_tmpdir(void);
  * NULL-safe; errors are ignored. */
 void testutil_rmtree(const char *dir);
 
+/* The contents of $abs_top_srcdir/tests/data/REL (at most 64 MiB): a new
+ * NUL-terminated buffer, its length in *LEN.  Aborts when unreadable. */
+char *testutil_read_data(const char *rel, size_t *len);
+
 struct daemon;
 
 /* Start "$abs_top_builddir/src/symsrvd" (see daemon_start_prog()). */

@@ -94,6 +94,14 @@ static const char expected[] =
     "# HELP symsrvd_gzip_copies_total gzip copies made.\n"
     "# TYPE symsrvd_gzip_copies_total counter\n"
     "symsrvd_gzip_copies_total 306\n"
+    "# HELP symsrvd_upstream_decoded_total Cabinet or gzip bodies decoded"
+        " into the plain file before storing.\n"
+    "# TYPE symsrvd_upstream_decoded_total counter\n"
+    "symsrvd_upstream_decoded_total 310\n"
+    "# HELP symsrvd_upstream_rejected_total Compressed bodies refused: not"
+        " one cabinet holding just the file, or corrupt.\n"
+    "# TYPE symsrvd_upstream_rejected_total counter\n"
+    "symsrvd_upstream_rejected_total 311\n"
     "# HELP symsrvd_worker_restarts_total Workers restarted after dying.\n"
     "# TYPE symsrvd_worker_restarts_total counter\n"
     "symsrvd_worker_restarts_total 307\n"
@@ -151,6 +159,8 @@ START_TEST(test_metrics_text_exposition)
     atomic_init(&m->queue_depth, -1); /* gauges are signed */
     atomic_init(&m->miss_timeouts, 305);
     atomic_init(&m->gzip_created, 306);
+    atomic_init(&m->upstream_decoded, 310);
+    atomic_init(&m->upstream_rejected, 311);
     atomic_init(&m->worker_restarts, 307);
     atomic_init(&m->evictions, 310);
     atomic_init(&m->evicted_bytes, 311);
