@@ -8,14 +8,19 @@
 #
 # Usage: bench/elfdw.sh [NFUNCS] [BUILDDIR]
 #   BUILDDIR holds src/symsrvd-symbolize (default: the source tree).
-# Needs gcc, nm, GNU time (/usr/bin/time) and llvm-symbolizer-14.
+# Needs gcc, nm, perl, GNU time (/usr/bin/time) and llvm-symbolizer-14.
 #
 # What is compared:
 #   ours         symsrvd-symbolize --bench: map the file, walk all DWARF
 #                (functions, lines, inlines) and the symbol table into a
 #                symtable, then look every function start up for a second.
-#   llvm-1       llvm-symbolizer-14 --inlines for one address: its first
-#                load, which parses only the CU that address needs.
+#   ours-1       symsrvd-symbolize --inlines with one address on the
+#                command line: the cold path, which reads only the CU that
+#                address falls in (elfdw_build_for).
+#   llvm-1       llvm-symbolizer-14 --inlines for the same address: its
+#                first load, which parses only the CU that address needs.
+#   cold ratio   ours-1 / llvm-1, each the best of REPEAT (default 5) runs
+#                alternating in the same run; the floor is <= 1.00.
 #   llvm-all     llvm-symbolizer-14 --inlines for every function start in
 #                one process: every CU parsed, as our build does up front.
 set -e
@@ -26,7 +31,7 @@ builddir=${2:-$top}
 tool=$builddir/tools/symsrvd-symbolize
 files=10
 
-for t in gcc nm /usr/bin/time llvm-symbolizer-14 "$tool"; do
+for t in gcc nm perl /usr/bin/time llvm-symbolizer-14 "$tool"; do
     command -v "$t" >/dev/null 2>&1 || { echo "elfdw.sh: $t not found" >&2; exit 77; }
 done
 
@@ -65,7 +70,6 @@ echo "generating and compiling $nfuncs functions (gcc -g -O1)..." >&2
 nm "$work/big" | awk '$2 == "T" || $2 == "t" { print "0x" $1 }' > "$work/addrs"
 size=$(wc -c < "$work/big")
 naddrs=$(wc -l < "$work/addrs")
-first=$(head -n 1 "$work/addrs")
 
 measure() { # label command... (stdin: addresses) -> "label seconds KiB"
     label=$1
@@ -78,8 +82,31 @@ measure() { # label command... (stdin: addresses) -> "label seconds KiB"
 echo "file: $size bytes, $naddrs function symbols"
 measure ours "$tool" --inlines --bench --obj="$work/big" < "$work/addrs"
 grep -E '^(build_seconds|lookups_per_second)' "$work/out" | sed 's/^/           /'
-echo "$first" > "$work/one"
-measure llvm-1 llvm-symbolizer-14 --inlines --obj="$work/big" < "$work/one"
+# One address in the middle of the file, so neither side gets the first
+# CU for free.
+mid=$(sed -n "$((naddrs / 2 + 1))p" "$work/addrs")
+now() { perl -MTime::HiRes=time -e 'printf "%.6f\n", time'; }
+best() { # command... -> best wall seconds of $REPEAT runs, in $work/best.$1
+    _label=$1
+    shift
+    _t0=$(now)
+    "$@" > /dev/null 2>&1
+    _t1=$(now)
+    perl -e 'my ($a, $b, $f) = @ARGV; my $d = $b - $a;
+        my $old = -e $f ? do { open my $h, "<", $f; <$h> } : "";
+        printf "%.4f\n", ($old ne "" && $old < $d) ? $old : $d' \
+        "$_t0" "$_t1" "$work/best.$_label" > "$work/best.$_label.new"
+    mv "$work/best.$_label.new" "$work/best.$_label"
+}
+for _i in $(seq "${REPEAT:-5}"); do
+    best ours "$tool" --inlines --obj="$work/big" "$mid"
+    best llvm llvm-symbolizer-14 --inlines --obj="$work/big" "$mid"
+done
+measure ours-1 "$tool" --inlines --obj="$work/big" "$mid"
+measure llvm-1 llvm-symbolizer-14 --inlines --obj="$work/big" "$mid"
+perl -e 'my ($o, $l) = @ARGV; printf "cold 1 address (best of %d): ours %.4f s, " .
+    "llvm %.4f s, ratio ours/llvm %.2f\n", $ENV{REPEAT} || 5, $o, $l,
+    $l > 0 ? $o / $l : 0' "$(cat "$work/best.ours")" "$(cat "$work/best.llvm")"
 measure llvm-all llvm-symbolizer-14 --inlines --obj="$work/big" < "$work/addrs"
 set -- $(cat "$work/time")
 awk -v n="$naddrs" -v s="$1" 'BEGIN {

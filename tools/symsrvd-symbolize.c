@@ -42,6 +42,11 @@ struct symbolize {
     double build_seconds;
 };
 
+struct addr_list {
+    uint64_t *v;
+    size_t n, cap;
+};
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -64,8 +69,26 @@ static int save_blob(const char *path, const void *blob, size_t len)
     return rc;
 }
 
-/* Read MAP with its reader into a new table in S. */
-static int build_table(struct symbolize *s, struct objfile_map *map)
+/* ONLY's addresses made relative to BASE (those below it dropped). */
+static uint64_t *only_rvas(const struct symbolize *s,
+                           const struct addr_list *only, uint64_t base,
+                           size_t *n)
+{
+    uint64_t *rvas = xreallocarray(NULL, only->n ? only->n : 1, sizeof(*rvas));
+
+    if (s->o.relative)
+        base = 0;
+    *n = 0;
+    for (size_t i = 0; i < only->n; i++)
+        if (only->v[i] >= base)
+            rvas[(*n)++] = only->v[i] - base;
+    return rvas;
+}
+
+/* Read MAP with its reader into a new table in S: the whole file, or when
+ * ONLY is not NULL just what answers its addresses (the cold path). */
+static int build_table(struct symbolize *s, struct objfile_map *map,
+                       const struct addr_list *only)
 {
     struct objfile_ident id;
     struct symtable_builder *b = symtable_builder_new();
@@ -74,7 +97,15 @@ static int build_table(struct symbolize *s, struct objfile_map *map)
 
     if (rc == 0) {
         symtable_builder_set_image_base(b, id.image_base);
-        rc = objfile_build(map, b);
+        if (only != NULL) {
+            size_t n;
+            uint64_t *rvas = only_rvas(s, only, id.image_base, &n);
+
+            rc = objfile_build_for(map, b, rvas, n);
+            free(rvas);
+        } else {
+            rc = objfile_build(map, b);
+        }
     }
     if (rc < 0) {
         fprintf(stderr, "symsrvd-symbolize: %s\n", map->err);
@@ -93,8 +124,9 @@ out:
     return rc;
 }
 
-/* --obj may be a saved symtable (then no reader runs) or a symbol file. */
-static int open_table(struct symbolize *s)
+/* --obj may be a saved symtable (then no reader runs) or a symbol file,
+ * read whole or, when ONLY is not NULL, for its addresses only. */
+static int open_table(struct symbolize *s, const struct addr_list *only)
 {
     struct objfile_map map;
     double t0 = now_seconds();
@@ -111,7 +143,7 @@ static int open_table(struct symbolize *s)
             fprintf(stderr, "symsrvd-symbolize: %s: invalid symtable: %s\n",
                     s->o.obj, strerror(-rc));
     } else {
-        rc = build_table(s, &map);
+        rc = build_table(s, &map, only);
         objfile_unmap(&map);
     }
     s->build_seconds = now_seconds() - t0;
@@ -299,12 +331,7 @@ static void symbolize_one(const struct symbolize *s, const char *arg)
 
 /* --- address sources and the benchmark ------------------------------ */
 
-struct addr_list {
-    uint64_t *v;
-    size_t n, cap;
-};
-
-static void bench_collect(struct addr_list *l, const char *arg)
+static void addr_list_add(struct addr_list *l, const char *arg)
 {
     uint64_t a;
 
@@ -397,7 +424,7 @@ static void run_stdin(const struct symbolize *s, struct addr_list *bench)
         if (len > 0 && line[len - 1] == '\r')
             line[len - 1] = '\0';
         if (bench)
-            bench_collect(bench, line);
+            addr_list_add(bench, line);
         else
             symbolize_one(s, line);
     }
@@ -517,15 +544,17 @@ int main(int argc, char **argv)
     }
     if (s.o.ident)
         return print_ident(s.o.obj) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-    rc = open_table(&s);
+    /* Addresses on the command line are all there will be: read only the
+     * parts of the file they need.  A saved table must be complete. */
+    for (int i = optind; i < argc; i++)
+        addr_list_add(&bench, argv[i]);
+    rc = open_table(&s, optind < argc && !s.o.bench && s.o.save == NULL
+                            ? &bench
+                            : NULL);
     if (rc < 0)
         return EXIT_FAILURE;
-    for (int i = optind; i < argc; i++) {
-        if (s.o.bench)
-            bench_collect(&bench, argv[i]);
-        else
-            symbolize_one(&s, argv[i]);
-    }
+    for (int i = optind; i < argc && !s.o.bench; i++)
+        symbolize_one(&s, argv[i]);
     if (optind == argc)
         run_stdin(&s, s.o.bench ? &bench : NULL);
     if (s.o.bench)

@@ -430,13 +430,40 @@ static int elfdw_build_from(struct elfdw_build_ctx *c,
     if (rc != 0)
         return rc;
     elfdw_ranges_normalize(&c->covered);
-    if (elfdw_symtab_feed(c) == 0 && dw == NULL)
+    elfdw_symtab_feed(c);
+    if (c->syms.n == 0 && dw == NULL)
         rc = objfile_fail(c->map, -ENOENT,
                           "no DWARF, no debug file and no function symbols");
     return rc;
 }
 
-int elfdw_build(struct objfile_map *map, struct symtable_builder *b)
+static int elfdw_u64_cmp(const void *a, const void *b, void *ctx)
+{
+    const uint64_t *x = a, *y = b;
+
+    (void)ctx;
+    return (*x > *y) - (*x < *y);
+}
+
+/* C->want: the RVAS made absolute and sorted.  An RVA that wraps past the
+ * top of the address space cannot be in any CU and is dropped. */
+static void elfdw_want_set(struct elfdw_build_ctx *c, const uint64_t *rvas,
+                           size_t n)
+{
+    size_t k = 0;
+
+    c->want_own = xreallocarray(NULL, n ? n : 1, sizeof(*c->want_own));
+    for (size_t i = 0; i < n; i++)
+        if (rvas[i] <= UINT64_MAX - c->base)
+            c->want_own[k++] = rvas[i] + c->base;
+    keysort(c->want_own, k, sizeof(*c->want_own), 0, elfdw_u64_cmp, NULL);
+    c->want = c->want_own;
+    c->nwant = k;
+}
+
+static int elfdw_build_want(struct objfile_map *map,
+                            struct symtable_builder *b, const uint64_t *rvas,
+                            size_t nrvas)
 {
     struct elfdw_build_ctx c;
     struct elfdw_file main_file, dbg;
@@ -464,6 +491,8 @@ int elfdw_build(struct objfile_map *map, struct symtable_builder *b)
     if (rc != 0)
         goto out;
     symtable_builder_set_image_base(b, c.base);
+    if (rvas != NULL)
+        elfdw_want_set(&c, rvas, nrvas);
     /* A debug file's PT_LOADs describe its binary's, so this holds for
      * both: the last open-ended symbol stops at the image's end. */
     if (end > c.base)
@@ -479,5 +508,17 @@ out:
     elfdw_ranges_free(&c.exec);
     elfdw_ranges_free(&c.covered);
     free(c.syms.v);
+    free(c.want_own);
     return rc;
+}
+
+int elfdw_build(struct objfile_map *map, struct symtable_builder *b)
+{
+    return elfdw_build_want(map, b, NULL, 0);
+}
+
+int elfdw_build_for(struct objfile_map *map, struct symtable_builder *b,
+                    const uint64_t *rvas, size_t nrvas)
+{
+    return elfdw_build_want(map, b, rvas, nrvas);
 }

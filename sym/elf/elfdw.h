@@ -60,6 +60,16 @@ int elfdw_identify(struct objfile_map *map, struct objfile_ident *id);
  * neither DWARF nor function symbols.  map->err says why on failure. */
 int elfdw_build(struct objfile_map *map, struct symtable_builder *b);
 
+/* elfdw_build() restricted to what answers the NRVAS addresses RVAS
+ * (relative to the image base, any order): the compile units whose
+ * ranges hold one of them (and any CU that states no ranges), plus the
+ * symbol table.  A lookup of one of RVAS in the resulting table gives what
+ * the complete table gives; other addresses may resolve to a symbol only
+ * or to nothing.  This is the cold path: a few addresses cost the CUs
+ * they fall in, not the whole file.  Same returns as elfdw_build(). */
+int elfdw_build_for(struct objfile_map *map, struct symtable_builder *b,
+                    const uint64_t *rvas, size_t nrvas);
+
 /* Find the separate debug file of the ELF file in MAP, the way GDB and
  * llvm-symbolizer do: ROOT/.build-id/xx/rest.debug (its build id must
  * match), then the .gnu_debuglink name (its CRC-32 must match) next to

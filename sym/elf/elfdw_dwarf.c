@@ -27,12 +27,24 @@
 
 #include <dwarf.h>
 
+#include "bound.h"
 #include "table/symtable.h"
 #include "xalloc.h"
 
 /* Deeper DIE nesting than this is treated as malformed: real compilers
  * stay far below (deep template or inline nesting reaches a few dozen). */
 #define ELFDW_MAX_NEST 512
+
+/* Names of abstract_origin / specification targets, by the address of
+ * the target DIE's bytes (unique across the main and the dwz alt file).
+ * Every inlined call of a helper points at the same abstract DIE, and
+ * resolving the reference costs more than the rest of the inline site. */
+#define ELFDW_NAME_SLOTS 1024 /* direct-mapped: a collision just refetches */
+
+struct elfdw_name_slot {
+    const void *key; /* NULL: empty */
+    const char *name;
+};
 
 /* One compile unit being fed. */
 struct elfdw_cu {
@@ -44,6 +56,7 @@ struct elfdw_cu {
     size_t nfiles;
     uint32_t *file_ids; /* symtable file id per file index, 0 = not yet */
     struct elfdw_ranges ranges; /* the CU's own ranges; empty: unknown */
+    struct elfdw_name_slot *names; /* see elfdw_origin_name() */
 };
 
 static int elfdw_dwarf_error(struct elfdw_cu *cu, const char *what)
@@ -137,6 +150,7 @@ static bool elfdw_is_code(const struct elfdw_cu *cu, Dwarf_Addr lo,
  * subprogram and inline site up to ten times: a third of the build. */
 struct elfdw_attrs {
     bool has_low, has_high, high_is_addr, has_ranges, indirect;
+    Dwarf_Die origin; /* the abstract_origin / specification when indirect */
     Dwarf_Addr low, high;
     const char *linkage, *name;
     Dwarf_Word call_file, call_line;
@@ -186,7 +200,7 @@ static int elfdw_attr_cb(Dwarf_Attribute *a, void *arg)
         break;
     case DW_AT_abstract_origin:
     case DW_AT_specification:
-        at->indirect = true;
+        at->indirect = dwarf_formref_die(a, &at->origin) != NULL;
         break;
     case DW_AT_call_file:
         dwarf_formudata(a, &at->call_file);
@@ -225,15 +239,35 @@ static ptrdiff_t elfdw_next_range(Dwarf_Die *die, struct elfdw_attrs *at,
     return 1;
 }
 
+/* elfdw_die_name() of the abstract DIE AT points to, cached in CU. */
+static const char *elfdw_origin_name(struct elfdw_cu *cu,
+                                     struct elfdw_attrs *at)
+{
+    struct elfdw_name_slot *slot;
+
+    if (cu->names == NULL)
+        cu->names = xcalloc(ELFDW_NAME_SLOTS, sizeof(*cu->names));
+    slot = &cu->names[((uintptr_t)at->origin.addr >> 2) %
+                      ELFDW_NAME_SLOTS];
+    if (slot->key != at->origin.addr) {
+        slot->key = at->origin.addr;
+        slot->name = elfdw_die_name(&at->origin);
+    }
+    return slot->name;
+}
+
 /* The DIE's name: its own linkage name, else (through abstract_origin or
- * specification when it has them) the linkage name or name. */
-static const char *elfdw_attrs_name(Dwarf_Die *die,
-                                    const struct elfdw_attrs *at)
+ * specification when it has them) the linkage name or name.  A DIE with
+ * a name of its own beside the reference is rare and takes the uncached
+ * path, where the target's linkage name still beats the own name. */
+static const char *elfdw_attrs_name(struct elfdw_cu *cu, Dwarf_Die *die,
+                                    struct elfdw_attrs *at)
 {
     if (at->linkage != NULL && at->linkage[0] != '\0')
         return at->linkage;
     if (at->indirect)
-        return elfdw_die_name(die);
+        return at->name == NULL ? elfdw_origin_name(cu, at)
+                                : elfdw_die_name(die);
     return at->name != NULL && at->name[0] != '\0' ? at->name : NULL;
 }
 
@@ -261,7 +295,7 @@ static int elfdw_subprogram(struct elfdw_cu *cu, Dwarf_Die *die)
             continue;
         sym = elfdw_symtab_name_at(c, lo);
         if (sym == NULL && name == NULL)
-            name = elfdw_attrs_name(die, &at);
+            name = elfdw_attrs_name(cu, die, &at);
         /* Nameless code is left to the symbol table. */
         if (sym == NULL && name == NULL)
             continue;
@@ -290,7 +324,7 @@ static int elfdw_inline(struct elfdw_cu *cu, Dwarf_Die *die, unsigned depth)
         if (!elfdw_is_code(cu, lo, hi))
             continue;
         if (first) {
-            name = elfdw_attrs_name(die, &at);
+            name = elfdw_attrs_name(cu, die, &at);
             file = elfdw_cu_file(cu, at.call_file);
             line = (uint32_t)at.call_line;
             first = false;
@@ -448,6 +482,26 @@ static int elfdw_cu_ranges(struct elfdw_cu *cu)
     return off < 0 ? elfdw_dwarf_error(cu, "CU ranges") : 0;
 }
 
+/* Whether the CU holds one of the addresses asked for.  Its ranges are
+ * read from the CU DIE alone, so skipping a CU costs no DIE walk and no
+ * line program: a cold answer pays for the CUs it needs, as
+ * llvm-symbolizer's per-CU parse does. */
+static bool elfdw_cu_wanted(const struct elfdw_cu *cu)
+{
+    const struct elfdw_build_ctx *c = cu->c;
+
+    if (c->want == NULL || cu->ranges.n == 0)
+        return true;
+    for (size_t i = 0; i < cu->ranges.n; i++) {
+        size_t k = bound_lower(c->want, c->nwant, sizeof(*c->want), 0,
+                               cu->ranges.v[i].lo);
+
+        if (k < c->nwant && c->want[k] < cu->ranges.v[i].hi)
+            return true;
+    }
+    return false;
+}
+
 static int elfdw_cu_feed(struct elfdw_build_ctx *c, Dwarf_Die *cudie)
 {
     struct elfdw_cu cu;
@@ -458,21 +512,26 @@ static int elfdw_cu_feed(struct elfdw_build_ctx *c, Dwarf_Die *cudie)
     memset(&cu, 0, sizeof(cu));
     cu.c = c;
     cu.die = *cudie;
+    rc = elfdw_cu_ranges(&cu);
+    if (rc != 0 || !elfdw_cu_wanted(&cu))
+        goto out;
     cu.lang = elfdw_lang(dwarf_srclang(cudie));
     cu.comp_dir = dwarf_formstring(
         dwarf_attr(cudie, DW_AT_comp_dir, &(Dwarf_Attribute){0}));
     if (dwarf_hasattr(cudie, DW_AT_stmt_list)) {
         if (dwarf_getsrclines(cudie, &lines, &nlines) != 0 ||
-            dwarf_getsrcfiles(cudie, &cu.files, &cu.nfiles) != 0)
-            return elfdw_dwarf_error(&cu, "line table");
+            dwarf_getsrcfiles(cudie, &cu.files, &cu.nfiles) != 0) {
+            rc = elfdw_dwarf_error(&cu, "line table");
+            goto out;
+        }
         cu.file_ids = xcalloc(cu.nfiles ? cu.nfiles : 1, sizeof(uint32_t));
     }
     rc = elfdw_die(&cu, cudie, 0, 0);
     if (rc == 0 && lines != NULL)
-        rc = elfdw_cu_ranges(&cu);
-    if (rc == 0 && lines != NULL)
         rc = elfdw_lines(&cu, lines, nlines);
+out:
     free(cu.file_ids);
+    free(cu.names);
     elfdw_ranges_free(&cu.ranges);
     return rc;
 }

@@ -63,10 +63,15 @@ struct elfdw_build_ctx {
     struct elfdw_ranges exec;    /* executable PT_LOAD segments */
     struct elfdw_ranges covered; /* code covered by DWARF functions */
     struct elfdw_syms syms;      /* the symbol table, see below */
+    /* Absolute addresses, sorted: only CUs whose ranges hold one of them
+     * are fed (a CU without ranges is always fed).  NULL: every CU. */
+    const uint64_t *want;
+    size_t nwant;
+    uint64_t *want_own; /* what WANT points to, freed with the ctx */
 };
 
-/* Feed every CU of DW (functions, inline ranges, line table) into C->b.
- * Code outside C->exec is skipped (functions of discarded sections keep
+/* Feed every CU of DW (functions, inline ranges, line table) into C->b,
+ * or only those C->want selects.  Code outside C->exec is skipped (functions of discarded sections keep
  * address 0 in GNU ld output).  0 or -EINVAL with map->err set. */
 int elfdw_dwarf_feed(struct elfdw_build_ctx *c, Dwarf *dw);
 
@@ -78,8 +83,9 @@ int elfdw_symtab_load(struct elfdw_build_ctx *c, Elf *elf);
 const char *elfdw_symtab_name_at(const struct elfdw_build_ctx *c,
                                  uint64_t addr);
 
-/* Feed the symbols of C->syms outside C->covered; returns how many. */
-size_t elfdw_symtab_feed(struct elfdw_build_ctx *c);
+/* Feed the symbols of C->syms outside C->covered (and, when C->want is
+ * set, only those that can answer one of its addresses). */
+void elfdw_symtab_feed(struct elfdw_build_ctx *c);
 
 /* Where distributions install debug files (and dwz alt files). */
 #define ELFDW_DEBUG_ROOT "/usr/lib/debug"

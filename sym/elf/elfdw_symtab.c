@@ -152,14 +152,73 @@ const char *elfdw_symtab_name_at(const struct elfdw_build_ctx *c,
     return NULL;
 }
 
-size_t elfdw_symtab_feed(struct elfdw_build_ctx *c)
+/* Whether C->want has an address in [LO, HI). */
+static bool elfdw_want_in(const struct elfdw_build_ctx *c, uint64_t lo,
+                          uint64_t hi)
 {
-    size_t i, fed = 0;
+    size_t k = bound_lower(c->want, c->nwant, sizeof(*c->want), 0, lo);
 
+    return k < c->nwant && c->want[k] < hi;
+}
+
+/* Whether symbol I may cover an address of C->want: by its own size, or
+ * up to the next symbol when that is further (a size-0 symbol runs to
+ * the next start). */
+static bool elfdw_sym_covers_want(const struct elfdw_build_ctx *c, size_t i)
+{
+    const struct elfdw_sym *s = &c->syms.v[i];
+    uint64_t next = i + 1 < c->syms.n ? c->syms.v[i + 1].addr : UINT64_MAX;
+    uint64_t end = s->addr + s->size > next ? s->addr + s->size : next;
+
+    return elfdw_want_in(c, s->addr, end);
+}
+
+static bool elfdw_same_file(const struct elfdw_sym *a,
+                            const struct elfdw_sym *b)
+{
+    return a->file != NULL && b->file != NULL && strcmp(a->file, b->file) == 0;
+}
+
+/* Mark in WANTED the symbols that can matter to a lookup of C->want: those
+ * that may cover one, the symbol after each (it bounds a size-0 one), and
+ * the whole run of neighbours from the same STT_FILE (their line records
+ * are merged into one, whose start a lookup reports).  Feeding the other
+ * tens of thousands would cost more than the CUs a cold answer reads. */
+static void elfdw_syms_wanted(const struct elfdw_build_ctx *c, bool *wanted)
+{
+    const struct elfdw_sym *v = c->syms.v;
+    size_t n = c->syms.n;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = i, hi = i + 1;
+
+        if (!elfdw_sym_covers_want(c, i))
+            continue;
+        while (lo > 0 && elfdw_same_file(&v[lo - 1], &v[lo]))
+            lo--;
+        while (hi < n && elfdw_same_file(&v[hi - 1], &v[hi]))
+            hi++;
+        if (hi < n)
+            hi++; /* the next start */
+        for (size_t k = lo; k < hi; k++)
+            wanted[k] = true;
+    }
+}
+
+void elfdw_symtab_feed(struct elfdw_build_ctx *c)
+{
+    bool *wanted = NULL;
+    size_t i;
+
+    if (c->want != NULL) {
+        wanted = xcalloc(c->syms.n ? c->syms.n : 1, sizeof(*wanted));
+        elfdw_syms_wanted(c, wanted);
+    }
     for (i = 0; i < c->syms.n; i++) {
         const struct elfdw_sym *s = &c->syms.v[i];
 
-        if (elfdw_ranges_contains(&c->covered, s->addr))
+        if (elfdw_ranges_contains(&c->covered, s->addr) ||
+            (wanted != NULL && !wanted[i]))
             continue;
         /* Size 0 (hand-written assembly) lets the function run to the
          * next symbol, as llvm-symbolizer assumes. */
@@ -169,7 +228,6 @@ size_t elfdw_symtab_feed(struct elfdw_build_ctx *c)
             symtable_builder_add_line(c->b, s->addr - c->base, s->size,
                                       symtable_builder_file(c->b, s->file),
                                       0);
-        fed++;
     }
-    return fed;
+    free(wanted);
 }

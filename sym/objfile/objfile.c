@@ -261,3 +261,13 @@ int objfile_build(struct objfile_map *map, struct symtable_builder *b)
 
     return r ? r->build(map, b) : objfile_unsupported(map, objfile_detect(map));
 }
+
+int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
+                      const uint64_t *rvas, size_t nrvas)
+{
+    /* Only DWARF is split into units a reader can skip cheaply; the other
+     * formats are read whole. */
+    if (objfile_detect(map) == OBJFILE_ELF)
+        return elfdw_build_for(map, b, rvas, nrvas);
+    return objfile_build(map, b);
+}

@@ -92,6 +92,14 @@ int objfile_identify(struct objfile_map *map, struct objfile_ident *id);
  * addresses relative to the image base.  0 or -errno. */
 int objfile_build(struct objfile_map *map, struct symtable_builder *b);
 
+/* objfile_build() for answering the NRVAS addresses RVAS (relative to
+ * the image base) only: for ELF, just the compile units they fall in
+ * (elfdw_build_for()); other kinds are read whole.  Lookups of RVAS in
+ * the result equal those in the complete table; other addresses may not
+ * resolve, so the result must not be cached as the file's table. */
+int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
+                      const uint64_t *rvas, size_t nrvas);
+
 /* "pdb", "pe", "elf", "breakpad", "macho" or "unknown". */
 const char *objfile_kind_name(enum objfile_kind kind);
 

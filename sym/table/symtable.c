@@ -309,8 +309,13 @@ size_t symtable_lookup(const struct symtable *t, uint64_t rva,
         depth++;
     if (total)
         *total = depth + 1;
+    /* A hole is no line record: its start is wherever the previous
+     * record happened to end, which depends on what else the table holds
+     * (a cold table built from some compile units only must answer as
+     * the complete one). */
     i = map_find(t, &t->lines, t->line_starts, rva);
-    if (i != SIZE_MAX)
+    if (i != SIZE_MAX &&
+        (t->line_info[i].file != 0 || t->line_info[i].line != 0))
         line = &t->line_info[i];
     line_rva = line ? t->line_starts[i] : sym->sym_rva;
     /* Walk outwards: each level's location is the call site recorded on

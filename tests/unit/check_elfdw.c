@@ -129,7 +129,10 @@ struct built {
     struct objfile_ident id;
 };
 
-static int build(const char *path, struct built *out, char *err, size_t n)
+/* The complete table of PATH, or with RVAS (not NULL) the cold table
+ * elfdw_build_for() gives for those NRVAS addresses. */
+static int build_for(const char *path, struct built *out, char *err,
+                     size_t n, const uint64_t *rvas, size_t nrvas)
 {
     struct objfile_map map;
     struct symtable_builder *b;
@@ -142,7 +145,8 @@ static int build(const char *path, struct built *out, char *err, size_t n)
     rc = elfdw_identify(&map, &out->id);
     b = symtable_builder_new();
     if (rc == 0)
-        rc = elfdw_build(&map, b);
+        rc = rvas ? elfdw_build_for(&map, b, rvas, nrvas)
+                  : elfdw_build(&map, b);
     if (rc != 0)
         snprintf(err, n, "%s", map.err);
     if (rc == 0) {
@@ -152,6 +156,11 @@ static int build(const char *path, struct built *out, char *err, size_t n)
     symtable_builder_free(b);
     objfile_unmap(&map);
     return rc;
+}
+
+static int build(const char *path, struct built *out, char *err, size_t n)
+{
+    return build_for(path, out, err, n, NULL, 0);
 }
 
 static void built_free(struct built *b)
@@ -607,6 +616,75 @@ START_TEST(test_elfdw_matches_oracles)
     bin = compile(c->cc, c->flags, c->sources, "prog");
     check_against_oracles(c->label, bin, bin, bin, c->floor_llvm,
                           c->floor_eu);
+    free(bin);
+}
+END_TEST
+
+/* Whether T and U give the same frames at RVA. */
+static bool same_frames(const struct symtable *t, const struct symtable *u,
+                        uint64_t rva)
+{
+    struct symtable_frame f[MAX_FRAMES], g[MAX_FRAMES];
+    size_t n = symtable_lookup(t, rva, f, MAX_FRAMES, NULL);
+
+    if (symtable_lookup(u, rva, g, MAX_FRAMES, NULL) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f[i].function, g[i].function) != 0 ||
+            strcmp(f[i].file ? f[i].file : "", g[i].file ? g[i].file : "") !=
+                0 ||
+            f[i].line != g[i].line || f[i].sym_rva != g[i].sym_rva ||
+            f[i].line_rva != g[i].line_rva)
+            return false;
+    return true;
+}
+
+/* The cold path: a table built for one address (about 200 addresses per
+ * program, spread over .text) answers that address exactly as the
+ * complete table does, and so does one built for all of them at once;
+ * and a one-address table really is partial (some other address answers
+ * differently), or it would not be the cheap path it claims to be. */
+START_TEST(test_elfdw_partial_matches_full)
+{
+    const struct compiled_case *c = &compiled_cases[_i];
+    struct built full, all;
+    char err[256], *bin;
+    size_t n, step, partial = 0;
+    uint64_t *addrs, base;
+
+    if (!needtool(c->label, c->cc, NULL))
+        return;
+    bin = compile(c->cc, c->flags, c->sources, "prog");
+    addrs = text_addresses(bin, &n);
+    ck_assert_msg(build(bin, &full, err, sizeof(err)) == 0, "%s", err);
+    base = symtable_image_base(full.t);
+    for (size_t i = 0; i < n; i++)
+        addrs[i] -= base;
+    step = n / 200 + 1;
+    for (size_t i = 0; i < n; i += step) {
+        struct built one;
+
+        ck_assert_msg(build_for(bin, &one, err, sizeof(err), &addrs[i], 1) ==
+                          0,
+                      "%s", err);
+        ck_assert_msg(same_frames(full.t, one.t, addrs[i]),
+                      "%s: cold table differs at rva 0x%" PRIx64, c->label,
+                      addrs[i]);
+        for (size_t j = 0; j < n && partial == 0; j += step)
+            partial += !same_frames(full.t, one.t, addrs[j]);
+        built_free(&one);
+    }
+    ck_assert_msg(partial > 0, "%s: no one-address table is partial",
+                  c->label);
+    ck_assert_msg(build_for(bin, &all, err, sizeof(err), addrs, n) == 0, "%s",
+                  err);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(same_frames(full.t, all.t, addrs[i]),
+                      "%s: all-address table differs at rva 0x%" PRIx64,
+                      c->label, addrs[i]);
+    built_free(&all);
+    built_free(&full);
+    free(addrs);
     free(bin);
 }
 END_TEST
@@ -1148,6 +1226,8 @@ static Suite *elfdw_suite(void)
     tcase_set_timeout(search, 60);
     tcase_set_timeout(ident, 60);
     tcase_add_loop_test(oracle, test_elfdw_matches_oracles, 0,
+                        sizeof(compiled_cases) / sizeof(compiled_cases[0]));
+    tcase_add_loop_test(oracle, test_elfdw_partial_matches_full, 0,
                         sizeof(compiled_cases) / sizeof(compiled_cases[0]));
     tcase_add_test(oracle, test_elfdw_follows_debuglink);
     tcase_add_test(oracle, test_elfdw_reads_debug_file_directly);

@@ -108,4 +108,23 @@ perl -ne "printf \"0x%x\\n\", hex(\$_) - $base" "$work/abs" > "$work/rel"
 "$tool" --inlines --obj="$work/nopie" < "$work/abs" > "$work/a"
 "$tool" --inlines --relative --obj="$work/nopie" < "$work/rel" > "$work/r"
 cmp -s "$work/a" "$work/r" || { echo "--relative differs"; status=1; }
+
+# Addresses on the command line take the cold path (only the compile units
+# they fall in are read): all at once, and one per process for a sample,
+# they answer as the whole-file table read for standard input does.
+for rel in "" --relative; do
+    if [ -n "$rel" ]; then in=$work/rel whole=$work/r; else in=$work/abs whole=$work/a; fi
+    # shellcheck disable=SC2046 # one argument per address
+    "$tool" --inlines $rel --obj="$work/nopie" $(cat "$in") > "$work/cold"
+    cmp -s "$work/cold" "$whole" || {
+        echo "cold path $rel, all addresses: differs"; status=1; }
+    awk 'NR % 37 == 1' "$in" > "$work/sample"
+    "$tool" --inlines $rel --obj="$work/nopie" < "$work/sample" > "$work/warm1"
+    while read -r a; do
+        "$tool" --inlines $rel --obj="$work/nopie" "$a"
+    done < "$work/sample" > "$work/cold1"
+    cmp -s "$work/cold1" "$work/warm1" || {
+        echo "cold path $rel, one address per run: differs"
+        diff "$work/cold1" "$work/warm1" | head -n 20; status=1; }
+done
 exit $status
