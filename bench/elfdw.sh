@@ -7,7 +7,8 @@
 # llvm-symbolizer-14 loading the same file, then lookups per second.
 #
 # Usage: bench/elfdw.sh [NFUNCS] [BUILDDIR]
-#   BUILDDIR holds src/symsrvd-symbolize (default: the source tree).
+#   BUILDDIR holds tools/symsrvd-symbolize and src/symsrvd (default: the
+#   source tree).
 # Needs gcc, nm, perl, GNU time (/usr/bin/time) and llvm-symbolizer-14.
 #
 # What is compared:
@@ -21,6 +22,9 @@
 #                first load, which parses only the CU that address needs.
 #   cold ratio   ours-1 / llvm-1, each the best of REPEAT (default 5) runs
 #                alternating in the same run; the floor is <= 1.00.
+#   daemon cold  POST /symbolicate with that one frame to a fresh symsrvd
+#                (BUILDDIR/src/symsrvd) that holds the file in its cache
+#                but no table yet; ratio against llvm-1's best.
 #   llvm-all     llvm-symbolizer-14 --inlines for every function start in
 #                one process: every CU parsed, as our build does up front.
 set -e
@@ -107,6 +111,43 @@ measure llvm-1 llvm-symbolizer-14 --inlines --obj="$work/big" "$mid"
 perl -e 'my ($o, $l) = @ARGV; printf "cold 1 address (best of %d): ours %.4f s, " .
     "llvm %.4f s, ratio ours/llvm %.2f\n", $ENV{REPEAT} || 5, $o, $l,
     $l > 0 ? $o / $l : 0' "$(cat "$work/best.ours")" "$(cat "$work/best.llvm")"
+
+# The daemon: a cold POST /symbolicate for the same address, the file in
+# its cache and no table yet (best of REPEAT, each on a fresh daemon with
+# the saved table removed), against llvm-1 above.
+daemon=$builddir/src/symsrvd
+if [ -x "$daemon" ] && command -v curl >/dev/null && command -v readelf >/dev/null; then
+    bid=$(readelf -n "$work/big" | awk '/Build ID/ { print toupper($3) }')
+    dir="$work/cache/_.debug/ELF-BUILDID-SYM-$bid"
+    mkdir -p "$dir"
+    cp "$work/big" "$dir/_.debug"
+    port=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
+    perl -e 'my ($b, $a) = @ARGV; printf "{\"stacktraces\":[{\"frames\":[{\"instruction_addr\":\"0x%x\"}]}],\"modules\":[{\"type\":\"elf\",\"code_id\":\"%s\",\"image_addr\":\"0x10000000\",\"image_size\":268435456}]}", 0x10000000 + hex($a), lc $b' \
+        "$bid" "$mid" > "$work/req.json"
+    post() {
+        curl -s -o "$work/answer" -w '%{time_total}\n' -H 'Content-Type: application/json' \
+            --data-binary @"$work/req.json" "http://127.0.0.1:$port/symbolicate"
+    }
+    rm -f "$work/best.daemon"
+    for _i in $(seq "${REPEAT:-5}"); do
+        rm -f "$dir/_.debug.SYMTABLE"
+        "$daemon" -l "127.0.0.1:$port" -d "$work/cache" -w 1 > "$work/daemon.log" 2>&1 &
+        dpid=$!
+        for _j in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthcheck" && break; sleep 0.05; done
+        t=$(post)
+        perl -e 'my ($t, $f) = @ARGV; my $o = -e $f ? do { open my $h, "<", $f; <$h> } : "";
+            printf "%.4f\n", ($o ne "" && $o < $t) ? $o : $t' "$t" "$work/best.daemon" > "$work/best.daemon.new"
+        mv "$work/best.daemon.new" "$work/best.daemon"
+        for _j in $(seq 200); do [ -f "$dir/_.debug.SYMTABLE" ] && break; sleep 0.05; done
+        warm=$(post)
+        kill "$dpid"; wait "$dpid" 2>/dev/null || true
+    done
+    grep -q '"lineno"' "$work/answer" || { echo "elfdw.sh: the daemon's answer has no line" >&2; cat "$work/answer" >&2; exit 1; }
+    perl -e 'my ($d, $l, $w) = @ARGV; printf "daemon cold POST /symbolicate, 1 frame (best of %d): %.4f s, " .
+        "llvm-1 %.4f s, ratio daemon/llvm %.2f; with the complete table: %.4f s\n",
+        $ENV{REPEAT} || 5, $d, $l, $l > 0 ? $d / $l : 0, $w' \
+        "$(cat "$work/best.daemon")" "$(cat "$work/best.llvm")" "$warm"
+fi
 measure llvm-all llvm-symbolizer-14 --inlines --obj="$work/big" < "$work/addrs"
 set -- $(cat "$work/time")
 awk -v n="$naddrs" -v s="$1" 'BEGIN {

@@ -24,15 +24,25 @@ struct entry {
     struct timespec mtime;
     unsigned refs;   /* protected by the cache lock */
     bool cached;     /* in the list; freed by stabcache_free() */
+    bool partial;    /* some compile units only: never cached or saved */
     void *blob;      /* owned when built here (else the table maps it) */
     struct entry *next;
+};
+
+/* A path whose complete table a background thread is building. */
+struct building {
+    struct stabcache *c;
+    char *path;
+    struct building *next;
 };
 
 struct stabcache {
     char *dir; /* the cache directory */
     size_t max, n;
     pthread_mutex_t lock;
-    struct entry *head; /* protected by lock */
+    pthread_cond_t idle;       /* signalled when a background build ends */
+    struct entry *head;        /* protected by lock */
+    struct building *building; /* protected by lock */
 };
 
 struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries)
@@ -42,6 +52,7 @@ struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries)
     c->dir = xstrdup(cache_dir);
     c->max = max_entries;
     pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->idle, NULL);
     return c;
 }
 
@@ -57,12 +68,17 @@ void stabcache_free(struct stabcache *c)
 {
     if (c == NULL)
         return;
+    pthread_mutex_lock(&c->lock);
+    while (c->building != NULL)
+        pthread_cond_wait(&c->idle, &c->lock);
+    pthread_mutex_unlock(&c->lock);
     while (c->head != NULL) {
         struct entry *e = c->head;
 
         c->head = e->next;
         entry_free(e);
     }
+    pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->lock);
     free(c->dir);
     free(c);
@@ -208,10 +224,12 @@ static void features(struct stab *s, const struct objfile_map *map)
 }
 
 /* Load the saved table at TPATH if it is newer than the file (ST), else
- * build it from MAP and save it. */
+ * build it from MAP and save it; or, for an ELF file and RVAS, build the
+ * compile units RVAS fall in (E->partial). */
 static int load_or_build(struct stabcache *c, struct entry *e,
                          struct objfile_map *map, const struct stat *st,
-                         char *err, size_t errlen)
+                         const uint64_t *rvas, size_t nrvas, char *err,
+                         size_t errlen)
 {
     char *tpath = table_path(c, e->path);
     struct symtable_builder *b;
@@ -227,16 +245,18 @@ static int load_or_build(struct stabcache *c, struct entry *e,
         free(tpath);
         return 0;
     }
+    e->partial = nrvas > 0 && e->s.id.kind == OBJFILE_ELF;
     b = symtable_builder_new();
     symtable_builder_set_image_base(b, e->s.id.image_base);
-    rc = objfile_build(map, b);
+    rc = e->partial ? objfile_build_for(map, b, rvas, nrvas)
+                    : objfile_build(map, b);
     if (rc < 0)
         snprintf(err, errlen, "%s", map->err);
     if (rc == 0)
         rc = symtable_builder_finish(b, &e->blob, &len);
     if (rc == 0)
         rc = symtable_load(e->blob, len, &e->s.t);
-    if (rc == 0 && save_table(c, tpath, e->blob, len))
+    if (rc == 0 && !e->partial && save_table(c, tpath, e->blob, len))
         use_saved(e, tpath);
     symtable_builder_free(b);
     free(tpath);
@@ -244,8 +264,9 @@ static int load_or_build(struct stabcache *c, struct entry *e,
 }
 
 static struct entry *open_entry(struct stabcache *c, const char *path,
-                                const struct stat *st, char *err,
-                                size_t errlen, int *rcp)
+                                const struct stat *st, const uint64_t *rvas,
+                                size_t nrvas, char *err, size_t errlen,
+                                int *rcp)
 {
     struct entry *e = xcalloc(1, sizeof(*e));
     struct objfile_map map;
@@ -262,7 +283,7 @@ static struct entry *open_entry(struct stabcache *c, const char *path,
             snprintf(err, errlen, "%s", map.err);
         if (rc == 0) {
             features(&e->s, &map);
-            rc = load_or_build(c, e, &map, st, err, errlen);
+            rc = load_or_build(c, e, &map, st, rvas, nrvas, err, errlen);
         }
         objfile_unmap(&map);
     } else {
@@ -276,8 +297,68 @@ static struct entry *open_entry(struct stabcache *c, const char *path,
     return e;
 }
 
+static void *build_main(void *arg)
+{
+    struct building *bd = arg, **pp;
+    struct stabcache *c = bd->c;
+    struct stab *s;
+    char err[256];
+
+    /* A failure here is the next request's to report: it builds again. */
+    if (stabcache_get(c, bd->path, &s, err, sizeof(err)) == 0)
+        stabcache_put(c, s);
+    pthread_mutex_lock(&c->lock);
+    for (pp = &c->building; *pp != bd; pp = &(*pp)->next)
+        continue;
+    *pp = bd->next;
+    pthread_cond_broadcast(&c->idle);
+    pthread_mutex_unlock(&c->lock);
+    free(bd->path);
+    free(bd);
+    return NULL;
+}
+
+/* Build PATH's complete table in a thread of its own, unless one is
+ * already at it. */
+static void build_later(struct stabcache *c, const char *path)
+{
+    struct building *bd;
+    pthread_attr_t attr;
+    pthread_t t;
+
+    pthread_mutex_lock(&c->lock);
+    for (bd = c->building; bd != NULL; bd = bd->next)
+        if (strcmp(bd->path, path) == 0)
+            break;
+    if (bd != NULL) {
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
+    bd = xcalloc(1, sizeof(*bd));
+    bd->c = c;
+    bd->path = xstrdup(path);
+    bd->next = c->building;
+    c->building = bd;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, build_main, bd) != 0) {
+        c->building = bd->next; /* the next request builds it whole */
+        free(bd->path);
+        free(bd);
+    }
+    pthread_attr_destroy(&attr);
+    pthread_mutex_unlock(&c->lock);
+}
+
 int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
                   char *err, size_t errlen)
+{
+    return stabcache_get_for(c, path, NULL, 0, out, err, errlen);
+}
+
+int stabcache_get_for(struct stabcache *c, const char *path,
+                      const uint64_t *rvas, size_t nrvas, struct stab **out,
+                      char *err, size_t errlen)
 {
     struct entry *e, *dup;
     struct stat st;
@@ -291,9 +372,14 @@ int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
     if (e == NULL) {
         /* built outside the lock: two threads may both build a table;
          * the loser's copy is dropped */
-        e = open_entry(c, path, &st, err, errlen, &rc);
+        e = open_entry(c, path, &st, rvas, nrvas, err, errlen, &rc);
         if (e == NULL)
             return rc;
+        if (e->partial) {
+            build_later(c, path);
+            *out = &e->s;
+            return 0;
+        }
         pthread_mutex_lock(&c->lock);
         for (dup = c->head; dup != NULL; dup = dup->next)
             if (same_file(dup, path, &st))

@@ -12,13 +12,15 @@
  * one that no request holds makes room.
  *
  * THREADS.  Any thread may call any function; a struct stab is immutable
- * and stays valid until stabcache_put().
+ * and stays valid until stabcache_put().  Background builds hold no
+ * struct stab; stabcache_free() waits for them.
  */
 #ifndef SYMSRVD_STABCACHE_H
 #define SYMSRVD_STABCACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "objfile/objfile.h"
 
@@ -35,7 +37,8 @@ struct stab {
 /* CACHE_DIR: where tables of files outside it are kept.  MAX_ENTRIES:
  * tables kept in memory. */
 struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries);
-void stabcache_free(struct stabcache *c); /* NULL-safe; no stab held */
+/* NULL-safe; no stab held.  Waits for background builds to end. */
+void stabcache_free(struct stabcache *c);
 
 /* The table of the symbol file PATH: 0 and *OUT (give it back with
  * stabcache_put()), or -errno with ERR set: -EINVAL/-ENOTSUP the file is
@@ -43,6 +46,17 @@ void stabcache_free(struct stabcache *c); /* NULL-safe; no stab held */
 int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
                   char *err, size_t errlen);
 void stabcache_put(struct stabcache *c, struct stab *s);
+
+/* stabcache_get() for looking up the NRVAS addresses RVAS (relative to
+ * the image base) only.  A first answer must not wait for a whole-file
+ * build: when PATH is an ELF file with no table in memory or on disk yet,
+ * *OUT is read only from the compile units RVAS fall in (lookups of RVAS
+ * equal the complete table's; others may not resolve), is not shared, and
+ * the complete table is built once in the background for the requests
+ * after.  NRVAS 0: stabcache_get(). */
+int stabcache_get_for(struct stabcache *c, const char *path,
+                      const uint64_t *rvas, size_t nrvas, struct stab **out,
+                      char *err, size_t errlen);
 
 /* Tables kept now. */
 size_t stabcache_count(struct stabcache *c);

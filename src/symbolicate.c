@@ -209,6 +209,9 @@ void module_release(struct symbolicator *s, struct module *m)
     free(m->found);
     m->found = NULL;
     m->nfound = 0;
+    free(m->rvas);
+    m->rvas = NULL;
+    m->nrvas = m->rvacap = 0;
 }
 
 /* Modules without a size reach the next one's start (the last one: the
@@ -300,7 +303,8 @@ static bool try_path(struct search *se, const struct symsource *src,
         se->failed = true;
     if (st != SYMSOURCE_OK) {
         add_candidate(m, src->id, loc, symsource_status_name(st), detail, NULL);
-    } else if (stabcache_get(se->s->tables, local, &t, err, sizeof(err)) < 0) {
+    } else if (stabcache_get_for(se->s->tables, local, m->rvas, m->nrvas, &t,
+                                 err, sizeof(err)) < 0) {
         se->malformed = true;
         add_candidate(m, src->id, loc, "malformed", err, NULL);
     } else if (!ident_matches(m, &t->id)) {
@@ -431,7 +435,36 @@ json_t *module_json(bool dif_candidates, const struct module *m)
     return o;
 }
 
-/* Mark the modules some frame points into. */
+static void add_rva(struct module *m, uint64_t rva)
+{
+    if (m->nrvas == m->rvacap) {
+        m->rvacap = m->rvacap ? 2 * m->rvacap : 16;
+        m->rvas = xreallocarray(m->rvas, m->rvacap, sizeof(*m->rvas));
+    }
+    m->rvas[m->nrvas++] = rva;
+}
+
+/* ADDR and every caller address symframes.c may look up for it (the
+ * module's architecture is not known yet: x86 and others subtract 1, arm
+ * 2, arm64 4, each after alignment). */
+static void add_lookups(struct module *m, uint64_t addr)
+{
+    uint64_t rva;
+
+    if (addr < m->addr)
+        return;
+    rva = addr - m->addr;
+    add_rva(m, rva);
+    if (rva >= 1)
+        add_rva(m, rva - 1);
+    if ((rva & ~(uint64_t)1) >= 2)
+        add_rva(m, (rva & ~(uint64_t)1) - 2);
+    if ((rva & ~(uint64_t)3) >= 4)
+        add_rva(m, (rva & ~(uint64_t)3) - 4);
+}
+
+/* Mark the modules some frame points into, and note what each frame may
+ * look up there. */
 static void mark_used(const struct symreq *r, struct module *mods,
                       size_t nmods)
 {
@@ -443,8 +476,10 @@ static void mark_used(const struct symreq *r, struct module *mods,
             uint64_t addr;
             struct module *m = frame_module(mods, nmods, f, &addr);
 
-            if (m != NULL)
+            if (m != NULL) {
                 m->used = true;
+                add_lookups(m, addr);
+            }
         }
     }
 }

@@ -54,6 +54,9 @@ struct module {
     json_t *candidates;
     struct symfound *found; /* usable files, in the order tried */
     size_t nfound;
+    uint64_t *rvas;         /* what frames may look up, image-relative: a
+                             * cold ELF is read only where these fall */
+    size_t nrvas, rvacap;
 };
 
 /* Fill M from the request's module object RAW (borrowed). */

@@ -24,6 +24,7 @@
 #include "stabcache.h"
 #include "symjob.h"
 #include "symsource.h"
+#include "table/symtable.h"
 #include "testutil.h"
 #include "xalloc.h"
 
@@ -286,6 +287,57 @@ START_TEST(test_stabcache_evicts_lru)
 }
 END_TEST
 
+/* A cold ELF is answered from the compile units its addresses fall in;
+ * the complete table follows in the background and is kept.  crash.debug
+ * (image base 0x400000) has 20 units: main in main.cpp, ConvertUTF16toUTF32
+ * in another one. */
+START_TEST(test_stabcache_cold_elf_is_partial_then_complete)
+{
+    char *dir = testutil_tmpdir(), *dir2 = testutil_tmpdir(),
+         *elf = data("elf/crash.debug"), err[256];
+    struct stabcache *c = stabcache_new(dir, 4), *full = stabcache_new(dir2, 4);
+    const uint64_t in_main = 0x1c74, in_conv = 0x13eb4;
+    struct symtable_frame want[4], got[4];
+    struct stab *ref, *s;
+    size_t n;
+    int i;
+
+    ck_assert_int_eq(stabcache_get(full, elf, &ref, err, sizeof(err)), 0);
+    n = symtable_lookup(ref->t, in_main, want, 4, NULL);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_uint_gt(want[n - 1].line, 0);
+    ck_assert_uint_gt(symtable_lookup(ref->t, in_conv, got, 4, NULL), 0);
+    ck_assert_uint_gt(got[0].line, 0);
+
+    ck_assert_int_eq(
+        stabcache_get_for(c, elf, &in_main, 1, &s, err, sizeof(err)), 0);
+    ck_assert_uint_eq(symtable_lookup(s->t, in_main, got, 4, NULL), n);
+    ck_assert_str_eq(got[n - 1].function, want[n - 1].function);
+    ck_assert_str_eq(got[n - 1].file, want[n - 1].file);
+    ck_assert_uint_eq(got[n - 1].line, want[n - 1].line);
+    /* the other unit was not read, and the partial table is not kept */
+    ck_assert(symtable_lookup(s->t, in_conv, got, 4, NULL) == 0 ||
+              got[0].line == 0);
+    stabcache_put(c, s);
+    for (i = 0; i < 2000 && stabcache_count(c) == 0; i++)
+        usleep(10000);
+    ck_assert_uint_eq(stabcache_count(c), 1);
+    ck_assert_int_eq(
+        stabcache_get_for(c, elf, &in_main, 1, &s, err, sizeof(err)), 0);
+    ck_assert_uint_gt(symtable_lookup(s->t, in_conv, got, 4, NULL), 0);
+    ck_assert_uint_gt(got[0].line, 0);
+    stabcache_put(c, s);
+    stabcache_put(full, ref);
+    stabcache_free(c);
+    stabcache_free(full);
+    testutil_rmtree(dir);
+    testutil_rmtree(dir2);
+    free(elf);
+    free(dir);
+    free(dir2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symapi");
@@ -297,6 +349,7 @@ int main(void)
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
     tcase_add_test(tc, test_stabcache_evicts_lru);
+    tcase_add_test(tc, test_stabcache_cold_elf_is_partial_then_complete);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
