@@ -15,10 +15,14 @@
 #include "xalloc.h"
 
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+
+/* The GUID and age of tests/data/pdb/crash.pdb (llvm-pdbutil-14). */
+#define CRASH_ID "3249D99D0C4049318610F4E4FB0B69361"
 
 static char tmpdir[64];
 
@@ -53,31 +57,48 @@ static char *capture(const char *cmd, int *status)
     return out;
 }
 
-/* symsrvd-key ARGS: stdout, exit status in *STATUS, stderr in
- * TMPDIR/err. */
-static char *key_run(const char *args, int *status)
+/* symsrvd-key with the arguments FMT formats: its stdout (new string),
+ * exit status in *STATUS; its stderr is left for key_err(). */
+static char *key_run(int *status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static char *key_run(int *status, const char *fmt, ...)
 {
     const char *top = getenv("abs_top_builddir");
-    char *cmd = xasprintf("'%s/tools/symsrvd-key' %s 2>'%s/err'",
-                          top ? top : "..", args, tmpdir);
-    char *out = capture(cmd, status);
+    char *args, *cmd, *out;
+    va_list ap;
+
+    va_start(ap, fmt);
+    ck_assert_int_ge(vasprintf(&args, fmt, ap), 0);
+    va_end(ap);
+    cmd = xasprintf("'%s/tools/symsrvd-key' %s 2>'%s/err'", top ? top : "..",
+                    args, tmpdir);
+    out = capture(cmd, status);
+    free(cmd);
+    free(args);
+    return out;
+}
+
+/* What the last key_run() wrote to stderr (new string). */
+static char *key_err(void)
+{
+    char *cmd = xasprintf("cat '%s/err'", tmpdir), *err = capture(cmd, NULL);
 
     free(cmd);
-    return out;
+    return err;
 }
 
 /* The one key symsrvd-key prints for tests/data/REL, without "\n". */
 static char *key_of(const char *rel)
 {
-    char *path = symtest_data(rel), *args = xasprintf("'%s'", path);
+    char *path = symtest_data(rel);
     int st;
-    char *out = key_run(args, &st);
+    char *out = key_run(&st, "'%s'", path);
 
     ck_assert_msg(st == 0, "symsrvd-key %s exited %d", rel, st);
     ck_assert_msg(strchr(out, '\n') == out + strlen(out) - 1,
                   "not one line: %s", out);
     out[strlen(out) - 1] = '\0';
-    free(args);
     free(path);
     return out;
 }
@@ -100,6 +121,17 @@ static void expect_key(const char *rel, const char *want)
     free(got);
 }
 
+/* tests/data/pdb/NAME.pdb has the key NAME.pdb/ID/NAME.pdb. */
+static void expect_pdb_key(const char *name, const char *id)
+{
+    char *rel = xasprintf("pdb/%s.pdb", name);
+    char *want = xasprintf("%s.pdb/%s/%s.pdb", name, id, name);
+
+    expect_key(rel, want);
+    free(want);
+    free(rel);
+}
+
 /* "{3249D99D-0C40-...}" and age "1" -> "3249D99D0C40...1". */
 static void pdb_id(const char *guid, unsigned long age, char *buf, size_t len)
 {
@@ -117,7 +149,7 @@ START_TEST(test_key_pdb_matches_pdbutil)
 {
     for (size_t i = 0; i < 2; i++) {
         const char *name = win_fixtures[i];
-        char *path = symtest_data("pdb"), *cmd, *sum, *want, *rel;
+        char *path = symtest_data("pdb"), *cmd, *sum;
         char guid[64], age[16], id[48];
 
         cmd = xasprintf("llvm-pdbutil-14 dump --summary '%s/%s.pdb'", path,
@@ -126,11 +158,7 @@ START_TEST(test_key_pdb_matches_pdbutil)
         field(sum, "GUID: ", guid, sizeof(guid));
         field(sum, "Age: ", age, sizeof(age));
         pdb_id(guid, strtoul(age, NULL, 10), id, sizeof(id));
-        want = xasprintf("%s.pdb/%s/%s.pdb", name, id, name);
-        rel = xasprintf("pdb/%s.pdb", name);
-        expect_key(rel, want);
-        free(rel);
-        free(want);
+        expect_pdb_key(name, id);
         free(sum);
         free(cmd);
         free(path);
@@ -176,11 +204,7 @@ START_TEST(test_key_pe_matches_readobj)
                  g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9],
                  g[10], g[11], g[12], g[13], g[14], g[15],
                  strtoul(age, NULL, 10));
-        want = xasprintf("%s.pdb/%s/%s.pdb", name, id, name);
-        rel = xasprintf("pdb/%s.pdb", name);
-        expect_key(rel, want);
-        free(rel);
-        free(want);
+        expect_pdb_key(name, id);
         free(hdr);
         free(cmd);
         free(path);
@@ -191,7 +215,8 @@ END_TEST
 /* The build id readelf -n reads from PATH. */
 static void readelf_build_id(const char *path, char *buf, size_t len)
 {
-    char *cmd = xasprintf("readelf -n '%s' 2>/dev/null", path), *out = capture(cmd, NULL);
+    char *cmd = xasprintf("readelf -n '%s' 2>/dev/null", path);
+    char *out = capture(cmd, NULL);
 
     field(out, "Build ID: ", buf, len);
     free(out);
@@ -200,13 +225,13 @@ static void readelf_build_id(const char *path, char *buf, size_t len)
 
 START_TEST(test_key_elf_matches_readelf)
 {
-    char *exe = symtest_data("elf/crash"), *dbg = symtest_data("elf/crash.debug");
-    char id[128], *args, *out, *want;
+    char *exe = symtest_data("elf/crash");
+    char *dbg = symtest_data("elf/crash.debug");
+    char id[128], *out, *want;
     int st;
 
     readelf_build_id(exe, id, sizeof(id));
-    args = xasprintf("--no-filename '%s' '%s'", exe, dbg);
-    out = key_run(args, &st);
+    out = key_run(&st, "--no-filename '%s' '%s'", exe, dbg);
     ck_assert_int_eq(st, 0);
     /* The stripped program is only an executable, its debug file only
      * debuginfo, as a debuginfod server would classify them. */
@@ -220,7 +245,6 @@ START_TEST(test_key_elf_matches_readelf)
     ck_assert_str_eq(id, id + 64);
     free(want);
     free(out);
-    free(args);
     free(dbg);
     free(exe);
 }
@@ -230,7 +254,7 @@ END_TEST
  * build id has no key. */
 START_TEST(test_key_elf_unstripped_and_no_build_id)
 {
-    char *cmd, *out, *want, *args, id[64];
+    char *cmd, *out, *want, *prog, id[64];
     int st;
 
     if (!needtool("check_key", "gcc", NULL))
@@ -240,11 +264,9 @@ START_TEST(test_key_elf_unstripped_and_no_build_id)
                     "gcc -g -Wl,--build-id=none -o noid p.c",
                     tmpdir);
     free(capture(cmd, NULL));
-    args = xasprintf("%s/prog", tmpdir);
-    readelf_build_id(args, id, sizeof(id));
-    free(args);
-    args = xasprintf("'%s/prog'", tmpdir);
-    out = key_run(args, &st);
+    prog = xasprintf("%s/prog", tmpdir);
+    readelf_build_id(prog, id, sizeof(id));
+    out = key_run(&st, "'%s'", prog);
     ck_assert_int_eq(st, 0);
     want = xasprintf("buildid/%s/debuginfo\nbuildid/%s/executable\n"
                      "_.debug/elf-buildid-sym-%s/_.debug\n"
@@ -253,18 +275,14 @@ START_TEST(test_key_elf_unstripped_and_no_build_id)
     ck_assert_str_eq(out, want);
     free(want);
     free(out);
-    free(args);
-    args = xasprintf("'%s/noid'", tmpdir);
-    out = key_run(args, &st);
+    out = key_run(&st, "'%s/noid'", tmpdir);
     ck_assert_int_eq(st, 1);
     ck_assert_str_eq(out, "");
     free(out);
-    free(args);
-    out = xasprintf("cat '%s/err'", tmpdir);
-    args = capture(out, NULL);
-    ck_assert_msg(strstr(args, "/noid: no GNU build id") != NULL, "%s", args);
-    free(args);
+    out = key_err();
+    ck_assert_msg(strstr(out, "/noid: no GNU build id") != NULL, "%s", out);
     free(out);
+    free(prog);
     free(cmd);
 }
 END_TEST
@@ -299,9 +317,8 @@ START_TEST(test_key_breakpad_module_line)
     }
     pdb = key_of("pdb/crash.pdb");
     expect_key("breakpad/windows/crash.sym",
-               "crash.pdb/3249D99D0C4049318610F4E4FB0B69361/crash.sym");
-    ck_assert_str_eq(pdb, "crash.pdb/3249D99D0C4049318610F4E4FB0B69361/"
-                          "crash.pdb");
+               "crash.pdb/" CRASH_ID "/crash.sym");
+    ck_assert_str_eq(pdb, "crash.pdb/" CRASH_ID "/crash.pdb");
     free(pdb);
 }
 END_TEST
@@ -310,45 +327,37 @@ END_TEST
  * every other file is still printed, prefixed when there are several. */
 START_TEST(test_key_errors_and_names)
 {
-    char *pdb = symtest_data("pdb/crash.pdb"), *readme = symtest_data("README.md");
-    char *args, *out, *want, *cat, *err;
+    char *pdb = symtest_data("pdb/crash.pdb");
+    char *readme = symtest_data("README.md");
+    char *out, *want, *err;
     int st;
 
-    args = xasprintf("'%s' '%s' '%s/missing' '%s'", readme, pdb, tmpdir, pdb);
-    out = key_run(args, &st);
+    out = key_run(&st, "'%s' '%s' '%s/missing' '%s'", readme, pdb, tmpdir,
+                  pdb);
     ck_assert_int_eq(st, 1);
-    want = xasprintf("%s: crash.pdb/3249D99D0C4049318610F4E4FB0B69361/"
-                     "crash.pdb\n%s: crash.pdb/3249D99D0C4049318610F4E4FB0B69361/"
-                     "crash.pdb\n",
+    want = xasprintf("%s: crash.pdb/" CRASH_ID "/crash.pdb\n"
+                     "%s: crash.pdb/" CRASH_ID "/crash.pdb\n",
                      pdb, pdb);
     ck_assert_str_eq(out, want);
-    cat = xasprintf("cat '%s/err'", tmpdir);
-    err = capture(cat, NULL);
-    want = xrealloc(want, 4096);
-    snprintf(want, 4096,
-             "symsrvd-key: %s: unknown file format\n"
-             "symsrvd-key: %s/missing: No such file or directory\n",
-             readme, tmpdir);
+    free(want);
+    free(out);
+    err = key_err();
+    want = xasprintf("symsrvd-key: %s: unknown file format\n"
+                     "symsrvd-key: %s/missing: No such file or directory\n",
+                     readme, tmpdir);
     ck_assert_str_eq(err, want);
     free(err);
-    free(out);
-    free(args);
+    free(want);
     /* -H names the one file; --no-filename names none of several. */
-    args = xasprintf("-H '%s'", pdb);
-    out = key_run(args, &st);
+    out = key_run(&st, "-H '%s'", pdb);
     ck_assert_int_eq(st, 0);
     ck_assert_ptr_eq(strstr(out, pdb), out);
     free(out);
-    free(args);
-    args = xasprintf("--no-filename '%s' '%s'", pdb, pdb);
-    out = key_run(args, &st);
+    out = key_run(&st, "--no-filename '%s' '%s'", pdb, pdb);
     ck_assert_int_eq(st, 0);
     ck_assert_ptr_null(strstr(out, pdb));
     ck_assert_ptr_nonnull(strstr(out, "\ncrash.pdb/"));
     free(out);
-    free(args);
-    free(cat);
-    free(want);
     free(readme);
     free(pdb);
 }
