@@ -348,6 +348,21 @@ START_TEST(test_key_errors_and_names)
     ck_assert_str_eq(err, want);
     free(err);
     free(want);
+    /* A MODULE line naming a path gives no key that could escape. */
+    out = xasprintf("cd '%s' && printf 'MODULE Linux x86_64 %s ../x.so\\n' "
+                    "> evil.sym",
+                    tmpdir, CRASH_ID);
+    free(capture(out, NULL));
+    free(out);
+    out = key_run(&st, "'%s/evil.sym'", tmpdir);
+    ck_assert_int_eq(st, 1);
+    ck_assert_str_eq(out, "");
+    free(out);
+    err = key_err();
+    ck_assert_msg(strstr(err, "evil.sym: debug file name is not a file name: "
+                              "../x.so") != NULL,
+                  "%s", err);
+    free(err);
     /* -H names the one file; --no-filename names none of several. */
     out = key_run(&st, "-H '%s'", pdb);
     ck_assert_int_eq(st, 0);
