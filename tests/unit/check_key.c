@@ -88,6 +88,23 @@ static char *key_err(void)
     return err;
 }
 
+/* TMPDIR/NAME has no key: exit 1, nothing printed, and stderr says
+ * "TMPDIR/NAME: WHY". */
+static void expect_no_key(const char *name, const char *why)
+{
+    char *want = xasprintf("%s/%s: %s", tmpdir, name, why), *err;
+    int st;
+    char *out = key_run(&st, "'%s/%s'", tmpdir, name);
+
+    ck_assert_int_eq(st, 1);
+    ck_assert_str_eq(out, "");
+    err = key_err();
+    ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+    free(err);
+    free(out);
+    free(want);
+}
+
 /* The one key symsrvd-key prints for tests/data/REL, without "\n". */
 static char *key_of(const char *rel)
 {
@@ -275,13 +292,7 @@ START_TEST(test_key_elf_unstripped_and_no_build_id)
     ck_assert_str_eq(out, want);
     free(want);
     free(out);
-    out = key_run(&st, "'%s/noid'", tmpdir);
-    ck_assert_int_eq(st, 1);
-    ck_assert_str_eq(out, "");
-    free(out);
-    out = key_err();
-    ck_assert_msg(strstr(out, "/noid: no GNU build id") != NULL, "%s", out);
-    free(out);
+    expect_no_key("noid", "no GNU build id");
     free(prog);
     free(cmd);
 }
@@ -354,15 +365,7 @@ START_TEST(test_key_errors_and_names)
                     tmpdir, CRASH_ID);
     free(capture(out, NULL));
     free(out);
-    out = key_run(&st, "'%s/evil.sym'", tmpdir);
-    ck_assert_int_eq(st, 1);
-    ck_assert_str_eq(out, "");
-    free(out);
-    err = key_err();
-    ck_assert_msg(strstr(err, "evil.sym: debug file name is not a file name: "
-                              "../x.so") != NULL,
-                  "%s", err);
-    free(err);
+    expect_no_key("evil.sym", "debug file name is not a file name: ../x.so");
     /* -H names the one file; --no-filename names none of several. */
     out = key_run(&st, "-H '%s'", pdb);
     ck_assert_int_eq(st, 0);
