@@ -328,6 +328,51 @@ out:
     return rc;
 }
 
+/* One section's contribution to elfdw_artifacts(). */
+static void elfdw_classify_section(Elf *elf, size_t shstrndx, Elf_Scn *scn,
+                                   bool loadable, bool *executable,
+                                   bool *debuginfo)
+{
+    GElf_Shdr sh;
+    const char *name;
+
+    if (gelf_getshdr(scn, &sh) == NULL)
+        return;
+    if (loadable && sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_ALLOC))
+        *executable = true;
+    name = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (name != NULL && (strncmp(name, ".debug_", 7) == 0 ||
+                         strncmp(name, ".zdebug_", 8) == 0))
+        *debuginfo = true;
+}
+
+int elfdw_artifacts(struct objfile_map *map, bool *executable,
+                    bool *debuginfo)
+{
+    GElf_Ehdr eh;
+    Elf *elf;
+    Elf_Scn *scn = NULL;
+    size_t shstrndx;
+    bool loadable;
+    int rc = elfdw_open(map, &elf, &eh);
+
+    *executable = *debuginfo = false;
+    if (rc != 0)
+        return rc;
+    if (elf_getshdrstrndx(elf, &shstrndx) != 0) {
+        rc = objfile_fail(map, -EINVAL, "no section names: %s",
+                          elf_errmsg(-1));
+        goto out;
+    }
+    loadable = eh.e_type == ET_EXEC || eh.e_type == ET_DYN;
+    while ((scn = elf_nextscn(elf, scn)) != NULL)
+        elfdw_classify_section(elf, shstrndx, scn, loadable, executable,
+                               debuginfo);
+out:
+    elf_end(elf);
+    return rc;
+}
+
 /* --- building ------------------------------------------------------------ */
 
 /* An opened ELF file and its DWARF (dw NULL when it has no CU). */

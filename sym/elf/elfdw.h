@@ -37,6 +37,8 @@
 #ifndef SYMSRVD_ELFDW_H
 #define SYMSRVD_ELFDW_H
 
+#include <stdbool.h>
+
 #include "objfile/objfile.h"
 
 struct symtable_builder;
@@ -79,5 +81,14 @@ int elfdw_build_for(struct objfile_map *map, struct symtable_builder *b,
  * when MAP is not ELF. */
 int elfdw_find_debug_file(struct objfile_map *map, const char *root,
                           char **out);
+
+/* What a debuginfod server would serve the ELF file in MAP as, by the
+ * rule of elfutils' debuginfod (elf_classify): *EXECUTABLE when it is an
+ * executable or shared object (ET_EXEC, ET_DYN) with an allocated
+ * SHT_PROGBITS section, *DEBUGINFO when it has a .debug_* or .zdebug_*
+ * section.  An unstripped binary is both, a separate debug file only
+ * debuginfo.  Returns 0, or -EINVAL with map->err set. */
+int elfdw_artifacts(struct objfile_map *map, bool *executable,
+                    bool *debuginfo);
 
 #endif

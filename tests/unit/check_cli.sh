@@ -61,7 +61,8 @@ check_bad_option()
     [ -s "$work/out" ] && fail "$name --no-such-option wrote to stdout"
 }
 
-for p in src/symsrvd:1 tools/symsrvd-symbolize:2 tools/symsrvd-stackwalk:2; do
+for p in src/symsrvd:1 tools/symsrvd-symbolize:2 tools/symsrvd-stackwalk:2 \
+    tools/symsrvd-key:2; do
     path=$top/${p%:*}
     name=${path##*/}
     [ -x "$path" ] || { fail "$path not built"; continue; }
@@ -73,4 +74,4 @@ done
 check_version symsrvd "$top/src/symsrvd" -V
 
 [ "$fails" -eq 0 ] || exit 1
-echo "PASS: --help, -h, --version and a bad option on all three programs"
+echo "PASS: --help, -h, --version and a bad option on every program"
