@@ -18,8 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "config.h"
+#include "fetch.h"
 #include "fileio.h"
+#include "inflight.h"
+#include "metrics.h"
 #include "store.h"
 #include "strhash.h"
 #include "symkey.h"
@@ -280,31 +284,81 @@ int symsource_parse(const json_t *sources, struct symsource_list *out,
 
 /* --- the box's own cache ------------------------------------------------- */
 
-static enum symsource_status cache_get(const struct symsource_ctx *ctx,
-                                       const char *rel, char **local,
-                                       char **location)
+/* REL ("name/id/file") as a symbol-store key. */
+static bool rel_key(const char *rel, struct symkey *key)
 {
-    struct symkey key;
-    char canon[SYMKEY_CANON_MAX], path[STORE_PATH_MAX];
     const char *a = rel, *b = strchr(a, '/'), *c = b ? strchr(b + 1, '/') : 0;
-    struct stat st;
 
     if (c == NULL || strchr(c + 1, '/') != NULL ||
         (size_t)(b - a) > SYMKEY_NAME_MAX ||
         (size_t)(c - b - 1) > SYMKEY_ID_MAX || strlen(c + 1) > SYMKEY_NAME_MAX)
+        return false;
+    memset(key, 0, sizeof(*key));
+    memcpy(key->name, a, (size_t)(b - a));
+    memcpy(key->id, b + 1, (size_t)(c - b - 1));
+    strcpy(key->file, c + 1);
+    return true;
+}
+
+/* KEY (canonical CANON) is not in the store: have the pool fetch it from
+ * the configured upstreams, joining a download already under way, and
+ * wait for it to end. */
+static enum symsource_status pool_get(const struct symsource_ctx *ctx,
+                                      const struct symkey *key,
+                                      const char *canon, char *detail,
+                                      size_t dlen)
+{
+    const struct symsource_pool *p = ctx->pool;
+    char neg[SYMKEY_CANON_MAX];
+    enum dl_reason why = DL_REASON_NONE;
+    enum dl_state st;
+    bool created;
+    struct dl *d;
+
+    if (p == NULL || !fetch_serves(ctx->cfg, key))
         return SYMSOURCE_NOTFOUND;
-    memset(&key, 0, sizeof(key));
-    memcpy(key.name, a, (size_t)(b - a));
-    memcpy(key.id, b + 1, (size_t)(c - b - 1));
-    strcpy(key.file, c + 1);
-    if (symkey_canonical(&key, canon, sizeof(canon)) < 0 ||
+    if (symkey_exact(key, neg, sizeof(neg)) >= 0 &&
+        cache_negative(p->cache, neg, NULL))
+        return SYMSOURCE_NOTFOUND;
+    d = inflight_get(p->inflight, canon, key, &created);
+    metrics_add(created ? &metrics->symbolicate_misses
+                        : &metrics->symbolicate_coalesced, 1);
+    if (created && !fetch_download(p->fetch, d))
+        dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
+    st = dl_wait_end(d, ctx->cfg->download_timeout_ms, &why);
+    dl_unref(d);
+    if (st == DL_DONE)
+        return SYMSOURCE_OK;
+    if (st == DL_FAILED && why == DL_REASON_NOT_FOUND)
+        return SYMSOURCE_NOTFOUND;
+    snprintf(detail, dlen, "download failed: %s",
+             st == DL_FAILED ? dl_reason_name(why) : "timeout");
+    return SYMSOURCE_ERROR;
+}
+
+static enum symsource_status cache_get(const struct symsource_ctx *ctx,
+                                       const char *rel, char **local,
+                                       char **location, char *detail,
+                                       size_t dlen)
+{
+    struct symkey key;
+    char canon[SYMKEY_CANON_MAX], path[STORE_PATH_MAX];
+    enum symsource_status st = SYMSOURCE_OK;
+    struct stat sb;
+
+    if (!rel_key(rel, &key) ||
+        symkey_canonical(&key, canon, sizeof(canon)) < 0 ||
         store_file_path(ctx->cfg->cache_dir, canon, path, sizeof(path)) < 0)
         return SYMSOURCE_NOTFOUND;
     *location = xasprintf("symsrvd://%s", canon);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-        return SYMSOURCE_NOTFOUND;
-    *local = xstrdup(path);
-    return SYMSOURCE_OK;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        st = pool_get(ctx, &key, canon, detail, dlen);
+    if (st == SYMSOURCE_OK &&
+        (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0))
+        st = SYMSOURCE_NOTFOUND; /* published, then evicted already */
+    if (st == SYMSOURCE_OK)
+        *local = xstrdup(path);
+    return st;
 }
 
 /* --- filesystem ------------------------------------------------------------ */
@@ -693,7 +747,7 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
     detail[0] = '\0';
     switch (src->kind) {
     case SYMSOURCE_CACHE:
-        return cache_get(ctx, rel, local, location);
+        return cache_get(ctx, rel, local, location, detail, dlen);
     case SYMSOURCE_FILESYSTEM:
         return fs_get(ctx, src, rel, local, location, detail, dlen);
     case SYMSOURCE_HTTP:

@@ -18,6 +18,14 @@
  * URL (Amazon's, or the endpoint its region names), signed with libcurl's
  * CURLOPT_AWS_SIGV4 when it has keys.
  *
+ * The box's own cache source reads the proxy's store; a file it lacks is
+ * fetched from the configured upstreams by the worker's downloader pool
+ * (src/fetch.c) exactly as a proxy miss is: one download per key shared
+ * with the proxy's clients and other jobs (inflight.c), decoded from
+ * CAB/gzip, published by store_publish(), a 404 remembered in the
+ * negative cache, counted in /metrics.  The job's thread blocks in
+ * dl_wait_end() until the download ends.
+ *
  * THREADS.  A parsed source list is immutable; any thread may fetch.
  */
 #ifndef SYMSRVD_SYMSOURCE_H
@@ -74,9 +82,22 @@ enum symsource_status {
 };
 const char *symsource_status_name(enum symsource_status st);
 
+struct cache;
+struct fetch;
+struct inflight;
+
+/* The worker's downloader pool and what it publishes into; all three
+ * outlive every job. */
+struct symsource_pool {
+    struct fetch *fetch;
+    struct inflight *inflight;
+    struct cache *cache;
+};
+
 /* Context shared by the fetches of one job. */
 struct symsource_ctx {
     const struct config *cfg;
+    const struct symsource_pool *pool; /* NULL: the cache is only read */
     const char *scope; /* "global" when the request gave none */
 };
 
