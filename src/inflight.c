@@ -28,6 +28,8 @@ struct dl {
     char upstream[48];          /* protected by lock */
     struct dl_waiter *waiters;  /* protected by lock */
     pthread_cond_t ended;       /* broadcast when DONE or FAILED */
+    void *origin;               /* set once by the creator before queueing */
+    void (*origin_free)(void *);
     struct inflight *table;     /* immutable */
     struct dl *next;            /* protected by table lock */
 };
@@ -108,6 +110,17 @@ struct dl *inflight_get(struct inflight *t, const char *key,
     return d;
 }
 
+void dl_set_origin(struct dl *d, void *origin, void (*free_fn)(void *))
+{
+    d->origin = origin;
+    d->origin_free = free_fn;
+}
+
+void *dl_origin(const struct dl *d)
+{
+    return d->origin;
+}
+
 unsigned inflight_count(struct inflight *t)
 {
     unsigned n;
@@ -153,6 +166,8 @@ void dl_unref(struct dl *d)
         close(d->fd);
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->ended);
+    if (d->origin_free != NULL)
+        d->origin_free(d->origin);
     free(d);
 }
 

@@ -78,6 +78,13 @@ void inflight_free(struct inflight *t); /* table must be empty */
 struct dl *inflight_get(struct inflight *t, const char *key,
                         const struct symkey *orig, bool *created);
 
+/* Attach ORIGIN (what to fetch instead of the configured upstreams; see
+ * fetch.h) to D, which owns it from now on and frees it with FREE_FN.
+ * Only the creator, before queueing D. */
+void dl_set_origin(struct dl *d, void *origin, void (*free_fn)(void *));
+/* D's origin, or NULL: valid while the caller holds a reference. */
+void *dl_origin(const struct dl *d);
+
 /* Number of downloads in the table. */
 unsigned inflight_count(struct inflight *t);
 

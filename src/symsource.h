@@ -4,11 +4,15 @@
  * array, or the box's own cache when it has none) and getting one file
  * from one of them.
  *
- * An http source's files are downloaded with libcurl into
- * "<cache dir>/.Symsrvd/sources/<hash>" (temp file, then rename; a 404 is
- * remembered as an empty file for [cache] negative_ttl), keyed by scope,
- * source id and URL, so a private source's files stay in their scope and
- * a public one's (is_public) are shared.  Request-supplied URLs are a
+ * An http source's files are downloaded by the worker's downloader pool
+ * (fetch.h, as a struct fetch_origin) and stored under the key
+ * ".Symsrvd/sources/<hash>" of scope, source id and URL, so a private
+ * source's files stay in their scope and a public one's (is_public) are
+ * shared; like a proxy download, it is shared by the jobs that ask at
+ * once, a compressed twin (name.pd_) is tried and decoded, the file is
+ * published and indexed (so evicted like the rest), a 404 is remembered
+ * for [cache] negative_ttl, and the bytes are counted in /metrics.  The
+ * proxy never serves or lists these keys.  Request-supplied URLs are a
  * server-side request forgery hole: with allow_request_sources = public,
  * every address the host resolves to must be public, the checked address
  * is pinned for the connection (CURLOPT_RESOLVE), only http and https are

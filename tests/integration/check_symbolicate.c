@@ -735,6 +735,89 @@ START_TEST(test_box_cache_cab_twin)
 }
 END_TEST
 
+struct post_job {
+    const char *url, *body;
+    struct http_resp r;
+};
+
+static void *post_thread(void *arg)
+{
+    struct post_job *j = arg;
+
+    http_post(j->url, NULL, j->body, strlen(j->body), &j->r);
+    return NULL;
+}
+
+/* An http source's files go through the pool too: a store holding only
+ * the CAB twin symbolicates from the decoded PDB, its 404s are
+ * remembered, and two jobs asking at once make one upstream request. */
+START_TEST(test_http_source_through_pool)
+{
+    const char *pd_ = "/crash.pdb/" PDB_ID "/crash.pd_";
+    const char *exe = "/crash.exe/5AB380779000/crash.exe";
+    struct itest t;
+    /* one worker: both jobs share its table of downloads */
+    char *conf = conf_with("[server]\nworkers = 1\n"), *src, *body, *url;
+    char *cab;
+    struct post_job jobs[2];
+    pthread_t th[2];
+    size_t len;
+    json_t *a;
+
+    itest_start_conf(&t, 1, conf);
+    cab = make_cab("pdb/crash.pdb", "crash.pdb", &len);
+    stub_add(t.up[0], pd_, cab, len);
+    src = http_source(&t, "symstore");
+    body = pe_request(src);
+    a = post_ok(&t, "/symbolicate?scope=x", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    json_decref(a);
+    ck_assert(metric(&t, "symsrvd_upstream_decoded_total") == 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], pd_), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], exe), 1);
+    a = post_ok(&t, "/symbolicate?scope=x", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    json_decref(a);
+    ck_assert_uint_eq(stub_hits(t.up[0], pd_), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], exe), 1); /* remembered miss */
+    /* a private source's files and misses are not the lister's */
+    for (size_t i = 0; i < 2; i++) {
+        struct http_resp l;
+
+        itest_get(&t, i == 0 ? "/symbols" : "/symbols?negative=1", NULL, &l);
+        ck_assert_int_eq(l.status, 200);
+        ck_assert_ptr_null(strstr(l.body, "Symsrvd"));
+        ck_assert_ptr_null(strstr(l.body, "stub"));
+        http_resp_free(&l);
+    }
+
+    /* two jobs of another scope at once, the file slow to come */
+    stub_fault(t.up[0], pd_, STUB_DELAY, 800);
+    url = itest_url(&t, "/symbolicate?scope=y");
+    for (size_t i = 0; i < 2; i++) {
+        jobs[i].url = url;
+        jobs[i].body = body;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, post_thread, &jobs[i]),
+                         0);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert_int_eq(jobs[i].r.status, 200);
+        ck_assert_ptr_nonnull(strstr(jobs[i].r.body, "RequestDump"));
+        http_resp_free(&jobs[i].r);
+    }
+    ck_assert_uint_eq(stub_hits(t.up[0], pd_), 2);
+    ck_assert(metric(&t, "symsrvd_symbolicate_coalesced_total") >= 1);
+    free(url);
+    free(cab);
+    free(body);
+    free(src);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
 static char *slow_request(struct itest *t)
 {
     char *src = http_source(t, "symstore"), *body;
@@ -1181,8 +1264,10 @@ int main(void)
     tcase_add_test(tc, test_minidump_fixtures);
     tcase_add_test(tc, test_minidump_errors);
     tcase_add_test(tc, test_box_cache_coalesced_with_proxy);
-    if (have_gcab)
+    if (have_gcab) {
         tcase_add_test(tc, test_box_cache_cab_twin);
+        tcase_add_test(tc, test_http_source_through_pool);
+    }
     suite_add_tcase(s, tc);
     rc = ckrun(s);
     return rc == EXIT_SUCCESS && !have_gcab ? 77 : rc;
