@@ -557,7 +557,7 @@ static struct curl_slist *origin_headers(const struct fetch_origin *o)
 /* One hop of an origin's request: URL, checked and pinned by the caller
  * (RESOLVE, may be ""), with the origin's headers and keys on its own
  * URL only (FIRST).  Redirects are not followed here: *NEXT gets the
- * target (new string) and the result is ATTEMPT_RETRY. */
+ * target (new string).  Otherwise OK, NOT_FOUND or ERROR (no retries). */
 static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
                                const char *url, const char *resolve,
                                bool first, char **next)
@@ -593,7 +593,7 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
         curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &redir) == CURLE_OK &&
         redir != NULL) {
         *next = xstrdup(redir);
-        a = ATTEMPT_RETRY;
+        a = ATTEMPT_ERROR;
     } else if (x->too_big) {
         snprintf(o->detail, sizeof(o->detail),
                  "download failed: maximum file size exceeded");
@@ -606,6 +606,9 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
         a = ATTEMPT_ERROR;
     } else if (o->status >= 200 && o->status < 300) {
         a = check_length(x);
+        if (a != ATTEMPT_OK)
+            snprintf(o->detail, sizeof(o->detail),
+                     "download failed: body shorter than announced");
     } else if (o->status >= 400 && o->status < 500 && o->status != 401 &&
                o->status != 403) {
         a = ATTEMPT_NOT_FOUND;
@@ -619,9 +622,7 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
     curl_easy_setopt(c, CURLOPT_RESOLVE, NULL);
     curl_slist_free_all(hdrs);
     curl_slist_free_all(pin);
-    return a == ATTEMPT_RETRY || a == ATTEMPT_OK || a == ATTEMPT_NOT_FOUND
-               ? a
-               : ATTEMPT_ERROR;
+    return a == ATTEMPT_OK || a == ATTEMPT_NOT_FOUND ? a : ATTEMPT_ERROR;
 }
 
 /* URL from origin O, following its redirects by hand, each target checked
@@ -639,7 +640,7 @@ static enum attempt origin_file(struct xfer *x, struct fetch_origin *o,
             break;
         }
         a = origin_hop(x, o, cur, resolve, hop == 0, &next);
-        if (a != ATTEMPT_RETRY)
+        if (next == NULL)
             break;
         free(cur);
         cur = next;

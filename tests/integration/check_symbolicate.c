@@ -809,6 +809,16 @@ START_TEST(test_http_source_through_pool)
     }
     ck_assert_uint_eq(stub_hits(t.up[0], pd_), 2);
     ck_assert(metric(&t, "symsrvd_symbolicate_coalesced_total") >= 1);
+
+    /* a body cut short fails the module and leaves nothing cached */
+    stub_fault(t.up[0], pd_, STUB_TRUNCATE, 100);
+    a = post_ok(&t, "/symbolicate?scope=z", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    json_decref(a);
+    a = post_ok(&t, "/symbolicate?scope=z", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    json_decref(a);
+    ck_assert_uint_eq(stub_hits(t.up[0], pd_), 4);
     free(url);
     free(cab);
     free(body);
