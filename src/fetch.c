@@ -32,6 +32,7 @@
 #include "xalloc.h"
 
 #define FETCH_QUEUE_SIZE 4096
+#define FETCH_ORIGIN_CONNECT_MS 5000L
 
 enum job_kind { JOB_DOWNLOAD, JOB_GZIP };
 
@@ -89,7 +90,11 @@ struct xfer {
     unsigned char head[DECOMPRESS_SNIFF_LEN]; /* the body's first bytes */
     size_t nhead;
     bool write_failed;
-    const struct config_upstream *up;
+    const struct config_upstream *up; /* NULL for an origin */
+    const char *label;    /* who sends it: upstream name or origin label */
+    bool hold;            /* an origin's body: nobody streams it */
+    uint64_t max;         /* largest body accepted (0: no limit) */
+    bool too_big;
     enum dl_reason worst; /* the reason to report if nothing succeeds */
 };
 
@@ -146,7 +151,7 @@ static int start_stream(struct xfer *x)
     if (x->encoded)
         cl = -1;
     fetch_tail_announce(x->info, (int64_t)cl);
-    dl_stream(x->d, rfd, (int64_t)cl, x->up->name);
+    dl_stream(x->d, rfd, (int64_t)cl, x->label);
     x->started = true;
     /* The bytes written while the start was being sniffed. */
     dl_progress(x->d, x->written);
@@ -171,7 +176,7 @@ static int sniff(struct xfer *x, const char *buf, size_t len)
         x->packed = true;
         return 0;
     }
-    return start_stream(x);
+    return x->hold ? 0 : start_stream(x);
 }
 
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
@@ -179,6 +184,11 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
     struct xfer *x = arg;
     size_t len = size * n;
 
+    if (x->max != 0 && x->written + len > x->max) {
+        x->too_big = true;
+        x->write_failed = true;
+        return 0;
+    }
     if (write_full(x->fd, buf, len) != 0) {
         log_warn("download %s: write %s", dl_key(x->d), x->part);
         x->write_failed = true;
@@ -287,10 +297,10 @@ static char *upstream_url(const struct config_upstream *up,
     return xasprintf("%s/%s/%s/%s", up->url, enc[0], enc[1], enc[2]);
 }
 
-static void setup_handle(struct fetcher *ft, struct xfer *x, const char *url)
+static void setup_handle(struct fetcher *ft, struct xfer *x, const char *url,
+                         long connect_ms, long timeout_ms)
 {
     CURL *c = ft->curl;
-    const struct config_upstream *up = x->up;
 
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -302,9 +312,8 @@ static void setup_handle(struct fetcher *ft, struct xfer *x, const char *url)
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "symsrvd/" PACKAGE_VERSION);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)up->connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)up->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ft->errbuf);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -376,11 +385,24 @@ static enum attempt check_length(struct xfer *x)
     curl_easy_getinfo(x->ft->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     if (!x->encoded && cl >= 0 && (uint64_t)cl != x->written) {
         log_warnx("download %s: %s sent %" PRIu64 " of %" PRId64 " bytes",
-                  dl_key(x->d), x->up->name, x->written, (int64_t)cl);
+                  dl_key(x->d), x->label, x->written, (int64_t)cl);
         x->worst = DL_REASON_UPSTREAM_ERROR;
         return x->started ? ATTEMPT_FATAL : ATTEMPT_RETRY;
     }
     return ATTEMPT_OK;
+}
+
+/* Empty the temp file and the per-response state for a new attempt. */
+static int attempt_reset(struct xfer *x)
+{
+    if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0)
+        return -1;
+    x->written = 0;
+    x->encoded = false;
+    x->packed = x->twin;
+    x->nhead = 0;
+    x->ft->errbuf[0] = '\0';
+    return 0;
 }
 
 static enum attempt attempt_once(struct xfer *x, const char *url,
@@ -390,14 +412,10 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
     enum attempt a;
     CURLcode rc;
 
-    if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0)
+    if (attempt_reset(x) != 0)
         return ATTEMPT_FATAL;
-    x->written = 0;
-    x->encoded = false;
-    x->packed = x->twin;
-    x->nhead = 0;
-    ft->errbuf[0] = '\0';
-    setup_handle(ft, x, url);
+    setup_handle(ft, x, url, (long)x->up->connect_timeout_ms,
+                 (long)x->up->timeout_ms);
     rc = curl_easy_perform(ft->curl);
     a = classify(rc, x);
     if (a == ATTEMPT_OK)
@@ -429,6 +447,7 @@ static enum attempt try_file(struct xfer *x, size_t i, const char *file)
     if (url == NULL)
         return ATTEMPT_ERROR;
     x->up = up;
+    x->label = up->name;
     for (n = 0; n <= up->retries; n++) {
         if (n > 0) {
             if (i < METRICS_MAX_UPSTREAMS)
@@ -478,11 +497,11 @@ static enum attempt unpack(struct xfer *x)
     x->fd = fd;
     metrics_add(&metrics->upstream_decoded, 1);
     log_info("download %s: decoded %" PRIu64 " bytes into %" PRIu64
-             " from %s", dl_key(x->d), x->written, size, x->up->name);
+             " from %s", dl_key(x->d), x->written, size, x->label);
     x->written = size;
     return ATTEMPT_OK;
 bad:
-    log_warnx("download %s: %s: %s", dl_key(x->d), x->up->name, why);
+    log_warnx("download %s: %s: %s", dl_key(x->d), x->label, why);
     metrics_add(&metrics->upstream_rejected, 1);
     x->worst = DL_REASON_UPSTREAM_ERROR;
     return ATTEMPT_ERROR;
@@ -507,6 +526,154 @@ static enum attempt try_upstream(struct xfer *x, size_t i)
     return a;
 }
 
+/* --- an origin: a place the configuration does not name ---------------- */
+
+void fetch_origin_free(void *arg)
+{
+    struct fetch_origin *o = arg;
+
+    if (o == NULL)
+        return;
+    free(o->label);
+    for (size_t i = 0; i < 2; i++)
+        free(o->urls[i]);
+    for (char **h = o->headers; h != NULL && *h != NULL; h++)
+        free(*h);
+    free(o->headers);
+    free(o->sigv4);
+    free(o->userpwd);
+    free(o);
+}
+
+static struct curl_slist *origin_headers(const struct fetch_origin *o)
+{
+    struct curl_slist *l = NULL;
+
+    for (char **h = o->headers; h != NULL && *h != NULL; h++)
+        l = curl_slist_append(l, *h);
+    return l;
+}
+
+/* One hop of an origin's request: URL, checked and pinned by the caller
+ * (RESOLVE, may be ""), with the origin's headers and keys on its own
+ * URL only (FIRST).  Redirects are not followed here: *NEXT gets the
+ * target (new string).  Otherwise OK, NOT_FOUND or ERROR (no retries). */
+static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
+                               const char *url, const char *resolve,
+                               bool first, char **next)
+{
+    CURL *c = x->ft->curl;
+    struct curl_slist *pin = NULL, *hdrs = first ? origin_headers(o) : NULL;
+    char *redir = NULL;
+    enum attempt a;
+    CURLcode rc;
+
+    *next = NULL;
+    if (attempt_reset(x) != 0)
+        return ATTEMPT_FATAL;
+    setup_handle(x->ft, x, url, FETCH_ORIGIN_CONNECT_MS, (long)o->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 0L);
+    /* A pinned connection is neither taken from nor left to the pool of
+     * kept-alive ones, which another address of the host may have made. */
+    if (resolve[0] != '\0') {
+        pin = curl_slist_append(NULL, resolve);
+        curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
+        curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    if (first && o->sigv4 != NULL) {
+        curl_easy_setopt(c, CURLOPT_AWS_SIGV4, o->sigv4);
+        curl_easy_setopt(c, CURLOPT_USERPWD, o->userpwd);
+    }
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &o->status);
+    if (rc == CURLE_OK && o->status >= 300 && o->status < 400 &&
+        curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &redir) == CURLE_OK &&
+        redir != NULL) {
+        *next = xstrdup(redir);
+        a = ATTEMPT_ERROR;
+    } else if (x->too_big) {
+        snprintf(o->detail, sizeof(o->detail),
+                 "download failed: maximum file size exceeded");
+        a = ATTEMPT_ERROR;
+    } else if (rc != CURLE_OK) {
+        snprintf(o->detail, sizeof(o->detail), "download failed: %.200s",
+                 x->ft->errbuf[0] ? x->ft->errbuf : curl_easy_strerror(rc));
+        x->worst = rc == CURLE_OPERATION_TIMEDOUT ? DL_REASON_TIMEOUT
+                                                  : DL_REASON_UPSTREAM_ERROR;
+        a = ATTEMPT_ERROR;
+    } else if (o->status >= 200 && o->status < 300) {
+        a = check_length(x);
+        if (a != ATTEMPT_OK)
+            snprintf(o->detail, sizeof(o->detail),
+                     "download failed: body shorter than announced");
+    } else if (o->status >= 400 && o->status < 500 && o->status != 401 &&
+               o->status != 403) {
+        a = ATTEMPT_NOT_FOUND;
+    } else {
+        snprintf(o->detail, sizeof(o->detail), "download failed: HTTP %ld",
+                 o->status);
+        x->worst = DL_REASON_UPSTREAM_ERROR;
+        a = ATTEMPT_ERROR;
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, NULL);
+    curl_slist_free_all(hdrs);
+    curl_slist_free_all(pin);
+    return a == ATTEMPT_OK || a == ATTEMPT_NOT_FOUND ? a : ATTEMPT_ERROR;
+}
+
+/* URL from origin O, following its redirects by hand, each target checked
+ * by O's own rule before any connection is made. */
+static enum attempt origin_file(struct xfer *x, struct fetch_origin *o,
+                                const char *url)
+{
+    char *cur = xstrdup(url), *next = NULL, resolve[512];
+    enum attempt a = ATTEMPT_ERROR;
+
+    for (unsigned hop = 0; hop <= FETCH_ORIGIN_REDIRECTS; hop++) {
+        if (o->check(o->check_arg, cur, resolve, sizeof(resolve), o->detail,
+                     sizeof(o->detail)) != 0) {
+            a = ATTEMPT_ERROR;
+            break;
+        }
+        a = origin_hop(x, o, cur, resolve, hop == 0, &next);
+        if (next == NULL)
+            break;
+        free(cur);
+        cur = next;
+        a = ATTEMPT_ERROR;
+        snprintf(o->detail, sizeof(o->detail),
+                 "download failed: too many redirects");
+    }
+    free(cur);
+    return a;
+}
+
+/* D's file from its origin: the file, then its compressed twin. */
+static enum attempt try_origin(struct xfer *x, struct fetch_origin *o)
+{
+    enum attempt a = ATTEMPT_NOT_FOUND;
+
+    x->label = o->label;
+    x->hold = true;
+    x->max = o->max_size;
+    for (size_t i = 0; i < 2 && o->urls[i] != NULL; i++) {
+        x->twin = i == 1;
+        a = origin_file(x, o, o->urls[i]);
+        if (a != ATTEMPT_NOT_FOUND)
+            break;
+    }
+    if (a == ATTEMPT_OK && x->packed)
+        a = unpack(x);
+    if (a == ATTEMPT_ERROR && o->detail[0] == '\0')
+        snprintf(o->detail, sizeof(o->detail), "download failed");
+    x->twin = false;
+    return a;
+}
+
 /* --- a whole download --------------------------------------------------- */
 
 /* Hand the complete temp file and its index record to the store. */
@@ -519,8 +686,12 @@ static int publish(struct xfer *x)
     memset(&e, 0, sizeof(e));
     e.size = x->written;
     e.gz = x->written < cfg->gzip_min_size ? CACHE_GZ_NONE : CACHE_GZ_UNKNOWN;
-    snprintf(e.upstream, sizeof(e.upstream), "%s", x->up->name);
-    symkey_exact(dl_orig(x->d), neg, sizeof(neg));
+    snprintf(e.upstream, sizeof(e.upstream), "%s", x->label);
+    /* an origin's misses are remembered under the download's own key */
+    if (dl_origin(x->d) != NULL)
+        snprintf(neg, sizeof(neg), "%s", dl_key(x->d));
+    else
+        symkey_exact(dl_orig(x->d), neg, sizeof(neg));
     return store_publish(cfg->cache_dir, x->ft->f->cache, dl_key(x->d), neg,
                          x->fd, x->part, &e);
 }
@@ -529,7 +700,11 @@ static void record_outcome(struct fetch *f, struct dl *d, bool all_404)
 {
     char neg[SYMKEY_CANON_MAX];
 
-    if (!all_404 || symkey_exact(dl_orig(d), neg, sizeof(neg)) < 0)
+    if (!all_404)
+        return;
+    if (dl_origin(d) != NULL)
+        snprintf(neg, sizeof(neg), "%s", dl_key(d));
+    else if (symkey_exact(dl_orig(d), neg, sizeof(neg)) < 0)
         return;
     cache_negative_insert(f->cache, neg,
                           wall_ms() + (int64_t)f->cfg->negative_ttl_ms);
@@ -556,7 +731,11 @@ static void download(struct fetcher *ft, struct dl *d)
         log_warn("download %s: %s", dl_key(d), x.part);
         goto out;
     }
-    for (i = 0; i < f->cfg->nupstreams; i++) {
+    if (dl_origin(d) != NULL) {
+        a = try_origin(&x, dl_origin(d));
+        all_404 = a == ATTEMPT_NOT_FOUND;
+    }
+    for (i = 0; dl_origin(d) == NULL && i < f->cfg->nupstreams; i++) {
         if (!speaks(&f->cfg->upstreams[i], dl_orig(d)))
             continue;
         a = try_upstream(&x, i);
@@ -580,9 +759,10 @@ out:
         close(x.fd);
     if (a == ATTEMPT_OK) {
         log_info("stored %s (%" PRIu64 " bytes from %s)", dl_key(d), x.written,
-                 x.up->name);
+                 x.label);
         dl_finish(d, true, DL_REASON_NONE);
-        if (x.written >= f->cfg->gzip_min_size)
+        /* an origin's file is only read by jobs, never served gzip'd */
+        if (x.written >= f->cfg->gzip_min_size && dl_origin(d) == NULL)
             fetch_gzip(f, dl_key(d));
         return;
     }

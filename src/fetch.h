@@ -23,12 +23,44 @@
 #define SYMSRVD_FETCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct cache;
 struct dl;
 struct fetch;
 struct symkey;
+
+/* A download from a place the configuration does not name (a
+ * /symbolicate request's http or s3 source), attached to its struct dl
+ * with dl_set_origin(d, o, fetch_origin_free) before fetch_download().
+ * The pool stores it under the download's key like any other file:
+ * coalesced, decoded, published, its 404 remembered under that key.
+ * Redirects are followed by hand, CHECK approving every hop first; the
+ * headers and keys go to the first URL only.  No retries. */
+struct fetch_origin {
+    char *label;     /* the source's name, for logs and the index */
+    char *urls[2];   /* the file, then its compressed twin (or NULL) */
+    char **headers;  /* "Name: value" lines, NULL-terminated (or NULL) */
+    char *sigv4;     /* CURLOPT_AWS_SIGV4, or NULL */
+    char *userpwd;   /* its "key:secret" (never logged) */
+    /* 0 when URL may be fetched, with RESOLVE the "host:port:address"
+     * to pin the connection to ("" for none); else -errno and DETAIL. */
+    int (*check)(const void *arg, const char *url, char *resolve,
+                 size_t rlen, char *detail, size_t dlen);
+    const void *check_arg;
+    uint64_t max_size;   /* 0: no limit */
+    uint64_t timeout_ms; /* per hop */
+    /* Written by the downloader before the download finishes. */
+    long status;       /* the last HTTP status */
+    char detail[256];  /* why it failed */
+};
+
+void fetch_origin_free(void *o); /* NULL-safe */
+
+/* Redirects an origin may send before the download fails. */
+#define FETCH_ORIGIN_REDIRECTS 5
 
 /* Call once per process before any thread starts. */
 void fetch_global_init(void);

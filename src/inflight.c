@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xalloc.h"
@@ -26,6 +27,9 @@ struct dl {
     int64_t length;             /* protected by lock; -1 unknown */
     char upstream[48];          /* protected by lock */
     struct dl_waiter *waiters;  /* protected by lock */
+    pthread_cond_t ended;       /* broadcast when DONE or FAILED */
+    void *origin;               /* set once by the creator before queueing */
+    void (*origin_free)(void *);
     struct inflight *table;     /* immutable */
     struct dl *next;            /* protected by table lock */
 };
@@ -69,6 +73,12 @@ static struct dl *dl_new(struct inflight *t, const char *key,
     snprintf(d->key, sizeof(d->key), "%s", key);
     d->orig = *orig;
     atomic_init(&d->refs, 1); /* the table's */
+    pthread_condattr_t ca;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->ended, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&d->lock, NULL);
     d->state = DL_PENDING;
     d->fd = -1;
@@ -98,6 +108,17 @@ struct dl *inflight_get(struct inflight *t, const char *key,
     dl_ref(d);
     pthread_mutex_unlock(&t->lock);
     return d;
+}
+
+void dl_set_origin(struct dl *d, void *origin, void (*free_fn)(void *))
+{
+    d->origin = origin;
+    d->origin_free = free_fn;
+}
+
+void *dl_origin(const struct dl *d)
+{
+    return d->origin;
 }
 
 unsigned inflight_count(struct inflight *t)
@@ -144,6 +165,9 @@ void dl_unref(struct dl *d)
     if (d->fd >= 0)
         close(d->fd);
     pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->ended);
+    if (d->origin_free != NULL)
+        d->origin_free(d->origin);
     free(d);
 }
 
@@ -267,7 +291,31 @@ void dl_finish(struct dl *d, bool ok, enum dl_reason reason)
     d->state = ok ? DL_DONE : DL_FAILED;
     d->reason = ok ? DL_REASON_NONE : reason;
     wake_all(d);
+    pthread_cond_broadcast(&d->ended);
     pthread_mutex_unlock(&d->lock);
+}
+
+enum dl_state dl_wait_end(struct dl *d, uint64_t timeout_ms,
+                          enum dl_reason *reason)
+{
+    struct timespec until;
+    enum dl_state st;
+    int rc = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(timeout_ms / 1000);
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&d->lock);
+    while (rc == 0 && d->state != DL_DONE && d->state != DL_FAILED)
+        rc = pthread_cond_timedwait(&d->ended, &d->lock, &until);
+    st = d->state;
+    *reason = d->reason;
+    pthread_mutex_unlock(&d->lock);
+    return st;
 }
 
 static unsigned expire_dl(struct dl *d, uint64_t now_ms)

@@ -9,7 +9,10 @@
  * callback, which the server points at MHD_resume_connection) and
  * parks (MHD_suspend_connection).  The downloader publishes progress
  * under the download's lock and wakes every registered waiter; waiters
- * are one-shot and re-register when they need to wait again.  Clients
+ * are one-shot and re-register when they need to wait again.  A job that
+ * needs the whole file (a symbolication thread) may instead block in
+ * dl_wait_end(), on a condition variable broadcast when the download
+ * ends.  Clients
  * read the growing temp file through the fd dl_readable() hands out, with
  * pread at their own pace, so a slow client never slows the download and
  * a large file is never held in memory.
@@ -75,6 +78,13 @@ void inflight_free(struct inflight *t); /* table must be empty */
 struct dl *inflight_get(struct inflight *t, const char *key,
                         const struct symkey *orig, bool *created);
 
+/* Attach ORIGIN (what to fetch instead of the configured upstreams; see
+ * fetch.h) to D, which owns it from now on and frees it with FREE_FN.
+ * Only the creator, before queueing D. */
+void dl_set_origin(struct dl *d, void *origin, void (*free_fn)(void *));
+/* D's origin, or NULL: valid while the caller holds a reference. */
+void *dl_origin(const struct dl *d);
+
 /* Number of downloads in the table. */
 unsigned inflight_count(struct inflight *t);
 
@@ -101,6 +111,12 @@ uint64_t dl_readable(struct dl *d, struct dl_waiter *w, uint64_t pos,
 
 /* Client side: take W off D's queue (no-op when not queued). */
 void dl_unwait(struct dl *d, struct dl_waiter *w);
+
+/* Job side: block the calling thread until D is DONE or FAILED, or for
+ * at most TIMEOUT_MS.  Returns the state then (PENDING or STREAMING when
+ * the time ran out); *REASON is the reason when FAILED. */
+enum dl_state dl_wait_end(struct dl *d, uint64_t timeout_ms,
+                          enum dl_reason *reason);
 
 /* Downloader side.  Each takes the lock and wakes every waiter. */
 void dl_stream(struct dl *d, int fd, int64_t length, const char *upstream);

@@ -143,6 +143,12 @@ static const struct metrics_row rows[] = {
      "Compressed bodies refused: not one cabinet holding just the file, "
      "or corrupt.",
      COUNTER(upstream_rejected)},
+    {"symsrvd_symbolicate_misses_total", "counter",
+     "Symbolication lookups that started a download.",
+     COUNTER(symbolicate_misses)},
+    {"symsrvd_symbolicate_coalesced_total", "counter",
+     "Symbolication lookups that joined a download in flight.",
+     COUNTER(symbolicate_coalesced)},
     {"symsrvd_worker_restarts_total", "counter",
      "Workers restarted after dying.", COUNTER(worker_restarts)},
     {"symsrvd_workers", "gauge", "Worker processes running.",

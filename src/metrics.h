@@ -54,6 +54,9 @@ struct metrics {
     _Atomic uint64_t gzip_created;
     _Atomic uint64_t upstream_decoded;
     _Atomic uint64_t upstream_rejected;
+    _Atomic uint64_t symbolicate_misses;    /* job lookups that started a
+                                             * download */
+    _Atomic uint64_t symbolicate_coalesced; /* ... that joined one */
     _Atomic uint64_t worker_restarts;
     _Atomic uint64_t evictions;     /* files evicted (see evict.h) */
     _Atomic uint64_t evicted_bytes; /* with their gzip copies and tables */

@@ -36,6 +36,7 @@
 #include "symbolicate.h"
 #include "symjob.h"
 #include "symminidump.h"
+#include "symsource.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -500,6 +501,8 @@ enum MHD_Result server_api_healthcheck(struct req *r)
 
 int server_api_start(struct server *s)
 {
+    struct symsource_pool pool = {.fetch = s->fetch, .inflight = s->inflight,
+                                  .cache = s->cache};
     struct api *a = xcalloc(1, sizeof(*a));
     int rc = symjob_open(s->cfg->cache_dir, s->cfg->max_jobs,
                          s->cfg->result_ttl_ms, &a->jobs);
@@ -507,7 +510,7 @@ int server_api_start(struct server *s)
         free(a);
         return rc;
     }
-    symbolicator_new(s->cfg, &a->engine);
+    symbolicator_new(s->cfg, &pool, &a->engine);
     a->srv = s;
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->idle, NULL);

@@ -19,6 +19,7 @@
 #include "listing.h"
 #include "log.h"
 #include "server_int.h"
+#include "store.h"
 #include "symkey.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -184,8 +185,12 @@ static bool list_one(void *arg, const char *key, size_t keylen,
                      const struct cache_entry *e)
 {
     struct list_state *st = arg;
-    char *json = listing_entry(key, keylen, e, st->negative);
+    size_t plen = strlen(STORE_SOURCES_PREFIX);
+    char *json;
 
+    if (keylen >= plen && memcmp(key, STORE_SOURCES_PREFIX, plen) == 0)
+        return true; /* a job's file: none of the lister's business */
+    json = listing_entry(key, keylen, e, st->negative);
     fprintf(st->batch, "%s%s", st->emitted++ > 0 ? "," : "", json);
     free(json);
     if (keylen < sizeof(st->last)) {

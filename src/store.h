@@ -21,6 +21,11 @@
 
 #define STORE_PATH_MAX 4096
 
+/* Keys of files downloaded from /symbolicate request sources (see
+ * symsource.h): indexed and evicted like the rest, never served or
+ * listed, since a private source's files belong to its scope. */
+#define STORE_SOURCES_PREFIX ".Symsrvd/sources/"
+
 struct cache;
 struct cache_entry;
 

@@ -31,11 +31,17 @@
 #define SYM_TABLES_IN_MEMORY 4096
 
 
-int symbolicator_new(const struct config *cfg, struct symbolicator **out)
+int symbolicator_new(const struct config *cfg,
+                     const struct symsource_pool *pool,
+                     struct symbolicator **out)
 {
     struct symbolicator *s = xcalloc(1, sizeof(*s));
 
     s->cfg = cfg;
+    if (pool != NULL) {
+        s->pool = *pool;
+        s->has_pool = true;
+    }
     s->tables = stabcache_new(cfg->cache_dir, SYM_TABLES_IN_MEMORY);
     *out = s;
     return 0;
@@ -514,8 +520,11 @@ static void resolve_used(struct resolver *rs)
     size_t used = 0, n = 0;
     bool remote = false;
 
+    /* the box's own cache downloads what it lacks when it has a pool */
     for (size_t i = 0; i < rs->r->sources.n; i++)
-        remote |= symsource_remote(&rs->r->sources.v[i]);
+        remote |= symsource_remote(&rs->r->sources.v[i]) ||
+                  (rs->ctx->pool != NULL &&
+                   rs->r->sources.v[i].kind == SYMSOURCE_CACHE);
     for (size_t i = 0; i < rs->nmods; i++)
         used += rs->mods[i].used;
     atomic_init(&rs->next, 0);
@@ -530,7 +539,8 @@ static void resolve_used(struct resolver *rs)
 char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
                        size_t *len)
 {
-    struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope};
+    struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope,
+                                .pool = s->has_pool ? &s->pool : NULL};
     size_t nmods = json_array_size(r->modules), i;
     struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
     struct resolver rs = {.s = s, .r = r, .ctx = &ctx, .mods = mods,

@@ -33,7 +33,13 @@ struct symreq_params {
     bool demangle;     /* false keeps the raw name in "function" */
 };
 
-int symbolicator_new(const struct config *cfg, struct symbolicator **out);
+struct symsource_pool;
+
+/* POOL (copied; NULL: none) is where the box's own cache source fetches
+ * what it lacks. */
+int symbolicator_new(const struct config *cfg,
+                     const struct symsource_pool *pool,
+                     struct symbolicator **out);
 void symbolicator_free(struct symbolicator *s); /* NULL-safe */
 
 /* Parse and check BODY[0..LEN).  0 and *OUT; -EINVAL when it is not JSON

@@ -21,6 +21,8 @@ struct stabcache;
 struct symbolicator {
     const struct config *cfg;
     struct stabcache *tables;
+    struct symsource_pool pool;
+    bool has_pool;
 };
 
 /* A parsed POST /symbolicate request. */

@@ -186,6 +186,7 @@ static void mdprov_init(struct mdprov *p, struct symbolicator *s,
     p->s = s;
     p->j = j;
     p->ctx.cfg = s->cfg;
+    p->ctx.pool = s->has_pool ? &s->pool : NULL;
     p->ctx.scope = j->scope;
     p->md = md;
     p->type = stackwalk_report_module_type(md);

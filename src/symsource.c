@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <pthread.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
@@ -18,16 +17,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "config.h"
-#include "fileio.h"
+#include "decompress.h"
+#include "fetch.h"
+#include "inflight.h"
+#include "metrics.h"
 #include "store.h"
 #include "strhash.h"
 #include "symkey.h"
-#include "timeutil.h"
 #include "xalloc.h"
 
-#define SYMSOURCE_MAX_REDIRECTS 5
-#define SYMSOURCE_CONNECT_TIMEOUT_MS 5000L
 
 const char *symsource_status_name(enum symsource_status st)
 {
@@ -280,31 +280,81 @@ int symsource_parse(const json_t *sources, struct symsource_list *out,
 
 /* --- the box's own cache ------------------------------------------------- */
 
-static enum symsource_status cache_get(const struct symsource_ctx *ctx,
-                                       const char *rel, char **local,
-                                       char **location)
+/* REL ("name/id/file") as a symbol-store key. */
+static bool rel_key(const char *rel, struct symkey *key)
 {
-    struct symkey key;
-    char canon[SYMKEY_CANON_MAX], path[STORE_PATH_MAX];
     const char *a = rel, *b = strchr(a, '/'), *c = b ? strchr(b + 1, '/') : 0;
-    struct stat st;
 
     if (c == NULL || strchr(c + 1, '/') != NULL ||
         (size_t)(b - a) > SYMKEY_NAME_MAX ||
         (size_t)(c - b - 1) > SYMKEY_ID_MAX || strlen(c + 1) > SYMKEY_NAME_MAX)
+        return false;
+    memset(key, 0, sizeof(*key));
+    memcpy(key->name, a, (size_t)(b - a));
+    memcpy(key->id, b + 1, (size_t)(c - b - 1));
+    strcpy(key->file, c + 1);
+    return true;
+}
+
+/* KEY (canonical CANON) is not in the store: have the pool fetch it from
+ * the configured upstreams, joining a download already under way, and
+ * wait for it to end. */
+static enum symsource_status pool_get(const struct symsource_ctx *ctx,
+                                      const struct symkey *key,
+                                      const char *canon, char *detail,
+                                      size_t dlen)
+{
+    const struct symsource_pool *p = ctx->pool;
+    char neg[SYMKEY_CANON_MAX];
+    enum dl_reason why = DL_REASON_NONE;
+    enum dl_state st;
+    bool created;
+    struct dl *d;
+
+    if (p == NULL || !fetch_serves(ctx->cfg, key))
         return SYMSOURCE_NOTFOUND;
-    memset(&key, 0, sizeof(key));
-    memcpy(key.name, a, (size_t)(b - a));
-    memcpy(key.id, b + 1, (size_t)(c - b - 1));
-    strcpy(key.file, c + 1);
-    if (symkey_canonical(&key, canon, sizeof(canon)) < 0 ||
+    if (symkey_exact(key, neg, sizeof(neg)) >= 0 &&
+        cache_negative(p->cache, neg, NULL))
+        return SYMSOURCE_NOTFOUND;
+    d = inflight_get(p->inflight, canon, key, &created);
+    metrics_add(created ? &metrics->symbolicate_misses
+                        : &metrics->symbolicate_coalesced, 1);
+    if (created && !fetch_download(p->fetch, d))
+        dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
+    st = dl_wait_end(d, ctx->cfg->download_timeout_ms, &why);
+    dl_unref(d);
+    if (st == DL_DONE)
+        return SYMSOURCE_OK;
+    if (st == DL_FAILED && why == DL_REASON_NOT_FOUND)
+        return SYMSOURCE_NOTFOUND;
+    snprintf(detail, dlen, "download failed: %s",
+             st == DL_FAILED ? dl_reason_name(why) : "timeout");
+    return SYMSOURCE_ERROR;
+}
+
+static enum symsource_status cache_get(const struct symsource_ctx *ctx,
+                                       const char *rel, char **local,
+                                       char **location, char *detail,
+                                       size_t dlen)
+{
+    struct symkey key;
+    char canon[SYMKEY_CANON_MAX], path[STORE_PATH_MAX];
+    enum symsource_status st = SYMSOURCE_OK;
+    struct stat sb;
+
+    if (!rel_key(rel, &key) ||
+        symkey_canonical(&key, canon, sizeof(canon)) < 0 ||
         store_file_path(ctx->cfg->cache_dir, canon, path, sizeof(path)) < 0)
         return SYMSOURCE_NOTFOUND;
     *location = xasprintf("symsrvd://%s", canon);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-        return SYMSOURCE_NOTFOUND;
-    *local = xstrdup(path);
-    return SYMSOURCE_OK;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        st = pool_get(ctx, &key, canon, detail, dlen);
+    if (st == SYMSOURCE_OK &&
+        (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0))
+        st = SYMSOURCE_NOTFOUND; /* published, then evicted already */
+    if (st == SYMSOURCE_OK)
+        *local = xstrdup(path);
+    return st;
 }
 
 /* --- filesystem ------------------------------------------------------------ */
@@ -410,9 +460,10 @@ bool symsource_addr_public(const struct sockaddr *sa)
 }
 
 /* One hop's target, checked.  RESOLVE gets "host:port:addr" to pin. */
-static int check_target(const struct symsource_ctx *ctx, const char *url,
-                        char *resolve, size_t rlen, char *detail, size_t dlen)
+static int check_target(const void *arg, const char *url, char *resolve,
+                        size_t rlen, char *detail, size_t dlen)
 {
+    const struct config *cfg = arg;
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL, *p;
@@ -432,7 +483,7 @@ static int check_target(const struct symsource_ctx *ctx, const char *url,
         snprintf(detail, dlen, "only http and https are allowed");
         goto out;
     }
-    if (ctx->cfg->allow_request_sources == CONFIG_SOURCES_ANY) {
+    if (cfg->allow_request_sources == CONFIG_SOURCES_ANY) {
         rc = 0;
         goto out;
     }
@@ -474,153 +525,21 @@ out:
     return rc;
 }
 
-struct sink {
-    FILE *fp;
-    uint64_t got, max;
-};
-
-static size_t sink_write(char *p, size_t size, size_t n, void *ud)
+/* The source's headers as "Name: value" lines (NULL-terminated), those
+ * that could not split a request left out. */
+static char **header_lines(const struct symsource *src)
 {
-    struct sink *s = ud;
-
-    s->got += size * n;
-    if (s->got > s->max)
-        return 0;
-    return fwrite(p, size, n, s->fp);
-}
-
-static struct curl_slist *header_list(const struct symsource *src)
-{
-    struct curl_slist *l = NULL;
+    char **l = xcalloc(json_object_size(src->headers) + 1, sizeof(*l));
+    size_t n = 0;
     const char *k;
     json_t *v;
 
     json_object_foreach(src->headers, k, v) {
         if (json_is_string(v) && strpbrk(k, "\r\n:") == NULL &&
-            strpbrk(json_string_value(v), "\r\n") == NULL) {
-            char *h = xasprintf("%s: %s", k, json_string_value(v));
-
-            l = curl_slist_append(l, h);
-            free(h);
-        }
+            strpbrk(json_string_value(v), "\r\n") == NULL)
+            l[n++] = xasprintf("%s: %s", k, json_string_value(v));
     }
     return l;
-}
-
-/* One hop: GET URL into SINK.  *STATUS the HTTP status, *NEXT a new
- * redirect target or NULL. */
-static int http_hop(const struct symsource_ctx *ctx,
-                    const struct symsource *src, const char *url, bool first,
-                    struct sink *sink, long *status, char **next,
-                    char *detail, size_t dlen)
-{
-    char resolve[512];
-    /* a redirect's target gets neither the source's headers nor its keys */
-    struct curl_slist *pin = NULL, *hdrs = first ? header_list(src) : NULL;
-    char *redir = NULL;
-    CURL *h;
-    CURLcode cc;
-    int rc = check_target(ctx, url, resolve, sizeof(resolve), detail, dlen);
-
-    *next = NULL;
-    if (rc < 0) {
-        curl_slist_free_all(hdrs);
-        return rc;
-    }
-    if (resolve[0] != '\0')
-        pin = curl_slist_append(NULL, resolve);
-    h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (first && src->s3_sigv4 != NULL) {
-        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, src->s3_sigv4);
-        curl_easy_setopt(h, CURLOPT_USERPWD, src->s3_keys);
-    }
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "symsrvd/" PACKAGE_VERSION);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, SYMSOURCE_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-                     (long)ctx->cfg->download_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
-    cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    if (cc == CURLE_OK && *status >= 300 && *status < 400 &&
-        curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &redir) == CURLE_OK &&
-        redir != NULL)
-        *next = xstrdup(redir);
-    if (cc != CURLE_OK) {
-        snprintf(detail, dlen, "download failed: %s",
-            sink->got > sink->max ? "maximum file size exceeded"
-                                  : curl_easy_strerror(cc));
-        rc = -EIO;
-    }
-    curl_easy_cleanup(h);
-    curl_slist_free_all(pin);
-    curl_slist_free_all(hdrs);
-    return rc;
-}
-
-static enum symsource_status map_status(long status, char *detail, size_t dlen)
-{
-    if (status >= 200 && status < 300)
-        return SYMSOURCE_OK;
-    if (status == 401 || status == 403) {
-        snprintf(detail, dlen, "%ld", status);
-        return SYMSOURCE_NOPERM;
-    }
-    if (status >= 400 && status < 500)
-        return SYMSOURCE_NOTFOUND;
-    snprintf(detail, dlen, "download failed: HTTP %ld", status);
-    return SYMSOURCE_ERROR;
-}
-
-/* Download URL into DST via a temp file; a miss leaves DST empty. */
-static enum symsource_status http_fetch(const struct symsource_ctx *ctx,
-                                        const struct symsource *src,
-                                        const char *url, const char *dst,
-                                        char *detail, size_t dlen)
-{
-    char *tmp = xasprintf("%s.%ld.%lu.tmp", dst, (long)getpid(),
-                          (unsigned long)pthread_self());
-    struct sink sink = {.max = ctx->cfg->max_download_size};
-    enum symsource_status st = SYMSOURCE_ERROR;
-    char *cur = xstrdup(url), *next = NULL;
-    long status = 0;
-
-    sink.fp = fopen(tmp, "wb");
-    for (int hop = 0; sink.fp != NULL && hop <= SYMSOURCE_MAX_REDIRECTS;
-         hop++) {
-        if (http_hop(ctx, src, cur, hop == 0, &sink, &status, &next, detail,
-                     dlen) < 0)
-            break;
-        if (next == NULL) {
-            st = map_status(status, detail, dlen);
-            break;
-        }
-        free(cur);
-        cur = next;
-        rewind(sink.fp);
-        sink.got = 0;
-        if (hop == SYMSOURCE_MAX_REDIRECTS)
-            snprintf(detail, dlen, "download failed: too many redirects");
-    }
-    if (sink.fp != NULL && st == SYMSOURCE_NOTFOUND)
-        rewind(sink.fp); /* remembered as an empty file */
-    if (sink.fp != NULL && fflush(sink.fp) == 0 &&
-        ftruncate(fileno(sink.fp), st == SYMSOURCE_OK ? (off_t)sink.got : 0) ==
-            0 &&
-        (st == SYMSOURCE_OK || st == SYMSOURCE_NOTFOUND))
-        rename(tmp, dst);
-    if (sink.fp != NULL)
-        fclose(sink.fp);
-    unlink(tmp);
-    free(tmp);
-    free(cur);
-    return st;
 }
 
 static char *http_url(const struct symsource *src, const char *rel)
@@ -638,15 +557,119 @@ static char *http_url(const struct symsource *src, const char *rel)
     return url;
 }
 
+/* What the pool fetches for REL at URL in SRC. */
+static struct fetch_origin *origin_new(const struct symsource_ctx *ctx,
+                                       const struct symsource *src,
+                                       const char *rel, const char *url)
+{
+    struct fetch_origin *o = xcalloc(1, sizeof(*o));
+    const char *file = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    char twin[SYMKEY_NAME_MAX + 1];
+
+    o->label = xstrdup(src->id);
+    o->urls[0] = xstrdup(url);
+    if (decompress_twin(file, twin, sizeof(twin))) {
+        char *trel = xasprintf("%.*s%s", (int)(file - rel), rel, twin);
+
+        o->urls[1] = http_url(src, trel);
+        free(trel);
+    }
+    o->headers = header_lines(src);
+    if (src->s3_sigv4 != NULL) {
+        o->sigv4 = xstrdup(src->s3_sigv4);
+        o->userpwd = xstrdup(src->s3_keys);
+    }
+    o->check = check_target;
+    o->check_arg = ctx->cfg;
+    o->max_size = ctx->cfg->max_download_size;
+    o->timeout_ms = ctx->cfg->download_timeout_ms;
+    return o;
+}
+
+/* The store key of URL in SRC: one per scope for a private source, one
+ * for all for a public one.  Under .Symsrvd, four components: never a
+ * key a proxy client can name. */
+static char *source_key(const struct symsource_ctx *ctx,
+                        const struct symsource *src, const char *url)
+{
+    char *id = xasprintf("scope: %s\nsource: %s\nlocation: %s\n",
+                         src->is_public ? "global" : ctx->scope, src->id, url);
+    char hash[33];
+
+    strhash128_hex(id, hash);
+    free(id);
+    return xasprintf(STORE_SOURCES_PREFIX "%.2s/%s", hash, hash + 2);
+}
+
+/* How the download of D (an origin's) ended, as a candidate status. */
+static enum symsource_status origin_status(struct dl *d, enum dl_state st,
+                                           enum dl_reason why, char *detail,
+                                           size_t dlen)
+{
+    const struct fetch_origin *o = dl_origin(d);
+
+    if (st == DL_DONE)
+        return SYMSOURCE_OK;
+    if (st == DL_FAILED && why == DL_REASON_NOT_FOUND)
+        return SYMSOURCE_NOTFOUND;
+    if (st != DL_FAILED) {
+        snprintf(detail, dlen, "download failed: timeout");
+        return SYMSOURCE_ERROR;
+    }
+    if (o != NULL && (o->status == 401 || o->status == 403)) {
+        snprintf(detail, dlen, "%ld", o->status);
+        return SYMSOURCE_NOPERM;
+    }
+    snprintf(detail, dlen, "%s",
+             o != NULL && o->detail[0] ? o->detail : "download failed");
+    return SYMSOURCE_ERROR;
+}
+
+/* Have the pool fetch URL under KEY (joining a download of it under way)
+ * and wait for the end. */
+static enum symsource_status pool_fetch(const struct symsource_ctx *ctx,
+                                        const struct symsource *src,
+                                        const char *rel, const char *url,
+                                        const char *key, char *detail,
+                                        size_t dlen)
+{
+    const struct symsource_pool *p = ctx->pool;
+    const char *file = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    enum dl_reason why = DL_REASON_NONE;
+    enum symsource_status st;
+    struct symkey orig;
+    enum dl_state ds;
+    bool created;
+    struct dl *d;
+
+    /* the plain file name is what a cabinet must hold */
+    memset(&orig, 0, sizeof(orig));
+    snprintf(orig.name, sizeof(orig.name), "%s", src->id);
+    snprintf(orig.file, sizeof(orig.file), "%s", file);
+    d = inflight_get(p->inflight, key, &orig, &created);
+    metrics_add(created ? &metrics->symbolicate_misses
+                        : &metrics->symbolicate_coalesced, 1);
+    if (created) {
+        dl_set_origin(d, origin_new(ctx, src, rel, url), fetch_origin_free);
+        if (!fetch_download(p->fetch, d))
+            dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
+    }
+    /* every hop of both URLs may take the whole download timeout */
+    ds = dl_wait_end(d, ctx->cfg->download_timeout_ms *
+                            (FETCH_ORIGIN_REDIRECTS + 1) * 2, &why);
+    st = origin_status(d, ds, why, detail, dlen);
+    dl_unref(d);
+    return st;
+}
+
 static enum symsource_status http_get(const struct symsource_ctx *ctx,
                                       const struct symsource *src,
                                       const char *rel, char **local,
                                       char **location, char *detail,
                                       size_t dlen)
 {
-    char *url = http_url(src, rel), *key, hash[33], *dir, *dst;
+    char *url = http_url(src, rel), *key, path[STORE_PATH_MAX];
     enum symsource_status st;
-    struct stat sb;
 
     *location = src->s3_uri ? xasprintf("%s/%s", src->s3_uri, rel)
                             : xstrdup(url);
@@ -655,29 +678,23 @@ static enum symsource_status http_get(const struct symsource_ctx *ctx,
         free(url);
         return SYMSOURCE_NOPERM;
     }
-    key = xasprintf("scope: %s\nsource: %s\nlocation: %s\n",
-                    src->is_public ? "global" : ctx->scope, src->id, url);
-    strhash128_hex(key, hash);
-    free(key);
-    dir = xasprintf("%s/.Symsrvd/sources/%.2s", ctx->cfg->cache_dir, hash);
-    dst = xasprintf("%s/%s", dir, hash + 2);
-    if (stat(dst, &sb) == 0 && sb.st_size > 0) {
-        st = SYMSOURCE_OK;
-    } else if (stat(dst, &sb) == 0 &&
-               wall_ms() - (int64_t)sb.st_mtime * 1000 <
-                   (int64_t)ctx->cfg->negative_ttl_ms) {
-        st = SYMSOURCE_NOTFOUND;
-    } else if (mkdir_p(dir, 0750) < 0) {
-        snprintf(detail, dlen, "cannot create %s", dir);
-        st = SYMSOURCE_ERROR;
-    } else {
-        st = http_fetch(ctx, src, url, dst, detail, dlen);
+    if (ctx->pool == NULL) {
+        snprintf(detail, dlen, "no downloader");
+        free(url);
+        return SYMSOURCE_ERROR;
     }
-    if (st == SYMSOURCE_OK)
-        *local = dst;
+    key = source_key(ctx, src, url);
+    if (store_file_path(ctx->cfg->cache_dir, key, path, sizeof(path)) != 0)
+        st = SYMSOURCE_ERROR;
+    else if (store_present(ctx->cfg->cache_dir, ctx->pool->cache, key))
+        st = SYMSOURCE_OK;
+    else if (cache_negative(ctx->pool->cache, key, NULL))
+        st = SYMSOURCE_NOTFOUND;
     else
-        free(dst);
-    free(dir);
+        st = pool_fetch(ctx, src, rel, url, key, detail, dlen);
+    if (st == SYMSOURCE_OK)
+        *local = xstrdup(path);
+    free(key);
     free(url);
     return st;
 }
@@ -693,7 +710,7 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
     detail[0] = '\0';
     switch (src->kind) {
     case SYMSOURCE_CACHE:
-        return cache_get(ctx, rel, local, location);
+        return cache_get(ctx, rel, local, location, detail, dlen);
     case SYMSOURCE_FILESYSTEM:
         return fs_get(ctx, src, rel, local, location, detail, dlen);
     case SYMSOURCE_HTTP:

@@ -4,11 +4,15 @@
  * array, or the box's own cache when it has none) and getting one file
  * from one of them.
  *
- * An http source's files are downloaded with libcurl into
- * "<cache dir>/.Symsrvd/sources/<hash>" (temp file, then rename; a 404 is
- * remembered as an empty file for [cache] negative_ttl), keyed by scope,
- * source id and URL, so a private source's files stay in their scope and
- * a public one's (is_public) are shared.  Request-supplied URLs are a
+ * An http source's files are downloaded by the worker's downloader pool
+ * (fetch.h, as a struct fetch_origin) and stored under the key
+ * ".Symsrvd/sources/<hash>" of scope, source id and URL, so a private
+ * source's files stay in their scope and a public one's (is_public) are
+ * shared; like a proxy download, it is shared by the jobs that ask at
+ * once, a compressed twin (name.pd_) is tried and decoded, the file is
+ * published and indexed (so evicted like the rest), a 404 is remembered
+ * for [cache] negative_ttl, and the bytes are counted in /metrics.  The
+ * proxy never serves or lists these keys.  Request-supplied URLs are a
  * server-side request forgery hole: with allow_request_sources = public,
  * every address the host resolves to must be public, the checked address
  * is pinned for the connection (CURLOPT_RESOLVE), only http and https are
@@ -17,6 +21,14 @@
  * redirect's target.  An s3 source is an http source at its bucket's
  * URL (Amazon's, or the endpoint its region names), signed with libcurl's
  * CURLOPT_AWS_SIGV4 when it has keys.
+ *
+ * The box's own cache source reads the proxy's store; a file it lacks is
+ * fetched from the configured upstreams by the worker's downloader pool
+ * (src/fetch.c) exactly as a proxy miss is: one download per key shared
+ * with the proxy's clients and other jobs (inflight.c), decoded from
+ * CAB/gzip, published by store_publish(), a 404 remembered in the
+ * negative cache, counted in /metrics.  The job's thread blocks in
+ * dl_wait_end() until the download ends.
  *
  * THREADS.  A parsed source list is immutable; any thread may fetch.
  */
@@ -74,9 +86,22 @@ enum symsource_status {
 };
 const char *symsource_status_name(enum symsource_status st);
 
+struct cache;
+struct fetch;
+struct inflight;
+
+/* The worker's downloader pool and what it publishes into; all three
+ * outlive every job. */
+struct symsource_pool {
+    struct fetch *fetch;
+    struct inflight *inflight;
+    struct cache *cache;
+};
+
 /* Context shared by the fetches of one job. */
 struct symsource_ctx {
     const struct config *cfg;
+    const struct symsource_pool *pool; /* NULL: the cache is only read */
     const char *scope; /* "global" when the request gave none */
 };
 

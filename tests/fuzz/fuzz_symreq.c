@@ -30,7 +30,7 @@ static struct symbolicator *engine(void)
         config_set(cfg, "symbolicate", "allow_request_sources", "no", err,
                    sizeof(err)) < 0)
         abort();
-    symbolicator_new(cfg, &s);
+    symbolicator_new(cfg, NULL, &s);
     return s;
 }
 

@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "ckrun.h"
 #include "fileio.h"
 #include "itest.h"
+#include "needtool.h"
 #include "xalloc.h"
 
 #define PDB_ID "3249D99D0C4049318610F4E4FB0B69361"
@@ -124,9 +126,13 @@ static json_t *module(const json_t *answer, size_t i)
     return json_array_get(json_object_get(answer, "modules"), i);
 }
 
+/* Request sources allowed, and one upstream: the stub every test starts
+ * first (the box's cache downloads what it lacks from the configured
+ * upstreams, which must not be the public defaults in a test). */
 static char *conf_with(const char *extra)
 {
-    return xasprintf("[symbolicate]\nallow_request_sources = any\n%s",
+    return xasprintf("[symbolicate]\nallow_request_sources = any\n%s"
+                     "[upstream stub]\nurl = @UP0@\nretries = 0\n",
                      extra ? extra : "");
 }
 
@@ -509,7 +515,7 @@ START_TEST(test_breakpad_filesystem)
 
     place(dir, "crash.pdb/" PDB_ID "/crash.sym", "breakpad/windows/crash.sym");
     place(other, "crash.pdb/" PDB_ID "/crash.sym", "breakpad/windows/crash.sym");
-    itest_start_conf(&t, 0, conf);
+    itest_start_conf(&t, 1, conf);
     body = fs_request(dir);
     a = post_ok(&t, "/symbolicate", body);
     f = frame(a, 0, 0);
@@ -547,7 +553,7 @@ START_TEST(test_request_sources_no)
     json_t *a;
 
     place(dir, PDB_KEY, "pdb/crash.pdb");
-    itest_start_conf(&t, 0, conf);
+    itest_start_conf(&t, 1, conf);
     a = post_ok(&t, "/symbolicate", body);
     ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
     json_decref(a);
@@ -569,7 +575,7 @@ START_TEST(test_box_cache_and_saved_table)
     json_t *a;
     struct stat st1, st2;
 
-    itest_start_conf(&t, 0, conf);
+    itest_start_conf(&t, 1, conf);
     place(t.dir, PDB_KEY, "pdb/crash.pdb");
     body = xasprintf("{\"stacktraces\":[{\"frames\":[{\"instruction_addr\":"
                      "\"0x1001001\"}]}],\"modules\":[%s,{\"type\":\"elf\","
@@ -600,6 +606,223 @@ START_TEST(test_box_cache_and_saved_table)
     ck_assert_int_gt(st2.st_size, 100);
     free(table);
     free(body);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
+/* The box's cache with one configured upstream and one worker, so the
+ * proxy's clients and the jobs share one table of downloads. */
+static const char *POOL_CONF =
+    "[server]\nworkers = 1\n[upstream one]\nurl = @UP0@\nretries = 0\n";
+
+/* A request for the PE module's frame from the box's own cache. */
+static char *pe_cache_request(void)
+{
+    return xasprintf("{\"stacktraces\":[{\"frames\":[{\"instruction_addr\":"
+                     "\"0x1001001\"}]}],\"modules\":[%s]}",
+                     PE_MODULE);
+}
+
+static double metric(const struct itest *t, const char *name)
+{
+    double v = metrics_get(daemon_url(t->d), name, NULL);
+
+    return v < 0 ? 0 : v;
+}
+
+static void *proxy_get(void *arg)
+{
+    struct itest *t = arg;
+    struct http_resp *r = xcalloc(1, sizeof(*r));
+
+    itest_get(t, "/" PDB_KEY, NULL, r);
+    return r;
+}
+
+/* What the box's cache lacks it downloads through the proxy's pool: a
+ * symbolication that asks while a proxy client's download of the same
+ * file runs joins it (one upstream request), and a file the upstream
+ * does not have is remembered as a miss the proxy also answers from. */
+START_TEST(test_box_cache_coalesced_with_proxy)
+{
+    const char *exe = "/crash.exe/5AB380779000/crash.exe";
+    struct http_resp *pr, r;
+    struct itest t;
+    pthread_t th;
+    char *body = pe_cache_request();
+    json_t *a;
+
+    itest_start_conf(&t, 1, POOL_CONF);
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    stub_fault(t.up[0], "/" PDB_KEY, STUB_DELAY, 800);
+    ck_assert_int_eq(pthread_create(&th, NULL, proxy_get, &t), 0);
+    ck_assert(stub_wait_hits(t.up[0], "/" PDB_KEY, 1, 5000));
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_int_eq(pthread_join(th, (void **)&pr), 0);
+    ck_assert_int_eq(pr->status, 200);
+    http_resp_free(pr);
+    free(pr);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_str_eq(str(frame(a, 0, 0), "function"),
+                     "google_breakpad::CrashGenerationClient::RequestDump");
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    json_decref(a);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
+    ck_assert(metric(&t, "symsrvd_symbolicate_coalesced_total") >= 1);
+    /* the job also looked for crash.exe: the upstream's 404 is the
+     * proxy's remembered miss too */
+    ck_assert_uint_eq(stub_hits(t.up[0], exe), 1);
+    itest_get(&t, exe, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    http_resp_free(&r);
+    ck_assert_uint_eq(stub_hits(t.up[0], exe), 1);
+    ck_assert(metric(&t, "symsrvd_negative_hits_total") >= 1);
+    free(body);
+    itest_stop(&t);
+}
+END_TEST
+
+/* A gcab cabinet (MSZIP) of tests/data/REL stored as member MEMBER: a
+ * new buffer of *LEN bytes. */
+static char *make_cab(const char *rel, const char *member, size_t *len)
+{
+    char *dir = testutil_tmpdir(), *src = data_path(rel), *cab = NULL;
+    char *cmd = xasprintf("cd '%s' && cp '%s' '%s' && gcab -c -z -n out.cab "
+                          "'%s'",
+                          dir, src, member, member);
+    char *out = xasprintf("%s/out.cab", dir);
+
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    ck_assert_int_eq(read_small_file(out, 64 << 20, &cab, len), 0);
+    testutil_rmtree(dir);
+    free(out);
+    free(cmd);
+    free(src);
+    free(dir);
+    return cab;
+}
+
+/* An upstream holding only the CAB twin (crash.pd_): the job's download
+ * is decoded like a proxy download and the PDB symbolicates; the proxy
+ * then serves the plain file from the cache. */
+START_TEST(test_box_cache_cab_twin)
+{
+    struct itest t;
+    struct http_resp r;
+    char *body = pe_cache_request(), *cab;
+    size_t len;
+    json_t *a;
+
+    itest_start_conf(&t, 1, POOL_CONF);
+    cab = make_cab("pdb/crash.pdb", "crash.pdb", &len);
+    stub_add(t.up[0], "/crash.pdb/" PDB_ID "/crash.pd_", cab, len);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_str_eq(str(frame(a, 0, 0), "function"),
+                     "google_breakpad::CrashGenerationClient::RequestDump");
+    json_decref(a);
+    ck_assert(metric(&t, "symsrvd_upstream_decoded_total") == 1);
+    ck_assert(metric(&t, "symsrvd_symbolicate_misses_total") >= 1);
+    itest_get(&t, "/" PDB_KEY, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    http_resp_free(&r);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/crash.pdb/" PDB_ID "/crash.pd_"),
+                      1);
+    free(cab);
+    free(body);
+    itest_stop(&t);
+}
+END_TEST
+
+struct post_job {
+    const char *url, *body;
+    struct http_resp r;
+};
+
+static void *post_thread(void *arg)
+{
+    struct post_job *j = arg;
+
+    http_post(j->url, NULL, j->body, strlen(j->body), &j->r);
+    return NULL;
+}
+
+/* An http source's files go through the pool too: a store holding only
+ * the CAB twin symbolicates from the decoded PDB, its 404s are
+ * remembered, and two jobs asking at once make one upstream request. */
+START_TEST(test_http_source_through_pool)
+{
+    const char *pd_ = "/crash.pdb/" PDB_ID "/crash.pd_";
+    const char *exe = "/crash.exe/5AB380779000/crash.exe";
+    struct itest t;
+    /* one worker: both jobs share its table of downloads */
+    char *conf = conf_with("[server]\nworkers = 1\n"), *src, *body, *url;
+    char *cab;
+    struct post_job jobs[2];
+    pthread_t th[2];
+    size_t len;
+    json_t *a;
+
+    itest_start_conf(&t, 1, conf);
+    cab = make_cab("pdb/crash.pdb", "crash.pdb", &len);
+    stub_add(t.up[0], pd_, cab, len);
+    src = http_source(&t, "symstore");
+    body = pe_request(src);
+    a = post_ok(&t, "/symbolicate?scope=x", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    json_decref(a);
+    ck_assert(metric(&t, "symsrvd_upstream_decoded_total") == 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], pd_), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], exe), 1);
+    a = post_ok(&t, "/symbolicate?scope=x", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    json_decref(a);
+    ck_assert_uint_eq(stub_hits(t.up[0], pd_), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], exe), 1); /* remembered miss */
+    /* a private source's files and misses are not the lister's */
+    for (size_t i = 0; i < 2; i++) {
+        struct http_resp l;
+
+        itest_get(&t, i == 0 ? "/symbols" : "/symbols?negative=1", NULL, &l);
+        ck_assert_int_eq(l.status, 200);
+        ck_assert_ptr_null(strstr(l.body, "Symsrvd"));
+        ck_assert_ptr_null(strstr(l.body, "stub"));
+        http_resp_free(&l);
+    }
+
+    /* two jobs of another scope at once, the file slow to come */
+    stub_fault(t.up[0], pd_, STUB_DELAY, 800);
+    url = itest_url(&t, "/symbolicate?scope=y");
+    for (size_t i = 0; i < 2; i++) {
+        jobs[i].url = url;
+        jobs[i].body = body;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, post_thread, &jobs[i]),
+                         0);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert_int_eq(jobs[i].r.status, 200);
+        ck_assert_ptr_nonnull(strstr(jobs[i].r.body, "RequestDump"));
+        http_resp_free(&jobs[i].r);
+    }
+    ck_assert_uint_eq(stub_hits(t.up[0], pd_), 2);
+    ck_assert(metric(&t, "symsrvd_symbolicate_coalesced_total") >= 1);
+
+    /* a body cut short fails the module and leaves nothing cached */
+    stub_fault(t.up[0], pd_, STUB_TRUNCATE, 100);
+    a = post_ok(&t, "/symbolicate?scope=z", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    json_decref(a);
+    a = post_ok(&t, "/symbolicate?scope=z", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    json_decref(a);
+    ck_assert_uint_eq(stub_hits(t.up[0], pd_), 4);
+    free(url);
+    free(cab);
+    free(body);
+    free(src);
     free(conf);
     itest_stop(&t);
 }
@@ -915,7 +1138,7 @@ START_TEST(test_minidump_fixtures)
     long status;
 
     place_store(dir);
-    itest_start_conf(&t, 0, conf);
+    itest_start_conf(&t, 1, conf);
     src = xasprintf("[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":\"%s\"}]",
                     dir);
     for (size_t i = 0; i < sizeof(dumps) / sizeof(*dumps); i++) {
@@ -977,7 +1200,8 @@ START_TEST(test_minidump_errors)
     long status;
     json_t *a;
 
-    itest_start_conf(&t, 0, "[symbolicate]\nmax_minidump_size = 2K\n");
+    itest_start_conf(&t, 1, "[symbolicate]\nmax_minidump_size = 2K\n"
+                            "[upstream stub]\nurl = @UP0@\n");
     form_add(&f, "upload_file_minidump", "x.dmp", "not a dump", 10);
     a = post_form(&t, &f, &status);
     ck_assert_int_eq(status, 200);
@@ -1028,6 +1252,8 @@ int main(void)
 {
     Suite *s = suite_create("symbolicate");
     TCase *tc = tcase_create("api");
+    bool have_gcab = needtool("check_symbolicate", "gcab", NULL);
+    int rc;
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_pdb_symstore_http_compat);
@@ -1047,6 +1273,12 @@ int main(void)
     tcase_add_test(tc, test_healthcheck_and_proxy_path);
     tcase_add_test(tc, test_minidump_fixtures);
     tcase_add_test(tc, test_minidump_errors);
+    tcase_add_test(tc, test_box_cache_coalesced_with_proxy);
+    if (have_gcab) {
+        tcase_add_test(tc, test_box_cache_cab_twin);
+        tcase_add_test(tc, test_http_source_through_pool);
+    }
     suite_add_tcase(s, tc);
-    return ckrun(s);
+    rc = ckrun(s);
+    return rc == EXIT_SUCCESS && !have_gcab ? 77 : rc;
 }

@@ -7,11 +7,13 @@
 #include <check.h>
 
 #include "ckrun.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "inflight.h"
+#include "timeutil.h"
 
 /* A client that counts its parks and wakes instead of suspending. */
 struct client {
@@ -225,6 +227,43 @@ START_TEST(test_inflight_unwait_and_coalescing)
 }
 END_TEST
 
+/* A downloader that ends D after a pause, from another thread. */
+static void *finish_later(void *arg)
+{
+    struct dl *d = arg;
+
+    usleep(100 * 1000);
+    dl_stream(d, temp_fd(), 3, "up");
+    dl_progress(d, 3);
+    dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
+    return NULL;
+}
+
+START_TEST(test_inflight_wait_end_blocks_until_finish)
+{
+    struct inflight *t;
+    struct dl *d = start(&t, "f.pdb");
+    enum dl_reason why = DL_REASON_NONE;
+    uint64_t t0;
+    pthread_t th;
+
+    /* nothing ends it: the wait gives up at its timeout, still pending */
+    ck_assert_int_eq(dl_wait_end(d, 20, &why), DL_PENDING);
+    t0 = mono_ms();
+    ck_assert_int_eq(pthread_create(&th, NULL, finish_later, d), 0);
+    /* the first byte and progress do not end the wait; the finish does,
+     * long before the timeout */
+    ck_assert_int_eq(dl_wait_end(d, 10000, &why), DL_FAILED);
+    ck_assert_uint_lt(mono_ms() - t0, 5000);
+    ck_assert_int_eq(why, DL_REASON_UPSTREAM_ERROR);
+    pthread_join(th, NULL);
+    /* an ended download answers at once */
+    ck_assert_int_eq(dl_wait_end(d, 0, &why), DL_FAILED);
+    dl_unref(d);
+    inflight_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("inflight");
@@ -235,6 +274,7 @@ int main(void)
     tcase_add_test(tc, test_inflight_unknown_length_streams_everything);
     tcase_add_test(tc, test_inflight_deadline_expires_pending_only);
     tcase_add_test(tc, test_inflight_unwait_and_coalescing);
+    tcase_add_test(tc, test_inflight_wait_end_blocks_until_finish);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }

@@ -102,6 +102,14 @@ static const char expected[] =
         " one cabinet holding just the file, or corrupt.\n"
     "# TYPE symsrvd_upstream_rejected_total counter\n"
     "symsrvd_upstream_rejected_total 311\n"
+    "# HELP symsrvd_symbolicate_misses_total Symbolication lookups that"
+        " started a download.\n"
+    "# TYPE symsrvd_symbolicate_misses_total counter\n"
+    "symsrvd_symbolicate_misses_total 312\n"
+    "# HELP symsrvd_symbolicate_coalesced_total Symbolication lookups that"
+        " joined a download in flight.\n"
+    "# TYPE symsrvd_symbolicate_coalesced_total counter\n"
+    "symsrvd_symbolicate_coalesced_total 313\n"
     "# HELP symsrvd_worker_restarts_total Workers restarted after dying.\n"
     "# TYPE symsrvd_worker_restarts_total counter\n"
     "symsrvd_worker_restarts_total 307\n"
@@ -161,6 +169,8 @@ START_TEST(test_metrics_text_exposition)
     atomic_init(&m->gzip_created, 306);
     atomic_init(&m->upstream_decoded, 310);
     atomic_init(&m->upstream_rejected, 311);
+    atomic_init(&m->symbolicate_misses, 312);
+    atomic_init(&m->symbolicate_coalesced, 313);
     atomic_init(&m->worker_restarts, 307);
     atomic_init(&m->evictions, 310);
     atomic_init(&m->evicted_bytes, 311);
