@@ -78,6 +78,8 @@ struct config {
     char *access_log;               /* "-" (default), "off", or a file path */
     unsigned max_connections;       /* default 1024 */
     uint64_t connection_timeout_ms; /* default 30s: idle/slow client dropped */
+    char *admin_allow; /* address ranges allowed DELETE (acl.h), default
+                        * "127.0.0.0/8, ::1" */
     /* [cache] */
     char *cache_dir;          /* default "./symsrvd-cache" */
     uint64_t negative_ttl_ms; /* default 1h */
