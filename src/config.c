@@ -106,6 +106,7 @@ static const struct config_key config_keys[] = {
      NULL},
     {"connection_timeout", CONFIG_T_DURATION, SRV(connection_timeout_ms), "30s",
      MS_PER_S, MS_PER_D, NULL},
+    {"max_hops", CONFIG_T_UINT, SRV(max_hops), "8", 1, 64, NULL},
     {"admin_allow", CONFIG_T_ACL, SRV(admin_allow), "127.0.0.0/8, ::1", 0, 0,
      NULL},
     {"dir", CONFIG_T_STRING, CCH(cache_dir), "./symsrvd-cache", 0, 0, NULL},
@@ -143,6 +144,12 @@ static const struct config_key config_keys[] = {
      10 * MS_PER_MIN, NULL},
     {"casing", CONFIG_T_ENUM, UPS(casing), "keep", 0, 0, config_casing_names},
     {"layout", CONFIG_T_ENUM, UPS(layout), "native", 0, 0, config_layout_names},
+    {"breaker_failures", CONFIG_T_UINT, UPS(breaker_failures), "5", 0, 1000,
+     NULL},
+    {"breaker_window", CONFIG_T_DURATION, UPS(breaker_window_ms), "10m",
+     MS_PER_S, MS_PER_D, NULL},
+    {"breaker_cooldown", CONFIG_T_DURATION, UPS(breaker_cooldown_ms), "15m",
+     1, MS_PER_D, NULL},
 };
 #define CONFIG_NKEYS CONFIG_VALUE_NELEM(config_keys)
 

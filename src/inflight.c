@@ -28,6 +28,7 @@ struct dl {
     struct dl_waiter *waiters;  /* protected by lock */
     struct inflight *table;     /* immutable */
     struct dl *next;            /* protected by table lock */
+    char *xff, *via;            /* set once before the download is queued */
 };
 
 struct inflight {
@@ -144,6 +145,8 @@ void dl_unref(struct dl *d)
     if (d->fd >= 0)
         close(d->fd);
     pthread_mutex_destroy(&d->lock);
+    free(d->xff);
+    free(d->via);
     free(d);
 }
 
@@ -155,6 +158,24 @@ const char *dl_key(const struct dl *d)
 const struct symkey *dl_orig(const struct dl *d)
 {
     return &d->orig;
+}
+
+void dl_set_forwarded(struct dl *d, const char *xff, const char *via)
+{
+    free(d->xff);
+    free(d->via);
+    d->xff = xff != NULL ? xstrdup(xff) : NULL;
+    d->via = via != NULL ? xstrdup(via) : NULL;
+}
+
+const char *dl_xff(const struct dl *d)
+{
+    return d->xff;
+}
+
+const char *dl_via(const struct dl *d)
+{
+    return d->via;
 }
 
 /* With d->lock held: take W off the queue (no-op when not queued). */
@@ -314,6 +335,8 @@ const char *dl_reason_name(enum dl_reason reason)
         return "upstream-timeout";
     case DL_REASON_UPSTREAM_ERROR:
         return "upstream-error";
+    case DL_REASON_UPSTREAM_DOWN:
+        return "upstream-down";
     default:
         return "none";
     }

@@ -224,7 +224,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return route(r, method);
 }
 
-static void client_ip(struct MHD_Connection *conn, char *buf, size_t len)
+void server_client_ip(struct MHD_Connection *conn, char *buf, size_t len)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -266,7 +266,7 @@ static void access_log(struct req *r, const char *method, unsigned status)
 
     if (r->srv->access_fd < 0)
         return;
-    client_ip(r->conn, ip, sizeof(ip));
+    server_client_ip(r->conn, ip, sizeof(ip));
     log_safe(r->target, target, sizeof(target));
     n = snprintf(line, sizeof(line),
                  "%s %s %s %u %" PRIu64 " %s %s %" PRIu64 "ms\n", ip,

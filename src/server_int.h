@@ -125,6 +125,9 @@ enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len);
 enum MHD_Result server_api_resume(struct req *r);
 enum MHD_Result server_api_healthcheck(struct req *r);
 
+/* The peer's address as text ("-" when unknown, "unix"). */
+void server_client_ip(struct MHD_Connection *conn, char *buf, size_t len);
+
 /* Request header NAME or NULL. */
 const char *server_header(struct req *r, const char *name);
 
