@@ -69,17 +69,6 @@ static void get_status(const char *path, long want)
     http_resp_free(&r);
 }
 
-static void get_body(const char *path, const char *body, size_t len)
-{
-    struct http_resp r;
-
-    itest_get(&t, path, NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(r.len, len);
-    ck_assert(memcmp(r.body, body, len) == 0);
-    http_resp_free(&r);
-}
-
 static bool cached(const char *suffix)
 {
     char *p = xasprintf("%s" PDB "%s", t.dir, suffix);
@@ -112,7 +101,7 @@ START_TEST(test_admin_delete_forgets_a_miss)
     stub_add(t.up[0], MISS1, "uploaded", 8);
     get_status(MISS1, 404); /* still remembered */
     ck_assert_int_eq(del_settled(MISS1), 204);
-    get_body(MISS1, "uploaded", 8);
+    itest_get_body(&t, MISS1, "uploaded", 8);
     ck_assert_uint_eq(stub_hits(t.up[0], MISS1), 2);
     /* nothing left to drop for a key never asked for */
     ck_assert_int_eq(del(MISS2), 404);
@@ -127,8 +116,8 @@ START_TEST(test_admin_delete_all_misses)
     stub_add(t.up[0], MISS1, "one", 3);
     stub_add(t.up[0], MISS2, "two", 3);
     ck_assert_int_eq(del("/symbols?negative=1"), 204);
-    get_body(MISS1, "one", 3);
-    get_body(MISS2, "two", 3);
+    itest_get_body(&t, MISS1, "one", 3);
+    itest_get_body(&t, MISS2, "two", 3);
     ck_assert_uint_eq(stub_hits(t.up[0], MISS1), 2);
     ck_assert_uint_eq(stub_hits(t.up[0], MISS2), 2);
     ck_assert_int_eq(del("/symbols"), 400);
@@ -150,11 +139,11 @@ START_TEST(test_admin_delete_drops_the_file)
     ck_assert(wait_cached(".GZIP", 5000));
     /* the symbol was rebuilt upstream; the cached copy is stale */
     stub_add(t.up[0], PDB, v2, 9000);
-    get_body(PDB, v1, 8000);
+    itest_get_body(&t, PDB, v1, 8000);
     ck_assert_int_eq(del_settled(PDB), 204);
     ck_assert(!cached(""));
     ck_assert(!cached(".GZIP"));
-    get_body(PDB, v2, 9000);
+    itest_get_body(&t, PDB, v2, 9000);
     ck_assert_uint_eq(stub_hits(t.up[0], PDB), 2);
     /* the proxy path names the same key; a second DELETE finds nothing */
     ck_assert_int_eq(del_settled("/proxy" PDB), 204);
@@ -200,14 +189,14 @@ START_TEST(test_admin_refused_outside_admin_allow)
                 (const char *const[]){
                     "SYMSRVD_SERVER_ADMIN_ALLOW=10.0.0.0/8, ::1", NULL});
     stub_add(t.up[0], PDB, body, 3000);
-    get_body(PDB, body, 3000);
+    itest_get_body(&t, PDB, body, 3000);
     get_status(MISS1, 404);
     stub_add(t.up[0], MISS1, "late", 4);
     ck_assert_int_eq(del(PDB), 403);
     ck_assert_int_eq(del(MISS1), 403);
     ck_assert_int_eq(del("/symbols?negative=1"), 403);
     ck_assert(cached(""));
-    get_body(PDB, body, 3000);
+    itest_get_body(&t, PDB, body, 3000);
     get_status(MISS1, 404);
     ck_assert_uint_eq(stub_hits(t.up[0], PDB), 1);
     ck_assert_uint_eq(stub_hits(t.up[0], MISS1), 1);
