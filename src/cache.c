@@ -410,6 +410,37 @@ int cache_negative_insert(struct cache *c, const char *neg_key,
     return cache_write(c, neg_txn, &a);
 }
 
+static int neg_remove_txn(struct cache *c, MDB_txn *txn, void *arg)
+{
+    const char *key = arg;
+    MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key};
+
+    return mdb_del(txn, c->neg, &k, NULL);
+}
+
+int cache_negative_remove(struct cache *c, const char *neg_key)
+{
+    return cache_write(c, neg_remove_txn, (void *)neg_key);
+}
+
+static int neg_clear_txn(struct cache *c, MDB_txn *txn, void *arg)
+{
+    uint64_t *n = arg;
+    MDB_stat st;
+    int rc = mdb_stat(txn, c->neg, &st);
+
+    if (rc != 0)
+        return rc;
+    *n = st.ms_entries;
+    return mdb_drop(txn, c->neg, 0); /* empties it, keeps the handle */
+}
+
+int cache_negative_clear(struct cache *c, uint64_t *n)
+{
+    *n = 0;
+    return cache_write(c, neg_clear_txn, n);
+}
+
 static int remove_txn(struct cache *c, MDB_txn *txn, void *arg)
 {
     const char *key = arg;

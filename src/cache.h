@@ -94,6 +94,13 @@ int cache_insert_many(struct cache *c, const char *const *keys,
 int cache_negative_insert(struct cache *c, const char *neg_key,
                           int64_t expires_ms);
 
+/* Forget the remembered miss of NEG_KEY (exact case): 0, or -ENOENT when
+ * there was none. */
+int cache_negative_remove(struct cache *c, const char *neg_key);
+
+/* Forget every remembered miss, setting *N to how many there were. */
+int cache_negative_clear(struct cache *c, uint64_t *n);
+
 /* Forget KEY's file record and hit counts (its file vanished or was
  * evicted).  0 or -errno. */
 int cache_remove(struct cache *c, const char *key);

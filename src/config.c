@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "config_value.h"
 #include "xalloc.h"
 
@@ -59,6 +60,7 @@ enum config_type {
     CONFIG_T_ENUM,     /* an enum stored as unsigned; CHOICES in enum order */
     CONFIG_T_URL,      /* char *, http(s), trailing slashes removed */
     CONFIG_T_LISTEN,   /* struct config's listen list */
+    CONFIG_T_ACL,      /* char *, an address range list (acl.h) */
 };
 
 struct config_key {
@@ -104,6 +106,9 @@ static const struct config_key config_keys[] = {
      NULL},
     {"connection_timeout", CONFIG_T_DURATION, SRV(connection_timeout_ms), "30s",
      MS_PER_S, MS_PER_D, NULL},
+    {"max_hops", CONFIG_T_UINT, SRV(max_hops), "8", 1, 64, NULL},
+    {"admin_allow", CONFIG_T_ACL, SRV(admin_allow), "127.0.0.0/8, ::1", 0, 0,
+     NULL},
     {"dir", CONFIG_T_STRING, CCH(cache_dir), "./symsrvd-cache", 0, 0, NULL},
     {"negative_ttl", CONFIG_T_DURATION, CCH(negative_ttl_ms), "1h", 0,
      365 * MS_PER_D, NULL},
@@ -139,6 +144,12 @@ static const struct config_key config_keys[] = {
      10 * MS_PER_MIN, NULL},
     {"casing", CONFIG_T_ENUM, UPS(casing), "keep", 0, 0, config_casing_names},
     {"layout", CONFIG_T_ENUM, UPS(layout), "native", 0, 0, config_layout_names},
+    {"breaker_failures", CONFIG_T_UINT, UPS(breaker_failures), "5", 0, 1000,
+     NULL},
+    {"breaker_window", CONFIG_T_DURATION, UPS(breaker_window_ms), "10m",
+     MS_PER_S, MS_PER_D, NULL},
+    {"breaker_cooldown", CONFIG_T_DURATION, UPS(breaker_cooldown_ms), "15m",
+     1, MS_PER_D, NULL},
 };
 #define CONFIG_NKEYS CONFIG_VALUE_NELEM(config_keys)
 
@@ -190,6 +201,19 @@ static bool config_key_has_range(const struct config_key *k)
            k->type == CONFIG_T_SIZE;
 }
 
+/* An address range list is kept as its text, checked here once so that
+ * the server's own parse of it cannot fail. */
+static int config_key_parse_acl(const char *value, char **out)
+{
+    struct acl *a;
+
+    if (config_value_has_control(value) || acl_parse(value, &a) != 0)
+        return -EINVAL;
+    acl_free(a);
+    *out = xstrdup(value);
+    return 0;
+}
+
 static int config_key_parse_choice(const struct config_key *k,
                                    const char *value, uint64_t *out)
 {
@@ -236,6 +260,8 @@ static int config_key_parse(const struct config_key *k, const char *value,
             return -EINVAL;
         v->s = xstrdup(value);
         return 0;
+    case CONFIG_T_ACL:
+        return config_key_parse_acl(value, &v->s);
     case CONFIG_T_URL:
         v->s = config_value_url_dup(value);
         return v->s != NULL ? 0 : -EINVAL;
@@ -266,7 +292,7 @@ static void config_key_why(const struct config_key *k, const char *value,
         [CONFIG_T_UINT] = "value",     [CONFIG_T_DURATION] = "duration",
         [CONFIG_T_SIZE] = "size",      [CONFIG_T_STRING] = "value",
         [CONFIG_T_ENUM] = "value",     [CONFIG_T_URL] = "url",
-        [CONFIG_T_LISTEN] = "address",
+        [CONFIG_T_LISTEN] = "address", [CONFIG_T_ACL] = "address list",
     };
     char q[CONFIG_QUOTE_MAX + 1], lo[32], hi[32], want[96];
     size_t i, off;
@@ -300,6 +326,10 @@ static void config_key_why(const struct config_key *k, const char *value,
         break;
     case CONFIG_T_LISTEN:
         config_fmt(want, sizeof(want), "HOST:PORT, [V6]:PORT or unix:/path");
+        break;
+    case CONFIG_T_ACL:
+        config_fmt(want, sizeof(want), "addresses or ADDRESS/PREFIX, "
+                                       "separated by commas");
         break;
     }
     config_fmt(why, whylen, "bad %s '%s' (want %s)", what[k->type], q, want);
@@ -342,6 +372,7 @@ static int config_key_set(struct config *cfg, const struct config_key *k,
         break;
     case CONFIG_T_STRING:
     case CONFIG_T_URL:
+    case CONFIG_T_ACL:
         free(*(char **)field);
         *(char **)field = v.s;
         break;
@@ -466,6 +497,7 @@ void config_free(struct config *cfg)
         return;
     free(cfg->listen);
     free(cfg->access_log);
+    free(cfg->admin_allow);
     free(cfg->cache_dir);
     free(cfg->filesystem_roots);
     config_upstreams_free(cfg->upstreams, cfg->nupstreams);
@@ -944,6 +976,7 @@ static void config_dump_key(const struct config *cfg,
         break;
     case CONFIG_T_STRING:
     case CONFIG_T_URL:
+    case CONFIG_T_ACL:
         (void)fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);
         break;
     case CONFIG_T_LISTEN:

@@ -66,6 +66,9 @@ struct config_upstream {
     uint64_t retry_backoff_ms;   /* default 250ms */
     enum config_casing casing;   /* default keep */
     enum config_layout layout;   /* default native */
+    unsigned breaker_failures;   /* default 5; 0: the breaker never opens */
+    uint64_t breaker_window_ms;  /* default 10m */
+    uint64_t breaker_cooldown_ms; /* default 15m */
 };
 
 struct config {
@@ -78,6 +81,9 @@ struct config {
     char *access_log;               /* "-" (default), "off", or a file path */
     unsigned max_connections;       /* default 1024 */
     uint64_t connection_timeout_ms; /* default 30s: idle/slow client dropped */
+    unsigned max_hops; /* default 8: X-Forwarded-For entries before a 404 */
+    char *admin_allow; /* address ranges allowed DELETE (acl.h), default
+                        * "127.0.0.0/8, ::1" */
     /* [cache] */
     char *cache_dir;          /* default "./symsrvd-cache" */
     uint64_t negative_ttl_ms; /* default 1h */

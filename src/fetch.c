@@ -405,10 +405,69 @@ static int attempt_reset(struct xfer *x)
     return 0;
 }
 
+/* --- upstream health ---------------------------------------------------- */
+
+static struct breaker_rule breaker_rule_of(const struct config_upstream *up)
+{
+    struct breaker_rule r = {.failures = up->breaker_failures,
+                             .window_ms = up->breaker_window_ms,
+                             .cooldown_ms = up->breaker_cooldown_ms};
+
+    return r;
+}
+
+/* Upstreams past the shared block's slots have no breaker. */
+static bool breaker_allows(const struct config_upstream *up, size_t i)
+{
+    struct breaker_rule rule = breaker_rule_of(up);
+
+    return i >= METRICS_MAX_UPSTREAMS ||
+           breaker_allow(&metrics->breakers[i], &rule, (int64_t)mono_ms());
+}
+
+static bool breaker_closed(size_t i)
+{
+    return i >= METRICS_MAX_UPSTREAMS ||
+           breaker_state(&metrics->breakers[i], (int64_t)mono_ms()) ==
+               BREAKER_CLOSED;
+}
+
+/* Only timeouts and failed connections say the upstream is down; any
+ * status, even a 5xx, says it is there. */
+static void breaker_note(const struct config_upstream *up, size_t i,
+                         enum metrics_outcome o)
+{
+    struct breaker_rule rule = breaker_rule_of(up);
+    bool failed = o == METRICS_UP_TIMEOUT || o == METRICS_UP_CONNECT;
+
+    if (i < METRICS_MAX_UPSTREAMS &&
+        breaker_record(&metrics->breakers[i], &rule, failed,
+                       (int64_t)mono_ms()))
+        log_warnx("upstream %s: %u timeouts or connection failures: skipped "
+                  "for %" PRIu64 " s",
+                  up->name, up->breaker_failures,
+                  up->breaker_cooldown_ms / 1000);
+}
+
+static struct curl_slist *add_header(struct curl_slist *h, const char *name,
+                                     const char *value)
+{
+    char *line;
+    struct curl_slist *n;
+
+    if (value == NULL)
+        return h;
+    line = xasprintf("%s: %s", name, value);
+    n = curl_slist_append(h, line); /* NULL, the list intact, on failure */
+    free(line);
+    return n != NULL ? n : h;
+}
+
 static enum attempt attempt_once(struct xfer *x, const char *url,
                                  size_t up_index)
 {
     struct fetcher *ft = x->ft;
+    struct curl_slist *hdrs;
     enum attempt a;
     CURLcode rc;
 
@@ -416,12 +475,20 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
         return ATTEMPT_FATAL;
     setup_handle(ft, x, url, (long)x->up->connect_timeout_ms,
                  (long)x->up->timeout_ms);
+    /* who asked, through which proxies: see loop_reason() in
+     * server_symbol.c */
+    hdrs = add_header(add_header(NULL, "X-Forwarded-For", dl_xff(x->d)), "Via",
+                      dl_via(x->d));
+    curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, hdrs);
     rc = curl_easy_perform(ft->curl);
+    curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hdrs);
     a = classify(rc, x);
     if (a == ATTEMPT_OK)
         a = check_length(x);
     if (up_index < METRICS_MAX_UPSTREAMS)
         metrics_add(&metrics->upstream[up_index][outcome_of(a, rc)], 1);
+    breaker_note(x->up, up_index, outcome_of(a, rc));
     if (a != ATTEMPT_OK && a != ATTEMPT_NOT_FOUND)
         log_info("download %s: %s: %s", dl_key(x->d), url,
                  ft->errbuf[0] ? ft->errbuf : curl_easy_strerror(rc));
@@ -450,6 +517,9 @@ static enum attempt try_file(struct xfer *x, size_t i, const char *file)
     x->label = up->name;
     for (n = 0; n <= up->retries; n++) {
         if (n > 0) {
+            /* the breaker opened on this ladder: stop paying for it */
+            if (!breaker_closed(i))
+                break;
             if (i < METRICS_MAX_UPSTREAMS)
                 metrics_add(&metrics->upstream[i][METRICS_UP_RETRY], 1);
             nap(x->ft->f, backoff_ms(up->retry_backoff_ms, n));
@@ -716,7 +786,7 @@ static void download(struct fetcher *ft, struct dl *d)
     struct fetch *f = ft->f;
     struct xfer x = {.ft = ft, .d = d, .fd = -1, .worst = DL_REASON_NONE};
     enum attempt a = ATTEMPT_ERROR;
-    bool all_404 = true;
+    bool all_404 = true, asked = false, skipped = false;
     enum dl_reason reason;
     size_t i;
 
@@ -738,6 +808,13 @@ static void download(struct fetcher *ft, struct dl *d)
     for (i = 0; dl_origin(d) == NULL && i < f->cfg->nupstreams; i++) {
         if (!speaks(&f->cfg->upstreams[i], dl_orig(d)))
             continue;
+        if (!breaker_allows(&f->cfg->upstreams[i], i)) {
+            /* skipped: it may have had the file */
+            all_404 = false;
+            skipped = true;
+            continue;
+        }
+        asked = true;
         a = try_upstream(&x, i);
         if (a != ATTEMPT_NOT_FOUND)
             all_404 = false;
@@ -766,9 +843,12 @@ out:
             fetch_gzip(f, dl_key(d));
         return;
     }
-    reason = all_404 ? DL_REASON_NOT_FOUND
-                     : (x.worst != DL_REASON_NONE ? x.worst
-                                                  : DL_REASON_UPSTREAM_ERROR);
+    if (skipped && !asked)
+        reason = DL_REASON_UPSTREAM_DOWN;
+    else if (all_404)
+        reason = DL_REASON_NOT_FOUND;
+    else
+        reason = x.worst != DL_REASON_NONE ? x.worst : DL_REASON_UPSTREAM_ERROR;
     record_outcome(f, d, all_404);
     log_info("miss %s: %s", dl_key(d), dl_reason_name(reason));
     dl_finish(d, false, reason);

@@ -32,6 +32,7 @@ struct dl {
     void (*origin_free)(void *);
     struct inflight *table;     /* immutable */
     struct dl *next;            /* protected by table lock */
+    char *xff, *via;            /* set once before the download is queued */
 };
 
 struct inflight {
@@ -168,6 +169,8 @@ void dl_unref(struct dl *d)
     pthread_cond_destroy(&d->ended);
     if (d->origin_free != NULL)
         d->origin_free(d->origin);
+    free(d->xff);
+    free(d->via);
     free(d);
 }
 
@@ -179,6 +182,24 @@ const char *dl_key(const struct dl *d)
 const struct symkey *dl_orig(const struct dl *d)
 {
     return &d->orig;
+}
+
+void dl_set_forwarded(struct dl *d, const char *xff, const char *via)
+{
+    free(d->xff);
+    free(d->via);
+    d->xff = xff != NULL ? xstrdup(xff) : NULL;
+    d->via = via != NULL ? xstrdup(via) : NULL;
+}
+
+const char *dl_xff(const struct dl *d)
+{
+    return d->xff;
+}
+
+const char *dl_via(const struct dl *d)
+{
+    return d->via;
 }
 
 /* With d->lock held: take W off the queue (no-op when not queued). */
@@ -362,6 +383,8 @@ const char *dl_reason_name(enum dl_reason reason)
         return "upstream-timeout";
     case DL_REASON_UPSTREAM_ERROR:
         return "upstream-error";
+    case DL_REASON_UPSTREAM_DOWN:
+        return "upstream-down";
     default:
         return "none";
     }

@@ -44,6 +44,7 @@ enum dl_reason {
     DL_REASON_NOT_FOUND,      /* every upstream said 404 */
     DL_REASON_UPSTREAM_ERROR, /* 5xx, resets, truncation, no space... */
     DL_REASON_TIMEOUT,        /* an upstream timed out */
+    DL_REASON_UPSTREAM_DOWN,  /* every upstream skipped: breakers open */
 };
 
 /* A client waiting on a download; embedded in the server's request.  The
@@ -95,6 +96,13 @@ void dl_unref(struct dl *d); /* closes fd and frees at zero */
  * while the caller holds a reference. */
 const char *dl_key(const struct dl *d);
 const struct symkey *dl_orig(const struct dl *d);
+
+/* What the upstream requests of D say about the client that started it:
+ * its X-Forwarded-For and Via values (copied; NULL: none).  Set by the
+ * creator before the download is queued, read-only after. */
+void dl_set_forwarded(struct dl *d, const char *xff, const char *via);
+const char *dl_xff(const struct dl *d); /* NULL when unset */
+const char *dl_via(const struct dl *d);
 
 /* Client side.  Snapshot D into *ST.  While D has no byte yet and W has
  * not timed out, queue and park W instead (ST->parked): it is woken at

@@ -21,8 +21,15 @@ char *listing_entry(const char *key, size_t keylen,
 /* The JSON string literal for S, quotes included (for the cursor). */
 char *listing_string(const char *s);
 
-/* The /health document. */
+/* One upstream's line in /health. */
+struct listing_upstream {
+    const char *name;
+    const char *breaker; /* breaker_state_name() */
+};
+
+/* The /health document, with the N upstreams UPS. */
 char *listing_health(int64_t uptime_s, unsigned workers, uint64_t entries,
-                     uint64_t bytes);
+                     uint64_t bytes, const struct listing_upstream *ups,
+                     size_t n);
 
 #endif

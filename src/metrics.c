@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include "log.h"
 
@@ -23,6 +24,9 @@ struct metrics *metrics_create(void)
     if (p == MAP_FAILED)
         fatal("mmap shared metrics");
     metrics = p; /* zero-filled by the kernel */
+    if (getrandom(&metrics->instance_id, sizeof(metrics->instance_id), 0) !=
+        (ssize_t)sizeof(metrics->instance_id))
+        fatal("getrandom");
     return metrics;
 }
 
@@ -92,6 +96,8 @@ enum metrics_src {
     SRC_CACHE_ENTRIES, /* the index's totals, from the caller */
     SRC_CACHE_BYTES,
     SRC_ONE,          /* constant 1: whoever answers is serving */
+    SRC_BREAKER,      /* the counter at .off in each upstream's breaker */
+    SRC_BREAKER_STATE, /* each upstream's enum breaker_state */
 };
 
 struct metrics_row {
@@ -104,6 +110,7 @@ struct metrics_row {
 
 #define COUNTER(field) SRC_COUNTER, offsetof(struct metrics, field)
 #define GAUGE(field) SRC_GAUGE, offsetof(struct metrics, field)
+#define BREAKER(field) SRC_BREAKER, offsetof(struct breaker, field)
 
 /* Printed in this order; add a row here to add a metric. */
 static const struct metrics_row rows[] = {
@@ -149,6 +156,15 @@ static const struct metrics_row rows[] = {
     {"symsrvd_symbolicate_coalesced_total", "counter",
      "Symbolication lookups that joined a download in flight.",
      COUNTER(symbolicate_coalesced)},
+    {"symsrvd_upstream_breaker_state", "gauge",
+     "Circuit breaker by upstream: 0 closed, 1 open (skipped), 2 half-open "
+     "(one probe at a time).",
+     SRC_BREAKER_STATE, 0},
+    {"symsrvd_upstream_breaker_trips_total", "counter",
+     "Times an upstream's breaker opened.", BREAKER(trips)},
+    {"symsrvd_upstream_skipped_total", "counter",
+     "Upstream attempts not made because the breaker was open.",
+     BREAKER(skips)},
     {"symsrvd_worker_restarts_total", "counter",
      "Workers restarted after dying.", COUNTER(worker_restarts)},
     {"symsrvd_workers", "gauge", "Worker processes running.",
@@ -171,6 +187,26 @@ static uint64_t load(const _Atomic uint64_t *counter)
     return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
+/* One line per upstream from its breaker. */
+static void print_per_upstream(FILE *f, const struct metrics_row *row,
+                               const struct metrics *m,
+                               const struct metrics_env *env)
+{
+    size_t i;
+    uint64_t v;
+
+    for (i = 0; i < env->nupstreams && i < METRICS_MAX_UPSTREAMS; i++) {
+        const struct breaker *b = &m->breakers[i];
+
+        if (row->src == SRC_BREAKER_STATE)
+            v = (uint64_t)breaker_state(b, env->now_ms);
+        else
+            v = load((const _Atomic uint64_t *)((const char *)b + row->off));
+        fprintf(f, "%s{upstream=\"%s\"} %" PRIu64 "\n", row->name,
+                env->upstreams[i], v);
+    }
+}
+
 static void print_labelled(FILE *f, const struct metrics_row *row,
                            const struct metrics *m,
                            const struct metrics_env *env)
@@ -185,6 +221,8 @@ static void print_labelled(FILE *f, const struct metrics_row *row,
         for (i = 0; i < METRICS_KIND_N; i++)
             fprintf(f, "%s{kind=\"%s\"} %" PRIu64 "\n", row->name,
                     metrics_kind_name(i), load(&m->kinds[i]));
+    } else if (row->src != SRC_BY_UPSTREAM) {
+        print_per_upstream(f, row, m, env);
     } else {
         for (i = 0; i < env->nupstreams && i < METRICS_MAX_UPSTREAMS; i++) {
             for (o = 0; o < METRICS_UP_OUTCOME_N; o++)
@@ -227,7 +265,8 @@ void metrics_print(FILE *f, const struct metrics *m,
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", row->name, row->help,
                 row->name, row->type);
         if (row->src == SRC_BY_STATUS || row->src == SRC_BY_KIND ||
-            row->src == SRC_BY_UPSTREAM)
+            row->src == SRC_BY_UPSTREAM || row->src == SRC_BREAKER ||
+            row->src == SRC_BREAKER_STATE)
             print_labelled(f, row, m, env);
         else
             fprintf(f, "%s %" PRId64 "\n", row->name, row_value(row, m, env));

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "breaker.h"
+
 #define METRICS_MAX_UPSTREAMS 32
 
 /* How a request was answered, for the access log and the counters. */
@@ -62,6 +64,8 @@ struct metrics {
     _Atomic uint64_t evicted_bytes; /* with their gzip copies and tables */
     _Atomic int64_t workers_alive;
     _Atomic int64_t started_ms; /* wall clock at start */
+    struct breaker breakers[METRICS_MAX_UPSTREAMS]; /* by upstream index */
+    uint64_t instance_id; /* random, set before fork: this daemon in Via */
 };
 
 /* Map the shared block (call once in the master, before fork).  Aborts
@@ -84,6 +88,7 @@ struct metrics_env {
     size_t nupstreams;
     uint64_t cache_entries;
     uint64_t cache_bytes;
+    int64_t now_ms; /* mono_ms(), for the breakers' state */
 };
 
 /* Print M and ENV to F in the Prometheus text format (version 0.0.4),

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "cache.h"
 #include "config.h"
 #include "tlq.h"
@@ -155,6 +156,11 @@ static enum MHD_Result route(struct req *r, const char *method)
     if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
         path_is(r->target, len, "/minidump"))
         return server_api_minidump(r);
+    if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+        return path_has_prefix(r->target, len, "/proxy/")
+                   ? server_admin_delete(r, r->target + 6, len - 6,
+                                         q ? q + 1 : "")
+                   : server_admin_delete(r, r->target, len, q ? q + 1 : "");
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
         r->kind = METRICS_BAD;
         return server_text(r, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -218,7 +224,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return route(r, method);
 }
 
-static void client_ip(struct MHD_Connection *conn, char *buf, size_t len)
+void server_client_ip(struct MHD_Connection *conn, char *buf, size_t len)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -260,7 +266,7 @@ static void access_log(struct req *r, const char *method, unsigned status)
 
     if (r->srv->access_fd < 0)
         return;
-    client_ip(r->conn, ip, sizeof(ip));
+    server_client_ip(r->conn, ip, sizeof(ip));
     log_safe(r->target, target, sizeof(target));
     n = snprintf(line, sizeof(line),
                  "%s %s %s %u %" PRIu64 " %s %s %" PRIu64 "ms\n", ip,
@@ -352,6 +358,12 @@ int server_start(const struct config *cfg, struct cache *cache,
     s->hitq = tlq_new(HITQ_SIZE);
     s->access_fd = open_access_log(cfg->access_log);
     s->started_ms = wall_ms();
+    if (acl_parse(cfg->admin_allow, &s->admin_acl) != 0) {
+        /* config_load() checked it: only a caller's own config can fail */
+        log_warnx("bad admin_allow: %s", cfg->admin_allow);
+        server_stop(s);
+        return -EINVAL;
+    }
     atomic_init(&s->refusing, false);
     atomic_init(&s->active, 0);
     pthread_mutex_init(&s->rcache_lock, NULL);
@@ -446,5 +458,6 @@ void server_stop(struct server *s)
     tlq_free(s->hitq);
     if (s->access_fd > STDERR_FILENO)
         close(s->access_fd);
+    acl_free(s->admin_acl);
     free(s);
 }

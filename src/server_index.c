@@ -36,14 +36,23 @@ static enum MHD_Result queue_owned(struct req *r, char *body, size_t len,
 
 enum MHD_Result server_health(struct req *r)
 {
+    const struct config *cfg = r->srv->cfg;
+    struct listing_upstream ups[METRICS_MAX_UPSTREAMS];
     uint64_t entries = 0, bytes = 0;
     int64_t started = atomic_load(&metrics->started_ms);
+    int64_t now = (int64_t)mono_ms();
     char *body;
+    size_t i;
 
+    for (i = 0; i < cfg->nupstreams && i < METRICS_MAX_UPSTREAMS; i++) {
+        ups[i].name = cfg->upstreams[i].name;
+        ups[i].breaker =
+            breaker_state_name(breaker_state(&metrics->breakers[i], now));
+    }
     cache_totals(r->srv->cache, &entries, &bytes);
     body = listing_health((wall_ms() - started) / 1000,
                           (unsigned)atomic_load(&metrics->workers_alive),
-                          entries, bytes);
+                          entries, bytes, ups, i);
     return queue_owned(r, body, strlen(body), "application/json");
 }
 
@@ -63,6 +72,7 @@ enum MHD_Result server_metrics(struct req *r)
         env.upstreams[i] = cfg->upstreams[i].name;
     env.nupstreams = i;
     cache_totals(r->srv->cache, &env.cache_entries, &env.cache_bytes);
+    env.now_ms = (int64_t)mono_ms();
     metrics_print(f, metrics, &env);
     fclose(f);
     return queue_owned(r, body, len, "text/plain; version=0.0.4");

@@ -23,6 +23,7 @@ struct tlq;
 struct rcache;
 struct api;
 struct upload;
+struct acl;
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -41,6 +42,7 @@ struct server {
     struct rcache *rcaches;         /* protected by rcache_lock */
     int64_t started_ms;             /* immutable */
     struct api *api;                /* immutable after start */
+    struct acl *admin_acl;          /* immutable: cfg->admin_allow */
 };
 
 /* Per-connection state (MHD's socket context), for the whole keep-alive
@@ -102,6 +104,10 @@ enum MHD_Result server_symbol_resume(struct req *r);
 /* Drop the request's hold on its download (completion). */
 void server_symbol_release(struct req *r);
 
+/* DELETE of PATH[0..LEN) with QUERY ("" when none): server_admin.c. */
+enum MHD_Result server_admin_delete(struct req *r, const char *path,
+                                    size_t len, const char *query);
+
 enum MHD_Result server_health(struct req *r);
 enum MHD_Result server_metrics(struct req *r);
 enum MHD_Result server_listing(struct req *r, const char *query);
@@ -118,6 +124,9 @@ void server_api_release(struct req *r); /* at completion */
 enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len);
 enum MHD_Result server_api_resume(struct req *r);
 enum MHD_Result server_api_healthcheck(struct req *r);
+
+/* The peer's address as text ("-" when unknown, "unix"). */
+void server_client_ip(struct MHD_Connection *conn, char *buf, size_t len);
 
 /* Request header NAME or NULL. */
 const char *server_header(struct req *r, const char *name);

@@ -531,19 +531,95 @@ void server_symbol_release(struct req *r)
     dl_unref(d);
 }
 
+/* --- proxies in front of us and behind us -------------------------------- */
+
+/* An incoming header value we may repeat upstream: printable text only. */
+static const char *forwardable(const char *v)
+{
+    const unsigned char *p;
+
+    if (v == NULL)
+        return NULL;
+    for (p = (const unsigned char *)v; *p != '\0'; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return NULL;
+    return v;
+}
+
+/* Entries of an X-Forwarded-For value: the proxies a request came
+ * through, each having added its client. */
+static unsigned count_hops(const char *xff)
+{
+    unsigned n = 0;
+
+    while (xff != NULL && *(xff += strspn(xff, ", \t")) != '\0') {
+        n++;
+        xff += strcspn(xff, ",");
+    }
+    return n;
+}
+
+/* This daemon's token in Via, the same in every worker. */
+static void via_token(char *buf, size_t len)
+{
+    snprintf(buf, len, "symsrvd-%016" PRIx64, metrics->instance_id);
+}
+
+/* Why this miss must not go upstream, or NULL.  Instances that are each
+ * other's upstreams would otherwise pass a miss round for ever; and a
+ * request that comes back to us would join its own download and wait for
+ * it until miss_timeout.  Our own Via token catches that at the first
+ * turn; max_hops catches loops through other proxies. */
+static const char *loop_reason(struct req *r)
+{
+    const char *via = server_header(r, "Via");
+    char me[32];
+
+    via_token(me, sizeof(me));
+    if (via != NULL && strstr(via, me) != NULL)
+        return "loop";
+    if (count_hops(server_header(r, "X-Forwarded-For")) >=
+        r->srv->cfg->max_hops)
+        return "max-hops";
+    return NULL;
+}
+
+/* Give D the X-Forwarded-For and Via its upstream requests carry: the
+ * request's own, with its client and this daemon appended. */
+static void set_forwarded(struct req *r, struct dl *d)
+{
+    const char *xff = forwardable(server_header(r, "X-Forwarded-For"));
+    const char *via = forwardable(server_header(r, "Via"));
+    char ip[64], me[32], *x, *v;
+
+    server_client_ip(r->conn, ip, sizeof(ip));
+    via_token(me, sizeof(me));
+    x = xff != NULL ? xasprintf("%s, %s", xff, ip) : xstrdup(ip);
+    v = via != NULL ? xasprintf("%s, 1.1 %s", via, me)
+                    : xasprintf("1.1 %s", me);
+    dl_set_forwarded(d, x, v);
+    free(x);
+    free(v);
+}
+
 static enum MHD_Result start_miss(struct req *r, const struct symkey *k,
                                   const char *key)
 {
     struct server *s = r->srv;
+    const char *loop = loop_reason(r);
     bool created;
     struct dl *d;
 
     if (!fetch_serves(s->cfg, k))
         return answer_miss(r, "not-found");
+    if (loop != NULL)
+        return answer_miss(r, loop);
     if (atomic_load_explicit(&s->refusing, memory_order_acquire))
         return answer_miss(r, "upstream-error");
     d = inflight_get(s->inflight, key, k, &created);
     r->kind = created ? METRICS_MISS : METRICS_COALESCED;
+    if (created)
+        set_forwarded(r, d);
     if (created && !fetch_download(s->fetch, d)) {
         log_warnx("download queue full or stopping: %s", key);
         dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);

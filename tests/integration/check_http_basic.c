@@ -37,17 +37,6 @@ static void stop(void)
     itest_stop(&t);
 }
 
-static void get_ok(const char *path, const char *body, size_t len)
-{
-    struct http_resp r;
-
-    itest_get(&t, path, NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(r.len, len);
-    ck_assert(memcmp(r.body, body, len) == 0);
-    http_resp_free(&r);
-}
-
 START_TEST(test_http_miss_then_hit_one_upstream_get)
 {
     char *body = itest_body(5000, false, 1);
@@ -55,9 +44,9 @@ START_TEST(test_http_miss_then_hit_one_upstream_get)
     char ua[128], *cl, *ct, *etag, *lm;
 
     stub_add(t.up[0], PDB, body, 5000);
-    get_ok(PDB, body, 5000);
-    get_ok(PDB, body, 5000);
-    get_ok("/download/symbols" PDB, body, 5000);
+    itest_get_body(&t, PDB, body, 5000);
+    itest_get_body(&t, PDB, body, 5000);
+    itest_get_body(&t, "/download/symbols" PDB, body, 5000);
     ck_assert_uint_eq(stub_hits(t.up[0], PDB), 1);
     itest_get(&t, PDB, NULL, &r);
     cl = http_header(&r, "Content-Length");
@@ -87,11 +76,11 @@ START_TEST(test_http_case_insensitive_hits_case_preserving_upstream)
     char *body = itest_body(3000, false, 2), last[512], *disk;
 
     stub_add(t.up[0], upath, body, 3000);
-    get_ok(upath, body, 3000);
+    itest_get_body(&t, upath, body, 3000);
     stub_last_path(t.up[0], last, sizeof(last));
     ck_assert_str_eq(last, upath);
-    get_ok(PDB, body, 3000);
-    get_ok("/FOO.pdb/AbCdEf0123456789ABCDEF01234567891/Foo.Pdb", body, 3000);
+    itest_get_body(&t, PDB, body, 3000);
+    itest_get_body(&t, "/FOO.pdb/AbCdEf0123456789ABCDEF01234567891/Foo.Pdb", body, 3000);
     ck_assert_uint_eq(stub_total_hits(t.up[0]), 1);
     /* The cache is a symstore tree in canonical case. */
     disk = xasprintf("%s%s", t.dir, PDB);
@@ -113,7 +102,7 @@ START_TEST(test_http_head_and_conditional)
     ck_assert_int_eq(http_head(url, NULL, &r), 0); /* a miss, via HEAD */
     ck_assert_int_eq(r.status, 200);
     http_resp_free(&r);
-    get_ok(PDB, body, 2048); /* completes once the file is stored */
+    itest_get_body(&t, PDB, body, 2048); /* completes once the file is stored */
     ck_assert_int_eq(http_head(url, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
     ck_assert_uint_eq(r.len, 0);
@@ -150,7 +139,7 @@ START_TEST(test_http_ranges)
     struct http_resp r;
 
     stub_add(t.up[0], PDB, body, 10000);
-    get_ok(PDB, body, 10000);
+    itest_get_body(&t, PDB, body, 10000);
     itest_get(&t, PDB, (const char *const[]){"Range: bytes=100-199", NULL}, &r);
     ck_assert_int_eq(r.status, 206);
     ck_assert_uint_eq(r.len, 100);
@@ -208,8 +197,8 @@ START_TEST(test_http_gzip_roundtrip_and_vary)
 
     stub_add(t.up[0], PDB, body, len);
     stub_add(t.up[0], small, "tiny", 4);
-    get_ok(PDB, body, len);
-    get_ok(small, "tiny", 4);
+    itest_get_body(&t, PDB, body, len);
+    itest_get_body(&t, small, "tiny", 4);
     ck_assert(metrics_wait(daemon_url(t.d), "symsrvd_gzip_copies_total", NULL,
                            1, 10000));
     itest_get(&t, PDB, (const char *const[]){"Accept-Encoding: gzip", NULL},
@@ -289,8 +278,12 @@ START_TEST(test_http_methods)
     ck_assert_str_eq(allow, "GET, HEAD");
     free(allow);
     http_resp_free(&r);
-    ck_assert_int_eq(http_request("DELETE", url, NULL, &r), 0);
+    ck_assert_int_eq(http_request("PUT", url, NULL, &r), 0);
     ck_assert_int_eq(r.status, 405);
+    http_resp_free(&r);
+    /* DELETE is the admin action (check_http_admin): nothing to drop */
+    ck_assert_int_eq(http_request("DELETE", url, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 404);
     http_resp_free(&r);
     ck_assert_uint_eq(stub_total_hits(t.up[0]), 0);
     itest_get(&t, "/index2.txt", NULL, &r);
@@ -341,7 +334,7 @@ START_TEST(test_http_listing_and_pagination)
     for (i = 0; i < 5; i++) {
         snprintf(path, sizeof(path), "/lib%d.pdb/ABC%d/lib%d.pdb", i, i, i);
         stub_add(t.up[0], path, "data", 4);
-        get_ok(path, "data", 4);
+        itest_get_body(&t, path, "data", 4);
     }
     ck_assert_uint_eq(list_all("", 2), 5);
     ck_assert_uint_eq(list_all("", 100), 5);
@@ -414,7 +407,7 @@ START_TEST(test_http_negative_cache_expires)
     ck_assert_uint_eq(stub_hits(t.up[0], miss), 1);
     usleep(1300 * 1000);
     stub_add(t.up[0], miss, "back", 4);
-    get_ok(miss, "back", 4);
+    itest_get_body(&t, miss, "back", 4);
     ck_assert_uint_eq(stub_hits(t.up[0], miss), 2);
 }
 END_TEST
@@ -424,12 +417,12 @@ START_TEST(test_http_restart_serves_cache_with_upstream_down)
     char *body = itest_body(7000, false, 6);
 
     stub_add(t.up[0], PDB, body, 7000);
-    get_ok(PDB, body, 7000);
+    itest_get_body(&t, PDB, body, 7000);
     stub_stop(t.up[0]);
     t.up[0] = NULL;
     itest_restart(&t);
-    get_ok(PDB, body, 7000);
-    get_ok("/FOO.PDB/abcdef0123456789abcdef01234567891/foo.pdb", body, 7000);
+    itest_get_body(&t, PDB, body, 7000);
+    itest_get_body(&t, "/FOO.PDB/abcdef0123456789abcdef01234567891/foo.pdb", body, 7000);
     free(body);
 }
 END_TEST
@@ -442,10 +435,10 @@ START_TEST(test_http_vanished_file_is_refetched)
     char *disk = xasprintf("%s%s", t.dir, PDB);
 
     stub_add(t.up[0], PDB, body, 3000);
-    get_ok(PDB, body, 3000);
+    itest_get_body(&t, PDB, body, 3000);
     ck_assert_int_eq(unlink(disk), 0);
-    get_ok(PDB, body, 3000);
-    get_ok(PDB, body, 3000);
+    itest_get_body(&t, PDB, body, 3000);
+    itest_get_body(&t, PDB, body, 3000);
     ck_assert_uint_eq(stub_hits(t.up[0], PDB), 2);
     ck_assert_int_eq(access(disk, R_OK), 0);
     free(disk);
@@ -516,8 +509,8 @@ START_TEST(test_http_keepalive_hits_from_memory_then_sendfile)
 
     stub_add(t.up[0], PDB, big, blen);
     stub_add(t.up[0], spath, small, 4000);
-    get_ok(PDB, big, blen);
-    get_ok(spath, small, 4000);
+    itest_get_body(&t, PDB, big, blen);
+    itest_get_body(&t, spath, small, 4000);
     for (i = 0; i < 8; i++) {
         if (i == 1)
             head_on(c, PDB);
@@ -545,8 +538,8 @@ START_TEST(test_http_access_log_lines)
     env = xasprintf("SYMSRVD_SERVER_ACCESS_LOG=%s", log);
     itest_start(&t, 1, "1", NULL, (const char *const[]){env, NULL});
     stub_add(t.up[0], PDB, "abc", 3);
-    get_ok(PDB, "abc", 3);
-    get_ok(PDB, "abc", 3);
+    itest_get_body(&t, PDB, "abc", 3);
+    itest_get_body(&t, PDB, "abc", 3);
     snprintf(req, sizeof(req),
              "GET /x/..%%2f/y HTTP/1.1\r\nHost: x\r\nConnection: close"
              "\r\n\r\n");
@@ -601,7 +594,7 @@ START_TEST(test_http_unix_socket_listener)
     stub_add(t.up[0], PDB, "via unix", 8);
     ck_assert_int_eq(unix_get(sock, PDB, reply, sizeof(reply)), 200);
     ck_assert_ptr_nonnull(strstr(reply, "\r\n\r\nvia unix"));
-    get_ok(PDB, "via unix", 8); /* and the TCP listener serves the same */
+    itest_get_body(&t, PDB, "via unix", 8); /* and the TCP listener serves the same */
     unlink(sock);
     free(l);
     free(sock);

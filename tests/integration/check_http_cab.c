@@ -44,17 +44,6 @@ static void stop(void)
     itest_stop(&t);
 }
 
-static void get_body(const char *path, const char *body, size_t len)
-{
-    struct http_resp r;
-
-    itest_get(&t, path, NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(r.len, len);
-    ck_assert_msg(memcmp(r.body, body, len) == 0, "%s: body differs", path);
-    http_resp_free(&r);
-}
-
 static void get_miss(const char *path, const char *reason)
 {
     struct http_resp r;
@@ -170,13 +159,13 @@ START_TEST(test_cab_only_twin_served_plain)
     cab = make_cab("tiny.pdb", body, 300000, &len);
     ck_assert_uint_lt(len, 300000); /* really compressed */
     stub_add(t.up[0], PD_, cab, len);
-    get_body(PDB, body, 300000);
+    itest_get_body(&t, PDB, body, 300000);
     ck_assert_uint_eq(stub_hits(t.up[0], PDB), 1);
     ck_assert_uint_eq(stub_hits(t.up[0], PD_), 1);
     ck_assert(metric("symsrvd_upstream_decoded_total") == 1);
     /* Cached as the plain file: no more upstream requests. */
-    get_body(PDB, body, 300000);
-    get_body("/TINY.PDB/" ID "/tiny.pdb", body, 300000);
+    itest_get_body(&t, PDB, body, 300000);
+    itest_get_body(&t, "/TINY.PDB/" ID "/tiny.pdb", body, 300000);
     ck_assert_uint_eq(stub_total_hits(t.up[0]), 2);
     free(cab);
     free(body);
@@ -240,7 +229,7 @@ START_TEST(test_cab_multi_cabinet_set_refused)
     ck_assert(metric("symsrvd_upstream_rejected_total") == 1);
     /* The same cabinet outside a set is fine. */
     stub_add(t.up[0], PD_, cab, len);
-    get_body(PDB, body, 5000);
+    itest_get_body(&t, PDB, body, 5000);
     free(set);
     free(cab);
     free(body);
@@ -255,7 +244,7 @@ START_TEST(test_cab_body_under_plain_name_decoded)
 
     cab = make_cab("tiny.pdb", body, 70000, &len);
     stub_add(t.up[0], PDB, cab, len);
-    get_body(PDB, body, 70000);
+    itest_get_body(&t, PDB, body, 70000);
     ck_assert_uint_eq(stub_hits(t.up[0], PD_), 0);
     free(cab);
     free(body);
@@ -270,8 +259,8 @@ START_TEST(test_lzx_fixture_twin)
     plain = testutil_read_data("cab/lzxtest.pdb", &plen);
     cab = testutil_read_data("cab/lzxtest.pd_", &clen);
     stub_add(t.up[0], LZX_PD_, cab, clen);
-    get_body(LZX_PDB, plain, plen);
-    get_body(LZX_PDB, plain, plen);
+    itest_get_body(&t, LZX_PDB, plain, plen);
+    itest_get_body(&t, LZX_PDB, plain, plen);
     ck_assert_uint_eq(stub_hits(t.up[0], LZX_PD_), 1);
     free(cab);
     free(plain);
@@ -301,10 +290,10 @@ START_TEST(test_gzip_body_decoded_unless_named_gz)
 
     gz = make_gzip(body, 50000, &len);
     stub_add(t.up[0], PDB, gz, len);
-    get_body(PDB, body, 50000);
+    itest_get_body(&t, PDB, body, 50000);
     /* A file that is a .gz is served as the store has it. */
     stub_add(t.up[0], gzname, gz, len);
-    get_body(gzname, gz, len);
+    itest_get_body(&t, gzname, gz, len);
     /* A truncated gzip body is refused, not served short. */
     stub_add(t.up[0], "/t.dll/5F1D3000/t.dll", gz, len / 2);
     get_miss("/t.dll/5F1D3000/t.dll", "upstream-error");

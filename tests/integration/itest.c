@@ -153,6 +153,18 @@ void itest_get(const struct itest *t, const char *path,
     free(url);
 }
 
+void itest_get_body(const struct itest *t, const char *path,
+                    const char *body, size_t len)
+{
+    struct http_resp r;
+
+    itest_get(t, path, NULL, &r);
+    ck_assert_msg(r.status == 200, "%s: status %ld", path, r.status);
+    ck_assert_uint_eq(r.len, len);
+    ck_assert_msg(memcmp(r.body, body, len) == 0, "%s: body differs", path);
+    http_resp_free(&r);
+}
+
 bool itest_metric_at_least(const struct itest *t, const char *name,
                            const char *label, double value,
                            unsigned timeout_ms)

@@ -41,6 +41,10 @@ char *itest_url(const struct itest *t, const char *path);
 void itest_get(const struct itest *t, const char *path,
                const char *const *headers, struct http_resp *out);
 
+/* GET PATH and check the answer is 200 with BODY[0..LEN). */
+void itest_get_body(const struct itest *t, const char *path,
+                    const char *body, size_t len);
+
 /* Poll /metrics until metric NAME (with LABEL, may be NULL) is at least
  * VALUE or TIMEOUT_MS pass.  True when reached.  (metrics_wait() wants an
  * exact value, which a counter that /metrics itself bumps can overshoot.) */

@@ -459,6 +459,10 @@ START_TEST(test_config_errors_name_line_and_key)
         {"[server]\naccess_log =\n", ":2: [server] access_log: bad value ''"},
         {"[server]\nlisten = 1.2.3.4\n",
          ":2: [server] listen: bad address '1.2.3.4' (want HOST:PORT"},
+        {"[server]\nadmin_allow = 127.0.0.0/33\n",
+         ":2: [server] admin_allow: bad address list '127.0.0.0/33'"},
+        {"[server]\nadmin_allow = localhost\n",
+         ":2: [server] admin_allow: bad address list 'localhost'"},
         {"[server]\nbogus = 1\n", ":2: [server] unknown key 'bogus'"},
         {"[server]\nWorkers = 1\n", ":2: [server] unknown key 'Workers'"},
         {"[cache]\nnegative_ttl = x\n",
@@ -757,7 +761,7 @@ START_TEST(test_config_env_every_key)
         unsetenv(var);
         n++;
     }
-    ck_assert_uint_eq(n, 23);
+    ck_assert_uint_eq(n, 25);
     free(defaults);
 }
 END_TEST

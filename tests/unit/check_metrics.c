@@ -110,6 +110,21 @@ static const char expected[] =
         " joined a download in flight.\n"
     "# TYPE symsrvd_symbolicate_coalesced_total counter\n"
     "symsrvd_symbolicate_coalesced_total 313\n"
+    "# HELP symsrvd_upstream_breaker_state Circuit breaker by upstream: 0 "
+    "closed, 1 open (skipped), 2 half-open (one probe at a time).\n"
+    "# TYPE symsrvd_upstream_breaker_state gauge\n"
+    "symsrvd_upstream_breaker_state{upstream=\"msdl\"} 1\n"
+    "symsrvd_upstream_breaker_state{upstream=\"local\"} 2\n"
+    "# HELP symsrvd_upstream_breaker_trips_total Times an upstream's breaker "
+    "opened.\n"
+    "# TYPE symsrvd_upstream_breaker_trips_total counter\n"
+    "symsrvd_upstream_breaker_trips_total{upstream=\"msdl\"} 501\n"
+    "symsrvd_upstream_breaker_trips_total{upstream=\"local\"} 511\n"
+    "# HELP symsrvd_upstream_skipped_total Upstream attempts not made "
+    "because the breaker was open.\n"
+    "# TYPE symsrvd_upstream_skipped_total counter\n"
+    "symsrvd_upstream_skipped_total{upstream=\"msdl\"} 502\n"
+    "symsrvd_upstream_skipped_total{upstream=\"local\"} 512\n"
     "# HELP symsrvd_worker_restarts_total Workers restarted after dying.\n"
     "# TYPE symsrvd_worker_restarts_total counter\n"
     "symsrvd_worker_restarts_total 307\n"
@@ -176,7 +191,15 @@ START_TEST(test_metrics_text_exposition)
     atomic_init(&m->evicted_bytes, 311);
     atomic_init(&m->workers_alive, 308);
     atomic_init(&m->started_ms, 309);
+    for (i = 0; i < 3; i++) {
+        atomic_init(&m->breakers[i].trips, 501 + 10 * i);
+        atomic_init(&m->breakers[i].skips, 502 + 10 * i);
+    }
+    /* open until 2000; the second's cooldown ran out at 900: half-open */
+    atomic_init(&m->breakers[0].open_until_ms, 2000);
+    atomic_init(&m->breakers[1].open_until_ms, 900);
     memset(&env, 0, sizeof(env));
+    env.now_ms = 1000;
     env.upstreams[0] = "msdl";
     env.upstreams[1] = "local";
     env.nupstreams = 2;
