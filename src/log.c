@@ -38,6 +38,60 @@ void log_write_line(int fd, const char *line, size_t len)
     }
 }
 
+/* Length of the valid UTF-8 sequence at S (1 to 4), 0 if there is none:
+ * overlong forms, surrogates and code points above U+10FFFF are invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n, i;
+    unsigned cp;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, cp = s[0] & 0x1fu;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, cp = s[0] & 0x0fu;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, cp = s[0] & 0x07u;
+    else
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
+void log_escape(const char *s, char *out, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0, u;
+
+    while (*p != '\0') {
+        if (*p < 0x21 || *p == 0x7f || *p == '"' || *p == '\\') {
+            u = 0;
+        } else if (*p < 0x80) {
+            u = 1;
+        } else {
+            u = utf8_len(p);
+        }
+        if (u == 0) {
+            if (n + 5 > len)
+                break;
+            n += (size_t)snprintf(out + n, len - n, "\\x%02x", *p++);
+            continue;
+        }
+        if (n + u + 1 > len)
+            break;
+        memcpy(out + n, p, u);
+        n += u;
+        p += u;
+    }
+    out[n] = '\0';
+}
+
 static void __attribute__((format(printf, 2, 0)))
 log_emit(const char *errstr, const char *fmt, va_list ap)
 {

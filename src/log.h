@@ -28,6 +28,13 @@ void fatal(const char *fmt, ...)
 void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
+/* Copy S into OUT (LEN bytes, at least 5) as one printable log field:
+ * bytes below 0x21, 0x7f, '"', '\\' and bytes that are not part of a
+ * valid UTF-8 sequence become \xNN, so a client cannot forge a line,
+ * move the terminal's cursor or break a UTF-8 reader of the log.  Output
+ * that does not fit is cut between characters, never inside one. */
+void log_escape(const char *s, char *out, size_t len);
+
 /* Write one preformatted line (with its newline) to FD in one write(2). */
 void log_write_line(int fd, const char *line, size_t len);
 

@@ -243,36 +243,22 @@ void server_client_ip(struct MHD_Connection *conn, char *buf, size_t len)
         snprintf(buf, len, "unix");
 }
 
-/* Copy S into OUT with every byte that could forge a log line escaped. */
-static void log_safe(const char *s, char *out, size_t len)
-{
-    size_t n = 0;
-
-    for (; *s != '\0' && n + 5 < len; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c < 0x21 || c >= 0x7f || c == '"' || c == '\\')
-            n += (size_t)snprintf(out + n, len - n, "\\x%02x", c);
-        else
-            out[n++] = (char)c;
-    }
-    out[n] = '\0';
-}
-
 static void access_log(struct req *r, const char *method, unsigned status)
 {
-    char ip[INET6_ADDRSTRLEN + 1], target[1024], line[1400];
+    char ip[INET6_ADDRSTRLEN + 1], meth[4 * sizeof(r->method)];
+    char target[1024], up[4 * sizeof(r->upstream)], line[1600];
     int n;
 
     if (r->srv->access_fd < 0)
         return;
     server_client_ip(r->conn, ip, sizeof(ip));
-    log_safe(r->target, target, sizeof(target));
+    log_escape(method[0] ? method : "-", meth, sizeof(meth));
+    log_escape(r->target, target, sizeof(target));
+    log_escape(r->upstream[0] ? r->upstream : "-", up, sizeof(up));
     n = snprintf(line, sizeof(line),
-                 "%s %s %s %u %" PRIu64 " %s %s %" PRIu64 "ms\n", ip,
-                 method[0] ? method : "-", target, status, r->bytes,
-                 metrics_kind_name(r->kind),
-                 r->upstream[0] ? r->upstream : "-", mono_ms() - r->start_ms);
+                 "%s %s %s %u %" PRIu64 " %s %s %" PRIu64 "ms\n", ip, meth,
+                 target, status, r->bytes, metrics_kind_name(r->kind), up,
+                 mono_ms() - r->start_ms);
     if (n > 0)
         log_write_line(r->srv->access_fd, line,
                        (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
