@@ -31,6 +31,13 @@
  * only request and response headers; streamed misses and listings get
  * their write buffer from what is left. */
 #define SERVER_POOL_SIZE (16 * 1024)
+/* MHD 0.9.75 parses the request headers in place in that pool and builds
+ * the response header after them: a request that leaves less room than
+ * this gets no answer at all (MHD closes the connection), so it is
+ * refused before MHD tries.  A record per header or argument, as MHD
+ * keeps them, is counted at HDR_RECORD_SIZE. */
+#define SERVER_REPLY_RESERVE 512
+#define HDR_RECORD_SIZE 64
 
 const char *server_header(struct req *r, const char *name)
 {
@@ -182,6 +189,54 @@ static enum MHD_Result route(struct req *r, const char *method)
     return server_symbol(r, r->target, len);
 }
 
+static enum MHD_Result count_pool_use(void *cls, enum MHD_ValueKind kind,
+                                      const char *key, const char *value)
+{
+    size_t *used = cls;
+
+    (void)kind;
+    *used += HDR_RECORD_SIZE + strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* True when the request's headers fill MHD's pool so far that no answer
+ * would fit behind them. */
+static bool headers_fill_pool(struct MHD_Connection *conn, const char *url,
+                              const char *method)
+{
+    size_t used = strlen(method) + strlen(url) + 16;
+
+    MHD_get_connection_values(conn,
+                              MHD_HEADER_KIND | MHD_COOKIE_KIND |
+                                  MHD_GET_ARGUMENT_KIND,
+                              count_pool_use, &used);
+    return used > SERVER_POOL_SIZE - SERVER_REPLY_RESERVE;
+}
+
+/* Answer 431 on the socket itself, where MHD has no room left to build
+ * the answer, and have MHD close the connection.  The socket's send
+ * buffer is empty (MHD reads a request only once the previous answer was
+ * written), so the few bytes go out at once. */
+static enum MHD_Result refuse_large_headers(struct req *r)
+{
+    static const char reply[] =
+        "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 26\r\nConnection: close\r\n\r\n"
+        "request headers too large\n";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+    r->kind = METRICS_BAD;
+    if (ci != NULL &&
+        send(ci->connect_fd, reply, sizeof(reply) - 1,
+             MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(reply) - 1) {
+        r->status = MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+        r->bytes = 26; /* the body above */
+    }
+    return MHD_NO;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -190,7 +245,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     struct req *r = *con_cls;
 
     (void)cls;
-    (void)url;
     (void)version;
     (void)upload;
     /* Queueing on the first call makes MHD close the connection instead
@@ -200,6 +254,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r->conn = conn;
         snprintf(r->method, sizeof(r->method), "%s", method);
         r->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+        if (headers_fill_pool(conn, url, method))
+            return refuse_large_headers(r);
         return MHD_YES;
     }
     if (*upload_size != 0) {

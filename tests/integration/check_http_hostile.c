@@ -51,7 +51,8 @@ static bool printable_utf8(const char *s, size_t len)
 
 START_TEST(test_hostile_access_log_escapes_client_bytes)
 {
-    char *log = xasprintf("%s.access", t.dir), *env, *text = NULL;
+    char *dir = testutil_tmpdir(), *log = xasprintf("%s/access", dir);
+    char *env, *text = NULL;
     size_t len;
 
     env = xasprintf("SYMSRVD_SERVER_ACCESS_LOG=%s", log);
@@ -68,10 +69,67 @@ START_TEST(test_hostile_access_log_escapes_client_bytes)
     ck_assert_msg(printable_utf8(text, len), "%s", text);
     ck_assert_msg(strstr(text, " G\\x1b[2JT /a\\x01\\xff\xc3\xa9 ") != NULL,
                   "%s", text);
-    unlink(log);
+    testutil_rmtree(dir);
     free(text);
     free(env);
     free(log);
+    free(dir);
+}
+END_TEST
+
+/* GET /health with request headers of LEN bytes in all (LEN > 200),
+ * padded with headers of about PIECE value bytes each. */
+static int get_with_headers(size_t len, size_t piece)
+{
+    static const char head[] =
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+    char *req = xmalloc(len + 1), reply[256];
+    size_t n = sizeof(head) - 1, i = 0, v;
+    int status;
+
+    memcpy(req, head, n);
+    /* each pad header is "X-Pad-NNNN: " (12) + value + CRLF; the final
+     * CRLF ends the headers */
+    while (n + 12 + 2 + 2 < len) {
+        v = len - n - 12 - 2 - 2;
+        if (v > piece && v - piece >= 16)
+            v = piece;
+        n += (size_t)sprintf(req + n, "X-Pad-%04zu: ", i++ % 10000);
+        memset(req + n, 'a', v);
+        n += v;
+        memcpy(req + n, "\r\n", 2);
+        n += 2;
+    }
+    memcpy(req + n, "\r\n", 2);
+    req[n + 2] = '\0';
+    status = http_raw(daemon_port(t.d), req, reply, sizeof(reply));
+    if (status == 431)
+        ck_assert_msg(strstr(reply, "Connection: close") != NULL, "%s",
+                      reply);
+    free(req);
+    return status;
+}
+
+START_TEST(test_hostile_every_header_size_is_answered)
+{
+    static const size_t kib[] = {8, 15, 16, 17, 32, 64};
+    size_t i, len;
+    int status;
+
+    itest_start(&t, 1, "1", NULL, NULL);
+    for (i = 0; i < sizeof(kib) / sizeof(kib[0]); i++) {
+        status = get_with_headers(kib[i] * 1024, 1 << 20);
+        ck_assert_msg(status == (kib[i] <= 15 ? 200 : 431), "%zu KiB: %d",
+                      kib[i], status);
+    }
+    /* around the pool's edge, in one header and in many small ones */
+    for (len = 14 * 1024; len < 17 * 1024; len += 16) {
+        status = get_with_headers(len, 1 << 20);
+        ck_assert_msg(status == 200 || status == 431, "%zu: %d", len, status);
+        status = get_with_headers(len, 40);
+        ck_assert_msg(status == 200 || status == 431, "%zu in small headers: %d",
+                      len, status);
+    }
 }
 END_TEST
 
@@ -83,6 +141,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, stop);
     tcase_add_test(tc, test_hostile_access_log_escapes_client_bytes);
+    tcase_add_test(tc, test_hostile_every_header_size_is_answered);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
