@@ -60,8 +60,12 @@ struct config_listen {
 struct config_upstream {
     char *name;                  /* section name after "upstream " */
     char *url;                   /* http(s) URL, no trailing slash */
-    uint64_t timeout_ms;         /* default 60s: whole transfer */
+    uint64_t timeout_ms;         /* default 60s: until the answer starts */
     uint64_t connect_timeout_ms; /* default 5s */
+    uint64_t max_time_ms;        /* default 6h: whole transfer */
+    uint64_t max_file_size;      /* default 4G: longer bodies are cut */
+    uint64_t low_speed_limit;    /* default 1K: bytes per second ... */
+    uint64_t low_speed_time_ms;  /* default 30s: ... below which so long stalls */
     unsigned retries;            /* default 3 */
     uint64_t retry_backoff_ms;   /* default 250ms */
     enum config_casing casing;   /* default keep */

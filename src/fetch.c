@@ -94,7 +94,10 @@ struct xfer {
     const char *label;    /* who sends it: upstream name or origin label */
     bool hold;            /* an origin's body: nobody streams it */
     uint64_t max;         /* largest body accepted (0: no limit) */
-    bool too_big;
+    bool too_big;         /* the body passed MAX */
+    bool answered;        /* a response header arrived */
+    uint64_t t0_ms;       /* when this attempt started */
+    uint64_t first_byte_ms; /* no answer by then: timeout (0: none) */
     enum dl_reason worst; /* the reason to report if nothing succeeds */
 };
 
@@ -125,6 +128,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     struct xfer *x = arg;
     size_t len = size * n;
 
+    x->answered = true;
     /* A new status line starts a new response (after a redirect). */
     if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
         x->encoded = false;
@@ -184,6 +188,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
     struct xfer *x = arg;
     size_t len = size * n;
 
+    /* curl refuses a too long Content-Length itself; this cuts a body
+     * that announced none or lied. */
     if (x->max != 0 && x->written + len > x->max) {
         x->too_big = true;
         x->write_failed = true;
@@ -214,6 +220,10 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     (void)dn;
     (void)ut;
     (void)un;
+    /* The first-byte timeout: curl has none for HTTP. */
+    if (!x->answered && x->first_byte_ms != 0 &&
+        mono_ms() - x->t0_ms >= x->first_byte_ms)
+        return 1;
     return stopping(x->ft->f) ? 1 : 0;
 }
 
@@ -340,6 +350,10 @@ static enum attempt classify(CURLcode rc, struct xfer *x)
     long status = 0;
 
     curl_easy_getinfo(x->ft->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        x->worst = DL_REASON_UPSTREAM_ERROR;
+        return x->started ? ATTEMPT_FATAL : ATTEMPT_ERROR;
+    }
     if (x->write_failed || stopping(x->ft->f))
         return ATTEMPT_FATAL;
     if (rc == CURLE_OK)
@@ -401,6 +415,9 @@ static int attempt_reset(struct xfer *x)
     x->encoded = false;
     x->packed = x->twin;
     x->nhead = 0;
+    x->too_big = false;
+    x->answered = false;
+    x->t0_ms = mono_ms();
     x->ft->errbuf[0] = '\0';
     return 0;
 }
@@ -473,8 +490,18 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
 
     if (attempt_reset(x) != 0)
         return ATTEMPT_FATAL;
+    /* timeout bounds the wait for an answer (on_progress()); a body may
+     * take up to max_time while it keeps up low_speed_limit */
     setup_handle(ft, x, url, (long)x->up->connect_timeout_ms,
-                 (long)x->up->timeout_ms);
+                 (long)x->up->max_time_ms);
+    curl_easy_setopt(ft->curl, CURLOPT_LOW_SPEED_LIMIT,
+                     (long)x->up->low_speed_limit);
+    curl_easy_setopt(ft->curl, CURLOPT_LOW_SPEED_TIME,
+                     (long)((x->up->low_speed_time_ms + 999) / 1000));
+    curl_easy_setopt(ft->curl, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t)x->up->max_file_size);
+    x->max = x->up->max_file_size;
+    x->first_byte_ms = x->up->timeout_ms;
     /* who asked, through which proxies: see loop_reason() in
      * server_symbol.c */
     hdrs = add_header(add_header(NULL, "X-Forwarded-For", dl_xff(x->d)), "Via",
@@ -483,6 +510,13 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
     rc = curl_easy_perform(ft->curl);
     curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
+    /* on_progress() cut an attempt that got no answer in time */
+    if (rc == CURLE_ABORTED_BY_CALLBACK && !x->answered &&
+        !stopping(ft->f)) {
+        rc = CURLE_OPERATION_TIMEDOUT;
+        snprintf(ft->errbuf, CURL_ERROR_SIZE, "no answer within %" PRIu64 " ms",
+                 x->up->timeout_ms);
+    }
     a = classify(rc, x);
     if (a == ATTEMPT_OK)
         a = check_length(x);

@@ -133,6 +133,101 @@ START_TEST(test_hostile_every_header_size_is_answered)
 }
 END_TEST
 
+#define PDB "/big.pdb/0123456789ABCDEF0123456789ABCDEF1/big.pdb"
+
+/* One upstream, no retries, a 1 s first-byte timeout, 1 MiB per file
+ * and a body that moves under 1 KiB/s for 1 s counts as stalled. */
+static void start_bounded(void)
+{
+    itest_start_conf(&t, 1,
+                     "[upstream one]\nurl = @UP0@\nretries = 0\n"
+                     "timeout = 1s\nconnect_timeout = 1s\n"
+                     "max_file_size = 1M\nlow_speed_limit = 1K\n"
+                     "low_speed_time = 1s\n");
+}
+
+/* No file is left in the cache, nor in its temp dir once the download
+ * is over (which may be just after the client got its answer). */
+static void assert_nothing_kept(void)
+{
+    char *tmp = xasprintf("%s/.Symsrvd/tmp", t.dir);
+    unsigned waited;
+
+    for (waited = 0; itest_count_files(tmp, false) > 0 && waited < 3000;
+         waited += 50)
+        usleep(50 * 1000);
+    ck_assert_uint_eq(itest_count_files(tmp, false), 0);
+    ck_assert_uint_eq(itest_count_files(t.dir, true), 0);
+    free(tmp);
+}
+
+/* GET PDB, giving up after LIMIT_MS: the answer must not be a complete
+ * 200 and must carry at most max_file_size bytes.  (A chunked answer cut
+ * short is not closed until connection_timeout, so the client's own
+ * limit ends it.) */
+static void expect_cut(unsigned limit_ms)
+{
+    struct http_opts o = {.timeout_ms = limit_ms};
+    char *url = itest_url(&t, PDB);
+    struct http_resp r;
+
+    http_request_opts("GET", url, NULL, &o, &r);
+    ck_assert_msg(r.status != 200 || r.curl_rc != 0, "complete 200");
+    ck_assert_uint_le(r.len, 1 << 20);
+    http_resp_free(&r);
+    free(url);
+}
+
+START_TEST(test_hostile_terabyte_content_length_refused)
+{
+    start_bounded();
+    stub_add_generated(t.up[0], PDB, 1ull << 40, 7);
+    expect_cut(3000);
+    assert_nothing_kept();
+}
+END_TEST
+
+START_TEST(test_hostile_endless_chunked_body_cut)
+{
+    start_bounded();
+    stub_add_generated(t.up[0], PDB, 1ull << 40, 7);
+    stub_fault(t.up[0], PDB, STUB_NO_LENGTH, 0);
+    expect_cut(5000);
+    assert_nothing_kept();
+}
+END_TEST
+
+START_TEST(test_hostile_stalled_body_cut)
+{
+    start_bounded();
+    stub_add_generated(t.up[0], PDB, 64 * 1024, 7);
+    stub_fault(t.up[0], PDB, STUB_SLOW, 100); /* 100 B/s */
+    expect_cut(5000);
+    assert_nothing_kept();
+}
+END_TEST
+
+/* 3 s at 100 KB/s, well past the 1 s timeout that once bounded the whole
+ * transfer, but never below the stall rule. */
+START_TEST(test_hostile_slow_steady_body_completes)
+{
+    size_t len = 300 * 1000;
+    char *body = itest_body(len, false, 3);
+    struct http_resp r;
+
+    start_bounded();
+    stub_add(t.up[0], PDB, body, len);
+    stub_fault(t.up[0], PDB, STUB_SLOW, 100 * 1000);
+    itest_get(&t, PDB, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(r.curl_rc, 0);
+    ck_assert_uint_eq(r.len, len);
+    ck_assert(memcmp(r.body, body, len) == 0);
+    http_resp_free(&r);
+    free(body);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_hostile");
@@ -142,6 +237,10 @@ int main(void)
     tcase_add_checked_fixture(tc, NULL, stop);
     tcase_add_test(tc, test_hostile_access_log_escapes_client_bytes);
     tcase_add_test(tc, test_hostile_every_header_size_is_answered);
+    tcase_add_test(tc, test_hostile_terabyte_content_length_refused);
+    tcase_add_test(tc, test_hostile_endless_chunked_body_cut);
+    tcase_add_test(tc, test_hostile_stalled_body_cut);
+    tcase_add_test(tc, test_hostile_slow_steady_body_completes);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
