@@ -340,7 +340,8 @@ static enum attempt classify_status(long status, struct xfer *x)
     if (status == 404 || status == 410)
         return ATTEMPT_NOT_FOUND;
     x->worst = DL_REASON_UPSTREAM_ERROR;
-    if (status == 408 || status == 429 || status >= 500)
+    /* 508: a symsrvd saw its own request come back; retrying loops again */
+    if (status == 408 || status == 429 || (status >= 500 && status != 508))
         return ATTEMPT_RETRY;
     return ATTEMPT_ERROR;
 }

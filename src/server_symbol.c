@@ -612,6 +612,11 @@ static enum MHD_Result start_miss(struct req *r, const struct symkey *k,
 
     if (!fetch_serves(s->cfg, k))
         return answer_miss(r, "not-found");
+    /* Our own request come back (an upstream redirected to us): 508, an
+     * error the sending download neither retries nor remembers as a miss.
+     * Too many hops is a plain miss, as the operations issue asks. */
+    if (loop != NULL && strcmp(loop, "loop") == 0)
+        return server_text(r, 508, "request loop\n", "X-Symsrvd-Miss", loop);
     if (loop != NULL)
         return answer_miss(r, loop);
     if (atomic_load_explicit(&s->refusing, memory_order_acquire))

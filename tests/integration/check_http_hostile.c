@@ -15,6 +15,7 @@
 
 #include "fileio.h"
 #include "itest.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 static struct itest t;
@@ -228,6 +229,32 @@ START_TEST(test_hostile_slow_steady_body_completes)
 }
 END_TEST
 
+/* An upstream that redirects to the daemon itself: the daemon's own
+ * request comes back marked, is refused with 508, and the client gets a
+ * prompt miss instead of waiting on the download that sent it. */
+START_TEST(test_hostile_redirect_to_self_caught)
+{
+    char *self;
+    struct http_resp r;
+    char *why;
+    uint64_t t0;
+
+    start_bounded();
+    self = itest_url(&t, PDB);
+    stub_redirect_always(t.up[0], PDB, self);
+    t0 = mono_ms();
+    itest_get(&t, PDB, NULL, &r);
+    ck_assert_uint_lt(mono_ms() - t0, 900); /* under the 1 s timeout */
+    ck_assert_int_eq(r.status, 404);
+    why = http_header(&r, "X-Symsrvd-Miss");
+    ck_assert_str_eq(why, "upstream-error");
+    ck_assert_uint_eq(stub_hits(t.up[0], PDB), 1);
+    free(why);
+    http_resp_free(&r);
+    free(self);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_hostile");
@@ -241,6 +268,7 @@ int main(void)
     tcase_add_test(tc, test_hostile_endless_chunked_body_cut);
     tcase_add_test(tc, test_hostile_stalled_body_cut);
     tcase_add_test(tc, test_hostile_slow_steady_body_completes);
+    tcase_add_test(tc, test_hostile_redirect_to_self_caught);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }

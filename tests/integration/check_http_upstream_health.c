@@ -277,18 +277,24 @@ START_TEST(test_two_instances_pointed_at_each_other)
                                                daemon_url(t.d), NULL},
                          NULL);
     ck_assert_ptr_nonnull(other);
-    /* A asks B, B asks A, A sees itself in Via: 404 on the first turn,
-     * not after miss_timeout */
+    /* A asks B, B asks A, A sees itself in Via and answers 508: B's
+     * download fails at once (an error, neither retried nor remembered),
+     * and A, told 404 by B, answers on the first turn, not after
+     * miss_timeout */
     ck_assert_int_eq(get_key(0, NULL, why, sizeof(why), &secs), 404);
     ck_assert_str_eq(why, "not-found");
     ck_assert_msg(secs < 2.0, "took %.3f s", secs);
-    /* each asked the other for the file and its CAB twin (k0.pd_, which
-     * the other answers as a probe without going upstream): two requests
-     * each, where a loop would make many */
+    /* B asked A once (508, no twin after an error); A asked B for the
+     * file and its CAB twin (k0.pd_, which B answers as a probe without
+     * going upstream): where a loop would make many */
     ck_assert_double_eq(
         metrics_get(daemon_url(other), "symsrvd_upstream_requests_total",
-                    "outcome=\"not_found\""),
-        2);
+                    "outcome=\"error\""),
+        1);
+    ck_assert_double_eq(
+        metrics_get(daemon_url(other), "symsrvd_upstream_requests_total",
+                    "outcome=\"retry\""),
+        0);
     ck_assert_double_eq(metrics_get(daemon_url(t.d),
                                     "symsrvd_upstream_requests_total",
                                     "outcome=\"not_found\""),

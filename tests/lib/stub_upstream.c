@@ -68,6 +68,7 @@ struct stub_entry {
     struct stub_fault_item *faults;
     size_t fault_head, fault_count, fault_cap;
     unsigned always_status; /* 0: none */
+    char *always_location;  /* NULL: none */
     unsigned hits, gets, heads;
 };
 
@@ -93,6 +94,7 @@ struct stub_request {
     struct stub_fault_item fault;
     struct stub_body *body; /* a reference, or NULL for 404 */
     char *path;             /* for redirects */
+    char *location;         /* a sticky redirect's target, or NULL */
 };
 
 /* A body being sent to one client, owned by its MHD response. */
@@ -133,6 +135,7 @@ static void stub_entry_free(struct stub_entry *e)
 {
     stub_body_unref(e->body);
     free(e->faults);
+    free(e->always_location);
     free(e->path);
     free(e);
 }
@@ -226,6 +229,17 @@ void stub_fault_always(struct stub *s, const char *path, unsigned status)
 {
     pthread_mutex_lock(&s->lock);
     stub_entry_get(s, path)->always_status = status;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void stub_redirect_always(struct stub *s, const char *path, const char *url)
+{
+    struct stub_entry *e;
+
+    pthread_mutex_lock(&s->lock);
+    e = stub_entry_get(s, path);
+    free(e->always_location);
+    e->always_location = url != NULL ? xstrdup(url) : NULL;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -515,16 +529,14 @@ static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
     return stub_queue(c, MHD_HTTP_OK, r, "application/octet-stream");
 }
 
-static enum MHD_Result
-stub_queue_redirect(struct stub *s, struct MHD_Connection *c, const char *path)
+static enum MHD_Result stub_queue_redirect(struct MHD_Connection *c,
+                                           const char *loc)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         10, (void *)"redirect\n", MHD_RESPMEM_PERSISTENT);
-    char *loc = xasprintf("%s%s%s", s->url, STUB_REDIRECT_DIR, path);
 
     if (r != NULL)
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, loc);
-    free(loc);
     return stub_queue(c, MHD_HTTP_FOUND, r, "text/plain");
 }
 
@@ -544,8 +556,15 @@ static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return stub_queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
                                "stub: GET and HEAD only\n");
-    if (rq->has_fault && rq->fault.kind == STUB_REDIRECT)
-        return stub_queue_redirect(s, c, rq->path);
+    if (rq->location != NULL)
+        return stub_queue_redirect(c, rq->location);
+    if (rq->has_fault && rq->fault.kind == STUB_REDIRECT) {
+        char *loc = xasprintf("%s%s%s", s->url, STUB_REDIRECT_DIR, rq->path);
+        enum MHD_Result ret = stub_queue_redirect(c, loc);
+
+        free(loc);
+        return ret;
+    }
     if (rq->body == NULL)
         return stub_queue_text(c, MHD_HTTP_NOT_FOUND, "stub: not found\n");
     if (rq->has_fault && rq->fault.kind == STUB_GZIP)
@@ -602,6 +621,8 @@ static struct stub_request *stub_request_begin(struct stub *s,
     snprintf(s->last_path, sizeof(s->last_path), "%s", path);
     if (e->always_status != 0) {
         rq->status = e->always_status;
+    } else if (e->always_location != NULL) {
+        rq->location = xstrdup(e->always_location);
     } else if (e->fault_count > 0) {
         rq->has_fault = true;
         rq->fault = e->faults[e->fault_head++];
@@ -649,6 +670,7 @@ static void stub_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         return;
     stub_body_unref(rq->body);
     free(rq->path);
+    free(rq->location);
     free(rq);
     *req_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);

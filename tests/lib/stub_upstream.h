@@ -98,6 +98,10 @@ void stub_fault(struct stub *s, const char *path, enum stub_fault_kind kind,
  * overriding queued faults, which stay queued; 0 clears it. */
 void stub_fault_always(struct stub *s, const char *path, unsigned status);
 
+/* Answer every later request for PATH with a 302 to URL (any URL, e.g.
+ * the daemon's own), overriding queued faults; NULL clears it. */
+void stub_redirect_always(struct stub *s, const char *path, const char *url);
+
 /* Requests received for PATH (any method, any outcome; query ignored). */
 unsigned stub_hits(struct stub *s, const char *path);
 
