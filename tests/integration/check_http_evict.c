@@ -89,6 +89,28 @@ static bool bytes_at_most(double max, unsigned timeout_ms)
     return false;
 }
 
+/* Poll /symbols until file I's entry shows HITS hits: the hit path
+ * records them in batches, and eviction orders by what is recorded. */
+static bool hits_recorded(unsigned i, unsigned hits, unsigned timeout_ms)
+{
+    char *path = xasprintf("/symbols?q=f%u.pdb", i);
+    char *want = xasprintf("\"hits\":%u", hits);
+    struct http_resp r;
+    unsigned waited;
+    bool yes = false;
+
+    for (waited = 0; !yes && waited <= timeout_ms; waited += 50) {
+        itest_get(&t, path, NULL, &r);
+        yes = r.status == 200 && r.body != NULL && strstr(r.body, want);
+        http_resp_free(&r);
+        if (!yes)
+            usleep(50 * 1000);
+    }
+    free(want);
+    free(path);
+    return yes;
+}
+
 START_TEST(test_evict_lru_under_limit)
 {
     unsigned i, evicted = 0;
@@ -103,7 +125,8 @@ START_TEST(test_evict_lru_under_limit)
         get_ok(i, SMALL);
     for (i = 0; i < 5; i++)
         get_ok(i, SMALL); /* hits: 0..4 are now used after 5..9 */
-    usleep(600 * 1000);   /* the hit counters are flushed every 200 ms */
+    for (i = 0; i < 5; i++)
+        ck_assert(hits_recorded(i, 1, 10000));
     ck_assert_double_eq(
         metrics_get(daemon_url(t.d), "symsrvd_cache_evictions_total", NULL),
         0);
