@@ -9,7 +9,7 @@
  * get a 404 without an upstream request.
  *
  * The MSZIP cases need gcab (Debian package gcab): without it they are
- * left out and the program exits 77 once the others passed.
+ * left out (the log says so) and the others count.
  */
 #include "symsrvd_config.h"
 
@@ -368,5 +368,8 @@ int main(void)
         suite_add_tcase(s, gc);
     }
     rc = ckrun(s);
-    return rc == EXIT_SUCCESS && !have_gcab ? 77 : rc;
+    /* Without gcab its cases are left out (needtool() said so) and the
+     * others count, as in check_unwind_pe: a whole-suite 77 would hide
+     * that they ran. */
+    return rc;
 }

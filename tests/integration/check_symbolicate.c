@@ -1280,5 +1280,8 @@ int main(void)
     }
     suite_add_tcase(s, tc);
     rc = ckrun(s);
-    return rc == EXIT_SUCCESS && !have_gcab ? 77 : rc;
+    /* Without gcab its cases are left out (needtool() said so) and the
+     * others count, as in check_unwind_pe: a whole-suite 77 would hide
+     * that they ran. */
+    return rc;
 }
