@@ -3,6 +3,7 @@
  * httphdr).  The first byte picks the parser, the rest is the input. */
 #include "symsrvd_config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,44 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A source path is absolute and has no empty, "." or ".." component. */
+static bool canonical_path(const char *p)
+{
+    if (p[0] != '/')
+        return false;
+    while (*p == '/') {
+        const char *end = strchr(p + 1, '/');
+        size_t len = end ? (size_t)(end - p - 1) : strlen(p + 1);
+
+        if (len == 0 || (len == 1 && p[1] == '.') ||
+            (len == 2 && p[1] == '.' && p[2] == '.'))
+            return false;
+        p += 1 + len;
+    }
+    return *p == '\0';
+}
+
+static size_t count_char(const char *s, char c)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        n += *s == c;
+    return n;
+}
+
+/* A build-id key's cache name is "buildid/<id>/<artifact>[-<escaped>]":
+ * its source path may hold '/', the name on disk never does. */
+static void check_buildid(const struct symkey *k, const char *canon)
+{
+    if (strchr(k->id, '/') || strchr(k->name, '/') ||
+        count_char(canon, '/') != 2 || k->id[0] == '.' || k->name[0] == '.')
+        abort();
+    if (strcmp(k->name, SYMKEY_SOURCE) == 0 ? !canonical_path(k->file)
+                                            : strchr(k->file, '/') != NULL)
+        abort();
+}
+
 static void fuzz_key(const char *s, size_t n)
 {
     struct symkey k;
@@ -21,6 +60,12 @@ static void fuzz_key(const char *s, size_t n)
 
     if (symkey_parse(s, n, &k, &why) != 0)
         return;
+    if (k.kind == SYMKEY_BUILDID) {
+        if (symkey_canonical(&k, canon, sizeof(canon)) < 0)
+            abort(); /* the parser checked that it fits */
+        check_buildid(&k, canon);
+        return;
+    }
     /* Parsed components never carry a separator or a dot-name. */
     if (strchr(k.name, '/') || strchr(k.file, '/') || strchr(k.id, '/') ||
         strcmp(k.name, "..") == 0 || strcmp(k.file, "..") == 0 ||
