@@ -481,6 +481,14 @@ out:
     free(hits);
 }
 
+void server_sweep_responses(struct server *s)
+{
+    size_t n = rcache_sweep(s);
+
+    if (n > 0)
+        log_debug("let go of %zu kept responses of unlinked files", n);
+}
+
 void server_stop(struct server *s)
 {
     size_t i;

@@ -39,6 +39,10 @@ void server_refuse_downloads(struct server *s);
  * from one thread). */
 void server_flush_hits(struct server *s);
 
+/* Let go of kept responses whose file is gone, so evicted or replaced
+ * files free their space (call with server_flush_hits()). */
+void server_sweep_responses(struct server *s);
+
 /* Close every connection, stop the threads and free S.  NULL-safe. */
 void server_stop(struct server *s);
 

@@ -12,6 +12,12 @@
  * an entry is used only while the index still records the same store
  * time (a re-download replaces it) and the file still has a link (fstat:
  * a file deleted behind the index is dropped and re-fetched as before).
+ *
+ * An open response keeps its file's blocks allocated after eviction or
+ * replacement unlinks it, and a thread that serves nothing more never
+ * looks at its slots again; so the worker's housekeeping sweeps every
+ * thread's cache for unlinked files.  Each cache has a mutex for that:
+ * uncontended on the hit path, since only the sweep takes it from outside.
  */
 #include "symsrvd_config.h"
 
@@ -28,6 +34,7 @@
 #define RCACHE_SLOTS 32
 
 struct rcache {
+    pthread_mutex_t lock; /* the owner thread's hits against the sweep */
     struct rcache_entry slots[RCACHE_SLOTS];
     struct server *owner;
     struct rcache *next; /* protected by owner->rcache_lock */
@@ -51,6 +58,7 @@ static struct rcache *my_rcache(struct server *s)
     if (rc != NULL && rc->owner == s)
         return rc;
     rc = xcalloc(1, sizeof(*rc));
+    pthread_mutex_init(&rc->lock, NULL);
     rc->owner = s;
     pthread_mutex_lock(&s->rcache_lock);
     rc->next = s->rcaches;
@@ -68,27 +76,46 @@ static void entry_clear(struct rcache_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
-const struct rcache_entry *rcache_get(struct server *s, const char *key,
+struct rcache *rcache_enter(struct server *s)
+{
+    struct rcache *rc = my_rcache(s);
+
+    pthread_mutex_lock(&rc->lock);
+    return rc;
+}
+
+void rcache_leave(struct rcache *rc)
+{
+    pthread_mutex_unlock(&rc->lock);
+}
+
+static bool unlinked(const struct rcache_entry *e)
+{
+    struct stat st;
+
+    return fstat(e->fd, &st) != 0 || st.st_nlink == 0;
+}
+
+const struct rcache_entry *rcache_get(struct rcache *rc, const char *key,
                                       int64_t cached_at_ms, bool gzip)
 {
-    struct rcache_entry *e = &my_rcache(s)->slots[slot_of(key, gzip)];
-    struct stat st;
+    struct rcache_entry *e = &rc->slots[slot_of(key, gzip)];
 
     if (e->resp == NULL || e->gzip != gzip ||
         e->cached_at_ms != cached_at_ms || strcmp(e->key, key) != 0)
         return NULL;
-    if (fstat(e->fd, &st) != 0 || st.st_nlink == 0) {
+    if (unlinked(e)) {
         entry_clear(e);
         return NULL;
     }
     return e;
 }
 
-void rcache_put(struct server *s, const char *key, int64_t cached_at_ms,
+void rcache_put(struct rcache *rc, const char *key, int64_t cached_at_ms,
                 bool gzip, const struct rcache_entry *tmpl,
                 struct MHD_Response *resp)
 {
-    struct rcache_entry *e = &my_rcache(s)->slots[slot_of(key, gzip)];
+    struct rcache_entry *e = &rc->slots[slot_of(key, gzip)];
 
     entry_clear(e);
     *e = *tmpl;
@@ -96,6 +123,26 @@ void rcache_put(struct server *s, const char *key, int64_t cached_at_ms,
     e->cached_at_ms = cached_at_ms;
     e->gzip = gzip;
     e->resp = resp; /* the caller's reference becomes ours */
+}
+
+size_t rcache_sweep(struct server *s)
+{
+    struct rcache *rc;
+    size_t i, dropped = 0;
+
+    pthread_mutex_lock(&s->rcache_lock);
+    for (rc = s->rcaches; rc != NULL; rc = rc->next) {
+        pthread_mutex_lock(&rc->lock);
+        for (i = 0; i < RCACHE_SLOTS; i++) {
+            if (rc->slots[i].resp != NULL && unlinked(&rc->slots[i])) {
+                entry_clear(&rc->slots[i]);
+                dropped++;
+            }
+        }
+        pthread_mutex_unlock(&rc->lock);
+    }
+    pthread_mutex_unlock(&s->rcache_lock);
+    return dropped;
 }
 
 void rcache_free_all(struct server *s)
@@ -107,6 +154,7 @@ void rcache_free_all(struct server *s)
         next = rc->next;
         for (i = 0; i < RCACHE_SLOTS; i++)
             entry_clear(&rc->slots[i]);
+        pthread_mutex_destroy(&rc->lock);
         free(rc);
     }
     s->rcaches = NULL;

@@ -8,11 +8,13 @@
 
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "symkey.h"
 
 struct server;
+struct rcache;
 
 struct rcache_entry {
     char key[SYMKEY_CANON_MAX];
@@ -25,17 +27,27 @@ struct rcache_entry {
     struct MHD_Response *resp;
 };
 
-/* The calling thread's response for KEY stored at CACHED_AT_MS, in the
- * gzip or identity variant, or NULL.  Borrowed: valid until this thread's
- * next rcache call. */
-const struct rcache_entry *rcache_get(struct server *s, const char *key,
+/* The calling thread's cache, locked against rcache_sweep() until
+ * rcache_leave(): hold it from rcache_get() until the entry's response is
+ * queued. */
+struct rcache *rcache_enter(struct server *s);
+void rcache_leave(struct rcache *rc);
+
+/* RC's response for KEY stored at CACHED_AT_MS, in the gzip or identity
+ * variant, or NULL.  Borrowed: valid while RC stays entered and until the
+ * next rcache_put(). */
+const struct rcache_entry *rcache_get(struct rcache *rc, const char *key,
                                       int64_t cached_at_ms, bool gzip);
 
 /* Keep RESP (taking the caller's reference) with TMPL's fd, size and
- * validators as the calling thread's response for KEY. */
-void rcache_put(struct server *s, const char *key, int64_t cached_at_ms,
+ * validators as RC's response for KEY. */
+void rcache_put(struct rcache *rc, const char *key, int64_t cached_at_ms,
                 bool gzip, const struct rcache_entry *tmpl,
                 struct MHD_Response *resp);
+
+/* Drop every thread's responses whose file has been unlinked (evicted,
+ * deleted or replaced), so its space is freed.  Returns how many. */
+size_t rcache_sweep(struct server *s);
 
 /* Drop every thread's responses; after the MHD threads have stopped. */
 void rcache_free_all(struct server *s);

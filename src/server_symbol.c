@@ -331,7 +331,8 @@ static enum MHD_Result serve_reused(struct req *r, const struct rcache_entry *c,
 
 /* Queue a whole-file 200 and keep the response for the next hit, unless
  * it warms the connection up. */
-static enum MHD_Result serve_whole(struct req *r, const char *key,
+static enum MHD_Result serve_whole(struct req *r, struct rcache *rc,
+                                   const char *key,
                                    const struct cache_entry *e,
                                    struct rep *rep)
 {
@@ -359,7 +360,7 @@ static enum MHD_Result serve_whole(struct req *r, const char *key,
     tmpl.size = rep->size;
     memcpy(tmpl.etag, rep->etag, sizeof(tmpl.etag));
     memcpy(tmpl.last_modified, rep->last_modified, sizeof(tmpl.last_modified));
-    rcache_put(r->srv, key, e->cached_at_ms, rep->gzip, &tmpl, resp);
+    rcache_put(rc, key, e->cached_at_ms, rep->gzip, &tmpl, resp);
     return ret;
 }
 
@@ -392,10 +393,10 @@ static enum MHD_Result serve_range(struct req *r, struct rep *rep,
     return server_queue(r, MHD_HTTP_PARTIAL_CONTENT, resp);
 }
 
-/* Answer from the cache.  Returns MHD_NO only on MHD failure; *GONE is set
- * (and nothing queued) when the file vanished behind its record. */
-static enum MHD_Result serve_hit(struct req *r, const char *key,
-                                 const struct cache_entry *e, bool *gone)
+/* serve_hit() with the thread's response cache RC entered. */
+static enum MHD_Result serve_hit_in(struct req *r, struct rcache *rc,
+                                    const char *key,
+                                    const struct cache_entry *e, bool *gone)
 {
     const char *range = server_header(r, MHD_HTTP_HEADER_RANGE);
     bool gzip = r->wants_gzip && range == NULL && e->gz == CACHE_GZ_READY;
@@ -404,7 +405,7 @@ static enum MHD_Result serve_hit(struct req *r, const char *key,
 
     *gone = false;
     if (range == NULL)
-        c = rcache_get(r->srv, key, e->cached_at_ms, gzip);
+        c = rcache_get(rc, key, e->cached_at_ms, gzip);
     if (c == NULL && open_rep(r, key, e, range != NULL, &rep) != 0) {
         *gone = true;
         return MHD_YES;
@@ -416,7 +417,19 @@ static enum MHD_Result serve_hit(struct req *r, const char *key,
         return answer_304(r, &rep);
     if (range != NULL && range_applies(r, &rep))
         return serve_range(r, &rep, range);
-    return serve_whole(r, key, e, &rep);
+    return serve_whole(r, rc, key, e, &rep);
+}
+
+/* Answer from the cache.  Returns MHD_NO only on MHD failure; *GONE is set
+ * (and nothing queued) when the file vanished behind its record. */
+static enum MHD_Result serve_hit(struct req *r, const char *key,
+                                 const struct cache_entry *e, bool *gone)
+{
+    struct rcache *rc = rcache_enter(r->srv);
+    enum MHD_Result ret = serve_hit_in(r, rc, key, e, gone);
+
+    rcache_leave(rc);
+    return ret;
 }
 
 static enum MHD_Result answer_miss(struct req *r, const char *reason)

@@ -38,6 +38,7 @@ static void housekeeping(struct server *s, struct inflight *t,
     inflight_expire(t, now);
     if (now >= *next_flush) {
         server_flush_hits(s);
+        server_sweep_responses(s);
         *next_flush = now + WORKER_FLUSH_MS;
     }
 }

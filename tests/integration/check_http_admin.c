@@ -4,11 +4,15 @@
  * remembered miss (the next GET goes upstream at once, well inside
  * negative_ttl) and its cached file with the gzip copy (the next GET
  * fetches it again); DELETE /symbols?negative=1 forgets every miss; a
- * peer outside admin_allow gets 403 and changes nothing.
+ * peer outside admin_allow gets 403 and changes nothing; a dropped file
+ * stops holding disk space even in a worker thread that serves nothing
+ * more.
  */
 #include "symsrvd_config.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <sys/types.h>
 
 #include "ckrun.h"
 #include <stdio.h>
@@ -153,6 +157,63 @@ START_TEST(test_admin_delete_drops_the_file)
 }
 END_TEST
 
+/* Open files and mappings of PID under the cache dir whose file has been
+ * unlinked: space the disk cannot get back while they stay. */
+static unsigned held_unlinked(pid_t pid)
+{
+    char path[64], line[4096], *link;
+    unsigned n = 0;
+    struct dirent *de;
+    DIR *fds;
+    FILE *maps;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    fds = opendir(path);
+    ck_assert_ptr_nonnull(fds);
+    while ((de = readdir(fds)) != NULL) {
+        ssize_t len;
+        char *fd = xasprintf("%s/%s", path, de->d_name);
+
+        link = xcalloc(1, 4096);
+        len = readlink(fd, link, 4095);
+        if (len > 0 && strstr(link, t.dir) && strstr(link, "(deleted)"))
+            n++;
+        free(link);
+        free(fd);
+    }
+    closedir(fds);
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    maps = fopen(path, "r");
+    ck_assert_ptr_nonnull(maps);
+    while (fgets(line, sizeof(line), maps) != NULL)
+        n += strstr(line, t.dir) && strstr(line, "(deleted)");
+    fclose(maps);
+    return n;
+}
+
+START_TEST(test_admin_delete_frees_the_space)
+{
+    char *v1 = itest_body(8000, true, 1);
+    unsigned i, waited, held = 0;
+    pid_t worker;
+
+    itest_start(&t, 1, "1", NULL, NULL);
+    ck_assert_uint_eq(daemon_workers(t.d, &worker, 1), 1);
+    stub_add(t.up[0], PDB, v1, 8000);
+    for (i = 0; i < 8; i++) /* hits on every pool thread, kept for reuse */
+        itest_get_body(&t, PDB, v1, 8000);
+    ck_assert_int_eq(del_settled(PDB), 204);
+    for (waited = 0; waited <= 3000; waited += 50) {
+        held = held_unlinked(worker);
+        if (held == 0)
+            break;
+        usleep(50 * 1000);
+    }
+    ck_assert_uint_eq(held, 0);
+    free(v1);
+}
+END_TEST
+
 START_TEST(test_admin_delete_during_download_conflicts)
 {
     struct http_resp r;
@@ -214,6 +275,7 @@ int main(void)
     tcase_add_test(tc, test_admin_delete_forgets_a_miss);
     tcase_add_test(tc, test_admin_delete_all_misses);
     tcase_add_test(tc, test_admin_delete_drops_the_file);
+    tcase_add_test(tc, test_admin_delete_frees_the_space);
     tcase_add_test(tc, test_admin_delete_during_download_conflicts);
     tcase_add_test(tc, test_admin_refused_outside_admin_allow);
     suite_add_tcase(s, tc);
