@@ -409,6 +409,8 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind,
     (void)content_type;
     (void)transfer_encoding;
     (void)off;
+    if (key == NULL) /* a part without a name="" parameter */
+        return MHD_YES;
     if (strcmp(key, "upload_file_minidump") == 0) {
         if (u->fd < 0 && u->path == NULL && open_dump(r, u) < 0)
             return MHD_NO;
