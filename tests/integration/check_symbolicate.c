@@ -1203,7 +1203,7 @@ END_TEST
 
 /* A dump that does not parse completes as failed; no dump is 400; a dump
  * over max_minidump_size is 413; a part without a name is ignored (it
- * crashed the worker once: fuzz_upload). */
+ * crashed the worker once: fuzz_http). */
 START_TEST(test_minidump_errors)
 {
     struct itest t;

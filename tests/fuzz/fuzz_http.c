@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the body of POST /minidump through the real HTTP
- * server in this process: libmicrohttpd's multipart parser, the upload
- * handler that streams the dump to a file and keeps the JSON fields, and
- * the minidump job (no reachable sources: allow_request_sources = no).
+ * libFuzzer target: requests through the real HTTP server in this
+ * process, with an upstream that refuses connections and
+ * allow_request_sources = no, so nothing leaves the machine.
  *
- * The input is the multipart body (boundary "fuzzBOUNDARY"); every input
- * must get an HTTP answer that is not a 5xx, and leave no upload file.
+ * The first byte picks what the rest is:
+ *  - even: the multipart body of a POST /minidump (boundary
+ *    "fuzzBOUNDARY"), through libmicrohttpd's multipart parser, the upload
+ *    handler that streams the dump to a file, and the minidump job.  It
+ *    must get an HTTP answer that is not a 5xx, and leave no upload file.
+ *  - odd: a raw request (request line, headers, body) for any handler:
+ *    symbol and debuginfod paths, /symbolicate, admin actions, listings.
+ *    It may be incomplete, so the answer is waited for only briefly; the
+ *    sanitizers watch the server threads.
  */
 #include "symsrvd_config.h"
 
@@ -20,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -32,6 +39,9 @@
 #include "xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* How long a raw request, maybe incomplete, waits for its answer. */
+#define RAW_WAIT_MS 50
 
 static unsigned short port;
 static char *requests_dir;
@@ -120,18 +130,13 @@ static bool send_all(int fd, const void *buf, size_t len)
 }
 
 /* The status code of the answer to one request with BODY. */
-static int post(const uint8_t *body, size_t len)
+static int connect_daemon(void)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET};
-    char head[256], buf[4096];
-    size_t got = 0;
-    ssize_t n;
-    int fd, status = 0, err;
-    bool sent;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     sa.sin_port = htons(port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         abort();
     while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
@@ -139,6 +144,36 @@ static int post(const uint8_t *body, size_t len)
         if (errno != EINTR && errno != EALREADY)
             abort();
     }
+    return fd;
+}
+
+/* Read FD to its end (or its receive timeout) into BUF of LEN bytes,
+ * keeping the status line; the byte count, and *ERR the error if any. */
+static size_t read_answer(int fd, char *buf, size_t len, int *err)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    /* libFuzzer's -timeout alarm interrupts calls now and then */
+    while ((n = recv(fd, buf + got, len - 1 - got, 0)) > 0 ||
+           (n < 0 && errno == EINTR)) {
+        got += n > 0 ? (size_t)n : 0;
+        if (got == len - 1)
+            got = 16; /* keep the status line, drop the rest */
+    }
+    buf[got] = '\0';
+    *err = n < 0 ? errno : 0;
+    return got;
+}
+
+/* The status code of the answer to a POST /minidump with BODY. */
+static int post_minidump(const uint8_t *body, size_t len)
+{
+    char head[256], buf[4096];
+    int fd = connect_daemon(), status = 0, err, n;
+    size_t got;
+    bool sent;
+
     n = snprintf(head, sizeof(head),
                  "POST /minidump HTTP/1.1\r\nHost: fuzz\r\n"
                  "Content-Type: multipart/form-data; boundary=fuzzBOUNDARY\r\n"
@@ -147,15 +182,7 @@ static int post(const uint8_t *body, size_t len)
     sent = send_all(fd, head, (size_t)n) && send_all(fd, body, len);
     /* no shutdown(SHUT_WR): libmicrohttpd takes a half-close for the
      * client going away and drops the request */
-    /* libFuzzer's -timeout alarm interrupts calls now and then */
-    while ((n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0 ||
-           (n < 0 && errno == EINTR)) {
-        got += n > 0 ? (size_t)n : 0;
-        if (got == sizeof(buf) - 1)
-            got = 16; /* keep the status line, drop the rest */
-    }
-    buf[got] = '\0';
-    err = n < 0 ? errno : 0;
+    got = read_answer(fd, buf, sizeof(buf), &err);
     close(fd);
     if (sscanf(buf, "HTTP/1.1 %d", &status) != 1 && sent) {
         fprintf(stderr, "no answer to a complete request (%zu bytes: %s)\n",
@@ -163,6 +190,19 @@ static int post(const uint8_t *body, size_t len)
         abort();
     }
     return status;
+}
+
+/* Send REQ as it is and take what comes back within RAW_WAIT_MS. */
+static void raw_request(const uint8_t *req, size_t len)
+{
+    struct timeval tv = {.tv_usec = RAW_WAIT_MS * 1000};
+    char buf[4096];
+    int fd = connect_daemon(), err;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (send_all(fd, req, len))
+        read_answer(fd, buf, sizeof(buf), &err);
+    close(fd);
 }
 
 static unsigned uploads_left(void)
@@ -181,11 +221,14 @@ static unsigned uploads_left(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int status;
-
+    if (size < 1)
+        return 0;
     start_once();
-    status = post(data, size);
-    if (status >= 500)
+    if (data[0] & 1) {
+        raw_request(data + 1, size - 1);
+        return 0;
+    }
+    if (post_minidump(data + 1, size - 1) >= 500)
         abort();
     if (uploads_left() != 0)
         abort(); /* the request is over; its dump file must be gone */
