@@ -81,13 +81,18 @@ void itest_start(struct itest *t, unsigned nup, const char *workers,
     launch(t);
 }
 
+/* S with every WHAT replaced by WITH (a new string). */
 static char *replace(const char *s, const char *what, const char *with)
 {
     const char *p = strstr(s, what);
+    char *rest, *out;
 
     if (p == NULL || with == NULL)
         return xstrdup(s);
-    return xasprintf("%.*s%s%s", (int)(p - s), s, with, p + strlen(what));
+    rest = replace(p + strlen(what), what, with);
+    out = xasprintf("%.*s%s%s", (int)(p - s), s, with, rest);
+    free(rest);
+    return out;
 }
 
 void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body)
