@@ -605,15 +605,6 @@ void fetch_origin_free(void *arg)
     free(o);
 }
 
-static struct curl_slist *origin_headers(const struct fetch_origin *o)
-{
-    struct curl_slist *l = NULL;
-
-    for (char **h = o->headers; h != NULL && *h != NULL; h++)
-        l = curl_slist_append(l, *h);
-    return l;
-}
-
 /* One hop of an origin's request: URL, checked and pinned by the caller
  * (RESOLVE, may be ""), with the origin's headers and keys on its own
  * URL only (FIRST).  Redirects are not followed here: *NEXT gets the
@@ -623,7 +614,8 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
                                bool first, char **next)
 {
     CURL *c = x->ft->curl;
-    struct curl_slist *pin = NULL, *hdrs = first ? origin_headers(o) : NULL;
+    struct curl_slist *pin = NULL, *hdrs = first ? add_lines(NULL, o->headers)
+                                                 : NULL;
     char *redir = NULL;
     enum attempt a;
     CURLcode rc;
