@@ -33,12 +33,7 @@ static void expect_body(const char *path, const char *body)
 
 static void expect_status(const char *path, long status)
 {
-    struct http_resp r;
-
-    itest_get(&t, path, NULL, &r);
-    ck_assert_msg(r.status == status, "%s: %ld, want %ld", path, r.status,
-                  status);
-    http_resp_free(&r);
+    itest_expect_status(&t, path, NULL, status);
 }
 
 /* Each key is only in one upstream's tree, under that tree's own path;

@@ -165,12 +165,7 @@ static char *store_path(const char *key, bool two_tier, bool cab)
 
 static void expect_status(const char *path, long status)
 {
-    struct http_resp r;
-
-    itest_get(&t, path, symsrv_headers, &r);
-    ck_assert_msg(r.status == status, "%s: %ld, want %ld", path, r.status,
-                  status);
-    http_resp_free(&r);
+    itest_expect_status(&t, path, symsrv_headers, status);
 }
 
 /* GET /KEY as symsrv does: 200 and file I's bytes, decoded when the

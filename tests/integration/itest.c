@@ -158,6 +158,16 @@ void itest_get(const struct itest *t, const char *path,
     free(url);
 }
 
+void itest_expect_status(const struct itest *t, const char *path,
+                         const char *const *headers, long want)
+{
+    struct http_resp r;
+
+    itest_get(t, path, headers, &r);
+    ck_assert_msg(r.status == want, "%s: %ld, want %ld", path, r.status, want);
+    http_resp_free(&r);
+}
+
 void itest_get_body(const struct itest *t, const char *path,
                     const char *body, size_t len)
 {

@@ -41,6 +41,10 @@ char *itest_url(const struct itest *t, const char *path);
 void itest_get(const struct itest *t, const char *path,
                const char *const *headers, struct http_resp *out);
 
+/* GET PATH with optional HEADERS and check the answer's status is WANT. */
+void itest_expect_status(const struct itest *t, const char *path,
+                         const char *const *headers, long want);
+
 /* GET PATH and check the answer is 200 with BODY[0..LEN). */
 void itest_get_body(const struct itest *t, const char *path,
                     const char *body, size_t len);
