@@ -65,6 +65,7 @@ enum config_type {
     CONFIG_T_STORE_URL, /* char *, a CONFIG_T_URL or s3://bucket/prefix */
     CONFIG_T_GLOBS,    /* char *, globs separated by ',' */
     CONFIG_T_HEADER,   /* struct config_strlist, "Name: value" appended */
+    CONFIG_T_SECRET,   /* a CONFIG_T_STRING never quoted in a message */
 };
 
 struct config_key {
@@ -164,7 +165,7 @@ static const struct config_key config_keys[] = {
     {"region", CONFIG_T_STRING, UPS(region), NULL, 0, 0, NULL},
     {"endpoint", CONFIG_T_URL, UPS(endpoint), NULL, 0, 0, NULL},
     {"access_key", CONFIG_T_STRING, UPS(access_key), NULL, 0, 0, NULL},
-    {"secret_key", CONFIG_T_STRING, UPS(secret_key), NULL, 0, 0, NULL},
+    {"secret_key", CONFIG_T_SECRET, UPS(secret_key), NULL, 0, 0, NULL},
     {"breaker_failures", CONFIG_T_UINT, UPS(breaker_failures), "5", 0, 1000,
      NULL},
     {"breaker_window", CONFIG_T_DURATION, UPS(breaker_window_ms), "10m",
@@ -326,6 +327,7 @@ static int config_key_parse(const struct config_key *k, const char *value,
     case CONFIG_T_ENUM:
         return config_key_parse_choice(k, value, &v->u);
     case CONFIG_T_STRING:
+    case CONFIG_T_SECRET:
         if (*value == '\0' || config_value_has_control(value))
             return -EINVAL;
         v->s = xstrdup(value);
@@ -377,7 +379,7 @@ static void config_key_why(const struct config_key *k, const char *value,
         [CONFIG_T_ENUM] = "value",     [CONFIG_T_URL] = "url",
         [CONFIG_T_LISTEN] = "address", [CONFIG_T_ACL] = "address list",
         [CONFIG_T_STORE_URL] = "url",  [CONFIG_T_GLOBS] = "filter",
-        [CONFIG_T_HEADER] = "header",
+        [CONFIG_T_HEADER] = "header",  [CONFIG_T_SECRET] = "value",
     };
     char q[CONFIG_QUOTE_MAX + 1], lo[32], hi[32], want[96];
     size_t i, off;
@@ -403,6 +405,7 @@ static void config_key_why(const struct config_key *k, const char *value,
                                     i > 0 ? "|" : "", k->choices[i]);
         break;
     case CONFIG_T_STRING:
+    case CONFIG_T_SECRET:
         config_fmt(want, sizeof(want),
                    "a non-empty string without control bytes");
         break;
@@ -427,7 +430,13 @@ static void config_key_why(const struct config_key *k, const char *value,
         config_fmt(want, sizeof(want), "'Name: value'");
         break;
     }
-    config_fmt(why, whylen, "bad %s '%s' (want %s)", what[k->type], q, want);
+    /* tokens and keys stay out of logs, even mistyped ones */
+    if (k->type == CONFIG_T_SECRET || k->type == CONFIG_T_HEADER)
+        config_fmt(why, whylen, "bad %s, not shown (want %s)", what[k->type],
+                   want);
+    else
+        config_fmt(why, whylen, "bad %s '%s' (want %s)", what[k->type], q,
+                   want);
 }
 
 static void config_listen_put(struct config *cfg, const struct config_listen *l,
@@ -470,6 +479,7 @@ static int config_key_set(struct config *cfg, const struct config_key *k,
     case CONFIG_T_ACL:
     case CONFIG_T_STORE_URL:
     case CONFIG_T_GLOBS:
+    case CONFIG_T_SECRET:
         free(*(char **)field);
         *(char **)field = v.s;
         break;
@@ -1114,6 +1124,7 @@ static void config_dump_key(const struct config *cfg,
     case CONFIG_T_ACL:
     case CONFIG_T_STORE_URL:
     case CONFIG_T_GLOBS:
+    case CONFIG_T_SECRET:
         if (*(char *const *)field != NULL)
             (void)fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);
         break;
