@@ -214,8 +214,10 @@ static void run_store(bool two_tier, bool cab)
             stub_add(t.up[0], path, fx.body[i], fx.len[i]);
         free(path);
     }
-    /* symsrv: once per store, then each file in turn */
+    /* symsrv: once per store (with a doubled slash when the store's URL
+     * ends in '/'), then each file in turn */
     expect_status("/index2.txt", 404);
+    expect_status("//index2.txt", 404);
     for (size_t i = 0; i < NFILES; i++)
         expect_file(i);
     /* a file no store has: name.pdb, then name.pd_, then file.ptr, each a
