@@ -33,6 +33,7 @@
 
 #include "acl.h"
 #include "config_value.h"
+#include "s3.h"
 #include "xalloc.h"
 
 #ifndef SYSCONFDIR
@@ -61,6 +62,10 @@ enum config_type {
     CONFIG_T_URL,      /* char *, http(s), trailing slashes removed */
     CONFIG_T_LISTEN,   /* struct config's listen list */
     CONFIG_T_ACL,      /* char *, an address range list (acl.h) */
+    CONFIG_T_STORE_URL, /* char *, a CONFIG_T_URL or s3://bucket/prefix */
+    CONFIG_T_GLOBS,    /* char *, globs separated by ',' */
+    CONFIG_T_HEADER,   /* struct config_strlist, "Name: value" appended */
+    CONFIG_T_SECRET,   /* a CONFIG_T_STRING never quoted in a message */
 };
 
 struct config_key {
@@ -77,8 +82,9 @@ static const char *const config_workers_words[] = {"auto", NULL};
 static const char *const config_miss_names[] = {"wait", "background", NULL};
 static const char *const config_casing_names[] = {"keep", "lower", "upper",
                                                   NULL};
-static const char *const config_layout_names[] = {"native", "debuginfod",
-                                                  NULL};
+static const char *const config_layout_names[] = {
+    "native", "debuginfod", "symstore", "symstore_index2", "ssqp",
+    "breakpad", "unified", NULL};
 static const char *const config_sources_names[] = {"no", "public", "any",
                                                    NULL};
 
@@ -134,7 +140,7 @@ static const struct config_key config_keys[] = {
      MS_PER_H, NULL},
     {"max_download_size", CONFIG_T_SIZE, SYM(max_download_size), "4G", 1024,
      64 * TIB, NULL},
-    {"url", CONFIG_T_URL, UPS(url), NULL, 0, 0, NULL},
+    {"url", CONFIG_T_STORE_URL, UPS(url), NULL, 0, 0, NULL},
     {"timeout", CONFIG_T_DURATION, UPS(timeout_ms), "60s", 1, 7 * MS_PER_D,
      NULL},
     {"connect_timeout", CONFIG_T_DURATION, UPS(connect_timeout_ms), "5s", 1,
@@ -151,7 +157,15 @@ static const struct config_key config_keys[] = {
     {"retry_backoff", CONFIG_T_DURATION, UPS(retry_backoff_ms), "250ms", 0,
      10 * MS_PER_MIN, NULL},
     {"casing", CONFIG_T_ENUM, UPS(casing), "keep", 0, 0, config_casing_names},
+    /* what the upstream is asked for, and how: one block (see
+     * config_load_end_section() for the rules between them) */
     {"layout", CONFIG_T_ENUM, UPS(layout), "native", 0, 0, config_layout_names},
+    {"filter", CONFIG_T_GLOBS, UPS(filter), NULL, 0, 0, NULL},
+    {"header", CONFIG_T_HEADER, UPS(headers), NULL, 0, 0, NULL},
+    {"region", CONFIG_T_STRING, UPS(region), NULL, 0, 0, NULL},
+    {"endpoint", CONFIG_T_URL, UPS(endpoint), NULL, 0, 0, NULL},
+    {"access_key", CONFIG_T_STRING, UPS(access_key), NULL, 0, 0, NULL},
+    {"secret_key", CONFIG_T_SECRET, UPS(secret_key), NULL, 0, 0, NULL},
     {"breaker_failures", CONFIG_T_UINT, UPS(breaker_failures), "5", 0, 1000,
      NULL},
     {"breaker_window", CONFIG_T_DURATION, UPS(breaker_window_ms), "10m",
@@ -222,6 +236,55 @@ static int config_key_parse_acl(const char *value, char **out)
     return 0;
 }
 
+/* http(s)://host..., or s3://bucket[/prefix] kept as written. */
+static char *config_key_parse_store_url(const char *value)
+{
+    char *bucket, *prefix, *url;
+
+    if (strncmp(value, "s3://", 5) != 0)
+        return config_value_url_dup(value);
+    if (config_value_has_control(value) ||
+        s3_parse_uri(value, &bucket, &prefix) != 0)
+        return NULL;
+    url = s3_uri(bucket, prefix);
+    free(bucket);
+    free(prefix);
+    return url;
+}
+
+/* "*.sym, *.pd_": no empty item between the commas. */
+static bool config_globs_ok(const char *value)
+{
+    const char *p = value;
+
+    if (*value == '\0' || config_value_has_control(value))
+        return false;
+    for (;;) {
+        size_t n = strcspn(p, ","), lead = strspn(p, " ");
+
+        if (lead >= n)
+            return false;
+        if (p[n] == '\0')
+            return true;
+        p += n + 1;
+    }
+}
+
+/* "Name: value": an HTTP token, a colon and a value without control
+ * bytes, so the line can be sent as it is. */
+static bool config_header_ok(const char *value)
+{
+    size_t n = strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                             "vwxyz0123456789!#$%&'*+-.^_`|~");
+    const char *v = value + n + 1;
+
+    if (n == 0 || value[n] != ':' || config_value_has_control(value))
+        return false;
+    while (*v == ' ')
+        v++;
+    return *v != '\0';
+}
+
 static int config_key_parse_choice(const struct config_key *k,
                                    const char *value, uint64_t *out)
 {
@@ -264,6 +327,7 @@ static int config_key_parse(const struct config_key *k, const char *value,
     case CONFIG_T_ENUM:
         return config_key_parse_choice(k, value, &v->u);
     case CONFIG_T_STRING:
+    case CONFIG_T_SECRET:
         if (*value == '\0' || config_value_has_control(value))
             return -EINVAL;
         v->s = xstrdup(value);
@@ -273,6 +337,19 @@ static int config_key_parse(const struct config_key *k, const char *value,
     case CONFIG_T_URL:
         v->s = config_value_url_dup(value);
         return v->s != NULL ? 0 : -EINVAL;
+    case CONFIG_T_STORE_URL:
+        v->s = config_key_parse_store_url(value);
+        return v->s != NULL ? 0 : -EINVAL;
+    case CONFIG_T_GLOBS:
+        if (!config_globs_ok(value))
+            return -EINVAL;
+        v->s = xstrdup(value);
+        return 0;
+    case CONFIG_T_HEADER:
+        if (!config_header_ok(value))
+            return -EINVAL;
+        v->s = xstrdup(value);
+        return 0;
     case CONFIG_T_LISTEN:
         return config_parse_listen(value, &v->listen);
     }
@@ -301,6 +378,8 @@ static void config_key_why(const struct config_key *k, const char *value,
         [CONFIG_T_SIZE] = "size",      [CONFIG_T_STRING] = "value",
         [CONFIG_T_ENUM] = "value",     [CONFIG_T_URL] = "url",
         [CONFIG_T_LISTEN] = "address", [CONFIG_T_ACL] = "address list",
+        [CONFIG_T_STORE_URL] = "url",  [CONFIG_T_GLOBS] = "filter",
+        [CONFIG_T_HEADER] = "header",  [CONFIG_T_SECRET] = "value",
     };
     char q[CONFIG_QUOTE_MAX + 1], lo[32], hi[32], want[96];
     size_t i, off;
@@ -326,6 +405,7 @@ static void config_key_why(const struct config_key *k, const char *value,
                                     i > 0 ? "|" : "", k->choices[i]);
         break;
     case CONFIG_T_STRING:
+    case CONFIG_T_SECRET:
         config_fmt(want, sizeof(want),
                    "a non-empty string without control bytes");
         break;
@@ -339,8 +419,24 @@ static void config_key_why(const struct config_key *k, const char *value,
         config_fmt(want, sizeof(want), "addresses or ADDRESS/PREFIX, "
                                        "separated by commas");
         break;
+    case CONFIG_T_STORE_URL:
+        config_fmt(want, sizeof(want),
+                   "http:// or https:// and a host, or s3://bucket/prefix");
+        break;
+    case CONFIG_T_GLOBS:
+        config_fmt(want, sizeof(want), "file name globs separated by commas");
+        break;
+    case CONFIG_T_HEADER:
+        config_fmt(want, sizeof(want), "'Name: value'");
+        break;
     }
-    config_fmt(why, whylen, "bad %s '%s' (want %s)", what[k->type], q, want);
+    /* tokens and keys stay out of logs, even mistyped ones */
+    if (k->type == CONFIG_T_SECRET || k->type == CONFIG_T_HEADER)
+        config_fmt(why, whylen, "bad %s, not shown (want %s)", what[k->type],
+                   want);
+    else
+        config_fmt(why, whylen, "bad %s '%s' (want %s)", what[k->type], q,
+                   want);
 }
 
 static void config_listen_put(struct config *cfg, const struct config_listen *l,
@@ -381,9 +477,19 @@ static int config_key_set(struct config *cfg, const struct config_key *k,
     case CONFIG_T_STRING:
     case CONFIG_T_URL:
     case CONFIG_T_ACL:
+    case CONFIG_T_STORE_URL:
+    case CONFIG_T_GLOBS:
+    case CONFIG_T_SECRET:
         free(*(char **)field);
         *(char **)field = v.s;
         break;
+    case CONFIG_T_HEADER: {
+        struct config_strlist *l = field;
+
+        l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+        l->v[l->n++] = v.s;
+        break;
+    }
     case CONFIG_T_LISTEN:
         config_listen_put(cfg, &v.listen, append);
         break;
@@ -495,6 +601,14 @@ static void config_upstreams_free(struct config_upstream *ups, size_t n)
     for (i = 0; i < n; i++) {
         free(ups[i].name);
         free(ups[i].url);
+        free(ups[i].filter);
+        for (size_t h = 0; h < ups[i].headers.n; h++)
+            free(ups[i].headers.v[h]);
+        free(ups[i].headers.v);
+        free(ups[i].region);
+        free(ups[i].endpoint);
+        free(ups[i].access_key);
+        free(ups[i].secret_key);
     }
     free(ups);
 }
@@ -605,11 +719,34 @@ static char *config_load_clean(struct config_loader *st, size_t n)
     return s;
 }
 
+/* The rules between an upstream's keys, or NULL when they hold. */
+static const char *config_upstream_why(const struct config_upstream *up)
+{
+    bool s3 = up->url != NULL && strncmp(up->url, "s3://", 5) == 0;
+
+    if (up->url == NULL)
+        return "no url";
+    if (!s3 && (up->region != NULL || up->endpoint != NULL ||
+                up->access_key != NULL || up->secret_key != NULL))
+        return "region, endpoint, access_key and secret_key need an s3:// url";
+    if ((up->access_key == NULL) != (up->secret_key == NULL))
+        return "access_key and secret_key go together";
+    if (up->region != NULL && strpbrk(up->region, "/:?#@ ") != NULL)
+        return "bad region (a name such as us-east-1)";
+    if (s3 && up->layout == CONFIG_LAYOUT_DEBUGINFOD)
+        return "an s3:// bucket is not a debuginfod server";
+    return NULL;
+}
+
 static void config_load_end_section(struct config_loader *st)
 {
-    if (st->section == CONFIG_SEC_UPSTREAM &&
-        st->cfg->upstreams[st->up].url == NULL)
-        config_load_fail(st, st->section_line, "[%s]: no url", st->secname);
+    const char *why;
+
+    if (st->section != CONFIG_SEC_UPSTREAM)
+        return;
+    why = config_upstream_why(&st->cfg->upstreams[st->up]);
+    if (why != NULL)
+        config_load_fail(st, st->section_line, "[%s]: %s", st->secname, why);
 }
 
 static void config_load_upstream(struct config_loader *st, const char *name)
@@ -985,8 +1122,19 @@ static void config_dump_key(const struct config *cfg,
     case CONFIG_T_STRING:
     case CONFIG_T_URL:
     case CONFIG_T_ACL:
-        (void)fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);
+    case CONFIG_T_STORE_URL:
+    case CONFIG_T_GLOBS:
+    case CONFIG_T_SECRET:
+        if (*(char *const *)field != NULL)
+            (void)fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);
         break;
+    case CONFIG_T_HEADER: {
+        const struct config_strlist *l = field;
+
+        for (i = 0; i < l->n; i++)
+            (void)fprintf(fp, "%s = %s\n", k->name, l->v[i]);
+        break;
+    }
     case CONFIG_T_LISTEN:
         for (i = 0; i < cfg->nlisten; i++)
             config_dump_listen(&cfg->listen[i], fp);

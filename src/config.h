@@ -33,10 +33,22 @@ enum config_casing {
     CONFIG_CASING_UPPER
 };
 
-/* Which protocol an upstream speaks: which keys it is asked for. */
+/* Which protocol and tree an upstream speaks: under which path it is
+ * asked for a client's key (layout.h has the rules). */
 enum config_layout {
-    CONFIG_LAYOUT_NATIVE,    /* symbol-store keys, /<name>/<id>/<file> */
-    CONFIG_LAYOUT_DEBUGINFOD /* build-id keys, /buildid/<hex>/... */
+    CONFIG_LAYOUT_NATIVE,     /* the client's /<name>/<id>/<file> as sent */
+    CONFIG_LAYOUT_DEBUGINFOD, /* build-id keys, /buildid/<hex>/... */
+    CONFIG_LAYOUT_SYMSTORE,   /* symstore.exe's one-tier tree */
+    CONFIG_LAYOUT_SYMSTORE_INDEX2, /* its two-tier tree (index2.txt) */
+    CONFIG_LAYOUT_SSQP,       /* the Simple Symbol Query Protocol */
+    CONFIG_LAYOUT_BREAKPAD,   /* Mozilla's: symstore plus Breakpad .sym */
+    CONFIG_LAYOUT_UNIFIED,    /* Sentry's unified layout */
+};
+
+/* A list of strings a repeatable key collects. */
+struct config_strlist {
+    char **v;
+    size_t n;
 };
 
 /* Which request-supplied sources /symbolicate may reach. */
@@ -59,7 +71,7 @@ struct config_listen {
 /* One [upstream NAME] section. */
 struct config_upstream {
     char *name;                  /* section name after "upstream " */
-    char *url;                   /* http(s) URL, no trailing slash */
+    char *url;                   /* http(s) or s3 URL, no trailing slash */
     uint64_t timeout_ms;         /* default 60s: until the answer starts */
     uint64_t connect_timeout_ms; /* default 5s */
     uint64_t max_time_ms;        /* default 6h: whole transfer */
@@ -70,6 +82,13 @@ struct config_upstream {
     uint64_t retry_backoff_ms;   /* default 250ms */
     enum config_casing casing;   /* default keep */
     enum config_layout layout;   /* default native */
+    /* which files this upstream is asked for, and how */
+    char *filter;                /* globs separated by ',', NULL: all */
+    struct config_strlist headers; /* "Name: value" lines sent with each
+                                    * request (never logged) */
+    char *region;                /* s3: default from AWS_REGION */
+    char *endpoint;              /* s3: http(s) URL, NULL: Amazon's */
+    char *access_key, *secret_key; /* s3: NULL: the environment's */
     unsigned breaker_failures;   /* default 5; 0: the breaker never opens */
     uint64_t breaker_window_ms;  /* default 10m */
     uint64_t breaker_cooldown_ms; /* default 15m */

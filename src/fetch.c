@@ -24,11 +24,11 @@
 #include "fileio.h"
 #include "inflight.h"
 #include "jobq.h"
-#include "layout.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
 #include "timeutil.h"
+#include "upstream.h"
 #include "xalloc.h"
 
 #define FETCH_QUEUE_SIZE 4096
@@ -91,6 +91,7 @@ struct xfer {
     size_t nhead;
     bool write_failed;
     const struct config_upstream *up; /* NULL for an origin */
+    const struct upstream_auth *auth; /* UP's headers and signing */
     const char *label;    /* who sends it: upstream name or origin label */
     bool hold;            /* an origin's body: nobody streams it */
     uint64_t max;         /* largest body accepted (0: no limit) */
@@ -229,82 +230,15 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 
 /* --- one attempt -------------------------------------------------------- */
 
-static void apply_casing(char *s, enum config_casing casing)
-{
-    for (; *s != '\0'; s++) {
-        if (casing == CONFIG_CASING_LOWER && *s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
-        else if (casing == CONFIG_CASING_UPPER && *s >= 'a' && *s <= 'z')
-            *s = (char)(*s - 'a' + 'A');
-    }
-}
-
-/* Is UP asked for KEY at all?  Symbol stores get symbol-store keys,
- * debuginfod servers build-id keys. */
-static bool speaks(const struct config_upstream *up, const struct symkey *key)
-{
-    return (up->layout == CONFIG_LAYOUT_DEBUGINFOD) ==
-           (key->kind == SYMKEY_BUILDID);
-}
-
 bool fetch_serves(const struct config *cfg, const struct symkey *key)
 {
     size_t i;
 
     for (i = 0; i < cfg->nupstreams; i++) {
-        if (speaks(&cfg->upstreams[i], key))
+        if (upstream_serves(&cfg->upstreams[i], key))
             return true;
     }
     return false;
-}
-
-/* A build-id key's URL on a debuginfod server: debuginfo and executable
- * by the layout rules /symbolicate's sources use, source and section (no
- * such file type there) spelled as the debuginfod client does. */
-static char *debuginfod_url(const struct config_upstream *up,
-                            const struct symkey *k)
-{
-    struct layout_ids ids = {.obj = LAYOUT_OBJ_ELF};
-    char paths[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX];
-    char enc[3 * SYMKEY_NAME_MAX + 1];
-    bool exe = strcmp(k->name, SYMKEY_EXECUTABLE) == 0;
-
-    if (k->file[0] == '\0') {
-        size_t idlen = strlen(k->id);
-
-        if (idlen >= sizeof(ids.code_id))
-            return NULL;
-        memcpy(ids.code_id, k->id, idlen + 1);
-        if (layout_paths(LAYOUT_DEBUGINFOD, LAYOUT_CASE_DEFAULT, &ids,
-                         exe ? LAYOUT_FT_ELF_CODE : LAYOUT_FT_ELF_DEBUG,
-                         paths) == 0)
-            return NULL;
-        return xasprintf("%s/buildid/%s", up->url, paths[0]);
-    }
-    if (symkey_encode_path(k->file, enc, sizeof(enc)) < 0)
-        return NULL;
-    /* A source path is absolute: its '/' is the separator. */
-    return xasprintf("%s/buildid/%s/%s%s%s", up->url, k->id, k->name,
-                     enc[0] == '/' ? "" : "/", enc);
-}
-
-/* The upstream URL for the client's key, in the upstream's casing. */
-static char *upstream_url(const struct config_upstream *up,
-                          const struct symkey *orig, const char *file)
-{
-    const char *parts[3] = {orig->name, orig->id, file};
-    char enc[3][3 * SYMKEY_NAME_MAX + 1], tmp[SYMKEY_NAME_MAX + 1];
-    size_t i;
-
-    if (orig->kind == SYMKEY_BUILDID)
-        return debuginfod_url(up, orig);
-    for (i = 0; i < 3; i++) {
-        snprintf(tmp, sizeof(tmp), "%s", parts[i]);
-        apply_casing(tmp, up->casing);
-        if (symkey_encode(tmp, enc[i], sizeof(enc[i])) < 0)
-            return NULL;
-    }
-    return xasprintf("%s/%s/%s/%s", up->url, enc[0], enc[1], enc[2]);
 }
 
 static void setup_handle(struct fetcher *ft, struct xfer *x, const char *url,
@@ -481,6 +415,17 @@ static struct curl_slist *add_header(struct curl_slist *h, const char *name,
     return n != NULL ? n : h;
 }
 
+/* LINES ("Name: value", NULL-terminated, may be NULL) appended to H. */
+static struct curl_slist *add_lines(struct curl_slist *h, char **lines)
+{
+    for (char **l = lines; l != NULL && *l != NULL; l++) {
+        struct curl_slist *n = curl_slist_append(h, *l);
+
+        h = n != NULL ? n : h;
+    }
+    return h;
+}
+
 static enum attempt attempt_once(struct xfer *x, const char *url,
                                  size_t up_index)
 {
@@ -507,7 +452,12 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
      * server_symbol.c */
     hdrs = add_header(add_header(NULL, "X-Forwarded-For", dl_xff(x->d)), "Via",
                       dl_via(x->d));
+    hdrs = add_lines(hdrs, x->auth->headers);
     curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, hdrs);
+    if (x->auth->sigv4 != NULL) {
+        curl_easy_setopt(ft->curl, CURLOPT_AWS_SIGV4, x->auth->sigv4);
+        curl_easy_setopt(ft->curl, CURLOPT_USERPWD, x->auth->userpwd);
+    }
     rc = curl_easy_perform(ft->curl);
     curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
@@ -538,16 +488,13 @@ static uint64_t backoff_ms(uint64_t base, unsigned n)
     return d / 2 + (uint64_t)random() % (d + 1);
 }
 
-/* Fetch FILE of D's key from upstream I, with retries. */
-static enum attempt try_file(struct xfer *x, size_t i, const char *file)
+/* Fetch URL from upstream I, with retries. */
+static enum attempt try_url(struct xfer *x, size_t i, const char *url)
 {
     const struct config_upstream *up = &x->ft->f->cfg->upstreams[i];
-    char *url = upstream_url(up, dl_orig(x->d), file);
     enum attempt a = ATTEMPT_ERROR;
     unsigned n;
 
-    if (url == NULL)
-        return ATTEMPT_ERROR;
     x->up = up;
     x->label = up->name;
     for (n = 0; n <= up->retries; n++) {
@@ -563,7 +510,6 @@ static enum attempt try_file(struct xfer *x, size_t i, const char *file)
         if (a != ATTEMPT_RETRY || stopping(x->ft->f))
             break;
     }
-    free(url);
     return a == ATTEMPT_RETRY ? ATTEMPT_ERROR : a;
 }
 
@@ -612,22 +558,31 @@ bad:
     return ATTEMPT_ERROR;
 }
 
-/* Fetch D's file from upstream I; when the upstream has no such file, its
- * compressed twin.  A compressed body is decoded before anything else. */
+/* Fetch D's file from upstream I at each of the URLs its layout gives,
+ * until one is not a 404: the file's own, then its compressed twins.  A
+ * compressed body is decoded before anything else. */
 static enum attempt try_upstream(struct xfer *x, size_t i)
 {
-    const struct symkey *orig = dl_orig(x->d);
-    char twin[SYMKEY_NAME_MAX + 1];
-    enum attempt a = try_file(x, i, orig->file);
+    const struct config_upstream *up = &x->ft->f->cfg->upstreams[i];
+    char *urls[UPSTREAM_MAX_URLS];
+    struct upstream_auth auth;
+    size_t nplain, n = upstream_urls(up, dl_orig(x->d), urls, &nplain);
+    enum attempt a = ATTEMPT_ERROR;
 
-    if (a == ATTEMPT_NOT_FOUND &&
-        decompress_twin(orig->file, twin, sizeof(twin))) {
-        x->twin = true;
-        a = try_file(x, i, twin);
+    upstream_auth_init(up, &auth);
+    x->auth = &auth;
+    for (size_t k = 0; k < n; k++) {
+        x->twin = k >= nplain;
+        a = try_url(x, i, urls[k]);
+        if (a != ATTEMPT_NOT_FOUND)
+            break;
     }
     if (a == ATTEMPT_OK && x->packed)
         a = unpack(x);
     x->twin = false;
+    x->auth = NULL;
+    upstream_auth_clear(&auth);
+    upstream_urls_free(urls, n);
     return a;
 }
 
@@ -650,15 +605,6 @@ void fetch_origin_free(void *arg)
     free(o);
 }
 
-static struct curl_slist *origin_headers(const struct fetch_origin *o)
-{
-    struct curl_slist *l = NULL;
-
-    for (char **h = o->headers; h != NULL && *h != NULL; h++)
-        l = curl_slist_append(l, *h);
-    return l;
-}
-
 /* One hop of an origin's request: URL, checked and pinned by the caller
  * (RESOLVE, may be ""), with the origin's headers and keys on its own
  * URL only (FIRST).  Redirects are not followed here: *NEXT gets the
@@ -668,7 +614,8 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
                                bool first, char **next)
 {
     CURL *c = x->ft->curl;
-    struct curl_slist *pin = NULL, *hdrs = first ? origin_headers(o) : NULL;
+    struct curl_slist *pin = NULL, *hdrs = first ? add_lines(NULL, o->headers)
+                                                 : NULL;
     char *redir = NULL;
     enum attempt a;
     CURLcode rc;
@@ -841,7 +788,7 @@ static void download(struct fetcher *ft, struct dl *d)
         all_404 = a == ATTEMPT_NOT_FOUND;
     }
     for (i = 0; dl_origin(d) == NULL && i < f->cfg->nupstreams; i++) {
-        if (!speaks(&f->cfg->upstreams[i], dl_orig(d)))
+        if (!upstream_serves(&f->cfg->upstreams[i], dl_orig(d)))
             continue;
         if (!breaker_allows(&f->cfg->upstreams[i], i)) {
             /* skipped: it may have had the file */

@@ -18,7 +18,7 @@
 
 static const char *const layout_type_names[] = {
     "native",   "symstore", "symstore_index2", "ssqp",
-    "debuginfod", "unified", "slashsymbols",
+    "debuginfod", "unified", "slashsymbols", "breakpad",
 };
 
 static const char *const layout_ft_names[LAYOUT_FT_COUNT] = {
@@ -571,6 +571,13 @@ size_t layout_paths(enum layout_type type, enum layout_casing casing,
     case LAYOUT_UNIFIED:
         unified_paths(&nm, ft, &l);
         break;
+    case LAYOUT_BREAKPAD:
+        /* tecken: PE and PDB files as symstore, .sym files Breakpad's way */
+        if (ft == LAYOUT_FT_BREAKPAD)
+            native_paths(&nm, ft, &l);
+        else
+            symstore_paths(&nm, ft, false, &l);
+        break;
     case LAYOUT_SLASHSYMBOLS:
         if (nm.cf && cid[0] != '\0') {
             char up[80];
@@ -586,4 +593,62 @@ size_t layout_paths(enum layout_type type, enum layout_casing casing,
     if (ft == LAYOUT_FT_PE || ft == LAYOUT_FT_PDB)
         add_compressed(&l);
     return l.n;
+}
+
+/* --- request keys --------------------------------------------------------- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n > m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static bool all_hex(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (hexval(*s) < 0)
+            return false;
+    return true;
+}
+
+int layout_key(const char *name, const char *id, const char *file,
+               struct layout_ids *ids, enum layout_ft *ft)
+{
+    size_t idlen = strlen(id);
+
+    memset(ids, 0, sizeof(*ids));
+    if (ends_with(file, ".sym") || ends_with(name, ".pdb")) {
+        /* a debug id is a GUID and an age: at least 33 digits */
+        if (idlen < 33 || !all_hex(id) ||
+            layout_parse_debug_id(id, ids->uuid, &ids->age) != 0)
+            return -EINVAL;
+        ids->has_debug_id = true;
+        ids->debug_file = name;
+        ids->obj = ends_with(name, ".pdb") ? LAYOUT_OBJ_PE : LAYOUT_OBJ_UNKNOWN;
+        *ft = ends_with(file, ".sym") ? LAYOUT_FT_BREAKPAD : LAYOUT_FT_PDB;
+        return *ft == LAYOUT_FT_BREAKPAD || strcasecmp(name, file) == 0
+                   ? 0
+                   : -EINVAL;
+    }
+    if (strcasecmp(name, file) != 0 || idlen < 9 || idlen > 16 ||
+        !all_hex(id))
+        return -EINVAL;
+    ids->obj = LAYOUT_OBJ_PE;
+    ids->code_file = name;
+    layout_normalize_code_id(id, ids->code_id, sizeof(ids->code_id));
+    *ft = LAYOUT_FT_PE;
+    return 0;
+}
+
+int layout_buildid(const char *build_id, bool exe, struct layout_ids *ids,
+                   enum layout_ft *ft)
+{
+    memset(ids, 0, sizeof(*ids));
+    if (strlen(build_id) >= sizeof(ids->code_id) || !all_hex(build_id))
+        return -EINVAL;
+    ids->obj = LAYOUT_OBJ_ELF;
+    layout_normalize_code_id(build_id, ids->code_id, sizeof(ids->code_id));
+    *ft = exe ? LAYOUT_FT_ELF_CODE : LAYOUT_FT_ELF_DEBUG;
+    return 0;
 }

@@ -5,8 +5,12 @@
  * file-type order per module type and the path of every file type in the
  * native, symstore, symstore_index2, ssqp, debuginfod, unified and
  * slashsymbols layouts, then the source's casing, then the "_"-compressed
- * name of PE and PDB files).  Pure functions on strings: the
- * /symbolicate sources use it, and so can the daemon's own upstreams.
+ * name of PE and PDB files), plus a "breakpad" layout of our own (a
+ * Mozilla-style store: symstore paths for PE and PDB files, Breakpad .sym
+ * files at <debug_file>/<ID>/<name>.sym).  Pure functions on strings: the
+ * /symbolicate sources use it, and so do the daemon's own upstreams, which
+ * first turn a client's request key into ids (layout_key(),
+ * layout_buildid()).
  *
  * THREADS.  Stateless.
  */
@@ -29,6 +33,7 @@ enum layout_type {
     LAYOUT_DEBUGINFOD,
     LAYOUT_UNIFIED,
     LAYOUT_SLASHSYMBOLS,
+    LAYOUT_BREAKPAD,
 };
 
 enum layout_casing { LAYOUT_CASE_DEFAULT, LAYOUT_CASE_LOWER, LAYOUT_CASE_UPPER };
@@ -102,9 +107,26 @@ size_t layout_filetypes(enum layout_obj obj,
 /* Relative paths (no leading '/') under which a source of layout TYPE and
  * CASING holds file type FT of the module IDS, preferred first, into
  * OUT.  Returns how many (0 when the layout cannot express FT for these
- * ids). */
+ * ids).  For PE and PDB files the second half of the list holds the
+ * compressed names ("crash.pd_") of the first half, in the same order. */
 size_t layout_paths(enum layout_type type, enum layout_casing casing,
                     const struct layout_ids *ids, enum layout_ft ft,
                     char out[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX]);
+
+/* What a symbol-store request key NAME/ID/FILE (as a client asks the
+ * daemon) holds, so that it can be asked for in any layout: FILE ending
+ * in ".sym" is the Breakpad file of debug file NAME (ID a debug id), a
+ * NAME ending in ".pdb" with FILE == NAME a PDB (ID its GUID and age),
+ * any other NAME == FILE with ID of 9 to 16 hex digits a PE image (ID its
+ * timestamp and image size).  IDS borrows NAME.  0, or -EINVAL when the
+ * key is none of these (only a store of the client's own layout can hold
+ * it). */
+int layout_key(const char *name, const char *id, const char *file,
+               struct layout_ids *ids, enum layout_ft *ft);
+
+/* The ids and file type of an ELF file by build id BUILD_ID (hex): its
+ * debug file, or its executable when EXE.  0, or -EINVAL when too long. */
+int layout_buildid(const char *build_id, bool exe, struct layout_ids *ids,
+                   enum layout_ft *ft);
 
 #endif

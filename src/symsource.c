@@ -23,9 +23,11 @@
 #include "fetch.h"
 #include "inflight.h"
 #include "metrics.h"
+#include "s3.h"
 #include "store.h"
 #include "strhash.h"
 #include "symkey.h"
+#include "upstream.h"
 #include "xalloc.h"
 
 
@@ -116,20 +118,6 @@ static char *strip_slashes(const char *s)
     return c;
 }
 
-/* A bucket name as S3 allows it (also keeps it a single URL label). */
-static bool bucket_ok(const char *b)
-{
-    size_t n = strlen(b);
-
-    if (n < 3 || n > 63)
-        return false;
-    for (; *b != '\0'; b++)
-        if (!((*b >= 'a' && *b <= 'z') || (*b >= '0' && *b <= '9') ||
-              *b == '-' || *b == '.'))
-            return false;
-    return true;
-}
-
 /* s3: bucket, prefix, region ("us-east-1" or ["name", "http://endpoint"]),
  * access_key, secret_key. */
 static int parse_s3(const json_t *o, struct symsource *s, char *err,
@@ -141,14 +129,12 @@ static int parse_s3(const json_t *o, struct symsource *s, char *err,
     const char *name = json_string_value(region), *endpoint = NULL;
     const char *ak = json_string_value(json_object_get(o, "access_key"));
     const char *sk = json_string_value(json_object_get(o, "secret_key"));
-    char *pre;
-    size_t n;
 
     if (json_is_array(region)) {
         name = json_string_value(json_array_get(region, 0));
         endpoint = json_string_value(json_array_get(region, 1));
     }
-    if (bucket == NULL || !bucket_ok(bucket) || name == NULL ||
+    if (bucket == NULL || !s3_bucket_ok(bucket) || name == NULL ||
         strpbrk(name, "/:?#@ ") != NULL ||
         (endpoint != NULL && strncmp(endpoint, "http://", 7) != 0 &&
          strncmp(endpoint, "https://", 8) != 0)) {
@@ -158,29 +144,13 @@ static int parse_s3(const json_t *o, struct symsource *s, char *err,
                  s->id);
         return -EPROTO;
     }
-    /* the prefix without leading and trailing '/' */
-    prefix = prefix ? prefix : "";
-    while (*prefix == '/')
-        prefix++;
-    pre = xstrdup(prefix);
-    for (n = strlen(pre); n > 0 && pre[n - 1] == '/';)
-        pre[--n] = '\0';
-    if (endpoint != NULL) {
-        char *ep = strip_slashes(endpoint);
-
-        s->base = xasprintf("%s/%s%s%s", ep, bucket, *pre ? "/" : "", pre);
-        free(ep);
-    } else {
-        s->base = xasprintf("https://%s.s3.%s.amazonaws.com%s%s", bucket, name,
-                            *pre ? "/" : "", pre);
-    }
-    s->s3_uri = xasprintf("s3://%s%s%s", bucket, *pre ? "/" : "", pre);
+    s->base = s3_base_url(bucket, prefix ? prefix : "", name, endpoint);
+    s->s3_uri = s3_uri(bucket, prefix ? prefix : "");
     if (ak != NULL && sk != NULL) {
-        s->s3_sigv4 = xasprintf("aws:amz:%s:s3", name);
+        s->s3_sigv4 = s3_sigv4(name);
         s->s3_keys = xasprintf("%s:%s", ak, sk);
     }
     s->kind = SYMSOURCE_S3;
-    free(pre);
     return 0;
 }
 
@@ -544,17 +514,7 @@ static char **header_lines(const struct symsource *src)
 
 static char *http_url(const struct symsource *src, const char *rel)
 {
-    char *copy = xstrdup(rel), *save = NULL, *seg, enc[1024];
-    size_t cap = strlen(src->base) + 3 * strlen(rel) + 2, off;
-    char *url = xmalloc(cap);
-
-    off = (size_t)snprintf(url, cap, "%s", src->base);
-    for (seg = strtok_r(copy, "/", &save); seg != NULL;
-         seg = strtok_r(NULL, "/", &save))
-        if (symkey_encode(seg, enc, sizeof(enc)) > 0)
-            off += (size_t)snprintf(url + off, cap - off, "/%s", enc);
-    free(copy);
-    return url;
+    return upstream_join(src->base, rel);
 }
 
 /* What the pool fetches for REL at URL in SRC. */

@@ -81,13 +81,18 @@ void itest_start(struct itest *t, unsigned nup, const char *workers,
     launch(t);
 }
 
+/* S with every WHAT replaced by WITH (a new string). */
 static char *replace(const char *s, const char *what, const char *with)
 {
     const char *p = strstr(s, what);
+    char *rest, *out;
 
     if (p == NULL || with == NULL)
         return xstrdup(s);
-    return xasprintf("%.*s%s%s", (int)(p - s), s, with, p + strlen(what));
+    rest = replace(p + strlen(what), what, with);
+    out = xasprintf("%.*s%s%s", (int)(p - s), s, with, rest);
+    free(rest);
+    return out;
 }
 
 void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body)
@@ -151,6 +156,16 @@ void itest_get(const struct itest *t, const char *path,
     http_get(url, headers, out);
     ck_assert_msg(out->status != 0, "no response for %s", path);
     free(url);
+}
+
+void itest_expect_status(const struct itest *t, const char *path,
+                         const char *const *headers, long want)
+{
+    struct http_resp r;
+
+    itest_get(t, path, headers, &r);
+    ck_assert_msg(r.status == want, "%s: %ld, want %ld", path, r.status, want);
+    http_resp_free(&r);
 }
 
 void itest_get_body(const struct itest *t, const char *path,

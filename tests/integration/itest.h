@@ -26,7 +26,7 @@ void itest_start(struct itest *t, unsigned nup, const char *workers,
 
 /* As itest_start with a config file: CONF_BODY is written to a file and
  * passed with -c; the upstreams are given by the config text, in which
- * "@UP0@" and "@UP1@" are replaced by the stubs' URLs. */
+ * every "@UP0@" and "@UP1@" is replaced by the stubs' URLs. */
 void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body);
 
 /* Restart the daemon on the same cache dir (same args), upstreams kept. */
@@ -40,6 +40,10 @@ char *itest_url(const struct itest *t, const char *path);
 /* GET PATH from the daemon with optional headers; aborts if no response. */
 void itest_get(const struct itest *t, const char *path,
                const char *const *headers, struct http_resp *out);
+
+/* GET PATH with optional HEADERS and check the answer's status is WANT. */
+void itest_expect_status(const struct itest *t, const char *path,
+                         const char *const *headers, long want);
 
 /* GET PATH and check the answer is 200 with BODY[0..LEN). */
 void itest_get_body(const struct itest *t, const char *path,

@@ -82,6 +82,8 @@ struct stub {
     unsigned total_hits;        /* protected by lock */
     char *last_headers;         /* "Name: value\n"..., protected by lock */
     char last_path[1024];       /* protected by lock */
+    stub_gate_fn gate;          /* protected by lock */
+    void *gate_arg;             /* protected by lock */
     atomic_uint connections;
     atomic_int in_flight; /* requests between first call and completion */
     atomic_bool stopping; /* cuts sleeps short once the grace period ends */
@@ -244,6 +246,14 @@ void stub_redirect_always(struct stub *s, const char *path, const char *url)
 }
 
 /* ---- counters ---- */
+
+void stub_set_gate(struct stub *s, stub_gate_fn gate, void *arg)
+{
+    pthread_mutex_lock(&s->lock);
+    s->gate = gate;
+    s->gate_arg = arg;
+    pthread_mutex_unlock(&s->lock);
+}
 
 unsigned stub_hits(struct stub *s, const char *path)
 {
@@ -606,6 +616,7 @@ static struct stub_request *stub_request_begin(struct stub *s,
     char *headers = stub_header_block(c);
     char *old_headers;
     struct stub_entry *e;
+    unsigned gated = 0;
 
     atomic_fetch_add(&s->in_flight, 1);
     rq->path = xstrdup(path);
@@ -632,6 +643,10 @@ static struct stub_request *stub_request_begin(struct stub *s,
             rq->status = (unsigned)rq->fault.arg;
     }
     rq->body = stub_body_for(s, e);
+    if (s->gate != NULL)
+        gated = s->gate(s->gate_arg, method, path, headers);
+    if (gated != 0)
+        rq->status = gated;
     pthread_mutex_unlock(&s->lock);
     free(old_headers);
     return rq;

@@ -102,6 +102,16 @@ void stub_fault_always(struct stub *s, const char *path, unsigned status);
  * the daemon's own), overriding queued faults; NULL clears it. */
 void stub_redirect_always(struct stub *s, const char *path, const char *url);
 
+/* A gate every request passes before anything else: called with the
+ * method, the path as sent (without the query) and the request's headers
+ * as "Name: value\n" lines; a nonzero return is answered as that status
+ * (an S3 stub that checks signatures, a store that wants a token).  The
+ * request is counted either way.  It runs under the stub's lock: it must
+ * not call stub functions.  NULL removes it. */
+typedef unsigned (*stub_gate_fn)(void *arg, const char *method,
+                                 const char *path, const char *headers);
+void stub_set_gate(struct stub *s, stub_gate_fn gate, void *arg);
+
 /* Requests received for PATH (any method, any outcome; query ignored). */
 unsigned stub_hits(struct stub *s, const char *path);
 

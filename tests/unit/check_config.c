@@ -501,9 +501,36 @@ START_TEST(test_config_errors_name_line_and_key)
          ":3: [upstream a] retry_backoff:"},
         {"[upstream a]\nurl = http://a\ncasing = mixed\n",
          ":3: [upstream a] casing: bad value 'mixed' (want keep|lower|upper)"},
-        {"[upstream a]\nurl = http://a\nlayout = symstore\n",
-         ":3: [upstream a] layout: bad value 'symstore' (want "
-         "native|debuginfod)"},
+        {"[upstream a]\nurl = http://a\nlayout = symstor\n",
+         ":3: [upstream a] layout: bad value 'symstor' (want "
+         "native|debuginfod|symstore|symstore_index2|ssqp|breakpad|unified)"},
+        {"[upstream a]\nurl = s3://AB\n",
+         ":2: [upstream a] url: bad url 's3://AB' (want http:// or https:// "
+         "and a host, or s3://bucket/prefix)"},
+        {"[upstream a]\nurl = s3://syms/a?b\n", ":2: [upstream a] url: bad url"},
+        {"[upstream a]\nurl = http://a\nfilter = *.sym,,*.pd_\n",
+         ":3: [upstream a] filter: bad filter '*.sym,,*.pd_'"},
+        {"[upstream a]\nurl = http://a\nfilter = *.sym, \n",
+         ":3: [upstream a] filter: bad filter"},
+        {"[upstream a]\nurl = http://a\nheader = Token\n",
+         ":3: [upstream a] header: bad header, not shown (want 'Name: value')"},
+        {"[upstream a]\nurl = s3://syms\nsecret_key =\n",
+         ":3: [upstream a] secret_key: bad value, not shown"},
+        {"[upstream a]\nurl = http://a\nheader = Private Token: x\n",
+         ":3: [upstream a] header: bad header"},
+        {"[upstream a]\nurl = http://a\nheader = Token:  \n",
+         ":3: [upstream a] header: bad header"},
+        {"[upstream a]\nurl = http://a\nregion = eu-west-1\n",
+         ":1: [upstream a]: region, endpoint, access_key and secret_key need "
+         "an s3:// url"},
+        {"[upstream a]\nurl = s3://syms\naccess_key = AK\n",
+         ":1: [upstream a]: access_key and secret_key go together"},
+        {"[upstream a]\nurl = s3://syms\nregion = eu/west\n",
+         ":1: [upstream a]: bad region"},
+        {"[upstream a]\nurl = s3://syms\nlayout = debuginfod\n",
+         ":1: [upstream a]: an s3:// bucket is not a debuginfod server"},
+        {"[upstream a]\nurl = s3://syms\nendpoint = ftp://x\n",
+         ":3: [upstream a] endpoint: bad url"},
         {"[upstream a]\nurl = http://a\nworkers = 2\n",
          ":3: [upstream a] unknown key 'workers'"},
         {"[server]\nthreads = 1\x01\n", ":2: control byte 0x01"},
@@ -667,7 +694,17 @@ START_TEST(test_config_dump_roundtrip)
                                "[upstream x]\n"
                                "url = http://x\n"
                                "retry_backoff = 1500ms\n"
-                               "casing = lower\n";
+                               "casing = lower\n"
+                               "[upstream b]\n"
+                               "url = s3://syms/pre/fix/\n"
+                               "layout = symstore_index2\n"
+                               "filter = *.pdb, *.sym\n"
+                               "header = Authorization: Bearer t0k\n"
+                               "header = X-Scope: team=a\n"
+                               "region = eu-west-1\n"
+                               "endpoint = http://minio.lan:9000/\n"
+                               "access_key = AK\n"
+                               "secret_key = SK\n";
     struct config *cfg = NULL, *again = NULL;
     char err[512], *first, *second;
 
@@ -676,6 +713,13 @@ START_TEST(test_config_dump_roundtrip)
     ck_assert_ptr_nonnull(strstr(first, "map_size = 3G\n"));
     ck_assert_ptr_nonnull(strstr(first, "negative_ttl = 0ms\n"));
     ck_assert_ptr_nonnull(strstr(first, "gzip_min_size = 1536\n"));
+    /* repeated headers are all kept, in order; an s3 URL is normalised */
+    ck_assert_uint_eq(cfg->upstreams[1].headers.n, 2);
+    ck_assert_str_eq(cfg->upstreams[1].headers.v[1], "X-Scope: team=a");
+    ck_assert_str_eq(cfg->upstreams[1].url, "s3://syms/pre/fix");
+    ck_assert_str_eq(cfg->upstreams[1].endpoint, "http://minio.lan:9000");
+    ck_assert_int_eq(cfg->upstreams[1].layout, CONFIG_LAYOUT_SYMSTORE_INDEX2);
+    ck_assert_ptr_null(cfg->upstreams[0].filter);
     ck_assert_msg(load_text(first, &again, err, sizeof(err)) == 0, "%s", err);
     second = dump(again);
     ck_assert_str_eq(first, second);

@@ -191,6 +191,96 @@ START_TEST(test_layout_debug_id_forms)
 }
 END_TEST
 
+/* Request key NAME/ID/FILE under layout TYPE: path I is WANT. */
+static void expect_key(enum layout_type type, const char *name, const char *id,
+                       const char *file, size_t i, const char *want)
+{
+    struct layout_ids ids;
+    enum layout_ft ft;
+
+    ck_assert_msg(layout_key(name, id, file, &ids, &ft) == 0, "%s/%s/%s",
+                  name, id, file);
+    expect(type, LAYOUT_CASE_DEFAULT, &ids, ft, i, want);
+}
+
+/* A client's key maps onto every layout's own path for the same file. */
+START_TEST(test_layout_request_keys)
+{
+    static const char pdb_id[] = "3249d99d0c4049318610F4E4FB0B69361";
+
+    expect_key(LAYOUT_SYMSTORE, "crash.pdb", pdb_id, "crash.pdb", 0,
+               "crash.pdb/3249D99D0C4049318610F4E4FB0B69361/crash.pdb");
+    expect_key(LAYOUT_SYMSTORE, "crash.pdb", pdb_id, "crash.pdb", 1,
+               "crash.pdb/3249D99D0C4049318610F4E4FB0B69361/crash.pd_");
+    expect_key(LAYOUT_SYMSTORE_INDEX2, "crash.pdb", pdb_id, "crash.pdb", 0,
+               "cr/crash.pdb/3249D99D0C4049318610F4E4FB0B69361/crash.pdb");
+    expect_key(LAYOUT_SSQP, "Crash.pdb", pdb_id, "Crash.pdb", 0,
+               "crash.pdb/3249d99d0c4049318610f4e4fb0b69361/crash.pdb");
+    expect_key(LAYOUT_UNIFIED, "crash.pdb", pdb_id, "crash.pdb", 0,
+               "32/49d99d0c4049318610f4e4fb0b69361/debuginfo");
+    expect_key(LAYOUT_BREAKPAD, "crash.pdb", pdb_id, "crash.pdb", 1,
+               "crash.pdb/3249D99D0C4049318610F4E4FB0B69361/crash.pd_");
+    expect_key(LAYOUT_BREAKPAD, "crash.pdb", pdb_id, "crash.sym", 0,
+               "crash.pdb/3249D99D0C4049318610F4E4FB0B69361/crash.sym");
+    expect_key(LAYOUT_BREAKPAD, "libxul.so", "A1B2C3D4E5F60718293A4B5C6D7E8F900",
+               "libxul.so.sym", 0,
+               "libxul.so/A1B2C3D4E5F60718293A4B5C6D7E8F900/libxul.so.sym");
+    expect_key(LAYOUT_SYMSTORE, "crash.exe", "5ab380779000", "crash.exe", 0,
+               "crash.exe/5AB380779000/crash.exe");
+    expect_key(LAYOUT_SSQP, "CRASH.EXE", "5AB380779000", "CRASH.EXE", 0,
+               "crash.exe/5ab380779000/crash.exe");
+    expect_key(LAYOUT_SYMSTORE_INDEX2, "kdcom.dbg", "66784EAB2A000",
+               "kdcom.dbg", 0, "kd/kdcom.dbg/66784EAB2a000/kdcom.dbg");
+}
+END_TEST
+
+/* What no layout can say is refused, and a layout without a rule for the
+ * file type gives no path. */
+START_TEST(test_layout_request_key_limits)
+{
+    struct layout_ids ids;
+    enum layout_ft ft;
+    char out[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX];
+
+    /* an id that is neither a debug id nor a timestamp and size */
+    ck_assert_int_eq(layout_key("a.pdb", "xyz", "a.pdb", &ids, &ft), -EINVAL);
+    ck_assert_int_eq(layout_key("a.dll", "12345678", "a.dll", &ids, &ft),
+                     -EINVAL);
+    ck_assert_int_eq(layout_key("a.dll", "12345678901234567", "a.dll", &ids,
+                                &ft),
+                     -EINVAL);
+    /* a file that is not the name (file.ptr, another member) */
+    ck_assert_int_eq(layout_key("a.dll", "123456789", "file.ptr", &ids, &ft),
+                     -EINVAL);
+    ck_assert_int_eq(layout_key("a.pdb", "3249D99D0C4049318610F4E4FB0B69361",
+                                "b.pdb", &ids, &ft),
+                     -EINVAL);
+    /* a Breakpad file is not in a symstore tree, a PDB not in debuginfod */
+    ck_assert_int_eq(layout_key("a.pdb", "3249D99D0C4049318610F4E4FB0B69361",
+                                "a.sym", &ids, &ft),
+                     0);
+    ck_assert_uint_eq(layout_paths(LAYOUT_SYMSTORE, LAYOUT_CASE_DEFAULT, &ids,
+                                   ft, out),
+                      0);
+    ck_assert_int_eq(layout_key("a.pdb", "3249D99D0C4049318610F4E4FB0B69361",
+                                "a.pdb", &ids, &ft),
+                     0);
+    ck_assert_uint_eq(layout_paths(LAYOUT_DEBUGINFOD, LAYOUT_CASE_DEFAULT, &ids,
+                                   ft, out),
+                      0);
+    /* build ids */
+    ck_assert_int_eq(layout_buildid("3dcf4233fa9a5664c8c24f014d1d3725dd25d617",
+                                    false, &ids, &ft),
+                     0);
+    expect(LAYOUT_DEBUGINFOD, LAYOUT_CASE_DEFAULT, &ids, ft, 0,
+           "3dcf4233fa9a5664c8c24f014d1d3725dd25d617/debuginfo");
+    expect(LAYOUT_SYMSTORE, LAYOUT_CASE_DEFAULT, &ids, ft, 0,
+           "_.debug/elf-buildid-sym-3dcf4233fa9a5664c8c24f014d1d3725dd25d617/"
+           "_.debug");
+    ck_assert_int_eq(layout_buildid("3dcf/..", true, &ids, &ft), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("layout");
@@ -202,6 +292,8 @@ int main(void)
     tcase_add_test(tc, test_layout_filetype_order);
     tcase_add_test(tc, test_layout_hostile_names);
     tcase_add_test(tc, test_layout_debug_id_forms);
+    tcase_add_test(tc, test_layout_request_keys);
+    tcase_add_test(tc, test_layout_request_key_limits);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
