@@ -148,6 +148,7 @@ static const struct config_key config_keys[] = {
     {"low_speed_time", CONFIG_T_DURATION, UPS(low_speed_time_ms), "30s",
      MS_PER_S, MS_PER_H, NULL},
     {"retries", CONFIG_T_UINT, UPS(retries), "3", 0, 20, NULL},
+    {"resumes", CONFIG_T_UINT, UPS(resumes), "3", 0, 100, NULL},
     {"retry_backoff", CONFIG_T_DURATION, UPS(retry_backoff_ms), "250ms", 0,
      10 * MS_PER_MIN, NULL},
     {"casing", CONFIG_T_ENUM, UPS(casing), "keep", 0, 0, config_casing_names},

@@ -67,6 +67,7 @@ struct config_upstream {
     uint64_t low_speed_limit;    /* default 1K: bytes per second ... */
     uint64_t low_speed_time_ms;  /* default 30s: ... below which so long stalls */
     unsigned retries;            /* default 3 */
+    unsigned resumes;            /* default 3: Range requests after cuts */
     uint64_t retry_backoff_ms;   /* default 250ms */
     enum config_casing casing;   /* default keep */
     enum config_layout layout;   /* default native */
