@@ -107,6 +107,11 @@ struct config {
     char *filesystem_roots; /* "none" (default) or dirs separated by ':' */
     uint64_t download_timeout_ms;            /* default 60s */
     uint64_t max_download_size;              /* default 4G */
+    /* [publish] */
+    char *publish_tokens_file;  /* "none" (default): PUT is refused */
+    char *publish_drop_dir;     /* "none" (default): no drop directory */
+    uint64_t publish_max_size;  /* default 4G: larger uploads get 413 */
+    unsigned publish_evictable; /* 0 no (default), 1 yes */
     /* [upstream NAME], in file order; default: microsoft, chromium, mozilla */
     struct config_upstream *upstreams;
     size_t nupstreams;

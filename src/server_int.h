@@ -24,6 +24,7 @@ struct rcache;
 struct api;
 struct upload;
 struct acl;
+struct publish_upload;
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -78,6 +79,9 @@ struct req {
     uint64_t deadline_ms;    /* mono_ms() to give up waiting; 0: never */
     struct req *wnext;       /* in the API's list of waiting requests */
     struct upload *upload;   /* POST /minidump: the form so far */
+    /* PUT: publishing (server_publish.c) */
+    struct publish_upload *publish; /* the upload, or NULL */
+    int publish_rc;          /* 0, or why the upload failed */
 };
 
 /* What a new connection starts with (server_symbol.c). */
@@ -124,6 +128,14 @@ void server_api_release(struct req *r); /* at completion */
 enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len);
 enum MHD_Result server_api_resume(struct req *r);
 enum MHD_Result server_api_healthcheck(struct req *r);
+
+/* PUT: publishing (server_publish.c).  Begin on MHD's first call (may
+ * queue a refusal), feed the body, answer when it is complete, and free
+ * the upload at completion. */
+enum MHD_Result server_publish_begin(struct req *r);
+void server_publish_body(struct req *r, const char *data, size_t len);
+enum MHD_Result server_publish_end(struct req *r);
+void server_publish_release(struct req *r);
 
 /* The peer's address as text ("-" when unknown, "unix"). */
 void server_client_ip(struct MHD_Connection *conn, char *buf, size_t len);

@@ -200,6 +200,16 @@ static void unlink_all(const char *dir, const char *key, uint64_t *freed)
         unlink_counted(path, freed);
 }
 
+void store_drop_derived(const char *dir, const char *key)
+{
+    char path[STORE_PATH_MAX];
+
+    if (store_gzip_path(dir, key, path, sizeof(path)) == 0)
+        unlink(path);
+    if (store_table_path(dir, key, path, sizeof(path)) == 0)
+        unlink(path);
+}
+
 int store_evict_files(const char *dir, struct cache *cache, const char *key,
                       int64_t cached_at_ms, uint64_t *freed)
 {

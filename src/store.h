@@ -84,6 +84,10 @@ int store_evict(const char *dir, struct cache *cache, const char *key,
 int store_evict_files(const char *dir, struct cache *cache, const char *key,
                       int64_t cached_at_ms, uint64_t *freed);
 
+/* Remove what was made from KEY's file (its gzip copy and symbol table)
+ * before the file is replaced; hold KEY's download lock. */
+void store_drop_derived(const char *dir, const char *key);
+
 /* Create the directories the daemon writes to.  0 or -errno (logged). */
 int store_prepare(const char *dir);
 

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Publishing a team's own builds (issue 11, item 7): PUT with a bearer
+ * token, the identity read from the body checked against the key (422
+ * naming what was found), max_upload_size (413), a PUT racing a GET of
+ * the same key, and the drop directory.
+ */
+#include "symsrvd_config.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ckrun.h"
+#include "fileio.h"
+#include "itest.h"
+#include "xalloc.h"
+
+#define TOKEN "s3cret-publish-token-0123456789"
+#define PDB_KEY "/crash.pdb/3249D99D0C4049318610F4E4FB0B69361/crash.pdb"
+#define EXE_KEY "/crash.exe/5AB380779000/crash.exe"
+#define SYM_KEY "/xul.pdb/09F9D7ECF31F60E34C4C44205044422E1/xul.sym"
+#define ELF_ID "f1c3bcc0279865fe3058404b2831d9e64135386c"
+
+static struct itest t;
+static char *side; /* tokens file and drop directory */
+
+static void start(void)
+{
+    char *conf, *tokens, *drop;
+
+    side = testutil_tmpdir();
+    tokens = xasprintf("%s/tokens", side);
+    drop = xasprintf("%s/drop", side);
+    ck_assert_int_eq(mkdir_p(drop, 0750), 0);
+    FILE *f = fopen(tokens, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("# CI tokens\nother-token-that-is-not-it\n\n" TOKEN "\n", f);
+    fclose(f);
+    conf = xasprintf("[cache]\nnegative_ttl = 1h\ngzip_min_size = 1G\n"
+                     "[publish]\ntokens_file = %s\ndrop_dir = %s\n"
+                     "max_upload_size = 2M\n"
+                     "[upstream store]\nurl = @UP0@\nretries = 0\n"
+                     "[upstream dbg]\nurl = @UP1@\nlayout = debuginfod\n"
+                     "retries = 0\n",
+                     tokens, drop);
+    itest_start_conf(&t, 2, conf);
+    free(conf);
+    free(tokens);
+    free(drop);
+}
+
+static void stop(void)
+{
+    itest_stop(&t);
+    testutil_rmtree(side);
+    free(side);
+}
+
+static char *fixture(const char *rel, size_t *len)
+{
+    return testutil_read_data(rel, len);
+}
+
+/* PUT BODY at PATH with the Authorization header AUTH (NULL: none). */
+static long put(const char *path, const char *auth, const char *body,
+                size_t len, struct http_resp *r)
+{
+    char *url = itest_url(&t, path);
+    const char *hdrs[] = {auth, NULL};
+    struct http_opts o = {.body = body, .body_len = len};
+
+    ck_assert_int_eq(http_request_opts("PUT", url, hdrs, &o, r), 0);
+    free(url);
+    return r->status;
+}
+
+static const char *const bearer = "Authorization: Bearer " TOKEN;
+
+static bool stored(const char *path)
+{
+    char *disk = xasprintf("%s%s", t.dir, path);
+    bool there = access(disk, F_OK) == 0;
+
+    free(disk);
+    return there;
+}
+
+START_TEST(test_publish_pdb_then_served)
+{
+    size_t len;
+    char *pdb = fixture("pdb/crash.pdb", &len), *listing;
+    struct http_resp r;
+
+    /* a remembered miss first: the upload replaces it */
+    itest_get(&t, PDB_KEY, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    http_resp_free(&r);
+    ck_assert_int_eq(put(PDB_KEY, bearer, pdb, len, &r), 201);
+    http_resp_free(&r);
+    itest_get_body(&t, PDB_KEY, pdb, len);
+    ck_assert_uint_eq(stub_hits(t.up[0], PDB_KEY), 1); /* the miss only */
+    itest_get(&t, "/symbols?q=crash", NULL, &r);
+    listing = strstr(r.body, "@published");
+    ck_assert_msg(listing != NULL, "listing: %s", r.body);
+    http_resp_free(&r);
+    free(pdb);
+}
+END_TEST
+
+START_TEST(test_publish_breakpad_and_debuginfo)
+{
+    size_t len, dlen;
+    char *sym = fixture("breakpad/xul.sym", &len);
+    char *dbg = fixture("elf/crash.debug", &dlen);
+    struct http_resp r;
+
+    ck_assert_int_eq(put(SYM_KEY, bearer, sym, len, &r), 201);
+    http_resp_free(&r);
+    itest_get_body(&t, SYM_KEY, sym, len);
+    ck_assert_int_eq(put("/buildid/" ELF_ID "/debuginfo", bearer, dbg, dlen,
+                         &r),
+                     201);
+    http_resp_free(&r);
+    itest_get_body(&t, "/buildid/" ELF_ID "/debuginfo", dbg, dlen);
+    ck_assert_uint_eq(stub_total_hits(t.up[0]) + stub_total_hits(t.up[1]),
+                      0);
+    free(sym);
+    free(dbg);
+}
+END_TEST
+
+START_TEST(test_publish_needs_the_token)
+{
+    size_t len;
+    char *pdb = fixture("pdb/crash.pdb", &len), *www;
+    struct http_resp r;
+
+    ck_assert_int_eq(put(PDB_KEY, NULL, pdb, len, &r), 401);
+    www = http_header(&r, "WWW-Authenticate");
+    ck_assert_ptr_nonnull(www);
+    ck_assert_str_eq(www, "Bearer");
+    free(www);
+    http_resp_free(&r);
+    ck_assert_int_eq(put(PDB_KEY, "Authorization: Bearer " TOKEN "x", pdb,
+                         len, &r),
+                     401);
+    http_resp_free(&r);
+    ck_assert_int_eq(put(PDB_KEY, "Authorization: Bearer other-token", pdb,
+                         len, &r),
+                     401);
+    http_resp_free(&r);
+    ck_assert_int_eq(put(PDB_KEY, "Authorization: Basic " TOKEN, pdb, len,
+                         &r),
+                     401);
+    http_resp_free(&r);
+    ck_assert(!stored(PDB_KEY));
+    free(pdb);
+}
+END_TEST
+
+START_TEST(test_publish_identity_must_match)
+{
+    size_t len;
+    char *exe = fixture("pdb/crash.exe", &len);
+    const char *other = "/crash.pdb/3249D99D0C4049318610F4E4FB0B69362/crash.pdb";
+    struct http_resp r;
+
+    /* a PE at a PDB's key: refused, saying what it is (a PE file names
+     * itself no more than a PDB does: the name is the key's) */
+    ck_assert_int_eq(put(PDB_KEY, bearer, exe, len, &r), 422);
+    ck_assert_msg(strstr(r.body, "a pe, stored as "
+                                 "/crash.pdb/5AB380779000/crash.pdb") != NULL,
+                  "%s", r.body);
+    http_resp_free(&r);
+    ck_assert(!stored(PDB_KEY));
+    ck_assert(!stored(other));
+    /* not a symbol file at all */
+    ck_assert_int_eq(put(EXE_KEY, bearer, "hello", 5, &r), 422);
+    ck_assert_msg(strstr(r.body, "no symbol file identity") != NULL, "%s",
+                  r.body);
+    http_resp_free(&r);
+    ck_assert_int_eq(put(EXE_KEY, bearer, exe, len, &r), 201);
+    http_resp_free(&r);
+    ck_assert(stored(EXE_KEY));
+    ck_assert_uint_eq(itest_count_files(t.dir, true), 1);
+    free(exe);
+}
+END_TEST
+
+START_TEST(test_publish_too_large)
+{
+    size_t len = 3 * 1024 * 1024;
+    char *big = xcalloc(1, len);
+    struct http_resp r;
+
+    ck_assert_int_eq(put(PDB_KEY, bearer, big, len, &r), 413);
+    http_resp_free(&r);
+    ck_assert_uint_eq(itest_count_files(t.dir, true), 0);
+    free(big);
+}
+END_TEST
+
+/* A source file is no artifact a build publishes. */
+START_TEST(test_publish_bad_keys)
+{
+    struct http_resp r;
+
+    ck_assert_int_eq(put("/buildid/" ELF_ID "/source/a.c", bearer, "x", 1,
+                         &r),
+                     400);
+    http_resp_free(&r);
+    ck_assert_int_eq(put("/a/b", bearer, "x", 1, &r), 404);
+    http_resp_free(&r);
+}
+END_TEST
+
+struct getter {
+    struct http_resp r;
+};
+
+static void *get_thread(void *arg)
+{
+    struct getter *g = arg;
+
+    itest_get(&t, PDB_KEY, NULL, &g->r);
+    return NULL;
+}
+
+/* A GET streams the key from a slow upstream while it is published: the
+ * GET gets the whole file, the PUT waits for the download and then
+ * replaces it, and later GETs are hits on the published file. */
+START_TEST(test_publish_while_downloading)
+{
+    size_t len;
+    char *pdb = fixture("pdb/crash.pdb", &len), *listing;
+    struct getter g;
+    struct http_resp r;
+    pthread_t th;
+
+    stub_add(t.up[0], PDB_KEY, pdb, len);
+    stub_fault(t.up[0], PDB_KEY, STUB_SLOW, len);
+    ck_assert_int_eq(pthread_create(&th, NULL, get_thread, &g), 0);
+    ck_assert(stub_wait_hits(t.up[0], PDB_KEY, 1, 10000));
+    ck_assert_int_eq(put(PDB_KEY, bearer, pdb, len, &r), 201);
+    http_resp_free(&r);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(g.r.status, 200);
+    ck_assert_int_eq(g.r.curl_rc, 0);
+    ck_assert_uint_eq(g.r.len, len);
+    ck_assert(memcmp(g.r.body, pdb, len) == 0);
+    http_resp_free(&g.r);
+    itest_get_body(&t, PDB_KEY, pdb, len);
+    ck_assert_uint_eq(stub_hits(t.up[0], PDB_KEY), 1);
+    itest_get(&t, "/symbols?q=crash", NULL, &r);
+    listing = strstr(r.body, "@published");
+    ck_assert_msg(listing != NULL, "listing: %s", r.body);
+    http_resp_free(&r);
+    ck_assert_uint_eq(itest_count_files(t.dir, true), 1);
+    free(pdb);
+}
+END_TEST
+
+static void drop(const char *rel, const char *name)
+{
+    size_t len;
+    char *body = fixture(rel, &len), *tmp, *to;
+    FILE *f;
+
+    /* written under a dot name, then renamed: never taken half-written */
+    tmp = xasprintf("%s/drop/.%s", side, name);
+    to = xasprintf("%s/drop/%s", side, name);
+    f = fopen(tmp, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(body, 1, len, f), len);
+    fclose(f);
+    ck_assert_int_eq(rename(tmp, to), 0);
+    free(tmp);
+    free(to);
+    free(body);
+}
+
+static bool wait_stored(const char *path, unsigned ms)
+{
+    for (unsigned i = 0; i < ms / 50; i++) {
+        if (stored(path))
+            return true;
+        usleep(50000);
+    }
+    return stored(path);
+}
+
+START_TEST(test_publish_drop_dir)
+{
+    size_t len, dlen;
+    char *pdb = fixture("pdb/crash.pdb", &len), *rejected;
+    char *dbg = fixture("elf/crash.debug", &dlen);
+    char *notes = xasprintf("%s/drop/notes.txt", side);
+    FILE *f;
+
+    drop("pdb/crash.pdb", "crash.pdb");
+    drop("elf/crash.debug", "whatever-name");
+    f = fopen(notes, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a symbol file\n", f);
+    fclose(f);
+    free(notes);
+    ck_assert(wait_stored(PDB_KEY, 10000));
+    itest_get_body(&t, PDB_KEY, pdb, len);
+    ck_assert(wait_stored("/buildid/" ELF_ID "/debuginfo", 10000));
+    /* and under its other key, which the store keeps in upper case */
+    itest_get_body(&t, "/buildid/" ELF_ID "/debuginfo", dbg, dlen);
+    itest_get_body(&t, "/_.debug/elf-buildid-sym-" ELF_ID "/_.debug", dbg,
+                   dlen);
+    rejected = xasprintf("%s/drop/.rejected/notes.txt", side);
+    for (int i = 0; i < 100 && access(rejected, F_OK) != 0; i++)
+        usleep(50000);
+    ck_assert_int_eq(access(rejected, F_OK), 0);
+    ck_assert_uint_eq(itest_count_files(side, false), 2); /* tokens, notes */
+    ck_assert_uint_eq(stub_total_hits(t.up[0]) + stub_total_hits(t.up[1]),
+                      0);
+    free(rejected);
+    free(dbg);
+    free(pdb);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("http_publish");
+    TCase *tc = tcase_create("publish");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, start, stop);
+    tcase_add_test(tc, test_publish_pdb_then_served);
+    tcase_add_test(tc, test_publish_breakpad_and_debuginfo);
+    tcase_add_test(tc, test_publish_needs_the_token);
+    tcase_add_test(tc, test_publish_identity_must_match);
+    tcase_add_test(tc, test_publish_too_large);
+    tcase_add_test(tc, test_publish_bad_keys);
+    tcase_add_test(tc, test_publish_while_downloading);
+    tcase_add_test(tc, test_publish_drop_dir);
+    suite_add_tcase(s, tc);
+    return ckrun(s);
+}
