@@ -653,6 +653,10 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
         snprintf(ft->errbuf, CURL_ERROR_SIZE, "no answer within %" PRIu64 " ms",
                  x->up->timeout_ms);
     }
+    /* a resumed answer without a body never met on_body()'s check */
+    if (rc == CURLE_OK && x->resume_at != 0 && x->refused == NULL &&
+        (x->refused = resume_refusal(x)) != NULL)
+        x->write_failed = true;
     a = classify(rc, x);
     if (a == ATTEMPT_OK)
         a = check_length(x);

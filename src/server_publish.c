@@ -40,10 +40,10 @@ static enum MHD_Result finished(struct req *r, int rc, uint64_t size,
                            "upload larger than max_upload_size\n", NULL, NULL);
     case -EBADMSG:
     case -EINVAL:
-        text = xasprintf("the file does not belong at %s: it is %s\n",
-                         r->target, found);
-        if (rc == -EINVAL)
-            snprintf(text, strlen(text) + 1, "%s\n", found);
+        text = rc == -EINVAL ? xasprintf("%s\n", found)
+                             : xasprintf("the file does not belong at %s: "
+                                         "it is %s\n",
+                                         r->target, found);
         return server_owned(r, MHD_HTTP_UNPROCESSABLE_CONTENT, text,
                             strlen(text), "text/plain; charset=utf-8");
     case -EBUSY:
