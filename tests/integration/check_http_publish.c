@@ -80,6 +80,19 @@ static long put(const char *path, const char *auth, const char *body,
 
 static const char *const bearer = "Authorization: Bearer " TOKEN;
 
+/* PUT BODY at PATH with the token, chunked: no Content-Length. */
+static long put_chunked(const char *path, const char *body, size_t len,
+                        struct http_resp *r)
+{
+    char *url = itest_url(&t, path);
+    const char *hdrs[] = {bearer, "Transfer-Encoding: chunked", NULL};
+    struct http_opts o = {.body = body, .body_len = len};
+
+    ck_assert_int_eq(http_request_opts("PUT", url, hdrs, &o, r), 0);
+    free(url);
+    return r->status;
+}
+
 static bool stored(const char *path)
 {
     char *disk = xasprintf("%s%s", t.dir, path);
@@ -194,12 +207,21 @@ END_TEST
 START_TEST(test_publish_too_large)
 {
     size_t len = 3 * 1024 * 1024;
-    char *big = xcalloc(1, len);
+    char *big = xcalloc(1, len), *tmp;
     struct http_resp r;
 
     ck_assert_int_eq(put(PDB_KEY, bearer, big, len, &r), 413);
     http_resp_free(&r);
+    /* without a Content-Length it is cut while it streams */
+    ck_assert_int_eq(put_chunked(PDB_KEY, big, len, &r), 413);
+    http_resp_free(&r);
     ck_assert_uint_eq(itest_count_files(t.dir, true), 0);
+    /* no upload left once the requests completed (just after answering) */
+    tmp = xasprintf("%s/.Symsrvd/tmp", t.dir);
+    for (int i = 0; i < 100 && itest_count_files(tmp, false) > 0; i++)
+        usleep(20000);
+    ck_assert_uint_eq(itest_count_files(tmp, false), 0);
+    free(tmp);
     free(big);
 }
 END_TEST
