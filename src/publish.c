@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -215,15 +216,11 @@ static int store_as(const struct config *cfg, struct cache *cache,
  * may run at once, and the download temp names are tailed by workers. */
 static int make_tmp(const char *dir, char *path, size_t len)
 {
-    int fd;
+    int fd = store_upload_tmp(dir, path, len);
 
-    if (snprintf(path, len, "%s/.Symsrvd/tmp/upload-XXXXXX", dir) >=
-        (int)len)
-        return -ENAMETOOLONG;
-    fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0) {
-        log_warn("publish: %s", path);
-        return -errno;
+        errno = -fd;
+        log_warn("publish: temp file under %s/.Symsrvd/tmp", dir);
     }
     return fd;
 }
@@ -354,8 +351,56 @@ static void reject(const char *drop, const char *name, const char *tmp,
         unlink(tmp);
 }
 
-/* Take the dropped file NAME: move it out of the drop directory into the
- * cache's temp directory (so it is taken once), identify and store it. */
+/* Open the dropped file FROM when it is a settled regular file, locked
+ * the way uploads are (store_upload_tmp()): the lock is on the file, so
+ * it holds once the file is renamed to an upload's name.  -1 otherwise. */
+static int open_settled(const char *from, struct stat *st)
+{
+    int fd = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
+        wall_ms() - ((int64_t)st->st_mtim.tv_sec * 1000 +
+                     st->st_mtim.tv_nsec / 1000000) <
+            PUBLISH_DROP_SETTLE_MS ||
+        flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Move the file open as FD from FROM to a new upload name TMP: out of
+ * the drop directory, so it is taken once.  0, or -1 when FROM is no
+ * longer that file or cannot be moved. */
+static int move_in(const char *dir, const char *from, int fd, char *tmp,
+                   size_t len)
+{
+    struct stat a, b;
+    int reserved = make_tmp(dir, tmp, len);
+
+    if (reserved < 0)
+        return -1;
+    close(reserved);
+    if (rename(from, tmp) != 0) {
+        /* another file system: the drop dir must be on the cache's */
+        log_warn("publish: move %s to %s", from, tmp);
+        unlink(tmp);
+        return -1;
+    }
+    /* replaced between open and rename: put it back, untouched */
+    if (fstat(fd, &a) != 0 || stat(tmp, &b) != 0 || a.st_ino != b.st_ino ||
+        a.st_dev != b.st_dev) {
+        if (rename(tmp, from) != 0)
+            unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Take the dropped file NAME: move it into the cache's temp directory,
+ * identify it and store it under every key it has. */
 static unsigned take(const struct config *cfg, struct cache *cache,
                      const char *name)
 {
@@ -365,33 +410,24 @@ static unsigned take(const struct config *cfg, struct cache *cache,
     unsigned stored = 0;
     int fd;
 
-    snprintf(from, sizeof(from), "%s/%s", cfg->publish_drop_dir, name);
-    if (lstat(from, &st) != 0 || !S_ISREG(st.st_mode) ||
-        wall_ms() - ((int64_t)st.st_mtim.tv_sec * 1000 +
-                     st.st_mtim.tv_nsec / 1000000) <
-            PUBLISH_DROP_SETTLE_MS)
+    if (snprintf(from, sizeof(from), "%s/%s", cfg->publish_drop_dir, name) >=
+        (int)sizeof(from))
         return 0;
-    fd = make_tmp(cfg->cache_dir, tmp, sizeof(tmp));
+    fd = open_settled(from, &st);
     if (fd < 0)
         return 0;
-    close(fd);
-    if (rename(from, tmp) != 0) {
-        /* another file system: the drop dir must be on the cache's */
-        log_warn("publish: move %s to %s", from, tmp);
-        unlink(tmp);
+    if (move_in(cfg->cache_dir, from, fd, tmp, sizeof(tmp)) != 0) {
+        close(fd);
         return 0;
     }
-    fd = open(tmp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || identify(tmp, name, &keys, found, sizeof(found)) != 0)
-        reject(cfg->publish_drop_dir, name, tmp,
-               fd < 0 ? "cannot open" : found);
+    if (identify(tmp, name, &keys, found, sizeof(found)) != 0)
+        reject(cfg->publish_drop_dir, name, tmp, found);
     else if ((stored = store_all(cfg, cache, &keys, fd, tmp,
                                  (uint64_t)st.st_size)) == 0)
         reject(cfg->publish_drop_dir, name, tmp, "could not be stored");
     else
         unlink(tmp); /* left when its last key could not be stored */
-    if (fd >= 0)
-        close(fd);
+    close(fd);
     return stored;
 }
 

@@ -280,7 +280,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     }
     if (r->status != 0)
         return MHD_YES;
-    if (r->publish != NULL)
+    if (server_publish_pending(r))
         return server_publish_end(r);
     if (r->dl != NULL)
         return server_symbol_resume(r);

@@ -53,6 +53,13 @@ struct server_conn {
                          * (see server_symbol.c) */
 };
 
+/* A PUT refused before its body was read (server_publish.c). */
+struct server_refusal {
+    unsigned status;           /* 0: none */
+    const char *text;          /* static */
+    const char *name, *value;  /* an extra header, or NULL */
+};
+
 /* Per-request state, created by the URI log callback (con_cls). */
 struct req {
     struct server *srv;
@@ -82,6 +89,7 @@ struct req {
     /* PUT: publishing (server_publish.c) */
     struct publish_upload *publish; /* the upload, or NULL */
     int publish_rc;          /* 0, or why the upload failed */
+    struct server_refusal publish_refusal;
 };
 
 /* What a new connection starts with (server_symbol.c). */
@@ -135,6 +143,8 @@ enum MHD_Result server_api_healthcheck(struct req *r);
 enum MHD_Result server_publish_begin(struct req *r);
 void server_publish_body(struct req *r, const char *data, size_t len);
 enum MHD_Result server_publish_end(struct req *r);
+/* Is R a PUT to answer with server_publish_end()? */
+bool server_publish_pending(const struct req *r);
 void server_publish_release(struct req *r);
 
 /* The peer's address as text ("-" when unknown, "unix"). */

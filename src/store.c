@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -266,6 +267,49 @@ int store_prepare(const char *dir)
 
 /* Remove tmp/NAME when the lock of the same hash is free: hold that lock
  * while unlinking, so no downloader can start in between. */
+int store_upload_tmp(const char *dir, char *buf, size_t len)
+{
+    char hidden[STORE_PATH_MAX];
+    const char *base;
+    int fd, rc;
+
+    /* made under a dot name, which store_clean_tmp() skips, and renamed
+     * once locked: it never shows unlocked under the name it cleans */
+    if (snprintf(hidden, sizeof(hidden), "%s/.Symsrvd/tmp/.%sXXXXXX", dir,
+                 STORE_UPLOAD_PREFIX) >= (int)sizeof(hidden))
+        return -ENAMETOOLONG;
+    fd = mkostemp(hidden, O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    base = strrchr(hidden, '/') + 2;
+    rc = snprintf(buf, len, "%s/.Symsrvd/tmp/%s", dir, base) >= (int)len
+             ? -ENAMETOOLONG
+             : 0;
+    if (rc == 0 && (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
+                    rename(hidden, buf) != 0))
+        rc = -errno;
+    if (rc != 0) {
+        close(fd);
+        unlink(hidden);
+        return rc;
+    }
+    return fd;
+}
+
+/* An upload whose writer is gone: nobody holds its own lock. */
+static unsigned clean_upload(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    unsigned n = 0;
+
+    if (fd < 0)
+        return 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0)
+        n = 1;
+    close(fd);
+    return n;
+}
+
 static unsigned clean_one(const char *dir, const char *name)
 {
     char hash[33], path[STORE_PATH_MAX];
@@ -273,6 +317,11 @@ static unsigned clean_one(const char *dir, const char *name)
     int fd;
     unsigned n = 0;
 
+    if (strncmp(name, STORE_UPLOAD_PREFIX, strlen(STORE_UPLOAD_PREFIX)) ==
+            0 &&
+        snprintf(path, sizeof(path), "%s/.Symsrvd/tmp/%s", dir, name) <
+            (int)sizeof(path))
+        return clean_upload(path);
     if (dot == NULL || dot - name != 32)
         return 0;
     memcpy(hash, name, 32);

@@ -26,6 +26,9 @@
  * listed, since a private source's files belong to its scope. */
 #define STORE_SOURCES_PREFIX ".Symsrvd/sources/"
 
+/* Uploads' temp files (see store_upload_tmp()). */
+#define STORE_UPLOAD_PREFIX "upload-"
+
 struct cache;
 struct cache_entry;
 
@@ -91,8 +94,15 @@ void store_drop_derived(const char *dir, const char *key);
 /* Create the directories the daemon writes to.  0 or -errno (logged). */
 int store_prepare(const char *dir);
 
+/* A new temp file for an upload, "<dir>/.Symsrvd/tmp/upload-XXXXXX" (its
+ * name in BUF of LEN bytes), open read-write and flock'ed for as long as
+ * it stays open, so that store_clean_tmp() removes it only once its
+ * writer is gone.  The descriptor, or -errno. */
+int store_upload_tmp(const char *dir, char *buf, size_t len);
+
 /* Remove every temp file under DIR/.Symsrvd/tmp whose download lock is
- * not held (its writer died).  Returns the number removed. */
+ * not held, and every upload whose own lock is not (its writer died).
+ * Returns the number removed. */
 unsigned store_clean_tmp(const char *dir);
 
 #endif

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "ckrun.h"
@@ -65,17 +67,23 @@ static char *fixture(const char *rel, size_t *len)
     return testutil_read_data(rel, len);
 }
 
-/* PUT BODY at PATH with the Authorization header AUTH (NULL: none). */
-static long put(const char *path, const char *auth, const char *body,
-                size_t len, struct http_resp *r)
+/* PUT BODY at PATH with the request headers HDRS (NULL-terminated). */
+static long put_with(const char *path, const char *const *hdrs,
+                     const char *body, size_t len, struct http_resp *r)
 {
     char *url = itest_url(&t, path);
-    const char *hdrs[] = {auth, NULL};
     struct http_opts o = {.body = body, .body_len = len};
 
     ck_assert_int_eq(http_request_opts("PUT", url, hdrs, &o, r), 0);
     free(url);
     return r->status;
+}
+
+/* PUT BODY at PATH with the Authorization header AUTH (NULL: none). */
+static long put(const char *path, const char *auth, const char *body,
+                size_t len, struct http_resp *r)
+{
+    return put_with(path, (const char *const[]){auth, NULL}, body, len, r);
 }
 
 static const char *const bearer = "Authorization: Bearer " TOKEN;
@@ -84,13 +92,10 @@ static const char *const bearer = "Authorization: Bearer " TOKEN;
 static long put_chunked(const char *path, const char *body, size_t len,
                         struct http_resp *r)
 {
-    char *url = itest_url(&t, path);
-    const char *hdrs[] = {bearer, "Transfer-Encoding: chunked", NULL};
-    struct http_opts o = {.body = body, .body_len = len};
-
-    ck_assert_int_eq(http_request_opts("PUT", url, hdrs, &o, r), 0);
-    free(url);
-    return r->status;
+    return put_with(path,
+                    (const char *const[]){bearer,
+                                          "Transfer-Encoding: chunked", NULL},
+                    body, len, r);
 }
 
 static bool stored(const char *path)
@@ -168,6 +173,14 @@ START_TEST(test_publish_needs_the_token)
     http_resp_free(&r);
     ck_assert_int_eq(put(PDB_KEY, "Authorization: Basic " TOKEN, pdb, len,
                          &r),
+                     401);
+    http_resp_free(&r);
+    /* answered before the body, to a client that waits for 100 Continue
+     * (and after reading it to one that does not, above) */
+    ck_assert_int_eq(put_with(PDB_KEY,
+                              (const char *const[]){"Expect: 100-continue",
+                                                    NULL},
+                              pdb, len, &r),
                      401);
     http_resp_free(&r);
     ck_assert(!stored(PDB_KEY));
@@ -350,6 +363,30 @@ START_TEST(test_publish_drop_dir)
 }
 END_TEST
 
+/* An upload whose writer died is removed when the cache is reconciled;
+ * one still being written (its lock held) is not. */
+START_TEST(test_publish_dead_upload_removed)
+{
+    char *dead = xasprintf("%s/.Symsrvd/tmp/upload-dead01", t.dir);
+    char *live = xasprintf("%s/.Symsrvd/tmp/upload-live01", t.dir);
+    int dfd = open(dead, O_WRONLY | O_CREAT, 0640);
+    int lfd = open(live, O_WRONLY | O_CREAT, 0640);
+
+    ck_assert_int_ge(dfd, 0);
+    ck_assert_int_ge(lfd, 0);
+    close(dfd);
+    ck_assert_int_eq(flock(lfd, LOCK_EX), 0);
+    itest_restart(&t); /* the new janitor reconciles */
+    for (int i = 0; i < 200 && access(dead, F_OK) == 0; i++)
+        usleep(25000);
+    ck_assert_int_ne(access(dead, F_OK), 0);
+    ck_assert_int_eq(access(live, F_OK), 0);
+    close(lfd);
+    free(dead);
+    free(live);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_publish");
@@ -365,6 +402,7 @@ int main(void)
     tcase_add_test(tc, test_publish_bad_keys);
     tcase_add_test(tc, test_publish_while_downloading);
     tcase_add_test(tc, test_publish_drop_dir);
+    tcase_add_test(tc, test_publish_dead_upload_removed);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
