@@ -30,29 +30,38 @@
 static struct itest t;
 static char *side; /* tokens file and drop directory */
 
-static void start(void)
+/* The daemon with publishing on; files from GZIP_MIN bytes get gzip
+ * copies. */
+static void start_gzip(const char *gzip_min)
 {
     char *conf, *tokens, *drop;
+    FILE *f;
 
-    side = testutil_tmpdir();
+    if (side == NULL)
+        side = testutil_tmpdir();
     tokens = xasprintf("%s/tokens", side);
     drop = xasprintf("%s/drop", side);
     ck_assert_int_eq(mkdir_p(drop, 0750), 0);
-    FILE *f = fopen(tokens, "w");
+    f = fopen(tokens, "w");
     ck_assert_ptr_nonnull(f);
     fputs("# CI tokens\nother-token-that-is-not-it\n\n" TOKEN "\n", f);
     fclose(f);
-    conf = xasprintf("[cache]\nnegative_ttl = 1h\ngzip_min_size = 1G\n"
+    conf = xasprintf("[cache]\nnegative_ttl = 1h\ngzip_min_size = %s\n"
                      "[publish]\ntokens_file = %s\ndrop_dir = %s\n"
                      "max_upload_size = 2M\n"
                      "[upstream store]\nurl = @UP0@\nretries = 0\n"
                      "[upstream dbg]\nurl = @UP1@\nlayout = debuginfod\n"
                      "retries = 0\n",
-                     tokens, drop);
+                     gzip_min, tokens, drop);
     itest_start_conf(&t, 2, conf);
     free(conf);
     free(tokens);
     free(drop);
+}
+
+static void start(void)
+{
+    start_gzip("1G");
 }
 
 static void stop(void)
@@ -60,6 +69,7 @@ static void stop(void)
     itest_stop(&t);
     testutil_rmtree(side);
     free(side);
+    side = NULL;
 }
 
 static char *fixture(const char *rel, size_t *len)
@@ -363,6 +373,77 @@ START_TEST(test_publish_drop_dir)
 }
 END_TEST
 
+/* A Breakpad file of LEN bytes for xul.pdb's key, its FUNC lines made
+ * from SEED: two seeds, two files with one identity. */
+static char *xul_sym(size_t len, unsigned seed)
+{
+    char *s = xmalloc(len + 1);
+    int n = snprintf(s, len + 1,
+                     "MODULE windows x86_64 09F9D7ECF31F60E34C4C44205044422E1"
+                     " xul.pdb\n");
+
+    while ((size_t)n + 40 < len)
+        n += snprintf(s + n, len + 1 - (size_t)n, "FUNC %x 10 0 f%u_%d\n",
+                      0x1000 + 16 * n, seed, n);
+    memset(s + n, '\n', len - (size_t)n);
+    return s;
+}
+
+/* Publishing over a downloaded file drops the gzip copy and the symbol
+ * table made from it (a table on disk is not checked against its file),
+ * and gzip'd answers are the published bytes. */
+START_TEST(test_publish_replaces_gzip_copy)
+{
+    size_t len = 20000;
+    char *v1 = xul_sym(len, 1), *v2 = xul_sym(len, 2), *plain = NULL;
+    const char *gz[] = {"Accept-Encoding: gzip", NULL};
+    struct http_resp r;
+    size_t plen = 0;
+    char *copy, *table;
+    FILE *f;
+
+    itest_stop(&t);
+    start_gzip("1K");
+    copy = xasprintf("%s/xul.pdb/09F9D7ECF31F60E34C4C44205044422E1/"
+                     "xul.sym.GZIP",
+                     t.dir);
+    table = xasprintf("%s/xul.pdb/09F9D7ECF31F60E34C4C44205044422E1/"
+                      "xul.sym.SYMTABLE",
+                      t.dir);
+    stub_add(t.up[0], SYM_KEY, v1, len);
+    itest_get_body(&t, SYM_KEY, v1, len);
+    itest_get(&t, SYM_KEY, gz, &r); /* asks for the copy */
+    http_resp_free(&r);
+    for (int i = 0; i < 200 && access(copy, F_OK) != 0; i++)
+        usleep(25000);
+    ck_assert_int_eq(access(copy, F_OK), 0);
+    f = fopen(table, "w"); /* stands for the table of v1 */
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(put(SYM_KEY, bearer, v2, len, &r), 201);
+    http_resp_free(&r);
+    ck_assert_int_ne(access(copy, F_OK), 0);
+    ck_assert_int_ne(access(table, F_OK), 0);
+    itest_get(&t, SYM_KEY, gz, &r);
+    ck_assert_int_eq(r.status, 200);
+    if (strstr(r.headers, "Content-Encoding: gzip") != NULL) {
+        ck_assert_int_eq(testutil_gunzip(r.body, r.len, &plain, &plen), 0);
+        ck_assert_uint_eq(plen, len);
+        ck_assert(memcmp(plain, v2, len) == 0);
+        free(plain);
+    } else {
+        ck_assert_uint_eq(r.len, len);
+        ck_assert(memcmp(r.body, v2, len) == 0);
+    }
+    http_resp_free(&r);
+    itest_get_body(&t, SYM_KEY, v2, len);
+    free(copy);
+    free(table);
+    free(v1);
+    free(v2);
+}
+END_TEST
+
 /* An upload whose writer died is removed when the cache is reconciled;
  * one still being written (its lock held) is not. */
 START_TEST(test_publish_dead_upload_removed)
@@ -403,6 +484,7 @@ int main(void)
     tcase_add_test(tc, test_publish_while_downloading);
     tcase_add_test(tc, test_publish_drop_dir);
     tcase_add_test(tc, test_publish_dead_upload_removed);
+    tcase_add_test(tc, test_publish_replaces_gzip_copy);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
