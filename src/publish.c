@@ -28,7 +28,6 @@
 
 /* How long a publish waits for a download of the same key to finish. */
 #define PUBLISH_LOCK_WAIT_MS 10000
-#define PUBLISH_LOCK_POLL_US 20000
 /* A tokens file larger than this is a mistake, not a list of tokens. */
 #define PUBLISH_TOKENS_MAX (1024 * 1024)
 
@@ -173,17 +172,6 @@ static int identify(const char *path, const char *name, struct objkeys *keys,
 
 /* --- storing ------------------------------------------------------------- */
 
-/* KEY's download lock, waiting for a download in progress to end. */
-static int lock_key(const char *dir, const char *key)
-{
-    uint64_t until = mono_ms() + PUBLISH_LOCK_WAIT_MS;
-    int fd;
-
-    while ((fd = store_lock_try(dir, key)) == -EBUSY && mono_ms() < until)
-        usleep(PUBLISH_LOCK_POLL_US);
-    return fd;
-}
-
 /* Store the complete file TMP (open as FD, SIZE bytes) under KEY, replacing
  * what is there, and index it as published.  0 or -errno (logged). */
 static int store_as(const struct config *cfg, struct cache *cache,
@@ -193,7 +181,8 @@ static int store_as(const struct config *cfg, struct cache *cache,
     struct cache_entry e;
     int lock, rc;
 
-    lock = lock_key(cfg->cache_dir, key);
+    /* a download of KEY in progress ends first */
+    lock = store_lock_wait(cfg->cache_dir, key, PUBLISH_LOCK_WAIT_MS);
     if (lock < 0) {
         errno = -lock;
         log_warn("publish %s: download lock", key);

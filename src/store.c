@@ -22,6 +22,11 @@
 #include "metrics.h"
 #include "timeutil.h"
 
+/* A gzip job waits this long for the download that queued it to let go
+ * of the key's lock. */
+#define STORE_GZIP_LOCK_WAIT_MS 2000
+#define STORE_LOCK_POLL_US 20000
+
 static int fmt_path(size_t len, int n)
 {
     return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
@@ -127,7 +132,10 @@ bool store_present(const char *dir, struct cache *cache, const char *key)
     return false;
 }
 
-void store_make_gzip(const char *dir, struct cache *cache, const char *key)
+/* The copy of KEY's file as it is now: a file published meanwhile would
+ * get the copy of the one it replaced. */
+static void make_gzip_locked(const char *dir, struct cache *cache,
+                             const char *key)
 {
     char src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
     struct cache_entry e;
@@ -151,6 +159,28 @@ void store_make_gzip(const char *dir, struct cache *cache, const char *key)
     }
     cache_set_gzip(cache, key, CACHE_GZ_READY, size);
     metrics_add(&metrics->gzip_created, 1);
+}
+
+void store_make_gzip(const char *dir, struct cache *cache, const char *key)
+{
+    /* the download that queued it may still be letting its lock go; a
+     * key still busy after that is copied at a later hit */
+    int lock = store_lock_wait(dir, key, STORE_GZIP_LOCK_WAIT_MS);
+
+    if (lock < 0)
+        return;
+    make_gzip_locked(dir, cache, key);
+    close(lock);
+}
+
+int store_lock_wait(const char *dir, const char *key, uint64_t wait_ms)
+{
+    uint64_t until = mono_ms() + wait_ms;
+    int fd;
+
+    while ((fd = store_lock_try(dir, key)) == -EBUSY && mono_ms() < until)
+        usleep(STORE_LOCK_POLL_US);
+    return fd;
 }
 
 int store_lock_try(const char *dir, const char *key)

@@ -64,13 +64,18 @@ bool store_present(const char *dir, struct cache *cache, const char *key);
 
 /* Make KEY's gzip copy beside its file, unless its record says one was
  * made or found not worth it, and record the outcome: READY, or NONE when
- * the copy does not shrink the file. */
+ * the copy does not shrink the file.  Under KEY's download lock, so that
+ * a file published meanwhile (publish.h) never gets the copy of the one
+ * it replaced; skipped when the lock stays busy. */
 void store_make_gzip(const char *dir, struct cache *cache, const char *key);
 
 /* Take KEY's download lock without waiting: the descriptor (closing it
  * releases the lock), -EBUSY while a download of KEY holds it, or
  * another -errno. */
 int store_lock_try(const char *dir, const char *key);
+
+/* The same, trying for up to WAIT_MS while it is busy. */
+int store_lock_wait(const char *dir, const char *key, uint64_t wait_ms);
 
 /* Remove KEY's file, its gzip copy and symbol table, then its record,
  * under its download lock, adding the bytes unlinked to *FREED.  When
