@@ -50,6 +50,7 @@ enum config_section {
     CONFIG_SEC_SERVER,
     CONFIG_SEC_CACHE,
     CONFIG_SEC_SYMBOLICATE,
+    CONFIG_SEC_PUBLISH,
     CONFIG_SEC_UPSTREAM
 };
 
@@ -87,6 +88,7 @@ static const char *const config_layout_names[] = {
     "breakpad", "unified", NULL};
 static const char *const config_sources_names[] = {"no", "public", "any",
                                                    NULL};
+static const char *const config_no_yes_names[] = {"no", "yes", NULL};
 
 _Static_assert(sizeof(enum config_miss) == sizeof(unsigned) &&
                    sizeof(enum config_casing) == sizeof(unsigned),
@@ -99,8 +101,10 @@ _Static_assert(sizeof(enum config_sources) == sizeof(unsigned) &&
 #define CCH(f) CONFIG_SEC_CACHE, offsetof(struct config, f)
 #define SYM(f) CONFIG_SEC_SYMBOLICATE, offsetof(struct config, f)
 #define UPS(f) CONFIG_SEC_UPSTREAM, offsetof(struct config_upstream, f)
+#define PUB(f) CONFIG_SEC_PUBLISH, offsetof(struct config, f)
 
-/* Order: [server], [cache], [symbolicate], [upstream]; config_dump() writes this order. */
+/* Order: [server], [cache], [symbolicate], [publish], [upstream];
+ * config_dump() writes this order. */
 static const struct config_key config_keys[] = {
     {"listen", CONFIG_T_LISTEN, CONFIG_SEC_SERVER, 0, "127.0.0.1:8080", 0, 0,
      NULL},
@@ -140,6 +144,13 @@ static const struct config_key config_keys[] = {
      MS_PER_H, NULL},
     {"max_download_size", CONFIG_T_SIZE, SYM(max_download_size), "4G", 1024,
      64 * TIB, NULL},
+    {"tokens_file", CONFIG_T_STRING, PUB(publish_tokens_file), "none", 0, 0,
+     NULL},
+    {"drop_dir", CONFIG_T_STRING, PUB(publish_drop_dir), "none", 0, 0, NULL},
+    {"max_upload_size", CONFIG_T_SIZE, PUB(publish_max_size), "4G", 1024,
+     64 * TIB, NULL},
+    {"publish_evictable", CONFIG_T_ENUM, PUB(publish_evictable), "no", 0, 0,
+     config_no_yes_names},
     {"url", CONFIG_T_STORE_URL, UPS(url), NULL, 0, 0, NULL},
     {"timeout", CONFIG_T_DURATION, UPS(timeout_ms), "60s", 1, 7 * MS_PER_D,
      NULL},
@@ -154,6 +165,7 @@ static const struct config_key config_keys[] = {
     {"low_speed_time", CONFIG_T_DURATION, UPS(low_speed_time_ms), "30s",
      MS_PER_S, MS_PER_H, NULL},
     {"retries", CONFIG_T_UINT, UPS(retries), "3", 0, 20, NULL},
+    {"resumes", CONFIG_T_UINT, UPS(resumes), "3", 0, 100, NULL},
     {"retry_backoff", CONFIG_T_DURATION, UPS(retry_backoff_ms), "250ms", 0,
      10 * MS_PER_MIN, NULL},
     {"casing", CONFIG_T_ENUM, UPS(casing), "keep", 0, 0, config_casing_names},
@@ -175,8 +187,8 @@ static const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS CONFIG_VALUE_NELEM(config_keys)
 
-static const char *const config_section_names[] = {"server", "cache",
-                                                   "symbolicate", "upstream"};
+static const char *const config_section_names[] = {
+    "server", "cache", "symbolicate", "publish", "upstream"};
 
 static const struct {
     const char *name, *url;
@@ -546,7 +558,8 @@ static int config_section_parse(const char *s, enum config_section *sec,
                                 char *namebuf, size_t namelen)
 {
     static const enum config_section fixed[] = {
-        CONFIG_SEC_SERVER, CONFIG_SEC_CACHE, CONFIG_SEC_SYMBOLICATE};
+        CONFIG_SEC_SERVER, CONFIG_SEC_CACHE, CONFIG_SEC_SYMBOLICATE,
+        CONFIG_SEC_PUBLISH};
     size_t i;
 
     for (i = 0; i < CONFIG_VALUE_NELEM(fixed); i++) {
@@ -622,6 +635,8 @@ void config_free(struct config *cfg)
     free(cfg->admin_allow);
     free(cfg->cache_dir);
     free(cfg->filesystem_roots);
+    free(cfg->publish_tokens_file);
+    free(cfg->publish_drop_dir);
     config_upstreams_free(cfg->upstreams, cfg->nupstreams);
     free(cfg->path);
     free(cfg);
@@ -636,6 +651,7 @@ static struct config *config_new_defaults(void)
     config_key_defaults(cfg, CONFIG_SEC_SERVER, cfg);
     config_key_defaults(cfg, CONFIG_SEC_CACHE, cfg);
     config_key_defaults(cfg, CONFIG_SEC_SYMBOLICATE, cfg);
+    config_key_defaults(cfg, CONFIG_SEC_PUBLISH, cfg);
     for (i = 0; i < CONFIG_VALUE_NELEM(config_default_upstreams); i++) {
         struct config_upstream *up =
             config_upstream_add(cfg, config_default_upstreams[i].name);
@@ -780,7 +796,8 @@ static void config_load_section(struct config_loader *st, char *s)
     if (close == NULL || close[1] != '\0') {
         config_load_fail(st, st->lineno,
                          "bad section line (want [server], "
-                         "[cache] or [upstream NAME])");
+                         "[cache], [symbolicate], [publish] or "
+                         "[upstream NAME])");
         return;
     }
     *close = '\0';
@@ -792,8 +809,8 @@ static void config_load_section(struct config_loader *st, char *s)
         config_value_quote(q, sizeof(q), inner);
         config_load_fail(
             st, st->lineno,
-            "unknown section [%s] (want [server], [cache] or "
-            "[upstream NAME], NAME of letters, digits, '.', '_', '-')",
+            "unknown section [%s] (want [server], [cache], [symbolicate], "
+            "[publish] or [upstream NAME], NAME of letters, digits, '.', '_', '-')",
             q);
         return;
     }
@@ -1163,6 +1180,8 @@ int config_dump(const struct config *cfg, FILE *fp)
     config_dump_section(cfg, CONFIG_SEC_CACHE, cfg, fp);
     (void)fprintf(fp, "\n[symbolicate]\n");
     config_dump_section(cfg, CONFIG_SEC_SYMBOLICATE, cfg, fp);
+    (void)fprintf(fp, "\n[publish]\n");
+    config_dump_section(cfg, CONFIG_SEC_PUBLISH, cfg, fp);
     for (i = 0; i < cfg->nupstreams; i++) {
         (void)fprintf(fp, "\n[upstream %s]\n", cfg->upstreams[i].name);
         config_dump_section(cfg, CONFIG_SEC_UPSTREAM, &cfg->upstreams[i], fp);

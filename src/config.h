@@ -79,6 +79,7 @@ struct config_upstream {
     uint64_t low_speed_limit;    /* default 1K: bytes per second ... */
     uint64_t low_speed_time_ms;  /* default 30s: ... below which so long stalls */
     unsigned retries;            /* default 3 */
+    unsigned resumes;            /* default 3: Range requests after cuts */
     uint64_t retry_backoff_ms;   /* default 250ms */
     enum config_casing casing;   /* default keep */
     enum config_layout layout;   /* default native */
@@ -125,6 +126,11 @@ struct config {
     char *filesystem_roots; /* "none" (default) or dirs separated by ':' */
     uint64_t download_timeout_ms;            /* default 60s */
     uint64_t max_download_size;              /* default 4G */
+    /* [publish] */
+    char *publish_tokens_file;  /* "none" (default): PUT is refused */
+    char *publish_drop_dir;     /* "none" (default): no drop directory */
+    uint64_t publish_max_size;  /* default 4G: larger uploads get 413 */
+    unsigned publish_evictable; /* 0 no (default), 1 yes */
     /* [upstream NAME], in file order; default: microsoft, chromium, mozilla */
     struct config_upstream *upstreams;
     size_t nupstreams;

@@ -13,6 +13,7 @@
 #include "cache.h"
 #include "log.h"
 #include "metrics.h"
+#include "publish.h"
 #include "store.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -29,12 +30,14 @@ struct evict {
     uint64_t tables;       /* symbol-table bytes at the last scan */
     uint64_t used;         /* last count */
     uint64_t next_scan_ms; /* monotonic; 0: scan at the first tick */
+    bool keep_published;   /* published files are not candidates */
 };
 
 /* The items being collected by a scan. */
 struct scan {
     struct evict_item *v;
     size_t n, cap;
+    bool keep_published;
 };
 
 uint64_t evict_need(uint64_t used, uint64_t max_size, uint64_t avail,
@@ -82,6 +85,11 @@ struct evict *evict_new(const char *dir, struct cache *cache,
     return ev;
 }
 
+void evict_keep_published(struct evict *ev, bool keep)
+{
+    ev->keep_published = keep;
+}
+
 void evict_free(struct evict *ev)
 {
     free(ev);
@@ -105,6 +113,8 @@ static bool collect(void *arg, const char *key, size_t keylen,
     struct scan *s = arg;
     struct evict_item *it;
 
+    if (s->keep_published && strcmp(e->upstream, PUBLISH_LABEL) == 0)
+        return true;
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 256;
         s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
@@ -137,6 +147,7 @@ static int scan(struct evict *ev, struct scan *s)
     int rc;
 
     memset(s, 0, sizeof(*s));
+    s->keep_published = ev->keep_published;
     rc = cache_list(ev->cache, false, NULL, NULL, SIZE_MAX, collect, s,
                     &more);
     if (rc != 0)
@@ -211,7 +222,7 @@ int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
                struct evict_stats *out)
 {
     struct evict_stats st = {0, 0, 0};
-    struct scan s = {NULL, 0, 0};
+    struct scan s = {NULL, 0, 0, false};
     uint64_t entries, bytes, gz, need;
     bool scanned = false;
     int rc;

@@ -67,6 +67,10 @@ struct evict *evict_new(const char *dir, struct cache *cache,
                         uint64_t max_size, uint64_t min_free);
 void evict_free(struct evict *ev); /* NULL-safe */
 
+/* Never evict files a team published (see publish.h): for
+ * publish_evictable = no.  Off by default. */
+void evict_keep_published(struct evict *ev, bool keep);
+
 /* Check the limits and evict when one is crossed, stopping early when
  * *STOP becomes true.  NOW_MS (monotonic) paces the symbol-table scans.
  * Adds to *OUT (may be NULL) and to the metrics.  0 or -errno. */

@@ -73,7 +73,11 @@ enum attempt {
     ATTEMPT_RETRY,   /* transient: may be retried */
     ATTEMPT_ERROR,   /* this upstream failed for good */
     ATTEMPT_FATAL,   /* local failure or bytes already streamed: stop */
+    ATTEMPT_RESUME,  /* cut after clients read bytes: ask for the rest */
 };
+
+/* Longest validator kept for If-Range; a longer one is not resumed on. */
+#define FETCH_VALIDATOR_MAX 256
 
 /* The transfer of one download, across attempts. */
 struct xfer {
@@ -100,6 +104,16 @@ struct xfer {
     uint64_t t0_ms;       /* when this attempt started */
     uint64_t first_byte_ms; /* no answer by then: timeout (0: none) */
     enum dl_reason worst; /* the reason to report if nothing succeeds */
+    /* Resuming a body cut after clients read some of it (see resumable()):
+     * the response being received, then what the streamed one promised. */
+    char etag[FETCH_VALIDATOR_MAX];     /* this response's ETag ("": none) */
+    char modified[FETCH_VALIDATOR_MAX]; /* its Last-Modified */
+    int64_t range_first, range_total;   /* its Content-Range (-1: none) */
+    char validator[FETCH_VALIDATOR_MAX]; /* If-Range of the streamed one */
+    int64_t announced;    /* its full length, -1 unknown */
+    uint64_t resume_at;   /* this attempt asks for bytes from here (0: all) */
+    unsigned resumes;     /* resumed attempts so far */
+    const char *refused;  /* why a resumed answer was not appended */
 };
 
 void fetch_global_init(void)
@@ -124,6 +138,48 @@ static void nap(const struct fetch *f, uint64_t ms)
 
 /* --- curl callbacks ---------------------------------------------------- */
 
+/* When the header line BUF of LEN bytes is NAME's, copy its value without
+ * blanks and CRLF to OUT; a value that does not fit leaves OUT "". */
+static void header_value(const char *buf, size_t len, const char *name,
+                         char *out, size_t outlen)
+{
+    size_t n = strlen(name);
+
+    if (len <= n || strncasecmp(buf, name, n) != 0 || buf[n] != ':')
+        return;
+    buf += n + 1;
+    len -= n + 1;
+    while (len > 0 && (*buf == ' ' || *buf == '\t')) {
+        buf++;
+        len--;
+    }
+    while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
+        len--;
+    if (len >= outlen)
+        len = 0;
+    memcpy(out, buf, len);
+    out[len] = '\0';
+}
+
+/* "Content-Range: bytes FIRST-LAST/TOTAL" into X's range fields. */
+static void parse_content_range(struct xfer *x, const char *buf, size_t len)
+{
+    char v[96];
+    long long first, last, total;
+    int end = 0;
+
+    v[0] = '\0';
+    header_value(buf, len, "Content-Range", v, sizeof(v));
+    if (v[0] == '\0')
+        return;
+    if (sscanf(v, "bytes %lld-%lld/%lld%n", &first, &last, &total, &end) !=
+            3 ||
+        v[end] != '\0' || first < 0 || last < first || total <= last)
+        return;
+    x->range_first = first;
+    x->range_total = total;
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
@@ -131,14 +187,21 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 
     x->answered = true;
     /* A new status line starts a new response (after a redirect). */
-    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
         x->encoded = false;
-    else if (len > 17 && strncasecmp(buf, "Content-Encoding:", 17) == 0) {
+        x->etag[0] = x->modified[0] = '\0';
+        x->range_first = x->range_total = -1;
+    } else if (len > 17 && strncasecmp(buf, "Content-Encoding:", 17) == 0) {
         const char *v = buf + 17;
 
         while (*v == ' ' || *v == '\t')
             v++;
         x->encoded = strncasecmp(v, "identity", 8) != 0;
+    } else {
+        header_value(buf, len, "ETag", x->etag, sizeof(x->etag));
+        header_value(buf, len, "Last-Modified", x->modified,
+                     sizeof(x->modified));
+        parse_content_range(x, buf, len);
     }
     return len;
 }
@@ -158,6 +221,13 @@ static int start_stream(struct xfer *x)
     fetch_tail_announce(x->info, (int64_t)cl);
     dl_stream(x->d, rfd, (int64_t)cl, x->label);
     x->started = true;
+    x->announced = (int64_t)cl;
+    /* If-Range wants a strong validator: a weak ETag does not say the
+     * bytes are the same. */
+    if (x->etag[0] != '\0' && strncmp(x->etag, "W/", 2) != 0)
+        memcpy(x->validator, x->etag, sizeof(x->validator));
+    else
+        memcpy(x->validator, x->modified, sizeof(x->validator));
     /* The bytes written while the start was being sniffed. */
     dl_progress(x->d, x->written);
     return 0;
@@ -184,11 +254,35 @@ static int sniff(struct xfer *x, const char *buf, size_t len)
     return x->hold ? 0 : start_stream(x);
 }
 
+/* Why the answer to a resumed request cannot continue the bytes clients
+ * already have, or NULL when it can: only a 206 for exactly the rest of
+ * the same file (If-Range made the server send 200 if it changed). */
+static const char *resume_refusal(const struct xfer *x)
+{
+    long status = 0;
+
+    curl_easy_getinfo(x->ft->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 206)
+        return "the whole file came back (Range ignored or file changed)";
+    if (x->range_first < 0 || (uint64_t)x->range_first != x->resume_at)
+        return "Content-Range does not start where the body was cut";
+    if (x->range_total != x->announced)
+        return "Content-Range gives another length";
+    if (x->encoded)
+        return "the rest came with a Content-Encoding";
+    return NULL;
+}
+
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
     size_t len = size * n;
 
+    if (x->resume_at != 0 && x->written == x->resume_at &&
+        (x->refused = resume_refusal(x)) != NULL) {
+        x->write_failed = true;
+        return 0;
+    }
     /* curl refuses a too long Content-Length itself; this cuts a body
      * that announced none or lied. */
     if (x->max != 0 && x->written + len > x->max) {
@@ -302,9 +396,28 @@ static enum attempt classify(CURLcode rc, struct xfer *x)
     } else {
         x->worst = DL_REASON_UPSTREAM_ERROR;
     }
-    /* Bytes some client already read cannot be taken back: a retry would
-     * need a resumable range.  Fail the download; nothing is cached. */
-    return x->started ? ATTEMPT_FATAL : ATTEMPT_RETRY;
+    return ATTEMPT_RETRY;
+}
+
+/* May the body clients are reading be continued with a Range request?
+ * Only a body of known length whose bytes are the file's own (not
+ * decoded from a Content-Encoding), with a validator for If-Range, while
+ * the upstream's resumes last. */
+static bool resumable(const struct xfer *x)
+{
+    return x->up != NULL && x->validator[0] != '\0' && x->announced > 0 &&
+           x->written > 0 && (uint64_t)x->announced > x->written &&
+           x->resumes < x->up->resumes;
+}
+
+/* Bytes some client already read cannot be taken back: once streaming
+ * started, a failure the upstream may get over is resumed where it cut,
+ * and anything else fails the download (nothing is cached). */
+static enum attempt after_started(const struct xfer *x, enum attempt a)
+{
+    if (!x->started || a == ATTEMPT_OK)
+        return a;
+    return a == ATTEMPT_RETRY && resumable(x) ? ATTEMPT_RESUME : ATTEMPT_FATAL;
 }
 
 static enum metrics_outcome outcome_of(enum attempt a, CURLcode rc)
@@ -332,21 +445,28 @@ static enum attempt check_length(struct xfer *x)
     curl_off_t cl = -1;
 
     curl_easy_getinfo(x->ft->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+    /* a resumed answer's length is the rest's; the whole is the first's */
+    if (x->resume_at != 0 && cl >= 0)
+        cl = (curl_off_t)x->announced;
     if (!x->encoded && cl >= 0 && (uint64_t)cl != x->written) {
         log_warnx("download %s: %s sent %" PRIu64 " of %" PRId64 " bytes",
                   dl_key(x->d), x->label, x->written, (int64_t)cl);
         x->worst = DL_REASON_UPSTREAM_ERROR;
-        return x->started ? ATTEMPT_FATAL : ATTEMPT_RETRY;
+        return ATTEMPT_RETRY;
     }
     return ATTEMPT_OK;
 }
 
-/* Empty the temp file and the per-response state for a new attempt. */
+/* Reset the per-response state for a new attempt and, unless it resumes
+ * at X->resume_at, empty the temp file. */
 static int attempt_reset(struct xfer *x)
 {
-    if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0)
-        return -1;
-    x->written = 0;
+    x->refused = NULL;
+    if (x->resume_at == 0) {
+        if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0)
+            return -1;
+        x->written = 0;
+    }
     x->encoded = false;
     x->packed = x->twin;
     x->nhead = 0;
@@ -426,6 +546,19 @@ static struct curl_slist *add_lines(struct curl_slist *h, char **lines)
     return h;
 }
 
+/* A resumed request: the bytes from X->resume_at on, if the file is
+ * still the one whose start clients have (If-Range), unencoded so that
+ * the offsets are the file's. */
+static struct curl_slist *ask_rest(struct xfer *x, struct curl_slist *hdrs)
+{
+    char range[32];
+
+    snprintf(range, sizeof(range), "%" PRIu64 "-", x->resume_at);
+    curl_easy_setopt(x->ft->curl, CURLOPT_RANGE, range);
+    curl_easy_setopt(x->ft->curl, CURLOPT_ACCEPT_ENCODING, NULL);
+    return add_header(hdrs, "If-Range", x->validator);
+}
+
 static enum attempt attempt_once(struct xfer *x, const char *url,
                                  size_t up_index)
 {
@@ -453,6 +586,8 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
     hdrs = add_header(add_header(NULL, "X-Forwarded-For", dl_xff(x->d)), "Via",
                       dl_via(x->d));
     hdrs = add_lines(hdrs, x->auth->headers);
+    if (x->resume_at != 0)
+        hdrs = ask_rest(x, hdrs);
     curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, hdrs);
     if (x->auth->sigv4 != NULL) {
         curl_easy_setopt(ft->curl, CURLOPT_AWS_SIGV4, x->auth->sigv4);
@@ -468,9 +603,14 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
         snprintf(ft->errbuf, CURL_ERROR_SIZE, "no answer within %" PRIu64 " ms",
                  x->up->timeout_ms);
     }
+    /* a resumed answer without a body never met on_body()'s check */
+    if (rc == CURLE_OK && x->resume_at != 0 && x->refused == NULL &&
+        (x->refused = resume_refusal(x)) != NULL)
+        x->write_failed = true;
     a = classify(rc, x);
     if (a == ATTEMPT_OK)
         a = check_length(x);
+    a = after_started(x, a);
     if (up_index < METRICS_MAX_UPSTREAMS)
         metrics_add(&metrics->upstream[up_index][outcome_of(a, rc)], 1);
     breaker_note(x->up, up_index, outcome_of(a, rc));
@@ -486,6 +626,31 @@ static uint64_t backoff_ms(uint64_t base, unsigned n)
     uint64_t d = base << (n - 1 < 16 ? n - 1 : 16);
 
     return d / 2 + (uint64_t)random() % (d + 1);
+}
+
+/* Ask upstream I at URL for the rest of the body clients are reading,
+ * from where it was cut, after the retry backoff. */
+static enum attempt resume(struct xfer *x, const char *url, size_t i)
+{
+    enum attempt a;
+
+    x->resumes++;
+    x->resume_at = x->written;
+    metrics_add(&metrics->upstream_resumes, 1);
+    log_info("download %s: %s cut at %" PRIu64 " of %" PRId64
+             " bytes: resuming (%u of %u)",
+             dl_key(x->d), x->label, x->written, x->announced, x->resumes,
+             x->up->resumes);
+    nap(x->ft->f, backoff_ms(x->up->retry_backoff_ms, x->resumes));
+    a = attempt_once(x, url, i);
+    if (x->refused != NULL) {
+        metrics_add(&metrics->upstream_resumes_refused, 1);
+        log_warnx("download %s: %s: resume refused: %s; its clients are cut "
+                  "and the next request starts over",
+                  dl_key(x->d), x->label, x->refused);
+    }
+    x->resume_at = 0;
+    return a;
 }
 
 /* Fetch URL from upstream I, with retries. */
@@ -507,6 +672,8 @@ static enum attempt try_url(struct xfer *x, size_t i, const char *url)
             nap(x->ft->f, backoff_ms(up->retry_backoff_ms, n));
         }
         a = attempt_once(x, url, i);
+        while (a == ATTEMPT_RESUME)
+            a = resume(x, url, i);
         if (a != ATTEMPT_RETRY || stopping(x->ft->f))
             break;
     }
@@ -766,7 +933,8 @@ static void record_outcome(struct fetch *f, struct dl *d, bool all_404)
 static void download(struct fetcher *ft, struct dl *d)
 {
     struct fetch *f = ft->f;
-    struct xfer x = {.ft = ft, .d = d, .fd = -1, .worst = DL_REASON_NONE};
+    struct xfer x = {.ft = ft, .d = d, .fd = -1, .worst = DL_REASON_NONE,
+                     .announced = -1};
     enum attempt a = ATTEMPT_ERROR;
     bool all_404 = true, asked = false, skipped = false;
     enum dl_reason reason;
@@ -817,8 +985,8 @@ out:
     if (x.fd >= 0)
         close(x.fd);
     if (a == ATTEMPT_OK) {
-        log_info("stored %s (%" PRIu64 " bytes from %s)", dl_key(d), x.written,
-                 x.label);
+        log_info("stored %s (%" PRIu64 " bytes from %s, resumed %u times)",
+                 dl_key(d), x.written, x.label, x.resumes);
         dl_finish(d, true, DL_REASON_NONE);
         /* an origin's file is only read by jobs, never served gzip'd */
         if (x.written >= f->cfg->gzip_min_size && dl_origin(d) == NULL)

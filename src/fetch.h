@@ -13,7 +13,10 @@
  * one is handed to store_publish() (fsync, rename, index record);
  * anything else unlinks it.  Transient faults are retried with
  * exponential backoff and jitter and never recorded as a miss; a negative
- * record is written only when every upstream said 404.  Gzip jobs make
+ * record is written only when every upstream said 404.  A body cut after
+ * clients read some of it cannot start again: it is resumed with a Range
+ * request guarded by If-Range, and fails if the answer is not exactly the
+ * rest of the same file.  Gzip jobs make
  * the store's gzip copies (store_make_gzip()), once per key at a time.
  *
  * THREADS.  Each downloader owns one curl easy handle for its life, so

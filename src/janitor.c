@@ -16,6 +16,7 @@
 #include "config.h"
 #include "evict.h"
 #include "log.h"
+#include "publish.h"
 #include "reconcile.h"
 #include "store.h"
 #include "timeutil.h"
@@ -78,8 +79,10 @@ static void *janitor_main(void *arg)
             j->elected = true;
             janitor_elected(j);
         }
-        if (j->elected)
+        if (j->elected) {
+            publish_drop_scan(j->cfg, j->cache, &j->stop);
             evict_tick(j->ev, mono_ms(), &j->stop, NULL);
+        }
     } while (janitor_wait(j));
     return NULL;
 }
@@ -105,6 +108,7 @@ int janitor_start(const struct config *cfg, struct cache *cache,
     }
     free(path);
     j->ev = evict_new(cfg->cache_dir, cache, cfg->max_size, cfg->min_free);
+    evict_keep_published(j->ev, !cfg->publish_evictable);
     pthread_mutex_init(&j->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -150,6 +150,13 @@ static const struct metrics_row rows[] = {
      "Compressed bodies refused: not one cabinet holding just the file, "
      "or corrupt.",
      COUNTER(upstream_rejected)},
+    {"symsrvd_upstream_resumes_total", "counter",
+     "Range requests for the rest of a body cut after clients read some.",
+     COUNTER(upstream_resumes)},
+    {"symsrvd_upstream_resumes_refused_total", "counter",
+     "Resumed answers that could not continue the body (200, changed file, "
+     "wrong Content-Range): those downloads failed.",
+     COUNTER(upstream_resumes_refused)},
     {"symsrvd_symbolicate_misses_total", "counter",
      "Symbolication lookups that started a download.",
      COUNTER(symbolicate_misses)},

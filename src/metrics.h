@@ -56,6 +56,8 @@ struct metrics {
     _Atomic uint64_t gzip_created;
     _Atomic uint64_t upstream_decoded;
     _Atomic uint64_t upstream_rejected;
+    _Atomic uint64_t upstream_resumes;         /* Range requests after a cut */
+    _Atomic uint64_t upstream_resumes_refused; /* ... not continuing it */
     _Atomic uint64_t symbolicate_misses;    /* job lookups that started a
                                              * download */
     _Atomic uint64_t symbolicate_coalesced; /* ... that joined one */

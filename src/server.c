@@ -256,6 +256,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
         if (headers_fill_pool(conn, url, method))
             return refuse_large_headers(r);
+        if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0)
+            return server_publish_begin(r);
+        return MHD_YES;
+    }
+    if (*upload_size != 0 && r->publish != NULL) {
+        server_publish_body(r, upload, *upload_size);
+        *upload_size = 0;
         return MHD_YES;
     }
     if (*upload_size != 0) {
@@ -273,6 +280,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     }
     if (r->status != 0)
         return MHD_YES;
+    if (server_publish_pending(r))
+        return server_publish_end(r);
     if (r->dl != NULL)
         return server_symbol_resume(r);
     if (r->job_id[0] != '\0')
@@ -344,6 +353,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     }
     server_symbol_release(r);
     server_api_release(r);
+    server_publish_release(r);
     atomic_fetch_sub_explicit(&r->srv->active, 1, memory_order_relaxed);
     free(r->body.p);
     free(r->target);

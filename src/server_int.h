@@ -24,6 +24,7 @@ struct rcache;
 struct api;
 struct upload;
 struct acl;
+struct publish_upload;
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -52,6 +53,13 @@ struct server_conn {
                          * (see server_symbol.c) */
 };
 
+/* A PUT refused before its body was read (server_publish.c). */
+struct server_refusal {
+    unsigned status;           /* 0: none */
+    const char *text;          /* static */
+    const char *name, *value;  /* an extra header, or NULL */
+};
+
 /* Per-request state, created by the URI log callback (con_cls). */
 struct req {
     struct server *srv;
@@ -78,6 +86,10 @@ struct req {
     uint64_t deadline_ms;    /* mono_ms() to give up waiting; 0: never */
     struct req *wnext;       /* in the API's list of waiting requests */
     struct upload *upload;   /* POST /minidump: the form so far */
+    /* PUT: publishing (server_publish.c) */
+    struct publish_upload *publish; /* the upload, or NULL */
+    int publish_rc;          /* 0, or why the upload failed */
+    struct server_refusal publish_refusal;
 };
 
 /* What a new connection starts with (server_symbol.c). */
@@ -124,6 +136,16 @@ void server_api_release(struct req *r); /* at completion */
 enum MHD_Result server_api_poll(struct req *r, const char *id, size_t len);
 enum MHD_Result server_api_resume(struct req *r);
 enum MHD_Result server_api_healthcheck(struct req *r);
+
+/* PUT: publishing (server_publish.c).  Begin on MHD's first call (may
+ * queue a refusal), feed the body, answer when it is complete, and free
+ * the upload at completion. */
+enum MHD_Result server_publish_begin(struct req *r);
+void server_publish_body(struct req *r, const char *data, size_t len);
+enum MHD_Result server_publish_end(struct req *r);
+/* Is R a PUT to answer with server_publish_end()? */
+bool server_publish_pending(const struct req *r);
+void server_publish_release(struct req *r);
 
 /* The peer's address as text ("-" when unknown, "unix"). */
 void server_client_ip(struct MHD_Connection *conn, char *buf, size_t len);

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -20,6 +21,11 @@
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
+
+/* A gzip job waits this long for the download that queued it to let go
+ * of the key's lock. */
+#define STORE_GZIP_LOCK_WAIT_MS 2000
+#define STORE_LOCK_POLL_US 20000
 
 static int fmt_path(size_t len, int n)
 {
@@ -126,7 +132,10 @@ bool store_present(const char *dir, struct cache *cache, const char *key)
     return false;
 }
 
-void store_make_gzip(const char *dir, struct cache *cache, const char *key)
+/* The copy of KEY's file as it is now: a file published meanwhile would
+ * get the copy of the one it replaced. */
+static void make_gzip_locked(const char *dir, struct cache *cache,
+                             const char *key)
 {
     char src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
     struct cache_entry e;
@@ -150,6 +159,28 @@ void store_make_gzip(const char *dir, struct cache *cache, const char *key)
     }
     cache_set_gzip(cache, key, CACHE_GZ_READY, size);
     metrics_add(&metrics->gzip_created, 1);
+}
+
+void store_make_gzip(const char *dir, struct cache *cache, const char *key)
+{
+    /* the download that queued it may still be letting its lock go; a
+     * key still busy after that is copied at a later hit */
+    int lock = store_lock_wait(dir, key, STORE_GZIP_LOCK_WAIT_MS);
+
+    if (lock < 0)
+        return;
+    make_gzip_locked(dir, cache, key);
+    close(lock);
+}
+
+int store_lock_wait(const char *dir, const char *key, uint64_t wait_ms)
+{
+    uint64_t until = mono_ms() + wait_ms;
+    int fd;
+
+    while ((fd = store_lock_try(dir, key)) == -EBUSY && mono_ms() < until)
+        usleep(STORE_LOCK_POLL_US);
+    return fd;
 }
 
 int store_lock_try(const char *dir, const char *key)
@@ -198,6 +229,16 @@ static void unlink_all(const char *dir, const char *key, uint64_t *freed)
         unlink_counted(path, freed);
     if (store_table_path(dir, key, path, sizeof(path)) == 0)
         unlink_counted(path, freed);
+}
+
+void store_drop_derived(const char *dir, const char *key)
+{
+    char path[STORE_PATH_MAX];
+
+    if (store_gzip_path(dir, key, path, sizeof(path)) == 0)
+        unlink(path);
+    if (store_table_path(dir, key, path, sizeof(path)) == 0)
+        unlink(path);
 }
 
 int store_evict_files(const char *dir, struct cache *cache, const char *key,
@@ -256,6 +297,49 @@ int store_prepare(const char *dir)
 
 /* Remove tmp/NAME when the lock of the same hash is free: hold that lock
  * while unlinking, so no downloader can start in between. */
+int store_upload_tmp(const char *dir, char *buf, size_t len)
+{
+    char hidden[STORE_PATH_MAX];
+    const char *base;
+    int fd, rc;
+
+    /* made under a dot name, which store_clean_tmp() skips, and renamed
+     * once locked: it never shows unlocked under the name it cleans */
+    if (snprintf(hidden, sizeof(hidden), "%s/.Symsrvd/tmp/.%sXXXXXX", dir,
+                 STORE_UPLOAD_PREFIX) >= (int)sizeof(hidden))
+        return -ENAMETOOLONG;
+    fd = mkostemp(hidden, O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    base = strrchr(hidden, '/') + 2;
+    rc = snprintf(buf, len, "%s/.Symsrvd/tmp/%s", dir, base) >= (int)len
+             ? -ENAMETOOLONG
+             : 0;
+    if (rc == 0 && (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
+                    rename(hidden, buf) != 0))
+        rc = -errno;
+    if (rc != 0) {
+        close(fd);
+        unlink(hidden);
+        return rc;
+    }
+    return fd;
+}
+
+/* An upload whose writer is gone: nobody holds its own lock. */
+static unsigned clean_upload(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    unsigned n = 0;
+
+    if (fd < 0)
+        return 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0)
+        n = 1;
+    close(fd);
+    return n;
+}
+
 static unsigned clean_one(const char *dir, const char *name)
 {
     char hash[33], path[STORE_PATH_MAX];
@@ -263,6 +347,11 @@ static unsigned clean_one(const char *dir, const char *name)
     int fd;
     unsigned n = 0;
 
+    if (strncmp(name, STORE_UPLOAD_PREFIX, strlen(STORE_UPLOAD_PREFIX)) ==
+            0 &&
+        snprintf(path, sizeof(path), "%s/.Symsrvd/tmp/%s", dir, name) <
+            (int)sizeof(path))
+        return clean_upload(path);
     if (dot == NULL || dot - name != 32)
         return 0;
     memcpy(hash, name, 32);

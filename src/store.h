@@ -26,6 +26,9 @@
  * listed, since a private source's files belong to its scope. */
 #define STORE_SOURCES_PREFIX ".Symsrvd/sources/"
 
+/* Uploads' temp files (see store_upload_tmp()). */
+#define STORE_UPLOAD_PREFIX "upload-"
+
 struct cache;
 struct cache_entry;
 
@@ -61,13 +64,18 @@ bool store_present(const char *dir, struct cache *cache, const char *key);
 
 /* Make KEY's gzip copy beside its file, unless its record says one was
  * made or found not worth it, and record the outcome: READY, or NONE when
- * the copy does not shrink the file. */
+ * the copy does not shrink the file.  Under KEY's download lock, so that
+ * a file published meanwhile (publish.h) never gets the copy of the one
+ * it replaced; skipped when the lock stays busy. */
 void store_make_gzip(const char *dir, struct cache *cache, const char *key);
 
 /* Take KEY's download lock without waiting: the descriptor (closing it
  * releases the lock), -EBUSY while a download of KEY holds it, or
  * another -errno. */
 int store_lock_try(const char *dir, const char *key);
+
+/* The same, trying for up to WAIT_MS while it is busy. */
+int store_lock_wait(const char *dir, const char *key, uint64_t wait_ms);
 
 /* Remove KEY's file, its gzip copy and symbol table, then its record,
  * under its download lock, adding the bytes unlinked to *FREED.  When
@@ -84,11 +92,22 @@ int store_evict(const char *dir, struct cache *cache, const char *key,
 int store_evict_files(const char *dir, struct cache *cache, const char *key,
                       int64_t cached_at_ms, uint64_t *freed);
 
+/* Remove what was made from KEY's file (its gzip copy and symbol table)
+ * before the file is replaced; hold KEY's download lock. */
+void store_drop_derived(const char *dir, const char *key);
+
 /* Create the directories the daemon writes to.  0 or -errno (logged). */
 int store_prepare(const char *dir);
 
+/* A new temp file for an upload, "<dir>/.Symsrvd/tmp/upload-XXXXXX" (its
+ * name in BUF of LEN bytes), open read-write and flock'ed for as long as
+ * it stays open, so that store_clean_tmp() removes it only once its
+ * writer is gone.  The descriptor, or -errno. */
+int store_upload_tmp(const char *dir, char *buf, size_t len);
+
 /* Remove every temp file under DIR/.Symsrvd/tmp whose download lock is
- * not held (its writer died).  Returns the number removed. */
+ * not held, and every upload whose own lock is not (its writer died).
+ * Returns the number removed. */
 unsigned store_clean_tmp(const char *dir);
 
 #endif

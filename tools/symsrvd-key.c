@@ -4,23 +4,15 @@
  * symstore or debuginfod server) keeps a symbol file, so that an admin
  * can place, publish or look up a file without working out its key by
  * hand.  The identity comes from the file's content (objfile_identify),
- * never from its name, except for the names a key repeats:
- *
- *   PDB       name.pdb/<GUID><AGE>/name.pdb
- *   PE        name.dll/<TIMESTAMP><SIZEOFIMAGE>/name.dll
- *   Breakpad  <debug_file>/<DEBUGID>/<debug_file less ".pdb">.sym
- *   ELF       buildid/<id>/debuginfo and/or buildid/<id>/executable (as
- *             debuginfod serves it), then the symstore (SSQP) twins
- *             _.debug/elf-buildid-sym-<id>/_.debug and
- *             name/elf-buildid-<id>/name
+ * never from its name (objkeys.h lists the paths).
  *
  * A file that has no key is reported on stderr and the others are still
  * printed; the exit status says whether every file had one.
  */
 #include "symsrvd_config.h"
 
-#include "elf/elfdw.h"
 #include "objfile/objfile.h"
+#include "objfile/objkeys.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -28,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 enum key_names { KEY_NAMES_AUTO, KEY_NAMES_ALWAYS, KEY_NAMES_NEVER };
 
@@ -59,96 +50,22 @@ static void emit(const struct key_out *o, const char *fmt, ...)
     putchar('\n');
 }
 
-/* A name a key repeats must be one path component the daemon accepts. */
-static bool component_ok(const char *s)
-{
-    return s[0] != '\0' && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
-           strpbrk(s, "/\\") == NULL;
-}
-
-static int fail(const struct key_out *o, const char *why, const char *what)
-{
-    fprintf(stderr, "symsrvd-key: %s: %s%s\n", o->path, why, what);
-    return -1;
-}
-
-/* Breakpad's store names the .sym after the module, less only ".pdb"
- * (Mozilla: xul.pdb/ID/xul.sym, libxul.so/ID/libxul.so.sym). */
-static int breakpad_key(const struct key_out *o, const struct objfile_ident *id)
-{
-    char stem[sizeof(id->debug_file)];
-    size_t n = strlen(id->debug_file);
-
-    snprintf(stem, sizeof(stem), "%s", id->debug_file);
-    if (n > 4 && strcasecmp(stem + n - 4, ".pdb") == 0)
-        stem[n - 4] = '\0';
-    emit(o, "%s/%s/%s.sym", id->debug_file, id->debug_id, stem);
-    return 0;
-}
-
-static int elf_keys(const struct key_out *o, struct objfile_map *map,
-                    const struct objfile_ident *id)
-{
-    const char *bid = id->code_id;
-    bool exe, dbg;
-
-    if (bid[0] == '\0')
-        return fail(o, "no GNU build id (link with -Wl,--build-id)", "");
-    if (elfdw_artifacts(map, &exe, &dbg) != 0) {
-        fprintf(stderr, "symsrvd-key: %s\n", map->err);
-        return -1;
-    }
-    if (!exe && !dbg)
-        return fail(o, "neither loadable code nor debug sections", "");
-    if (dbg)
-        emit(o, "buildid/%s/debuginfo", bid);
-    if (exe)
-        emit(o, "buildid/%s/executable", bid);
-    if (dbg)
-        emit(o, "_.debug/elf-buildid-sym-%s/_.debug", bid);
-    if (exe && component_ok(id->code_file))
-        emit(o, "%s/elf-buildid-%s/%s", id->code_file, bid, id->code_file);
-    return 0;
-}
-
-static int print_keys(const struct key_out *o, struct objfile_map *map,
-                      const struct objfile_ident *id)
-{
-    switch (id->kind) {
-    case OBJFILE_PDB:
-    case OBJFILE_BREAKPAD:
-        if (!component_ok(id->debug_file))
-            return fail(o, "debug file name is not a file name: ",
-                        id->debug_file);
-        if (id->kind == OBJFILE_BREAKPAD)
-            return breakpad_key(o, id);
-        emit(o, "%s/%s/%s", id->debug_file, id->debug_id, id->debug_file);
-        return 0;
-    case OBJFILE_PE:
-        if (!component_ok(id->code_file))
-            return fail(o, "not a file name", "");
-        emit(o, "%s/%s/%s", id->code_file, id->code_id, id->code_file);
-        return 0;
-    case OBJFILE_ELF:
-        return elf_keys(o, map, id);
-    default:
-        return fail(o, "no store key for a ", objfile_kind_name(id->kind));
-    }
-}
-
 static int key_file(const char *path, bool with_name)
 {
     struct key_out o = {.path = path, .with_name = with_name};
     struct objfile_map map;
     struct objfile_ident id;
+    struct objkeys keys;
     int rc = objfile_map(path, &map);
 
     if (rc == 0)
         rc = objfile_identify(&map, &id);
+    if (rc == 0)
+        rc = objkeys_list(&map, &id, &keys);
     if (rc < 0)
         fprintf(stderr, "symsrvd-key: %s\n", map.err);
-    else
-        rc = print_keys(&o, &map, &id);
+    for (size_t i = 0; rc == 0 && i < keys.n; i++)
+        emit(&o, "%s", keys.key[i]);
     objfile_unmap(&map);
     return rc;
 }

@@ -35,25 +35,6 @@ static void stop(void)
     itest_stop(&t);
 }
 
-/* The keys symsrvd-key prints for PATH, as one new string of lines. */
-static char *keys_of(const char *path)
-{
-    const char *top = getenv("abs_top_builddir");
-    char *cmd = xasprintf("'%s/tools/symsrvd-key' '%s'", top ? top : "..",
-                          path);
-    FILE *p = popen(cmd, "r");
-    char *out = xmalloc(4096);
-    size_t len;
-
-    ck_assert_ptr_nonnull(p);
-    len = fread(out, 1, 4095, p);
-    out[len] = '\0';
-    ck_assert_int_eq(pclose(p), 0);
-    ck_assert_msg(len > 0, "no key for %s", path);
-    free(cmd);
-    return out;
-}
-
 /* Fetch "/KEY" twice through the daemon: BODY both times, one request to
  * the upstream that holds it. */
 static void serve_twice(const char *key, const char *body, size_t len)
@@ -78,7 +59,7 @@ static void serve_twice(const char *key, const char *body, size_t len)
 static void serve_all_keys(const char *rel)
 {
     char *file = xasprintf("%s/tests/data/%s", getenv("abs_top_srcdir"), rel);
-    char *keys = keys_of(file), *save = NULL;
+    char *keys = itest_keys_of(file), *save = NULL;
     size_t len;
     char *body = testutil_read_data(rel, &len);
 

@@ -273,3 +273,21 @@ bool itest_tree_has(const char *dir, const char *needle)
     walk(dir, false, needle, &found);
     return found;
 }
+
+char *itest_keys_of(const char *path)
+{
+    const char *top = getenv("abs_top_builddir");
+    char *cmd = xasprintf("'%s/tools/symsrvd-key' '%s'", top ? top : "..",
+                          path);
+    FILE *p = popen(cmd, "r");
+    char *out = xmalloc(4096);
+    size_t len;
+
+    ck_assert_ptr_nonnull(p);
+    len = fread(out, 1, 4095, p);
+    out[len] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(len > 0, "no key for %s", path);
+    free(cmd);
+    return out;
+}

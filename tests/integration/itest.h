@@ -72,4 +72,8 @@ char *itest_body(size_t len, bool compressible, unsigned seed);
 size_t itest_count_files(const char *dir, bool skip_state);
 bool itest_tree_has(const char *dir, const char *needle);
 
+/* The store paths tools/symsrvd-key prints for PATH, one a line (a new
+ * string); fails the test when it prints none. */
+char *itest_keys_of(const char *path);
+
 #endif

@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -67,6 +68,7 @@ struct stub_entry {
     struct stub_body *body; /* NULL: 404 */
     struct stub_fault_item *faults;
     size_t fault_head, fault_count, fault_cap;
+    char *etag, *modified;  /* validators sent with the body (NULL: none) */
     unsigned always_status; /* 0: none */
     char *always_location;  /* NULL: none */
     unsigned hits, gets, heads;
@@ -97,6 +99,8 @@ struct stub_request {
     struct stub_body *body; /* a reference, or NULL for 404 */
     char *path;             /* for redirects */
     char *location;         /* a sticky redirect's target, or NULL */
+    char *etag, *modified;  /* the entry's validators then (NULL: none) */
+    int64_t range_from;     /* the body from this byte with 206 (-1: 200) */
 };
 
 /* A body being sent to one client, owned by its MHD response. */
@@ -104,6 +108,7 @@ struct stub_stream {
     struct stub *s;
     struct stub_body *body; /* a reference */
     enum stub_fault_kind mode;
+    uint64_t from; /* first byte of the body sent (a 206's start) */
     bool plain;   /* no fault shapes the body */
     uint64_t arg; /* TRUNCATE/RESET: bytes to send; SLOW: bytes/s */
     int fd;       /* the connection's socket, for RESET */
@@ -138,6 +143,8 @@ static void stub_entry_free(struct stub_entry *e)
     stub_body_unref(e->body);
     free(e->faults);
     free(e->always_location);
+    free(e->etag);
+    free(e->modified);
     free(e->path);
     free(e);
 }
@@ -208,6 +215,24 @@ void stub_add_generated(struct stub *s, const char *path, uint64_t len,
                         uint32_t seed)
 {
     stub_set_body(s, path, stub_body_new(len, NULL, seed));
+}
+
+static void stub_replace_str(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = v != NULL ? xstrdup(v) : NULL;
+}
+
+void stub_set_validators(struct stub *s, const char *path, const char *etag,
+                         const char *last_modified)
+{
+    struct stub_entry *e;
+
+    pthread_mutex_lock(&s->lock);
+    e = stub_entry_get(s, path);
+    stub_replace_str(&e->etag, etag);
+    stub_replace_str(&e->modified, last_modified);
+    pthread_mutex_unlock(&s->lock);
 }
 
 void stub_fault(struct stub *s, const char *path, enum stub_fault_kind kind,
@@ -450,10 +475,10 @@ static void stub_reset_socket(struct stub *s, int fd)
 static ssize_t stub_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct stub_stream *st = cls;
-    uint64_t left = st->body->len - pos;
+    uint64_t left = st->body->len - st->from - pos;
     size_t n = left < max ? (size_t)left : max;
 
-    if (pos >= st->body->len)
+    if (pos >= st->body->len - st->from)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (!st->plain && (st->mode == STUB_TRUNCATE || st->mode == STUB_RESET)) {
         if (pos >= st->arg) {
@@ -468,7 +493,7 @@ static ssize_t stub_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (n == 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    stub_body_read(st->body, pos, buf, n);
+    stub_body_read(st->body, st->from + pos, buf, n);
     return (ssize_t)n;
 }
 
@@ -516,11 +541,16 @@ static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
                                        struct stub_body *body)
 {
     struct stub_stream *st = xcalloc(1, sizeof(*st));
-    uint64_t size = body->len;
+    uint64_t from = rq->range_from > 0 ? (uint64_t)rq->range_from : 0;
+    uint64_t size = body->len - from;
+    unsigned status = rq->range_from >= 0 ? MHD_HTTP_PARTIAL_CONTENT
+                                          : MHD_HTTP_OK;
     struct MHD_Response *r;
+    char range[80];
 
     st->s = s;
     st->body = body;
+    st->from = from;
     st->plain = !rq->has_fault;
     st->mode = rq->fault.kind;
     st->arg = rq->fault.arg;
@@ -536,7 +566,40 @@ static enum MHD_Result stub_queue_body(struct stub *s, struct MHD_Connection *c,
     }
     if (rq->has_fault && rq->fault.kind == STUB_GZIP)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    return stub_queue(c, MHD_HTTP_OK, r, "application/octet-stream");
+    if (rq->etag != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, rq->etag);
+    if (rq->modified != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED,
+                                rq->modified);
+    if (status == MHD_HTTP_PARTIAL_CONTENT) {
+        snprintf(range, sizeof(range), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+                 from, body->len - 1, body->len);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, range);
+    }
+    return stub_queue(c, status, r, "application/octet-stream");
+}
+
+/* The byte a GET's "Range: bytes=N-" asks the body from, or -1 for the
+ * whole body: no Range, another form, or an If-Range naming neither of
+ * E's validators.  Called with the stub's lock held. */
+static int64_t stub_range_from(struct MHD_Connection *c,
+                               const struct stub_entry *e)
+{
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_RANGE);
+    const char *ifr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_IF_RANGE);
+    unsigned long long from;
+    int end = 0;
+
+    if (range == NULL ||
+        sscanf(range, "bytes=%llu-%n", &from, &end) != 1 ||
+        range[end] != '\0')
+        return -1;
+    if (ifr != NULL && !(e->etag != NULL && strcmp(ifr, e->etag) == 0) &&
+        !(e->modified != NULL && strcmp(ifr, e->modified) == 0))
+        return -1;
+    return (int64_t)from;
 }
 
 static enum MHD_Result stub_queue_redirect(struct MHD_Connection *c,
@@ -577,6 +640,9 @@ static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
     }
     if (rq->body == NULL)
         return stub_queue_text(c, MHD_HTTP_NOT_FOUND, "stub: not found\n");
+    if (rq->range_from >= 0 && (uint64_t)rq->range_from >= rq->body->len)
+        return stub_queue_text(c, MHD_HTTP_RANGE_NOT_SATISFIABLE,
+                               "stub: range not satisfiable\n");
     if (rq->has_fault && rq->fault.kind == STUB_GZIP)
         body = stub_body_gzip(rq->body);
     else
@@ -604,6 +670,28 @@ static char *stub_header_block(struct MHD_Connection *c)
     MHD_get_connection_values(c, MHD_HEADER_KIND, stub_header_line, f);
     fclose(f);
     return block;
+}
+
+/* Decide whether RQ gets a part of E's body, after its fault: a replaced
+ * file gets new validators first. */
+static void stub_plan_range(struct MHD_Connection *c, struct stub_entry *e,
+                            struct stub_request *rq, const char *method)
+{
+    char v[48];
+
+    if (rq->has_fault && rq->fault.kind == STUB_REPLACED) {
+        snprintf(v, sizeof(v), "\"replaced-%u\"", e->hits);
+        stub_replace_str(&e->etag, v);
+        stub_replace_str(&e->modified, NULL);
+    }
+    rq->etag = e->etag != NULL ? xstrdup(e->etag) : NULL;
+    rq->modified = e->modified != NULL ? xstrdup(e->modified) : NULL;
+    rq->range_from = strcmp(method, "GET") == 0 ? stub_range_from(c, e) : -1;
+    if (rq->has_fault && rq->fault.kind == STUB_IGNORE_RANGE)
+        rq->range_from = -1;
+    else if (rq->has_fault && rq->fault.kind == STUB_RANGE_FROM &&
+             rq->range_from >= 0)
+        rq->range_from = (int64_t)rq->fault.arg;
 }
 
 /* Count the request and decide what it gets (consuming one fault). */
@@ -642,6 +730,7 @@ static struct stub_request *stub_request_begin(struct stub *s,
         if (rq->fault.kind == STUB_STATUS)
             rq->status = (unsigned)rq->fault.arg;
     }
+    stub_plan_range(c, e, rq, method);
     rq->body = stub_body_for(s, e);
     if (s->gate != NULL)
         gated = s->gate(s->gate_arg, method, path, headers);
@@ -686,6 +775,8 @@ static void stub_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     stub_body_unref(rq->body);
     free(rq->path);
     free(rq->location);
+    free(rq->etag);
+    free(rq->modified);
     free(rq);
     *req_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);

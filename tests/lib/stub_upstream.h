@@ -49,6 +49,16 @@ enum stub_fault_kind {
     STUB_GZIP,
     /* The body chunked, without Content-Length (ARG is unused). */
     STUB_NO_LENGTH,
+    /* Answer with the whole body and 200 even when a Range was asked for,
+     * like a server that does not do ranges (ARG is unused). */
+    STUB_IGNORE_RANGE,
+    /* Answer a Range request with 206 and the body from byte ARG, not
+     * from the byte asked for. */
+    STUB_RANGE_FROM,
+    /* The file was replaced just before this request: PATH's validators
+     * change (see stub_set_validators()), so an If-Range naming the old
+     * ones gets the whole body with 200 (ARG is unused). */
+    STUB_REPLACED,
 };
 
 /* Start a stub on 127.0.0.1 port 0.  Returns a new stub, released with
@@ -87,6 +97,15 @@ void stub_generate(uint32_t seed, uint64_t offset, void *buf, size_t len);
  * stub_add_generated() served), without allocating a copy. */
 bool stub_generated_equal(uint32_t seed, uint64_t offset, const void *buf,
                           size_t len);
+
+/* Send ETAG (quotes included, e.g. "\"v1\"") and LAST_MODIFIED (an
+ * HTTP-date) with PATH's bodies; either may be NULL for none.  Whatever
+ * the validators, a GET with "Range: bytes=N-" gets 206 and the body from
+ * byte N (416 when N is past its end), unless it has an If-Range that is
+ * neither of them, which gets 200 and the whole body, as RFC 9110 says.
+ * TRUNCATE and RESET count the bytes of the response, not of the file. */
+void stub_set_validators(struct stub *s, const char *path, const char *etag,
+                         const char *last_modified);
 
 /* Append a fault to PATH's queue; each request for PATH takes the first
  * queued fault.  When the queue is empty requests are served normally (404

@@ -30,6 +30,8 @@ static void setup(void)
 
     dir = xstrdup(mkdtemp(tmpl));
     log_init(LOG_LEVEL_WARN, "test");
+    /* as the daemon does: gzip copies are made under the key's lock */
+    ck_assert_int_eq(store_prepare(dir), 0);
     ck_assert_int_eq(cache_open(dir, 16 << 20, &c), 0);
 }
 
@@ -194,6 +196,28 @@ START_TEST(test_store_make_gzip)
 }
 END_TEST
 
+/* A key whose lock stays held (a download, or a publish replacing the
+ * file) gets no copy now: one made from the file being replaced would
+ * be served for the new one.  A later hit asks again. */
+START_TEST(test_store_make_gzip_waits_for_the_lock)
+{
+    struct cache_entry e;
+    int lock;
+
+    metrics_create();
+    put_file("busy.pdb/1/busy.pdb", 64 * 1024, true);
+    lock = store_lock_try(dir, "busy.pdb/1/busy.pdb");
+    ck_assert_int_ge(lock, 0);
+    store_make_gzip(dir, c, "busy.pdb/1/busy.pdb");
+    ck_assert_int_eq(cache_lookup(c, "busy.pdb/1/busy.pdb", &e), 0);
+    ck_assert_int_eq(e.gz, CACHE_GZ_UNKNOWN);
+    close(lock);
+    store_make_gzip(dir, c, "busy.pdb/1/busy.pdb");
+    ck_assert_int_eq(cache_lookup(c, "busy.pdb/1/busy.pdb", &e), 0);
+    ck_assert_int_eq(e.gz, CACHE_GZ_READY);
+}
+END_TEST
+
 struct collect {
     char keys[16][64];
     size_t n;
@@ -297,6 +321,7 @@ int main(void)
     tcase_add_test(tc, test_cache_negative_expiry_and_case);
     tcase_add_test(tc, test_store_publish_and_present);
     tcase_add_test(tc, test_store_make_gzip);
+    tcase_add_test(tc, test_store_make_gzip_waits_for_the_lock);
     tcase_add_test(tc, test_cache_list_pages_and_filters);
     tcase_add_test(tc, test_cache_hits_batched);
     tcase_add_test(tc, test_gzip_accept_encoding);

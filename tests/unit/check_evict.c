@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "metrics.h"
+#include "publish.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -183,6 +184,43 @@ START_TEST(test_evict_lru_by_hits)
 }
 END_TEST
 
+/* Mark KEY's record as a published file (see publish.h). */
+static void published(const char *key)
+{
+    struct cache_entry e;
+
+    ck_assert_int_eq(cache_lookup(c, key, &e), 0);
+    snprintf(e.upstream, sizeof(e.upstream), "%s", PUBLISH_LABEL);
+    ck_assert_int_eq(cache_insert(c, key, NULL, &e), 0);
+}
+
+/* publish_evictable = no: the oldest files are published, so newer
+ * downloads go in their place; = yes: they go like any other. */
+START_TEST(test_evict_keeps_published)
+{
+    struct evict *ev = evict_new(dir, c, 4000, 0);
+    struct evict_stats st = {0, 0, 0};
+
+    five_files();
+    published("a.pdb/1/a.pdb");
+    published("c.pdb/1/c.pdb");
+    evict_keep_published(ev, true);
+    ck_assert_int_eq(evict_tick(ev, 1, &no_stop, &st), 0);
+    ck_assert_uint_eq(st.evicted, 2);
+    ck_assert(present("a.pdb/1/a.pdb"));
+    ck_assert(present("c.pdb/1/c.pdb"));
+    ck_assert(!present("e.pdb/1/e.pdb")); /* never hit */
+    ck_assert(!present("b.pdb/1/b.pdb")); /* hit first */
+    ck_assert(present("d.pdb/1/d.pdb"));
+    cached("f.pdb/1/f.pdb", 2000, 8000);
+    evict_keep_published(ev, false);
+    ck_assert_int_eq(evict_tick(ev, 2, &no_stop, &st), 0);
+    ck_assert(!present("a.pdb/1/a.pdb"));
+    ck_assert(!present("c.pdb/1/c.pdb"));
+    evict_free(ev);
+}
+END_TEST
+
 /* The gzip copy and the symbol table count and go with their file. */
 START_TEST(test_evict_derived_files)
 {
@@ -277,6 +315,7 @@ int main(void)
     tcase_add_test(tc, test_evict_derived_files);
     tcase_add_test(tc, test_evict_skips_downloading);
     tcase_add_test(tc, test_evict_file_already_gone);
+    tcase_add_test(tc, test_evict_keeps_published);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }

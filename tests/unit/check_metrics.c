@@ -102,6 +102,15 @@ static const char expected[] =
         " one cabinet holding just the file, or corrupt.\n"
     "# TYPE symsrvd_upstream_rejected_total counter\n"
     "symsrvd_upstream_rejected_total 311\n"
+    "# HELP symsrvd_upstream_resumes_total Range requests for the rest of a"
+        " body cut after clients read some.\n"
+    "# TYPE symsrvd_upstream_resumes_total counter\n"
+    "symsrvd_upstream_resumes_total 314\n"
+    "# HELP symsrvd_upstream_resumes_refused_total Resumed answers that could"
+        " not continue the body (200, changed file, wrong Content-Range):"
+        " those downloads failed.\n"
+    "# TYPE symsrvd_upstream_resumes_refused_total counter\n"
+    "symsrvd_upstream_resumes_refused_total 315\n"
     "# HELP symsrvd_symbolicate_misses_total Symbolication lookups that"
         " started a download.\n"
     "# TYPE symsrvd_symbolicate_misses_total counter\n"
@@ -184,6 +193,8 @@ START_TEST(test_metrics_text_exposition)
     atomic_init(&m->gzip_created, 306);
     atomic_init(&m->upstream_decoded, 310);
     atomic_init(&m->upstream_rejected, 311);
+    atomic_init(&m->upstream_resumes, 314);
+    atomic_init(&m->upstream_resumes_refused, 315);
     atomic_init(&m->symbolicate_misses, 312);
     atomic_init(&m->symbolicate_coalesced, 313);
     atomic_init(&m->worker_restarts, 307);
