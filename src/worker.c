@@ -68,10 +68,14 @@ static void beat(struct worker *w)
     w->next_beat = now + WORKER_BEAT_MS;
 }
 
+/* A retiring worker also waits for its downloads and for its clients to
+ * close their connections: a keep-alive client must not send its next
+ * request into a worker that no longer downloads. */
 static bool busy(struct worker *w, bool retiring)
 {
     return server_requests(w->s) > 0 ||
-           (retiring && fetch_pending(w->f) > 0);
+           (retiring && (fetch_pending(w->f) > 0 ||
+                         server_connections(w->s) > 0));
 }
 
 /* Let requests in progress finish, for at most WORKER_DRAIN_MS, and when
