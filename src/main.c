@@ -73,6 +73,7 @@ struct slot {
     uint64_t started_ms; /* last fork into this slot, 0: never */
     uint64_t beat_ms;    /* last heartbeat, 0: not serving yet */
     bool retired;        /* sent SIGQUIT: finishing its work */
+    bool quiet;          /* closed its pipe: accepts no more connections */
 };
 
 /*
@@ -247,6 +248,7 @@ static void slot_clear(struct slot *s)
     s->pid = 0;
     s->beat_ms = 0;
     s->retired = false;
+    s->quiet = false;
 }
 
 static void spawn(struct master *m, size_t i)
@@ -354,21 +356,25 @@ static void respawn(struct master *m)
     }
 }
 
-/* Read the heartbeats in V (N slots): the pipes are non-blocking. */
+/* Read the heartbeats in V (N slots): the pipes are non-blocking, and
+ * end-of-file says the worker stopped accepting. */
 static void read_beats(struct slot *v, size_t n, uint64_t now)
 {
     char buf[64];
+    ssize_t len;
     size_t i;
 
     for (i = 0; i < n; i++) {
         bool got = false;
 
-        if (v[i].pid == 0 || v[i].beat_fd < 0)
+        if (v[i].pid == 0 || v[i].beat_fd < 0 || v[i].quiet)
             continue;
-        while (read(v[i].beat_fd, buf, sizeof(buf)) > 0)
+        while ((len = read(v[i].beat_fd, buf, sizeof(buf))) > 0)
             got = true;
         if (got)
             v[i].beat_ms = now;
+        if (len == 0)
+            v[i].quiet = true;
     }
 }
 
@@ -446,6 +452,18 @@ static bool old_alive(const struct master *m)
     return false;
 }
 
+/* Has every retired worker stopped accepting? */
+static bool old_quiet(const struct master *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->nold; i++) {
+        if (m->old[i].pid != 0 && !m->old[i].quiet)
+            return false;
+    }
+    return true;
+}
+
 static void retire(struct master *m, size_t i)
 {
     struct slot *s = &m->old[i];
@@ -511,20 +529,24 @@ static void reload_begin(struct master *m)
 }
 
 /* One step of a reload: when the starting worker serves, retire its old
- * counterpart and go on with the next slot. */
+ * counterpart and go on with the next slot.  Done when no old worker
+ * accepts connections any more: from then on every new request gets the
+ * new settings. */
 static void reload_step(struct master *m)
 {
     size_t i;
 
-    while (m->reloading && m->next < m->cfg->workers) {
+    if (!m->reloading)
+        return;
+    while (m->next < m->cfg->workers) {
         if (m->w[m->next].beat_ms == 0)
             return; /* respawn() starts it */
         retire(m, m->next++);
     }
-    if (!m->reloading)
-        return;
     for (i = m->cfg->workers; i < m->nold; i++)
         retire(m, i);
+    if (!old_quiet(m))
+        return;
     m->reloading = false;
     log_info("reload done: %u new workers serve", m->cfg->workers);
     notify("READY=1");

@@ -89,6 +89,10 @@ static void drain(struct worker *w, bool retiring)
     int sig;
 
     server_quiesce(w->s);
+    /* EOF on the pipe tells the master we accept no more connections: a
+     * reload is done only when no old worker can take a new request. */
+    close(w->beat_fd);
+    w->beat_fd = -1;
     while (busy(w, retiring) && mono_ms() < deadline) {
         sig = tick(&w->stop, WORKER_TICK_MS);
         if (retiring && (sig == SIGTERM || sig == SIGINT)) {

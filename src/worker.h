@@ -25,7 +25,8 @@ struct worker_args {
  * child after fork, with every signal blocked.
  *
  * Once it serves, it writes one byte to BEAT_FD about once a second, so
- * the master knows it started and is alive.  SIGTERM/SIGINT stop it
+ * the master knows it started and is alive; it closes BEAT_FD when it
+ * stops accepting connections.  SIGTERM/SIGINT stop it
  * gracefully: no new connections, requests in progress get up to 10 s,
  * downloads no client waits for are abandoned.  SIGQUIT retires it (a
  * reload): it stops accepting and exits when its requests and downloads

@@ -310,6 +310,32 @@ START_TEST(test_reload_keeps_listen)
 }
 END_TEST
 
+/* A download nobody waits for (miss = background) finishes in the
+ * retiring worker instead of being cut off by the reload. */
+START_TEST(test_reload_finishes_background_download)
+{
+    char *path = key("late", 0), *body = body_of("late", 0);
+    struct http_resp r;
+
+    itest_start_conf(&t, 1, "[server]\nworkers = 1\n"
+                            "[cache]\nmiss = background\n"
+                            "[upstream a]\nurl = @UP0@\nretries = 0\n");
+    stub_add(t.up[0], path, body, strlen(body));
+    stub_fault(t.up[0], path, STUB_DELAY, 1500);
+    itest_get(&t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    http_resp_free(&r);
+    ck_assert(stub_wait_hits(t.up[0], path, 1, 5000));
+    ck_assert_int_eq(kill(daemon_pid(t.d), SIGHUP), 0);
+    ck_assert(wait_log("reload done", 1, 10000));
+    ck_assert(daemon_wait_workers(t.d, 1, 10000));
+    itest_get_body(&t, path, body, strlen(body));
+    ck_assert_uint_eq(stub_hits(t.up[0], path), 1);
+    free(path);
+    free(body);
+}
+END_TEST
+
 static double up_count(const char *up, const char *outcome)
 {
     char label[64];
@@ -362,7 +388,9 @@ START_TEST(test_reload_moves_upstream_state)
                     stub_url(t.up[0]), stub_url(t.up[1]));
     reload_with(ups, 2);
     free(ups);
-    ck_assert_double_eq(up_count("c", "not_found"), 0);
+    /* "reload done": no old worker takes a request any more */
+    for (int i = 0; i < 10; i++)
+        ck_assert_double_eq(up_count("c", "not_found"), 0);
     ck_assert_double_eq(up_count("b", "ok"), b_found);
     free(path);
     free(body);
@@ -381,6 +409,7 @@ int main(void)
     tcase_add_test(tc, test_reload_refuses_bad_file);
     tcase_add_test(tc, test_reload_keeps_listen);
     tcase_add_test(tc, test_reload_moves_upstream_state);
+    tcase_add_test(tc, test_reload_finishes_background_download);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
