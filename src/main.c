@@ -53,6 +53,8 @@
  * restarted); one this long silent stops the systemd watchdog pings. */
 #define STALL_MS 15000
 #define FRESH_MS 5000
+/* A reload whose first new worker does not serve by then is abandoned. */
+#define RELOAD_START_MS 10000
 
 struct options {
     const char *config_path;
@@ -82,13 +84,16 @@ struct slot {
  * (NEXT is the one starting); when it serves (its first heartbeat), the
  * old worker of that slot is retired: SIGQUIT makes it stop accepting and
  * exit once its requests and downloads are done.  The listen sockets stay
- * open throughout, so no connection is refused.  A SIGHUP that comes
+ * open throughout, so no connection is refused.  If the first new worker
+ * does not serve within RELOAD_START_MS (the settings load but cannot
+ * run), the reload is abandoned and the old workers go on.  A SIGHUP that comes
  * before every old worker has exited waits for that (upslot.h: their
  * upstream rows must not be reused while they run).
  */
 struct master {
     const struct options *o;
     struct config *cfg;
+    struct config *prev_cfg; /* while reloading: the one to go back to */
     int fds[MAX_LISTEN];
     size_t nfds;
     bool inherited; /* the sockets came from systemd */
@@ -96,6 +101,7 @@ struct master {
     struct slot old[MAX_WORKERS]; /* of the configuration before a reload */
     size_t nold;
     size_t next;
+    uint64_t reload_ms; /* when the reload began */
     bool reloading;
     bool reload_wanted; /* a SIGHUP waits for the old workers */
     bool ready;         /* READY=1 sent */
@@ -238,6 +244,15 @@ static void notify_reloading(void)
     snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
              (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
     notify(msg);
+}
+
+static void empty_slots(struct slot *v)
+{
+    size_t i;
+
+    memset(v, 0, MAX_WORKERS * sizeof(*v));
+    for (i = 0; i < MAX_WORKERS; i++)
+        v[i].beat_fd = -1;
 }
 
 static void slot_clear(struct slot *s)
@@ -519,13 +534,38 @@ static void reload_begin(struct master *m)
              next->cache_dir, next->nupstreams);
     memcpy(m->old, m->w, sizeof(m->old));
     m->nold = m->cfg->workers;
-    memset(m->w, 0, sizeof(m->w));
-    for (size_t i = 0; i < MAX_WORKERS; i++)
-        m->w[i].beat_fd = -1;
-    config_free(m->cfg);
+    empty_slots(m->w);
+    m->prev_cfg = m->cfg;
     m->cfg = next;
     m->next = 0;
+    m->reload_ms = mono_ms();
     m->reloading = true;
+}
+
+/* The first new worker never served: kill it, give the old workers their
+ * slots back and go on with the old configuration. */
+static void reload_abandon(struct master *m)
+{
+    struct slot *s = &m->w[0];
+
+    log_warnx("reload abandoned: no worker with the new configuration "
+              "served within %d s; keeping the running configuration",
+              RELOAD_START_MS / 1000);
+    if (s->pid != 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        metrics_gauge_add(&metrics->workers_alive, -1);
+    }
+    slot_clear(s);
+    memcpy(m->w, m->old, sizeof(m->w)); /* their pipes move back too */
+    empty_slots(m->old);
+    m->nold = 0;
+    config_free(m->cfg);
+    m->cfg = m->prev_cfg;
+    m->prev_cfg = NULL;
+    upslot_rollback();
+    m->reloading = false;
+    notify("READY=1");
 }
 
 /* One step of a reload: when the starting worker serves, retire its old
@@ -538,6 +578,11 @@ static void reload_step(struct master *m)
 
     if (!m->reloading)
         return;
+    if (m->next == 0 && m->w[0].beat_ms == 0 &&
+        mono_ms() - m->reload_ms > RELOAD_START_MS) {
+        reload_abandon(m);
+        return;
+    }
     while (m->next < m->cfg->workers) {
         if (m->w[m->next].beat_ms == 0)
             return; /* respawn() starts it */
@@ -548,6 +593,8 @@ static void reload_step(struct master *m)
     if (!old_quiet(m))
         return;
     m->reloading = false;
+    config_free(m->prev_cfg);
+    m->prev_cfg = NULL;
     log_info("reload done: %u new workers serve", m->cfg->workers);
     notify("READY=1");
 }
@@ -693,7 +740,6 @@ int main(int argc, char **argv)
     struct options o;
     char err[512] = "";
     sigset_t all;
-    size_t i;
 
     memset(&o, 0, sizeof(o));
     parse_args(argc, argv, &o);
@@ -708,8 +754,8 @@ int main(int argc, char **argv)
         return 0;
     }
     m.o = &o;
-    for (i = 0; i < MAX_WORKERS; i++)
-        m.w[i].beat_fd = m.old[i].beat_fd = -1;
+    empty_slots(m.w);
+    empty_slots(m.old);
     /* Before any thread exists: only sigtimedwait sees signals, and a
      * write to a closed socket returns EPIPE instead of killing us. */
     sigfillset(&all);
@@ -728,6 +774,7 @@ int main(int argc, char **argv)
              m.cfg->workers, m.cfg->cache_dir, m.cfg->nupstreams);
     respawn(&m);
     supervise(&m);
+    config_free(m.prev_cfg);
     config_free(m.cfg);
     free(o.listen);
     free(o.upstreams);

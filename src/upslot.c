@@ -18,6 +18,9 @@
 static size_t map[NROWS];
 static size_t nmap;
 static bool mapped;
+/* The map before the last upslot_reload, for upslot_rollback. */
+static size_t prev_map[NROWS];
+static size_t prev_nmap;
 
 /* The master's only: who owns each row ("name url"), NULL when free. */
 static char *owner[NROWS];
@@ -116,9 +119,17 @@ size_t upslot_reload(const struct config *next, struct metrics *m)
     lost += next->nupstreams - n;
     for (i = 0; i < n; i++)
         free(key[i]);
+    memcpy(prev_map, map, sizeof(map));
+    prev_nmap = nmap;
     memcpy(map, next_map, n * sizeof(map[0]));
     nmap = n;
     return lost;
+}
+
+void upslot_rollback(void)
+{
+    memcpy(map, prev_map, sizeof(map));
+    nmap = prev_nmap;
 }
 
 size_t upslot_of(size_t i)

@@ -33,6 +33,10 @@ void upslot_init(const struct config *cfg);
  * without a row (every row was in use). */
 size_t upslot_reload(const struct config *next, struct metrics *m);
 
+/* Undo the last upslot_reload: its configuration never ran (no worker
+ * started with it).  Rows it cleared were unused and stay free. */
+void upslot_rollback(void);
+
 /* Row of configured upstream I, or UPSLOT_NONE. */
 size_t upslot_of(size_t i);
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "itest.h"
 #include "xalloc.h"
 
@@ -336,6 +337,44 @@ START_TEST(test_reload_finishes_background_download)
 }
 END_TEST
 
+/* Settings that load but cannot run (the new cache's index cannot be
+ * opened): the new worker never serves, the reload is abandoned, and the
+ * old worker serves on with the old cache. */
+START_TEST(test_reload_abandoned_when_workers_cannot_start)
+{
+    char *path = key("cached", 0), *body = body_of("cached", 0);
+    char *other = testutil_tmpdir(), *bad, *conf;
+    pid_t before, after;
+
+    itest_start_conf(&t, 1, "[server]\nworkers = 1\n"
+                            "[upstream a]\nurl = @UP0@\n");
+    add(t.up[0], "cached", 0);
+    itest_get_body(&t, path, body, strlen(body));
+    ck_assert_uint_eq(daemon_workers(t.d, &before, 1), 1);
+    /* LMDB cannot open a directory as its data file */
+    bad = xasprintf("%s/.Symsrvd/index/data.mdb", other);
+    ck_assert_int_eq(mkdir_p(bad, 0750), 0);
+    conf = xasprintf("[server]\nlisten = 127.0.0.1:0\nworkers = 1\n"
+                     "[cache]\ndir = %s\n[upstream a]\nurl = %s\n",
+                     other, stub_url(t.up[0]));
+    write_conf(conf);
+    ck_assert_int_eq(kill(daemon_pid(t.d), SIGHUP), 0);
+    ck_assert(wait_log("reload abandoned", 1, 20000));
+    ck_assert_uint_eq(log_count("reload done"), 0);
+    ck_assert(daemon_wait_workers(t.d, 1, 5000));
+    ck_assert_uint_eq(daemon_workers(t.d, &after, 1), 1);
+    ck_assert_int_eq(after, before);
+    itest_get_body(&t, path, body, strlen(body));
+    ck_assert_uint_eq(stub_hits(t.up[0], path), 1);
+    testutil_rmtree(other);
+    free(other);
+    free(bad);
+    free(conf);
+    free(path);
+    free(body);
+}
+END_TEST
+
 static double up_count(const char *up, const char *outcome)
 {
     char label[64];
@@ -410,6 +449,7 @@ int main(void)
     tcase_add_test(tc, test_reload_keeps_listen);
     tcase_add_test(tc, test_reload_moves_upstream_state);
     tcase_add_test(tc, test_reload_finishes_background_download);
+    tcase_add_test(tc, test_reload_abandoned_when_workers_cannot_start);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }

@@ -125,6 +125,23 @@ START_TEST(test_upslot_rows_of_removed_upstreams_wait_a_generation)
 }
 END_TEST
 
+START_TEST(test_upslot_rollback_restores_the_running_map)
+{
+    init("a b");
+    ck_assert_uint_eq(reload("b c"), 0);
+    ck_assert_uint_eq(upslot_of(0), 1);
+    upslot_rollback();
+    ck_assert_uint_eq(upslot_of(0), 0);
+    ck_assert_uint_eq(upslot_of(1), 1);
+    ck_assert(upslot_of(2) == UPSLOT_NONE);
+    /* c's row is free again, and a and b keep theirs */
+    ck_assert_uint_eq(reload("b a d"), 0);
+    ck_assert_uint_eq(upslot_of(0), 1);
+    ck_assert_uint_eq(upslot_of(1), 0);
+    ck_assert_uint_eq(upslot_of(2), 2);
+}
+END_TEST
+
 START_TEST(test_upslot_runs_out_of_rows)
 {
     char names[1024] = "", name[16];
@@ -157,6 +174,7 @@ int main(void)
     tcase_add_test(tc, test_upslot_new_upstream_gets_a_cleared_unused_row);
     tcase_add_test(tc, test_upslot_rows_of_removed_upstreams_wait_a_generation);
     tcase_add_test(tc, test_upslot_runs_out_of_rows);
+    tcase_add_test(tc, test_upslot_rollback_restores_the_running_map);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
