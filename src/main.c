@@ -393,19 +393,23 @@ static void read_beats(struct slot *v, size_t n, uint64_t now)
     }
 }
 
-/* A worker that served and then went silent is stuck: kill it, so it is
- * restarted, rather than let it hold connections it never answers. */
+/* A worker silent for STALL_MS since its last heartbeat (or its start) is
+ * stuck: kill it, so it is restarted, rather than let it hold connections
+ * it never answers. */
 static void kill_stalled(struct slot *v, size_t n, uint64_t now)
 {
+    uint64_t last;
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (v[i].pid != 0 && !v[i].retired && v[i].beat_ms != 0 &&
-            now - v[i].beat_ms > STALL_MS) {
+        last = v[i].beat_ms != 0 ? v[i].beat_ms : v[i].started_ms;
+        if (v[i].pid != 0 && !v[i].retired && !v[i].quiet &&
+            now - last > STALL_MS) {
             log_warnx("worker %d silent for %" PRIu64 " s: killed",
-                      (int)v[i].pid, (now - v[i].beat_ms) / 1000);
+                      (int)v[i].pid, (now - last) / 1000);
             kill(v[i].pid, SIGKILL);
             v[i].beat_ms = 0;
+            v[i].started_ms = now; /* once: reap() restarts it */
         }
     }
 }

@@ -132,6 +132,7 @@ void worker_run(const struct config *cfg, const struct worker_args *a)
         server_start(cfg, cache, w.t, w.f, a->fds, a->nfds, &w.s) != 0 ||
         janitor_start(cfg, cache, &j) != 0)
         exit(1);
+    beat(&w); /* we serve from now on */
     while ((sig = tick(&w.stop, WORKER_TICK_MS)) == 0) {
         beat(&w);
         housekeeping(&w);

@@ -6,6 +6,7 @@
  * new READY=1 around a SIGHUP, STOPPING=1), WATCHDOG=1 pings only while
  * the workers beat, and a listen socket passed as fd 3 with LISTEN_PID and
  * LISTEN_FDS (socket activation) used instead of the configured address.
+ * A worker that stops beating is killed and replaced.
  */
 #include "symsrvd_config.h"
 
@@ -189,6 +190,41 @@ START_TEST(test_watchdog_follows_workers)
 }
 END_TEST
 
+/* A worker that stops beating (here: stopped) is killed and replaced
+ * after 15 s, so the watchdog pings resume without a restart. */
+START_TEST(test_hung_worker_is_replaced)
+{
+    pid_t before, after = 0;
+    struct http_resp r;
+    char *log = NULL;
+    int i;
+
+    itest_start(&t, 1, "1", NULL, NULL);
+    ck_assert_uint_eq(daemon_workers(t.d, &before, 1), 1);
+    ck_assert_int_eq(kill(before, SIGSTOP), 0);
+    for (i = 0; i < 250; i++) {
+        usleep(100 * 1000);
+        if (daemon_workers(t.d, &after, 1) == 1 && after != before)
+            break;
+    }
+    log = daemon_log(t.d);
+    ck_assert_msg(after != before, "the stopped worker was not replaced: %s",
+                  log);
+    ck_assert_ptr_nonnull(strstr(log, "silent for"));
+    free(log);
+    memset(&r, 0, sizeof(r));
+    for (i = 0; i < 100; i++) {
+        itest_get(&t, "/health", NULL, &r);
+        if (r.status == 200)
+            break;
+        http_resp_free(&r);
+        usleep(50 * 1000);
+    }
+    ck_assert_int_eq(r.status, 200);
+    http_resp_free(&r);
+}
+END_TEST
+
 /* Run symsrvd with LISTEN_FD as fd 3, as systemd starts a socket-activated
  * service, logging to LOG.  The pid. */
 static pid_t start_activated(int listen_fd, const char *dir, const char *log)
@@ -296,6 +332,7 @@ int main(void)
     tcase_add_test(tc, test_notify_in_order);
     tcase_add_test(tc, test_watchdog_follows_workers);
     tcase_add_test(tc, test_socket_activation);
+    tcase_add_test(tc, test_hung_worker_is_replaced);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
