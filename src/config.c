@@ -1188,3 +1188,33 @@ int config_dump(const struct config *cfg, FILE *fp)
     }
     return fflush(fp) != 0 || ferror(fp) ? -EIO : 0;
 }
+
+/* --- reload: what the master keeps across a SIGHUP (main.c) ---------- */
+
+static bool config_listen_equal(const struct config_listen *a,
+                                const struct config_listen *b)
+{
+    return a->kind == b->kind && strcmp(a->host, b->host) == 0 &&
+           strcmp(a->port, b->port) == 0 && strcmp(a->path, b->path) == 0;
+}
+
+bool config_same_listen(const struct config *a, const struct config *b)
+{
+    size_t i;
+
+    if (a->nlisten != b->nlisten)
+        return false;
+    for (i = 0; i < a->nlisten; i++) {
+        if (!config_listen_equal(&a->listen[i], &b->listen[i]))
+            return false;
+    }
+    return true;
+}
+
+void config_copy_listen(struct config *dst, const struct config *src)
+{
+    free(dst->listen);
+    dst->listen = xcalloc(src->nlisten, sizeof(*dst->listen));
+    memcpy(dst->listen, src->listen, src->nlisten * sizeof(*dst->listen));
+    dst->nlisten = src->nlisten;
+}

@@ -16,6 +16,7 @@
 #ifndef SYMSRVD_CONFIG_H
 #define SYMSRVD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,6 +207,13 @@ int config_parse_listen(const char *s, struct config_listen *out);
 
 /* SYSCONFDIR "/symsrvd/symsrvd.conf": a static string. */
 const char *config_default_path(void);
+
+/* Do A and B listen on the same addresses, in the same order?  A reload
+ * cannot change them: the sockets stay open across it (main.c). */
+bool config_same_listen(const struct config *a, const struct config *b);
+
+/* Replace DST's listen list with a copy of SRC's. */
+void config_copy_listen(struct config *dst, const struct config *src);
 
 /*
  * Write CFG to FP as an INI file that config_load() reads back to the same

@@ -29,6 +29,7 @@
 #include "store.h"
 #include "timeutil.h"
 #include "upstream.h"
+#include "upslot.h"
 #include "xalloc.h"
 
 #define FETCH_QUEUE_SIZE 4096
@@ -54,6 +55,7 @@ struct fetch {
     pthread_t *threads;          /* immutable after start */
     unsigned nthreads;           /* immutable after start */
     atomic_bool stopping;        /* set once by fetch_stop */
+    atomic_uint pending;         /* download jobs queued or running */
     pthread_mutex_t gz_lock;
     struct gz_pending *gz;       /* protected by gz_lock */
 };
@@ -488,19 +490,32 @@ static struct breaker_rule breaker_rule_of(const struct config_upstream *up)
     return r;
 }
 
-/* Upstreams past the shared block's slots have no breaker. */
+/* Count an attempt at upstream I in its row (upslot.h), if it has one. */
+static void count_outcome(size_t i, enum metrics_outcome o)
+{
+    size_t r = upslot_of(i);
+
+    if (r != UPSLOT_NONE)
+        metrics_add(&metrics->upstream[r][o], 1);
+}
+
+/* Upstreams without a row of the shared block (upslot.h) have no breaker. */
 static bool breaker_allows(const struct config_upstream *up, size_t i)
 {
     struct breaker_rule rule = breaker_rule_of(up);
 
-    return i >= METRICS_MAX_UPSTREAMS ||
-           breaker_allow(&metrics->breakers[i], &rule, (int64_t)mono_ms());
+    size_t r = upslot_of(i);
+
+    return r == UPSLOT_NONE ||
+           breaker_allow(&metrics->breakers[r], &rule, (int64_t)mono_ms());
 }
 
 static bool breaker_closed(size_t i)
 {
-    return i >= METRICS_MAX_UPSTREAMS ||
-           breaker_state(&metrics->breakers[i], (int64_t)mono_ms()) ==
+    size_t r = upslot_of(i);
+
+    return r == UPSLOT_NONE ||
+           breaker_state(&metrics->breakers[r], (int64_t)mono_ms()) ==
                BREAKER_CLOSED;
 }
 
@@ -511,9 +526,10 @@ static void breaker_note(const struct config_upstream *up, size_t i,
 {
     struct breaker_rule rule = breaker_rule_of(up);
     bool failed = o == METRICS_UP_TIMEOUT || o == METRICS_UP_CONNECT;
+    size_t r = upslot_of(i);
 
-    if (i < METRICS_MAX_UPSTREAMS &&
-        breaker_record(&metrics->breakers[i], &rule, failed,
+    if (r != UPSLOT_NONE &&
+        breaker_record(&metrics->breakers[r], &rule, failed,
                        (int64_t)mono_ms()))
         log_warnx("upstream %s: %u timeouts or connection failures: skipped "
                   "for %" PRIu64 " s",
@@ -611,8 +627,7 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
     if (a == ATTEMPT_OK)
         a = check_length(x);
     a = after_started(x, a);
-    if (up_index < METRICS_MAX_UPSTREAMS)
-        metrics_add(&metrics->upstream[up_index][outcome_of(a, rc)], 1);
+    count_outcome(up_index, outcome_of(a, rc));
     breaker_note(x->up, up_index, outcome_of(a, rc));
     if (a != ATTEMPT_OK && a != ATTEMPT_NOT_FOUND)
         log_info("download %s: %s: %s", dl_key(x->d), url,
@@ -667,8 +682,7 @@ static enum attempt try_url(struct xfer *x, size_t i, const char *url)
             /* the breaker opened on this ladder: stop paying for it */
             if (!breaker_closed(i))
                 break;
-            if (i < METRICS_MAX_UPSTREAMS)
-                metrics_add(&metrics->upstream[i][METRICS_UP_RETRY], 1);
+            count_outcome(i, METRICS_UP_RETRY);
             nap(x->ft->f, backoff_ms(up->retry_backoff_ms, n));
         }
         a = attempt_once(x, url, i);
@@ -1065,6 +1079,7 @@ static void run_job(struct fetcher *ft, struct job *j)
         else
             run_download(ft, j->dl);
         dl_unref(j->dl);
+        atomic_fetch_sub(&ft->f->pending, 1);
     } else {
         if (!stopping(ft->f))
             store_make_gzip(ft->f->cfg->cache_dir, ft->f->cache, j->key);
@@ -1139,11 +1154,18 @@ bool fetch_download(struct fetch *f, struct dl *d)
     j->kind = JOB_DOWNLOAD;
     j->dl = d;
     dl_ref(d);
+    atomic_fetch_add(&f->pending, 1);
     if (push(f, j))
         return true;
+    atomic_fetch_sub(&f->pending, 1);
     dl_unref(d);
     free(j);
     return false;
+}
+
+unsigned fetch_pending(struct fetch *f)
+{
+    return atomic_load(&f->pending);
 }
 
 bool fetch_gzip(struct fetch *f, const char *key)

@@ -81,6 +81,10 @@ bool fetch_serves(const struct config *cfg, const struct symkey *key);
  * queue is full or stopping (D is untouched). */
 bool fetch_download(struct fetch *f, struct dl *d);
 
+/* Downloads queued or in progress in this process: a worker that is
+ * retiring waits for them (worker.h). */
+unsigned fetch_pending(struct fetch *f);
+
 /* Queue the making of KEY's gzip copy (once: repeated requests for a key
  * already queued are dropped).  False when the queue is full. */
 bool fetch_gzip(struct fetch *f, const char *key);

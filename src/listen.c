@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "config.h"
 #include "log.h"
@@ -123,3 +126,44 @@ int listen_open(const struct config_listen *l)
 {
     return l->kind == CONFIG_LISTEN_UNIX ? open_unix(l) : open_tcp(l);
 }
+
+#ifdef HAVE_SYSTEMD
+int listen_inherited(int *fds, size_t max)
+{
+    int n = sd_listen_fds(1), i, rc;
+
+    if (n <= 0)
+        return n;
+    if ((size_t)n > max) {
+        log_warnx("systemd passed %d sockets, at most %zu are used", n, max);
+        return -EMFILE;
+    }
+    for (i = 0; i < n; i++) {
+        int fd = SD_LISTEN_FDS_START + i;
+
+        if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+            log_warnx("fd %d from systemd is not a listening stream socket",
+                      fd);
+            return -ENOTSOCK;
+        }
+        rc = fcntl(fd, F_SETFD, FD_CLOEXEC) == 0
+                 ? fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                 : -1;
+        if (rc != 0) {
+            rc = -errno;
+            log_warn("fd %d from systemd", fd);
+            return rc;
+        }
+        announce(fd);
+        fds[i] = fd;
+    }
+    return n;
+}
+#else
+int listen_inherited(int *fds, size_t max)
+{
+    (void)fds;
+    (void)max;
+    return 0;
+}
+#endif

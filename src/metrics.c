@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "log.h"
+#include "upslot.h"
 
 struct metrics *metrics; /* immutable after metrics_create */
 
@@ -203,8 +204,11 @@ static void print_per_upstream(FILE *f, const struct metrics_row *row,
     uint64_t v;
 
     for (i = 0; i < env->nupstreams && i < METRICS_MAX_UPSTREAMS; i++) {
-        const struct breaker *b = &m->breakers[i];
+        const struct breaker *b;
 
+        if (upslot_of(i) == UPSLOT_NONE)
+            continue;
+        b = &m->breakers[upslot_of(i)];
         if (row->src == SRC_BREAKER_STATE)
             v = (uint64_t)breaker_state(b, env->now_ms);
         else
@@ -232,10 +236,12 @@ static void print_labelled(FILE *f, const struct metrics_row *row,
         print_per_upstream(f, row, m, env);
     } else {
         for (i = 0; i < env->nupstreams && i < METRICS_MAX_UPSTREAMS; i++) {
-            for (o = 0; o < METRICS_UP_OUTCOME_N; o++)
+            size_t r = upslot_of(i);
+
+            for (o = 0; r != UPSLOT_NONE && o < METRICS_UP_OUTCOME_N; o++)
                 fprintf(f, "%s{upstream=\"%s\",outcome=\"%s\"} %" PRIu64
                            "\n", row->name, env->upstreams[i],
-                        metrics_outcome_name(o), load(&m->upstream[i][o]));
+                        metrics_outcome_name(o), load(&m->upstream[r][o]));
         }
     }
 }

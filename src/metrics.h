@@ -47,6 +47,7 @@ enum metrics_outcome {
 struct metrics {
     _Atomic uint64_t requests[METRICS_STATUS_N];
     _Atomic uint64_t kinds[METRICS_KIND_N];
+    /* by row: upslot.h */
     _Atomic uint64_t upstream[METRICS_MAX_UPSTREAMS][METRICS_UP_OUTCOME_N];
     _Atomic uint64_t bytes_served;
     _Atomic uint64_t bytes_downloaded;
@@ -66,7 +67,7 @@ struct metrics {
     _Atomic uint64_t evicted_bytes; /* with their gzip copies and tables */
     _Atomic int64_t workers_alive;
     _Atomic int64_t started_ms; /* wall clock at start */
-    struct breaker breakers[METRICS_MAX_UPSTREAMS]; /* by upstream index */
+    struct breaker breakers[METRICS_MAX_UPSTREAMS]; /* by row: upslot.h */
     uint64_t instance_id; /* random, set before fork: this daemon in Via */
 };
 

@@ -44,12 +44,19 @@ const char *server_header(struct req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+void server_mark_close(struct server *s, struct MHD_Response *resp)
+{
+    if (atomic_load_explicit(&s->closing, memory_order_acquire))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
 enum MHD_Result server_queue(struct req *r, unsigned status,
                              struct MHD_Response *resp)
 {
     enum MHD_Result ret;
 
     r->status = status;
+    server_mark_close(r->srv, resp);
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -417,6 +424,7 @@ int server_start(const struct config *cfg, struct cache *cache,
         return -EINVAL;
     }
     atomic_init(&s->refusing, false);
+    atomic_init(&s->closing, false);
     atomic_init(&s->active, 0);
     pthread_mutex_init(&s->rcache_lock, NULL);
     if (server_api_start(s) < 0) {
@@ -441,10 +449,26 @@ void server_quiesce(struct server *s)
 {
     size_t i;
 
+    atomic_store_explicit(&s->closing, true, memory_order_release);
     for (i = 0; i < s->nmhd; i++) {
         /* The listen socket belongs to the master; don't close ours. */
         MHD_quiesce_daemon(s->mhd[i]);
     }
+}
+
+unsigned server_connections(struct server *s)
+{
+    const union MHD_DaemonInfo *info;
+    unsigned n = 0;
+    size_t i;
+
+    for (i = 0; i < s->nmhd; i++) {
+        info = MHD_get_daemon_info(s->mhd[i],
+                                   MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info != NULL)
+            n += info->num_connections;
+    }
+    return n;
 }
 
 unsigned server_requests(struct server *s)

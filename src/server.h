@@ -25,12 +25,19 @@ int server_start(const struct config *cfg, struct cache *cache,
                  struct inflight *inflight, struct fetch *fetch,
                  const int *fds, size_t nfds, struct server **out);
 
-/* Stop accepting new connections; requests in progress go on. */
+/* Stop accepting new connections; requests in progress go on, and every
+ * answer from now on closes its connection (Connection: close). */
 void server_quiesce(struct server *s);
 
 /* Requests in progress (idle keep-alive connections do not count: they
  * are closed by server_stop()). */
 unsigned server_requests(struct server *s);
+
+/* Open connections, idle keep-alive ones included.  After
+ * server_quiesce() every answer closes its connection, so this falls to
+ * 0 once the clients have their answers (idle ones at the connection
+ * timeout). */
+unsigned server_connections(struct server *s);
 
 /* Refuse new downloads from now on (shutdown has begun). */
 void server_refuse_downloads(struct server *s);

@@ -22,6 +22,7 @@
 #include "store.h"
 #include "symkey.h"
 #include "timeutil.h"
+#include "upslot.h"
 #include "xalloc.h"
 
 #define LIST_DEFAULT 100
@@ -46,8 +47,11 @@ enum MHD_Result server_health(struct req *r)
 
     for (i = 0; i < cfg->nupstreams && i < METRICS_MAX_UPSTREAMS; i++) {
         ups[i].name = cfg->upstreams[i].name;
-        ups[i].breaker =
-            breaker_state_name(breaker_state(&metrics->breakers[i], now));
+        /* without a row it is never skipped: closed */
+        ups[i].breaker = breaker_state_name(
+            upslot_of(i) == UPSLOT_NONE
+                ? BREAKER_CLOSED
+                : breaker_state(&metrics->breakers[upslot_of(i)], now));
     }
     cache_totals(r->srv->cache, &entries, &bytes);
     body = listing_health((wall_ms() - started) / 1000,

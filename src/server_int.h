@@ -38,6 +38,8 @@ struct server {
     int access_fd;                  /* immutable; -1 when off */
     struct tlq *hitq;               /* keys of hits not yet counted */
     atomic_bool refusing;           /* set once at shutdown */
+    atomic_bool closing;            /* set once by server_quiesce: every
+                                     * answer closes its connection */
     atomic_uint active;             /* requests between start and completion */
     pthread_mutex_t rcache_lock;    /* registration of per-thread caches */
     struct rcache *rcaches;         /* protected by rcache_lock */
@@ -106,6 +108,10 @@ enum MHD_Result server_owned(struct req *r, unsigned status, char *body,
                              size_t len, const char *type);
 
 /* Queue RESP with STATUS, recording both for the log; destroys RESP. */
+/* Mark RESP to close its connection once the server is quiescing, so a
+ * keep-alive client moves to another worker (see worker.h). */
+void server_mark_close(struct server *s, struct MHD_Response *resp);
+
 enum MHD_Result server_queue(struct req *r, unsigned status,
                              struct MHD_Response *resp);
 

@@ -352,6 +352,7 @@ static enum MHD_Result serve_whole(struct req *r, struct rcache *rc,
         return MHD_NO;
     }
     add_rep_headers(r, resp, rep);
+    server_mark_close(r->srv, resp);
     r->bytes = rep->size;
     r->status = MHD_HTTP_OK;
     ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
@@ -404,7 +405,9 @@ static enum MHD_Result serve_hit_in(struct req *r, struct rcache *rc,
     struct rep rep;
 
     *gone = false;
-    if (range == NULL)
+    /* a reused response cannot take Connection: close */
+    if (range == NULL &&
+        !atomic_load_explicit(&r->srv->closing, memory_order_acquire))
         c = rcache_get(rc, key, e->cached_at_ms, gzip);
     if (c == NULL && open_rep(r, key, e, range != NULL, &rep) != 0) {
         *gone = true;
