@@ -9,9 +9,10 @@
  * sources and options fields.
  *
  * A POST is parsed on the MHD thread (400/422 come back at once), then
- * run on a job thread of its own (at most [symbolicate] max_jobs per
- * worker, else 503).  The connection is suspended until the job's result
- * file appears or the request's timeout passes.  One waiter thread per
+ * run on a job thread (at most [symbolicate] max_jobs per worker, else
+ * 503).  The connection is suspended until the job is done (its result
+ * then comes from memory) or the request's timeout passes (the job is
+ * then exposed, see symjob.h, and "pending" sent).  One waiter thread per
  * worker resumes suspended connections: it wakes when a job of this
  * worker finishes and every WAIT_POLL_MS to notice jobs of other workers
  * (a poll may land on any worker), and sweeps old results.
@@ -122,13 +123,32 @@ static enum MHD_Result answer_file(struct req *r, int fd, uint64_t size)
     return server_queue(r, MHD_HTTP_OK, resp);
 }
 
-/* The job's state decides: result, pending, or 404 for an unknown id. */
+/* The job's state decides: result, pending, or 404 for an unknown id.
+ * The request that started the job takes the result from memory, or
+ * exposes the job to polls when it is still running. */
 static enum MHD_Result answer_job(struct req *r)
 {
     struct symjobs *js = r->srv->api->jobs;
     uint64_t size;
-    int fd;
+    size_t len;
+    char *text;
+    int fd, err;
 
+    if (r->job_own) {
+        r->job_own = false;
+        switch (symjob_collect(js, r->job_id, true, &text, &len, &err)) {
+        case SYMJOB_DONE:
+            return answer_json(r, MHD_HTTP_OK, text, len);
+        case SYMJOB_PENDING:
+            /* a poll then finds no mark: 404, and clients resubmit */
+            if (err < 0)
+                log_warn("request %s: cannot mark it running: %s", r->job_id,
+                         strerror(-err));
+            return answer_pending(r);
+        case SYMJOB_UNKNOWN:
+            break;
+        }
+    }
     if (symjob_open_result(js, r->job_id, &fd, &size) == 0)
         return answer_file(r, fd, size);
     switch (symjob_state(js, r->job_id)) {
@@ -142,6 +162,14 @@ static enum MHD_Result answer_job(struct req *r)
         break;
     }
     return server_owned(r, MHD_HTTP_NOT_FOUND, xstrdup(""), 0, "text/plain");
+}
+
+/* Is R's job still running?  Its starter asks its own process's memory. */
+static bool job_pending(struct api *a, const struct req *r)
+{
+    if (r->job_own)
+        return symjob_local_running(a->jobs, r->job_id);
+    return symjob_state(a->jobs, r->job_id) == SYMJOB_PENDING;
 }
 
 enum MHD_Result server_api_resume(struct req *r)
@@ -191,9 +219,7 @@ static enum MHD_Result wait_or_answer(struct req *r)
     uint64_t timeout_ms = 0;
     bool has_timeout = query_timeout(r, &timeout_ms);
 
-    if (symjob_state(r->srv->api->jobs, r->job_id) !=
-            SYMJOB_PENDING ||
-        (has_timeout && timeout_ms == 0))
+    if (!job_pending(r->srv->api, r) || (has_timeout && timeout_ms == 0))
         return answer_job(r);
     return wait_job(r, has_timeout ? mono_ms() + timeout_ms : 0);
 }
@@ -208,7 +234,7 @@ static void wake_ready(struct api *a, bool all)
     pthread_mutex_lock(&a->lock);
     for (pp = &a->waiting; (r = *pp) != NULL;) {
         if (all || (r->deadline_ms != 0 && now >= r->deadline_ms) ||
-            symjob_state(a->jobs, r->job_id) != SYMJOB_PENDING) {
+            !job_pending(a, r)) {
             *pp = r->wnext;
             r->wnext = NULL;
             MHD_resume_connection(r->conn);
@@ -258,7 +284,6 @@ static void *job_main(void *arg)
     mdjob_free(j->md);
     if (symjob_finish(a->jobs, j->id, text, len) < 0)
         log_warn("request %s: cannot write the result", j->id);
-    free(text);
     free(j);
     pthread_mutex_lock(&a->lock);
     if (--a->threads == 0)
@@ -294,7 +319,8 @@ static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
     rc = -pthread_create(&t, &attr, job_main, j);
     pthread_attr_destroy(&attr);
     if (rc < 0) {
-        symjob_finish(a->jobs, j->id, "{\"status\":\"internal_error\"}", 28);
+        symjob_finish(a->jobs, j->id, xstrdup("{\"status\":\"internal_error\"}"),
+                      28);
         pthread_mutex_lock(&a->lock);
         a->threads--;
         pthread_mutex_unlock(&a->lock);
@@ -336,6 +362,7 @@ static enum MHD_Result started(struct req *r, int rc)
     if (rc < 0)
         return answer_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
                              "cannot start the job");
+    r->job_own = true;
     return wait_or_answer(r);
 }
 

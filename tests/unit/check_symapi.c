@@ -7,6 +7,7 @@
 #include "symsrvd_config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
@@ -154,28 +155,86 @@ START_TEST(test_jsonout_escapes)
 }
 END_TEST
 
+/* Count the files in DIR's job directory. */
+static unsigned job_files(const char *dir)
+{
+    char *path = xasprintf("%s/.Symsrvd/requests", dir);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    unsigned n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    free(path);
+    return n;
+}
+
+/* A job its starter collects stays in memory: nothing on disk, unknown to
+ * polls, handed over once. */
+START_TEST(test_symjob_collected_in_memory)
+{
+    char *dir = testutil_tmpdir(), id[SYMJOB_ID_LEN + 1], *text = NULL;
+    struct symjobs *js;
+    size_t len = 0;
+    int err;
+
+    ck_assert_int_eq(symjob_open(dir, 1, 90000, &js), 0);
+    ck_assert_int_eq(symjob_begin(js, id), 0);
+    ck_assert(symjob_local_running(js, id));
+    ck_assert_int_eq(symjob_collect(js, id, false, &text, &len, &err),
+                     SYMJOB_PENDING);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_UNKNOWN);
+    ck_assert_int_eq(symjob_finish(js, id, xstrdup("{\"a\":1}"), 7), 0);
+    ck_assert(!symjob_local_running(js, id));
+    ck_assert_uint_eq(job_files(dir), 0);
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_DONE);
+    ck_assert_uint_eq(len, 7);
+    ck_assert_str_eq(text, "{\"a\":1}");
+    free(text);
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_UNKNOWN);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_UNKNOWN);
+    ck_assert_uint_eq(job_files(dir), 0);
+    symjob_close(js);
+    testutil_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* An exposed job is seen through its files by every process. */
 START_TEST(test_symjob_lifecycle)
 {
     char *dir = testutil_tmpdir(), id[SYMJOB_ID_LEN + 1], id2[40];
-    char path[4096];
+    char path[4096], *text = NULL;
     struct symjobs *js;
     struct timeval old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
     uint64_t size;
-    int fd;
+    size_t len;
+    int fd, err;
 
     ck_assert_int_eq(symjob_open(dir, 1, 90000, &js), 0);
     ck_assert_int_eq(symjob_begin(js, id), 0);
     ck_assert(symjob_valid_id(id));
     ck_assert_int_eq(id[14], '4'); /* UUID version 4 */
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_PENDING);
+    ck_assert_int_eq(err, 0);
+    ck_assert(!symjob_local_running(js, id));
     ck_assert_int_eq(symjob_state(js, id), SYMJOB_PENDING);
     ck_assert_int_eq(symjob_begin(js, id2), -EBUSY);
     ck_assert_int_eq(symjob_open_result(js, id, &fd, &size), -ENOENT);
-    ck_assert_int_eq(symjob_finish(js, id, "{\"a\":1}", 7), 0);
+    ck_assert_int_eq(symjob_finish(js, id, xstrdup("{\"a\":1}"), 7), 0);
     ck_assert_uint_eq(symjob_running(js), 0);
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_UNKNOWN);
     ck_assert_int_eq(symjob_state(js, id), SYMJOB_DONE);
     ck_assert_int_eq(symjob_open_result(js, id, &fd, &size), 0);
     ck_assert_uint_eq(size, 7);
     close(fd);
+    ck_assert_uint_eq(job_files(dir), 1); /* the running mark went */
     ck_assert_int_eq(symjob_state(js, "00000000-0000-4000-8000-000000000000"),
                      SYMJOB_UNKNOWN);
     ck_assert_int_eq(symjob_state(js, "../../../etc/passwd"), SYMJOB_UNKNOWN);
@@ -346,6 +405,7 @@ int main(void)
     tcase_add_test(tc, test_addr_public);
     tcase_add_test(tc, test_sources_parse);
     tcase_add_test(tc, test_jsonout_escapes);
+    tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
     tcase_add_test(tc, test_stabcache_evicts_lru);
