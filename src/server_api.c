@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -42,6 +43,7 @@
 #include "xalloc.h"
 
 #define WAIT_POLL_MS 20
+#define IDLE_THREAD_MS 30000 /* a job thread waits this long for more */
 #define SWEEP_EVERY_MS 5000
 #define RETRY_AFTER_S 30
 #define FIELD_MAX (1024 * 1024) /* multipart fields but the dump */
@@ -54,9 +56,13 @@ struct api {
     pthread_t waiter;
     pthread_mutex_t lock;
     pthread_cond_t idle;
-    struct req *waiting; /* protected by lock: suspended requests */
-    unsigned threads;    /* protected by lock: job threads alive */
-    bool stop;           /* protected by lock */
+    pthread_cond_t work;     /* a job was queued, or stop */
+    struct req *waiting;     /* protected by lock: suspended requests */
+    struct job *queue, *qtail; /* protected by lock: jobs to run */
+    unsigned queued;         /* protected by lock: jobs in queue */
+    unsigned threads;        /* protected by lock: job threads alive */
+    unsigned idle_threads;   /* protected by lock: waiting for work */
+    bool stop;               /* protected by lock */
 };
 
 /* One job: a /symbolicate request or a minidump. */
@@ -65,6 +71,7 @@ struct job {
     struct symreq *req;
     struct mdjob *md;
     char id[SYMJOB_ID_LEN + 1];
+    struct job *next; /* in the queue */
 };
 
 /* What a POST /minidump upload collects (server_api_upload()). */
@@ -267,10 +274,8 @@ static void *waiter_main(void *arg)
 
 /* --- jobs ----------------------------------------------------------------- */
 
-static void *job_main(void *arg)
+static void run_job(struct api *a, struct job *j)
 {
-    struct job *j = arg;
-    struct api *a = j->api;
     size_t len = 0;
     char *text = j->req ? symbolicator_run(a->engine, j->req, &len)
                         : symbolicator_run_minidump(a->engine, j->md, &len);
@@ -285,20 +290,97 @@ static void *job_main(void *arg)
     if (symjob_finish(a->jobs, j->id, text, len) < 0)
         log_warn("request %s: cannot write the result", j->id);
     free(j);
+}
+
+/* The next queued job, waiting up to IDLE_THREAD_MS for one; NULL when
+ * the thread should end.  a->lock held. */
+static struct job *next_job(struct api *a)
+{
+    struct timespec until;
+    struct job *j;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += IDLE_THREAD_MS / 1000;
+    while (a->queue == NULL && !a->stop) {
+        int rc;
+
+        a->idle_threads++;
+        rc = pthread_cond_timedwait(&a->work, &a->lock, &until);
+        a->idle_threads--;
+        if (rc == ETIMEDOUT)
+            break;
+    }
+    j = a->queue;
+    if (j != NULL) {
+        a->queue = j->next;
+        if (a->queue == NULL)
+            a->qtail = NULL;
+        a->queued--;
+    }
+    return j;
+}
+
+/* Job threads stay for more jobs a while: creating one per request was
+ * a visible share of a small request's time. */
+static void *job_thread(void *arg)
+{
+    struct api *a = arg;
+    struct job *j;
+
+    pthread_setname_np(pthread_self(), "symjob");
     pthread_mutex_lock(&a->lock);
+    while ((j = next_job(a)) != NULL) {
+        pthread_mutex_unlock(&a->lock);
+        run_job(a, j);
+        pthread_mutex_lock(&a->lock);
+    }
     if (--a->threads == 0)
         pthread_cond_broadcast(&a->idle);
     pthread_mutex_unlock(&a->lock);
     return NULL;
 }
 
-/* Run REQ or MD (the job owns it, also on failure) on a thread. */
+/* Queue J; start a thread when no idle one is left for it.  0 or -errno
+ * (J is then out of the queue again). */
+static int queue_job(struct api *a, struct job *j)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    int rc = 0;
+
+    pthread_mutex_lock(&a->lock);
+    if (a->qtail != NULL)
+        a->qtail->next = j;
+    else
+        a->queue = j;
+    a->qtail = j;
+    if (++a->queued <= a->idle_threads) {
+        pthread_cond_signal(&a->work);
+        pthread_mutex_unlock(&a->lock);
+        return 0;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = -pthread_create(&t, &attr, job_thread, a);
+    pthread_attr_destroy(&attr);
+    if (rc == 0) {
+        a->threads++;
+    } else if (a->threads == 0) {
+        /* J is the only job in the queue: nobody else would run it */
+        a->queue = a->qtail = NULL;
+        a->queued = 0;
+    } else {
+        rc = 0; /* a running thread takes it next */
+    }
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+/* Run REQ or MD (the job owns it, also on failure) on a job thread. */
 static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
                      char *id_out)
 {
     struct job *j = xcalloc(1, sizeof(*j));
-    pthread_attr_t attr;
-    pthread_t t;
     int rc = symjob_begin(a->jobs, j->id);
 
     if (rc < 0) {
@@ -311,19 +393,10 @@ static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
     j->req = req;
     j->md = md;
     memcpy(id_out, j->id, sizeof(j->id));
-    pthread_mutex_lock(&a->lock);
-    a->threads++;
-    pthread_mutex_unlock(&a->lock);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = -pthread_create(&t, &attr, job_main, j);
-    pthread_attr_destroy(&attr);
+    rc = queue_job(a, j);
     if (rc < 0) {
-        symjob_finish(a->jobs, j->id, xstrdup("{\"status\":\"internal_error\"}"),
-                      28);
-        pthread_mutex_lock(&a->lock);
-        a->threads--;
-        pthread_mutex_unlock(&a->lock);
+        symjob_finish(a->jobs, j->id,
+                      xstrdup("{\"status\":\"internal_error\"}"), 28);
         symreq_free(req);
         mdjob_free(md);
         free(j);
@@ -541,6 +614,7 @@ int server_api_start(struct server *s)
     a->srv = s;
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->idle, NULL);
+    mono_cond_init(&a->work);
     rc = -pthread_create(&a->waiter, NULL, waiter_main, a);
     if (rc < 0) {
         symbolicator_free(a->engine);
@@ -560,6 +634,7 @@ void server_api_quiesce(struct server *s)
         return;
     pthread_mutex_lock(&a->lock);
     a->stop = true;
+    pthread_cond_broadcast(&a->work);
     pthread_mutex_unlock(&a->lock);
     pthread_join(a->waiter, NULL);
     wake_ready(a, true);
@@ -577,6 +652,7 @@ void server_api_stop(struct server *s)
     pthread_mutex_unlock(&a->lock);
     symbolicator_free(a->engine);
     symjob_close(a->jobs);
+    pthread_cond_destroy(&a->work);
     pthread_cond_destroy(&a->idle);
     pthread_mutex_destroy(&a->lock);
     free(a);

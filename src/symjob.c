@@ -48,7 +48,6 @@ int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
                 struct symjobs **out)
 {
     struct symjobs *js = xcalloc(1, sizeof(*js));
-    pthread_condattr_t ca;
     int rc;
 
     js->dir = xasprintf("%s/.Symsrvd/requests", cache_dir);
@@ -61,10 +60,7 @@ int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
     js->max_jobs = max_jobs;
     js->keep_ms = keep_ms;
     pthread_mutex_init(&js->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&js->changed, &ca);
-    pthread_condattr_destroy(&ca);
+    mono_cond_init(&js->changed);
     *out = js;
     return 0;
 }

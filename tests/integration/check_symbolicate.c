@@ -920,10 +920,33 @@ static char *job_files(const char *dir)
     return text;
 }
 
+/* Threads named NAME in the daemon's workers. */
+static unsigned worker_threads(const struct itest *t, const char *name)
+{
+    pid_t w[8];
+    size_t nw = daemon_workers(t->d, w, 8);
+    unsigned n = 0;
+
+    for (size_t i = 0; i < nw; i++) {
+        char *cmd = xasprintf("grep -lx '%s' /proc/%ld/task/*/comm", name,
+                              (long)w[i]);
+        FILE *f = popen(cmd, "r");
+        char line[256];
+
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof(line), f) != NULL)
+            n++;
+        pclose(f);
+        free(cmd);
+    }
+    return n;
+}
+
 /* A poll without timeout waits for the result; the POST without timeout
  * is never pending.  Only a job whose id went out in a "pending" answer
  * leaves a result file: one that finished while its request waited
- * (without timeout, or within it) hands its result over in memory. */
+ * (without timeout, or within it) hands its result over in memory.  Job
+ * threads stay for the next job: one per worker for jobs in turn. */
 START_TEST(test_wait_without_timeout)
 {
     struct itest t;
@@ -949,6 +972,8 @@ START_TEST(test_wait_without_timeout)
     json_decref(a);
     files = job_files(t.dir);
     ck_assert_str_eq(files, want);
+    ck_assert_uint_ge(worker_threads(&t, "symjob"), 1);
+    ck_assert_uint_le(worker_threads(&t, "symjob"), 2);
     /* and the exposed one is still there for the next poll */
     itest_get(&t, path, NULL, &r);
     ck_assert_int_eq(r.status, 200);
