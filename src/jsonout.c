@@ -21,6 +21,11 @@ static void grow(struct jsonout *o, size_t more)
     o->cap = cap;
 }
 
+void jsonout_reserve(struct jsonout *o, size_t more)
+{
+    grow(o, more);
+}
+
 void jsonout_raw(struct jsonout *o, const char *s, size_t len)
 {
     grow(o, len);

@@ -22,6 +22,8 @@ struct jsonout {
 };
 
 void jsonout_raw(struct jsonout *o, const char *s, size_t len);
+/* Make room for MORE bytes at once (an estimate; writes still grow). */
+void jsonout_reserve(struct jsonout *o, size_t more);
 void jsonout_lit(struct jsonout *o, const char *s); /* NUL-terminated */
 void jsonout_str(struct jsonout *o, const char *s); /* quoted, escaped */
 /* ',' unless this is the first member (*FIRST is then cleared), then

@@ -22,7 +22,8 @@
 #include "xalloc.h"
 
 #define SYM_MAX_INLINE 64
-#define MEMO_SIZE 4096 /* demangled names remembered per job */
+#define MEMO_MAX 4096 /* demangled names remembered per job, at most */
+#define MEMO_MIN 64
 
 /* Demangled names by the address of the raw name: table strings stay put
  * while the job holds the table, and a stack repeats its functions. */
@@ -45,6 +46,7 @@ struct frames_ctx {
     size_t nmods;
     struct memo_slot *memo;
     struct text_slot *texts;
+    size_t memo_mask; /* the two tables' size - 1 */
     /* per thread */
     bool any_adjust_field, has_ip;
     uint64_t ip;
@@ -72,7 +74,7 @@ bool hexvalue(const json_t *v, uint64_t *out)
 static const char *demangled(struct frames_ctx *fc, const char *raw,
                              enum symtable_lang lang)
 {
-    size_t h = ((uintptr_t)raw >> 3) % MEMO_SIZE;
+    size_t h = ((uintptr_t)raw >> 3) & fc->memo_mask;
     struct memo_slot *slot = &fc->memo[h];
 
     if (!fc->r->demangle)
@@ -89,7 +91,7 @@ static const char *demangled(struct frames_ctx *fc, const char *raw,
 static void put_stable(struct frames_ctx *fc, struct jsonout *o, int *first,
                        const char *key, const char *s)
 {
-    struct text_slot *slot = &fc->texts[((uintptr_t)s >> 3) % MEMO_SIZE];
+    struct text_slot *slot = &fc->texts[((uintptr_t)s >> 3) & fc->memo_mask];
 
     jsonout_key(o, first, key);
     if (slot->s != s) {
@@ -288,24 +290,33 @@ static bool is_scan(const json_t *in)
     return t != NULL && (strcmp(t, "scan") == 0 || strcmp(t, "cfiscan") == 0);
 }
 
-/* Where each output frame's text starts in the thread's buffer. */
-struct marks {
+/* Where output frames go: straight into the answer, comma-separated, or
+ * (to be reversed for caller_first) into a buffer, with where each one
+ * starts in V. */
+struct sink {
+    struct jsonout *o;
+    bool marked;
     size_t *v, n, cap;
 };
 
-static void mark(struct marks *mk, size_t at)
+static void begin_frame(struct sink *k)
 {
-    if (mk->n == mk->cap) {
-        mk->cap = mk->cap ? mk->cap * 2 : 64;
-        mk->v = xreallocarray(mk->v, mk->cap, sizeof(*mk->v));
+    if (!k->marked) {
+        if (k->n++ > 0)
+            jsonout_raw(k->o, ",", 1);
+        return;
     }
-    mk->v[mk->n++] = at;
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 64;
+        k->v = xreallocarray(k->v, k->cap, sizeof(*k->v));
+    }
+    k->v[k->n++] = k->o->len;
 }
 
-static void symbolicate_frame(struct frames_ctx *fc, struct jsonout *o,
-                              struct marks *mk, size_t index,
-                              const json_t *in)
+static void symbolicate_frame(struct frames_ctx *fc, struct sink *k,
+                              size_t index, const json_t *in)
 {
+    struct jsonout *o = k->o;
     struct symtable_frame f[SYM_MAX_INLINE];
     uint64_t addr, lookup;
     struct module *m = frame_module(fc->mods, fc->nmods, in, &addr);
@@ -329,12 +340,12 @@ static void symbolicate_frame(struct frames_ctx *fc, struct jsonout *o,
         if (is_scan(in) && (strcmp(fail, "missing_symbol") == 0 ||
                             strcmp(fail, "unknown_image") == 0))
             return;
-        mark(mk, o->len);
+        begin_frame(k);
         frame_failed(o, fail, index, in, addr, m);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        mark(mk, o->len);
+        begin_frame(k);
         frame_ok(fc, o, index, in, m, lookup, &f[i], i + 1 == n);
     }
 }
@@ -369,11 +380,27 @@ static void registers(struct jsonout *o, int *first, const json_t *regs)
     free(keys);
 }
 
-/* FRAMES[0..N) in request order, or reversed for caller_first. */
-static const json_t *frame_at(const json_t *frames, size_t n, size_t i,
-                              bool reverse)
+/* The frames of a caller_first thread, reversed (inline expansions stay
+ * innermost first, so the reversal is by output frame). */
+static void frames_reversed(struct frames_ctx *fc, struct jsonout *out,
+                            const json_t *frames)
 {
-    return json_array_get(frames, reverse ? n - 1 - i : i);
+    size_t n = json_array_size(frames), i;
+    struct jsonout buf = {0};
+    struct sink k = {.o = &buf, .marked = true};
+
+    for (i = 0; i < n; i++)
+        symbolicate_frame(fc, &k, i, json_array_get(frames, n - 1 - i));
+    for (i = 0; i < k.n; i++) {
+        size_t at = k.n - 1 - i;
+        size_t end = at + 1 < k.n ? k.v[at + 1] : buf.len;
+
+        if (i > 0)
+            jsonout_raw(out, ",", 1);
+        jsonout_raw(out, buf.p + k.v[at], end - k.v[at]);
+    }
+    free(k.v);
+    free(buf.p);
 }
 
 static void thread_json(struct frames_ctx *fc, struct jsonout *out,
@@ -382,10 +409,8 @@ static void thread_json(struct frames_ctx *fc, struct jsonout *out,
     static const char *const keep[] = {"thread_id", "thread_name",
                                        "is_requesting"};
     const json_t *frames = json_object_get(thread, "frames"), *in;
-    size_t n = json_array_size(frames), i;
-    bool rev = fc->r->caller_first;
-    struct jsonout buf = {0};
-    struct marks mk = {0};
+    struct sink k = {.o = out};
+    size_t i;
     int first = 1;
 
     fc->has_ip = thread_ip(thread, &fc->ip);
@@ -393,8 +418,6 @@ static void thread_json(struct frames_ctx *fc, struct jsonout *out,
     json_array_foreach(frames, i, in)
         if (json_object_get(in, "adjust_instruction_addr") != NULL)
             fc->any_adjust_field = true;
-    for (i = 0; i < n; i++)
-        symbolicate_frame(fc, &buf, &mk, i, frame_at(frames, n, i, rev));
     jsonout_raw(out, "{", 1);
     for (i = 0; i < 3; i++)
         pass(out, &first, thread, keep[i]);
@@ -402,28 +425,31 @@ static void thread_json(struct frames_ctx *fc, struct jsonout *out,
         registers(out, &first, json_object_get(thread, "registers"));
     jsonout_key(out, &first, "frames");
     jsonout_raw(out, "[", 1);
-    for (i = 0; i < mk.n; i++) {
-        size_t k = rev ? mk.n - 1 - i : i;
-        size_t end = k + 1 < mk.n ? mk.v[k + 1] : buf.len;
-
-        if (i > 0)
-            jsonout_raw(out, ",", 1);
-        jsonout_raw(out, buf.p + mk.v[k], end - mk.v[k]);
-    }
+    if (fc->r->caller_first)
+        frames_reversed(fc, out, frames);
+    else
+        json_array_foreach(frames, i, in)
+            symbolicate_frame(fc, &k, i, in);
     jsonout_raw(out, "]}", 2);
-    free(mk.v);
-    free(buf.p);
 }
 
 void frames_write(struct jsonout *out, const struct symreq *r,
                   struct module *mods, size_t nmods)
 {
     struct frames_ctx fc = {.r = r, .mods = mods, .nmods = nmods};
+    size_t i, nframes = 0, size = MEMO_MIN;
     const json_t *st;
-    size_t i;
 
-    fc.memo = xcalloc(MEMO_SIZE, sizeof(*fc.memo));
-    fc.texts = xcalloc(MEMO_SIZE, sizeof(*fc.texts));
+    json_array_foreach(r->stacks, i, st)
+        nframes += json_array_size(json_object_get(st, "frames"));
+    /* a few hundred bytes per frame: grow once, not by doubling */
+    jsonout_reserve(out, nframes * 512);
+    /* small requests must not pay for clearing big tables */
+    while (size < MEMO_MAX && size < 2 * nframes)
+        size *= 2;
+    fc.memo_mask = size - 1;
+    fc.memo = xcalloc(size, sizeof(*fc.memo));
+    fc.texts = xcalloc(size, sizeof(*fc.texts));
     jsonout_raw(out, "[", 1);
     json_array_foreach(r->stacks, i, st) {
         if (i > 0)
@@ -431,7 +457,7 @@ void frames_write(struct jsonout *out, const struct symreq *r,
         thread_json(&fc, out, st);
     }
     jsonout_raw(out, "]", 1);
-    for (i = 0; i < MEMO_SIZE; i++) {
+    for (i = 0; i < size; i++) {
         free(fc.memo[i].dem);
         free(fc.texts[i].json);
     }
