@@ -87,13 +87,16 @@ static const char *demangled(struct frames_ctx *fc, const char *raw,
     return slot->dem ? slot->dem : raw;
 }
 
-/* "KEY":"S" for a string S that outlives the job. */
-static void put_stable(struct frames_ctx *fc, struct jsonout *o, int *first,
-                       const char *key, const char *s)
+/* Keys are literals: written pre-quoted, never scanned for escapes. */
+#define KEY(o, first, k) jsonout_keyq((o), (first), "\"" k "\":", \
+                                      sizeof("\"" k "\":") - 1)
+
+/* A string S that outlives the job, as JSON text. */
+static void stable_str(struct frames_ctx *fc, struct jsonout *o,
+                       const char *s)
 {
     struct text_slot *slot = &fc->texts[((uintptr_t)s >> 3) & fc->memo_mask];
 
-    jsonout_key(o, first, key);
     if (slot->s != s) {
         struct jsonout t = {0};
 
@@ -117,15 +120,47 @@ static struct module *module_at(struct module *m, size_t n, uint64_t addr)
     return best;
 }
 
-struct module *frame_module(struct module *mods, size_t nmods,
-                            const json_t *in, uint64_t *addr)
+/* The fields of a request frame the answer reads, found in one pass
+ * over its members instead of a hash lookup each. */
+struct frame_in {
+    const json_t *obj, *addr, *addr_mode, *adjust, *platform, *in_app,
+        *trust, *package;
+};
+
+static void frame_fields(const json_t *in, struct frame_in *fi)
 {
-    const char *mode = json_string_value(json_object_get(in, "addr_mode"));
+    const char *k;
+    json_t *v;
+
+    memset(fi, 0, sizeof(*fi));
+    fi->obj = in;
+    json_object_foreach((json_t *)in, k, v) {
+        if (strcmp(k, "instruction_addr") == 0)
+            fi->addr = v;
+        else if (strcmp(k, "addr_mode") == 0)
+            fi->addr_mode = v;
+        else if (strcmp(k, "adjust_instruction_addr") == 0)
+            fi->adjust = v;
+        else if (strcmp(k, "platform") == 0)
+            fi->platform = v;
+        else if (strcmp(k, "in_app") == 0)
+            fi->in_app = v;
+        else if (strcmp(k, "trust") == 0)
+            fi->trust = v;
+        else if (strcmp(k, "package") == 0)
+            fi->package = v;
+    }
+}
+
+static struct module *module_of(struct module *mods, size_t nmods,
+                                const struct frame_in *fi, uint64_t *addr)
+{
+    const char *mode = json_string_value(fi->addr_mode);
     unsigned long idx;
     char *end;
 
     *addr = 0;
-    hexvalue(json_object_get(in, "instruction_addr"), addr);
+    hexvalue(fi->addr, addr);
     if (mode != NULL && strncmp(mode, "rel:", 4) == 0) {
         idx = strtoul(mode + 4, &end, 10);
         if (*end != '\0' || idx >= nmods)
@@ -134,6 +169,15 @@ struct module *frame_module(struct module *mods, size_t nmods,
         return &mods[idx];
     }
     return module_at(mods, nmods, *addr);
+}
+
+struct module *frame_module(struct module *mods, size_t nmods,
+                            const json_t *in, uint64_t *addr)
+{
+    struct frame_in fi;
+
+    frame_fields(in, &fi);
+    return module_of(mods, nmods, &fi, addr);
 }
 
 /* Step back from a return address into the call (symbolic's
@@ -164,10 +208,10 @@ static bool thread_ip(const json_t *thread, uint64_t *ip)
  * crashing frame, unless a SIGILL/SIGBUS/SIGSEGV happened somewhere else
  * than the IP; a frame's adjust_instruction_addr decides for it, and its
  * mere presence on any frame makes "yes" the thread's default. */
-static bool wants_adjust(const struct frames_ctx *fc, const json_t *frame,
-                         size_t i, uint64_t addr)
+static bool wants_adjust(const struct frames_ctx *fc,
+                         const struct frame_in *fi, size_t i, uint64_t addr)
 {
-    const json_t *force = json_object_get(frame, "adjust_instruction_addr");
+    const json_t *force = fi->adjust;
     const struct symreq *r = fc->r;
     bool sig;
 
@@ -180,43 +224,28 @@ static bool wants_adjust(const struct frames_ctx *fc, const json_t *frame,
     return sig && fc->has_ip && fc->ip != addr;
 }
 
-static void put_str(struct jsonout *o, int *first, const char *key,
-                    const char *v)
-{
-    jsonout_key(o, first, key);
-    jsonout_str(o, v);
-}
-
-static void put_hex(struct jsonout *o, int *first, const char *key,
-                    uint64_t v)
-{
-    jsonout_key(o, first, key);
-    jsonout_hex(o, v);
-}
-
-static void pass(struct jsonout *o, int *first, const json_t *in,
-                 const char *key)
-{
-    const json_t *v = json_object_get(in, key);
-
-    if (v != NULL) {
-        jsonout_key(o, first, key);
-        jsonout_json(o, v);
-    }
-}
+/* "KEY":V for a value V the request had (none when NULL). */
+#define PASS(o, first, k, v)                                                \
+    do {                                                                    \
+        if ((v) != NULL) {                                                  \
+            KEY(o, first, k);                                               \
+            jsonout_json(o, v);                                             \
+        }                                                                   \
+    } while (0)
 
 static void frame_head(struct jsonout *o, int *first, const char *status,
                        size_t index)
 {
     jsonout_raw(o, "{", 1);
-    put_str(o, first, "status", status);
-    jsonout_key(o, first, "original_index");
+    KEY(o, first, "status");
+    jsonout_str(o, status);
+    KEY(o, first, "original_index");
     jsonout_uint(o, index);
 }
 
 /* A frame we could not symbolicate: what the client sent, normalised. */
 static void frame_failed(struct jsonout *o, const char *status, size_t index,
-                         const json_t *in, uint64_t addr,
+                         const struct frame_in *fi, uint64_t addr,
                          const struct module *m)
 {
     int first = 1;
@@ -225,12 +254,14 @@ static void frame_failed(struct jsonout *o, const char *status, size_t index,
 
     frame_head(o, &first, status, index);
     if (m == NULL || m->addr == 0)
-        pass(o, &first, in, "addr_mode");
-    put_hex(o, &first, "instruction_addr", addr);
-    if (m != NULL && m->ids.code_file != NULL &&
-        json_object_get(in, "package") == NULL)
-        put_str(o, &first, "package", m->ids.code_file);
-    json_object_foreach((json_t *)in, k, v) {
+        PASS(o, &first, "addr_mode", fi->addr_mode);
+    KEY(o, &first, "instruction_addr");
+    jsonout_hex(o, addr);
+    if (m != NULL && m->ids.code_file != NULL && fi->package == NULL) {
+        KEY(o, &first, "package");
+        jsonout_str(o, m->ids.code_file);
+    }
+    json_object_foreach((json_t *)fi->obj, k, v) {
         if (strcmp(k, "status") == 0 || strcmp(k, "original_index") == 0 ||
             strcmp(k, "instruction_addr") == 0 || strcmp(k, "addr_mode") == 0)
             continue;
@@ -241,7 +272,7 @@ static void frame_failed(struct jsonout *o, const char *status, size_t index,
 }
 
 static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
-                     const json_t *in, const struct module *m,
+                     const struct frame_in *fi, const struct module *m,
                      uint64_t lookup, const struct symtable_frame *f,
                      bool outermost)
 {
@@ -253,39 +284,50 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
     int first = 1;
 
     frame_head(o, &first, "symbolicated", index);
-    pass(o, &first, in, "platform");
+    PASS(o, &first, "platform", fi->platform);
     /* without an image address (WASM) addresses stay module-relative */
     if (m->addr == 0)
-        pass(o, &first, in, "addr_mode");
-    put_hex(o, &first, "instruction_addr", lookup);
-    pass(o, &first, in, "adjust_instruction_addr");
-    if (m->ids.code_file != NULL)
-        put_stable(fc, o, &first, "package", m->ids.code_file);
-    if (lname != NULL)
-        put_str(o, &first, "lang", lname);
-    put_stable(fc, o, &first, "symbol", f->function);
-    if (outermost)
-        put_hex(o, &first, "sym_addr", m->addr + f->sym_rva);
+        PASS(o, &first, "addr_mode", fi->addr_mode);
+    KEY(o, &first, "instruction_addr");
+    jsonout_hex(o, lookup);
+    PASS(o, &first, "adjust_instruction_addr", fi->adjust);
+    if (m->ids.code_file != NULL) {
+        KEY(o, &first, "package");
+        stable_str(fc, o, m->ids.code_file);
+    }
+    if (lname != NULL) {
+        KEY(o, &first, "lang");
+        jsonout_str(o, lname);
+    }
+    KEY(o, &first, "symbol");
+    stable_str(fc, o, f->function);
+    if (outermost) {
+        KEY(o, &first, "sym_addr");
+        jsonout_hex(o, m->addr + f->sym_rva);
+    }
     /* a demangled name is the memo's, which may be freed and its address
      * reused: not a stable string */
+    KEY(o, &first, "function");
     if (name == f->function)
-        put_stable(fc, o, &first, "function", name);
+        stable_str(fc, o, name);
     else
-        put_str(o, &first, "function", name);
+        jsonout_str(o, name);
     if (f->file != NULL && *f->file != '\0') {
-        put_stable(fc, o, &first, "filename", path_base(f->file));
-        put_stable(fc, o, &first, "abs_path", f->file);
+        KEY(o, &first, "filename");
+        stable_str(fc, o, path_base(f->file));
+        KEY(o, &first, "abs_path");
+        stable_str(fc, o, f->file);
     }
-    jsonout_key(o, &first, "lineno");
+    KEY(o, &first, "lineno");
     jsonout_uint(o, f->line);
-    pass(o, &first, in, "in_app");
-    pass(o, &first, in, "trust");
+    PASS(o, &first, "in_app", fi->in_app);
+    PASS(o, &first, "trust", fi->trust);
     jsonout_raw(o, "}", 1);
 }
 
-static bool is_scan(const json_t *in)
+static bool is_scan(const struct frame_in *fi)
 {
-    const char *t = json_string_value(json_object_get(in, "trust"));
+    const char *t = json_string_value(fi->trust);
 
     return t != NULL && (strcmp(t, "scan") == 0 || strcmp(t, "cfiscan") == 0);
 }
@@ -314,12 +356,12 @@ static void begin_frame(struct sink *k)
 }
 
 static void symbolicate_frame(struct frames_ctx *fc, struct sink *k,
-                              size_t index, const json_t *in)
+                              size_t index, const struct frame_in *in)
 {
     struct jsonout *o = k->o;
     struct symtable_frame f[SYM_MAX_INLINE];
     uint64_t addr, lookup;
-    struct module *m = frame_module(fc->mods, fc->nmods, in, &addr);
+    struct module *m = module_of(fc->mods, fc->nmods, in, &addr);
     const char *fail = NULL;
     size_t n = 0;
 
@@ -383,14 +425,14 @@ static void registers(struct jsonout *o, int *first, const json_t *regs)
 /* The frames of a caller_first thread, reversed (inline expansions stay
  * innermost first, so the reversal is by output frame). */
 static void frames_reversed(struct frames_ctx *fc, struct jsonout *out,
-                            const json_t *frames)
+                            const struct frame_in *fi, size_t n)
 {
-    size_t n = json_array_size(frames), i;
     struct jsonout buf = {0};
     struct sink k = {.o = &buf, .marked = true};
+    size_t i;
 
     for (i = 0; i < n; i++)
-        symbolicate_frame(fc, &k, i, json_array_get(frames, n - 1 - i));
+        symbolicate_frame(fc, &k, i, &fi[n - 1 - i]);
     for (i = 0; i < k.n; i++) {
         size_t at = k.n - 1 - i;
         size_t end = at + 1 < k.n ? k.v[at + 1] : buf.len;
@@ -409,28 +451,38 @@ static void thread_json(struct frames_ctx *fc, struct jsonout *out,
     static const char *const keep[] = {"thread_id", "thread_name",
                                        "is_requesting"};
     const json_t *frames = json_object_get(thread, "frames"), *in;
+    size_t n = json_array_size(frames), i;
+    struct frame_in *fi = xcalloc(n + 1, sizeof(*fi));
     struct sink k = {.o = out};
-    size_t i;
     int first = 1;
 
     fc->has_ip = thread_ip(thread, &fc->ip);
     fc->any_adjust_field = false;
-    json_array_foreach(frames, i, in)
-        if (json_object_get(in, "adjust_instruction_addr") != NULL)
+    json_array_foreach(frames, i, in) {
+        frame_fields(in, &fi[i]);
+        if (fi[i].adjust != NULL)
             fc->any_adjust_field = true;
+    }
     jsonout_raw(out, "{", 1);
-    for (i = 0; i < 3; i++)
-        pass(out, &first, thread, keep[i]);
+    for (i = 0; i < 3; i++) {
+        const json_t *v = json_object_get(thread, keep[i]);
+
+        if (v != NULL) {
+            jsonout_key(out, &first, keep[i]);
+            jsonout_json(out, v);
+        }
+    }
     if (json_object_size(json_object_get(thread, "registers")) > 0)
         registers(out, &first, json_object_get(thread, "registers"));
-    jsonout_key(out, &first, "frames");
+    KEY(out, &first, "frames");
     jsonout_raw(out, "[", 1);
     if (fc->r->caller_first)
-        frames_reversed(fc, out, frames);
+        frames_reversed(fc, out, fi, n);
     else
-        json_array_foreach(frames, i, in)
-            symbolicate_frame(fc, &k, i, in);
+        for (i = 0; i < n; i++)
+            symbolicate_frame(fc, &k, i, &fi[i]);
     jsonout_raw(out, "]}", 2);
+    free(fi);
 }
 
 void frames_write(struct jsonout *out, const struct symreq *r,

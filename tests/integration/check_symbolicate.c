@@ -906,10 +906,11 @@ START_TEST(test_pending_poll_any_worker)
 }
 END_TEST
 
-/* The names in DIR's job directory but uploads, sorted, one per line. */
+/* The results in DIR's job directory, sorted, one per line (not running
+ * marks: the job thread drops one just after the result appears). */
 static char *job_files(const char *dir)
 {
-    char *cmd = xasprintf("ls '%s/.Symsrvd/requests' | grep -v upload", dir);
+    char *cmd = xasprintf("ls '%s/.Symsrvd/requests' | grep '[.]json$'", dir);
     FILE *f = popen(cmd, "r");
     char *text = xcalloc(1, 4096);
 

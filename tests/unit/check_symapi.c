@@ -155,6 +155,45 @@ START_TEST(test_jsonout_escapes)
 }
 END_TEST
 
+/* Values from a request come back as json_dumps() would write them,
+ * whichever path writes them; literal keys join like escaped ones. */
+START_TEST(test_jsonout_json_values)
+{
+    static const char *const values[] = {
+        "\"plain\"", "\"q\\\"b\\\\s\\n\\u0000z\"", "\"\u00e9\u4e2d\"", "0",
+        "9223372036854775807", "-5", "1.5", "true", "false", "null",
+        "[1,\"a\"]", "{\"k\":{\"l\":[]}}"};
+    struct jsonout o = {0};
+    size_t len;
+    char *text;
+    int first = 1;
+
+    for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+        json_t *v = json_loads(values[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL), *back;
+
+        ck_assert_ptr_nonnull(v);
+        jsonout_json(&o, v);
+        text = jsonout_take(&o, &len);
+        back = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        ck_assert_msg(back != NULL && json_equal(back, v), "%s -> %s",
+                      values[i], text);
+        ck_assert_uint_eq(len, strlen(text)); /* a NUL is escaped */
+        json_decref(back);
+        json_decref(v);
+        free(text);
+    }
+    jsonout_raw(&o, "{", 1);
+    jsonout_keyq(&o, &first, "\"a\":", 4);
+    jsonout_uint(&o, 1);
+    jsonout_keyq(&o, &first, "\"b\":", 4);
+    jsonout_json(&o, NULL);
+    jsonout_raw(&o, "}", 1);
+    text = jsonout_take(&o, &len);
+    ck_assert_str_eq(text, "{\"a\":1,\"b\":null}");
+    free(text);
+}
+END_TEST
+
 /* Count the files in DIR's job directory. */
 static unsigned job_files(const char *dir)
 {
@@ -405,6 +444,7 @@ int main(void)
     tcase_add_test(tc, test_addr_public);
     tcase_add_test(tc, test_sources_parse);
     tcase_add_test(tc, test_jsonout_escapes);
+    tcase_add_test(tc, test_jsonout_json_values);
     tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
