@@ -12,10 +12,11 @@
  * run on a job thread (at most [symbolicate] max_jobs per worker, else
  * 503).  The connection is suspended until the job is done (its result
  * then comes from memory) or the request's timeout passes (the job is
- * then exposed, see symjob.h, and "pending" sent).  One waiter thread per
- * worker resumes suspended connections: it wakes when a job of this
- * worker finishes and every WAIT_POLL_MS to notice jobs of other workers
- * (a poll may land on any worker), and sweeps old results.
+ * then exposed, see symjob.h, and "pending" sent).  The job thread
+ * resumes its starter; one waiter thread per worker resumes the others:
+ * it wakes when an exposed job of this worker finishes and every
+ * WAIT_POLL_MS to notice deadlines and jobs of other workers (a poll may
+ * land on any worker), and sweeps old results.
  */
 #include "symsrvd_config.h"
 
@@ -210,7 +211,9 @@ static enum MHD_Result wait_job(struct req *r, uint64_t deadline_ms)
 
     r->deadline_ms = deadline_ms;
     pthread_mutex_lock(&a->lock);
-    if (a->stop) {
+    /* asked again under the lock wake_starter() takes: a job that ended
+     * since is answered now, one that ends later finds R in the list */
+    if (a->stop || !job_pending(a, r)) {
         pthread_mutex_unlock(&a->lock);
         return answer_job(r);
     }
@@ -247,6 +250,24 @@ static void wake_ready(struct api *a, bool all)
             MHD_resume_connection(r->conn);
         } else {
             pp = &r->wnext;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* The job ID just finished: resume the request that started it, if it
+ * waits (a thread hop less than through the waiter). */
+static void wake_starter(struct api *a, const char *id)
+{
+    struct req **pp, *r;
+
+    pthread_mutex_lock(&a->lock);
+    for (pp = &a->waiting; (r = *pp) != NULL; pp = &r->wnext) {
+        if (r->job_own && strcmp(r->job_id, id) == 0) {
+            *pp = r->wnext;
+            r->wnext = NULL;
+            MHD_resume_connection(r->conn);
+            break;
         }
     }
     pthread_mutex_unlock(&a->lock);
@@ -289,6 +310,7 @@ static void run_job(struct api *a, struct job *j)
     mdjob_free(j->md);
     if (symjob_finish(a->jobs, j->id, text, len) < 0)
         log_warn("request %s: cannot write the result", j->id);
+    wake_starter(a, j->id);
     free(j);
 }
 

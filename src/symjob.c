@@ -199,6 +199,8 @@ int symjob_finish(struct symjobs *js, const char *id, char *text,
 
     pthread_mutex_lock(&js->lock);
     pp = local_find(js, id);
+    /* only polls of an exposed job wait in symjob_wait(); the starter of
+     * another is resumed by the caller */
     if (pp != NULL && !(*pp)->exposed) {
         (*pp)->done = true;
         (*pp)->text = text;
@@ -220,8 +222,10 @@ int symjob_finish(struct symjobs *js, const char *id, char *text,
     free(text);
     pthread_mutex_lock(&js->lock);
     js->running--;
-    js->finished++;
-    pthread_cond_broadcast(&js->changed);
+    if (l != NULL) {
+        js->finished++;
+        pthread_cond_broadcast(&js->changed);
+    }
     pthread_mutex_unlock(&js->lock);
     return rc;
 }

@@ -47,9 +47,9 @@ void symjob_close(struct symjobs *js); /* NULL-safe */
 int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1]);
 
 /* ID is done and TEXT[0..LEN) (heap; taken) is its result: kept for
- * symjob_collect(), or, when the job was exposed, published as its file
- * and its running mark dropped.  Frees the slot and wakes symjob_wait()
- * callers.  0 or -errno (the slot is freed in any case). */
+ * symjob_collect(), or, when the job was exposed, published as its file,
+ * its running mark dropped and symjob_wait() callers woken.  Frees the
+ * slot.  0 or -errno (the slot is freed in any case). */
 int symjob_finish(struct symjobs *js, const char *id, char *text,
                   size_t len);
 
@@ -77,7 +77,8 @@ enum symjob_state symjob_state(struct symjobs *js, const char *id);
 int symjob_open_result(struct symjobs *js, const char *id, int *fd,
                        uint64_t *size);
 
-/* Sleep until a job of this process finishes or TIMEOUT_MS pass. */
+/* Sleep until an exposed job of this process finishes or TIMEOUT_MS
+ * pass. */
 void symjob_wait(struct symjobs *js, unsigned timeout_ms);
 
 /* Jobs of this process still running. */
