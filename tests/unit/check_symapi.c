@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ckrun.h"
+#include "jsonin.h"
 #include "jsonout.h"
 #include "stabcache.h"
 #include "symjob.h"
@@ -152,6 +153,75 @@ START_TEST(test_jsonout_escapes)
                      "a\"b\\c\n\x01 d:\\\\x");
     json_decref(back);
     free(text);
+}
+END_TEST
+
+/* jsonin accepts what json_loadb(JSON_REJECT_DUPLICATES) accepts and
+ * builds equal values. */
+START_TEST(test_jsonin_like_jansson)
+{
+    static const char *const texts[] = {
+        "{}", "[]", " \t\r\n{ } ", "{\"a\":1}", "[1,2,3]", "{\"a\":[{}]}",
+        "[\"plain\",\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t\"]",
+        "[\"\\u00e9\\u4E2D\\ud83d\\ude00\"]", "[\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"]",
+        "[0,-0,1,-1,9223372036854775807,-9223372036854775808]",
+        "[9223372036854775808]", "[-9223372036854775809]",
+        "[1.5,-0.25,1e3,1E-3,2.5e+10,1e400,1e-400,0.0]",
+        "[01]", "[-]", "[1.]", "[.5]", "[1e]", "[1e+]", "[+1]", "[0x10]",
+        "[true,false,null]", "[tru]", "[truex]", "[nul]", "[True]",
+        "{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":{\"a\":2}}",
+        "{\"a\\u0062\":1,\"ab\":2}", "{\"\\u00e9\":1}",
+        "[\"\\u0000\"]", "{\"\\u0000\":1}", "[\"\\ud800\"]", "[\"\\udc00\"]",
+        "[\"\\ud800\\u0041\"]", "[\"\\ud800x\"]", "[\"\\x\"]", "[\"\\u12\"]",
+        "[\"\\u12G4\"]", "[\"a\nb\"]", "[\"a\x01\"]", "[\"\xc0\x80\"]",
+        "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xe4\xb8\"]",
+        "[\"\x80\"]", "[\"\xff\"]", "\xef\xbb\xbf{}", "", " ", "1", "\"s\"",
+        "null", "{", "[", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}",
+        "{\"a\":1,}", "{,}", "[1 2]", "{\"a\":1 \"b\":2}", "[] []", "[]x",
+        "[\"unterminated", "[\"ok\"", "{\"k\":\"v\"", "[1e5x]", "[-01]",
+        "[\"\\", "[\"\\u", "[\"a\\\"", "{\"a\":[1,{\"b\":[true,{\"c\":null}]}]}",
+    };
+    char err[256];
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+        json_error_t je;
+        json_t *want = json_loadb(texts[i], strlen(texts[i]),
+                                  JSON_REJECT_DUPLICATES, &je);
+        json_t *got = jsonin_parse(texts[i], strlen(texts[i]), err,
+                                   sizeof(err));
+
+        ck_assert_msg((want == NULL) == (got == NULL),
+                      "case %zu \"%s\": jansson %s, jsonin %s", i, texts[i],
+                      want ? "accepts" : je.text, got ? "accepts" : err);
+        ck_assert_msg(want == NULL || json_equal(want, got),
+                      "case %zu \"%s\": values differ", i, texts[i]);
+        if (got == NULL)
+            ck_assert_ptr_nonnull(strstr(err, " at line "));
+        json_decref(want);
+        json_decref(got);
+    }
+}
+END_TEST
+
+/* Nesting deeper than jansson's bound is refused, up to it accepted; the
+ * position of an error is counted in lines and columns. */
+START_TEST(test_jsonin_depth_and_position)
+{
+    size_t n = JSON_PARSER_MAX_DEPTH + 1;
+    char *deep = xmalloc(2 * n + 1), err[256];
+    json_t *v;
+
+    memset(deep, '[', n);
+    memset(deep + n, ']', n);
+    deep[2 * n] = '\0';
+    ck_assert_ptr_null(jsonin_parse(deep, 2 * n, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "depth"));
+    v = jsonin_parse(deep + 1, 2 * n - 2, err, sizeof(err));
+    ck_assert_ptr_nonnull(v);
+    json_decref(v);
+    free(deep);
+    ck_assert_ptr_null(jsonin_parse("{\n  \"a\": x}", 11, err, sizeof(err)));
+    ck_assert_str_eq(err, "invalid token at line 2 column 8");
 }
 END_TEST
 
@@ -444,6 +514,8 @@ int main(void)
     tcase_add_test(tc, test_addr_public);
     tcase_add_test(tc, test_sources_parse);
     tcase_add_test(tc, test_jsonout_escapes);
+    tcase_add_test(tc, test_jsonin_like_jansson);
+    tcase_add_test(tc, test_jsonin_depth_and_position);
     tcase_add_test(tc, test_jsonout_json_values);
     tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
