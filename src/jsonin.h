@@ -10,6 +10,8 @@
  * \u0000, no lone surrogates, integers that fit json_int_t, reals that
  * do not overflow, at most 2048 levels, no duplicate keys) and gives
  * equal values (json_equal()); tests/fuzz/fuzz_jsonin.c holds it to that.
+ * One difference: jansson skips a NUL byte right after a number or a
+ * literal ("[1\0]"); jsonin refuses it, as RFC 8259 does.
  *
  * THREADS.  Any thread; no state.
  */
