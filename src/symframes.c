@@ -17,36 +17,37 @@
 #include "fileio.h"
 #include "jsonout.h"
 #include "stabcache.h"
+#include "strmemo.h"
 #include "symbolicate_int.h"
 #include "table/symtable.h"
 #include "xalloc.h"
 
 #define SYM_MAX_INLINE 64
-#define MEMO_MAX 4096 /* demangled names remembered per job, at most */
+#define MEMO_MAX 4096 /* texts remembered per job, at most */
 #define MEMO_MIN 64
 
-/* Demangled names by the address of the raw name: table strings stay put
- * while the job holds the table, and a stack repeats its functions. */
-struct memo_slot {
-    const char *raw;
-    char *dem; /* NULL: not mangled */
-};
+/* Which text of a name: as it is, or demangled as language
+ * TEXT_DEMANGLED + lang. */
+enum { TEXT_RAW = 0, TEXT_DEMANGLED = 1 };
 
-/* Strings as JSON text, by the address of the string: only for strings
- * that stay put for the whole job (the tables' and the request's). */
+/* Strings as JSON text, by the address of the string and the kind: only
+ * for strings that stay put for the whole job (the tables' and the
+ * request's).  A stack repeats its functions; in front of the tables'
+ * own memos (struct stab's texts), which make later requests cheap. */
 struct text_slot {
     const char *s;
-    char *json; /* quoted and escaped */
+    unsigned kind;
+    const char *json; /* quoted and escaped */
     size_t len;
+    bool owned; /* else the table's memo holds it */
 };
 
 struct frames_ctx {
     const struct symreq *r;
     struct module *mods;
     size_t nmods;
-    struct memo_slot *memo;
     struct text_slot *texts;
-    size_t memo_mask; /* the two tables' size - 1 */
+    size_t memo_mask; /* texts' size - 1 */
     /* per thread */
     bool any_adjust_field, has_ip;
     uint64_t ip;
@@ -71,39 +72,54 @@ bool hexvalue(const json_t *v, uint64_t *out)
     return errno == 0 && *end == '\0' && end != s;
 }
 
-static const char *demangled(struct frames_ctx *fc, const char *raw,
-                             enum symtable_lang lang)
-{
-    size_t h = ((uintptr_t)raw >> 3) & fc->memo_mask;
-    struct memo_slot *slot = &fc->memo[h];
-
-    if (!fc->r->demangle)
-        return raw;
-    if (slot->raw != raw) {
-        free(slot->dem);
-        slot->raw = raw;
-        slot->dem = demangle_name(raw, lang);
-    }
-    return slot->dem ? slot->dem : raw;
-}
-
 /* Keys are literals: written pre-quoted, never scanned for escapes. */
 #define KEY(o, first, k) jsonout_keyq((o), (first), "\"" k "\":", \
                                       sizeof("\"" k "\":") - 1)
 
-/* A string S that outlives the job, as JSON text. */
-static void stable_str(struct frames_ctx *fc, struct jsonout *o,
-                       const char *s)
+/* The JSON text of KIND of S. */
+static char *make_text(const char *s, unsigned kind, size_t *len)
 {
-    struct text_slot *slot = &fc->texts[((uintptr_t)s >> 3) & fc->memo_mask];
+    char *dem = kind >= TEXT_DEMANGLED
+                    ? demangle_name(s, (enum symtable_lang)(kind -
+                                                            TEXT_DEMANGLED))
+                    : NULL;
+    struct jsonout t = {0};
 
-    if (slot->s != s) {
-        struct jsonout t = {0};
+    jsonout_str(&t, dem != NULL ? dem : s);
+    free(dem);
+    return jsonout_take(&t, len);
+}
 
-        jsonout_str(&t, s);
-        free(slot->json);
+/* KIND of a string S that outlives the job, as JSON text; S is one of
+ * table T's strings, or T is NULL. */
+static void put_text(struct frames_ctx *fc, struct jsonout *o,
+                     const struct stab *t, const char *s, unsigned kind)
+{
+    struct text_slot *slot =
+        &fc->texts[(((uintptr_t)s >> 3) + kind) & fc->memo_mask];
+
+    if (slot->s != s || slot->kind != kind) {
+        size_t len = 0;
+        const char *json = t != NULL ? strmemo_get(t->texts, s, kind, &len)
+                                     : NULL;
+        char *made;
+
+        if (slot->owned)
+            free((char *)slot->json);
+        slot->owned = false;
+        if (json == NULL) {
+            made = make_text(s, kind, &len);
+            json = t != NULL ? strmemo_put(t->texts, s, kind, made, len)
+                             : NULL;
+            if (json == NULL) { /* no table, or its memo is full */
+                json = made;
+                slot->owned = true;
+            }
+        }
         slot->s = s;
-        slot->json = jsonout_take(&t, &slot->len);
+        slot->kind = kind;
+        slot->json = json;
+        slot->len = len;
     }
     jsonout_raw(o, slot->json, slot->len);
 }
@@ -280,7 +296,7 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
                                   ? f->lang
                                   : demangle_guess_lang(f->function);
     const char *lname = symtable_lang_name(lang);
-    const char *name = demangled(fc, f->function, lang);
+    const struct stab *t = m->stab;
     int first = 1;
 
     frame_head(o, &first, "symbolicated", index);
@@ -293,30 +309,26 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
     PASS(o, &first, "adjust_instruction_addr", fi->adjust);
     if (m->ids.code_file != NULL) {
         KEY(o, &first, "package");
-        stable_str(fc, o, m->ids.code_file);
+        put_text(fc, o, NULL, m->ids.code_file, TEXT_RAW);
     }
     if (lname != NULL) {
         KEY(o, &first, "lang");
         jsonout_str(o, lname);
     }
     KEY(o, &first, "symbol");
-    stable_str(fc, o, f->function);
+    put_text(fc, o, t, f->function, TEXT_RAW);
     if (outermost) {
         KEY(o, &first, "sym_addr");
         jsonout_hex(o, m->addr + f->sym_rva);
     }
-    /* a demangled name is the memo's, which may be freed and its address
-     * reused: not a stable string */
     KEY(o, &first, "function");
-    if (name == f->function)
-        stable_str(fc, o, name);
-    else
-        jsonout_str(o, name);
+    put_text(fc, o, t, f->function,
+             fc->r->demangle ? TEXT_DEMANGLED + (unsigned)lang : TEXT_RAW);
     if (f->file != NULL && *f->file != '\0') {
         KEY(o, &first, "filename");
-        stable_str(fc, o, path_base(f->file));
+        put_text(fc, o, t, path_base(f->file), TEXT_RAW);
         KEY(o, &first, "abs_path");
-        stable_str(fc, o, f->file);
+        put_text(fc, o, t, f->file, TEXT_RAW);
     }
     KEY(o, &first, "lineno");
     jsonout_uint(o, f->line);
@@ -497,10 +509,9 @@ void frames_write(struct jsonout *out, const struct symreq *r,
     /* a few hundred bytes per frame: grow once, not by doubling */
     jsonout_reserve(out, nframes * 512);
     /* small requests must not pay for clearing big tables */
-    while (size < MEMO_MAX && size < 2 * nframes)
+    while (size < MEMO_MAX && size < 4 * nframes)
         size *= 2;
     fc.memo_mask = size - 1;
-    fc.memo = xcalloc(size, sizeof(*fc.memo));
     fc.texts = xcalloc(size, sizeof(*fc.texts));
     jsonout_raw(out, "[", 1);
     json_array_foreach(r->stacks, i, st) {
@@ -509,10 +520,8 @@ void frames_write(struct jsonout *out, const struct symreq *r,
         thread_json(&fc, out, st);
     }
     jsonout_raw(out, "]", 1);
-    for (i = 0; i < size; i++) {
-        free(fc.memo[i].dem);
-        free(fc.texts[i].json);
-    }
-    free(fc.memo);
+    for (i = 0; i < size; i++)
+        if (fc.texts[i].owned)
+            free((char *)fc.texts[i].json);
     free(fc.texts);
 }

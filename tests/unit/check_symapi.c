@@ -25,6 +25,7 @@
 #include "jsonout.h"
 #include "stabcache.h"
 #include "symjob.h"
+#include "strmemo.h"
 #include "symsource.h"
 #include "table/symtable.h"
 #include "testutil.h"
@@ -222,6 +223,35 @@ START_TEST(test_jsonin_depth_and_position)
     free(deep);
     ck_assert_ptr_null(jsonin_parse("{\n  \"a\": x}", 11, err, sizeof(err)));
     ck_assert_str_eq(err, "invalid token at line 2 column 8");
+}
+END_TEST
+
+/* strmemo: what was put is got back, by address and kind; the first put
+ * of two wins; a full memo refuses and leaves the text to the caller. */
+START_TEST(test_strmemo)
+{
+    static const char names[3][8] = {"a", "b", "c"};
+    struct strmemo *m = strmemo_new(64);
+    char *t = xstrdup("\"a\""), *big;
+    const char *got;
+    size_t len = 0;
+
+    ck_assert_ptr_null(strmemo_get(m, names[0], 0, &len));
+    ck_assert_ptr_eq(strmemo_put(m, names[0], 0, t, 3), t);
+    got = strmemo_get(m, names[0], 0, &len);
+    ck_assert_ptr_eq(got, t);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_ptr_null(strmemo_get(m, names[0], 1, &len));
+    ck_assert_ptr_eq(strmemo_put(m, names[0], 0, xstrdup("x"), 1), t);
+    for (unsigned k = 1; k < 600; k++) /* past the first table size */
+        ck_assert_ptr_nonnull(
+            strmemo_put(m, names[1 + k % 2], k, xstrdup(""), 0));
+    ck_assert_ptr_eq(strmemo_get(m, names[0], 0, &len), t);
+    ck_assert_ptr_nonnull(strmemo_get(m, names[2], 599, &len));
+    big = xcalloc(1, 100);
+    ck_assert_ptr_null(strmemo_put(m, names[1], 1000, big, 100));
+    free(big);
+    strmemo_free(m);
 }
 END_TEST
 
@@ -517,6 +547,7 @@ int main(void)
     tcase_add_test(tc, test_jsonin_like_jansson);
     tcase_add_test(tc, test_jsonin_depth_and_position);
     tcase_add_test(tc, test_jsonout_json_values);
+    tcase_add_test(tc, test_strmemo);
     tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
