@@ -7,6 +7,7 @@
  */
 #include "symsrvd_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -53,23 +54,62 @@ struct frames_ctx {
     uint64_t ip;
 };
 
+/* "0x" and 1 to 16 hex digits, the form nearly every address comes in,
+ * without strtoull()'s locale and base handling; false for anything
+ * else, which hexvalue() leaves to strtoull(). */
+static bool plain_hex(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        return false;
+    for (i = 2; s[i] != '\0'; i++) {
+        char c = s[i];
+        unsigned d;
+
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return false;
+        if (i >= 18)
+            return false; /* 17 digits or more: strtoull() decides */
+        v = v << 4 | d;
+    }
+    if (i == 2)
+        return false;
+    *out = v;
+    return true;
+}
+
 bool hexvalue(const json_t *v, uint64_t *out)
 {
     const char *s = json_string_value(v);
     char *end;
+    bool hex;
 
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *out = (uint64_t)json_integer_value(v);
         return true;
     }
-    if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+    if (s == NULL)
+        return false;
+    if (plain_hex(s, out))
+        return true;
+    hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    if (hex)
+        s += 2;
+    /* digits only: strtoull() would skip blanks and take a sign, and
+     * "0x" alone must not read as 0 */
+    if (!isxdigit((unsigned char)*s))
         return false;
     errno = 0;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        *out = strtoull(s + 2, &end, 16);
-    else
-        *out = strtoull(s, &end, 10);
-    return errno == 0 && *end == '\0' && end != s;
+    *out = strtoull(s, &end, hex ? 16 : 10);
+    return errno == 0 && *end == '\0';
 }
 
 /* Keys are literals: written pre-quoted, never scanned for escapes. */

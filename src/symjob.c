@@ -105,6 +105,7 @@ bool symjob_valid_id(const char *id)
 
 static void new_id(char id[SYMJOB_ID_LEN + 1])
 {
+    static const char hex[] = "0123456789abcdef";
     uint8_t b[16];
     size_t off = 0;
 
@@ -115,9 +116,10 @@ static void new_id(char id[SYMJOB_ID_LEN + 1])
     for (size_t i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             id[off++] = '-';
-        snprintf(id + off, 3, "%02x", b[i]);
-        off += 2;
+        id[off++] = hex[b[i] >> 4];
+        id[off++] = hex[b[i] & 15];
     }
+    id[off] = '\0';
 }
 
 static void job_path(const struct symjobs *js, const char *id,

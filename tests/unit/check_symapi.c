@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "stabcache.h"
 #include "symjob.h"
 #include "strmemo.h"
+#include "symbolicate_int.h"
 #include "symsource.h"
 #include "table/symtable.h"
 #include "testutil.h"
@@ -252,6 +254,49 @@ START_TEST(test_strmemo)
     ck_assert_ptr_null(strmemo_put(m, names[1], 1000, big, 100));
     free(big);
     strmemo_free(m);
+}
+END_TEST
+
+/* Addresses as Symbolicator's HexValue reads them; the plain "0x..."
+ * fast path agrees with strtoull() on every edge. */
+START_TEST(test_hexvalue)
+{
+    static const struct {
+        const char *json;
+        bool ok;
+        uint64_t v;
+    } cases[] = {
+        {"\"0x0\"", true, 0},
+        {"\"0x401902\"", true, 0x401902},
+        {"\"0XaBcDeF\"", true, 0xabcdef},
+        {"\"0xffffffffffffffff\"", true, UINT64_MAX},
+        {"\"0x00000000000000001\"", true, 1},
+        {"\"0x10000000000000000\"", false, 0},
+        {"\"0x\"", false, 0},
+        {"\"0x 1\"", false, 0},
+        {"\" 12\"", false, 0},
+        {"\"12a\"", false, 0},
+        {"\"0xg1\"", false, 0},
+        {"\"0x1g\"", false, 0},
+        {"\"4198658\"", true, 4198658},
+        {"\"-1\"", false, 0},
+        {"\"\"", false, 0},
+        {"12", true, 12},
+        {"-12", false, 0},
+        {"1.5", false, 0},
+        {"null", false, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        json_t *j = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
+        uint64_t v = 0;
+
+        ck_assert_ptr_nonnull(j);
+        ck_assert_msg(hexvalue(j, &v) == cases[i].ok, "%s", cases[i].json);
+        if (cases[i].ok)
+            ck_assert_msg(v == cases[i].v, "%s: %" PRIx64, cases[i].json, v);
+        json_decref(j);
+    }
 }
 END_TEST
 
@@ -548,6 +593,7 @@ int main(void)
     tcase_add_test(tc, test_jsonin_depth_and_position);
     tcase_add_test(tc, test_jsonout_json_values);
     tcase_add_test(tc, test_strmemo);
+    tcase_add_test(tc, test_hexvalue);
     tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
