@@ -299,35 +299,6 @@ static json_t *literal(struct parser *ps, const char *word, size_t n,
     return v;
 }
 
-static json_t *array(struct parser *ps)
-{
-    json_t *a = json_array(), *v;
-
-    ps->p++;
-    skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == ']') {
-        ps->p++;
-        return a;
-    }
-    for (;;) {
-        if ((v = value(ps)) == NULL)
-            break;
-        json_array_append_new(a, v);
-        skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == ']') {
-            ps->p++;
-            return a;
-        }
-        if (ps->p >= ps->end || *ps->p != ',') {
-            fail(ps, "',' or ']' expected");
-            break;
-        }
-        ps->p++;
-    }
-    json_decref(a);
-    return NULL;
-}
-
 /* One "key": value member of O; false on error. */
 static bool member(struct parser *ps, json_t *o)
 {
@@ -360,31 +331,41 @@ static bool member(struct parser *ps, json_t *o)
     return v != NULL;
 }
 
-static json_t *object(struct parser *ps)
+/* One value of array A; false on error. */
+static bool element(struct parser *ps, json_t *a)
 {
-    json_t *o = json_object();
+    json_t *v = value(ps);
 
+    if (v != NULL)
+        json_array_append_new(a, v);
+    return v != NULL;
+}
+
+/* The array or object C whose opening bracket is at ps->p: ITEMs
+ * separated by ',' up to CLOSE. */
+static json_t *container(struct parser *ps, json_t *c, char close,
+                         bool (*item)(struct parser *, json_t *),
+                         const char *expected)
+{
     ps->p++;
     skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == '}') {
+    if (ps->p < ps->end && *ps->p == close) {
         ps->p++;
-        return o;
+        return c;
     }
-    for (;;) {
-        if (!member(ps, o))
-            break;
+    while (item(ps, c)) {
         skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == '}') {
+        if (ps->p < ps->end && *ps->p == close) {
             ps->p++;
-            return o;
+            return c;
         }
         if (ps->p >= ps->end || *ps->p != ',') {
-            fail(ps, "',' or '}' expected");
+            fail(ps, expected);
             break;
         }
         ps->p++;
     }
-    json_decref(o);
+    json_decref(c);
     return NULL;
 }
 
@@ -404,7 +385,12 @@ static json_t *value(struct parser *ps)
     case '[':
         if (++ps->depth > JSONIN_MAX_DEPTH)
             return fail(ps, "maximum parsing depth reached");
-        v = *ps->p == '{' ? object(ps) : array(ps);
+        if (*ps->p == '{')
+            v = container(ps, json_object(), '}', member,
+                          "',' or '}' expected");
+        else
+            v = container(ps, json_array(), ']', element,
+                          "',' or ']' expected");
         ps->depth--;
         return v;
     case 't':

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,26 +186,30 @@ struct frame_in {
 
 static void frame_fields(const json_t *in, struct frame_in *fi)
 {
+    static const struct {
+        const char *key;
+        size_t off;
+    } fields[] = {
+        {"instruction_addr", offsetof(struct frame_in, addr)},
+        {"addr_mode", offsetof(struct frame_in, addr_mode)},
+        {"adjust_instruction_addr", offsetof(struct frame_in, adjust)},
+        {"platform", offsetof(struct frame_in, platform)},
+        {"in_app", offsetof(struct frame_in, in_app)},
+        {"trust", offsetof(struct frame_in, trust)},
+        {"package", offsetof(struct frame_in, package)},
+    };
     const char *k;
     json_t *v;
 
     memset(fi, 0, sizeof(*fi));
     fi->obj = in;
     json_object_foreach((json_t *)in, k, v) {
-        if (strcmp(k, "instruction_addr") == 0)
-            fi->addr = v;
-        else if (strcmp(k, "addr_mode") == 0)
-            fi->addr_mode = v;
-        else if (strcmp(k, "adjust_instruction_addr") == 0)
-            fi->adjust = v;
-        else if (strcmp(k, "platform") == 0)
-            fi->platform = v;
-        else if (strcmp(k, "in_app") == 0)
-            fi->in_app = v;
-        else if (strcmp(k, "trust") == 0)
-            fi->trust = v;
-        else if (strcmp(k, "package") == 0)
-            fi->package = v;
+        for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
+            if (strcmp(k, fields[i].key) == 0) {
+                *(const json_t **)((char *)fi + fields[i].off) = v;
+                break;
+            }
+        }
     }
 }
 
