@@ -295,6 +295,7 @@ static void *waiter_main(void *arg)
 
 /* --- jobs ----------------------------------------------------------------- */
 
+/* Run J and publish its result; J is freed. */
 static void run_job(struct api *a, struct job *j)
 {
     size_t len = 0;
@@ -310,12 +311,12 @@ static void run_job(struct api *a, struct job *j)
     mdjob_free(j->md);
     if (symjob_finish(a->jobs, j->id, text, len) < 0)
         log_warn("request %s: cannot write the result", j->id);
-    wake_starter(a, j->id);
     free(j);
 }
 
 /* The next queued job, waiting up to IDLE_THREAD_MS for one; NULL when
- * the thread should end.  a->lock held. */
+ * the thread should end.  a->lock held; the caller counts among the
+ * idle threads until it has a job. */
 static struct job *next_job(struct api *a)
 {
     struct timespec until;
@@ -323,39 +324,44 @@ static struct job *next_job(struct api *a)
 
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += IDLE_THREAD_MS / 1000;
-    while (a->queue == NULL && !a->stop) {
-        int rc;
-
-        a->idle_threads++;
-        rc = pthread_cond_timedwait(&a->work, &a->lock, &until);
-        a->idle_threads--;
-        if (rc == ETIMEDOUT)
-            break;
-    }
+    while (a->queue == NULL && !a->stop &&
+           pthread_cond_timedwait(&a->work, &a->lock, &until) != ETIMEDOUT)
+        ;
     j = a->queue;
     if (j != NULL) {
         a->queue = j->next;
         if (a->queue == NULL)
             a->qtail = NULL;
         a->queued--;
+        a->idle_threads--;
     }
     return j;
 }
 
 /* Job threads stay for more jobs a while: creating one per request was
- * a visible share of a small request's time. */
+ * a visible share of a small request's time.  A thread counts as idle
+ * again before it resumes its job's starter, whose next request then
+ * finds it instead of starting another thread. */
 static void *job_thread(void *arg)
 {
     struct api *a = arg;
+    char id[SYMJOB_ID_LEN + 1];
     struct job *j;
 
     pthread_setname_np(pthread_self(), "symjob");
     pthread_mutex_lock(&a->lock);
+    a->idle_threads++;
     while ((j = next_job(a)) != NULL) {
         pthread_mutex_unlock(&a->lock);
+        memcpy(id, j->id, sizeof(id));
         run_job(a, j);
         pthread_mutex_lock(&a->lock);
+        a->idle_threads++;
+        pthread_mutex_unlock(&a->lock);
+        wake_starter(a, id);
+        pthread_mutex_lock(&a->lock);
     }
+    a->idle_threads--;
     if (--a->threads == 0)
         pthread_cond_broadcast(&a->idle);
     pthread_mutex_unlock(&a->lock);
