@@ -5,17 +5,18 @@
 # tests/data/minidump, with its symbols from a filesystem source: the first
 # request (cold: tables built) and the median of the next RUNS (warm), and
 # the peak RSS of the workers while CONCURRENT /symbolicate jobs of FRAMES
-# frames run at once.
+# frames run at once, then while CONCURRENT /minidump jobs do, ROUNDS
+# times (the RSS after each round shows whether it grows without bound).
 #
 # Usage: bench/minidump.sh [BUILDDIR]   (BUILDDIR holds src/symsrvd)
-# env:   RUNS=9 CONCURRENT=50 FRAMES=1000 WORKERS=2
+# env:   RUNS=9 CONCURRENT=50 FRAMES=1000 WORKERS=2 ROUNDS=5
 set -e
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-$top}
 bin=$builddir/src/symsrvd
 RUNS=${RUNS:-9} CONCURRENT=${CONCURRENT:-50} FRAMES=${FRAMES:-1000}
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-2} ROUNDS=${ROUNDS:-5}
 data=$top/tests/data
 command -v python3 >/dev/null 2>&1 || { echo "minidump.sh: python3 not found" >&2; exit 77; }
 work=$(mktemp -d /tmp/symsrvd-mdbench.XXXXXX)
@@ -35,9 +36,10 @@ SYMSRVD_SYMBOLICATE_FILESYSTEM_ROOTS=$s SYMSRVD_SYMBOLICATE_MAX_JOBS=100 \
     "$bin" -l 127.0.0.1:$port -d "$work/cache" -w "$WORKERS" >"$work/log" 2>&1 &
 pid=$!
 
-python3 - "$port" "$s" "$data" "$RUNS" "$CONCURRENT" "$FRAMES" "$pid" <<'PY'
+echo "# RUNS=$RUNS CONCURRENT=$CONCURRENT FRAMES=$FRAMES WORKERS=$WORKERS ROUNDS=$ROUNDS sh bench/minidump.sh $builddir"
+python3 - "$port" "$s" "$data" "$RUNS" "$CONCURRENT" "$FRAMES" "$pid" "$ROUNDS" <<'PY'
 import http.client, json, os, statistics, sys, threading, time, urllib.request
-port, store, data, runs, conc, nframes, master = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+port, store, data, runs, conc, nframes, master, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 for _ in range(200):
     try:
         urllib.request.urlopen("http://127.0.0.1:%s/healthcheck" % port); break
@@ -82,11 +84,28 @@ def sample():
                     if line.startswith("VmRSS:"): peak[w] = max(peak[w], int(line.split()[1]))
             except OSError: pass
         time.sleep(0.005)
+def rss():
+    out = []
+    for w in workers:
+        for line in open("/proc/%d/status" % w):
+            if line.startswith("VmRSS:"): out.append(int(line.split()[1]) // 1024)
+    return out
+
+def at_once(jobs):
+    ts = [threading.Thread(target=post, args=a) for a in jobs]
+    t0 = time.time()
+    [t.start() for t in ts]; [t.join() for t in ts]
+    return time.time() - t0
+
 th = threading.Thread(target=sample); th.start()
-t0 = time.time()
-ts = [threading.Thread(target=post, args=("/symbolicate", req, "application/json")) for _ in range(conc)]
-[t.start() for t in ts]; [t.join() for t in ts]
-el = time.time() - t0
-stop = True; th.join()
+el = at_once([("/symbolicate", req, "application/json")] * conc)
 print("%d concurrent /symbolicate jobs of %d frames: %.2f s, peak RSS per worker: %s" % (conc, nframes, el, ", ".join("%d MiB" % (v // 1024) for v in peak.values())))
+# CONCURRENT /minidump jobs at once (the three dumps in turn), ROUNDS
+# times: the RSS after each round must level off, not keep growing
+forms = [form(os.path.join(data, "minidump", n + ".dmp")) for n in ("windows", "linux", "macos")]
+for k in range(rounds):
+    for w in workers: peak[w] = 0
+    el = at_once([("/minidump",) + forms[i % 3] for i in range(conc)])
+    print("round %d: %d concurrent /minidump jobs: %.2f s, peak RSS per worker: %s; after: %s" % (k + 1, conc, el, ", ".join("%d MiB" % (v // 1024) for v in peak.values()), ", ".join("%d MiB" % v for v in rss())))
+stop = True; th.join()
 PY

@@ -8,37 +8,58 @@
 # restart (table read back from disk) and of a warm one.
 #
 # Usage: bench/symbolicate.sh [BUILDDIR]   (BUILDDIR holds src/symsrvd)
-# env:   FRAMES=1000 (per request) REQUESTS=200 CLIENTS=2 WORKERS=2
-# Needs python3 and llvm-symbolizer-14.
+# env:   SIZES="50 500" (frames per request; a Sentry event has tens to
+#        hundreds) SECONDS_EACH=5 CONNS=4 (keep-alive connections, spread
+#        over the workers) WORKERS=2 ROUNDS=2 (symsrvd and llvm-symbolizer
+#        take turns, so that load from elsewhere hits both alike)
+#        LLVM_ADDRS=100000
+# Needs python3 and llvm-symbolizer-14; wrk (Debian's wrk) drives the
+# load when present (a C client: the load generator shares the 2 cores),
+# else a python client with CONNS threads.
 #
 # The symbol file is tests/data/elf/crash.debug (GCC DWARF, inlines),
 # served from the daemon's own cache (no "sources" in the request).  The
 # addresses are every function start in it plus 3 bytes, cycled; frame 0
 # is looked up as given, the others one byte lower (caller adjustment),
-# and llvm-symbolizer gets exactly those lookup addresses, --inlines.
+# and llvm-symbolizer gets exactly those lookup addresses, --inlines.  The
+# daemon's one upstream is a local server that has nothing (404), so the
+# code file the daemon also looks for is a quick negative-cached miss.
 set -e
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-$top}
 bin=$builddir/src/symsrvd
-FRAMES=${FRAMES:-1000} REQUESTS=${REQUESTS:-200} CLIENTS=${CLIENTS:-2}
-WORKERS=${WORKERS:-2}
+SIZES=${SIZES:-50 500} SECONDS_EACH=${SECONDS_EACH:-5} CONNS=${CONNS:-4}
+WORKERS=${WORKERS:-2} ROUNDS=${ROUNDS:-2} LLVM_ADDRS=${LLVM_ADDRS:-100000}
 debug=$top/tests/data/elf/crash.debug
 cid=f1c3bcc0279865fe3058404b2831d9e64135386c
 for t in python3 llvm-symbolizer-14 "$bin"; do
     command -v "$t" >/dev/null 2>&1 || { echo "symbolicate.sh: $t not found" >&2; exit 77; }
 done
 work=$(mktemp -d /tmp/symsrvd-symbench.XXXXXX)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+pid= uppid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    [ -n "$uppid" ] && kill "$uppid" 2>/dev/null
+    wait 2>/dev/null; rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
+echo "# SIZES=\"$SIZES\" SECONDS_EACH=$SECONDS_EACH CONNS=$CONNS WORKERS=$WORKERS ROUNDS=$ROUNDS LLVM_ADDRS=$LLVM_ADDRS sh bench/symbolicate.sh $builddir"
 
-mkdir -p "$work/cache/_.debug/ELF-BUILDID-SYM-$(echo $cid | tr a-f A-F)"
-cp "$debug" "$work/cache/_.debug/ELF-BUILDID-SYM-$(echo $cid | tr a-f A-F)/_.debug"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+entry=$work/cache/_.debug/ELF-BUILDID-SYM-$(echo $cid | tr a-f A-F)
+mkdir -p "$entry" "$work/empty"
+cp "$debug" "$entry/_.debug"
+freeport() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+port=$(freeport) upport=$(freeport)
+python3 -m http.server "$upport" --bind 127.0.0.1 --directory "$work/empty" \
+    >/dev/null 2>"$work/uplog" &
+uppid=$!
 
 start() {
-    "$bin" -l 127.0.0.1:$port -d "$work/cache" -w "$WORKERS" >"$work/log" 2>&1 &
+    "$bin" -l 127.0.0.1:$port -d "$work/cache" -w "$WORKERS" \
+        -u "http://127.0.0.1:$upport/" >"$work/log" 2>&1 &
     pid=$!
     python3 - "$port" <<'PY'
 import sys, time, urllib.request
@@ -53,74 +74,129 @@ stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 
 nm "$debug" | awk '$2 ~ /^[tT]$/ { print $1 }' | sort -u >"$work/starts"
 
-python3 - "$work" "$FRAMES" "$cid" "$REQUESTS" <<'PY'
+# req-N.json for each size, and LLVM_ADDRS lookups in the same mix
+python3 - "$work" "$cid" "$LLVM_ADDRS" $SIZES <<'PY'
 import json, sys
-work, n, cid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+work, cid, nllvm, sizes = sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(a) for a in sys.argv[4:]]
 starts = [int(l, 16) + 3 for l in open(work + "/starts") if int(l, 16) >= 0x400000]
-addrs = [starts[i % len(starts)] for i in range(n)]
-req = {"stacktraces": [{"frames": [{"instruction_addr": hex(a)} for a in addrs]}],
-       "modules": [{"type": "elf", "code_id": cid, "debug_file": "crash",
-                    "code_file": "/work/linux/crash", "image_addr": "0x400000",
-                    "image_size": 0x100000}]}
-open(work + "/req.json", "w").write(json.dumps(req))
+for n in sizes:
+    addrs = [starts[i % len(starts)] for i in range(n)]
+    req = {"stacktraces": [{"frames": [{"instruction_addr": hex(a)} for a in addrs]}],
+           "modules": [{"type": "elf", "code_id": cid, "debug_file": "crash",
+                        "code_file": "/work/linux/crash", "image_addr": "0x400000",
+                        "image_size": 0x100000}]}
+    open("%s/req-%d.json" % (work, n), "w").write(json.dumps(req))
 with open(work + "/lookups", "w") as f:
-    for i, a in enumerate(addrs):
-        f.write("0x%x\n" % (a if i == 0 else a - 1))
-# llvm-symbolizer gets as many addresses as all the requests carry, so that
-# its one start-up is spread over the same work
-reqs = int(sys.argv[4])
-with open(work + "/lookups-all", "w") as f:
-    for _ in range(reqs):
-        for i, a in enumerate(addrs):
-            f.write("0x%x\n" % (a if i == 0 else a - 1))
+    for i in range(nllvm):
+        a = starts[i % len(starts)]
+        f.write("0x%x\n" % (a if i % sizes[-1] == 0 else a - 1))
 PY
 
-client() {
-    python3 - "$port" "$work/req.json" "$1" "$2" <<'PY'
-import sys, time, threading, http.client
-port, body, nreq, clients = sys.argv[1], open(sys.argv[2], "rb").read(), int(sys.argv[3]), int(sys.argv[4])
-def run(k, out):
-    c = http.client.HTTPConnection("127.0.0.1", int(port))
-    for _ in range(k):
-        c.request("POST", "/symbolicate", body, {"Content-Type": "application/json"})
-        r = c.getresponse(); data = r.read()
-        assert r.status == 200 and b'"completed"' in data[:40], data[:200]
-    out.append(len(data))
-t0 = time.time(); out = []
-ts = [threading.Thread(target=run, args=(nreq // clients, out)) for _ in range(clients)]
-[t.start() for t in ts]; [t.join() for t in ts]
-print("%.6f %d" % (time.time() - t0, out[0]))
+# One request: its latency in seconds.
+once() {
+    python3 - "$port" "$1" <<'PY'
+import sys, time, http.client
+body = open(sys.argv[2], "rb").read()
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+t0 = time.time()
+c.request("POST", "/symbolicate", body, {"Content-Type": "application/json"})
+r = c.getresponse(); data = r.read()
+assert r.status == 200 and b'"completed"' in data[:40] and b'"symbolicated"' in data, data[:200]
+print("%.6f" % (time.time() - t0))
 PY
 }
 
+# Requests per second over SECONDS_EACH with CONNS keep-alive connections.
+load() {
+    if command -v wrk >/dev/null 2>&1; then
+        cat >"$work/post.lua" <<EOF
+local f = io.open("$1", "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+done = function(s) io.write(string.format("REQS %d %d %d\n", s.requests, s.errors.status + s.errors.read + s.errors.timeout + s.errors.connect, s.duration)) end
+EOF
+        wrk -t1 -c"$CONNS" -d"${SECONDS_EACH}s" -s "$work/post.lua" \
+            "http://127.0.0.1:$port/symbolicate" | awk '
+            /^REQS/ { if ($3 != 0) { print "errors: " $3 > "/dev/stderr"; exit 1 }
+                      printf "%.1f\n", $2 / ($4 / 1e6) }'
+    else
+        python3 - "$port" "$1" "$CONNS" "$SECONDS_EACH" <<'PY'
+import sys, time, threading, http.client
+port, body, conns, secs = int(sys.argv[1]), open(sys.argv[2], "rb").read(), int(sys.argv[3]), float(sys.argv[4])
+count = [0] * conns
+def run(k, until):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    while time.time() < until:
+        c.request("POST", "/symbolicate", body, {"Content-Type": "application/json"})
+        r = c.getresponse(); d = r.read()
+        assert r.status == 200 and b'"completed"' in d[:40], d[:200]
+        count[k] += 1
+t0 = time.time()
+ts = [threading.Thread(target=run, args=(k, t0 + secs)) for k in range(conns)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("%.1f" % (sum(count) / (time.time() - t0)))
+PY
+    fi
+}
+
+# llvm-symbolizer's frames per second over the same lookups, one process.
+llvm_rate() {
+    python3 - "$debug" "$work/lookups" <<'PY'
+import subprocess, sys, time
+t0 = time.time()
+subprocess.run(["llvm-symbolizer-14", "--inlines", "--obj=" + sys.argv[1]],
+               stdin=open(sys.argv[2]), stdout=subprocess.DEVNULL, check=True)
+n = sum(1 for _ in open(sys.argv[2]))
+print("%.1f" % (n / (time.time() - t0)))
+PY
+}
+
+# Latencies: cold (no table anywhere), warm, after a restart (the table
+# on disk), warm again, for the largest size.
+big=$(echo $SIZES | tr ' ' '\n' | sort -n | tail -1)
 start
-cold=$(client 1 1 | cut -d' ' -f1)
-warm1=$(client 1 1 | cut -d' ' -f1)
+cold=$(once "$work/req-$big.json")
+warm1=$(once "$work/req-$big.json")
 stop
 start
-restart=$(client 1 1 | cut -d' ' -f1)
-client 10 "$CLIENTS" >/dev/null
-set -- $(client "$REQUESTS" "$CLIENTS")
-secs=$1 bytes=$2
-stop
-
-t0=$(python3 -c 'import time; print(time.time())')
-llvm-symbolizer-14 --inlines --obj="$debug" <"$work/lookups" >/dev/null
-t1=$(python3 -c 'import time; print(time.time())')
-llvm1=$(python3 -c "print($t1 - $t0)")
-t0=$(python3 -c 'import time; print(time.time())')
-llvm-symbolizer-14 --inlines --obj="$debug" <"$work/lookups-all" >/dev/null
-t1=$(python3 -c 'import time; print(time.time())')
-
-python3 - "$FRAMES" "$REQUESTS" "$CLIENTS" "$secs" "$bytes" "$t0" "$t1" "$cold" "$restart" "$warm1" "$llvm1" <<'PY'
+restart=$(once "$work/req-$big.json")
+warm2=$(once "$work/req-$big.json")
+python3 -c "
 import sys
-frames, reqs, clients, secs, nbytes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
-t0, t1, cold, restart, warm, llvm1 = map(float, sys.argv[6:12])
-total = frames * (reqs // clients * clients)
-ours = total / secs
-llvm = frames * reqs / (t1 - t0)
-print("symsrvd warm: %d frames in %d requests x %d clients: %.3f s, %.0f frames/s (%d-byte answers)" % (total, reqs // clients * clients, clients, secs, ours, nbytes))
-print("llvm-symbolizer-14 --inlines stdin: %d addresses in %.3f s (one process), %.0f frames/s; %d addresses: %.1f ms" % (frames * reqs, t1 - t0, llvm, frames, llvm1 * 1000))
-print("ratio: %.1fx" % (ours / llvm))
-print("latency of one %d-frame request: cold %.1f ms, after restart %.1f ms, warm %.1f ms" % (frames, cold * 1000, restart * 1000, warm * 1000))
+c, w1, r, w2 = map(float, sys.argv[1:5])
+print('latency of one %s-frame request: cold %.1f ms, warm %.1f ms, after restart %.1f ms, warm %.1f ms; upstream requests in all: %s' % (sys.argv[5], c * 1e3, w1 * 1e3, r * 1e3, w2 * 1e3, sys.argv[6]))
+" "$cold" "$warm1" "$restart" "$warm2" "$big" "$(grep -c '"GET ' "$work/uplog")"
+
+for size in $SIZES; do
+    load "$work/req-$size.json" >/dev/null # warm every worker
+done
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+    for size in $SIZES; do
+        rps=$(load "$work/req-$size.json")
+        llvm=$(llvm_rate)
+        python3 -c "
+import sys
+size, rps, llvm = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+ours = size * rps
+print('round %s, %4d frames/request: symsrvd %.0f requests/s = %.0f frames/s; llvm-symbolizer-14 %.0f frames/s; ratio %.1fx' % (sys.argv[4], size, rps, ours, llvm, ours / llvm))
+" "$size" "$rps" "$llvm" "$round"
+        echo "$size $rps $llvm" >>"$work/rates"
+    done
+    round=$((round + 1))
+done
+stop
+# the best round of each side: what each reaches when the machine lets it
+python3 - "$work/rates" <<'PY'
+import sys
+best = {}
+for line in open(sys.argv[1]):
+    size, rps, llvm = line.split()
+    b = best.setdefault(int(size), [0.0, 0.0])
+    b[0] = max(b[0], int(size) * float(rps)); b[1] = max(b[1], float(llvm))
+for size in sorted(best):
+    ours, llvm = best[size]
+    print("best of rounds, %4d frames/request: symsrvd %.0f frames/s, llvm-symbolizer-14 %.0f frames/s, ratio %.1fx" % (size, ours, llvm, ours / llvm))
 PY

@@ -6,6 +6,7 @@
 #ifndef SYMSRVD_TIMEUTIL_H
 #define SYMSRVD_TIMEUTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -15,6 +16,10 @@ uint64_t mono_ms(void);
 
 /* Milliseconds since the Unix epoch: for stored timestamps. */
 int64_t wall_ms(void);
+
+/* Initialise C to time its waits on CLOCK_MONOTONIC (deadlines from
+ * mono_ms() or clock_gettime(CLOCK_MONOTONIC)). */
+void mono_cond_init(pthread_cond_t *c);
 
 /* Format T as "Sun, 06 Nov 1994 08:49:37 GMT" into BUF (>= 30 bytes). */
 void http_date_format(time_t t, char *buf, size_t len);

@@ -21,6 +21,11 @@ static void grow(struct jsonout *o, size_t more)
     o->cap = cap;
 }
 
+void jsonout_reserve(struct jsonout *o, size_t more)
+{
+    grow(o, more);
+}
+
 void jsonout_raw(struct jsonout *o, const char *s, size_t len)
 {
     grow(o, len);
@@ -34,31 +39,36 @@ void jsonout_lit(struct jsonout *o, const char *s)
     jsonout_raw(o, s, strlen(s));
 }
 
-/* Bytes a JSON string cannot hold as they are. */
-static bool needs_escape(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
+/* Bytes a JSON string cannot hold as they are: control bytes, '"' and
+ * '\\'.  A table: this test runs for every byte of every name written. */
+static const bool escape[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+    [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+    [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+    [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
 
-void jsonout_str(struct jsonout *o, const char *s)
+static void put_escaped(struct jsonout *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(s);
+    const char *end = s + n;
     char *w;
 
     grow(o, 6 * n + 2); /* worst case: every byte \u00XX */
     w = o->p + o->len;
     *w++ = '"';
-    while (*s != '\0') {
+    while (s < end) {
         const char *run = s;
         unsigned char c;
 
         /* copy runs of plain bytes at once: most names need no escape */
-        while (*s != '\0' && !needs_escape((unsigned char)*s))
+        while (s < end && !escape[(unsigned char)*s])
             s++;
         memcpy(w, run, (size_t)(s - run));
         w += s - run;
-        if (*s == '\0')
+        if (s == end)
             break;
         c = (unsigned char)*s++;
         if (c == '"' || c == '\\') {
@@ -74,6 +84,23 @@ void jsonout_str(struct jsonout *o, const char *s)
     *w++ = '"';
     *w = '\0';
     o->len = (size_t)(w - o->p);
+}
+
+void jsonout_str(struct jsonout *o, const char *s)
+{
+    put_escaped(o, s, strlen(s));
+}
+
+void jsonout_keyq(struct jsonout *o, int *first, const char *quoted,
+                  size_t len)
+{
+    grow(o, len + 1);
+    if (!*first)
+        o->p[o->len++] = ',';
+    *first = 0;
+    memcpy(o->p + o->len, quoted, len);
+    o->len += len;
+    o->p[o->len] = '\0';
 }
 
 void jsonout_key(struct jsonout *o, int *first, const char *key)
@@ -114,9 +141,37 @@ void jsonout_uint(struct jsonout *o, uint64_t v)
 
 void jsonout_json(struct jsonout *o, const json_t *v)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-                                JSON_PRESERVE_ORDER);
+    char *s;
 
+    if (v == NULL) {
+        jsonout_raw(o, "null", 4);
+        return;
+    }
+    /* the values frames carry (strings, numbers, booleans) directly:
+     * json_dumps() costs an allocation and a serialiser each */
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        put_escaped(o, json_string_value(v), json_string_length(v));
+        return;
+    case JSON_INTEGER:
+        if (json_integer_value(v) >= 0) {
+            jsonout_uint(o, (uint64_t)json_integer_value(v));
+            return;
+        }
+        break;
+    case JSON_TRUE:
+        jsonout_raw(o, "true", 4);
+        return;
+    case JSON_FALSE:
+        jsonout_raw(o, "false", 5);
+        return;
+    case JSON_NULL:
+        jsonout_raw(o, "null", 4);
+        return;
+    default:
+        break;
+    }
+    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
     jsonout_lit(o, s ? s : "null");
     free(s);
 }

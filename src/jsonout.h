@@ -22,11 +22,17 @@ struct jsonout {
 };
 
 void jsonout_raw(struct jsonout *o, const char *s, size_t len);
+/* Make room for MORE bytes at once (an estimate; writes still grow). */
+void jsonout_reserve(struct jsonout *o, size_t more);
 void jsonout_lit(struct jsonout *o, const char *s); /* NUL-terminated */
 void jsonout_str(struct jsonout *o, const char *s); /* quoted, escaped */
 /* ',' unless this is the first member (*FIRST is then cleared), then
  * "KEY": (escaped). */
 void jsonout_key(struct jsonout *o, int *first, const char *key);
+/* The same with the key already quoted, colon included ("\"k\":"): for
+ * literal keys, which need no escaping. */
+void jsonout_keyq(struct jsonout *o, int *first, const char *quoted,
+                  size_t len);
 void jsonout_hex(struct jsonout *o, uint64_t v); /* "0x..." */
 void jsonout_uint(struct jsonout *o, uint64_t v);
 /* A jansson value, as json_dumps() writes it. */

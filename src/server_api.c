@@ -9,12 +9,14 @@
  * sources and options fields.
  *
  * A POST is parsed on the MHD thread (400/422 come back at once), then
- * run on a job thread of its own (at most [symbolicate] max_jobs per
- * worker, else 503).  The connection is suspended until the job's result
- * file appears or the request's timeout passes.  One waiter thread per
- * worker resumes suspended connections: it wakes when a job of this
- * worker finishes and every WAIT_POLL_MS to notice jobs of other workers
- * (a poll may land on any worker), and sweeps old results.
+ * run on a job thread (at most [symbolicate] max_jobs per worker, else
+ * 503).  The connection is suspended until the job is done (its result
+ * then comes from memory) or the request's timeout passes (the job is
+ * then exposed, see symjob.h, and "pending" sent).  The job thread
+ * resumes its starter; one waiter thread per worker resumes the others:
+ * it wakes when an exposed job of this worker finishes and every
+ * WAIT_POLL_MS to notice deadlines and jobs of other workers (a poll may
+ * land on any worker), and sweeps old results.
  */
 #include "symsrvd_config.h"
 
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -41,6 +44,7 @@
 #include "xalloc.h"
 
 #define WAIT_POLL_MS 20
+#define IDLE_THREAD_MS 30000 /* a job thread waits this long for more */
 #define SWEEP_EVERY_MS 5000
 #define RETRY_AFTER_S 30
 #define FIELD_MAX (1024 * 1024) /* multipart fields but the dump */
@@ -53,9 +57,13 @@ struct api {
     pthread_t waiter;
     pthread_mutex_t lock;
     pthread_cond_t idle;
-    struct req *waiting; /* protected by lock: suspended requests */
-    unsigned threads;    /* protected by lock: job threads alive */
-    bool stop;           /* protected by lock */
+    pthread_cond_t work;     /* a job was queued, or stop */
+    struct req *waiting;     /* protected by lock: suspended requests */
+    struct job *queue, *qtail; /* protected by lock: jobs to run */
+    unsigned queued;         /* protected by lock: jobs in queue */
+    unsigned threads;        /* protected by lock: job threads alive */
+    unsigned idle_threads;   /* protected by lock: waiting for work */
+    bool stop;               /* protected by lock */
 };
 
 /* One job: a /symbolicate request or a minidump. */
@@ -64,6 +72,7 @@ struct job {
     struct symreq *req;
     struct mdjob *md;
     char id[SYMJOB_ID_LEN + 1];
+    struct job *next; /* in the queue */
 };
 
 /* What a POST /minidump upload collects (server_api_upload()). */
@@ -122,13 +131,32 @@ static enum MHD_Result answer_file(struct req *r, int fd, uint64_t size)
     return server_queue(r, MHD_HTTP_OK, resp);
 }
 
-/* The job's state decides: result, pending, or 404 for an unknown id. */
+/* The job's state decides: result, pending, or 404 for an unknown id.
+ * The request that started the job takes the result from memory, or
+ * exposes the job to polls when it is still running. */
 static enum MHD_Result answer_job(struct req *r)
 {
     struct symjobs *js = r->srv->api->jobs;
     uint64_t size;
-    int fd;
+    size_t len;
+    char *text;
+    int fd, err;
 
+    if (r->job_own) {
+        r->job_own = false;
+        switch (symjob_collect(js, r->job_id, true, &text, &len, &err)) {
+        case SYMJOB_DONE:
+            return answer_json(r, MHD_HTTP_OK, text, len);
+        case SYMJOB_PENDING:
+            /* a poll then finds no mark: 404, and clients resubmit */
+            if (err < 0)
+                log_warn("request %s: cannot mark it running: %s", r->job_id,
+                         strerror(-err));
+            return answer_pending(r);
+        case SYMJOB_UNKNOWN:
+            break;
+        }
+    }
     if (symjob_open_result(js, r->job_id, &fd, &size) == 0)
         return answer_file(r, fd, size);
     switch (symjob_state(js, r->job_id)) {
@@ -142,6 +170,14 @@ static enum MHD_Result answer_job(struct req *r)
         break;
     }
     return server_owned(r, MHD_HTTP_NOT_FOUND, xstrdup(""), 0, "text/plain");
+}
+
+/* Is R's job still running?  Its starter asks its own process's memory. */
+static bool job_pending(struct api *a, const struct req *r)
+{
+    if (r->job_own)
+        return symjob_local_running(a->jobs, r->job_id);
+    return symjob_state(a->jobs, r->job_id) == SYMJOB_PENDING;
 }
 
 enum MHD_Result server_api_resume(struct req *r)
@@ -175,7 +211,9 @@ static enum MHD_Result wait_job(struct req *r, uint64_t deadline_ms)
 
     r->deadline_ms = deadline_ms;
     pthread_mutex_lock(&a->lock);
-    if (a->stop) {
+    /* asked again under the lock wake_starter() takes: a job that ended
+     * since is answered now, one that ends later finds R in the list */
+    if (a->stop || !job_pending(a, r)) {
         pthread_mutex_unlock(&a->lock);
         return answer_job(r);
     }
@@ -191,9 +229,7 @@ static enum MHD_Result wait_or_answer(struct req *r)
     uint64_t timeout_ms = 0;
     bool has_timeout = query_timeout(r, &timeout_ms);
 
-    if (symjob_state(r->srv->api->jobs, r->job_id) !=
-            SYMJOB_PENDING ||
-        (has_timeout && timeout_ms == 0))
+    if (!job_pending(r->srv->api, r) || (has_timeout && timeout_ms == 0))
         return answer_job(r);
     return wait_job(r, has_timeout ? mono_ms() + timeout_ms : 0);
 }
@@ -208,12 +244,30 @@ static void wake_ready(struct api *a, bool all)
     pthread_mutex_lock(&a->lock);
     for (pp = &a->waiting; (r = *pp) != NULL;) {
         if (all || (r->deadline_ms != 0 && now >= r->deadline_ms) ||
-            symjob_state(a->jobs, r->job_id) != SYMJOB_PENDING) {
+            !job_pending(a, r)) {
             *pp = r->wnext;
             r->wnext = NULL;
             MHD_resume_connection(r->conn);
         } else {
             pp = &r->wnext;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* The job ID just finished: resume the request that started it, if it
+ * waits (a thread hop less than through the waiter). */
+static void wake_starter(struct api *a, const char *id)
+{
+    struct req **pp, *r;
+
+    pthread_mutex_lock(&a->lock);
+    for (pp = &a->waiting; (r = *pp) != NULL; pp = &r->wnext) {
+        if (r->job_own && strcmp(r->job_id, id) == 0) {
+            *pp = r->wnext;
+            r->wnext = NULL;
+            MHD_resume_connection(r->conn);
+            break;
         }
     }
     pthread_mutex_unlock(&a->lock);
@@ -241,10 +295,9 @@ static void *waiter_main(void *arg)
 
 /* --- jobs ----------------------------------------------------------------- */
 
-static void *job_main(void *arg)
+/* Run J and publish its result; J is freed. */
+static void run_job(struct api *a, struct job *j)
 {
-    struct job *j = arg;
-    struct api *a = j->api;
     size_t len = 0;
     char *text = j->req ? symbolicator_run(a->engine, j->req, &len)
                         : symbolicator_run_minidump(a->engine, j->md, &len);
@@ -258,22 +311,104 @@ static void *job_main(void *arg)
     mdjob_free(j->md);
     if (symjob_finish(a->jobs, j->id, text, len) < 0)
         log_warn("request %s: cannot write the result", j->id);
-    free(text);
     free(j);
+}
+
+/* The next queued job, waiting up to IDLE_THREAD_MS for one; NULL when
+ * the thread should end.  a->lock held; the caller counts among the
+ * idle threads until it has a job. */
+static struct job *next_job(struct api *a)
+{
+    struct timespec until;
+    struct job *j;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += IDLE_THREAD_MS / 1000;
+    while (a->queue == NULL && !a->stop &&
+           pthread_cond_timedwait(&a->work, &a->lock, &until) != ETIMEDOUT)
+        ;
+    j = a->queue;
+    if (j != NULL) {
+        a->queue = j->next;
+        if (a->queue == NULL)
+            a->qtail = NULL;
+        a->queued--;
+        a->idle_threads--;
+    }
+    return j;
+}
+
+/* Job threads stay for more jobs a while: creating one per request was
+ * a visible share of a small request's time.  A thread counts as idle
+ * again before it resumes its job's starter, whose next request then
+ * finds it instead of starting another thread. */
+static void *job_thread(void *arg)
+{
+    struct api *a = arg;
+    char id[SYMJOB_ID_LEN + 1];
+    struct job *j;
+
+    pthread_setname_np(pthread_self(), "symjob");
     pthread_mutex_lock(&a->lock);
+    a->idle_threads++;
+    while ((j = next_job(a)) != NULL) {
+        pthread_mutex_unlock(&a->lock);
+        memcpy(id, j->id, sizeof(id));
+        run_job(a, j);
+        pthread_mutex_lock(&a->lock);
+        a->idle_threads++;
+        pthread_mutex_unlock(&a->lock);
+        wake_starter(a, id);
+        pthread_mutex_lock(&a->lock);
+    }
+    a->idle_threads--;
     if (--a->threads == 0)
         pthread_cond_broadcast(&a->idle);
     pthread_mutex_unlock(&a->lock);
     return NULL;
 }
 
-/* Run REQ or MD (the job owns it, also on failure) on a thread. */
+/* Queue J; start a thread when no idle one is left for it.  0 or -errno
+ * (J is then out of the queue again). */
+static int queue_job(struct api *a, struct job *j)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    int rc = 0;
+
+    pthread_mutex_lock(&a->lock);
+    if (a->qtail != NULL)
+        a->qtail->next = j;
+    else
+        a->queue = j;
+    a->qtail = j;
+    if (++a->queued <= a->idle_threads) {
+        pthread_cond_signal(&a->work);
+        pthread_mutex_unlock(&a->lock);
+        return 0;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = -pthread_create(&t, &attr, job_thread, a);
+    pthread_attr_destroy(&attr);
+    if (rc == 0) {
+        a->threads++;
+    } else if (a->threads == 0) {
+        /* J is the only job in the queue: nobody else would run it */
+        a->queue = a->qtail = NULL;
+        a->queued = 0;
+    } else {
+        rc = 0; /* a running thread takes it next */
+    }
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+/* Run REQ or MD (the job owns it, also on failure) on a job thread. */
 static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
                      char *id_out)
 {
     struct job *j = xcalloc(1, sizeof(*j));
-    pthread_attr_t attr;
-    pthread_t t;
     int rc = symjob_begin(a->jobs, j->id);
 
     if (rc < 0) {
@@ -286,18 +421,10 @@ static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
     j->req = req;
     j->md = md;
     memcpy(id_out, j->id, sizeof(j->id));
-    pthread_mutex_lock(&a->lock);
-    a->threads++;
-    pthread_mutex_unlock(&a->lock);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = -pthread_create(&t, &attr, job_main, j);
-    pthread_attr_destroy(&attr);
+    rc = queue_job(a, j);
     if (rc < 0) {
-        symjob_finish(a->jobs, j->id, "{\"status\":\"internal_error\"}", 28);
-        pthread_mutex_lock(&a->lock);
-        a->threads--;
-        pthread_mutex_unlock(&a->lock);
+        symjob_finish(a->jobs, j->id,
+                      xstrdup("{\"status\":\"internal_error\"}"), 28);
         symreq_free(req);
         mdjob_free(md);
         free(j);
@@ -336,6 +463,7 @@ static enum MHD_Result started(struct req *r, int rc)
     if (rc < 0)
         return answer_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
                              "cannot start the job");
+    r->job_own = true;
     return wait_or_answer(r);
 }
 
@@ -516,6 +644,7 @@ int server_api_start(struct server *s)
     a->srv = s;
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->idle, NULL);
+    mono_cond_init(&a->work);
     rc = -pthread_create(&a->waiter, NULL, waiter_main, a);
     if (rc < 0) {
         symbolicator_free(a->engine);
@@ -535,6 +664,7 @@ void server_api_quiesce(struct server *s)
         return;
     pthread_mutex_lock(&a->lock);
     a->stop = true;
+    pthread_cond_broadcast(&a->work);
     pthread_mutex_unlock(&a->lock);
     pthread_join(a->waiter, NULL);
     wake_ready(a, true);
@@ -552,6 +682,7 @@ void server_api_stop(struct server *s)
     pthread_mutex_unlock(&a->lock);
     symbolicator_free(a->engine);
     symjob_close(a->jobs);
+    pthread_cond_destroy(&a->work);
     pthread_cond_destroy(&a->idle);
     pthread_mutex_destroy(&a->lock);
     free(a);

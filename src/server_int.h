@@ -85,6 +85,8 @@ struct req {
     struct jsonout body;     /* request body so far, NUL-terminated */
     bool body_too_big;       /* over max_body_size: the rest is dropped */
     char job_id[40];         /* "" unless waiting on or answering a job */
+    bool job_own;            /* this request started the job and may
+                              * collect its result from memory */
     uint64_t deadline_ms;    /* mono_ms() to give up waiting; 0: never */
     struct req *wnext;       /* in the API's list of waiting requests */
     struct upload *upload;   /* POST /minidump: the form so far */

@@ -14,6 +14,7 @@
 
 #include "fileio.h"
 #include "strhash.h"
+#include "strmemo.h"
 #include "table/symtable.h"
 #include "xalloc.h"
 
@@ -58,6 +59,7 @@ struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries)
 
 static void entry_free(struct entry *e)
 {
+    strmemo_free(e->s.texts);
     symtable_close(e->s.t);
     free(e->blob);
     free(e->path);
@@ -273,6 +275,7 @@ static struct entry *open_entry(struct stabcache *c, const char *path,
     int rc;
 
     e->path = xstrdup(path);
+    e->s.texts = strmemo_new(STABCACHE_TEXT_BYTES);
     e->size = st->st_size;
     e->mtime = st->st_mtim;
     e->refs = 1;

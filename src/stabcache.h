@@ -25,6 +25,7 @@
 #include "objfile/objfile.h"
 
 struct stabcache;
+struct strmemo;
 struct symtable;
 
 struct stab {
@@ -32,7 +33,12 @@ struct stab {
     struct objfile_ident id;
     int quality; /* 0 debug info, 1 symbols only (Symbolicator's order) */
     bool has_debug_info, has_unwind_info, has_symbols;
+    /* text derived from T's strings (answers' JSON of names), kept as
+     * long as the table: at most STABCACHE_TEXT_BYTES per table */
+    struct strmemo *texts;
 };
+
+#define STABCACHE_TEXT_BYTES (2u << 20)
 
 /* CACHE_DIR: where tables of files outside it are kept.  MAX_ENTRIES:
  * tables kept in memory. */

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "demangle/demangle.h"
 #include "fileio.h"
+#include "jsonin.h"
 #include "jsonout.h"
 #include "layout.h"
 #include "stabcache.h"
@@ -128,14 +129,13 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
                  struct symreq **out, char *err, size_t errlen)
 {
     struct symreq *r = xcalloc(1, sizeof(*r));
-    json_error_t je;
+    char why[256];
     int rc;
 
-    r->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    r->root = jsonin_parse(body, len, why, sizeof(why));
     if (r->root == NULL || !json_is_object(r->root)) {
         if (r->root == NULL)
-            snprintf(err, errlen, "invalid JSON: %s at line %d column %d",
-                    je.text, je.line, je.column);
+            snprintf(err, errlen, "invalid JSON: %s", why);
         else
             snprintf(err, errlen, "invalid JSON: expected an object");
         symreq_free(r);

@@ -7,9 +7,11 @@
  */
 #include "symsrvd_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,88 +19,148 @@
 #include "fileio.h"
 #include "jsonout.h"
 #include "stabcache.h"
+#include "strmemo.h"
 #include "symbolicate_int.h"
 #include "table/symtable.h"
 #include "xalloc.h"
 
 #define SYM_MAX_INLINE 64
-#define MEMO_SIZE 4096 /* demangled names remembered per job */
+#define MEMO_MAX 4096 /* texts remembered per job, at most */
+#define MEMO_MIN 64
 
-/* Demangled names by the address of the raw name: table strings stay put
- * while the job holds the table, and a stack repeats its functions. */
-struct memo_slot {
-    const char *raw;
-    char *dem; /* NULL: not mangled */
-};
+/* Which text of a name: as it is, or demangled as language
+ * TEXT_DEMANGLED + lang. */
+enum { TEXT_RAW = 0, TEXT_DEMANGLED = 1 };
 
-/* Strings as JSON text, by the address of the string: only for strings
- * that stay put for the whole job (the tables' and the request's). */
+/* Strings as JSON text, by the address of the string and the kind: only
+ * for strings that stay put for the whole job (the tables' and the
+ * request's).  A stack repeats its functions; in front of the tables'
+ * own memos (struct stab's texts), which make later requests cheap. */
 struct text_slot {
     const char *s;
-    char *json; /* quoted and escaped */
+    unsigned kind;
+    const char *json; /* quoted and escaped */
     size_t len;
+    bool owned; /* else the table's memo holds it */
 };
 
 struct frames_ctx {
     const struct symreq *r;
     struct module *mods;
     size_t nmods;
-    struct memo_slot *memo;
     struct text_slot *texts;
+    size_t memo_mask; /* texts' size - 1 */
     /* per thread */
     bool any_adjust_field, has_ip;
     uint64_t ip;
 };
 
+/* "0x" and 1 to 16 hex digits, the form nearly every address comes in,
+ * without strtoull()'s locale and base handling; false for anything
+ * else, which hexvalue() leaves to strtoull(). */
+static bool plain_hex(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        return false;
+    for (i = 2; s[i] != '\0'; i++) {
+        char c = s[i];
+        unsigned d;
+
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return false;
+        if (i >= 18)
+            return false; /* 17 digits or more: strtoull() decides */
+        v = v << 4 | d;
+    }
+    if (i == 2)
+        return false;
+    *out = v;
+    return true;
+}
+
 bool hexvalue(const json_t *v, uint64_t *out)
 {
     const char *s = json_string_value(v);
     char *end;
+    bool hex;
 
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *out = (uint64_t)json_integer_value(v);
         return true;
     }
-    if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+    if (s == NULL)
+        return false;
+    if (plain_hex(s, out))
+        return true;
+    hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    if (hex)
+        s += 2;
+    /* digits only: strtoull() would skip blanks and take a sign, and
+     * "0x" alone must not read as 0 */
+    if (!isxdigit((unsigned char)*s))
         return false;
     errno = 0;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        *out = strtoull(s + 2, &end, 16);
-    else
-        *out = strtoull(s, &end, 10);
-    return errno == 0 && *end == '\0' && end != s;
+    *out = strtoull(s, &end, hex ? 16 : 10);
+    return errno == 0 && *end == '\0';
 }
 
-static const char *demangled(struct frames_ctx *fc, const char *raw,
-                             enum symtable_lang lang)
-{
-    size_t h = ((uintptr_t)raw >> 3) % MEMO_SIZE;
-    struct memo_slot *slot = &fc->memo[h];
+/* Keys are literals: written pre-quoted, never scanned for escapes. */
+#define KEY(o, first, k) jsonout_keyq((o), (first), "\"" k "\":", \
+                                      sizeof("\"" k "\":") - 1)
 
-    if (!fc->r->demangle)
-        return raw;
-    if (slot->raw != raw) {
-        free(slot->dem);
-        slot->raw = raw;
-        slot->dem = demangle_name(raw, lang);
-    }
-    return slot->dem ? slot->dem : raw;
+/* The JSON text of KIND of S. */
+static char *make_text(const char *s, unsigned kind, size_t *len)
+{
+    char *dem = kind >= TEXT_DEMANGLED
+                    ? demangle_name(s, (enum symtable_lang)(kind -
+                                                            TEXT_DEMANGLED))
+                    : NULL;
+    struct jsonout t = {0};
+
+    jsonout_str(&t, dem != NULL ? dem : s);
+    free(dem);
+    return jsonout_take(&t, len);
 }
 
-/* "KEY":"S" for a string S that outlives the job. */
-static void put_stable(struct frames_ctx *fc, struct jsonout *o, int *first,
-                       const char *key, const char *s)
+/* KIND of a string S that outlives the job, as JSON text; S is one of
+ * table T's strings, or T is NULL. */
+static void put_text(struct frames_ctx *fc, struct jsonout *o,
+                     const struct stab *t, const char *s, unsigned kind)
 {
-    struct text_slot *slot = &fc->texts[((uintptr_t)s >> 3) % MEMO_SIZE];
+    struct text_slot *slot =
+        &fc->texts[(((uintptr_t)s >> 3) + kind) & fc->memo_mask];
 
-    jsonout_key(o, first, key);
-    if (slot->s != s) {
-        struct jsonout t = {0};
+    if (slot->s != s || slot->kind != kind) {
+        size_t len = 0;
+        const char *json = t != NULL ? strmemo_get(t->texts, s, kind, &len)
+                                     : NULL;
+        char *made;
 
-        jsonout_str(&t, s);
-        free(slot->json);
+        if (slot->owned)
+            free((char *)slot->json);
+        slot->owned = false;
+        if (json == NULL) {
+            made = make_text(s, kind, &len);
+            json = t != NULL ? strmemo_put(t->texts, s, kind, made, len)
+                             : NULL;
+            if (json == NULL) { /* no table, or its memo is full */
+                json = made;
+                slot->owned = true;
+            }
+        }
         slot->s = s;
-        slot->json = jsonout_take(&t, &slot->len);
+        slot->kind = kind;
+        slot->json = json;
+        slot->len = len;
     }
     jsonout_raw(o, slot->json, slot->len);
 }
@@ -115,15 +177,51 @@ static struct module *module_at(struct module *m, size_t n, uint64_t addr)
     return best;
 }
 
-struct module *frame_module(struct module *mods, size_t nmods,
-                            const json_t *in, uint64_t *addr)
+/* The fields of a request frame the answer reads, found in one pass
+ * over its members instead of a hash lookup each. */
+struct frame_in {
+    const json_t *obj, *addr, *addr_mode, *adjust, *platform, *in_app,
+        *trust, *package;
+};
+
+static void frame_fields(const json_t *in, struct frame_in *fi)
 {
-    const char *mode = json_string_value(json_object_get(in, "addr_mode"));
+    static const struct {
+        const char *key;
+        size_t off;
+    } fields[] = {
+        {"instruction_addr", offsetof(struct frame_in, addr)},
+        {"addr_mode", offsetof(struct frame_in, addr_mode)},
+        {"adjust_instruction_addr", offsetof(struct frame_in, adjust)},
+        {"platform", offsetof(struct frame_in, platform)},
+        {"in_app", offsetof(struct frame_in, in_app)},
+        {"trust", offsetof(struct frame_in, trust)},
+        {"package", offsetof(struct frame_in, package)},
+    };
+    const char *k;
+    json_t *v;
+
+    memset(fi, 0, sizeof(*fi));
+    fi->obj = in;
+    json_object_foreach((json_t *)in, k, v) {
+        for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
+            if (strcmp(k, fields[i].key) == 0) {
+                *(const json_t **)((char *)fi + fields[i].off) = v;
+                break;
+            }
+        }
+    }
+}
+
+static struct module *module_of(struct module *mods, size_t nmods,
+                                const struct frame_in *fi, uint64_t *addr)
+{
+    const char *mode = json_string_value(fi->addr_mode);
     unsigned long idx;
     char *end;
 
     *addr = 0;
-    hexvalue(json_object_get(in, "instruction_addr"), addr);
+    hexvalue(fi->addr, addr);
     if (mode != NULL && strncmp(mode, "rel:", 4) == 0) {
         idx = strtoul(mode + 4, &end, 10);
         if (*end != '\0' || idx >= nmods)
@@ -132,6 +230,15 @@ struct module *frame_module(struct module *mods, size_t nmods,
         return &mods[idx];
     }
     return module_at(mods, nmods, *addr);
+}
+
+struct module *frame_module(struct module *mods, size_t nmods,
+                            const json_t *in, uint64_t *addr)
+{
+    struct frame_in fi;
+
+    frame_fields(in, &fi);
+    return module_of(mods, nmods, &fi, addr);
 }
 
 /* Step back from a return address into the call (symbolic's
@@ -162,10 +269,10 @@ static bool thread_ip(const json_t *thread, uint64_t *ip)
  * crashing frame, unless a SIGILL/SIGBUS/SIGSEGV happened somewhere else
  * than the IP; a frame's adjust_instruction_addr decides for it, and its
  * mere presence on any frame makes "yes" the thread's default. */
-static bool wants_adjust(const struct frames_ctx *fc, const json_t *frame,
-                         size_t i, uint64_t addr)
+static bool wants_adjust(const struct frames_ctx *fc,
+                         const struct frame_in *fi, size_t i, uint64_t addr)
 {
-    const json_t *force = json_object_get(frame, "adjust_instruction_addr");
+    const json_t *force = fi->adjust;
     const struct symreq *r = fc->r;
     bool sig;
 
@@ -178,43 +285,28 @@ static bool wants_adjust(const struct frames_ctx *fc, const json_t *frame,
     return sig && fc->has_ip && fc->ip != addr;
 }
 
-static void put_str(struct jsonout *o, int *first, const char *key,
-                    const char *v)
-{
-    jsonout_key(o, first, key);
-    jsonout_str(o, v);
-}
-
-static void put_hex(struct jsonout *o, int *first, const char *key,
-                    uint64_t v)
-{
-    jsonout_key(o, first, key);
-    jsonout_hex(o, v);
-}
-
-static void pass(struct jsonout *o, int *first, const json_t *in,
-                 const char *key)
-{
-    const json_t *v = json_object_get(in, key);
-
-    if (v != NULL) {
-        jsonout_key(o, first, key);
-        jsonout_json(o, v);
-    }
-}
+/* "KEY":V for a value V the request had (none when NULL). */
+#define PASS(o, first, k, v)                                                \
+    do {                                                                    \
+        if ((v) != NULL) {                                                  \
+            KEY(o, first, k);                                               \
+            jsonout_json(o, v);                                             \
+        }                                                                   \
+    } while (0)
 
 static void frame_head(struct jsonout *o, int *first, const char *status,
                        size_t index)
 {
     jsonout_raw(o, "{", 1);
-    put_str(o, first, "status", status);
-    jsonout_key(o, first, "original_index");
+    KEY(o, first, "status");
+    jsonout_str(o, status);
+    KEY(o, first, "original_index");
     jsonout_uint(o, index);
 }
 
 /* A frame we could not symbolicate: what the client sent, normalised. */
 static void frame_failed(struct jsonout *o, const char *status, size_t index,
-                         const json_t *in, uint64_t addr,
+                         const struct frame_in *fi, uint64_t addr,
                          const struct module *m)
 {
     int first = 1;
@@ -223,12 +315,14 @@ static void frame_failed(struct jsonout *o, const char *status, size_t index,
 
     frame_head(o, &first, status, index);
     if (m == NULL || m->addr == 0)
-        pass(o, &first, in, "addr_mode");
-    put_hex(o, &first, "instruction_addr", addr);
-    if (m != NULL && m->ids.code_file != NULL &&
-        json_object_get(in, "package") == NULL)
-        put_str(o, &first, "package", m->ids.code_file);
-    json_object_foreach((json_t *)in, k, v) {
+        PASS(o, &first, "addr_mode", fi->addr_mode);
+    KEY(o, &first, "instruction_addr");
+    jsonout_hex(o, addr);
+    if (m != NULL && m->ids.code_file != NULL && fi->package == NULL) {
+        KEY(o, &first, "package");
+        jsonout_str(o, m->ids.code_file);
+    }
+    json_object_foreach((json_t *)fi->obj, k, v) {
         if (strcmp(k, "status") == 0 || strcmp(k, "original_index") == 0 ||
             strcmp(k, "instruction_addr") == 0 || strcmp(k, "addr_mode") == 0)
             continue;
@@ -239,7 +333,7 @@ static void frame_failed(struct jsonout *o, const char *status, size_t index,
 }
 
 static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
-                     const json_t *in, const struct module *m,
+                     const struct frame_in *fi, const struct module *m,
                      uint64_t lookup, const struct symtable_frame *f,
                      bool outermost)
 {
@@ -247,68 +341,84 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
                                   ? f->lang
                                   : demangle_guess_lang(f->function);
     const char *lname = symtable_lang_name(lang);
-    const char *name = demangled(fc, f->function, lang);
+    const struct stab *t = m->stab;
     int first = 1;
 
     frame_head(o, &first, "symbolicated", index);
-    pass(o, &first, in, "platform");
+    PASS(o, &first, "platform", fi->platform);
     /* without an image address (WASM) addresses stay module-relative */
     if (m->addr == 0)
-        pass(o, &first, in, "addr_mode");
-    put_hex(o, &first, "instruction_addr", lookup);
-    pass(o, &first, in, "adjust_instruction_addr");
-    if (m->ids.code_file != NULL)
-        put_stable(fc, o, &first, "package", m->ids.code_file);
-    if (lname != NULL)
-        put_str(o, &first, "lang", lname);
-    put_stable(fc, o, &first, "symbol", f->function);
-    if (outermost)
-        put_hex(o, &first, "sym_addr", m->addr + f->sym_rva);
-    /* a demangled name is the memo's, which may be freed and its address
-     * reused: not a stable string */
-    if (name == f->function)
-        put_stable(fc, o, &first, "function", name);
-    else
-        put_str(o, &first, "function", name);
-    if (f->file != NULL && *f->file != '\0') {
-        put_stable(fc, o, &first, "filename", path_base(f->file));
-        put_stable(fc, o, &first, "abs_path", f->file);
+        PASS(o, &first, "addr_mode", fi->addr_mode);
+    KEY(o, &first, "instruction_addr");
+    jsonout_hex(o, lookup);
+    PASS(o, &first, "adjust_instruction_addr", fi->adjust);
+    if (m->ids.code_file != NULL) {
+        KEY(o, &first, "package");
+        put_text(fc, o, NULL, m->ids.code_file, TEXT_RAW);
     }
-    jsonout_key(o, &first, "lineno");
+    if (lname != NULL) {
+        KEY(o, &first, "lang");
+        jsonout_str(o, lname);
+    }
+    KEY(o, &first, "symbol");
+    put_text(fc, o, t, f->function, TEXT_RAW);
+    if (outermost) {
+        KEY(o, &first, "sym_addr");
+        jsonout_hex(o, m->addr + f->sym_rva);
+    }
+    KEY(o, &first, "function");
+    put_text(fc, o, t, f->function,
+             fc->r->demangle ? TEXT_DEMANGLED + (unsigned)lang : TEXT_RAW);
+    if (f->file != NULL && *f->file != '\0') {
+        KEY(o, &first, "filename");
+        put_text(fc, o, t, path_base(f->file), TEXT_RAW);
+        KEY(o, &first, "abs_path");
+        put_text(fc, o, t, f->file, TEXT_RAW);
+    }
+    KEY(o, &first, "lineno");
     jsonout_uint(o, f->line);
-    pass(o, &first, in, "in_app");
-    pass(o, &first, in, "trust");
+    PASS(o, &first, "in_app", fi->in_app);
+    PASS(o, &first, "trust", fi->trust);
     jsonout_raw(o, "}", 1);
 }
 
-static bool is_scan(const json_t *in)
+static bool is_scan(const struct frame_in *fi)
 {
-    const char *t = json_string_value(json_object_get(in, "trust"));
+    const char *t = json_string_value(fi->trust);
 
     return t != NULL && (strcmp(t, "scan") == 0 || strcmp(t, "cfiscan") == 0);
 }
 
-/* Where each output frame's text starts in the thread's buffer. */
-struct marks {
+/* Where output frames go: straight into the answer, comma-separated, or
+ * (to be reversed for caller_first) into a buffer, with where each one
+ * starts in V. */
+struct sink {
+    struct jsonout *o;
+    bool marked;
     size_t *v, n, cap;
 };
 
-static void mark(struct marks *mk, size_t at)
+static void begin_frame(struct sink *k)
 {
-    if (mk->n == mk->cap) {
-        mk->cap = mk->cap ? mk->cap * 2 : 64;
-        mk->v = xreallocarray(mk->v, mk->cap, sizeof(*mk->v));
+    if (!k->marked) {
+        if (k->n++ > 0)
+            jsonout_raw(k->o, ",", 1);
+        return;
     }
-    mk->v[mk->n++] = at;
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 64;
+        k->v = xreallocarray(k->v, k->cap, sizeof(*k->v));
+    }
+    k->v[k->n++] = k->o->len;
 }
 
-static void symbolicate_frame(struct frames_ctx *fc, struct jsonout *o,
-                              struct marks *mk, size_t index,
-                              const json_t *in)
+static void symbolicate_frame(struct frames_ctx *fc, struct sink *k,
+                              size_t index, const struct frame_in *in)
 {
+    struct jsonout *o = k->o;
     struct symtable_frame f[SYM_MAX_INLINE];
     uint64_t addr, lookup;
-    struct module *m = frame_module(fc->mods, fc->nmods, in, &addr);
+    struct module *m = module_of(fc->mods, fc->nmods, in, &addr);
     const char *fail = NULL;
     size_t n = 0;
 
@@ -329,12 +439,12 @@ static void symbolicate_frame(struct frames_ctx *fc, struct jsonout *o,
         if (is_scan(in) && (strcmp(fail, "missing_symbol") == 0 ||
                             strcmp(fail, "unknown_image") == 0))
             return;
-        mark(mk, o->len);
+        begin_frame(k);
         frame_failed(o, fail, index, in, addr, m);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        mark(mk, o->len);
+        begin_frame(k);
         frame_ok(fc, o, index, in, m, lookup, &f[i], i + 1 == n);
     }
 }
@@ -369,11 +479,27 @@ static void registers(struct jsonout *o, int *first, const json_t *regs)
     free(keys);
 }
 
-/* FRAMES[0..N) in request order, or reversed for caller_first. */
-static const json_t *frame_at(const json_t *frames, size_t n, size_t i,
-                              bool reverse)
+/* The frames of a caller_first thread, reversed (inline expansions stay
+ * innermost first, so the reversal is by output frame). */
+static void frames_reversed(struct frames_ctx *fc, struct jsonout *out,
+                            const struct frame_in *fi, size_t n)
 {
-    return json_array_get(frames, reverse ? n - 1 - i : i);
+    struct jsonout buf = {0};
+    struct sink k = {.o = &buf, .marked = true};
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        symbolicate_frame(fc, &k, i, &fi[n - 1 - i]);
+    for (i = 0; i < k.n; i++) {
+        size_t at = k.n - 1 - i;
+        size_t end = at + 1 < k.n ? k.v[at + 1] : buf.len;
+
+        if (i > 0)
+            jsonout_raw(out, ",", 1);
+        jsonout_raw(out, buf.p + k.v[at], end - k.v[at]);
+    }
+    free(k.v);
+    free(buf.p);
 }
 
 static void thread_json(struct frames_ctx *fc, struct jsonout *out,
@@ -383,47 +509,55 @@ static void thread_json(struct frames_ctx *fc, struct jsonout *out,
                                        "is_requesting"};
     const json_t *frames = json_object_get(thread, "frames"), *in;
     size_t n = json_array_size(frames), i;
-    bool rev = fc->r->caller_first;
-    struct jsonout buf = {0};
-    struct marks mk = {0};
+    struct frame_in *fi = xcalloc(n + 1, sizeof(*fi));
+    struct sink k = {.o = out};
     int first = 1;
 
     fc->has_ip = thread_ip(thread, &fc->ip);
     fc->any_adjust_field = false;
-    json_array_foreach(frames, i, in)
-        if (json_object_get(in, "adjust_instruction_addr") != NULL)
+    json_array_foreach(frames, i, in) {
+        frame_fields(in, &fi[i]);
+        if (fi[i].adjust != NULL)
             fc->any_adjust_field = true;
-    for (i = 0; i < n; i++)
-        symbolicate_frame(fc, &buf, &mk, i, frame_at(frames, n, i, rev));
+    }
     jsonout_raw(out, "{", 1);
-    for (i = 0; i < 3; i++)
-        pass(out, &first, thread, keep[i]);
+    for (i = 0; i < 3; i++) {
+        const json_t *v = json_object_get(thread, keep[i]);
+
+        if (v != NULL) {
+            jsonout_key(out, &first, keep[i]);
+            jsonout_json(out, v);
+        }
+    }
     if (json_object_size(json_object_get(thread, "registers")) > 0)
         registers(out, &first, json_object_get(thread, "registers"));
-    jsonout_key(out, &first, "frames");
+    KEY(out, &first, "frames");
     jsonout_raw(out, "[", 1);
-    for (i = 0; i < mk.n; i++) {
-        size_t k = rev ? mk.n - 1 - i : i;
-        size_t end = k + 1 < mk.n ? mk.v[k + 1] : buf.len;
-
-        if (i > 0)
-            jsonout_raw(out, ",", 1);
-        jsonout_raw(out, buf.p + mk.v[k], end - mk.v[k]);
-    }
+    if (fc->r->caller_first)
+        frames_reversed(fc, out, fi, n);
+    else
+        for (i = 0; i < n; i++)
+            symbolicate_frame(fc, &k, i, &fi[i]);
     jsonout_raw(out, "]}", 2);
-    free(mk.v);
-    free(buf.p);
+    free(fi);
 }
 
 void frames_write(struct jsonout *out, const struct symreq *r,
                   struct module *mods, size_t nmods)
 {
     struct frames_ctx fc = {.r = r, .mods = mods, .nmods = nmods};
+    size_t i, nframes = 0, size = MEMO_MIN;
     const json_t *st;
-    size_t i;
 
-    fc.memo = xcalloc(MEMO_SIZE, sizeof(*fc.memo));
-    fc.texts = xcalloc(MEMO_SIZE, sizeof(*fc.texts));
+    json_array_foreach(r->stacks, i, st)
+        nframes += json_array_size(json_object_get(st, "frames"));
+    /* a few hundred bytes per frame: grow once, not by doubling */
+    jsonout_reserve(out, nframes * 512);
+    /* small requests must not pay for clearing big tables */
+    while (size < MEMO_MAX && size < 4 * nframes)
+        size *= 2;
+    fc.memo_mask = size - 1;
+    fc.texts = xcalloc(size, sizeof(*fc.texts));
     jsonout_raw(out, "[", 1);
     json_array_foreach(r->stacks, i, st) {
         if (i > 0)
@@ -431,10 +565,8 @@ void frames_write(struct jsonout *out, const struct symreq *r,
         thread_json(&fc, out, st);
     }
     jsonout_raw(out, "]", 1);
-    for (i = 0; i < MEMO_SIZE; i++) {
-        free(fc.memo[i].dem);
-        free(fc.texts[i].json);
-    }
-    free(fc.memo);
+    for (i = 0; i < size; i++)
+        if (fc.texts[i].owned)
+            free((char *)fc.texts[i].json);
     free(fc.texts);
 }

@@ -17,9 +17,21 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define SYMJOB_PATH_MAX 4096
+
+/* A job of this process, from symjob_begin() until its starter collects
+ * its result or, once exposed, until its result is a file. */
+struct local {
+    char id[SYMJOB_ID_LEN + 1];
+    bool done, exposed;
+    char *text; /* the result until collected */
+    size_t len;
+    int64_t done_ms; /* wall clock */
+    struct local *next;
+};
 
 struct symjobs {
     char *dir;
@@ -29,13 +41,13 @@ struct symjobs {
     pthread_cond_t changed;
     unsigned running; /* protected by lock */
     uint64_t finished; /* protected by lock; bumped per finish */
+    struct local *jobs; /* protected by lock */
 };
 
 int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
                 struct symjobs **out)
 {
     struct symjobs *js = xcalloc(1, sizeof(*js));
-    pthread_condattr_t ca;
     int rc;
 
     js->dir = xasprintf("%s/.Symsrvd/requests", cache_dir);
@@ -48,18 +60,27 @@ int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
     js->max_jobs = max_jobs;
     js->keep_ms = keep_ms;
     pthread_mutex_init(&js->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&js->changed, &ca);
-    pthread_condattr_destroy(&ca);
+    mono_cond_init(&js->changed);
     *out = js;
     return 0;
+}
+
+static void local_free(struct local *l)
+{
+    free(l->text);
+    free(l);
 }
 
 void symjob_close(struct symjobs *js)
 {
     if (js == NULL)
         return;
+    while (js->jobs != NULL) {
+        struct local *l = js->jobs;
+
+        js->jobs = l->next;
+        local_free(l);
+    }
     pthread_cond_destroy(&js->changed);
     pthread_mutex_destroy(&js->lock);
     free(js->dir);
@@ -84,6 +105,7 @@ bool symjob_valid_id(const char *id)
 
 static void new_id(char id[SYMJOB_ID_LEN + 1])
 {
+    static const char hex[] = "0123456789abcdef";
     uint8_t b[16];
     size_t off = 0;
 
@@ -94,9 +116,10 @@ static void new_id(char id[SYMJOB_ID_LEN + 1])
     for (size_t i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             id[off++] = '-';
-        snprintf(id + off, 3, "%02x", b[i]);
-        off += 2;
+        id[off++] = hex[b[i] >> 4];
+        id[off++] = hex[b[i] & 15];
     }
+    id[off] = '\0';
 }
 
 static void job_path(const struct symjobs *js, const char *id,
@@ -129,45 +152,126 @@ static int publish(const struct symjobs *js, const char *id, const char *file,
     return rc;
 }
 
-int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1])
+/* The entry of ID, or NULL; js->lock held. */
+static struct local **local_find(struct symjobs *js, const char *id)
 {
-    char pid[24];
-    int rc = 0;
+    struct local **pp;
 
-    pthread_mutex_lock(&js->lock);
-    if (js->running >= js->max_jobs)
-        rc = -EBUSY;
-    else
-        js->running++;
-    pthread_mutex_unlock(&js->lock);
-    if (rc < 0)
-        return rc;
-    new_id(id);
-    snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    /* a mark read half written would say "no owner": unknown job */
-    rc = publish(js, id, "running", pid, strlen(pid));
-    if (rc < 0) {
-        pthread_mutex_lock(&js->lock);
-        js->running--;
-        pthread_mutex_unlock(&js->lock);
-    }
-    return rc;
+    for (pp = &js->jobs; *pp != NULL; pp = &(*pp)->next)
+        if (memcmp((*pp)->id, id, SYMJOB_ID_LEN + 1) == 0)
+            return pp;
+    return NULL;
 }
 
-int symjob_finish(struct symjobs *js, const char *id, const char *text,
+int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1])
+{
+    struct local *l;
+
+    pthread_mutex_lock(&js->lock);
+    if (js->running >= js->max_jobs) {
+        pthread_mutex_unlock(&js->lock);
+        return -EBUSY;
+    }
+    js->running++;
+    l = xcalloc(1, sizeof(*l));
+    new_id(l->id);
+    memcpy(id, l->id, sizeof(l->id));
+    l->next = js->jobs;
+    js->jobs = l;
+    pthread_mutex_unlock(&js->lock);
+    return 0;
+}
+
+/* The running mark says which process to ask whether the job still
+ * runs; a mark read half written would say "no owner": unknown job. */
+static int write_mark(const struct symjobs *js, const char *id)
+{
+    char pid[24];
+
+    snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    return publish(js, id, "running", pid, strlen(pid));
+}
+
+int symjob_finish(struct symjobs *js, const char *id, char *text,
                   size_t len)
 {
     char path[SYMJOB_PATH_MAX];
-    int rc = publish(js, id, "json", text, len);
+    struct local **pp, *l = NULL;
+    int rc = 0;
 
-    job_path(js, id, "running", path, sizeof(path));
-    unlink(path);
+    pthread_mutex_lock(&js->lock);
+    pp = local_find(js, id);
+    /* only polls of an exposed job wait in symjob_wait(); the starter of
+     * another is resumed by the caller */
+    if (pp != NULL && !(*pp)->exposed) {
+        (*pp)->done = true;
+        (*pp)->text = text;
+        (*pp)->len = len;
+        (*pp)->done_ms = wall_ms();
+        text = NULL;
+    } else if (pp != NULL) {
+        /* exposed: no new reader looks for it here any more */
+        l = *pp;
+        *pp = l->next;
+    }
+    pthread_mutex_unlock(&js->lock);
+    if (l != NULL) {
+        rc = publish(js, id, "json", text, len);
+        job_path(js, id, "running", path, sizeof(path));
+        unlink(path);
+        local_free(l);
+    }
+    free(text);
     pthread_mutex_lock(&js->lock);
     js->running--;
-    js->finished++;
-    pthread_cond_broadcast(&js->changed);
+    if (l != NULL) {
+        js->finished++;
+        pthread_cond_broadcast(&js->changed);
+    }
     pthread_mutex_unlock(&js->lock);
     return rc;
+}
+
+enum symjob_state symjob_collect(struct symjobs *js, const char *id,
+                                 bool expose, char **text, size_t *len,
+                                 int *err)
+{
+    enum symjob_state st = SYMJOB_UNKNOWN;
+    struct local **pp, *l = NULL;
+
+    *err = 0;
+    pthread_mutex_lock(&js->lock);
+    pp = local_find(js, id);
+    if (pp != NULL && (*pp)->done) {
+        l = *pp;
+        *pp = l->next;
+        *text = l->text;
+        *len = l->len;
+        l->text = NULL;
+        st = SYMJOB_DONE;
+    } else if (pp != NULL && !(*pp)->exposed) {
+        st = SYMJOB_PENDING;
+        /* under the lock: symjob_finish() must see the mark to drop it */
+        if (expose) {
+            (*pp)->exposed = true;
+            *err = write_mark(js, id);
+        }
+    }
+    pthread_mutex_unlock(&js->lock);
+    free(l);
+    return st;
+}
+
+bool symjob_local_running(struct symjobs *js, const char *id)
+{
+    struct local **pp;
+    bool running;
+
+    pthread_mutex_lock(&js->lock);
+    pp = local_find(js, id);
+    running = pp != NULL && !(*pp)->done && !(*pp)->exposed;
+    pthread_mutex_unlock(&js->lock);
+    return running;
 }
 
 /* The pid in a running mark, or -1 when unreadable. */
@@ -300,11 +404,32 @@ static bool stale(const struct symjobs *js, const char *path, const char *name,
     return false;
 }
 
+/* Results whose starter never came for them (it cannot lose them, but
+ * a bound costs nothing). */
+static void forget_uncollected(struct symjobs *js, int64_t now_ms)
+{
+    struct local **pp = &js->jobs, *l;
+
+    pthread_mutex_lock(&js->lock);
+    while ((l = *pp) != NULL) {
+        if (l->done && now_ms - l->done_ms > (int64_t)js->keep_ms) {
+            *pp = l->next;
+            local_free(l);
+        } else {
+            pp = &l->next;
+        }
+    }
+    pthread_mutex_unlock(&js->lock);
+}
+
 unsigned symjob_sweep(struct symjobs *js, int64_t now_ms)
 {
-    DIR *d = opendir(js->dir);
+    DIR *d;
     struct dirent *e;
     unsigned n = 0;
+
+    forget_uncollected(js, now_ms);
+    d = opendir(js->dir);
 
     if (d == NULL)
         return 0;

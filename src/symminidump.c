@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "stackwalk/stackwalk_report.h"
 #include "symbolicate_int.h"
 #include "symdir/symdir.h"
+#include "stabcache.h"
 #include "symsource.h"
 #include "xalloc.h"
 
@@ -102,6 +104,30 @@ struct mdprov {
     struct module *mods;   /* per module index */
     bool *resolved;
 };
+
+/* symdir's tables come from the process's table cache: built once (or
+ * read back from disk) for every job and for POST /symbolicate alike,
+ * not once per walk.  The scratch links are followed to the file itself,
+ * which keys the cache. */
+static int table_get(void *ctx, const char *path, struct symtable **table,
+                     void **handle)
+{
+    char *real = realpath(path, NULL), err[256];
+    struct stab *st = NULL;
+    int rc = real ? stabcache_get(ctx, real, &st, err, sizeof(err)) : -errno;
+
+    free(real);
+    if (rc < 0)
+        return rc;
+    *table = st->t;
+    *handle = st;
+    return 0;
+}
+
+static void table_put(void *ctx, void *handle)
+{
+    stabcache_put(ctx, handle);
+}
 
 static bool safe_name(const char *s)
 {
@@ -193,6 +219,11 @@ static void mdprov_init(struct mdprov *p, struct symbolicator *s,
     p->dir = xasprintf("%s.d", j->dump);
     dir = p->dir;
     p->sd = symdir_new(&dir, 1);
+    symdir_set_tables(p->sd, &(struct symdir_tables){
+                                 .get = table_get,
+                                 .put = table_put,
+                                 .ctx = s->tables,
+                             });
     symdir_provider(p->sd, &p->inner);
     p->raws = json_array();
     p->mods = xcalloc(n + 1, sizeof(*p->mods));

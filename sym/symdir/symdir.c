@@ -39,6 +39,7 @@ struct symdir_entry {
     /* Owned: what syms points at, and the mappings those borrow. */
     struct symtable *table;
     void *blob;
+    void *table_handle; /* the table is symdir_tables' */
     struct unwind_bpindex *bp;
     struct breakpad_stack *stack;
     char *stack_strings; /* the rules of STACK, when they come from a PDB */
@@ -55,6 +56,7 @@ struct symdir {
     struct symdir_entry **entries;
     size_t nentries, cap;
     size_t files_read;
+    struct symdir_tables tables; /* get NULL: build them here */
 };
 
 struct symdir *symdir_new(const char *const *dirs, size_t n)
@@ -76,11 +78,14 @@ static void key_free(struct symdir_key *k)
     free(k->code_id);
 }
 
-static void entry_free(struct symdir_entry *e)
+static void entry_free(struct symdir *sd, struct symdir_entry *e)
 {
     if (e == NULL)
         return;
-    symtable_close(e->table);
+    if (e->table_handle != NULL)
+        sd->tables.put(sd->tables.ctx, e->table_handle);
+    else
+        symtable_close(e->table);
     free(e->blob);
     unwind_bpindex_free(e->bp);
     free(e->stack);
@@ -102,12 +107,17 @@ void symdir_free(struct symdir *sd)
     if (sd == NULL)
         return;
     for (size_t i = 0; i < sd->nentries; i++)
-        entry_free(sd->entries[i]);
+        entry_free(sd, sd->entries[i]);
     free(sd->entries);
     for (size_t i = 0; i < sd->ndirs; i++)
         free(sd->dirs[i]);
     free(sd->dirs);
     free(sd);
+}
+
+void symdir_set_tables(struct symdir *sd, const struct symdir_tables *t)
+{
+    sd->tables = *t;
 }
 
 size_t symdir_files_read(const struct symdir *sd)
@@ -264,7 +274,11 @@ static void take_file(struct symdir *sd, struct symdir_entry *e,
         objfile_unmap(&map);
         return;
     }
-    if (e->table == NULL && build_table(e, &map) < 0)
+    if (e->table == NULL &&
+        (sd->tables.get == NULL ||
+         sd->tables.get(sd->tables.ctx, path, &e->table, &e->table_handle) <
+             0) &&
+        build_table(e, &map) < 0)
         e->syms.corrupt = true;
     if (kind == OBJFILE_PDB && e->bp == NULL)
         take_pdb_stack(e, &map);

@@ -41,6 +41,24 @@ struct symdir;
 struct symdir *symdir_new(const char *const *dirs, size_t n);
 void symdir_free(struct symdir *sd);
 
+struct symtable;
+
+/* Where SD takes a symbol file's table from instead of building it
+ * (symsrvd's table cache, shared across jobs): GET gives the table of the
+ * file at PATH (a symlink is followed) and a HANDLE, or -errno, and SD
+ * then builds the table itself as it does without TABLES (GET leaves
+ * *TABLE and *HANDLE alone when it fails); PUT gives each
+ * handle back once SD is freed. */
+struct symdir_tables {
+    int (*get)(void *ctx, const char *path, struct symtable **table,
+               void **handle);
+    void (*put)(void *ctx, void *handle);
+    void *ctx;
+};
+
+/* Take tables through T (copied) from now on. */
+void symdir_set_tables(struct symdir *sd, const struct symdir_tables *t);
+
 /* Fill *P so that stackwalk_run() reads symbols through SD. */
 void symdir_provider(struct symdir *sd, struct stackwalk_provider *p);
 

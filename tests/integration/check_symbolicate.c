@@ -906,12 +906,52 @@ START_TEST(test_pending_poll_any_worker)
 }
 END_TEST
 
+/* The results in DIR's job directory, sorted, one per line (not running
+ * marks: the job thread drops one just after the result appears). */
+static char *job_files(const char *dir)
+{
+    char *cmd = xasprintf("ls '%s/.Symsrvd/requests' | grep '[.]json$'", dir);
+    FILE *f = popen(cmd, "r");
+    char *text = xcalloc(1, 4096);
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_lt(fread(text, 1, 4095, f), 4095);
+    pclose(f);
+    free(cmd);
+    return text;
+}
+
+/* Threads named NAME in the daemon's workers. */
+static unsigned worker_threads(const struct itest *t, const char *name)
+{
+    pid_t w[8];
+    size_t nw = daemon_workers(t->d, w, 8);
+    unsigned n = 0;
+
+    for (size_t i = 0; i < nw; i++) {
+        char *cmd = xasprintf("grep -lx '%s' /proc/%ld/task/*/comm", name,
+                              (long)w[i]);
+        FILE *f = popen(cmd, "r");
+        char line[256];
+
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof(line), f) != NULL)
+            n++;
+        pclose(f);
+        free(cmd);
+    }
+    return n;
+}
+
 /* A poll without timeout waits for the result; the POST without timeout
- * is never pending. */
+ * is never pending.  Only a job whose id went out in a "pending" answer
+ * leaves a result file: one that finished while its request waited
+ * (without timeout, or within it) hands its result over in memory.  Job
+ * threads stay for the next job: one per worker for jobs in turn. */
 START_TEST(test_wait_without_timeout)
 {
     struct itest t;
-    char *conf = conf_with(NULL), *body, *path;
+    char *conf = conf_with(NULL), *body, *path, *files, *want;
     json_t *a;
     struct http_resp r;
 
@@ -919,6 +959,7 @@ START_TEST(test_wait_without_timeout)
     body = slow_request(&t);
     a = post_ok(&t, "/symbolicate?timeout=0", body);
     path = xasprintf("/requests/%s", str(a, "request_id"));
+    want = xasprintf("%s.json\n", str(a, "request_id"));
     itest_get(&t, path, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"status\":\"completed\""));
@@ -927,6 +968,20 @@ START_TEST(test_wait_without_timeout)
     a = post_ok(&t, "/symbolicate", body);
     ck_assert_str_eq(str(a, "status"), "completed");
     json_decref(a);
+    a = post_ok(&t, "/symbolicate?timeout=60", body);
+    ck_assert_str_eq(str(a, "status"), "completed");
+    json_decref(a);
+    files = job_files(t.dir);
+    ck_assert_str_eq(files, want);
+    ck_assert_uint_ge(worker_threads(&t, "symjob"), 1);
+    ck_assert_uint_le(worker_threads(&t, "symjob"), 2);
+    /* and the exposed one is still there for the next poll */
+    itest_get(&t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"status\":\"completed\""));
+    http_resp_free(&r);
+    free(files);
+    free(want);
     free(path);
     free(body);
     free(conf);

@@ -17,13 +17,17 @@
  */
 #include "symsrvd_config.h"
 
+#include "objfile/objfile.h"
 #include "stackwalk/stackwalk.h"
 #include "symdir/symdir.h"
+#include "table/symtable.h"
 
 #include "symtest.h"
 #include "swtest.h"
 
 #include <check.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +295,95 @@ START_TEST(test_stackwalk_linux_elf)
 }
 END_TEST
 
+/* A table source that counts its calls and builds what it hands out, or
+ * refuses (symdir then builds the table itself). */
+struct counting_tables {
+    unsigned gets, puts;
+    bool refuse;
+};
+
+struct handed {
+    struct symtable *table;
+    void *blob;
+};
+
+static int counting_get(void *ctx, const char *path, struct symtable **table,
+                        void **handle)
+{
+    struct counting_tables *c = ctx;
+    struct symtable_builder *b;
+    struct objfile_ident id;
+    struct objfile_map map;
+    struct handed *h;
+    size_t len = 0;
+    int rc;
+
+    c->gets++;
+    if (c->refuse || objfile_map(path, &map) < 0)
+        return -ENOENT;
+    h = calloc(1, sizeof(*h));
+    ck_assert_ptr_nonnull(h);
+    b = symtable_builder_new();
+    rc = objfile_identify(&map, &id);
+    if (rc == 0) {
+        symtable_builder_set_image_base(b, id.image_base);
+        rc = objfile_build(&map, b);
+    }
+    if (rc == 0)
+        rc = symtable_builder_finish(b, &h->blob, &len);
+    if (rc == 0)
+        rc = symtable_load(h->blob, len, &h->table);
+    symtable_builder_free(b);
+    objfile_unmap(&map);
+    if (rc < 0) {
+        free(h->blob);
+        free(h);
+        return rc;
+    }
+    *table = h->table;
+    *handle = h;
+    return 0;
+}
+
+static void counting_put(void *ctx, void *handle)
+{
+    struct counting_tables *c = ctx;
+    struct handed *h = handle;
+
+    c->puts++;
+    symtable_close(h->table);
+    free(h->blob);
+    free(h);
+}
+
+/* Tables can come from outside (symsrvd's cache): the walk names the same
+ * frames with them, every one is given back when the symdir goes, and a
+ * source that refuses leaves symdir to build them itself. */
+START_TEST(test_stackwalk_tables_from_outside)
+{
+    for (int refuse = 0; refuse <= 1; refuse++) {
+        struct counting_tables c = {.refuse = refuse};
+        struct symdir_tables tables = {
+            .get = counting_get, .put = counting_put, .ctx = &c};
+        const struct stackwalk_thread *th;
+        char d[256];
+        struct swtest t;
+
+        symtest_tmpdir(d, sizeof(d), "check_stackwalk_tables");
+        swtest_place(d, LINUX_BUILD_ID "/debuginfo", "elf/crash.debug");
+        swtest_place(d, LINUX_BUILD_ID "/executable", "elf/crash");
+        swtest_walk_tables(&t, "minidump/linux.dmp", d, &tables);
+        th = swtest_crashed(&t);
+        expect_frame(&th->frames[2], "crash", "main", "main.cpp", 35,
+                     STACKWALK_TRUST_CONTEXT);
+        ck_assert_uint_ge(c.gets, 1);
+        swtest_free(&t);
+        ck_assert_uint_eq(c.puts, refuse ? 0 : c.gets);
+        symtest_rmdir(d);
+    }
+}
+END_TEST
+
 /* No symbols: rbp's frame record holds 0x414c30 as the saved rbp, below
  * the stack pointer, so the amd64 frame pointer check refuses it and the
  * caller comes from scanning. */
@@ -493,6 +586,7 @@ static Suite *stackwalk_suite(void)
     tcase_add_test(tc, test_stackwalk_linux_all);
     tcase_add_test(tc, test_stackwalk_linux_sym);
     tcase_add_test(tc, test_stackwalk_linux_elf);
+    tcase_add_test(tc, test_stackwalk_tables_from_outside);
     tcase_add_test(tc, test_stackwalk_linux_nosyms);
     tcase_add_test(tc, test_stackwalk_macos_sym);
     tcase_add_test(tc, test_stackwalk_macos_nosyms);

@@ -7,8 +7,10 @@
 #include "symsrvd_config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,9 +22,12 @@
 #include <unistd.h>
 
 #include "ckrun.h"
+#include "jsonin.h"
 #include "jsonout.h"
 #include "stabcache.h"
 #include "symjob.h"
+#include "strmemo.h"
+#include "symbolicate_int.h"
 #include "symsource.h"
 #include "table/symtable.h"
 #include "testutil.h"
@@ -154,28 +159,266 @@ START_TEST(test_jsonout_escapes)
 }
 END_TEST
 
+/* jsonin accepts what json_loadb(JSON_REJECT_DUPLICATES) accepts and
+ * builds equal values. */
+START_TEST(test_jsonin_like_jansson)
+{
+    static const char *const texts[] = {
+        "{}", "[]", " \t\r\n{ } ", "{\"a\":1}", "[1,2,3]", "{\"a\":[{}]}",
+        "[\"plain\",\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t\"]",
+        "[\"\\u00e9\\u4E2D\\ud83d\\ude00\"]", "[\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"]",
+        "[0,-0,1,-1,9223372036854775807,-9223372036854775808]",
+        "[9223372036854775808]", "[-9223372036854775809]",
+        "[1.5,-0.25,1e3,1E-3,2.5e+10,1e400,1e-400,0.0]",
+        "[01]", "[-]", "[1.]", "[.5]", "[1e]", "[1e+]", "[+1]", "[0x10]",
+        "[true,false,null]", "[tru]", "[truex]", "[nul]", "[True]",
+        "{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":{\"a\":2}}",
+        "{\"a\\u0062\":1,\"ab\":2}", "{\"\\u00e9\":1}",
+        "[\"\\u0000\"]", "{\"\\u0000\":1}", "[\"\\ud800\"]", "[\"\\udc00\"]",
+        "[\"\\ud800\\u0041\"]", "[\"\\ud800x\"]", "[\"\\x\"]", "[\"\\u12\"]",
+        "[\"\\u12G4\"]", "[\"a\nb\"]", "[\"a\x01\"]", "[\"\xc0\x80\"]",
+        "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xe4\xb8\"]",
+        "[\"\x80\"]", "[\"\xff\"]", "\xef\xbb\xbf{}", "", " ", "1", "\"s\"",
+        "null", "{", "[", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}",
+        "{\"a\":1,}", "{,}", "[1 2]", "{\"a\":1 \"b\":2}", "[] []", "[]x",
+        "[\"unterminated", "[\"ok\"", "{\"k\":\"v\"", "[1e5x]", "[-01]",
+        "[\"\\", "[\"\\u", "[\"a\\\"", "{\"a\":[1,{\"b\":[true,{\"c\":null}]}]}",
+    };
+    char err[256];
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+        json_error_t je;
+        json_t *want = json_loadb(texts[i], strlen(texts[i]),
+                                  JSON_REJECT_DUPLICATES, &je);
+        json_t *got = jsonin_parse(texts[i], strlen(texts[i]), err,
+                                   sizeof(err));
+
+        ck_assert_msg((want == NULL) == (got == NULL),
+                      "case %zu \"%s\": jansson %s, jsonin %s", i, texts[i],
+                      want ? "accepts" : je.text, got ? "accepts" : err);
+        ck_assert_msg(want == NULL || json_equal(want, got),
+                      "case %zu \"%s\": values differ", i, texts[i]);
+        if (got == NULL)
+            ck_assert_ptr_nonnull(strstr(err, " at line "));
+        json_decref(want);
+        json_decref(got);
+    }
+}
+END_TEST
+
+/* Nesting deeper than jansson's bound is refused, up to it accepted; the
+ * position of an error is counted in lines and columns. */
+START_TEST(test_jsonin_depth_and_position)
+{
+    size_t n = JSON_PARSER_MAX_DEPTH + 1;
+    char *deep = xmalloc(2 * n + 1), err[256];
+    json_t *v;
+
+    memset(deep, '[', n);
+    memset(deep + n, ']', n);
+    deep[2 * n] = '\0';
+    ck_assert_ptr_null(jsonin_parse(deep, 2 * n, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "depth"));
+    v = jsonin_parse(deep + 1, 2 * n - 2, err, sizeof(err));
+    ck_assert_ptr_nonnull(v);
+    json_decref(v);
+    free(deep);
+    ck_assert_ptr_null(jsonin_parse("{\n  \"a\": x}", 11, err, sizeof(err)));
+    ck_assert_str_eq(err, "invalid token at line 2 column 8");
+}
+END_TEST
+
+/* strmemo: what was put is got back, by address and kind; the first put
+ * of two wins; a full memo refuses and leaves the text to the caller. */
+START_TEST(test_strmemo)
+{
+    static const char names[3][8] = {"a", "b", "c"};
+    struct strmemo *m = strmemo_new(64);
+    char *t = xstrdup("\"a\""), *big;
+    const char *got;
+    size_t len = 0;
+
+    ck_assert_ptr_null(strmemo_get(m, names[0], 0, &len));
+    ck_assert_ptr_eq(strmemo_put(m, names[0], 0, t, 3), t);
+    got = strmemo_get(m, names[0], 0, &len);
+    ck_assert_ptr_eq(got, t);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_ptr_null(strmemo_get(m, names[0], 1, &len));
+    ck_assert_ptr_eq(strmemo_put(m, names[0], 0, xstrdup("x"), 1), t);
+    for (unsigned k = 1; k < 600; k++) /* past the first table size */
+        ck_assert_ptr_nonnull(
+            strmemo_put(m, names[1 + k % 2], k, xstrdup(""), 0));
+    ck_assert_ptr_eq(strmemo_get(m, names[0], 0, &len), t);
+    ck_assert_ptr_nonnull(strmemo_get(m, names[2], 599, &len));
+    big = xcalloc(1, 100);
+    ck_assert_ptr_null(strmemo_put(m, names[1], 1000, big, 100));
+    free(big);
+    strmemo_free(m);
+}
+END_TEST
+
+/* Addresses as Symbolicator's HexValue reads them; the plain "0x..."
+ * fast path agrees with strtoull() on every edge. */
+START_TEST(test_hexvalue)
+{
+    static const struct {
+        const char *json;
+        bool ok;
+        uint64_t v;
+    } cases[] = {
+        {"\"0x0\"", true, 0},
+        {"\"0x401902\"", true, 0x401902},
+        {"\"0XaBcDeF\"", true, 0xabcdef},
+        {"\"0xffffffffffffffff\"", true, UINT64_MAX},
+        {"\"0x00000000000000001\"", true, 1},
+        {"\"0x10000000000000000\"", false, 0},
+        {"\"0x\"", false, 0},
+        {"\"0x 1\"", false, 0},
+        {"\" 12\"", false, 0},
+        {"\"12a\"", false, 0},
+        {"\"0xg1\"", false, 0},
+        {"\"0x1g\"", false, 0},
+        {"\"4198658\"", true, 4198658},
+        {"\"-1\"", false, 0},
+        {"\"\"", false, 0},
+        {"12", true, 12},
+        {"-12", false, 0},
+        {"1.5", false, 0},
+        {"null", false, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        json_t *j = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
+        uint64_t v = 0;
+
+        ck_assert_ptr_nonnull(j);
+        ck_assert_msg(hexvalue(j, &v) == cases[i].ok, "%s", cases[i].json);
+        if (cases[i].ok)
+            ck_assert_msg(v == cases[i].v, "%s: %" PRIx64, cases[i].json, v);
+        json_decref(j);
+    }
+}
+END_TEST
+
+/* Values from a request come back as json_dumps() would write them,
+ * whichever path writes them; literal keys join like escaped ones. */
+START_TEST(test_jsonout_json_values)
+{
+    static const char *const values[] = {
+        "\"plain\"", "\"q\\\"b\\\\s\\n\\u0000z\"", "\"\u00e9\u4e2d\"", "0",
+        "9223372036854775807", "-5", "1.5", "true", "false", "null",
+        "[1,\"a\"]", "{\"k\":{\"l\":[]}}"};
+    struct jsonout o = {0};
+    size_t len;
+    char *text;
+    int first = 1;
+
+    for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+        json_t *v = json_loads(values[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL), *back;
+
+        ck_assert_ptr_nonnull(v);
+        jsonout_json(&o, v);
+        text = jsonout_take(&o, &len);
+        back = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        ck_assert_msg(back != NULL && json_equal(back, v), "%s -> %s",
+                      values[i], text);
+        ck_assert_uint_eq(len, strlen(text)); /* a NUL is escaped */
+        json_decref(back);
+        json_decref(v);
+        free(text);
+    }
+    jsonout_raw(&o, "{", 1);
+    jsonout_keyq(&o, &first, "\"a\":", 4);
+    jsonout_uint(&o, 1);
+    jsonout_keyq(&o, &first, "\"b\":", 4);
+    jsonout_json(&o, NULL);
+    jsonout_raw(&o, "}", 1);
+    text = jsonout_take(&o, &len);
+    ck_assert_str_eq(text, "{\"a\":1,\"b\":null}");
+    free(text);
+}
+END_TEST
+
+/* Count the files in DIR's job directory. */
+static unsigned job_files(const char *dir)
+{
+    char *path = xasprintf("%s/.Symsrvd/requests", dir);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    unsigned n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    free(path);
+    return n;
+}
+
+/* A job its starter collects stays in memory: nothing on disk, unknown to
+ * polls, handed over once. */
+START_TEST(test_symjob_collected_in_memory)
+{
+    char *dir = testutil_tmpdir(), id[SYMJOB_ID_LEN + 1], *text = NULL;
+    struct symjobs *js;
+    size_t len = 0;
+    int err;
+
+    ck_assert_int_eq(symjob_open(dir, 1, 90000, &js), 0);
+    ck_assert_int_eq(symjob_begin(js, id), 0);
+    ck_assert(symjob_local_running(js, id));
+    ck_assert_int_eq(symjob_collect(js, id, false, &text, &len, &err),
+                     SYMJOB_PENDING);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_UNKNOWN);
+    ck_assert_int_eq(symjob_finish(js, id, xstrdup("{\"a\":1}"), 7), 0);
+    ck_assert(!symjob_local_running(js, id));
+    ck_assert_uint_eq(job_files(dir), 0);
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_DONE);
+    ck_assert_uint_eq(len, 7);
+    ck_assert_str_eq(text, "{\"a\":1}");
+    free(text);
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_UNKNOWN);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_UNKNOWN);
+    ck_assert_uint_eq(job_files(dir), 0);
+    symjob_close(js);
+    testutil_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* An exposed job is seen through its files by every process. */
 START_TEST(test_symjob_lifecycle)
 {
     char *dir = testutil_tmpdir(), id[SYMJOB_ID_LEN + 1], id2[40];
-    char path[4096];
+    char path[4096], *text = NULL;
     struct symjobs *js;
     struct timeval old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
     uint64_t size;
-    int fd;
+    size_t len;
+    int fd, err;
 
     ck_assert_int_eq(symjob_open(dir, 1, 90000, &js), 0);
     ck_assert_int_eq(symjob_begin(js, id), 0);
     ck_assert(symjob_valid_id(id));
     ck_assert_int_eq(id[14], '4'); /* UUID version 4 */
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_PENDING);
+    ck_assert_int_eq(err, 0);
+    ck_assert(!symjob_local_running(js, id));
     ck_assert_int_eq(symjob_state(js, id), SYMJOB_PENDING);
     ck_assert_int_eq(symjob_begin(js, id2), -EBUSY);
     ck_assert_int_eq(symjob_open_result(js, id, &fd, &size), -ENOENT);
-    ck_assert_int_eq(symjob_finish(js, id, "{\"a\":1}", 7), 0);
+    ck_assert_int_eq(symjob_finish(js, id, xstrdup("{\"a\":1}"), 7), 0);
     ck_assert_uint_eq(symjob_running(js), 0);
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_UNKNOWN);
     ck_assert_int_eq(symjob_state(js, id), SYMJOB_DONE);
     ck_assert_int_eq(symjob_open_result(js, id, &fd, &size), 0);
     ck_assert_uint_eq(size, 7);
     close(fd);
+    ck_assert_uint_eq(job_files(dir), 1); /* the running mark went */
     ck_assert_int_eq(symjob_state(js, "00000000-0000-4000-8000-000000000000"),
                      SYMJOB_UNKNOWN);
     ck_assert_int_eq(symjob_state(js, "../../../etc/passwd"), SYMJOB_UNKNOWN);
@@ -346,6 +589,12 @@ int main(void)
     tcase_add_test(tc, test_addr_public);
     tcase_add_test(tc, test_sources_parse);
     tcase_add_test(tc, test_jsonout_escapes);
+    tcase_add_test(tc, test_jsonin_like_jansson);
+    tcase_add_test(tc, test_jsonin_depth_and_position);
+    tcase_add_test(tc, test_jsonout_json_values);
+    tcase_add_test(tc, test_strmemo);
+    tcase_add_test(tc, test_hexvalue);
+    tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
     tcase_add_test(tc, test_stabcache_evicts_lru);

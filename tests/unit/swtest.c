@@ -15,8 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void swtest_walk_mem(struct swtest *t, uint8_t *data, size_t len,
-                     const char *dir, const struct stackwalk_options *opts)
+static void walk(struct swtest *t, uint8_t *data, size_t len, const char *dir,
+                 const struct stackwalk_options *opts,
+                 const struct symdir_tables *tables)
 {
     struct stackwalk_provider p;
     char err[256];
@@ -24,11 +25,20 @@ void swtest_walk_mem(struct swtest *t, uint8_t *data, size_t len,
     *t = (struct swtest){.data = data, .len = len};
     ck_assert_int_eq(minidump_load(data, len, &t->md, err, sizeof(err)), 0);
     t->sd = symdir_new(&dir, dir ? 1 : 0);
+    if (tables != NULL)
+        symdir_set_tables(t->sd, tables);
     symdir_provider(t->sd, &p);
     ck_assert_int_eq(stackwalk_run(t->md, &p, opts, &t->r), 0);
 }
 
-void swtest_walk(struct swtest *t, const char *rel, const char *dir)
+void swtest_walk_mem(struct swtest *t, uint8_t *data, size_t len,
+                     const char *dir, const struct stackwalk_options *opts)
+{
+    walk(t, data, len, dir, opts, NULL);
+}
+
+/* The bytes of the test data file REL (*LEN of them). */
+static uint8_t *slurp(const char *rel, size_t *lenp)
 {
     char *path = symtest_data(rel);
     FILE *fp = fopen(path, "rb");
@@ -45,7 +55,25 @@ void swtest_walk(struct swtest *t, const char *rel, const char *dir)
     ck_assert_uint_eq(fread(data, 1, (size_t)len, fp), (size_t)len);
     fclose(fp);
     free(path);
-    swtest_walk_mem(t, data, (size_t)len, dir, NULL);
+    *lenp = (size_t)len;
+    return data;
+}
+
+void swtest_walk(struct swtest *t, const char *rel, const char *dir)
+{
+    size_t len;
+    uint8_t *data = slurp(rel, &len);
+
+    walk(t, data, len, dir, NULL, NULL);
+}
+
+void swtest_walk_tables(struct swtest *t, const char *rel, const char *dir,
+                        const struct symdir_tables *tables)
+{
+    size_t len;
+    uint8_t *data = slurp(rel, &len);
+
+    walk(t, data, len, dir, NULL, tables);
 }
 
 void swtest_free(struct swtest *t)

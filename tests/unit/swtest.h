@@ -30,6 +30,10 @@ void swtest_walk_mem(struct swtest *t, uint8_t *data, size_t len,
 
 /* The same for tests/data/REL. */
 void swtest_walk(struct swtest *t, const char *rel, const char *dir);
+
+/* swtest_walk() with the symdir taking its tables through TABLES. */
+void swtest_walk_tables(struct swtest *t, const char *rel, const char *dir,
+                        const struct symdir_tables *tables);
 void swtest_free(struct swtest *t);
 
 /* Link tests/data/REL as DIR/PATH (directories created as needed). */

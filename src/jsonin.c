@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+#include "symsrvd_config.h"
+
+#include "jsonin.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#define JSONIN_MAX_DEPTH JSON_PARSER_MAX_DEPTH /* jansson's bound */
+
+struct parser {
+    const char *p, *end, *start;
+    const char *why; /* the error, NULL while all is well */
+    unsigned depth;
+    char *buf; /* decoded strings and long numbers */
+    size_t cap;
+};
+
+static json_t *value(struct parser *ps);
+
+static void *fail(struct parser *ps, const char *why)
+{
+    if (ps->why == NULL)
+        ps->why = why;
+    return NULL;
+}
+
+static void skip_ws(struct parser *ps)
+{
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' ||
+                               *ps->p == '\r' || *ps->p == '\t'))
+        ps->p++;
+}
+
+static void reserve(struct parser *ps, size_t n)
+{
+    if (n > ps->cap) {
+        ps->cap = n > 2 * ps->cap ? n : 2 * ps->cap;
+        ps->buf = xreallocarray(ps->buf, ps->cap, 1);
+    }
+}
+
+/* The length of the UTF-8 sequence at S (before END), or 0 when it is not
+ * one a JSON text may hold: no overlong forms, surrogates or code points
+ * past U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, const unsigned char *end)
+{
+    uint32_t cp;
+    size_t n, i;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - s) < n)
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+static size_t put_utf8(char *w, uint32_t cp)
+{
+    if (cp < 0x80) {
+        w[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        w[0] = (char)(0xc0 | (cp >> 6));
+        w[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        w[0] = (char)(0xe0 | (cp >> 12));
+        w[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        w[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    w[0] = (char)(0xf0 | (cp >> 18));
+    w[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    w[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    w[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Four hex digits at P: their value, or -1. */
+static long hex4(const char *p, const char *end)
+{
+    long v = 0;
+
+    if (end - p < 4)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return -1;
+    }
+    return v;
+}
+
+/* The escape after the backslash at ps->p, decoded to ps->buf + *N. */
+static bool escape(struct parser *ps, size_t *n)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *e = ps->p + 1, *hit;
+    long cp, lo;
+
+    if (e >= ps->end)
+        return fail(ps, "premature end of input");
+    if (*e != 'u') {
+        hit = *e != '\0' ? strchr(from, *e) : NULL;
+        if (hit == NULL)
+            return fail(ps, "invalid escape");
+        ps->buf[(*n)++] = to[hit - from];
+        ps->p = e + 1;
+        return true;
+    }
+    cp = hex4(e + 1, ps->end);
+    ps->p = e + 5;
+    if (cp < 0)
+        return fail(ps, "invalid escape");
+    if (cp >= 0xdc00 && cp <= 0xdfff)
+        return fail(ps, "invalid Unicode escape (lone low surrogate)");
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u' ||
+            (lo = hex4(ps->p + 2, ps->end)) < 0xdc00 || lo > 0xdfff)
+            return fail(ps, "invalid Unicode escape (lone high surrogate)");
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        ps->p += 6;
+    }
+    if (cp == 0)
+        return fail(ps, "\\u0000 is not allowed");
+    *n += put_utf8(ps->buf + *n, (uint32_t)cp);
+    return true;
+}
+
+/* The string whose body starts at ps->p, decoded into ps->buf (escapes,
+ * or bytes to check as UTF-8, were found before RUN). */
+static bool string_slow(struct parser *ps, const char *run, const char **s,
+                        size_t *len)
+{
+    size_t n = (size_t)(run - ps->p);
+
+    /* the decoded text is never longer than the source */
+    reserve(ps, (size_t)(ps->end - ps->p) + 1);
+    memcpy(ps->buf, ps->p, n);
+    ps->p = run;
+    while (ps->p < ps->end) {
+        unsigned char c = (unsigned char)*ps->p;
+        size_t k;
+
+        if (c == '"') {
+            ps->p++;
+            *s = ps->buf;
+            *len = n;
+            return true;
+        }
+        if (c < 0x20)
+            return fail(ps, "control character in string");
+        if (c == '\\') {
+            if (!escape(ps, &n))
+                return false;
+            continue;
+        }
+        k = c < 0x80 ? 1
+                     : utf8_len((const unsigned char *)ps->p,
+                                (const unsigned char *)ps->end);
+        if (k == 0)
+            return fail(ps, "invalid UTF-8 in string");
+        memcpy(ps->buf + n, ps->p, k);
+        n += k;
+        ps->p += k;
+    }
+    return fail(ps, "premature end of input");
+}
+
+/* The string at ps->p (its opening quote): *S and *LEN, in the text
+ * itself when it holds plain ASCII (the common case), else decoded. */
+static bool string(struct parser *ps, const char **s, size_t *len)
+{
+    const char *q = ++ps->p;
+
+    while (q < ps->end) {
+        unsigned char c = (unsigned char)*q;
+
+        if (c == '"') {
+            *s = ps->p;
+            *len = (size_t)(q - ps->p);
+            ps->p = q + 1;
+            return true;
+        }
+        if (c == '\\' || c < 0x20 || c >= 0x80)
+            return string_slow(ps, q, s, len);
+        q++;
+    }
+    return fail(ps, "premature end of input");
+}
+
+static bool digits(struct parser *ps)
+{
+    const char *from = ps->p;
+
+    while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+        ps->p++;
+    return ps->p > from;
+}
+
+/* A number: an integer when it has no fraction or exponent (jansson's
+ * rule), converted with strtoll()/strtod() as jansson does. */
+static json_t *number(struct parser *ps)
+{
+    const char *from = ps->p;
+    bool real = false;
+    char small[64], *copy = small;
+    size_t n;
+    json_t *v = NULL;
+
+    if (*ps->p == '-')
+        ps->p++;
+    if (ps->p < ps->end && *ps->p == '0')
+        ps->p++;
+    else if (!digits(ps))
+        return fail(ps, "invalid number");
+    if (ps->p < ps->end && *ps->p == '.') {
+        ps->p++;
+        if (!digits(ps))
+            return fail(ps, "invalid number");
+        real = true;
+    }
+    if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
+        ps->p++;
+        if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
+            ps->p++;
+        if (!digits(ps))
+            return fail(ps, "invalid number");
+        real = true;
+    }
+    if (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+        return fail(ps, "invalid number"); /* a leading zero */
+    n = (size_t)(ps->p - from);
+    if (n >= sizeof(small)) {
+        reserve(ps, n + 1);
+        copy = ps->buf;
+    }
+    memcpy(copy, from, n);
+    copy[n] = '\0';
+    errno = 0;
+    if (real) {
+        double d = strtod(copy, NULL);
+
+        if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
+            return fail(ps, "real number overflow");
+        v = json_real(d);
+    } else {
+        long long i = strtoll(copy, NULL, 10);
+
+        if (errno == ERANGE)
+            return fail(ps, "too big integer");
+        v = json_integer((json_int_t)i);
+    }
+    return v;
+}
+
+static json_t *literal(struct parser *ps, const char *word, size_t n,
+                       json_t *v)
+{
+    if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
+        return fail(ps, "invalid token");
+    ps->p += n;
+    return v;
+}
+
+/* One "key": value member of O; false on error. */
+static bool member(struct parser *ps, json_t *o)
+{
+    const char *k;
+    size_t klen;
+    char *key;
+    json_t *v;
+    bool dup;
+
+    skip_ws(ps);
+    if (ps->p >= ps->end || *ps->p != '"')
+        return fail(ps, "string expected");
+    if (!string(ps, &k, &klen))
+        return false;
+    /* the value may reuse ps->buf: keep a decoded key */
+    key = k == ps->buf ? xstrndup(k, klen) : NULL;
+    if (key != NULL)
+        k = key;
+    dup = json_object_getn(o, k, klen) != NULL;
+    skip_ws(ps);
+    if (dup || ps->p >= ps->end || *ps->p != ':') {
+        free(key);
+        return fail(ps, dup ? "duplicate object key" : "':' expected");
+    }
+    ps->p++;
+    v = value(ps);
+    if (v != NULL)
+        json_object_setn_new_nocheck(o, k, klen, v);
+    free(key);
+    return v != NULL;
+}
+
+/* One value of array A; false on error. */
+static bool element(struct parser *ps, json_t *a)
+{
+    json_t *v = value(ps);
+
+    if (v != NULL)
+        json_array_append_new(a, v);
+    return v != NULL;
+}
+
+/* The array or object C whose opening bracket is at ps->p: ITEMs
+ * separated by ',' up to CLOSE. */
+static json_t *container(struct parser *ps, json_t *c, char close,
+                         bool (*item)(struct parser *, json_t *),
+                         const char *expected)
+{
+    ps->p++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == close) {
+        ps->p++;
+        return c;
+    }
+    while (item(ps, c)) {
+        skip_ws(ps);
+        if (ps->p < ps->end && *ps->p == close) {
+            ps->p++;
+            return c;
+        }
+        if (ps->p >= ps->end || *ps->p != ',') {
+            fail(ps, expected);
+            break;
+        }
+        ps->p++;
+    }
+    json_decref(c);
+    return NULL;
+}
+
+static json_t *value(struct parser *ps)
+{
+    const char *s;
+    size_t n;
+    json_t *v;
+
+    skip_ws(ps);
+    if (ps->p >= ps->end)
+        return fail(ps, "premature end of input");
+    switch (*ps->p) {
+    case '"':
+        return string(ps, &s, &n) ? json_stringn_nocheck(s, n) : NULL;
+    case '{':
+    case '[':
+        if (++ps->depth > JSONIN_MAX_DEPTH)
+            return fail(ps, "maximum parsing depth reached");
+        if (*ps->p == '{')
+            v = container(ps, json_object(), '}', member,
+                          "',' or '}' expected");
+        else
+            v = container(ps, json_array(), ']', element,
+                          "',' or ']' expected");
+        ps->depth--;
+        return v;
+    case 't':
+        return literal(ps, "true", 4, json_true());
+    case 'f':
+        return literal(ps, "false", 5, json_false());
+    case 'n':
+        return literal(ps, "null", 4, json_null());
+    default:
+        if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'))
+            return number(ps);
+        return fail(ps, "invalid token");
+    }
+}
+
+/* Where ps->p is, as jansson counts: lines from 1, columns in bytes. */
+static void position(const struct parser *ps, int *line, int *col)
+{
+    const char *p;
+
+    *line = 1;
+    *col = 1;
+    for (p = ps->start; p < ps->p && p < ps->end; p++) {
+        if (*p == '\n') {
+            ++*line;
+            *col = 1;
+        } else {
+            ++*col;
+        }
+    }
+}
+
+json_t *jsonin_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    struct parser ps = {.p = text, .end = text + len, .start = text};
+    json_t *v = NULL;
+    int line, col;
+
+    skip_ws(&ps);
+    if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '['))
+        v = value(&ps);
+    else
+        fail(&ps, "'[' or '{' expected");
+    if (v != NULL) {
+        skip_ws(&ps);
+        if (ps.p < ps.end) {
+            json_decref(v);
+            v = fail(&ps, "end of input expected");
+        }
+    }
+    free(ps.buf);
+    if (v == NULL) {
+        position(&ps, &line, &col);
+        snprintf(err, errlen, "%s at line %d column %d", ps.why, line, col);
+    }
+    return v;
+}
