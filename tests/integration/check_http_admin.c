@@ -12,6 +12,8 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/types.h>
 
 #include "ckrun.h"
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "itest.h"
+#include "store.h"
 #include "xalloc.h"
 
 #define ID "0123456789ABCDEF0123456789ABCDEF1"
@@ -109,6 +112,28 @@ START_TEST(test_admin_delete_forgets_a_miss)
     ck_assert_uint_eq(stub_hits(t.up[0], MISS1), 2);
     /* nothing left to drop for a key never asked for */
     ck_assert_int_eq(del(MISS2), 404);
+}
+END_TEST
+
+/* A DELETE refused with 409 while the key's lock is held changes
+ * nothing: the retry still finds the remembered miss (204, not 404). */
+START_TEST(test_admin_delete_conflict_keeps_the_miss)
+{
+    char lock[STORE_PATH_MAX];
+    int fd;
+
+    itest_start(&t, 1, "1", NULL, NULL);
+    get_status(MISS1, 404);
+    ck_assert_int_eq(store_lock_path(t.dir, "late.pdb/" ID "/late.pdb", lock,
+                                     sizeof(lock)),
+                     0);
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0); /* as a download holds it */
+    ck_assert_int_eq(del(MISS1), 409);
+    close(fd);
+    ck_assert_int_eq(del(MISS1), 204);
+    ck_assert_int_eq(del(MISS1), 404);
 }
 END_TEST
 
@@ -273,6 +298,7 @@ int main(void)
     tcase_add_checked_fixture(tc, NULL, stop);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_admin_delete_forgets_a_miss);
+    tcase_add_test(tc, test_admin_delete_conflict_keeps_the_miss);
     tcase_add_test(tc, test_admin_delete_all_misses);
     tcase_add_test(tc, test_admin_delete_drops_the_file);
     tcase_add_test(tc, test_admin_delete_frees_the_space);
