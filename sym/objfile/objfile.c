@@ -6,7 +6,7 @@
  * Detection looks only at magic numbers (and Breakpad's first line), never
  * at the file name, so a PDB stored as "crash.pd_" or a debug file without
  * extension is still recognised.  The readers live in their own modules
- * (breakpad.c, pdb*.c, pe.c, elfdw*.c) and are listed in objfile_readers.
+ * (breakpad.c, pdb*.c, pe.c, elfdw*.c, macho*.c) and are listed in objfile_readers.
  */
 #include "symsrvd_config.h"
 
@@ -25,6 +25,7 @@
 
 #include "byteorder.h"
 #include "elf/elfdw.h"
+#include "macho/macho.h"
 #include "pdb/pdb.h"
 #include "pe/pe.h"
 
@@ -179,37 +180,9 @@ const char *objfile_kind_name(enum objfile_kind kind)
     return "unknown";
 }
 
-static const char *macho_arch(const struct objfile_map *map)
-{
-    bool swapped = map->data[0] == 0xfe;
-    const uint8_t *p = map->data + 4;
-    uint32_t cpu = swapped ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-                                 (uint32_t)p[2] << 8 | p[3]
-                           : le32(p);
-
-    switch (cpu) {
-    case 7:
-        return "x86";
-    case 0x01000007:
-        return "x86_64";
-    case 12:
-        return "arm";
-    case 0x0100000c:
-        return "arm64";
-    case 18:
-        return "ppc";
-    case 0x01000012:
-        return "ppc64";
-    default:
-        return "";
-    }
-}
-
 /* The kinds this build recognises but has no reader for. */
 static int objfile_unsupported(struct objfile_map *map, enum objfile_kind kind)
 {
-    if (kind == OBJFILE_MACHO)
-        return objfile_fail(map, -ENOTSUP, "Mach-O is not supported yet");
     if (kind == OBJFILE_PDB && is_pdb2(map))
         return objfile_fail(map, -ENOTSUP, "PDB 2.0 is not supported");
     if (kind == OBJFILE_UNKNOWN)
@@ -228,6 +201,7 @@ static const struct objfile_reader {
     {OBJFILE_PDB, pdb_identify, pdb_build},
     {OBJFILE_PE, pe_identify, pe_build},
     {OBJFILE_ELF, elfdw_identify, elfdw_build},
+    {OBJFILE_MACHO, macho_identify, macho_build},
 };
 
 static const struct objfile_reader *
@@ -249,9 +223,6 @@ int objfile_identify(struct objfile_map *map, struct objfile_ident *id)
 
     memset(id, 0, sizeof(*id));
     id->kind = kind;
-    if (kind == OBJFILE_MACHO)
-        snprintf(id->arch, sizeof(id->arch), "%s",
-                 map->data[0] == 0xca ? "" : macho_arch(map));
     return r ? r->identify(map, id) : objfile_unsupported(map, kind);
 }
 
@@ -269,5 +240,7 @@ int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
      * formats are read whole. */
     if (objfile_detect(map) == OBJFILE_ELF)
         return elfdw_build_for(map, b, rvas, nrvas);
+    if (objfile_detect(map) == OBJFILE_MACHO)
+        return macho_build_for(map, b, rvas, nrvas);
     return objfile_build(map, b);
 }

@@ -12,7 +12,8 @@
  * crash.
  *
  * Errors are negative errno values: -EINVAL malformed input, -ENOTSUP a
- * format we recognise but do not read (Mach-O, PDB 2.0), -ENOENT a file
+ * format we recognise but do not read (PDB 2.0, big-endian
+ * Mach-O), -ENOENT a file
  * or a needed part of it is absent, -EIO a read failed.
  */
 #ifndef SYMSRVD_OBJFILE_H
@@ -30,7 +31,7 @@ enum objfile_kind {
     OBJFILE_PE,       /* PE32 / PE32+ image */
     OBJFILE_ELF,      /* ELF32 / ELF64, executable or separate debug file */
     OBJFILE_BREAKPAD, /* Breakpad text .sym */
-    OBJFILE_MACHO,    /* recognised, not yet supported */
+    OBJFILE_MACHO,    /* Mach-O thin or universal, binary or dSYM */
 };
 
 /* A read-only view of one whole file.  Readers only read DATA[0..LEN) and
@@ -65,7 +66,8 @@ struct objfile_ident {
                           * bytes of the build id with the GUID byte swap,
                           * age 0 */
     char code_id[80];    /* PE: %08X TimeDateStamp + %X SizeOfImage;
-                          * ELF: build id, lower hex */
+                          * ELF: build id, lower hex; Mach-O: UUID,
+                          * lower hex */
     char debug_file[256]; /* PDB name (basename of the CodeView path), or
                            * the ELF/Breakpad debug file name */
     char code_file[256];  /* PE/ELF file name when known */
