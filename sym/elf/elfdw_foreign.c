@@ -45,18 +45,23 @@ static size_t elfdw_align8(size_t n)
 
 /* Section header I of the image (I 0 is the null section). */
 static void elfdw_image_shdr(struct elfdw_image *im, bool is64, size_t shoff,
-                             size_t i, uint32_t name, uint32_t type,
-                             size_t off, size_t size)
+                             size_t i, uint32_t name, uint32_t type, size_t off,
+                             size_t size)
 {
     if (is64) {
-        Elf64_Shdr sh = {.sh_name = name, .sh_type = type, .sh_offset = off,
-                         .sh_size = size, .sh_addralign = 1};
+        Elf64_Shdr sh = {.sh_name = name,
+                         .sh_type = type,
+                         .sh_offset = off,
+                         .sh_size = size,
+                         .sh_addralign = 1};
 
         memcpy(im->buf + shoff + i * sizeof(sh), &sh, sizeof(sh));
     } else {
-        Elf32_Shdr sh = {.sh_name = name, .sh_type = type,
+        Elf32_Shdr sh = {.sh_name = name,
+                         .sh_type = type,
                          .sh_offset = (Elf32_Off)off,
-                         .sh_size = (Elf32_Word)size, .sh_addralign = 1};
+                         .sh_size = (Elf32_Word)size,
+                         .sh_addralign = 1};
 
         memcpy(im->buf + shoff + i * sizeof(sh), &sh, sizeof(sh));
     }
@@ -65,13 +70,19 @@ static void elfdw_image_shdr(struct elfdw_image *im, bool is64, size_t shoff,
 static void elfdw_image_ehdr(struct elfdw_image *im, bool is64, size_t shoff,
                              size_t shnum)
 {
-    unsigned char ident[EI_NIDENT] = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3,
+    unsigned char ident[EI_NIDENT] = {ELFMAG0,
+                                      ELFMAG1,
+                                      ELFMAG2,
+                                      ELFMAG3,
                                       is64 ? ELFCLASS64 : ELFCLASS32,
-                                      ELFDATA2LSB, EV_CURRENT};
+                                      ELFDATA2LSB,
+                                      EV_CURRENT};
 
     if (is64) {
-        Elf64_Ehdr eh = {.e_type = ET_EXEC, .e_version = EV_CURRENT,
-                         .e_shoff = shoff, .e_ehsize = sizeof(eh),
+        Elf64_Ehdr eh = {.e_type = ET_EXEC,
+                         .e_version = EV_CURRENT,
+                         .e_shoff = shoff,
+                         .e_ehsize = sizeof(eh),
                          .e_shentsize = sizeof(Elf64_Shdr),
                          .e_shnum = (Elf64_Half)shnum,
                          .e_shstrndx = (Elf64_Half)(shnum - 1)};
@@ -79,8 +90,10 @@ static void elfdw_image_ehdr(struct elfdw_image *im, bool is64, size_t shoff,
         memcpy(eh.e_ident, ident, EI_NIDENT);
         memcpy(im->buf, &eh, sizeof(eh));
     } else {
-        Elf32_Ehdr eh = {.e_type = ET_EXEC, .e_version = EV_CURRENT,
-                         .e_shoff = (Elf32_Off)shoff, .e_ehsize = sizeof(eh),
+        Elf32_Ehdr eh = {.e_type = ET_EXEC,
+                         .e_version = EV_CURRENT,
+                         .e_shoff = (Elf32_Off)shoff,
+                         .e_ehsize = sizeof(eh),
                          .e_shentsize = sizeof(Elf32_Shdr),
                          .e_shnum = (Elf32_Half)shnum,
                          .e_shstrndx = (Elf32_Half)(shnum - 1)};
@@ -149,8 +162,8 @@ static int elfdw_image_open(struct objfile_map *map, struct elfdw_image *im,
         return objfile_fail(map, -EINVAL, "DWARF in %s: %s", f->dwarf_path,
                             elf_errmsg(-1));
     im->dw = dwarf_begin_elf(im->elf, DWARF_C_READ, NULL);
-    if (im->dw != NULL && dwarf_next_unit(im->dw, 0, &next, &hsize, NULL,
-                                          NULL, NULL, NULL, NULL, NULL) != 0) {
+    if (im->dw != NULL && dwarf_next_unit(im->dw, 0, &next, &hsize, NULL, NULL,
+                                          NULL, NULL, NULL, NULL) != 0) {
         dwarf_end(im->dw);
         im->dw = NULL;
     }
@@ -173,8 +186,8 @@ static void elfdw_foreign_ctx(struct elfdw_build_ctx *c,
     for (size_t i = 0; i < f->ncode; i++)
         elfdw_ranges_add(&c->exec, f->code[i].lo, f->code[i].hi);
     elfdw_ranges_normalize(&c->exec);
-    c->syms.v = xreallocarray(NULL, f->nsyms ? f->nsyms : 1,
-                              sizeof(*c->syms.v));
+    c->syms.v =
+        xreallocarray(NULL, f->nsyms ? f->nsyms : 1, sizeof(*c->syms.v));
     for (size_t i = 0; i < f->nsyms; i++) {
         const struct elfdw_symbol *s = &f->syms[i];
 

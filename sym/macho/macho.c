@@ -24,27 +24,27 @@
 #include "macho/macho_int.h"
 #include "xalloc.h"
 
-#define MACHO_MAGIC_32   0xfeedfaceu
-#define MACHO_MAGIC_64   0xfeedfacfu
-#define MACHO_CIGAM_32   0xcefaedfeu
-#define MACHO_CIGAM_64   0xcffaedfeu
-#define MACHO_FAT_MAGIC  0xcafebabeu
+#define MACHO_MAGIC_32 0xfeedfaceu
+#define MACHO_MAGIC_64 0xfeedfacfu
+#define MACHO_CIGAM_32 0xcefaedfeu
+#define MACHO_CIGAM_64 0xcffaedfeu
+#define MACHO_FAT_MAGIC 0xcafebabeu
 #define MACHO_FAT_MAGIC64 0xcafebabfu
 
-#define MACHO_LC_SEGMENT         0x1
-#define MACHO_LC_SYMTAB          0x2
-#define MACHO_LC_UUID            0x1b
-#define MACHO_LC_SEGMENT_64      0x19
+#define MACHO_LC_SEGMENT 0x1
+#define MACHO_LC_SYMTAB 0x2
+#define MACHO_LC_UUID 0x1b
+#define MACHO_LC_SEGMENT_64 0x19
 #define MACHO_LC_FUNCTION_STARTS 0x26
 
-#define MACHO_CPU_X86    7u
-#define MACHO_CPU_ARM    12u
-#define MACHO_CPU_ABI64  0x01000000u
+#define MACHO_CPU_X86 7u
+#define MACHO_CPU_ARM 12u
+#define MACHO_CPU_ABI64 0x01000000u
 #define MACHO_CPU_ABI64_32 0x02000000u
 #define MACHO_SUBTYPE_MASK 0x00ffffffu
 
 #define MACHO_S_ZEROFILL 0x1u
-#define MACHO_S_TYPE     0xffu
+#define MACHO_S_TYPE 0xffu
 
 /* A slice of the file: [off, off + len). */
 struct macho_slice {
@@ -102,8 +102,7 @@ static int macho_fat_slices(struct objfile_map *map, struct macho_slice *v,
     count = be32(map->data + 4);
     if (count == 0 || count > MACHO_MAX_SLICES ||
         8 + (size_t)count * entsize > map->len)
-        return objfile_fail(map, -EINVAL, "universal header: %u slices",
-                            count);
+        return objfile_fail(map, -EINVAL, "universal header: %u slices", count);
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *a = map->data + 8 + (size_t)i * entsize;
         uint64_t off = entsize == 20 ? be32(a + 8) : be64(a + 8);
@@ -173,16 +172,15 @@ static int macho_segment(struct objfile_map *map, struct macho_image *im,
         return objfile_fail(map, -EINVAL, "segment command too short");
     nsects = le32(c + (im->is64 ? 64 : 48));
     if (nsects > (size - hdr) / sect)
-        return objfile_fail(map, -EINVAL, "segment lists %u sections",
-                            nsects);
+        return objfile_fail(map, -EINVAL, "segment lists %u sections", nsects);
     macho_name16(name, c + 8);
     if (strcmp(name, "__TEXT") == 0 && !im->has_text) {
         im->has_text = true;
         im->text_vmaddr = im->is64 ? le64(c + 24) : le32(c + 24);
         im->text_vmsize = im->is64 ? le64(c + 32) : le32(c + 28);
     }
-    im->sects = xreallocarray(im->sects, im->nsects + nsects + 1,
-                              sizeof(*im->sects));
+    im->sects =
+        xreallocarray(im->sects, im->nsects + nsects + 1, sizeof(*im->sects));
     for (uint32_t i = 0; i < nsects; i++) {
         rc = macho_section(map, im, c + hdr + (size_t)i * sect);
         if (rc != 0)
@@ -206,8 +204,7 @@ static int macho_symtab(struct objfile_map *map, struct macho_image *im,
     im->syms = macho_at(im, symoff, (uint64_t)nsyms * ent);
     im->strs = macho_at(im, stroff, strsize);
     if (im->syms == NULL || im->strs == NULL)
-        return objfile_fail(map, -EINVAL,
-                            "symbol table lies outside the file");
+        return objfile_fail(map, -EINVAL, "symbol table lies outside the file");
     im->nsyms = nsyms;
     im->strsize = strsize;
     return 0;
@@ -232,8 +229,7 @@ static int macho_command(struct objfile_map *map, struct macho_image *im,
         return 0;
     case MACHO_LC_FUNCTION_STARTS:
         if (size < 16)
-            return objfile_fail(map, -EINVAL,
-                                "LC_FUNCTION_STARTS too short");
+            return objfile_fail(map, -EINVAL, "LC_FUNCTION_STARTS too short");
         im->fstarts = macho_at(im, le32(c + 8), le32(c + 12));
         im->fstarts_len = le32(c + 12);
         if (im->fstarts == NULL)
@@ -262,8 +258,8 @@ static int macho_commands(struct objfile_map *map, struct macho_image *im,
         cmd = le32(p + off);
         size = le32(p + off + 4);
         if (size < 8 || size % 4 != 0 || size > sizeofcmds - off)
-            return objfile_fail(map, -EINVAL,
-                                "load command %u: bad size %u", i, size);
+            return objfile_fail(map, -EINVAL, "load command %u: bad size %u", i,
+                                size);
         rc = macho_command(map, im, p + off, cmd & 0x7fffffffu, size);
         if (rc != 0)
             return rc;
@@ -283,12 +279,12 @@ static int macho_image_parse(struct objfile_map *map,
     memset(im, 0, sizeof(*im));
     im->d = map->data + s->off;
     im->len = (size_t)s->len;
-    if (im->len < 28)
-        return objfile_fail(map, -EINVAL, "Mach-O header truncated");
-    magic = le32(im->d);
+    magic = im->len >= 4 ? le32(im->d) : 0;
     if (magic == MACHO_CIGAM_32 || magic == MACHO_CIGAM_64)
         return objfile_fail(map, -ENOTSUP,
                             "big-endian (PowerPC) Mach-O is not read");
+    if (im->len < 28)
+        return objfile_fail(map, -EINVAL, "Mach-O header truncated");
     if (magic != MACHO_MAGIC_32 && magic != MACHO_MAGIC_64)
         return objfile_fail(map, -EINVAL, "bad Mach-O magic 0x%08x", magic);
     im->is64 = magic == MACHO_MAGIC_64;
@@ -397,6 +393,7 @@ int macho_identify_slice(struct objfile_map *map, const char *want,
     int rc = macho_image_open(map, want, &im);
 
     memset(id, 0, sizeof(*id));
+    id->kind = OBJFILE_MACHO;
     if (rc != 0)
         return rc;
     macho_image_ident(map, &im, id);
@@ -409,8 +406,8 @@ int macho_identify(struct objfile_map *map, struct objfile_ident *id)
     return macho_identify_slice(map, NULL, id);
 }
 
-int macho_slices(struct objfile_map *map, struct objfile_ident *ids,
-                 size_t max, size_t *n)
+int macho_slices(struct objfile_map *map, struct objfile_ident *ids, size_t max,
+                 size_t *n)
 {
     struct macho_slice v[MACHO_MAX_SLICES];
     int rc = macho_fat_slices(map, v, n);

@@ -67,8 +67,8 @@ int macho_build_slice(struct objfile_map *map, const char *want,
 
 /* Every slice's identity into IDS[0..MAX); *N receives the number of
  * slices (a thin file has one).  0 or -errno. */
-int macho_slices(struct objfile_map *map, struct objfile_ident *ids,
-                 size_t max, size_t *n);
+int macho_slices(struct objfile_map *map, struct objfile_ident *ids, size_t max,
+                 size_t *n);
 
 /* The DWARF file of a dSYM bundle: for PATH a directory ending in
  * ".dSYM", the one regular file in PATH/Contents/Resources/DWARF/.

@@ -129,10 +129,10 @@ static bool macho_sym_get(const struct macho_image *im, uint32_t i,
 static struct elfdw_symbol *macho_symbols(const struct macho_image *im,
                                           size_t *n)
 {
-    struct elfdw_symbol *v = xreallocarray(NULL, im->nsyms ? im->nsyms : 1,
-                                           sizeof(*v));
-    uint64_t *ends = xreallocarray(NULL, im->nsyms ? im->nsyms : 1,
-                                   sizeof(*ends));
+    struct elfdw_symbol *v =
+        xreallocarray(NULL, im->nsyms ? im->nsyms : 1, sizeof(*v));
+    uint64_t *ends =
+        xreallocarray(NULL, im->nsyms ? im->nsyms : 1, sizeof(*ends));
     uint64_t *starts;
     size_t nstarts;
 
@@ -202,8 +202,7 @@ static void macho_dwarf_free(struct macho_dwarf *dw)
 
 static struct elfdw_range *macho_code(const struct macho_image *im, size_t *n)
 {
-    struct elfdw_range *v =
-        xreallocarray(NULL, im->nsects + 1, sizeof(*v));
+    struct elfdw_range *v = xreallocarray(NULL, im->nsects + 1, sizeof(*v));
 
     *n = 0;
     for (size_t i = 0; i < im->nsects; i++)

@@ -16,7 +16,7 @@
 #include "objfile/objfile.h"
 
 #define MACHO_MH_OBJECT 0x1
-#define MACHO_MH_DSYM   0xa
+#define MACHO_MH_DSYM 0xa
 
 /* A section as the load commands describe it; DATA is NULL when the
  * section has no bytes in the file (zerofill, or a dSYM's copy of the
