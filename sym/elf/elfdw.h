@@ -135,6 +135,9 @@ struct elfdw_foreign {
     size_t ncode;
     const struct elfdw_symbol *syms; /* any order */
     size_t nsyms;
+    /* Prefer the DWARF name of a function to the symbol at its start
+     * (the ELF rule is the symbol's, which carries clone suffixes). */
+    bool dwarf_names_first;
 };
 
 /* Feed B from F as elfdw_build() feeds it from an ELF file: DWARF

@@ -215,6 +215,7 @@ int elfdw_build_foreign(struct objfile_map *map, const struct elfdw_foreign *f,
     c.b = b;
     c.base = f->base;
     c.dwarf_path = f->dwarf_path;
+    c.dwarf_names_first = f->dwarf_names_first;
     symtable_builder_set_image_base(b, f->base);
     if (rvas != NULL)
         elfdw_want_set(&c, rvas, nrvas);

@@ -64,6 +64,10 @@ struct elfdw_build_ctx {
     const uint64_t *want;
     size_t nwant;
     uint64_t *want_own; /* what WANT points to, freed with the ctx */
+    /* Name DWARF functions by their DWARF name even where a symbol starts
+     * (WASM: the name section holds linker names such as
+     * __original_main). */
+    bool dwarf_names_first;
 };
 
 /* Set C->want from the RVAS (made absolute with C->base, sorted). */

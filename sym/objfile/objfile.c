@@ -6,7 +6,8 @@
  * Detection looks only at magic numbers (and Breakpad's first line), never
  * at the file name, so a PDB stored as "crash.pd_" or a debug file without
  * extension is still recognised.  The readers live in their own modules
- * (breakpad.c, pdb*.c, pe.c, elfdw*.c, macho*.c) and are listed in objfile_readers.
+ * (breakpad.c, pdb*.c, pe.c, elfdw*.c, macho*.c,
+ * wasm.c) and are listed in objfile_readers.
  */
 #include "symsrvd_config.h"
 
@@ -28,6 +29,7 @@
 #include "macho/macho.h"
 #include "pdb/pdb.h"
 #include "pe/pe.h"
+#include "wasm/wasm.h"
 
 int objfile_vfail(struct objfile_map *map, int rc, size_t line, const char *fmt,
                   va_list ap)
@@ -158,6 +160,8 @@ enum objfile_kind objfile_detect(const struct objfile_map *map)
         return OBJFILE_BREAKPAD;
     if (is_macho(map))
         return OBJFILE_MACHO;
+    if (wasm_is_module(map->data, map->len))
+        return OBJFILE_WASM;
     return OBJFILE_UNKNOWN;
 }
 
@@ -174,6 +178,8 @@ const char *objfile_kind_name(enum objfile_kind kind)
         return "breakpad";
     case OBJFILE_MACHO:
         return "macho";
+    case OBJFILE_WASM:
+        return "wasm";
     case OBJFILE_UNKNOWN:
         break;
     }
@@ -202,6 +208,7 @@ static const struct objfile_reader {
     {OBJFILE_PE, pe_identify, pe_build},
     {OBJFILE_ELF, elfdw_identify, elfdw_build},
     {OBJFILE_MACHO, macho_identify, macho_build},
+    {OBJFILE_WASM, wasm_identify, wasm_build},
 };
 
 static const struct objfile_reader *
@@ -242,5 +249,7 @@ int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
         return elfdw_build_for(map, b, rvas, nrvas);
     if (objfile_detect(map) == OBJFILE_MACHO)
         return macho_build_for(map, b, rvas, nrvas);
+    if (objfile_detect(map) == OBJFILE_WASM)
+        return wasm_build_for(map, b, rvas, nrvas);
     return objfile_build(map, b);
 }

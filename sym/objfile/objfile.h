@@ -32,6 +32,7 @@ enum objfile_kind {
     OBJFILE_ELF,      /* ELF32 / ELF64, executable or separate debug file */
     OBJFILE_BREAKPAD, /* Breakpad text .sym */
     OBJFILE_MACHO,    /* Mach-O thin or universal, binary or dSYM */
+    OBJFILE_WASM,     /* WebAssembly module */
 };
 
 /* A read-only view of one whole file.  Readers only read DATA[0..LEN) and
@@ -67,7 +68,8 @@ struct objfile_ident {
                           * age 0 */
     char code_id[80];    /* PE: %08X TimeDateStamp + %X SizeOfImage;
                           * ELF: build id, lower hex; Mach-O: UUID,
-                          * lower hex */
+                          * lower hex; WASM: build_id section, lower
+                          * hex */
     char debug_file[256]; /* PDB name (basename of the CodeView path), or
                            * the ELF/Breakpad debug file name */
     char code_file[256];  /* PE/ELF file name when known */
@@ -102,7 +104,7 @@ int objfile_build(struct objfile_map *map, struct symtable_builder *b);
 int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
                       const uint64_t *rvas, size_t nrvas);
 
-/* "pdb", "pe", "elf", "breakpad", "macho" or "unknown". */
+/* "pdb", "pe", "elf", "breakpad", "macho", "wasm" or "unknown". */
 const char *objfile_kind_name(enum objfile_kind kind);
 
 #endif
