@@ -15,6 +15,7 @@
 #include "symdir/symdir.h"
 
 #include "breakpad/breakpad.h"
+#include "macho/macho.h"
 #include "objfile/objfile.h"
 #include "pdb/pdb.h"
 #include "table/symtable.h"
@@ -160,16 +161,31 @@ static bool regular_file(const char *path)
 
 /* --- taking what one file offers -------------------------------------- */
 
+/* The identity of MAP; of a universal Mach-O file, the slice with WANT
+ * as its debug id (the first when none has it). */
+static int identify(struct objfile_map *map, const char *want,
+                    struct objfile_ident *id)
+{
+    if (objfile_detect(map) == OBJFILE_MACHO &&
+        macho_identify_slice(map, want, id) == 0)
+        return 0;
+    return objfile_identify(map, id);
+}
+
 static int build_table(struct symdir_entry *e, struct objfile_map *map)
 {
     struct objfile_ident id;
     struct symtable_builder *b = symtable_builder_new();
     size_t len;
-    int rc = objfile_identify(map, &id);
+    int rc = identify(map, e->key.debug_id, &id);
 
     if (rc == 0) {
         symtable_builder_set_image_base(b, id.image_base);
-        rc = objfile_build(map, b);
+        /* A universal file answers for the module's slice. */
+        if (id.kind == OBJFILE_MACHO)
+            rc = macho_build_slice(map, id.debug_id, b, NULL, 0);
+        else
+            rc = objfile_build(map, b);
     }
     if (rc == 0)
         rc = symtable_builder_finish(b, &e->blob, &len);
@@ -241,7 +257,7 @@ static bool identity_matches(struct objfile_map *map,
 {
     struct objfile_ident id;
 
-    if (objfile_identify(map, &id) < 0)
+    if (identify(map, k->debug_id, &id) < 0)
         return false;
     if (k->debug_id[0] && strcasecmp(id.debug_id, k->debug_id) == 0)
         return true;
@@ -254,12 +270,19 @@ static void take_file(struct symdir *sd, struct symdir_entry *e,
 {
     struct objfile_map map;
     enum objfile_kind kind;
+    char *inner = NULL;
 
+    /* A dSYM bundle stands for the DWARF file inside it. */
+    if (macho_dsym_file(path, &inner) == 0) {
+        take_file(sd, e, inner, check_identity);
+        free(inner);
+        return;
+    }
     if (!regular_file(path) || objfile_map(path, &map) < 0)
         return;
     sd->files_read++;
     kind = objfile_detect(&map);
-    if (kind == OBJFILE_UNKNOWN || kind == OBJFILE_MACHO ||
+    if (kind == OBJFILE_UNKNOWN ||
         (check_identity && !identity_matches(&map, &e->key))) {
         objfile_unmap(&map);
         return;
@@ -330,6 +353,27 @@ static void try_build_id(struct symdir *sd, struct symdir_entry *e,
     free(id);
 }
 
+/* LLDB's UUID-mapped layout: the 32 hex digits of the UUID (the debug id
+ * without its age) as XXXX/XXXX/XXXX/XXXX/XXXX/XXXXXXXXXXXX, naming the
+ * binary or its dSYM, the bundle also with ".dSYM" appended.  The UUID
+ * in the path is the file's identity, so none is checked. */
+static void try_lldb_uuid(struct symdir *sd, struct symdir_entry *e,
+                          const char *dir)
+{
+    const char *id = e->key.debug_id;
+    char *path, *dsym;
+
+    if (strlen(id) < 32 || strspn(id, "0123456789abcdefABCDEF") < 32)
+        return;
+    path = xasprintf("%s/%.4s/%.4s/%.4s/%.4s/%.4s/%.12s", dir, id, id + 4,
+                     id + 8, id + 12, id + 16, id + 20);
+    dsym = xasprintf("%s.dSYM", path);
+    take_file(sd, e, path, false);
+    take_file(sd, e, dsym, false);
+    free(dsym);
+    free(path);
+}
+
 static void search_dir(struct symdir *sd, struct symdir_entry *e,
                        const char *dir)
 {
@@ -340,6 +384,7 @@ static void search_dir(struct symdir *sd, struct symdir_entry *e,
     if (k->code_id[0])
         try_build_id(sd, e, dir, "debuginfo");
     try_path(sd, e, dir, k->debug_file, k->debug_id, sym, false);
+    try_lldb_uuid(sd, e, dir);
     if (k->code_id[0]) {
         try_code_id(sd, e, dir, k->code_file);
         try_build_id(sd, e, dir, "executable");
