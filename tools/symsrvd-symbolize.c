@@ -458,7 +458,8 @@ static void usage(FILE *fp)
             " [--demangle | --no-demangle] [--output-style=LLVM|GNU]\n"
             "         [--save-table=OUT] [--bench] [--default-arch=ARCH]\n"
             "         --obj=FILE [ADDR...]\n"
-            "       symsrvd-symbolize --ident [--default-arch=ARCH] --obj=FILE\n"
+            "       symsrvd-symbolize --ident [--default-arch=ARCH]"
+            " --obj=FILE\n"
             "       symsrvd-symbolize --version | -h | --help\n");
 }
 
