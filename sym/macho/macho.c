@@ -423,6 +423,32 @@ int macho_slices(struct objfile_map *map, struct objfile_ident *ids, size_t max,
     return rc;
 }
 
+int macho_section_find(struct objfile_map *map, const char *want,
+                       const char *seg, const char *sect,
+                       struct macho_section_info *out)
+{
+    struct macho_image im;
+    int rc = macho_image_open(map, want, &im);
+
+    memset(out, 0, sizeof(*out));
+    if (rc != 0)
+        return rc;
+    rc = -ENOENT;
+    for (size_t i = 0; i < im.nsects && rc != 0; i++) {
+        const struct macho_section *s = &im.sects[i];
+
+        if (strcmp(s->segname, seg) != 0 || strcmp(s->sectname, sect) != 0)
+            continue;
+        *out = (struct macho_section_info){.data = s->data,
+                                           .len = s->data ? s->size : 0,
+                                           .addr = s->addr,
+                                           .text_addr = im.text_vmaddr};
+        rc = 0;
+    }
+    macho_image_free(&im);
+    return rc;
+}
+
 int macho_dsym_file(const char *path, char **out)
 {
     size_t n = strlen(path);

@@ -70,6 +70,21 @@ int macho_build_slice(struct objfile_map *map, const char *want,
 int macho_slices(struct objfile_map *map, struct objfile_ident *ids, size_t max,
                  size_t *n);
 
+/* A section of a slice, for the compact unwinder. */
+struct macho_section_info {
+    const uint8_t *data; /* its bytes in the map; NULL when none in the file */
+    size_t len;
+    uint64_t addr;      /* its vmaddr */
+    uint64_t text_addr; /* the __TEXT segment's vmaddr (the image base) */
+};
+
+/* Section SEG,SECT of the slice WANT (as for macho_identify_slice()) of
+ * MAP into *OUT.  0, -ENOENT when the slice has no such section, or the
+ * errors of macho_identify_slice(). */
+int macho_section_find(struct objfile_map *map, const char *want,
+                       const char *seg, const char *sect,
+                       struct macho_section_info *out);
+
 /* The DWARF file of a dSYM bundle: for PATH a directory ending in
  * ".dSYM", the one regular file in PATH/Contents/Resources/DWARF/.
  * 0 with *OUT a new string, -ENOENT when PATH is no such bundle. */

@@ -47,6 +47,7 @@ struct symdir_entry {
     struct unwind_pe *pe;
     struct objfile_map pe_map;
     struct unwind_elf *elf;
+    struct unwind_macho *macho;
     char *bp_path, *pe_path;
 };
 
@@ -92,6 +93,7 @@ static void entry_free(struct symdir_entry *e)
     if (e->pe_map.data)
         objfile_unmap(&e->pe_map);
     unwind_elf_free(e->elf);
+    unwind_macho_free(e->macho);
     free(e->bp_path);
     free(e->pe_path);
     key_free(&e->key);
@@ -299,6 +301,9 @@ static void take_file(struct symdir *sd, struct symdir_entry *e,
     if (kind == OBJFILE_ELF && e->elf == NULL &&
         unwind_elf_open(path, &e->elf) < 0)
         e->elf = NULL;
+    if (kind == OBJFILE_MACHO && e->macho == NULL &&
+        unwind_macho_open(path, e->key.debug_id, &e->macho) < 0)
+        e->macho = NULL;
 }
 
 /* --- the candidate paths ------------------------------------------------ */
@@ -408,6 +413,7 @@ static struct symdir_entry *entry_load(struct symdir *sd,
     e->syms.bp = e->bp;
     e->syms.pe = e->pe;
     e->syms.elf = e->elf;
+    e->syms.macho = e->macho;
     if (e->table)
         e->syms.corrupt = false;
     return e;

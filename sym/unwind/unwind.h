@@ -245,4 +245,32 @@ int unwind_elf_step(struct unwind_elf *ue, uint64_t rva,
                     const struct unwind_memory *mem,
                     struct unwind_regs *caller);
 
+/* --- macOS compact unwind, __TEXT,__unwind_info (unwind_macho.c) -------- */
+
+struct unwind_macho;
+
+/* Open the compact unwind info of the slice WANT (an arch or UUID as
+ * macho_identify_slice() takes it; NULL: the first) of the Mach-O binary
+ * at PATH, which stays mapped until unwind_macho_free().  x86_64 and
+ * arm64 only.  0, -ENOENT (no __unwind_info with bytes, e.g. a dSYM, or
+ * another CPU), -EINVAL or -errno. */
+int unwind_macho_open(const char *path, const char *want,
+                      struct unwind_macho **out);
+void unwind_macho_free(struct unwind_macho *um);
+enum unwind_cpu unwind_macho_cpu(const struct unwind_macho *um);
+
+/* The entry covering RVA (relative to the __TEXT vmaddr): the function's
+ * start *FUNC and its 32-bit *ENCODING.  0, -ENOENT, -EINVAL. */
+int unwind_macho_lookup(const struct unwind_macho *um, uint64_t rva,
+                        uint64_t *func, uint32_t *encoding);
+
+/* Apply the encoding covering RVA: RBP_FRAME, STACK_IMMD and STACK_IND
+ * on x86_64, FRAME and FRAMELESS on arm64.  -ENOENT for DWARF encodings
+ * (pointing into __eh_frame, not read here) and addresses without an
+ * entry.  Thread-safe: the index is read only. */
+int unwind_macho_step(const struct unwind_macho *um, uint64_t rva,
+                      const struct unwind_regs *callee,
+                      const struct unwind_memory *mem,
+                      struct unwind_regs *caller);
+
 #endif
