@@ -40,25 +40,8 @@ done
 work=$(mktemp -d /tmp/bench-macho.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 
-per=$((nfuncs / files))
-f=0
-while [ "$f" -lt "$files" ]; do
-    awk -v f="$f" -v per="$per" 'BEGIN {
-        print "static inline __attribute__((always_inline)) unsigned"
-        print "mix(unsigned x) { x ^= x >> 7; return x * 0x9e3779b1u; }"
-        print "static inline __attribute__((always_inline)) unsigned"
-        print "twice(unsigned x) { return mix(x) + mix(x + 1); }"
-        for (i = 0; i < per; i++) {
-            n = f * per + i
-            printf "unsigned fn%d(unsigned x)\n{\n", n
-            printf "    unsigned s = %du;\n", n
-            printf "    for (unsigned i = 0; i < (x & 3); i++)\n"
-            printf "        s += twice(s ^ i);\n"
-            printf "    return s;\n}\n"
-        }
-    }' > "$work/gen$f.c"
-    f=$((f + 1))
-done
+. "$top/bench/lib.sh"
+gen_functions "$nfuncs" "$files"
 echo 'unsigned fn0(unsigned); int main(void) { return (int)fn0(3); }' > "$work/main.c"
 
 echo "generating and compiling $nfuncs functions (clang-14 -g -O1, x86_64 macOS)..." >&2
@@ -69,14 +52,6 @@ echo "generating and compiling $nfuncs functions (clang-14 -g -O1, x86_64 macOS)
 llvm-nm-14 "$work/big" | awk '$2 == "T" || $2 == "t" { print "0x" $1 }' > "$work/addrs"
 size=$(wc -c < "$work/big.dSYM/Contents/Resources/DWARF/big")
 naddrs=$(wc -l < "$work/addrs")
-
-measure() { # label command... (stdin: addresses) -> "label seconds KiB"
-    label=$1
-    shift
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out" 2>/dev/null
-    set -- $(cat "$work/time")
-    printf '%-10s %8.2f s %10d KiB\n' "$label" "$1" "$2"
-}
 
 echo "dSYM DWARF file: $size bytes, $naddrs function symbols"
 measure ours "$tool" --inlines --bench --obj="$work/big" < "$work/addrs"

@@ -353,20 +353,10 @@ int macho_image_open(struct objfile_map *map, const char *want,
     return rc;
 }
 
-static const char *macho_basename(const char *path)
-{
-    const char *slash;
-
-    if (path == NULL)
-        return "";
-    slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 void macho_image_ident(const struct objfile_map *map,
                        const struct macho_image *im, struct objfile_ident *id)
 {
-    const char *base = macho_basename(map->path);
+    const char *base = objfile_basename(map->path);
 
     memset(id, 0, sizeof(*id));
     id->kind = OBJFILE_MACHO;

@@ -221,13 +221,6 @@ struct macho_companion {
     bool parsed;
 };
 
-static const char *macho_basename(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    return slash ? slash + 1 : path;
-}
-
 /* Find and open PATH.dSYM/Contents/Resources/DWARF/NAME beside the
  * binary IM; not finding it (or finding another UUID) is not an error. */
 static void macho_companion_open(const struct objfile_map *map,
@@ -240,7 +233,7 @@ static void macho_companion_open(const struct objfile_map *map,
     if (map->path == NULL || !im->has_uuid)
         return;
     co->path = xasprintf("%s.dSYM/Contents/Resources/DWARF/%s", map->path,
-                         macho_basename(map->path));
+                         objfile_basename(map->path));
     if (objfile_map(co->path, &co->map) != 0)
         return;
     co->mapped = true;

@@ -99,6 +99,16 @@ void objfile_unmap(struct objfile_map *map)
     map->len = 0;
 }
 
+const char *objfile_basename(const char *path)
+{
+    const char *slash;
+
+    if (path == NULL)
+        return "";
+    slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 static bool has_prefix(const struct objfile_map *map, const void *magic,
                        size_t len)
 {

@@ -104,6 +104,10 @@ int objfile_build(struct objfile_map *map, struct symtable_builder *b);
 int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
                       const uint64_t *rvas, size_t nrvas);
 
+/* The last component of PATH ("" for NULL), for the readers' file
+ * names. */
+const char *objfile_basename(const char *path);
+
 /* "pdb", "pe", "elf", "breakpad", "macho", "wasm" or "unknown". */
 const char *objfile_kind_name(enum objfile_kind kind);
 

@@ -261,16 +261,6 @@ static int wasm_module_read(struct objfile_map *map, struct wasm_module *m)
     return rc;
 }
 
-static const char *wasm_basename(const char *path)
-{
-    const char *slash;
-
-    if (path == NULL)
-        return "";
-    slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 int wasm_identify(struct objfile_map *map, struct objfile_ident *id)
 {
     struct wasm_module m;
@@ -291,7 +281,7 @@ int wasm_identify(struct objfile_map *map, struct objfile_ident *id)
         id->debug_id[32] = '0';
     }
     snprintf(id->code_file, sizeof(id->code_file), "%s",
-             wasm_basename(map->path));
+             objfile_basename(map->path));
     snprintf(id->debug_file, sizeof(id->debug_file), "%s", id->code_file);
     wasm_module_free(&m);
     return 0;

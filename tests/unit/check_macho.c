@@ -16,6 +16,7 @@
 #include "needtool.h"
 #include "objfile/objfile.h"
 #include "oracle.h"
+#include "symtest.h"
 #include "table/symtable.h"
 
 #include <check.h>
@@ -25,32 +26,22 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/check_macho.XXXXXX";
-
-static const char *srcdir(void)
-{
-    const char *s = getenv("abs_top_srcdir");
-
-    return s ? s : "..";
-}
+static char tmpdir[64];
 
 static char *fixture(const char *name)
 {
-    return oracle_fmt("%s/tests/data/macho/%s", srcdir(), name);
+    char *rel = oracle_fmt("macho/%s", name), *path = symtest_data(rel);
+
+    free(rel);
+    return path;
 }
 
-struct built {
-    struct symtable *t;
-    void *blob;
-};
-
 /* The table of slice WANT (NULL: the first) of PATH. */
-static int build_slice(const char *path, const char *want, struct built *out,
-                       char *err, size_t n)
+static int build_slice(const char *path, const char *want,
+                       struct oracle_built *out, char *err, size_t n)
 {
     struct objfile_map map;
     struct symtable_builder *b = symtable_builder_new();
-    size_t len;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -59,19 +50,11 @@ static int build_slice(const char *path, const char *want, struct built *out,
     rc = macho_build_slice(&map, want, b, NULL, 0);
     if (rc != 0)
         snprintf(err, n, "%s", map.err);
-    if (rc == 0) {
-        ck_assert_int_eq(symtable_builder_finish(b, &out->blob, &len), 0);
-        ck_assert_int_eq(symtable_load(out->blob, len, &out->t), 0);
-    }
+    if (rc == 0)
+        oracle_built_load(b, out);
     symtable_builder_free(b);
     objfile_unmap(&map);
     return rc;
-}
-
-static void built_free(struct built *b)
-{
-    symtable_close(b->t);
-    free(b->blob);
 }
 
 /* Build slice WANT of BIN, symbolize every __text instruction of
@@ -86,7 +69,7 @@ static void check_oracle(const char *label, const char *bin, const char *want,
                          const char *addr_bin, const char *oracle_bin,
                          double floor)
 {
-    struct built b;
+    struct oracle_built b;
     char err[256];
     size_t n;
     uint64_t *addrs = oracle_text_addresses(tmpdir, "__text", addr_bin, &n);
@@ -105,7 +88,7 @@ static void check_oracle(const char *label, const char *bin, const char *want,
                   label, a.unexplained);
     oracle_chains_free(llvm, n);
     oracle_chains_free(u, n);
-    built_free(&b);
+    oracle_built_free(&b);
     free(obj);
     free(afile);
     free(addrs);
@@ -113,16 +96,12 @@ static void check_oracle(const char *label, const char *bin, const char *want,
 
 static void tmp_setup(void)
 {
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    symtest_tmpdir(tmpdir, sizeof(tmpdir), "check_macho");
 }
 
 static void tmp_teardown(void)
 {
-    char *cmd = oracle_fmt("rm -rf '%s'", tmpdir);
-
-    oracle_run(cmd);
-    free(cmd);
-    strcpy(tmpdir, "/tmp/check_macho.XXXXXX");
+    symtest_rmdir(tmpdir);
 }
 
 /* Compile and link tests/data/macho/src SOURCES for ARCH (x86_64, arm64)
@@ -131,18 +110,20 @@ static char *build_program(const char *cc, const char *flags, const char *arch,
                            const char *sources, const char *out)
 {
     char *bin = oracle_fmt("%s/%s", tmpdir, out);
+    char *src = symtest_data("macho/src");
     char *cmd = oracle_fmt(
-        "cd '%s/tests/data/macho/src' && mkdir -p '%s/o-%s' && "
+        "cd '%s' && mkdir -p '%s/o-%s' && "
         "for s in %s; do %s --target=%s-apple-macos11 -g %s "
         "-fno-exceptions -fno-rtti -c $s -o '%s/o-'%s/$s.o || exit 1; done "
         "&& ld64.lld-14 -arch %s -platform_version macos 11.0 11.0 "
         "-undefined dynamic_lookup -o '%s' '%s/o-'%s/*.o && "
         "dsymutil-14 '%s'",
-        srcdir(), tmpdir, out, sources, cc, arch, flags, tmpdir, out, arch, bin,
+        src, tmpdir, out, sources, cc, arch, flags, tmpdir, out, arch, bin,
         tmpdir, out, bin);
 
     oracle_run(cmd);
     free(cmd);
+    free(src);
     return bin;
 }
 
@@ -266,7 +247,7 @@ START_TEST(test_macho_universal)
     char *x86, *arm, *fat, *fat_arm, *fat_x86, *cmd, *ux, *ua, err[256];
     struct objfile_map map;
     struct objfile_ident ids[4], id;
-    struct built b;
+    struct oracle_built b;
     size_t n;
 
     if (!have_tools("universal") ||
@@ -336,21 +317,9 @@ END_TEST
 
 /* --- damaged input ------------------------------------------------------ */
 
-/* Identify and build DATA[0..LEN) as a file without a path (no dSYM
- * search); any return is fine as long as it is clean. */
 static int try_bytes(const uint8_t *data, size_t len)
 {
-    struct objfile_map map = {.data = data, .len = len};
-    struct objfile_ident id;
-    struct symtable_builder *b = symtable_builder_new();
-    int rc = macho_identify(&map, &id);
-
-    if (rc == 0)
-        rc = macho_build(&map, b);
-    if (rc != 0)
-        ck_assert_msg(map.err[0] != '\0', "failure %d without a message", rc);
-    symtable_builder_free(b);
-    return rc;
+    return oracle_try_bytes(data, len, macho_identify, macho_build);
 }
 
 START_TEST(test_macho_truncated)
@@ -460,11 +429,5 @@ static Suite *macho_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(macho_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return symtest_run(macho_suite());
 }

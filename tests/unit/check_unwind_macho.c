@@ -11,6 +11,7 @@
 
 #include "needtool.h"
 #include "oracle.h"
+#include "symtest.h"
 #include "unwind/unwind.h"
 #include "unwind_testmem.h"
 
@@ -22,27 +23,16 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/check_unwind_macho.XXXXXX";
-
-static const char *srcdir(void)
-{
-    const char *s = getenv("abs_top_srcdir");
-
-    return s ? s : "..";
-}
+static char tmpdir[64];
 
 static void tmp_setup(void)
 {
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    symtest_tmpdir(tmpdir, sizeof(tmpdir), "check_unwind_macho");
 }
 
 static void tmp_teardown(void)
 {
-    char *cmd = oracle_fmt("rm -rf '%s'", tmpdir);
-
-    oracle_run(cmd);
-    free(cmd);
-    strcpy(tmpdir, "/tmp/check_unwind_macho.XXXXXX");
+    symtest_rmdir(tmpdir);
 }
 
 struct row {
@@ -107,7 +97,7 @@ static void check_rows(const char *label, const char *bin)
 
 START_TEST(test_unwind_macho_fixture_rows)
 {
-    char *bin = oracle_fmt("%s/tests/data/macho/crash", srcdir());
+    char *bin = symtest_data("macho/crash");
 
     if (needtool("fixture rows", "llvm-objdump-14", NULL))
         check_rows("crash", bin);
@@ -127,16 +117,18 @@ static const char *const built_cases[][3] = {
 static char *build_prog(const char *cc, const char *arch, const char *sources)
 {
     char *bin = oracle_fmt("%s/prog", tmpdir);
+    char *src = symtest_data("macho/src");
     char *cmd = oracle_fmt(
-        "cd '%s/tests/data/macho/src' && for s in %s; do "
+        "cd '%s' && for s in %s; do "
         "%s --target=%s-apple-macos11 -O2 -nostdinc++ -fno-exceptions "
         "-fno-rtti -funwind-tables -c $s -o '%s/'$s.o || exit 1; done && "
         "ld64.lld-14 -arch %s -platform_version macos 11.0 11.0 "
         "-undefined dynamic_lookup -o '%s' '%s'/*.o",
-        srcdir(), sources, cc, arch, tmpdir, arch, bin, tmpdir);
+        src, sources, cc, arch, tmpdir, arch, bin, tmpdir);
 
     oracle_run(cmd);
     free(cmd);
+    free(src);
     return bin;
 }
 
@@ -226,7 +218,7 @@ END_TEST
  * return address. */
 START_TEST(test_unwind_macho_frameless)
 {
-    char *bin = oracle_fmt("%s/tests/data/macho/crash", srcdir());
+    char *bin = symtest_data("macho/crash");
     struct unwind_macho *um;
     struct testmem m = {.base = 0x7000};
     struct unwind_memory mem = testmem_mem(&m);
@@ -303,7 +295,7 @@ END_TEST
 
 START_TEST(test_unwind_macho_damaged)
 {
-    char *src = oracle_fmt("%s/tests/data/macho/crash", srcdir());
+    char *src = symtest_data("macho/crash");
     char *dst = oracle_fmt("%s/crash", tmpdir);
     size_t len, refused = 0;
     uint8_t *data = (uint8_t *)oracle_slurp(src, &len);
@@ -342,8 +334,6 @@ int main(void)
 {
     Suite *s = suite_create("unwind_macho");
     TCase *tc = tcase_create("compact");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_set_timeout(tc, 120);
@@ -355,9 +345,5 @@ int main(void)
     tcase_add_test(tc, test_unwind_macho_arm64);
     tcase_add_test(tc, test_unwind_macho_damaged);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return symtest_run(s);
 }

@@ -13,6 +13,7 @@
 #include "needtool.h"
 #include "objfile/objfile.h"
 #include "oracle.h"
+#include "symtest.h"
 #include "table/symtable.h"
 #include "wasm/wasm.h"
 
@@ -23,30 +24,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/check_wasm.XXXXXX";
+static char tmpdir[64];
 
 /* The build id the test appends (20 bytes, as a SHA-1 would be). */
 static const char build_id[] = "\x01\x23\x45\x67\x89\xab\xcd\xef"
                                "\xfe\xdc\xba\x98\x76\x54\x32\x10"
                                "\xaa\xbb\xcc\xdd";
 
-static const char *srcdir(void)
-{
-    const char *s = getenv("abs_top_srcdir");
-
-    return s ? s : "..";
-}
-
-struct built {
-    struct symtable *t;
-    void *blob;
-};
-
-static int build(const char *path, struct built *out, char *err, size_t n)
+static int build(const char *path, struct oracle_built *out, char *err,
+                 size_t n)
 {
     struct objfile_map map;
     struct symtable_builder *b = symtable_builder_new();
-    size_t len;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -56,33 +45,21 @@ static int build(const char *path, struct built *out, char *err, size_t n)
     rc = objfile_build(&map, b);
     if (rc != 0)
         snprintf(err, n, "%s", map.err);
-    if (rc == 0) {
-        ck_assert_int_eq(symtable_builder_finish(b, &out->blob, &len), 0);
-        ck_assert_int_eq(symtable_load(out->blob, len, &out->t), 0);
-    }
+    if (rc == 0)
+        oracle_built_load(b, out);
     symtable_builder_free(b);
     objfile_unmap(&map);
     return rc;
 }
 
-static void built_free(struct built *b)
-{
-    symtable_close(b->t);
-    free(b->blob);
-}
-
 static void tmp_setup(void)
 {
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    symtest_tmpdir(tmpdir, sizeof(tmpdir), "check_wasm");
 }
 
 static void tmp_teardown(void)
 {
-    char *cmd = oracle_fmt("rm -rf '%s'", tmpdir);
-
-    oracle_run(cmd);
-    free(cmd);
-    strcpy(tmpdir, "/tmp/check_wasm.XXXXXX");
+    symtest_rmdir(tmpdir);
 }
 
 /* Compile and link SOURCES into tmpdir/prog.wasm, then append a
@@ -91,18 +68,20 @@ static char *build_program(const char *cc, const char *flags,
                            const char *sources)
 {
     char *bin = oracle_fmt("%s/prog.wasm", tmpdir);
+    char *src = symtest_data("macho/src");
     char *cmd = oracle_fmt(
-        "cd '%s/tests/data/macho/src' && mkdir -p '%s/o' && "
+        "cd '%s' && mkdir -p '%s/o' && "
         "for s in %s; do %s --target=wasm32 -g %s -fno-exceptions "
         "-fno-rtti -c $s -o '%s/o/'$s.o || exit 1; done && "
         "wasm-ld-14 --no-entry --export=main --allow-undefined -o '%s' "
         "'%s/o/'*.o && printf '\\000\\035\\010build_id' >> '%s' && "
         "printf '%s' >> '%s'",
-        srcdir(), tmpdir, sources, cc, flags, tmpdir, bin, tmpdir, bin,
-        build_id, bin);
+        src, tmpdir, sources, cc, flags, tmpdir, bin, tmpdir, bin, build_id,
+        bin);
 
     oracle_run(cmd);
     free(cmd);
+    free(src);
     return bin;
 }
 
@@ -127,7 +106,7 @@ static const struct compiled_case {
 START_TEST(test_wasm_matches_oracle)
 {
     const struct compiled_case *c = &compiled_cases[_i];
-    struct built b;
+    struct oracle_built b;
     char err[256], *bin, *afile;
     uint64_t *addrs;
     struct oracle_chain *u, *llvm;
@@ -150,7 +129,7 @@ START_TEST(test_wasm_matches_oracle)
                   c->label, a.unexplained);
     oracle_chains_free(llvm, n);
     oracle_chains_free(u, n);
-    built_free(&b);
+    oracle_built_free(&b);
     free(afile);
     free(addrs);
     free(bin);
@@ -179,20 +158,9 @@ START_TEST(test_wasm_identity)
 }
 END_TEST
 
-/* Identify and build DATA[0..LEN); any return is fine if it is clean. */
 static int try_bytes(const uint8_t *data, size_t len)
 {
-    struct objfile_map map = {.data = data, .len = len};
-    struct objfile_ident id;
-    struct symtable_builder *b = symtable_builder_new();
-    int rc = wasm_identify(&map, &id);
-
-    if (rc == 0)
-        rc = wasm_build(&map, b);
-    if (rc != 0)
-        ck_assert_msg(map.err[0] != '\0', "failure %d without a message", rc);
-    symtable_builder_free(b);
-    return rc;
+    return oracle_try_bytes(data, len, wasm_identify, wasm_build);
 }
 
 START_TEST(test_wasm_damaged)
@@ -247,11 +215,5 @@ static Suite *wasm_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(wasm_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return symtest_run(wasm_suite());
 }

@@ -353,3 +353,33 @@ struct oracle_chain *oracle_llvm_answers(const char *dir, const char *bin,
     free(cmd);
     return v;
 }
+
+void oracle_built_load(struct symtable_builder *b, struct oracle_built *out)
+{
+    size_t len;
+
+    ck_assert_int_eq(symtable_builder_finish(b, &out->blob, &len), 0);
+    ck_assert_int_eq(symtable_load(out->blob, len, &out->t), 0);
+}
+
+void oracle_built_free(struct oracle_built *b)
+{
+    symtable_close(b->t);
+    free(b->blob);
+}
+
+int oracle_try_bytes(const uint8_t *data, size_t len,
+                     oracle_identify_fn *identify, oracle_build_fn *build)
+{
+    struct objfile_map map = {.data = data, .len = len};
+    struct objfile_ident id;
+    struct symtable_builder *b = symtable_builder_new();
+    int rc = identify(&map, &id);
+
+    if (rc == 0)
+        rc = build(&map, b);
+    if (rc != 0)
+        ck_assert_msg(map.err[0] != '\0', "failure %d without a message", rc);
+    symtable_builder_free(b);
+    return rc;
+}

@@ -4,7 +4,9 @@
  * our symtable against llvm-symbolizer-14: instruction addresses from
  * llvm-objdump-14, the oracle's inline chains, ours, and a comparison
  * that counts known, explained classes of disagreement apart from the
- * unexplained ones.  Test-only: failures abort the running Check test.
+ * unexplained ones; and what the reader tests do around it (a table
+ * built, damaged input tried).  Test-only: failures abort the running
+ * Check test.
  */
 #ifndef SYMSRVD_ORACLE_H
 #define SYMSRVD_ORACLE_H
@@ -13,7 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "objfile/objfile.h"
+
 struct symtable;
+struct symtable_builder;
 
 #define ORACLE_MAX_FRAMES 64
 
@@ -101,5 +106,25 @@ struct oracle_agreement
 oracle_compare(const char *label, const char *oracle, const uint64_t *addrs,
                const struct oracle_chain *o, const struct oracle_chain *u,
                const struct oracle_chain *ref, size_t n);
+
+/* A table built by a reader: T borrows BLOB. */
+struct oracle_built {
+    struct symtable *t;
+    void *blob;
+};
+
+/* Finish B into *OUT (the test fails if the table does not pack and
+ * load); B stays the caller's. */
+void oracle_built_load(struct symtable_builder *b, struct oracle_built *out);
+void oracle_built_free(struct oracle_built *b);
+
+typedef int oracle_identify_fn(struct objfile_map *, struct objfile_ident *);
+typedef int oracle_build_fn(struct objfile_map *, struct symtable_builder *);
+
+/* Identify and build DATA[0..LEN) as a file without a path (no companion
+ * search) with a reader's functions; any result is fine as long as a
+ * failure says why.  Returns the reader's result. */
+int oracle_try_bytes(const uint8_t *data, size_t len,
+                     oracle_identify_fn *identify, oracle_build_fn *build);
 
 #endif
