@@ -97,8 +97,9 @@ int objfile_identify(struct objfile_map *map, struct objfile_ident *id);
 int objfile_build(struct objfile_map *map, struct symtable_builder *b);
 
 /* objfile_build() for answering the NRVAS addresses RVAS (relative to
- * the image base) only: for ELF, just the compile units they fall in
- * (elfdw_build_for()); other kinds are read whole.  Lookups of RVAS in
+ * the image base) only: for ELF, Mach-O and WASM, just the compile units
+ * they fall in (elfdw_build_for() and the foreign readers); other kinds
+ * are read whole.  Lookups of RVAS in
  * the result equal those in the complete table; other addresses may not
  * resolve, so the result must not be cached as the file's table. */
 int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
