@@ -256,6 +256,10 @@ struct unwind_macho;
  * another CPU), -EINVAL or -errno. */
 int unwind_macho_open(const char *path, const char *want,
                       struct unwind_macho **out);
+/* The same over a Mach-O image in memory, DATA[0..LEN), which must
+ * outlive the result (the fuzz target's way in). */
+int unwind_macho_new(const uint8_t *data, size_t len, const char *want,
+                     struct unwind_macho **out);
 void unwind_macho_free(struct unwind_macho *um);
 enum unwind_cpu unwind_macho_cpu(const struct unwind_macho *um);
 

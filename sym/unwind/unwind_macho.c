@@ -50,7 +50,7 @@
 #define UM_PAGE_COMPRESSED 3
 
 struct unwind_macho {
-    char *path;
+    char *path; /* NULL when the map is the caller's */
     struct objfile_map map;
     enum unwind_cpu cpu;
     uint64_t base;     /* __TEXT vmaddr */
@@ -68,44 +68,72 @@ static enum unwind_cpu um_cpu(const char *arch)
     return UNWIND_CPU_UNKNOWN;
 }
 
-int unwind_macho_open(const char *path, const char *want,
-                      struct unwind_macho **out)
+/* Find the sections of the slice WANT of UM->map. */
+static int um_init(struct unwind_macho *um, const char *want)
 {
-    struct unwind_macho *um = xcalloc(1, sizeof(*um));
     struct macho_section_info ui;
     struct objfile_ident id;
-    int rc;
+    int rc = macho_identify_slice(&um->map, want, &id);
 
-    *out = NULL;
-    um->path = xstrdup(path);
-    rc = objfile_map(um->path, &um->map);
-    if (rc == 0)
-        rc = macho_identify_slice(&um->map, want, &id);
     if (rc == 0)
         rc = macho_section_find(&um->map, id.debug_id, "__TEXT",
                                 "__unwind_info", &ui);
     if (rc == 0 && (ui.data == NULL || ui.len < 28 ||
                     (um->cpu = um_cpu(id.arch)) == UNWIND_CPU_UNKNOWN))
         rc = -ENOENT;
-    if (rc != 0) {
-        unwind_macho_free(um);
+    if (rc != 0)
         return rc;
-    }
     um->ui = ui.data;
     um->ui_len = ui.len;
     um->base = ui.text_addr;
     if (macho_section_find(&um->map, id.debug_id, "__TEXT", "__text",
                            &um->text) != 0)
         memset(&um->text, 0, sizeof(um->text));
+    return 0;
+}
+
+int unwind_macho_open(const char *path, const char *want,
+                      struct unwind_macho **out)
+{
+    struct unwind_macho *um = xcalloc(1, sizeof(*um));
+    int rc;
+
+    *out = NULL;
+    um->path = xstrdup(path);
+    rc = objfile_map(um->path, &um->map);
+    if (rc == 0)
+        rc = um_init(um, want);
+    if (rc != 0) {
+        unwind_macho_free(um);
+        return rc;
+    }
     *out = um;
     return 0;
+}
+
+int unwind_macho_new(const uint8_t *data, size_t len, const char *want,
+                     struct unwind_macho **out)
+{
+    struct unwind_macho *um = xcalloc(1, sizeof(*um));
+    int rc;
+
+    um->map.data = data;
+    um->map.len = len;
+    rc = um_init(um, want);
+    if (rc != 0) {
+        unwind_macho_free(um);
+        um = NULL;
+    }
+    *out = um;
+    return rc;
 }
 
 void unwind_macho_free(struct unwind_macho *um)
 {
     if (um == NULL)
         return;
-    objfile_unmap(&um->map);
+    if (um->path != NULL)
+        objfile_unmap(&um->map);
     free(um->path);
     free(um);
 }

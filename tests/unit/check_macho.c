@@ -104,22 +104,26 @@ static void tmp_teardown(void)
     symtest_rmdir(tmpdir);
 }
 
-/* Compile and link tests/data/macho/src SOURCES for ARCH (x86_64, arm64)
- * macOS into tmpdir/OUT with a dSYM beside it; the path. */
+/* Compile and link tests/data/macho/src SOURCES for ARCH (x86_64, arm64
+ * for macOS; armv7, 32-bit, for iOS, as a dylib since there is no main:
+ * ld64.lld-14 links no i386) into tmpdir/OUT with a dSYM beside it; the
+ * path. */
 static char *build_program(const char *cc, const char *flags, const char *arch,
                            const char *sources, const char *out)
 {
+    bool ios = strcmp(arch, "armv7") == 0;
+    const char *os = ios ? "ios" : "macos", *ver = ios ? "9.0" : "11.0";
     char *bin = oracle_fmt("%s/%s", tmpdir, out);
     char *src = symtest_data("macho/src");
     char *cmd = oracle_fmt(
         "cd '%s' && mkdir -p '%s/o-%s' && "
-        "for s in %s; do %s --target=%s-apple-macos11 -g %s "
+        "for s in %s; do %s --target=%s-apple-%s%s -g %s "
         "-fno-exceptions -fno-rtti -c $s -o '%s/o-'%s/$s.o || exit 1; done "
-        "&& ld64.lld-14 -arch %s -platform_version macos 11.0 11.0 "
+        "&& ld64.lld-14 -arch %s -platform_version %s %s %s %s "
         "-undefined dynamic_lookup -o '%s' '%s/o-'%s/*.o && "
         "dsymutil-14 '%s'",
-        src, tmpdir, out, sources, cc, arch, flags, tmpdir, out, arch, bin,
-        tmpdir, out, bin);
+        src, tmpdir, out, sources, cc, arch, os, ver, flags, tmpdir, out, arch,
+        os, ver, ver, ios ? "-dylib" : "", bin, tmpdir, out, bin);
 
     oracle_run(cmd);
     free(cmd);
@@ -150,6 +154,9 @@ static const struct compiled_case {
     {"x86_64 C++", "clang++-14", "-O2 -nostdinc++", "x86_64", "shapes.cc",
      0.97},
     {"arm64 C++", "clang++-14", "-O2 -nostdinc++", "arm64", "shapes.cc", 0.97},
+    /* 32-bit: ld64.lld-14 links armv7 only for simple code (chains.c's
+     * relocations defeat it) and no i386 at all. */
+    {"armv7 -O1", "clang-14", "-O1", "armv7", "chains_util.c", 0.97},
 };
 
 START_TEST(test_macho_matches_oracle)
