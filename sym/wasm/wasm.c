@@ -297,11 +297,12 @@ static void wasm_names(struct wasm_module *m)
         uint8_t sub = wasm_byte(&c);
         uint64_t size = wasm_leb(&c);
         const uint8_t *p = wasm_bytes(&c, size);
-        struct wasm_cur s = {p, p + size, c.bad};
+        struct wasm_cur s;
         uint64_t n;
 
         if (c.bad || sub != WASM_NAME_FUNCS)
             continue;
+        s = (struct wasm_cur){p, p + size, false};
         n = wasm_leb(&s);
         for (uint64_t i = 0; i < n && !s.bad; i++) {
             uint64_t idx = wasm_leb(&s), len = wasm_leb(&s);
