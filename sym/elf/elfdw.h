@@ -105,12 +105,21 @@ int elfdw_artifacts(struct objfile_map *map, bool *executable,
  * which bounds-checks every read) for every format. */
 
 /* One debug section of a foreign container, under its ELF name
- * (".debug_info", ...).  DATA is borrowed. */
+ * (".debug_info", ...).  DATA is borrowed.  ADDR is its address in the
+ * image (0 for DWARF; .eh_frame needs it, its pointers being relative). */
 struct elfdw_section {
     const char *name;
     const uint8_t *data;
     size_t size;
+    uint64_t addr;
 };
+
+/* The minimal ELF image described above, of the N sections SECS, for
+ * libelf's elf_memory(): a new buffer *BUF of *LEN bytes the caller
+ * frees (also on failure).  MACHINE is the e_machine (EM_NONE for DWARF
+ * alone).  0, or -EINVAL when a 32-bit image would pass 4 GiB. */
+int elfdw_image_build(const struct elfdw_section *secs, size_t n, bool is64,
+                      uint16_t machine, uint8_t **buf, size_t *len);
 
 /* A function symbol of a foreign container (absolute address; SIZE 0:
  * up to the next symbol).  NAME is borrowed. */

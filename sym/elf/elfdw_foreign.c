@@ -46,11 +46,12 @@ static size_t elfdw_align8(size_t n)
 /* Section header I of the image (I 0 is the null section). */
 static void elfdw_image_shdr(struct elfdw_image *im, bool is64, size_t shoff,
                              size_t i, uint32_t name, uint32_t type, size_t off,
-                             size_t size)
+                             size_t size, uint64_t addr)
 {
     if (is64) {
         Elf64_Shdr sh = {.sh_name = name,
                          .sh_type = type,
+                         .sh_addr = addr,
                          .sh_offset = off,
                          .sh_size = size,
                          .sh_addralign = 1};
@@ -59,6 +60,7 @@ static void elfdw_image_shdr(struct elfdw_image *im, bool is64, size_t shoff,
     } else {
         Elf32_Shdr sh = {.sh_name = name,
                          .sh_type = type,
+                         .sh_addr = (Elf32_Addr)addr,
                          .sh_offset = (Elf32_Off)off,
                          .sh_size = (Elf32_Word)size,
                          .sh_addralign = 1};
@@ -67,8 +69,8 @@ static void elfdw_image_shdr(struct elfdw_image *im, bool is64, size_t shoff,
     }
 }
 
-static void elfdw_image_ehdr(struct elfdw_image *im, bool is64, size_t shoff,
-                             size_t shnum)
+static void elfdw_image_ehdr(struct elfdw_image *im, bool is64,
+                             uint16_t machine, size_t shoff, size_t shnum)
 {
     unsigned char ident[EI_NIDENT] = {ELFMAG0,
                                       ELFMAG1,
@@ -80,6 +82,7 @@ static void elfdw_image_ehdr(struct elfdw_image *im, bool is64, size_t shoff,
 
     if (is64) {
         Elf64_Ehdr eh = {.e_type = ET_EXEC,
+                         .e_machine = machine,
                          .e_version = EV_CURRENT,
                          .e_shoff = shoff,
                          .e_ehsize = sizeof(eh),
@@ -91,6 +94,7 @@ static void elfdw_image_ehdr(struct elfdw_image *im, bool is64, size_t shoff,
         memcpy(im->buf, &eh, sizeof(eh));
     } else {
         Elf32_Ehdr eh = {.e_type = ET_EXEC,
+                         .e_machine = machine,
                          .e_version = EV_CURRENT,
                          .e_shoff = (Elf32_Off)shoff,
                          .e_ehsize = sizeof(eh),
@@ -103,45 +107,59 @@ static void elfdw_image_ehdr(struct elfdw_image *im, bool is64, size_t shoff,
     }
 }
 
-/* Lay out and fill the image of F's sections.  -EINVAL when it would not
- * fit the class (a 32-bit container with more than 4 GiB of DWARF). */
+/* Lay out and fill the image of the N sections SECS.  -EINVAL when it
+ * would not fit the class (a 32-bit container with more than 4 GiB). */
 static int elfdw_image_make(struct elfdw_image *im,
-                            const struct elfdw_foreign *f)
+                            const struct elfdw_section *secs, size_t n,
+                            bool is64, uint16_t machine)
 {
-    size_t ehsize = f->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
-    size_t shsize = f->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
-    size_t shnum = f->nsections + 2, off = elfdw_align8(ehsize), names = 1;
+    size_t ehsize = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+    size_t shsize = is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+    size_t shnum = n + 2, off = elfdw_align8(ehsize), names = 1;
     size_t i, stroff, shoff, nameoff = 1;
 
-    for (i = 0; i < f->nsections; i++) {
-        off = elfdw_align8(off + f->sections[i].size);
-        names += strlen(f->sections[i].name) + 1;
+    for (i = 0; i < n; i++) {
+        off = elfdw_align8(off + secs[i].size);
+        names += strlen(secs[i].name) + 1;
     }
     names += sizeof(".shstrtab");
     stroff = off;
     shoff = elfdw_align8(stroff + names);
     im->len = shoff + shnum * shsize;
-    if (!f->is64 && im->len > UINT32_MAX)
+    if (!is64 && im->len > UINT32_MAX)
         return -EINVAL;
     im->buf = xcalloc(1, im->len);
     off = elfdw_align8(ehsize);
-    for (i = 0; i < f->nsections; i++) {
-        const struct elfdw_section *s = &f->sections[i];
-        size_t n = strlen(s->name) + 1;
+    for (i = 0; i < n; i++) {
+        const struct elfdw_section *s = &secs[i];
+        size_t len = strlen(s->name) + 1;
 
         if (s->size > 0)
             memcpy(im->buf + off, s->data, s->size);
-        memcpy(im->buf + stroff + nameoff, s->name, n);
-        elfdw_image_shdr(im, f->is64, shoff, i + 1, (uint32_t)nameoff,
-                         SHT_PROGBITS, off, s->size);
-        nameoff += n;
+        memcpy(im->buf + stroff + nameoff, s->name, len);
+        elfdw_image_shdr(im, is64, shoff, i + 1, (uint32_t)nameoff,
+                         SHT_PROGBITS, off, s->size, s->addr);
+        nameoff += len;
         off = elfdw_align8(off + s->size);
     }
     memcpy(im->buf + stroff + nameoff, ".shstrtab", sizeof(".shstrtab"));
-    elfdw_image_shdr(im, f->is64, shoff, shnum - 1, (uint32_t)nameoff,
-                     SHT_STRTAB, stroff, names);
-    elfdw_image_ehdr(im, f->is64, shoff, shnum);
+    elfdw_image_shdr(im, is64, shoff, shnum - 1, (uint32_t)nameoff, SHT_STRTAB,
+                     stroff, names, 0);
+    elfdw_image_ehdr(im, is64, machine, shoff, shnum);
     return 0;
+}
+
+int elfdw_image_build(const struct elfdw_section *secs, size_t n, bool is64,
+                      uint16_t machine, uint8_t **buf, size_t *len)
+{
+    struct elfdw_image im;
+    int rc;
+
+    memset(&im, 0, sizeof(im));
+    rc = elfdw_image_make(&im, secs, n, is64, machine);
+    *buf = im.buf;
+    *len = im.len;
+    return rc;
 }
 
 /* Open F's DWARF; IM->dw stays NULL when it has no unit. */
@@ -153,7 +171,7 @@ static int elfdw_image_open(struct objfile_map *map, struct elfdw_image *im,
 
     if (f->nsections == 0)
         return 0;
-    if (elfdw_image_make(im, f) != 0)
+    if (elfdw_image_make(im, f->sections, f->nsections, f->is64, EM_NONE) != 0)
         return objfile_fail(map, -EINVAL, "DWARF in %s: too large",
                             f->dwarf_path);
     elf_version(EV_CURRENT);

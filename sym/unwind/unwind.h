@@ -229,6 +229,13 @@ struct unwind_elf;
 int unwind_elf_open(const char *path, struct unwind_elf **out);
 void unwind_elf_free(struct unwind_elf *ue);
 
+/* The same over an ELF image in memory BUF[0..LEN), taken (freed with the
+ * result, or on failure), whose .eh_frame section carries its address:
+ * how the Mach-O unwinder reads __eh_frame (elfdw_image_build()).  RVAs
+ * are relative to BASE.  0, -ENOENT (no CFI, unknown machine), -EINVAL. */
+int unwind_elf_open_image(uint8_t *buf, size_t len, uint64_t base,
+                          struct unwind_elf **out);
+
 /* The lowest PT_LOAD vaddr: RVAs below are relative to it, as objfile's
  * image_base is. */
 uint64_t unwind_elf_image_base(const struct unwind_elf *ue);
@@ -269,9 +276,10 @@ int unwind_macho_lookup(const struct unwind_macho *um, uint64_t rva,
                         uint64_t *func, uint32_t *encoding);
 
 /* Apply the encoding covering RVA: RBP_FRAME, STACK_IMMD and STACK_IND
- * on x86_64, FRAME and FRAMELESS on arm64.  -ENOENT for DWARF encodings
- * (pointing into __eh_frame, not read here) and addresses without an
- * entry.  Thread-safe: the index is read only. */
+ * on x86_64, FRAME and FRAMELESS on arm64, and DWARF encodings through
+ * the binary's __eh_frame (unwind_elf_step()).  -ENOENT for addresses
+ * without an entry.  Not thread-safe on one UM when it reads __eh_frame
+ * (libdw caches), as unwind_elf_step(). */
 int unwind_macho_step(const struct unwind_macho *um, uint64_t rva,
                       const struct unwind_regs *callee,
                       const struct unwind_memory *mem,

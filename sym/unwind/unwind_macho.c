@@ -17,12 +17,12 @@
  *   arm64   FRAME       caller fp, lr = [fp], [fp+8]; x19-x28 pairs below
  *                       fp
  *           FRAMELESS   pc = lr, stack size in the encoding
- * and DWARF, which points into __eh_frame.  DWARF encodings, and
- * functions without an entry, answer -ENOENT: the walker then goes on to
- * its frame-pointer and scanning rules (reading __eh_frame here is left
- * out).  The encodings are Apple's (mach-o/compact_unwind_encoding.h,
- * libunwind's CompactUnwinder.hpp); like that unwinder this one assumes
- * the program counter is past the prologue.
+ * and DWARF, which points into __eh_frame: those functions are stepped
+ * by the ELF CFI engine (unwind_elf.c) over __eh_frame copied into a
+ * small ELF image.  Functions without an entry answer -ENOENT: the walker
+ * then goes on to its frame-pointer and scanning rules.  The encodings are
+ * Apple's (mach-o/compact_unwind_encoding.h, libunwind's CompactUnwinder.hpp);
+ * like that unwinder this one assumes the program counter is past the prologue.
  *
  * Every offset read from the section is checked against it.
  */
@@ -33,7 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <elf.h>
+
 #include "byteorder.h"
+#include "elf/elfdw.h"
 #include "macho/macho.h"
 #include "objfile/objfile.h"
 #include "xalloc.h"
@@ -43,7 +46,9 @@
 #define UM_X86_64_RBP_FRAME 1
 #define UM_X86_64_STACK_IMMD 2
 #define UM_X86_64_STACK_IND 3
+#define UM_X86_64_DWARF 4
 #define UM_ARM64_FRAMELESS 2
+#define UM_ARM64_DWARF 3
 #define UM_ARM64_FRAME 4
 
 #define UM_PAGE_REGULAR 2
@@ -57,6 +62,7 @@ struct unwind_macho {
     const uint8_t *ui; /* __unwind_info */
     size_t ui_len;
     struct macho_section_info text; /* __text, for STACK_IND */
+    struct unwind_elf *eh; /* __eh_frame for DWARF encodings, or NULL */
 };
 
 static enum unwind_cpu um_cpu(const char *arch)
@@ -66,6 +72,31 @@ static enum unwind_cpu um_cpu(const char *arch)
     if (strcmp(arch, "arm64") == 0 || strcmp(arch, "arm64e") == 0)
         return UNWIND_CPU_ARM64;
     return UNWIND_CPU_UNKNOWN;
+}
+
+/* __TEXT,__eh_frame of the slice WANT through the ELF CFI engine, in an
+ * image that gives the section its address (its pointers are relative);
+ * without one, DWARF encodings stay unanswered. */
+static void um_eh_frame(struct unwind_macho *um, const char *want)
+{
+    struct macho_section_info eh;
+    struct elfdw_section sec;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+
+    if (macho_section_find(&um->map, want, "__TEXT", "__eh_frame", &eh) != 0 ||
+        eh.data == NULL)
+        return;
+    sec = (struct elfdw_section){
+        .name = ".eh_frame", .data = eh.data, .size = eh.len, .addr = eh.addr};
+    if (elfdw_image_build(&sec, 1, true,
+                          um->cpu == UNWIND_CPU_AMD64 ? EM_X86_64 : EM_AARCH64,
+                          &buf, &len) != 0) {
+        free(buf);
+        return;
+    }
+    if (unwind_elf_open_image(buf, len, um->base, &um->eh) != 0)
+        um->eh = NULL;
 }
 
 /* Find the sections of the slice WANT of UM->map. */
@@ -89,6 +120,7 @@ static int um_init(struct unwind_macho *um, const char *want)
     if (macho_section_find(&um->map, id.debug_id, "__TEXT", "__text",
                            &um->text) != 0)
         memset(&um->text, 0, sizeof(um->text));
+    um_eh_frame(um, id.debug_id);
     return 0;
 }
 
@@ -132,6 +164,7 @@ void unwind_macho_free(struct unwind_macho *um)
 {
     if (um == NULL)
         return;
+    unwind_elf_free(um->eh);
     if (um->path != NULL)
         objfile_unmap(&um->map);
     free(um->path);
@@ -437,6 +470,10 @@ int unwind_macho_step(const struct unwind_macho *um, uint64_t rva,
     if (rc != 0)
         return rc;
     caller->cpu = um->cpu;
+    if (um->eh != NULL &&
+        UM_MODE(enc) ==
+            (um->cpu == UNWIND_CPU_AMD64 ? UM_X86_64_DWARF : UM_ARM64_DWARF))
+        return unwind_elf_step(um->eh, rva, callee, mem, caller);
     if (um->cpu == UNWIND_CPU_AMD64) {
         if (UM_MODE(enc) == UM_X86_64_RBP_FRAME)
             return um_x86_64_rbp(enc, callee, mem, caller);
@@ -447,5 +484,5 @@ int unwind_macho_step(const struct unwind_macho *um, uint64_t rva,
                UM_MODE(enc) == UM_ARM64_FRAME) {
         return um_arm64(enc, callee, mem, caller);
     }
-    return -ENOENT; /* DWARF (eh_frame) or no unwind info */
+    return -ENOENT; /* no unwind info, or DWARF without __eh_frame */
 }

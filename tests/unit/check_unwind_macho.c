@@ -242,6 +242,45 @@ START_TEST(test_unwind_macho_frameless)
 }
 END_TEST
 
+/* DWARF encodings (x86_64 mode 4: the fixture has several) are stepped
+ * through __eh_frame: at a function's first instruction its CFI says the
+ * return address is at [rsp] and the caller's rsp is rsp + 8. */
+START_TEST(test_unwind_macho_eh_frame)
+{
+    char *bin = symtest_data("macho/crash");
+    struct unwind_macho *um;
+    size_t n, dwarf = 0;
+    struct row *rows;
+
+    if (!needtool("eh_frame", "llvm-objdump-14", NULL)) {
+        free(bin);
+        return;
+    }
+    rows = objdump_rows(bin, &n);
+    ck_assert_int_eq(unwind_macho_open(bin, NULL, &um), 0);
+    for (size_t i = 0; i < n; i++) {
+        struct testmem m = {.base = 0x7000};
+        struct unwind_memory mem = testmem_mem(&m);
+        struct unwind_regs callee = amd64_regs(0x7100, 0x7800), caller = {0};
+
+        if (((rows[i].enc >> 24) & 0xf) != 4)
+            continue;
+        dwarf++;
+        testmem_put(&m, 0x7100, 0x100002222ull, 8);
+        ck_assert_int_eq(
+            unwind_macho_step(um, rows[i].func, &callee, &mem, &caller), 0);
+        ck_assert_uint_eq(caller.r[UNWIND_AMD64_RIP], 0x100002222ull);
+        ck_assert_uint_eq(caller.r[UNWIND_AMD64_RSP], 0x7108);
+    }
+    ck_assert_uint_gt(dwarf, 0);
+    printf("crash: %zu DWARF-encoded functions stepped through __eh_frame\n",
+           dwarf);
+    unwind_macho_free(um);
+    free(rows);
+    free(bin);
+}
+END_TEST
+
 /* arm64 FRAME saving x19/x20: pc and fp from the frame record, sp above
  * it, x19 and x20 below fp; FRAMELESS: pc is lr. */
 START_TEST(test_unwind_macho_arm64)
@@ -343,6 +382,7 @@ int main(void)
     tcase_add_test(tc, test_unwind_macho_rbp_frame);
     tcase_add_test(tc, test_unwind_macho_frameless);
     tcase_add_test(tc, test_unwind_macho_arm64);
+    tcase_add_test(tc, test_unwind_macho_eh_frame);
     tcase_add_test(tc, test_unwind_macho_damaged);
     suite_add_tcase(s, tc);
     return symtest_run(s);
