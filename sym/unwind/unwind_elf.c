@@ -78,6 +78,18 @@ static uint64_t elf_base(Elf *elf)
     return base == UINT64_MAX ? 0 : base;
 }
 
+/* Hand UE out through *OUT, or free it when RC says it failed. */
+static int unwind_elf_done(struct unwind_elf *ue, int rc,
+                           struct unwind_elf **out)
+{
+    if (rc != 0) {
+        unwind_elf_free(ue);
+        return rc;
+    }
+    *out = ue;
+    return 0;
+}
+
 int unwind_elf_open(const char *path, struct unwind_elf **out)
 {
     struct unwind_elf *ue = xcalloc(1, sizeof(*ue));
@@ -104,12 +116,7 @@ int unwind_elf_open(const char *path, struct unwind_elf **out)
     if (ue->cpu == UNWIND_CPU_UNKNOWN || (ue->eh == NULL && ue->dbg == NULL))
         rc = -ENOENT;
 out:
-    if (rc != 0) {
-        unwind_elf_free(ue);
-        return rc;
-    }
-    *out = ue;
-    return 0;
+    return unwind_elf_done(ue, rc, out);
 }
 
 void unwind_elf_free(struct unwind_elf *ue)
@@ -149,12 +156,7 @@ int unwind_elf_open_image(uint8_t *buf, size_t len, uint64_t base,
     if (ue->cpu == UNWIND_CPU_UNKNOWN || ue->eh == NULL)
         rc = -ENOENT;
 out:
-    if (rc != 0) {
-        unwind_elf_free(ue);
-        return rc;
-    }
-    *out = ue;
-    return 0;
+    return unwind_elf_done(ue, rc, out);
 }
 
 uint64_t unwind_elf_image_base(const struct unwind_elf *ue)

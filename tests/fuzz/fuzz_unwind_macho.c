@@ -9,6 +9,7 @@
  */
 #include "symsrvd_config.h"
 
+#include "fuzz_mem.h"
 #include "unwind/unwind.h"
 
 #include <stdint.h>
@@ -16,29 +17,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_BASE 0x10000u
-
-struct fuzz_mem {
-    const uint8_t *data;
-    size_t size;
-};
-
-static int fuzz_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-    const struct fuzz_mem *m = ctx;
-
-    if (addr < FUZZ_BASE || addr - FUZZ_BASE > m->size ||
-        len > m->size - (addr - FUZZ_BASE))
-        return -1;
-    memcpy(buf, m->data + (addr - FUZZ_BASE), len);
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct unwind_macho *um;
     struct fuzz_mem m = {data, size};
-    struct unwind_memory mem = {fuzz_read, NULL, &m};
+    struct unwind_memory mem = {fuzz_read, fuzz_is_code, &m};
     enum unwind_cpu cpu;
 
     if (unwind_macho_new(data, size, NULL, &um) != 0)
