@@ -20,10 +20,12 @@
  * UNIVERSAL FILES answer for one slice: the one whose UUID or
  * architecture is asked for with the _slice functions, else the first.
  *
- * DWARF.  A dSYM (MH_DSYM) or an unlinked-debug-map-free binary carries
- * __DWARF,__debug_* sections; a binary without them is paired, as
- * llvm-symbolizer and lldb do, with NAME.dSYM/Contents/Resources/DWARF/
- * NAME beside it when that file has a slice of the same UUID.  The
+ * DWARF.  A dSYM (MH_DSYM) carries __DWARF,__debug_* sections; a binary
+ * without them is paired, as llvm-symbolizer and lldb do, with
+ * NAME.dSYM/Contents/Resources/DWARF/NAME beside it when that file has a
+ * slice of the same UUID.  A binary's debug map (N_OSO stabs naming the
+ * object files that still hold the DWARF) is not followed: dsymutil's
+ * output is what gets shipped.  The
  * binary's own LC_SYMTAB functions (leading '_' removed, the C symbol
  * prefix) bounded by LC_FUNCTION_STARTS cover what the DWARF does not.
  * Relocatable objects (MH_OBJECT) and big-endian (PowerPC) images are
