@@ -42,27 +42,8 @@ done
 work=$(mktemp -d /tmp/bench-elfdw.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 
-# Each function inlines two helpers (one nested in the other), so the DWARF
-# has subprograms, inlined_subroutine chains of depth 2 and line rows.
-per=$((nfuncs / files))
-f=0
-while [ "$f" -lt "$files" ]; do
-    awk -v f="$f" -v per="$per" 'BEGIN {
-        print "static inline __attribute__((always_inline)) unsigned"
-        print "mix(unsigned x) { x ^= x >> 7; return x * 0x9e3779b1u; }"
-        print "static inline __attribute__((always_inline)) unsigned"
-        print "twice(unsigned x) { return mix(x) + mix(x + 1); }"
-        for (i = 0; i < per; i++) {
-            n = f * per + i
-            printf "unsigned fn%d(unsigned x)\n{\n", n
-            printf "    unsigned s = %du;\n", n
-            printf "    for (unsigned i = 0; i < (x & 3); i++)\n"
-            printf "        s += twice(s ^ i);\n"
-            printf "    return s;\n}\n"
-        }
-    }' > "$work/gen$f.c"
-    f=$((f + 1))
-done
+. "$top/bench/lib.sh"
+gen_functions "$nfuncs" "$files"
 cat > "$work/main.c" <<'EOC'
 unsigned fn0(unsigned);
 int main(int argc, char **argv) { (void)argv; return (int)fn0((unsigned)argc); }
@@ -74,14 +55,6 @@ echo "generating and compiling $nfuncs functions (gcc -g -O1)..." >&2
 nm "$work/big" | awk '$2 == "T" || $2 == "t" { print "0x" $1 }' > "$work/addrs"
 size=$(wc -c < "$work/big")
 naddrs=$(wc -l < "$work/addrs")
-
-measure() { # label command... (stdin: addresses) -> "label seconds KiB"
-    label=$1
-    shift
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out" 2>/dev/null
-    set -- $(cat "$work/time")
-    printf '%-10s %8.2f s %10d KiB\n' "$label" "$1" "$2"
-}
 
 echo "file: $size bytes, $naddrs function symbols"
 measure ours "$tool" --inlines --bench --obj="$work/big" < "$work/addrs"

@@ -217,6 +217,17 @@ static void features(struct stab *s, const struct objfile_map *map)
         s->has_unwind_info =
             memmem(map->data, map->len, ".eh_frame", 10) != NULL;
         break;
+    case OBJFILE_MACHO: /* section names are "__debug_info", no dot */
+        s->has_debug_info =
+            memmem(map->data, map->len, "__debug_info", 12) != NULL;
+        s->has_unwind_info =
+            memmem(map->data, map->len, "__unwind_info", 13) != NULL ||
+            memmem(map->data, map->len, "__eh_frame", 10) != NULL;
+        break;
+    case OBJFILE_WASM:
+        s->has_debug_info = dwarf;
+        s->has_unwind_info = false;
+        break;
     default:
         s->has_unwind_info = s->id.arch[0] != '\0' &&
                              strcmp(s->id.arch, "x86") != 0;
@@ -247,7 +258,10 @@ static int load_or_build(struct stabcache *c, struct entry *e,
         free(tpath);
         return 0;
     }
-    e->partial = nrvas > 0 && e->s.id.kind == OBJFILE_ELF;
+    /* Only DWARF readers can skip the compile units RVAS miss. */
+    e->partial = nrvas > 0 && (e->s.id.kind == OBJFILE_ELF ||
+                               e->s.id.kind == OBJFILE_MACHO ||
+                               e->s.id.kind == OBJFILE_WASM);
     b = symtable_builder_new();
     symtable_builder_set_image_base(b, e->s.id.image_base);
     rc = e->partial ? objfile_build_for(map, b, rvas, nrvas)

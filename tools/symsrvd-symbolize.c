@@ -11,6 +11,7 @@
 #include "symsrvd_config.h"
 #include "fileio.h"
 
+#include "macho/macho.h"
 #include "objfile/objfile.h"
 #include "table/symtable.h"
 #include "xalloc.h"
@@ -31,6 +32,8 @@
 
 struct symbolize_opts {
     const char *obj;
+    char *obj_own; /* the DWARF file of a dSYM bundle given as --obj */
+    const char *arch; /* --default-arch: a universal file's slice */
     const char *save;
     bool inlines, relative, json, demangle, gnu, ident, bench;
 };
@@ -85,6 +88,16 @@ static uint64_t *only_rvas(const struct symbolize *s,
     return rvas;
 }
 
+/* The identity of MAP; of a universal Mach-O file, the slice ARCH names
+ * (an architecture or a UUID). */
+static int tool_identify(const char *arch, struct objfile_map *map,
+                         struct objfile_ident *id)
+{
+    if (arch != NULL && objfile_detect(map) == OBJFILE_MACHO)
+        return macho_identify_slice(map, arch, id);
+    return objfile_identify(map, id);
+}
+
 /* Read MAP with its reader into a new table in S: the whole file, or when
  * ONLY is not NULL just what answers its addresses (the cold path). */
 static int build_table(struct symbolize *s, struct objfile_map *map,
@@ -93,7 +106,8 @@ static int build_table(struct symbolize *s, struct objfile_map *map,
     struct objfile_ident id;
     struct symtable_builder *b = symtable_builder_new();
     size_t len = 0;
-    int rc = objfile_identify(map, &id);
+    int rc = tool_identify(s->o.arch, map, &id);
+    bool slice = s->o.arch != NULL && id.kind == OBJFILE_MACHO;
 
     if (rc == 0) {
         symtable_builder_set_image_base(b, id.image_base);
@@ -101,10 +115,12 @@ static int build_table(struct symbolize *s, struct objfile_map *map,
             size_t n;
             uint64_t *rvas = only_rvas(s, only, id.image_base, &n);
 
-            rc = objfile_build_for(map, b, rvas, n);
+            rc = slice ? macho_build_slice(map, s->o.arch, b, rvas, n)
+                       : objfile_build_for(map, b, rvas, n);
             free(rvas);
         } else {
-            rc = objfile_build(map, b);
+            rc = slice ? macho_build_slice(map, s->o.arch, b, NULL, 0)
+                       : objfile_build(map, b);
         }
     }
     if (rc < 0) {
@@ -150,14 +166,14 @@ static int open_table(struct symbolize *s, const struct addr_list *only)
     return rc;
 }
 
-static int print_ident(const char *path)
+static int print_ident(const char *path, const char *arch)
 {
     struct objfile_map map;
     struct objfile_ident id;
     int rc = objfile_map(path, &map);
 
     if (rc == 0)
-        rc = objfile_identify(&map, &id);
+        rc = tool_identify(arch, &map, &id);
     if (rc < 0) {
         fprintf(stderr, "symsrvd-symbolize: %s\n", map.err);
     } else {
@@ -440,8 +456,10 @@ static void usage(FILE *fp)
             "usage: symsrvd-symbolize [--inlines | --no-inlines] [--relative]\n"
             "         [--json]"
             " [--demangle | --no-demangle] [--output-style=LLVM|GNU]\n"
-            "         [--save-table=OUT] [--bench] --obj=FILE [ADDR...]\n"
-            "       symsrvd-symbolize --ident --obj=FILE\n"
+            "         [--save-table=OUT] [--bench] [--default-arch=ARCH]\n"
+            "         --obj=FILE [ADDR...]\n"
+            "       symsrvd-symbolize --ident [--default-arch=ARCH]"
+            " --obj=FILE\n"
             "       symsrvd-symbolize --version | -h | --help\n");
 }
 
@@ -453,7 +471,8 @@ enum {
     OPT_STYLE,
     OPT_IDENT,
     OPT_SAVE,
-    OPT_BENCH
+    OPT_BENCH,
+    OPT_ARCH
 };
 
 static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
@@ -470,6 +489,7 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
         {"ident", no_argument, NULL, OPT_IDENT},
         {"save-table", required_argument, NULL, OPT_SAVE},
         {"bench", no_argument, NULL, OPT_BENCH},
+        {"default-arch", required_argument, NULL, OPT_ARCH},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -518,6 +538,9 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
         case OPT_BENCH:
             o->bench = true;
             break;
+        case OPT_ARCH:
+            o->arch = optarg;
+            break;
         case 'h':
             usage(stdout);
             exit(EXIT_SUCCESS);
@@ -529,7 +552,12 @@ static int parse_opts(int argc, char **argv, struct symbolize_opts *o)
             return -EINVAL;
         }
     }
-    return o->obj ? 0 : -EINVAL;
+    if (o->obj == NULL)
+        return -EINVAL;
+    /* A dSYM bundle stands for the DWARF file inside it. */
+    if (macho_dsym_file(o->obj, &o->obj_own) == 0)
+        o->obj = o->obj_own;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -542,8 +570,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (s.o.ident)
-        return print_ident(s.o.obj) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (s.o.ident) {
+        rc = print_ident(s.o.obj, s.o.arch);
+        free(s.o.obj_own);
+        return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+    }
     /* Addresses on the command line are all there will be: read only the
      * parts of the file they need.  A saved table must be complete. */
     for (int i = optind; i < argc; i++)
@@ -551,8 +582,10 @@ int main(int argc, char **argv)
     rc = open_table(&s, optind < argc && !s.o.bench && s.o.save == NULL
                             ? &bench
                             : NULL);
-    if (rc < 0)
+    if (rc < 0) {
+        free(s.o.obj_own);
         return EXIT_FAILURE;
+    }
     for (int i = optind; i < argc && !s.o.bench; i++)
         symbolize_one(&s, argv[i]);
     if (optind == argc)
@@ -560,6 +593,7 @@ int main(int argc, char **argv)
     if (s.o.bench)
         bench_run(&s, &bench);
     free(bench.v);
+    free(s.o.obj_own);
     symtable_close(s.t);
     free(s.blob);
     return EXIT_SUCCESS;

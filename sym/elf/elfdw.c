@@ -492,8 +492,7 @@ static int elfdw_u64_cmp(const void *a, const void *b, void *ctx)
 
 /* C->want: the RVAS made absolute and sorted.  An RVA that wraps past the
  * top of the address space cannot be in any CU and is dropped. */
-static void elfdw_want_set(struct elfdw_build_ctx *c, const uint64_t *rvas,
-                           size_t n)
+void elfdw_want_set(struct elfdw_build_ctx *c, const uint64_t *rvas, size_t n)
 {
     size_t k = 0;
 

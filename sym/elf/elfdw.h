@@ -38,6 +38,8 @@
 #define SYMSRVD_ELFDW_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "objfile/objfile.h"
 
@@ -90,5 +92,72 @@ int elfdw_find_debug_file(struct objfile_map *map, const char *root,
  * debuginfo.  Returns 0, or -EINVAL with map->err set. */
 int elfdw_artifacts(struct objfile_map *map, bool *executable,
                     bool *debuginfo);
+
+/* --- DWARF from other containers ---------------------------------------
+ *
+ * Mach-O (dSYM) and WebAssembly files carry the same DWARF as ELF, in
+ * sections of their own container.  libdw reads DWARF only from an Elf
+ * handle, so their readers hand the debug sections here; they are copied
+ * into a minimal in-memory ELF image (a header, the sections under their
+ * ELF names, a section-name table) opened with elf_memory(), and the same
+ * DIE walk and line-table feed as for ELF runs on it.  The copy costs the
+ * size of the DWARF once per build; it keeps one DWARF decoder (libdw,
+ * which bounds-checks every read) for every format. */
+
+/* One debug section of a foreign container, under its ELF name
+ * (".debug_info", ...).  DATA is borrowed.  ADDR is its address in the
+ * image (0 for DWARF; .eh_frame needs it, its pointers being relative). */
+struct elfdw_section {
+    const char *name;
+    const uint8_t *data;
+    size_t size;
+    uint64_t addr;
+};
+
+/* The minimal ELF image described above, of the N sections SECS, for
+ * libelf's elf_memory(): a new buffer *BUF of *LEN bytes the caller
+ * frees (also on failure).  MACHINE is the e_machine (EM_NONE for DWARF
+ * alone).  0, or -EINVAL when a 32-bit image would pass 4 GiB. */
+int elfdw_image_build(const struct elfdw_section *secs, size_t n, bool is64,
+                      uint16_t machine, uint8_t **buf, size_t *len);
+
+/* A function symbol of a foreign container (absolute address; SIZE 0:
+ * up to the next symbol).  NAME is borrowed. */
+struct elfdw_symbol {
+    uint64_t addr, size;
+    const char *name;
+};
+
+/* Half-open address interval [lo, hi). */
+struct elfdw_range {
+    uint64_t lo, hi;
+};
+
+/* What a foreign reader knows about its file. */
+struct elfdw_foreign {
+    const char *dwarf_path; /* the file the DWARF comes from, for messages */
+    bool is64;              /* 64-bit container: an ELFCLASS64 image */
+    uint64_t base;          /* image base; the builder gets addr - base */
+    const struct elfdw_section *sections;
+    size_t nsections;
+    const struct elfdw_range *code; /* where code is (any order) */
+    size_t ncode;
+    const struct elfdw_symbol *syms; /* any order */
+    size_t nsyms;
+    /* Prefer the DWARF name of a function to the symbol at its start
+     * (the ELF rule is the symbol's, which carries clone suffixes). */
+    bool dwarf_names_first;
+};
+
+/* Feed B from F as elfdw_build() feeds it from an ELF file: DWARF
+ * functions, inline ranges and lines inside F->code, named by the symbol
+ * at their start when there is one, then the symbols no DWARF function
+ * covers.  RVAS (not NULL) restricts the DWARF to the CUs that hold one of
+ * the NRVAS addresses, as elfdw_build_for() does.  Returns 0, -EINVAL
+ * (malformed DWARF; MAP->ERR says why) or -ENOENT when there is neither
+ * DWARF nor a symbol. */
+int elfdw_build_foreign(struct objfile_map *map, const struct elfdw_foreign *f,
+                        struct symtable_builder *b, const uint64_t *rvas,
+                        size_t nrvas);
 
 #endif

@@ -275,7 +275,8 @@ static const char *elfdw_attrs_name(struct elfdw_cu *cu, Dwarf_Die *die,
  * there is one, else its DWARF name.  The symbol carries what the DWARF
  * leaves out: GCC gives internal-linkage C++ functions no
  * DW_AT_linkage_name, and names clones (foo.constprop.0, foo.cold) only
- * in the symbol table.  llvm-symbolizer makes the same choice. */
+ * in the symbol table.  llvm-symbolizer makes the same choice.  A foreign
+ * container may ask for the DWARF name first (dwarf_names_first). */
 static int elfdw_subprogram(struct elfdw_cu *cu, Dwarf_Die *die)
 {
     struct elfdw_build_ctx *c = cu->c;
@@ -294,8 +295,10 @@ static int elfdw_subprogram(struct elfdw_cu *cu, Dwarf_Die *die)
         if (!elfdw_is_code(cu, lo, hi))
             continue;
         sym = elfdw_symtab_name_at(c, lo);
-        if (sym == NULL && name == NULL)
+        if ((sym == NULL || c->dwarf_names_first) && name == NULL)
             name = elfdw_attrs_name(cu, die, &at);
+        if (c->dwarf_names_first && name != NULL)
+            sym = NULL;
         /* Nameless code is left to the symbol table. */
         if (sym == NULL && name == NULL)
             continue;

@@ -15,14 +15,10 @@
 #include <elfutils/libdw.h>
 #include <gelf.h>
 
+#include "elf/elfdw.h"
 #include "objfile/objfile.h"
 
 struct symtable_builder;
-
-/* Half-open address intervals [lo, hi). */
-struct elfdw_range {
-    uint64_t lo, hi;
-};
 
 struct elfdw_ranges {
     struct elfdw_range *v;
@@ -68,7 +64,14 @@ struct elfdw_build_ctx {
     const uint64_t *want;
     size_t nwant;
     uint64_t *want_own; /* what WANT points to, freed with the ctx */
+    /* Name DWARF functions by their DWARF name even where a symbol starts
+     * (WASM: the name section holds linker names such as
+     * __original_main). */
+    bool dwarf_names_first;
 };
+
+/* Set C->want from the RVAS (made absolute with C->base, sorted). */
+void elfdw_want_set(struct elfdw_build_ctx *c, const uint64_t *rvas, size_t n);
 
 /* Feed every CU of DW (functions, inline ranges, line table) into C->b,
  * or only those C->want selects.  Code outside C->exec is skipped (functions of discarded sections keep
@@ -78,6 +81,10 @@ int elfdw_dwarf_feed(struct elfdw_build_ctx *c, Dwarf *dw);
 /* Read the function symbols of ELF (.symtab, else .dynsym) that lie in
  * executable segments into C->syms.  0 or -EINVAL with map->err set. */
 int elfdw_symtab_load(struct elfdw_build_ctx *c, Elf *elf);
+
+/* Sort C->syms by address and keep one symbol per address (the
+ * largest, then the last in the table). */
+void elfdw_syms_sort(struct elfdw_syms *syms);
 
 /* The name of the function symbol starting at ADDR, or NULL. */
 const char *elfdw_symtab_name_at(const struct elfdw_build_ctx *c,

@@ -98,8 +98,7 @@ static void elfdw_sym_take(struct elfdw_build_ctx *c, Elf *elf,
     out->n++;
 }
 
-/* Sort by address and keep the preferred symbol of each address. */
-static void elfdw_syms_sort(struct elfdw_syms *syms)
+void elfdw_syms_sort(struct elfdw_syms *syms)
 {
     size_t i, out = 0;
 

@@ -6,7 +6,8 @@
  * Detection looks only at magic numbers (and Breakpad's first line), never
  * at the file name, so a PDB stored as "crash.pd_" or a debug file without
  * extension is still recognised.  The readers live in their own modules
- * (breakpad.c, pdb*.c, pe.c, elfdw*.c) and are listed in objfile_readers.
+ * (breakpad.c, pdb*.c, pe.c, elfdw*.c, macho*.c,
+ * wasm.c) and are listed in objfile_readers.
  */
 #include "symsrvd_config.h"
 
@@ -25,8 +26,10 @@
 
 #include "byteorder.h"
 #include "elf/elfdw.h"
+#include "macho/macho.h"
 #include "pdb/pdb.h"
 #include "pe/pe.h"
+#include "wasm/wasm.h"
 
 int objfile_vfail(struct objfile_map *map, int rc, size_t line, const char *fmt,
                   va_list ap)
@@ -96,6 +99,16 @@ void objfile_unmap(struct objfile_map *map)
     map->len = 0;
 }
 
+const char *objfile_basename(const char *path)
+{
+    const char *slash;
+
+    if (path == NULL)
+        return "";
+    slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 static bool has_prefix(const struct objfile_map *map, const void *magic,
                        size_t len)
 {
@@ -157,6 +170,8 @@ enum objfile_kind objfile_detect(const struct objfile_map *map)
         return OBJFILE_BREAKPAD;
     if (is_macho(map))
         return OBJFILE_MACHO;
+    if (wasm_is_module(map->data, map->len))
+        return OBJFILE_WASM;
     return OBJFILE_UNKNOWN;
 }
 
@@ -173,43 +188,17 @@ const char *objfile_kind_name(enum objfile_kind kind)
         return "breakpad";
     case OBJFILE_MACHO:
         return "macho";
+    case OBJFILE_WASM:
+        return "wasm";
     case OBJFILE_UNKNOWN:
         break;
     }
     return "unknown";
 }
 
-static const char *macho_arch(const struct objfile_map *map)
-{
-    bool swapped = map->data[0] == 0xfe;
-    const uint8_t *p = map->data + 4;
-    uint32_t cpu = swapped ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-                                 (uint32_t)p[2] << 8 | p[3]
-                           : le32(p);
-
-    switch (cpu) {
-    case 7:
-        return "x86";
-    case 0x01000007:
-        return "x86_64";
-    case 12:
-        return "arm";
-    case 0x0100000c:
-        return "arm64";
-    case 18:
-        return "ppc";
-    case 0x01000012:
-        return "ppc64";
-    default:
-        return "";
-    }
-}
-
 /* The kinds this build recognises but has no reader for. */
 static int objfile_unsupported(struct objfile_map *map, enum objfile_kind kind)
 {
-    if (kind == OBJFILE_MACHO)
-        return objfile_fail(map, -ENOTSUP, "Mach-O is not supported yet");
     if (kind == OBJFILE_PDB && is_pdb2(map))
         return objfile_fail(map, -ENOTSUP, "PDB 2.0 is not supported");
     if (kind == OBJFILE_UNKNOWN)
@@ -228,6 +217,8 @@ static const struct objfile_reader {
     {OBJFILE_PDB, pdb_identify, pdb_build},
     {OBJFILE_PE, pe_identify, pe_build},
     {OBJFILE_ELF, elfdw_identify, elfdw_build},
+    {OBJFILE_MACHO, macho_identify, macho_build},
+    {OBJFILE_WASM, wasm_identify, wasm_build},
 };
 
 static const struct objfile_reader *
@@ -249,9 +240,6 @@ int objfile_identify(struct objfile_map *map, struct objfile_ident *id)
 
     memset(id, 0, sizeof(*id));
     id->kind = kind;
-    if (kind == OBJFILE_MACHO)
-        snprintf(id->arch, sizeof(id->arch), "%s",
-                 map->data[0] == 0xca ? "" : macho_arch(map));
     return r ? r->identify(map, id) : objfile_unsupported(map, kind);
 }
 
@@ -269,5 +257,9 @@ int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
      * formats are read whole. */
     if (objfile_detect(map) == OBJFILE_ELF)
         return elfdw_build_for(map, b, rvas, nrvas);
+    if (objfile_detect(map) == OBJFILE_MACHO)
+        return macho_build_for(map, b, rvas, nrvas);
+    if (objfile_detect(map) == OBJFILE_WASM)
+        return wasm_build_for(map, b, rvas, nrvas);
     return objfile_build(map, b);
 }

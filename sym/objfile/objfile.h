@@ -12,7 +12,8 @@
  * crash.
  *
  * Errors are negative errno values: -EINVAL malformed input, -ENOTSUP a
- * format we recognise but do not read (Mach-O, PDB 2.0), -ENOENT a file
+ * format we recognise but do not read (PDB 2.0, big-endian
+ * Mach-O), -ENOENT a file
  * or a needed part of it is absent, -EIO a read failed.
  */
 #ifndef SYMSRVD_OBJFILE_H
@@ -30,7 +31,8 @@ enum objfile_kind {
     OBJFILE_PE,       /* PE32 / PE32+ image */
     OBJFILE_ELF,      /* ELF32 / ELF64, executable or separate debug file */
     OBJFILE_BREAKPAD, /* Breakpad text .sym */
-    OBJFILE_MACHO,    /* recognised, not yet supported */
+    OBJFILE_MACHO,    /* Mach-O thin or universal, binary or dSYM */
+    OBJFILE_WASM,     /* WebAssembly module */
 };
 
 /* A read-only view of one whole file.  Readers only read DATA[0..LEN) and
@@ -65,7 +67,9 @@ struct objfile_ident {
                           * bytes of the build id with the GUID byte swap,
                           * age 0 */
     char code_id[80];    /* PE: %08X TimeDateStamp + %X SizeOfImage;
-                          * ELF: build id, lower hex */
+                          * ELF: build id, lower hex; Mach-O: UUID,
+                          * lower hex; WASM: build_id section, lower
+                          * hex */
     char debug_file[256]; /* PDB name (basename of the CodeView path), or
                            * the ELF/Breakpad debug file name */
     char code_file[256];  /* PE/ELF file name when known */
@@ -93,14 +97,19 @@ int objfile_identify(struct objfile_map *map, struct objfile_ident *id);
 int objfile_build(struct objfile_map *map, struct symtable_builder *b);
 
 /* objfile_build() for answering the NRVAS addresses RVAS (relative to
- * the image base) only: for ELF, just the compile units they fall in
- * (elfdw_build_for()); other kinds are read whole.  Lookups of RVAS in
+ * the image base) only: for ELF, Mach-O and WASM, just the compile units
+ * they fall in (elfdw_build_for() and the foreign readers); other kinds
+ * are read whole.  Lookups of RVAS in
  * the result equal those in the complete table; other addresses may not
  * resolve, so the result must not be cached as the file's table. */
 int objfile_build_for(struct objfile_map *map, struct symtable_builder *b,
                       const uint64_t *rvas, size_t nrvas);
 
-/* "pdb", "pe", "elf", "breakpad", "macho" or "unknown". */
+/* The last component of PATH ("" for NULL), for the readers' file
+ * names. */
+const char *objfile_basename(const char *path);
+
+/* "pdb", "pe", "elf", "breakpad", "macho", "wasm" or "unknown". */
 const char *objfile_kind_name(enum objfile_kind kind);
 
 #endif

@@ -51,7 +51,8 @@
 /* What a provider knows about one module.  Every member may be NULL.
  * TABLE names functions, files and lines; BP holds the module's Breakpad
  * STACK CFI / STACK WIN records; PE the module binary's .pdata (amd64);
- * ELF the CFI of the module's ELF file (or its debug file).  CORRUPT says
+ * ELF the CFI of the module's ELF file (or its debug file); MACHO the
+ * compact unwind info of its Mach-O binary.  CORRUPT says
  * a symbol file was found but could not be read (reported as such, and
  * otherwise treated as missing). */
 struct stackwalk_symbols {
@@ -59,6 +60,7 @@ struct stackwalk_symbols {
     const struct unwind_bpindex *bp;
     const struct unwind_pe *pe;
     struct unwind_elf *elf;
+    const struct unwind_macho *macho;
     bool corrupt;
 };
 

@@ -145,6 +145,10 @@ static int step_cfi_sources(struct stackwalk_walk *w,
         *caller = (struct unwind_regs){.cpu = w->cpu};
         rc = unwind_elf_step(s->elf, rva, callee, &w->mem, caller);
     }
+    if (rc < 0 && s->macho && unwind_macho_cpu(s->macho) == w->cpu) {
+        *caller = (struct unwind_regs){.cpu = w->cpu};
+        rc = unwind_macho_step(s->macho, rva, callee, &w->mem, caller);
+    }
     return rc;
 }
 

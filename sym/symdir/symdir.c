@@ -15,6 +15,7 @@
 #include "symdir/symdir.h"
 
 #include "breakpad/breakpad.h"
+#include "macho/macho.h"
 #include "objfile/objfile.h"
 #include "pdb/pdb.h"
 #include "table/symtable.h"
@@ -47,6 +48,7 @@ struct symdir_entry {
     struct unwind_pe *pe;
     struct objfile_map pe_map;
     struct unwind_elf *elf;
+    struct unwind_macho *macho;
     char *bp_path, *pe_path;
 };
 
@@ -96,6 +98,7 @@ static void entry_free(struct symdir *sd, struct symdir_entry *e)
     if (e->pe_map.data)
         objfile_unmap(&e->pe_map);
     unwind_elf_free(e->elf);
+    unwind_macho_free(e->macho);
     free(e->bp_path);
     free(e->pe_path);
     key_free(&e->key);
@@ -170,16 +173,31 @@ static bool regular_file(const char *path)
 
 /* --- taking what one file offers -------------------------------------- */
 
+/* The identity of MAP; of a universal Mach-O file, the slice with WANT
+ * as its debug id (the first when none has it). */
+static int identify(struct objfile_map *map, const char *want,
+                    struct objfile_ident *id)
+{
+    if (objfile_detect(map) == OBJFILE_MACHO &&
+        macho_identify_slice(map, want, id) == 0)
+        return 0;
+    return objfile_identify(map, id);
+}
+
 static int build_table(struct symdir_entry *e, struct objfile_map *map)
 {
     struct objfile_ident id;
     struct symtable_builder *b = symtable_builder_new();
     size_t len;
-    int rc = objfile_identify(map, &id);
+    int rc = identify(map, e->key.debug_id, &id);
 
     if (rc == 0) {
         symtable_builder_set_image_base(b, id.image_base);
-        rc = objfile_build(map, b);
+        /* A universal file answers for the module's slice. */
+        if (id.kind == OBJFILE_MACHO)
+            rc = macho_build_slice(map, id.debug_id, b, NULL, 0);
+        else
+            rc = objfile_build(map, b);
     }
     if (rc == 0)
         rc = symtable_builder_finish(b, &e->blob, &len);
@@ -251,7 +269,7 @@ static bool identity_matches(struct objfile_map *map,
 {
     struct objfile_ident id;
 
-    if (objfile_identify(map, &id) < 0)
+    if (identify(map, k->debug_id, &id) < 0)
         return false;
     if (k->debug_id[0] && strcasecmp(id.debug_id, k->debug_id) == 0)
         return true;
@@ -264,12 +282,19 @@ static void take_file(struct symdir *sd, struct symdir_entry *e,
 {
     struct objfile_map map;
     enum objfile_kind kind;
+    char *inner = NULL;
 
+    /* A dSYM bundle stands for the DWARF file inside it. */
+    if (macho_dsym_file(path, &inner) == 0) {
+        take_file(sd, e, inner, check_identity);
+        free(inner);
+        return;
+    }
     if (!regular_file(path) || objfile_map(path, &map) < 0)
         return;
     sd->files_read++;
     kind = objfile_detect(&map);
-    if (kind == OBJFILE_UNKNOWN || kind == OBJFILE_MACHO ||
+    if (kind == OBJFILE_UNKNOWN ||
         (check_identity && !identity_matches(&map, &e->key))) {
         objfile_unmap(&map);
         return;
@@ -290,6 +315,9 @@ static void take_file(struct symdir *sd, struct symdir_entry *e,
     if (kind == OBJFILE_ELF && e->elf == NULL &&
         unwind_elf_open(path, &e->elf) < 0)
         e->elf = NULL;
+    if (kind == OBJFILE_MACHO && e->macho == NULL &&
+        unwind_macho_open(path, e->key.debug_id, &e->macho) < 0)
+        e->macho = NULL;
 }
 
 /* --- the candidate paths ------------------------------------------------ */
@@ -344,6 +372,27 @@ static void try_build_id(struct symdir *sd, struct symdir_entry *e,
     free(id);
 }
 
+/* LLDB's UUID-mapped layout: the 32 hex digits of the UUID (the debug id
+ * without its age) as XXXX/XXXX/XXXX/XXXX/XXXX/XXXXXXXXXXXX, naming the
+ * binary or its dSYM, the bundle also with ".dSYM" appended.  The UUID
+ * in the path is the file's identity, so none is checked. */
+static void try_lldb_uuid(struct symdir *sd, struct symdir_entry *e,
+                          const char *dir)
+{
+    const char *id = e->key.debug_id;
+    char *path, *dsym;
+
+    if (strlen(id) < 32 || strspn(id, "0123456789abcdefABCDEF") < 32)
+        return;
+    path = xasprintf("%s/%.4s/%.4s/%.4s/%.4s/%.4s/%.12s", dir, id, id + 4,
+                     id + 8, id + 12, id + 16, id + 20);
+    dsym = xasprintf("%s.dSYM", path);
+    take_file(sd, e, path, false);
+    take_file(sd, e, dsym, false);
+    free(dsym);
+    free(path);
+}
+
 static void search_dir(struct symdir *sd, struct symdir_entry *e,
                        const char *dir)
 {
@@ -354,6 +403,7 @@ static void search_dir(struct symdir *sd, struct symdir_entry *e,
     if (k->code_id[0])
         try_build_id(sd, e, dir, "debuginfo");
     try_path(sd, e, dir, k->debug_file, k->debug_id, sym, false);
+    try_lldb_uuid(sd, e, dir);
     if (k->code_id[0]) {
         try_code_id(sd, e, dir, k->code_file);
         try_build_id(sd, e, dir, "executable");
@@ -377,6 +427,7 @@ static struct symdir_entry *entry_load(struct symdir *sd,
     e->syms.bp = e->bp;
     e->syms.pe = e->pe;
     e->syms.elf = e->elf;
+    e->syms.macho = e->macho;
     if (e->table)
         e->syms.corrupt = false;
     return e;

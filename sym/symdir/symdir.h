@@ -9,13 +9,20 @@
  *                            or Breakpad text kept under the PDB's name
  *   K/debuginfo              debuginfod's layout (K is the build id)
  *   D/I/D-without-.pdb.sym   Breakpad's symbol store layout
+ *   UUID path                LLDB's layout for Mach-O: the debug id's 32
+ *                            hex digits as XXXX/XXXX/XXXX/XXXX/XXXX/
+ *                            XXXXXXXXXXXX (binary or dSYM, with or without
+ *                            ".dSYM")
  *   C/K/C, K/executable      the module binary (PE .pdata, ELF CFI)
  *   D-without-.pdb.sym, D, C   directly in the directory ("flat"), used
  *                            only when the file's own identity matches
  * (debug files with line records come before Breakpad text, which may
  * hold only PUBLIC names, and before stripped binaries).
  * A file's kind is told by its content (objfile_detect()), never by its
- * name.  The first file that yields a symbol table names the frames;
+ * name.  A dSYM bundle directory found at any of these paths stands for
+ * its DWARF file; a Mach-O binary is read with the dSYM beside it; a
+ * universal file answers for the slice whose UUID is the module's debug
+ * id.  WASM modules are found by build id (K/debuginfo) or as D/I/D.  The first file that yields a symbol table names the frames;
  * Breakpad STACK records, PE .pdata and ELF CFI are taken from whichever
  * file holds them.  Nothing found is not an error: the walker then shows
  * module + offset and unwinds without CFI.

@@ -229,6 +229,13 @@ struct unwind_elf;
 int unwind_elf_open(const char *path, struct unwind_elf **out);
 void unwind_elf_free(struct unwind_elf *ue);
 
+/* The same over an ELF image in memory BUF[0..LEN), taken (freed with the
+ * result, or on failure), whose .eh_frame section carries its address:
+ * how the Mach-O unwinder reads __eh_frame (elfdw_image_build()).  RVAs
+ * are relative to BASE.  0, -ENOENT (no CFI, unknown machine), -EINVAL. */
+int unwind_elf_open_image(uint8_t *buf, size_t len, uint64_t base,
+                          struct unwind_elf **out);
+
 /* The lowest PT_LOAD vaddr: RVAs below are relative to it, as objfile's
  * image_base is. */
 uint64_t unwind_elf_image_base(const struct unwind_elf *ue);
@@ -244,5 +251,38 @@ int unwind_elf_step(struct unwind_elf *ue, uint64_t rva,
                     const struct unwind_regs *callee,
                     const struct unwind_memory *mem,
                     struct unwind_regs *caller);
+
+/* --- macOS compact unwind, __TEXT,__unwind_info (unwind_macho.c) -------- */
+
+struct unwind_macho;
+
+/* Open the compact unwind info of the slice WANT (an arch or UUID as
+ * macho_identify_slice() takes it; NULL: the first) of the Mach-O binary
+ * at PATH, which stays mapped until unwind_macho_free().  x86_64 and
+ * arm64 only.  0, -ENOENT (no __unwind_info with bytes, e.g. a dSYM, or
+ * another CPU), -EINVAL or -errno. */
+int unwind_macho_open(const char *path, const char *want,
+                      struct unwind_macho **out);
+/* The same over a Mach-O image in memory, DATA[0..LEN), which must
+ * outlive the result (the fuzz target's way in). */
+int unwind_macho_new(const uint8_t *data, size_t len, const char *want,
+                     struct unwind_macho **out);
+void unwind_macho_free(struct unwind_macho *um);
+enum unwind_cpu unwind_macho_cpu(const struct unwind_macho *um);
+
+/* The entry covering RVA (relative to the __TEXT vmaddr): the function's
+ * start *FUNC and its 32-bit *ENCODING.  0, -ENOENT, -EINVAL. */
+int unwind_macho_lookup(const struct unwind_macho *um, uint64_t rva,
+                        uint64_t *func, uint32_t *encoding);
+
+/* Apply the encoding covering RVA: RBP_FRAME, STACK_IMMD and STACK_IND
+ * on x86_64, FRAME and FRAMELESS on arm64, and DWARF encodings through
+ * the binary's __eh_frame (unwind_elf_step()).  -ENOENT for addresses
+ * without an entry.  Not thread-safe on one UM when it reads __eh_frame
+ * (libdw caches), as unwind_elf_step(). */
+int unwind_macho_step(const struct unwind_macho *um, uint64_t rva,
+                      const struct unwind_regs *callee,
+                      const struct unwind_memory *mem,
+                      struct unwind_regs *caller);
 
 #endif

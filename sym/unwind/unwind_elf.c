@@ -31,7 +31,8 @@
 #define ELF_EXPR_STACK 32
 
 struct unwind_elf {
-    int fd;
+    int fd;       /* -1 for an image in memory */
+    uint8_t *buf; /* that image, owned */
     Elf *elf;
     Dwarf *dw;      /* NULL without DWARF sections */
     Dwarf_CFI *eh;  /* .eh_frame, ours to end */
@@ -77,6 +78,18 @@ static uint64_t elf_base(Elf *elf)
     return base == UINT64_MAX ? 0 : base;
 }
 
+/* Hand UE out through *OUT, or free it when RC says it failed. */
+static int unwind_elf_done(struct unwind_elf *ue, int rc,
+                           struct unwind_elf **out)
+{
+    if (rc != 0) {
+        unwind_elf_free(ue);
+        return rc;
+    }
+    *out = ue;
+    return 0;
+}
+
 int unwind_elf_open(const char *path, struct unwind_elf **out)
 {
     struct unwind_elf *ue = xcalloc(1, sizeof(*ue));
@@ -103,12 +116,7 @@ int unwind_elf_open(const char *path, struct unwind_elf **out)
     if (ue->cpu == UNWIND_CPU_UNKNOWN || (ue->eh == NULL && ue->dbg == NULL))
         rc = -ENOENT;
 out:
-    if (rc != 0) {
-        unwind_elf_free(ue);
-        return rc;
-    }
-    *out = ue;
-    return 0;
+    return unwind_elf_done(ue, rc, out);
 }
 
 void unwind_elf_free(struct unwind_elf *ue)
@@ -123,7 +131,32 @@ void unwind_elf_free(struct unwind_elf *ue)
         elf_end(ue->elf);
     if (ue->fd >= 0)
         close(ue->fd);
+    free(ue->buf);
     free(ue);
+}
+
+int unwind_elf_open_image(uint8_t *buf, size_t len, uint64_t base,
+                          struct unwind_elf **out)
+{
+    struct unwind_elf *ue = xcalloc(1, sizeof(*ue));
+    int rc = 0;
+
+    ue->fd = -1;
+    ue->buf = buf;
+    *out = NULL;
+    elf_version(EV_CURRENT);
+    ue->elf = elf_memory((char *)buf, len);
+    if (ue->elf == NULL || elf_kind(ue->elf) != ELF_K_ELF) {
+        rc = -EINVAL;
+        goto out;
+    }
+    ue->cpu = elf_cpu(ue->elf);
+    ue->base = base;
+    ue->eh = dwarf_getcfi_elf(ue->elf);
+    if (ue->cpu == UNWIND_CPU_UNKNOWN || ue->eh == NULL)
+        rc = -ENOENT;
+out:
+    return unwind_elf_done(ue, rc, out);
 }
 
 uint64_t unwind_elf_image_base(const struct unwind_elf *ue)

@@ -9,6 +9,8 @@
  */
 #include "symsrvd_config.h"
 
+#include "fuzz_mem.h"
+
 #include "breakpad/breakpad.h"
 #include "objfile/objfile.h"
 #include "unwind/unwind.h"
@@ -19,31 +21,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_BASE 0x10000u
-
-struct fuzz_mem {
-    const uint8_t *data;
-    size_t size;
-};
-
-static int fuzz_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-    const struct fuzz_mem *m = ctx;
-
-    if (addr < FUZZ_BASE || addr - FUZZ_BASE > m->size ||
-        len > m->size - (addr - FUZZ_BASE))
-        return -1;
-    memcpy(buf, m->data + (addr - FUZZ_BASE), len);
-    return 0;
-}
-
-/* Odd addresses are "code", so scans both find and miss. */
-static bool fuzz_is_code(void *ctx, uint64_t addr)
-{
-    (void)ctx;
-    return (addr & 1) != 0;
-}
 
 static void fuzz_regs(struct unwind_regs *r, enum unwind_cpu cpu,
                       size_t size, uint64_t seed)

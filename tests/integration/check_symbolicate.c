@@ -492,6 +492,45 @@ START_TEST(test_elf_native_http)
 }
 END_TEST
 
+/* A macho module answered from a dSYM's DWARF file at the native
+ * layout's UUID path: the crash frame of macos.dmp with its inline chain
+ * (crash() at main.cpp:21, inlined through start() into main). */
+START_TEST(test_macho_native_http)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *src, *body;
+    json_t *a, *f;
+
+    itest_start_conf(&t, 1, conf);
+    serve(t.up[0], "67E9/247C/814E/392B/A027/DBDE6748FCBF",
+          "breakpad/macos/crash.dsym-dwarf");
+    src = http_source(&t, "native");
+    body = xasprintf(
+        "{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+        "{\"instruction_addr\":\"0x109ba8c15\"}]}],\"modules\":[{\"type\":"
+        "\"macho\",\"debug_id\":\"67e9247c-814e-392b-a027-dbde6748fcbf\","
+        "\"code_file\":\"/b/crash\",\"image_addr\":\"0x109b9b000\","
+        "\"image_size\":73728}]}",
+        src);
+    a = post_ok(&t, "/symbolicate", body);
+    f = frame(a, 0, 0);
+    ck_assert_str_eq(str(f, "status"), "symbolicated");
+    ck_assert_ptr_nonnull(strstr(str(f, "function"), "crash"));
+    ck_assert_str_eq(str(f, "filename"), "main.cpp");
+    ck_assert_int_eq(json_integer_value(json_object_get(f, "lineno")), 21);
+    ck_assert_str_eq(str(frame(a, 0, 2), "function"), "main");
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    ck_assert_str_eq(str(module(a, 0), "arch"), "x86_64");
+    ck_assert(json_is_true(json_object_get(
+        json_object_get(module(a, 0), "features"), "has_debug_info")));
+    json_decref(a);
+    free(body);
+    free(src);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
 /* One frame of the PE module, with a filesystem source at DIR. */
 static char *fs_request(const char *dir)
 {
@@ -1328,6 +1367,7 @@ int main(void)
     tcase_add_test(tc, test_pdb_symstore_http_compat);
     tcase_add_test(tc, test_address_forms_and_options);
     tcase_add_test(tc, test_elf_native_http);
+    tcase_add_test(tc, test_macho_native_http);
     tcase_add_test(tc, test_breakpad_filesystem);
     tcase_add_test(tc, test_request_sources_no);
     tcase_add_test(tc, test_scope_and_size_limit);

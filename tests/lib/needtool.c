@@ -21,7 +21,8 @@ static const struct {
     {"g++", "g++"},         {"dwz", "dwz"},            {"gcc", "gcc"},
     {"objcopy", "binutils"}, {"c++filt", "binutils"},  {"perl", "perl"},
     {"strip", "binutils"},  {"readelf", "binutils"},   {"gdb", "gdb"},
-    {"debuginfod-find", "debuginfod"},
+    {"debuginfod-find", "debuginfod"}, {"ld64.lld-14", "lld-14"},
+    {"wasm-ld-14", "lld-14"}, {"dsymutil-14", "llvm-14"},
 };
 
 const char *needtool_package(const char *tool)

@@ -18,6 +18,7 @@
 
 #include "elf/elfdw.h"
 #include "needtool.h"
+#include "oracle.h"
 #include "objfile/objfile.h"
 #include "table/symtable.h"
 
@@ -32,64 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_FRAMES 64
-
 static char tmpdir[] = "/tmp/check_elfdw.XXXXXX";
-
-/* --- small helpers -------------------------------------------------- */
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, f);
-    if (vasprintf(&s, f, ap) < 0)
-        abort(); /* also used outside tests, where ck_assert cannot run */
-    va_end(ap);
-    return s;
-}
-
-static void run(const char *cmd)
-{
-    int st = system(cmd);
-
-    ck_assert_msg(st == 0, "command failed (%d): %s", st, cmd);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return buf;
-}
-
-/* Output of CMD (run by the shell) as a string. */
-static char *capture(const char *cmd)
-{
-    char *out = fmt("%s/capture.out", tmpdir);
-    char *full = fmt("( %s ) > '%s'", cmd, out);
-    char *text;
-
-    run(full);
-    text = slurp(out, NULL);
-    free(full);
-    free(out);
-    return text;
-}
 
 static const char *srcdir(void)
 {
@@ -100,12 +44,12 @@ static const char *srcdir(void)
 
 static char *data_path(const char *name)
 {
-    return fmt("%s/tests/data/elf/%s", srcdir(), name);
+    return oracle_fmt("%s/tests/data/elf/%s", srcdir(), name);
 }
 
 static char *tmp_path(const char *name)
 {
-    return fmt("%s/%s", tmpdir, name);
+    return oracle_fmt("%s/%s", tmpdir, name);
 }
 
 /* Compile sources from tests/data/elf/src into tmpdir/OUT. */
@@ -113,10 +57,10 @@ static char *compile(const char *cc, const char *flags, const char *sources,
                      const char *out)
 {
     char *bin = tmp_path(out);
-    char *cmd = fmt("cd '%s/tests/data/elf/src' && %s %s -o '%s' %s", srcdir(),
-                    cc, flags, bin, sources);
+    char *cmd = oracle_fmt("cd '%s/tests/data/elf/src' && %s %s -o '%s' %s",
+                           srcdir(), cc, flags, bin, sources);
 
-    run(cmd);
+    oracle_run(cmd);
     free(cmd);
     return bin;
 }
@@ -169,110 +113,16 @@ static void built_free(struct built *b)
     free(b->blob);
 }
 
-/* --- frame chains and the oracles' output ----------------------------- */
-
-struct frame {
-    char *func, *file;
-    unsigned line;
-};
-
-struct chain {
-    struct frame f[MAX_FRAMES];
-    size_t n;
-};
-
-static void chain_push(struct chain *c, const char *func, const char *file,
-                       unsigned line)
-{
-    if (c->n == MAX_FRAMES)
-        return;
-    c->f[c->n].func = strdup(func);
-    c->f[c->n].file = strdup(file ? file : "??");
-    c->f[c->n].line = line;
-    c->n++;
-}
-
-static void chains_free(struct chain *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < v[i].n; j++) {
-            free(v[i].f[j].func);
-            free(v[i].f[j].file);
-        }
-    }
-    free(v);
-}
-
-/* "path:line" or "path:line:column" into LOC's file and line. */
-static void parse_loc(char *loc, char **file, unsigned *line)
-{
-    char *last = strrchr(loc, ':'), *prev;
-
-    *file = loc;
-    *line = 0;
-    if (last == NULL)
-        return;
-    *last = '\0';
-    prev = strrchr(loc, ':');
-    if (prev != NULL && prev[1] >= '0' && prev[1] <= '9') {
-        *prev = '\0';
-        *line = (unsigned)strtoul(prev + 1, NULL, 10);
-    } else {
-        *line = (unsigned)strtoul(last + 1, NULL, 10);
-    }
-}
-
-/* Next line of *P (NUL-terminated in place), or NULL at the end. */
-static char *next_line(char **p)
-{
-    char *s = *p, *nl;
-
-    if (*s == '\0')
-        return NULL;
-    nl = strchr(s, '\n');
-    if (nl) {
-        *nl = '\0';
-        *p = nl + 1;
-    } else {
-        *p = s + strlen(s);
-    }
-    return s;
-}
-
-/* llvm-symbolizer: per address, pairs of lines, then an empty line. */
-static struct chain *parse_llvm(char *text, size_t n)
-{
-    struct chain *v = calloc(n, sizeof(*v));
-    char *p = text, *l;
-    size_t i = 0;
-
-    for (l = next_line(&p); i < n && l != NULL; l = next_line(&p)) {
-        char *loc, *file;
-        unsigned line;
-
-        if (*l == '\0') {
-            i++;
-            continue;
-        }
-        loc = next_line(&p);
-        ck_assert_ptr_nonnull(loc);
-        parse_loc(loc, &file, &line);
-        chain_push(&v[i], l, file, line);
-    }
-    ck_assert_uint_eq(i, n);
-    return v;
-}
-
 /* eu-addr2line -a -f -i: "0x..." then pairs; the first function line may
  * read "NAME inlined at FILE:LINE in OUTER". */
-static struct chain *parse_eu(char *text, size_t n)
+static struct oracle_chain *parse_eu(char *text, size_t n)
 {
-    struct chain *v = calloc(n, sizeof(*v));
+    struct oracle_chain *v = calloc(n, sizeof(*v));
     char *p = text, *l;
     size_t i = 0;
     bool started = false;
 
-    for (l = next_line(&p); l != NULL; l = next_line(&p)) {
+    for (l = oracle_next_line(&p); l != NULL; l = oracle_next_line(&p)) {
         char *loc, *file, *cut;
         unsigned line;
 
@@ -285,218 +135,27 @@ static struct chain *parse_eu(char *text, size_t n)
         cut = strstr(l, " inlined at ");
         if (cut)
             *cut = '\0';
-        loc = next_line(&p);
+        loc = oracle_next_line(&p);
         ck_assert_ptr_nonnull(loc);
-        parse_loc(loc, &file, &line);
-        chain_push(&v[i], l, file, line);
+        oracle_parse_loc(loc, &file, &line);
+        oracle_chain_push(&v[i], l, file, line);
     }
     ck_assert_uint_eq(i + started, n);
     return v;
 }
 
-static struct chain *ours(const struct built *b, const uint64_t *addrs,
-                          size_t n)
+static struct oracle_chain *eu_answers(const char *bin, const char *afile,
+                                       size_t n)
 {
-    struct chain *v = calloc(n, sizeof(*v));
-    uint64_t base = symtable_image_base(b->t);
+    /* eu-addr2line exits 1 when some address has no answer. */
+    char *cmd = oracle_fmt(
+        "eu-addr2line -a -f -i -e '%s' < '%s' || test $? = 1", bin, afile);
+    char *text = oracle_capture(tmpdir, cmd);
+    struct oracle_chain *v = parse_eu(text, n);
 
-    for (size_t i = 0; i < n; i++) {
-        struct symtable_frame f[MAX_FRAMES];
-        size_t k = symtable_lookup(b->t, addrs[i] - base, f, MAX_FRAMES, NULL);
-
-        if (k == 0)
-            chain_push(&v[i], "??", "??", 0);
-        for (size_t j = 0; j < k; j++)
-            chain_push(&v[i], f[j].function, f[j].file, f[j].line);
-    }
-    return v;
-}
-
-/* Instruction boundaries of .text of BIN, from llvm-objdump (any
- * architecture). */
-static uint64_t *text_addresses(const char *bin, size_t *n)
-{
-    char *cmd = fmt("llvm-objdump-14 -d --no-show-raw-insn -j .text '%s'", bin);
-    char *text = capture(cmd), *p = text, *l;
-    uint64_t *v = NULL;
-    size_t cap = 0;
-
-    *n = 0;
-    for (l = next_line(&p); l != NULL; l = next_line(&p)) {
-        char *end;
-        uint64_t a;
-
-        while (*l == ' ')
-            l++;
-        a = strtoull(l, &end, 16);
-        if (end == l || end[0] != ':')
-            continue;
-        end += strspn(end + 1, " ") + 1;
-        if (end[0] != '\t')
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            v = realloc(v, cap * sizeof(*v));
-        }
-        v[(*n)++] = a;
-    }
     free(text);
     free(cmd);
-    ck_assert_uint_gt(*n, 0);
     return v;
-}
-
-static char *write_addresses(const uint64_t *a, size_t n)
-{
-    char *path = tmp_path("addrs.txt");
-    FILE *f = fopen(path, "w");
-
-    ck_assert_ptr_nonnull(f);
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "0x%" PRIx64 "\n", a[i]);
-    fclose(f);
-    return path;
-}
-
-/* --- comparing ---------------------------------------------------------- */
-
-enum oracle_class {
-    CLASS_AGREE,
-    /* The oracle names the outer function differently: eu-addr2line takes
-     * the DWARF name where we (and llvm-symbolizer) take the ELF symbol at
-     * the function's start (clones such as foo.constprop.0 / foo.cold,
-     * internal-linkage C++ names GCC gives no DW_AT_linkage_name). */
-    CLASS_OUTER_NAME,
-    /* Alignment padding between functions: no function covers it, so the
-     * symtable answers nothing, while the oracles still report the line
-     * row that runs on to the next sequence. */
-    CLASS_PADDING,
-    /* A function known only from the symbol table: we give the file of
-     * the STT_FILE symbol before it (line 0), the oracle prints ??. */
-    CLASS_SYMTAB_FILE,
-    /* eu-addr2line only: it differs from us while llvm-symbolizer gives
-     * exactly our frames (eu-addr2line drops some inline frames of C++
-     * code, e.g. a member inlined into a member inlined into a caller). */
-    CLASS_LLVM_SIDES_WITH_US,
-    CLASS_OTHER,
-    CLASS_COUNT
-};
-
-static const char *const class_names[CLASS_COUNT] = {
-    "agree", "outer-name", "padding", "symtab-file", "llvm-sides-with-us",
-    "UNEXPLAINED"};
-
-static bool frame_eq(const struct frame *a, const struct frame *b)
-{
-    return strcmp(a->func, b->func) == 0 && strcmp(a->file, b->file) == 0 &&
-           a->line == b->line;
-}
-
-static bool chain_eq(const struct chain *a, const struct chain *b)
-{
-    if (a->n != b->n)
-        return false;
-    for (size_t i = 0; i < a->n; i++) {
-        if (!frame_eq(&a->f[i], &b->f[i]))
-            return false;
-    }
-    return true;
-}
-
-static bool chain_has_unnamed(const struct chain *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        if (strcmp(c->f[i].func, "??") == 0)
-            return true;
-    }
-    return false;
-}
-
-static enum oracle_class oracle_classify(const struct chain *o,
-                                         const struct chain *u)
-{
-    size_t i, diff = 0, at = 0;
-
-    if (chain_eq(o, u))
-        return CLASS_AGREE;
-    if (u->n == 1 && strcmp(u->f[0].func, "??") == 0 && chain_has_unnamed(o))
-        return CLASS_PADDING;
-    if (o->n != u->n)
-        return CLASS_OTHER;
-    for (i = 0; i < o->n; i++) {
-        if (!frame_eq(&o->f[i], &u->f[i])) {
-            diff++;
-            at = i;
-        }
-    }
-    if (diff > 1 || at != o->n - 1)
-        return CLASS_OTHER;
-    if (strcmp(o->f[at].file, u->f[at].file) == 0 &&
-        o->f[at].line == u->f[at].line)
-        return CLASS_OUTER_NAME;
-    if (strcmp(o->f[at].func, u->f[at].func) == 0 &&
-        strcmp(o->f[at].file, "??") == 0 && u->f[at].line == 0)
-        return CLASS_SYMTAB_FILE;
-    return CLASS_OTHER;
-}
-
-static void print_chain(const char *who, const struct chain *c)
-{
-    fprintf(stderr, "    %-5s", who);
-    for (size_t i = 0; i < c->n; i++)
-        fprintf(stderr, " %s (%s:%u)%s", c->f[i].func, c->f[i].file,
-                c->f[i].line, i + 1 < c->n ? " <-" : "");
-    fprintf(stderr, "\n");
-}
-
-struct agreement {
-    double exact;    /* every frame equal */
-    double location; /* equal but for the naming policies of the classes
-                      * outer-name and symtab-file */
-    size_t unexplained;
-};
-
-/* Compare ours (U) with an oracle's answers (O) and report; REF, when not
- * NULL, is the other oracle's. */
-static struct agreement compare(const char *label, const char *oracle,
-                                const uint64_t *addrs, const struct chain *o,
-                                const struct chain *u, const struct chain *ref,
-                                size_t n)
-{
-    struct agreement a;
-    size_t count[CLASS_COUNT] = {0};
-    size_t shown = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        enum oracle_class c = oracle_classify(&o[i], &u[i]);
-
-        if (c == CLASS_OTHER && ref != NULL && chain_eq(&ref[i], &u[i]))
-            c = CLASS_LLVM_SIDES_WITH_US;
-
-        count[c]++;
-        if (c == CLASS_OTHER && shown++ < 5) {
-            fprintf(stderr, "  %s vs %s at 0x%" PRIx64 ":\n", label, oracle,
-                    addrs[i]);
-            print_chain(oracle, &o[i]);
-            print_chain("ours", &u[i]);
-        }
-    }
-    fprintf(stderr, "%s vs %s: %zu addresses, %.2f%% agree (%.2f%% by "
-            "location)", label, oracle, n,
-            100.0 * (double)count[CLASS_AGREE] / (double)n,
-            100.0 *
-                (double)(count[CLASS_AGREE] + count[CLASS_OUTER_NAME] +
-                         count[CLASS_SYMTAB_FILE]) /
-                (double)n);
-    for (int c = 1; c < CLASS_COUNT; c++)
-        fprintf(stderr, ", %s %zu", class_names[c], count[c]);
-    fprintf(stderr, "\n");
-    a.exact = (double)count[CLASS_AGREE] / (double)n;
-    a.location = (double)(count[CLASS_AGREE] + count[CLASS_OUTER_NAME] +
-                          count[CLASS_SYMTAB_FILE]) /
-                 (double)n;
-    a.unexplained = count[CLASS_OTHER];
-    return a;
 }
 
 /* Build BIN's table, symbolize every .text instruction of ADDR_BIN with
@@ -504,33 +163,6 @@ static struct agreement compare(const char *label, const char *oracle,
  * exact agreement with llvm-symbolizer of at least FLOOR_LLVM (it follows
  * the same naming policy), location agreement with eu-addr2line of at
  * least FLOOR_EU, and at most 0.5% unexplained differences with either. */
-static struct chain *llvm_answers(const char *bin, const char *afile,
-                                  size_t n)
-{
-    char *cmd = fmt("llvm-symbolizer-14 --inlines --no-demangle --obj='%s' "
-                    "< '%s'",
-                    bin, afile);
-    char *text = capture(cmd);
-    struct chain *v = parse_llvm(text, n);
-
-    free(text);
-    free(cmd);
-    return v;
-}
-
-static struct chain *eu_answers(const char *bin, const char *afile, size_t n)
-{
-    /* eu-addr2line exits 1 when some address has no answer. */
-    char *cmd = fmt("eu-addr2line -a -f -i -e '%s' < '%s' || test $? = 1",
-                    bin, afile);
-    char *text = capture(cmd);
-    struct chain *v = parse_eu(text, n);
-
-    free(text);
-    free(cmd);
-    return v;
-}
-
 static void check_against_oracles(const char *label, const char *bin,
                                   const char *addr_bin, const char *oracle_bin,
                                   double floor_llvm, double floor_eu)
@@ -538,29 +170,29 @@ static void check_against_oracles(const char *label, const char *bin,
     struct built b;
     char err[256];
     size_t n;
-    uint64_t *addrs = text_addresses(addr_bin, &n);
-    char *afile = write_addresses(addrs, n);
-    struct chain *u, *llvm, *eu;
-    struct agreement a;
+    uint64_t *addrs = oracle_text_addresses(tmpdir, ".text", addr_bin, &n);
+    char *afile = oracle_write_addresses(tmpdir, addrs, n);
+    struct oracle_chain *u, *llvm, *eu;
+    struct oracle_agreement a;
 
     ck_assert_msg(build(bin, &b, err, sizeof(err)) == 0, "%s", err);
-    u = ours(&b, addrs, n);
-    llvm = llvm_answers(oracle_bin, afile, n);
-    a = compare(label, "llvm", addrs, llvm, u, NULL, n);
+    u = oracle_ours(b.t, addrs, n);
+    llvm = oracle_llvm_answers(tmpdir, oracle_bin, afile, n);
+    a = oracle_compare(label, "llvm", addrs, llvm, u, NULL, n);
     ck_assert_msg(a.exact >= floor_llvm, "%s: %.4f agreement with llvm",
                   label, a.exact);
     ck_assert_msg(a.unexplained <= n / 200, "%s: %zu unexplained vs llvm",
                   label, a.unexplained);
     eu = eu_answers(oracle_bin, afile, n);
-    a = compare(label, "eu", addrs, eu, u, llvm, n);
+    a = oracle_compare(label, "eu", addrs, eu, u, llvm, n);
     ck_assert_msg(a.location >= floor_eu,
                   "%s: %.4f location agreement with eu-addr2line", label,
                   a.location);
     ck_assert_msg(a.unexplained <= n / 200, "%s: %zu unexplained vs eu",
                   label, a.unexplained);
-    chains_free(eu, n);
-    chains_free(llvm, n);
-    chains_free(u, n);
+    oracle_chains_free(eu, n);
+    oracle_chains_free(llvm, n);
+    oracle_chains_free(u, n);
     built_free(&b);
     free(afile);
     free(addrs);
@@ -575,9 +207,9 @@ static void tmp_setup(void)
 
 static void tmp_teardown(void)
 {
-    char *cmd = fmt("rm -rf '%s'", tmpdir);
+    char *cmd = oracle_fmt("rm -rf '%s'", tmpdir);
 
-    run(cmd);
+    oracle_run(cmd);
     free(cmd);
     strcpy(tmpdir, "/tmp/check_elfdw.XXXXXX");
 }
@@ -624,10 +256,10 @@ END_TEST
 static bool same_frames(const struct symtable *t, const struct symtable *u,
                         uint64_t rva)
 {
-    struct symtable_frame f[MAX_FRAMES], g[MAX_FRAMES];
-    size_t n = symtable_lookup(t, rva, f, MAX_FRAMES, NULL);
+    struct symtable_frame f[ORACLE_MAX_FRAMES], g[ORACLE_MAX_FRAMES];
+    size_t n = symtable_lookup(t, rva, f, ORACLE_MAX_FRAMES, NULL);
 
-    if (symtable_lookup(u, rva, g, MAX_FRAMES, NULL) != n)
+    if (symtable_lookup(u, rva, g, ORACLE_MAX_FRAMES, NULL) != n)
         return false;
     for (size_t i = 0; i < n; i++)
         if (strcmp(f[i].function, g[i].function) != 0 ||
@@ -655,7 +287,7 @@ START_TEST(test_elfdw_partial_matches_full)
     if (!needtool(c->label, c->cc, NULL))
         return;
     bin = compile(c->cc, c->flags, c->sources, "prog");
-    addrs = text_addresses(bin, &n);
+    addrs = oracle_text_addresses(tmpdir, ".text", bin, &n);
     ck_assert_msg(build(bin, &full, err, sizeof(err)) == 0, "%s", err);
     base = symtable_image_base(full.t);
     for (size_t i = 0; i < n; i++)
@@ -695,16 +327,16 @@ static char *make_stripped(const char *app)
 {
     char *full = compile("gcc", "-g -O2 -Wl,--build-id=sha1", C_SOURCES,
                          "full");
-    char *cmd = fmt("cd '%s' && mkdir -p \"$(dirname '%s')\" && "
+    char *cmd = oracle_fmt("cd '%s' && mkdir -p \"$(dirname '%s')\" && "
                     "objcopy --only-keep-debug full app.debug && "
                     "objcopy --strip-all full app.tmp && "
                     "objcopy --add-gnu-debuglink=app.debug app.tmp '%s'",
                     tmpdir, app, app);
 
-    run(cmd);
+    oracle_run(cmd);
     free(cmd);
     free(full);
-    return fmt("%s/%s", tmpdir, app);
+    return oracle_fmt("%s/%s", tmpdir, app);
 }
 
 /* A stripped binary with .gnu_debuglink finds its debug file next to it,
@@ -797,8 +429,9 @@ static void ident_of(const char *path, struct objfile_ident *id)
 /* The build id as eu-readelf -n prints it. */
 static char *readelf_build_id(const char *path)
 {
-    char *cmd = fmt("eu-readelf -n '%s'", path);
-    char *text = capture(cmd), *p = strstr(text, "Build ID: "), *id;
+    char *cmd = oracle_fmt("eu-readelf -n '%s'", path);
+    char *text = oracle_capture(tmpdir, cmd), *p = strstr(text, "Build ID: "),
+         *id;
 
     ck_assert_ptr_nonnull(p);
     p += strlen("Build ID: ");
@@ -811,11 +444,11 @@ static char *readelf_build_id(const char *path)
 /* The lowest PT_LOAD p_vaddr as eu-readelf -l prints it. */
 static uint64_t readelf_image_base(const char *path)
 {
-    char *cmd = fmt("eu-readelf -l '%s'", path);
-    char *text = capture(cmd), *p = text, *l;
+    char *cmd = oracle_fmt("eu-readelf -l '%s'", path);
+    char *text = oracle_capture(tmpdir, cmd), *p = text, *l;
     uint64_t best = UINT64_MAX;
 
-    for (l = next_line(&p); l != NULL; l = next_line(&p)) {
+    for (l = oracle_next_line(&p); l != NULL; l = oracle_next_line(&p)) {
         unsigned long long off, vaddr;
 
         if (sscanf(l, " LOAD 0x%llx 0x%llx", &off, &vaddr) == 2 &&
@@ -918,8 +551,8 @@ END_TEST
 START_TEST(test_elfdw_identity_text_hash)
 {
     char *bin = compile("gcc", "-O2 -Wl,--build-id=none", C_SOURCES, "nobid");
-    char *cmd = fmt("objcopy -O binary --only-section=.text '%s' '%s/text'",
-                    bin, tmpdir);
+    char *cmd = oracle_fmt(
+        "objcopy -O binary --only-section=.text '%s' '%s/text'", bin, tmpdir);
     char *tpath = tmp_path("text");
     uint8_t fold[16] = {0};
     char hex[33], want[34];
@@ -927,8 +560,8 @@ START_TEST(test_elfdw_identity_text_hash)
     char *text;
     struct objfile_ident id;
 
-    run(cmd);
-    text = slurp(tpath, &len);
+    oracle_run(cmd);
+    text = oracle_slurp(tpath, &len);
     for (size_t i = 0; i < len && i < 4096; i++)
         fold[i % 16] ^= (uint8_t)text[i];
     for (int i = 0; i < 16; i++)
@@ -968,14 +601,15 @@ START_TEST(test_elfdw_cross_arch)
 
     if (!needtool(c->target, "clang-14", "ld.lld", NULL))
         return;
-    flags = fmt("--target=%s -g -gdwarf-aranges -O2 -ffreestanding -nostdlib "
-                "-static "
-                "-fuse-ld=lld -Wl,--build-id=sha1 -Wl,-e,_start",
-                c->target);
+    flags = oracle_fmt(
+        "--target=%s -g -gdwarf-aranges -O2 -ffreestanding -nostdlib "
+        "-static "
+        "-fuse-ld=lld -Wl,--build-id=sha1 -Wl,-e,_start",
+        c->target);
     bin = compile("clang-14", flags, "freestanding.c", "cross");
     hex = readelf_build_id(bin);
-    cmd = fmt("eu-readelf -h '%s'", bin);
-    hdr = capture(cmd);
+    cmd = oracle_fmt("eu-readelf -h '%s'", bin);
+    hdr = oracle_capture(tmpdir, cmd);
     ident_of(bin, &id);
     ck_assert_str_eq(id.arch, c->arch);
     ck_assert_str_eq(id.code_id, hex);
@@ -1017,28 +651,29 @@ START_TEST(test_elfdw_debug_search_paths)
     /* Nowhere yet: the debug file is in the parent directory. */
     ck_assert_ptr_null(find_debug(app, root));
     /* ROOT/<absolute dir of the binary>/NAME */
-    cmd = fmt("mkdir -p '%s%s/bin' && cp '%s/app.debug' '%s%s/bin/'", root,
-              tmpdir, tmpdir, root, tmpdir);
-    run(cmd);
+    cmd = oracle_fmt("mkdir -p '%s%s/bin' && cp '%s/app.debug' '%s%s/bin/'",
+                     root, tmpdir, tmpdir, root, tmpdir);
+    oracle_run(cmd);
     free(cmd);
     found = find_debug(app, root);
-    want = fmt("%s%s/bin/app.debug", root, tmpdir);
+    want = oracle_fmt("%s%s/bin/app.debug", root, tmpdir);
     ck_assert_str_eq(found, want);
     free(found);
     free(want);
     /* bin/.debug/NAME wins over ROOT/<dir>. */
-    cmd = fmt("mkdir -p '%s/bin/.debug' && cp '%s/app.debug' '%s/bin/.debug/'",
-              tmpdir, tmpdir, tmpdir);
-    run(cmd);
+    cmd = oracle_fmt(
+        "mkdir -p '%s/bin/.debug' && cp '%s/app.debug' '%s/bin/.debug/'",
+        tmpdir, tmpdir, tmpdir);
+    oracle_run(cmd);
     free(cmd);
     found = find_debug(app, root);
     ck_assert_ptr_nonnull(strstr(found, "/bin/.debug/app.debug"));
     free(found);
     /* ROOT/.build-id/xx/rest.debug wins over the debuglink. */
-    cmd = fmt("mkdir -p '%s/.build-id/%.2s' && cp '%s/app.debug' "
+    cmd = oracle_fmt("mkdir -p '%s/.build-id/%.2s' && cp '%s/app.debug' "
               "'%s/.build-id/%.2s/%s.debug'",
               root, bid, tmpdir, root, bid, bid + 2);
-    run(cmd);
+    oracle_run(cmd);
     free(cmd);
     found = find_debug(app, root);
     ck_assert_ptr_nonnull(strstr(found, "/.build-id/"));
@@ -1054,9 +689,9 @@ END_TEST
 START_TEST(test_elfdw_debug_crc_mismatch)
 {
     char *app = make_stripped("app");
-    char *cmd = fmt("printf x >> '%s/app.debug'", tmpdir);
+    char *cmd = oracle_fmt("printf x >> '%s/app.debug'", tmpdir);
 
-    run(cmd);
+    oracle_run(cmd);
     ck_assert_ptr_null(find_debug(app, NULL));
     free(cmd);
     free(app);
@@ -1074,10 +709,10 @@ static bool make_dwz_pair(void)
         return false;
     a = compile("g++", "-g -O2", "shapes.cc", "app");
     b = compile("g++", "-g -O1", "shapes.cc", "other");
-    cmd = fmt("cd '%s' && rm -f common.debug && cp app app.orig && "
+    cmd = oracle_fmt("cd '%s' && rm -f common.debug && cp app app.orig && "
               "dwz -m common.debug -M common.debug app other",
               tmpdir);
-    run(cmd);
+    oracle_run(cmd);
     free(cmd);
     free(b);
     free(a);
@@ -1105,12 +740,12 @@ START_TEST(test_elfdw_dwz_alt_refused)
     char *app = tmp_path("app");
 
     for (size_t i = 0; i < 2 && make_dwz_pair(); i++) {
-        char *cmd = fmt("cd '%s' && rm common.debug && %s", tmpdir,
+        char *cmd = oracle_fmt("cd '%s' && rm common.debug && %s", tmpdir,
                         replace[i]);
         struct built b;
         char err[256] = "";
 
-        run(cmd);
+        oracle_run(cmd);
         ck_assert_int_eq(build(app, &b, err, sizeof(err)), -EINVAL);
         ck_assert_ptr_nonnull(strstr(err, "dwz alt file"));
         ck_assert_ptr_nonnull(strstr(err, "common.debug"));
@@ -1154,7 +789,7 @@ START_TEST(test_elfdw_truncated_is_clean)
     char *src = data_path("crash.debug");
     char *dst = tmp_path("cut");
     size_t len;
-    uint8_t *data = (uint8_t *)slurp(src, &len);
+    uint8_t *data = (uint8_t *)oracle_slurp(src, &len);
     static const size_t cuts[] = {1, 4, 16, 52, 63, 64, 65, 200, 4096};
 
     for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
@@ -1173,7 +808,7 @@ START_TEST(test_elfdw_bitflips_are_clean)
     char *bin = compile("gcc", "-g -O2", C_SOURCES, "flip-src");
     char *dst = tmp_path("flipped");
     size_t len;
-    uint8_t *data = (uint8_t *)slurp(bin, &len);
+    uint8_t *data = (uint8_t *)oracle_slurp(bin, &len);
     uint8_t *copy = malloc(len);
     uint32_t seed = 12345;
 

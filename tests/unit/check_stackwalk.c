@@ -17,6 +17,7 @@
  */
 #include "symsrvd_config.h"
 
+#include "demangle/demangle.h"
 #include "objfile/objfile.h"
 #include "stackwalk/stackwalk.h"
 #include "symdir/symdir.h"
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define WIN_DEBUG_ID   "3249D99D0C4049318610F4E4FB0B69361"
 #define LINUX_DEBUG_ID "C0BCC3F19827FE653058404B2831D9E60"
@@ -477,6 +479,90 @@ START_TEST(test_stackwalk_flat)
 }
 END_TEST
 
+/* Every frame of every thread of A and B alike: module, function (as the
+ * report prints it, demangled), file name, line, instruction and trust;
+ * with UPGRADE, B may have found by CFI a frame A found by scanning. */
+static void expect_same_walk(const struct swtest *a, const struct swtest *b,
+                             bool upgrade)
+{
+    ck_assert_uint_eq(stackwalk_thread_count(a->r),
+                      stackwalk_thread_count(b->r));
+    for (size_t i = 0; i < stackwalk_thread_count(a->r); i++) {
+        const struct stackwalk_thread *x = stackwalk_thread(a->r, i);
+        const struct stackwalk_thread *y = stackwalk_thread(b->r, i);
+
+        ck_assert_uint_eq(x->nframes, y->nframes);
+        for (size_t k = 0; k < x->nframes; k++) {
+            const struct stackwalk_frame *f = &x->frames[k];
+            const struct stackwalk_frame *g = &y->frames[k];
+            char *fn = f->function ? demangle_name(f->function, f->lang)
+                                   : NULL;
+            char *gn = g->function ? demangle_name(g->function, g->lang)
+                                   : NULL;
+
+            ck_assert_str_eq(swtest_module(g), swtest_module(f));
+            ck_assert_str_eq(gn ? gn : g->function ? g->function : "-",
+                             fn ? fn : f->function ? f->function : "-");
+            /* dump_syms folds "dir/../dir" in paths; DWARF keeps them */
+            ck_assert_str_eq(g->file ? strrchr(g->file, '/') : "-",
+                             f->file ? strrchr(f->file, '/') : "-");
+            ck_assert_uint_eq(g->line, f->line);
+            if (!upgrade || f->trust != STACKWALK_TRUST_SCAN ||
+                g->trust != STACKWALK_TRUST_CFI)
+                ck_assert_int_eq(g->trust, f->trust);
+            ck_assert_uint_eq(g->instruction, f->instruction);
+            free(fn);
+            free(gn);
+        }
+    }
+}
+
+/* The Mach-O files give the walk crash.inlines.sym (Breakpad with INLINE
+ * records, made from the same dSYM) gives: no STACK CFI covers main, so
+ * the frames differ only if names, lines, inline chains or function
+ * bounds do.  Read from the dSYM's DWARF file in the symstore layout, the
+ * dSYM bundle in LLDB's UUID layout, and the binary with its dSYM beside
+ * it in a flat directory.  With the binary, main's compact unwind entry
+ * (RBP frame) finds libdyld's frame, which crash.sym leaves to the stack
+ * scan: the same frame, found by call frame info. */
+START_TEST(test_stackwalk_macos_dsym)
+{
+    static const struct {
+        const char *path, *rel;
+    } layouts[] = {
+        {"crash/" MAC_DEBUG_ID "/crash",
+         "macho/crash.dSYM/Contents/Resources/DWARF/crash"},
+        {"67E9/247C/814E/392B/A027/DBDE6748FCBF.dSYM", "macho/crash.dSYM"},
+        {"crash", "macho/crash"},
+    };
+    struct swtest ref, t;
+    char sub[300];
+
+    swtest_place(dir, "sym/crash/" MAC_DEBUG_ID "/crash.sym",
+                 "breakpad/macos/crash.inlines.sym");
+    snprintf(sub, sizeof(sub), "%s/sym", dir);
+    swtest_walk(&ref, "minidump/macos.dmp", sub);
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+        snprintf(sub, sizeof(sub), "%s/l%zu", dir, i);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        swtest_place(sub, layouts[i].path, layouts[i].rel);
+        if (i == 2)
+            swtest_place(sub, "crash.dSYM", "macho/crash.dSYM");
+        swtest_walk(&t, "minidump/macos.dmp", sub);
+        expect_frame(&swtest_crashed(&t)->frames[0], "crash", "5crashEv",
+                     "main.cpp", 21, swtest_crashed(&ref)->frames[0].trust);
+        expect_frame(swtest_phys(swtest_crashed(&t), 0), "crash", "main",
+                     "main.cpp", 32, STACKWALK_TRUST_CONTEXT);
+        expect_same_walk(&ref, &t, i == 2);
+        if (i == 2)
+            ck_assert_int_eq(swtest_crashed(&t)->frames[3].trust,
+                             STACKWALK_TRUST_CFI);
+        swtest_free(&t);
+    }
+    swtest_free(&ref);
+}
+END_TEST
+
 /* --- every thread, and the cache --------------------------------------- */
 
 /* Each physical frame's stack pointer is above its callee's (x86/amd64
@@ -590,6 +676,7 @@ static Suite *stackwalk_suite(void)
     tcase_add_test(tc, test_stackwalk_linux_nosyms);
     tcase_add_test(tc, test_stackwalk_macos_sym);
     tcase_add_test(tc, test_stackwalk_macos_nosyms);
+    tcase_add_test(tc, test_stackwalk_macos_dsym);
     tcase_add_test(tc, test_stackwalk_flat);
     tcase_add_test(tc, test_stackwalk_all_threads);
     tcase_add_test(tc, test_stackwalk_warm);

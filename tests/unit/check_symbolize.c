@@ -231,6 +231,49 @@ START_TEST(test_symbolize_gnu_matches_llvm)
 }
 END_TEST
 
+/* The dSYM bundle given as --obj (its DWARF file is read) answers as
+ * llvm-symbolizer does from the same DWARF, line for line in GNU style
+ * (no columns), discriminators aside; --ident reports the UUID. */
+START_TEST(test_symbolize_dsym_bundle)
+{
+    char *rel_in, *abs_in, *a, *b, *pa, *pb;
+    size_t lines = 0, same = 0;
+
+    sample_addresses(&rel_in, &abs_in);
+    a = ours("--inlines --output-style=GNU --no-demangle", "macho/crash.dSYM",
+             abs_in);
+    b = llvm("--inlines --output-style=GNU --no-demangle",
+             "breakpad/macos/crash.dsym-dwarf", abs_in);
+    for (pa = a, pb = b; *pa && *pb; lines++) {
+        char *ea = strchr(pa, '\n'), *eb = strchr(pb, '\n');
+        char *fix;
+
+        ck_assert(ea && eb);
+        *ea = '\0';
+        *eb = '\0';
+        fix = strstr(pb, " (discriminator ");
+        if (fix != NULL)
+            *fix = '\0';
+        same += strcmp(pa, pb) == 0;
+        pa = ea + 1;
+        pb = eb + 1;
+    }
+    ck_assert(*pa == '\0' && *pb == '\0');
+    printf("dSYM bundle vs llvm-symbolizer: %zu/%zu lines identical\n", same,
+           lines);
+    ck_assert_uint_eq(same, lines);
+    free(a);
+    free(b);
+    a = ours("--ident", "macho/crash.dSYM", "");
+    ck_assert_ptr_nonnull(
+        strstr(a, "kind macho\narch x86_64\n"
+                  "debug_id 67E9247C814E392BA027DBDE6748FCBF0\n"));
+    free(a);
+    free(rel_in);
+    free(abs_in);
+}
+END_TEST
+
 /* Without --inlines: one frame, the outer function at the innermost
  * location, as llvm-symbolizer --no-inlines prints it. */
 START_TEST(test_symbolize_no_inlines_shape)
@@ -368,6 +411,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_symbolize_plain_format_matches_llvm);
     tcase_add_loop_test(tc, test_symbolize_gnu_matches_llvm, 0, 2);
+    tcase_add_test(tc, test_symbolize_dsym_bundle);
     tcase_add_test(tc, test_symbolize_no_inlines_shape);
     tcase_add_test(tc, test_symbolize_json_frames);
     tcase_add_test(tc, test_symbolize_saved_table);
