@@ -134,6 +134,9 @@ static const struct config_key config_keys[] = {
      MS_PER_H, NULL},
     {"max_download_size", CONFIG_T_SIZE, SYM(max_download_size), "4G", 1024,
      64 * TIB, NULL},
+    /* [symbolicate] job limits and gcs/sentry sources */
+    {"job_timeout", CONFIG_T_DURATION, SYM(job_timeout_ms), "15m", MS_PER_S,
+     MS_PER_D, NULL},
     {"url", CONFIG_T_URL, UPS(url), NULL, 0, 0, NULL},
     {"timeout", CONFIG_T_DURATION, UPS(timeout_ms), "60s", 1, 7 * MS_PER_D,
      NULL},

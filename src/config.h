@@ -98,7 +98,7 @@ struct config {
     uint64_t max_size;        /* cache size that starts eviction, 0 = none */
     uint64_t min_free;        /* free disk below which it evicts, 1G */
     /* [symbolicate] */
-    unsigned max_jobs;                       /* default 200, per worker */
+    unsigned max_jobs;                       /* default 200, box-wide */
     uint64_t max_body_size;                  /* default 55M */
     uint64_t max_minidump_size;              /* default 250M */
     uint64_t result_ttl_ms;                  /* default 90s */
@@ -106,6 +106,8 @@ struct config {
     char *filesystem_roots; /* "none" (default) or dirs separated by ':' */
     uint64_t download_timeout_ms;            /* default 60s */
     uint64_t max_download_size;              /* default 4G */
+    /* [symbolicate] job limits and gcs/sentry sources */
+    uint64_t job_timeout_ms;                 /* default 15m */
     /* [upstream NAME], in file order; default: microsoft, chromium, mozilla */
     struct config_upstream *upstreams;
     size_t nupstreams;

@@ -26,6 +26,7 @@
 #include "symbolicate_int.h"
 #include "symsource.h"
 #include "table/symtable.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define SYM_TABLES_IN_MEMORY 4096
@@ -540,7 +541,9 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
                        size_t *len)
 {
     struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope,
-                                .pool = s->has_pool ? &s->pool : NULL};
+                                .pool = s->has_pool ? &s->pool : NULL,
+                                .deadline_ms = mono_ms() +
+                                               s->cfg->job_timeout_ms};
     size_t nmods = json_array_size(r->modules), i;
     struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
     struct resolver rs = {.s = s, .r = r, .ctx = &ctx, .mods = mods,

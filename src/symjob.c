@@ -17,36 +17,58 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define SYMJOB_PATH_MAX 4096
+
+/* A slot this process holds: byte I of the slots file, locked. */
+struct slot {
+    char id[SYMJOB_ID_LEN + 1]; /* "" when free here */
+    uint64_t start_ms;          /* monotonic */
+    bool expired;               /* answered "timeout" already */
+};
 
 struct symjobs {
     char *dir;
     unsigned max_jobs;
     uint64_t keep_ms;
+    uint64_t timeout_ms;
+    int slots_fd; /* "<dir>/.slots", one byte-range lock per running job */
     pthread_mutex_t lock;
     pthread_cond_t changed;
+    struct slot *slots; /* [max_jobs], protected by lock */
+    unsigned next;      /* where the next search starts, protected by lock */
     unsigned running; /* protected by lock */
     uint64_t finished; /* protected by lock; bumped per finish */
 };
 
+static const char timeout_answer[] = "{\"status\":\"timeout\"}";
+
 int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
-                struct symjobs **out)
+                uint64_t timeout_ms, struct symjobs **out)
 {
     struct symjobs *js = xcalloc(1, sizeof(*js));
     pthread_condattr_t ca;
+    char *slots;
     int rc;
 
     js->dir = xasprintf("%s/.Symsrvd/requests", cache_dir);
     rc = mkdir_p(js->dir, 0750);
+    slots = xasprintf("%s/.slots", js->dir);
+    js->slots_fd = rc < 0 ? -1 : open(slots, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (rc == 0 && js->slots_fd < 0)
+        rc = -errno;
+    free(slots);
     if (rc < 0) {
         free(js->dir);
         free(js);
         return rc;
     }
+    js->slots = xcalloc(max_jobs, sizeof(*js->slots));
     js->max_jobs = max_jobs;
     js->keep_ms = keep_ms;
+    js->timeout_ms = timeout_ms;
     pthread_mutex_init(&js->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -62,6 +84,8 @@ void symjob_close(struct symjobs *js)
         return;
     pthread_cond_destroy(&js->changed);
     pthread_mutex_destroy(&js->lock);
+    close(js->slots_fd); /* releases every slot still held */
+    free(js->slots);
     free(js->dir);
     free(js);
 }
@@ -129,32 +153,83 @@ static int publish(const struct symjobs *js, const char *id, const char *file,
     return rc;
 }
 
+/* Lock (LOCK) or unlock byte I of the slots file.  Open file description
+ * locks: other processes' (other workers') slots conflict, and the kernel
+ * drops a process's slots when it dies, so a crashed worker leaks none. */
+static bool slot_lock(const struct symjobs *js, unsigned i, bool lock)
+{
+    struct flock fl = {.l_type = lock ? F_WRLCK : F_UNLCK,
+                       .l_whence = SEEK_SET,
+                       .l_start = (off_t)i,
+                       .l_len = 1};
+
+    return fcntl(js->slots_fd, F_OFD_SETLK, &fl) == 0;
+}
+
+/* Take a slot free in every process for ID; its index or -EBUSY.  Called
+ * with the lock held. */
+static int slot_take(struct symjobs *js, const char *id)
+{
+    for (unsigned n = 0; n < js->max_jobs; n++) {
+        unsigned i = (js->next + n) % js->max_jobs;
+
+        if (js->slots[i].id[0] != '\0' || !slot_lock(js, i, true))
+            continue;
+        memcpy(js->slots[i].id, id, SYMJOB_ID_LEN + 1);
+        js->slots[i].start_ms = mono_ms();
+        js->slots[i].expired = false;
+        js->next = (i + 1) % js->max_jobs;
+        return (int)i;
+    }
+    return -EBUSY;
+}
+
+/* The slot of ID in this process, or NULL.  Called with the lock held. */
+static struct slot *slot_find(struct symjobs *js, const char *id)
+{
+    for (unsigned i = 0; i < js->max_jobs; i++)
+        if (strcmp(js->slots[i].id, id) == 0)
+            return &js->slots[i];
+    return NULL;
+}
+
+static void slot_free(struct symjobs *js, struct slot *sl)
+{
+    slot_lock(js, (unsigned)(sl - js->slots), false);
+    sl->id[0] = '\0';
+}
+
 int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1])
 {
     char pid[24];
-    int rc = 0;
+    struct slot *sl;
+    int rc;
 
+    new_id(id);
     pthread_mutex_lock(&js->lock);
-    if (js->running >= js->max_jobs)
-        rc = -EBUSY;
-    else
+    rc = slot_take(js, id);
+    if (rc >= 0)
         js->running++;
     pthread_mutex_unlock(&js->lock);
     if (rc < 0)
         return rc;
-    new_id(id);
     snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
     /* a mark read half written would say "no owner": unknown job */
     rc = publish(js, id, "running", pid, strlen(pid));
     if (rc < 0) {
         pthread_mutex_lock(&js->lock);
+        sl = slot_find(js, id);
+        if (sl != NULL)
+            slot_free(js, sl);
         js->running--;
         pthread_mutex_unlock(&js->lock);
     }
     return rc;
 }
 
-int symjob_finish(struct symjobs *js, const char *id, const char *text,
+/* Answer ID with TEXT and wake the waiters.  Called with the lock held
+ * (so an expiry and a finish cannot both answer). */
+static int answer(struct symjobs *js, const char *id, const char *text,
                   size_t len)
 {
     char path[SYMJOB_PATH_MAX];
@@ -162,12 +237,51 @@ int symjob_finish(struct symjobs *js, const char *id, const char *text,
 
     job_path(js, id, "running", path, sizeof(path));
     unlink(path);
-    pthread_mutex_lock(&js->lock);
-    js->running--;
     js->finished++;
     pthread_cond_broadcast(&js->changed);
+    return rc;
+}
+
+int symjob_finish(struct symjobs *js, const char *id, const char *text,
+                  size_t len)
+{
+    struct slot *sl;
+    int rc = 0;
+
+    pthread_mutex_lock(&js->lock);
+    sl = slot_find(js, id);
+    /* a job past its time is answered "timeout" (perhaps already), even
+     * if its downloads, cut at the deadline, let it finish */
+    if (sl != NULL && !sl->expired &&
+        mono_ms() - sl->start_ms >= js->timeout_ms)
+        rc = answer(js, id, timeout_answer, sizeof(timeout_answer) - 1);
+    else if (sl == NULL || !sl->expired)
+        rc = answer(js, id, text, len);
+    if (sl != NULL)
+        slot_free(js, sl);
+    js->running--;
     pthread_mutex_unlock(&js->lock);
     return rc;
+}
+
+unsigned symjob_expire(struct symjobs *js)
+{
+    uint64_t now = mono_ms();
+    unsigned n = 0;
+
+    pthread_mutex_lock(&js->lock);
+    for (unsigned i = 0; i < js->max_jobs; i++) {
+        struct slot *sl = &js->slots[i];
+
+        if (sl->id[0] == '\0' || sl->expired ||
+            now - sl->start_ms < js->timeout_ms)
+            continue;
+        sl->expired = true;
+        answer(js, sl->id, timeout_answer, sizeof(timeout_answer) - 1);
+        n++;
+    }
+    pthread_mutex_unlock(&js->lock);
+    return n;
 }
 
 /* The pid in a running mark, or -1 when unreadable. */

@@ -13,8 +13,12 @@
  * being received or walked) live here too, named after their process, so
  * a worker that died leaves nothing behind for long.
  *
- * The slot count (max_jobs) is per process: each worker bounds its own
- * threads.
+ * The slot count (max_jobs) is for the whole box: a job holds a lock on
+ * one byte of "<dir>/.slots" (an open file description lock), which every
+ * worker sees and the kernel releases when its process dies.  A job that
+ * runs longer than its time limit is answered {"status":"timeout"} by
+ * symjob_expire() and its late result dropped; it keeps its slot until
+ * its thread ends, since that thread still runs.
  *
  * THREADS.  Any thread may call any function once symjob_open() returned.
  */
@@ -31,19 +35,21 @@ struct symjobs;
 
 enum symjob_state { SYMJOB_UNKNOWN, SYMJOB_PENDING, SYMJOB_DONE };
 
-/* Open the job directory under CACHE_DIR (created if needed).  0 and *OUT,
- * or -errno. */
+/* Open the job directory under CACHE_DIR (created if needed), MAX_JOBS
+ * jobs at once on the box, results kept KEEP_MS, jobs answered "timeout"
+ * after TIMEOUT_MS.  Every process must pass the same MAX_JOBS.  0 and
+ * *OUT, or -errno. */
 int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
-                struct symjobs **out);
+                uint64_t timeout_ms, struct symjobs **out);
 void symjob_close(struct symjobs *js); /* NULL-safe */
 
 /* Take a slot and a new id, and mark the job running.  0, or -EBUSY when
- * MAX_JOBS jobs of this process are running, or -errno. */
+ * MAX_JOBS jobs are running on the box, or -errno. */
 int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1]);
 
-/* Publish TEXT[0..LEN) as the result of ID, drop the running mark, free
- * the slot and wake symjob_wait() callers.  0 or -errno (the slot is
- * freed in any case). */
+/* Publish TEXT[0..LEN) as the result of ID (unless it was answered
+ * "timeout" already), drop the running mark, free the slot and wake
+ * symjob_wait() callers.  0 or -errno (the slot is freed in any case). */
 int symjob_finish(struct symjobs *js, const char *id, const char *text,
                   size_t len);
 
@@ -57,6 +63,11 @@ enum symjob_state symjob_state(struct symjobs *js, const char *id);
  * closes it) and *SIZE, or -ENOENT when there is none (yet). */
 int symjob_open_result(struct symjobs *js, const char *id, int *fd,
                        uint64_t *size);
+
+/* Answer {"status":"timeout"} for this process's jobs that have run for
+ * TIMEOUT_MS, waking symjob_wait() callers.  Returns how many.  Call it
+ * now and then (it looks at every slot). */
+unsigned symjob_expire(struct symjobs *js);
 
 /* Sleep until a job of this process finishes or TIMEOUT_MS pass. */
 void symjob_wait(struct symjobs *js, unsigned timeout_ms);

@@ -26,6 +26,7 @@
 #include "store.h"
 #include "strhash.h"
 #include "symkey.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 
@@ -280,6 +281,19 @@ int symsource_parse(const json_t *sources, struct symsource_list *out,
 
 /* --- the box's own cache ------------------------------------------------- */
 
+/* How long a download may be waited for: WANT, cut at the job's
+ * deadline (at least 1 ms, so a job past it still looks once). */
+static uint64_t wait_ms(const struct symsource_ctx *ctx, uint64_t want)
+{
+    uint64_t now = mono_ms();
+
+    if (ctx->deadline_ms == 0)
+        return want;
+    if (now >= ctx->deadline_ms)
+        return 1;
+    return ctx->deadline_ms - now < want ? ctx->deadline_ms - now : want;
+}
+
 /* REL ("name/id/file") as a symbol-store key. */
 static bool rel_key(const char *rel, struct symkey *key)
 {
@@ -321,7 +335,7 @@ static enum symsource_status pool_get(const struct symsource_ctx *ctx,
                         : &metrics->symbolicate_coalesced, 1);
     if (created && !fetch_download(p->fetch, d))
         dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
-    st = dl_wait_end(d, ctx->cfg->download_timeout_ms, &why);
+    st = dl_wait_end(d, wait_ms(ctx, ctx->cfg->download_timeout_ms), &why);
     dl_unref(d);
     if (st == DL_DONE)
         return SYMSOURCE_OK;
@@ -655,8 +669,9 @@ static enum symsource_status pool_fetch(const struct symsource_ctx *ctx,
             dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
     }
     /* every hop of both URLs may take the whole download timeout */
-    ds = dl_wait_end(d, ctx->cfg->download_timeout_ms *
-                            (FETCH_ORIGIN_REDIRECTS + 1) * 2, &why);
+    ds = dl_wait_end(d, wait_ms(ctx, ctx->cfg->download_timeout_ms *
+                                         (FETCH_ORIGIN_REDIRECTS + 1) * 2),
+                     &why);
     st = origin_status(d, ds, why, detail, dlen);
     dl_unref(d);
     return st;

@@ -38,6 +38,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "layout.h"
 
@@ -103,6 +104,9 @@ struct symsource_ctx {
     const struct config *cfg;
     const struct symsource_pool *pool; /* NULL: the cache is only read */
     const char *scope; /* "global" when the request gave none */
+    /* mono_ms() at which the job is answered "timeout" (0: never): no
+     * download is waited for past it */
+    uint64_t deadline_ms;
 };
 
 /* Get REL (a layout path) from SRC.  On SYMSOURCE_OK *LOCAL is a new

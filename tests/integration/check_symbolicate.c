@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "itest.h"
 #include "needtool.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define PDB_ID "3249D99D0C4049318610F4E4FB0B69361"
@@ -828,16 +829,22 @@ START_TEST(test_http_source_through_pool)
 }
 END_TEST
 
-static char *slow_request(struct itest *t)
+/* A request whose first candidate (crash.exe) answers after DELAY_MS. */
+static char *delayed_request(struct itest *t, uint64_t delay_ms)
 {
     char *src = http_source(t, "symstore"), *body;
 
     serve(t->up[0], PDB_KEY, "pdb/crash.pdb");
     stub_fault(t->up[0], "/crash.exe/5AB380779000/crash.exe", STUB_DELAY,
-               1500);
+               delay_ms);
     body = pe_request(src);
     free(src);
     return body;
+}
+
+static char *slow_request(struct itest *t)
+{
+    return delayed_request(t, 1500);
 }
 
 /* timeout=0 gives pending; polls on fresh connections (either worker)
@@ -941,7 +948,6 @@ START_TEST(test_errors_400_413_422_503)
     long status;
     json_t *a, *b;
 
-    /* max_jobs is per worker: one worker */
     itest_start_conf(&t, 1, "[server]\nworkers = 1\n[symbolicate]\n"
                             "allow_request_sources = any\n"
                             "max_jobs = 1\nmax_body_size = 2K\n");
@@ -978,6 +984,68 @@ START_TEST(test_errors_400_413_422_503)
     json_decref(b);
     free(body);
     free(big);
+    itest_stop(&t);
+}
+END_TEST
+
+/* max_jobs holds for the box: with two workers and one slot, while a job
+ * runs every other POST is refused, whichever worker takes it. */
+START_TEST(test_max_jobs_across_workers)
+{
+    struct itest t;
+    char *body;
+    long status;
+    json_t *a, *b;
+
+    itest_start_conf(&t, 1, "[server]\nworkers = 2\n[symbolicate]\n"
+                            "allow_request_sources = any\nmax_jobs = 1\n");
+    ck_assert(daemon_wait_workers(t.d, 2, 10000));
+    body = delayed_request(&t, 4000);
+    a = post_ok(&t, "/symbolicate?timeout=0", body);
+    ck_assert_str_eq(str(a, "status"), "pending");
+    for (int i = 0; i < 12; i++) {
+        b = post(&t, "/symbolicate?timeout=0", body, &status);
+        ck_assert_msg(status == 503, "POST %d: %ld", i, status);
+        ck_assert_str_eq(str(b, "detail"),
+                         "maximum number of concurrent requests reached");
+        json_decref(b);
+    }
+    json_decref(a);
+    free(body);
+    itest_stop(&t);
+}
+END_TEST
+
+/* A job that outlives job_timeout is answered {"status":"timeout"} then,
+ * not when its slow download ends. */
+START_TEST(test_job_timeout)
+{
+    struct itest t;
+    char *body, *path;
+    uint64_t t0;
+    json_t *a, *p;
+    struct http_resp r;
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n"
+                            "job_timeout = 1s\n"
+                            "[upstream stub]\nurl = @UP0@\nretries = 0\n");
+    body = delayed_request(&t, 8000);
+    t0 = mono_ms();
+    a = post_ok(&t, "/symbolicate?timeout=0", body);
+    ck_assert_str_eq(str(a, "status"), "pending");
+    path = xasprintf("/requests/%s", str(a, "request_id"));
+    itest_get(&t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    p = json_loads(r.body, 0, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(str(p, "status"), "timeout");
+    ck_assert_msg(mono_ms() - t0 < 4000, "took %llu ms",
+                  (unsigned long long)(mono_ms() - t0));
+    json_decref(p);
+    http_resp_free(&r);
+    json_decref(a);
+    free(path);
+    free(body);
     itest_stop(&t);
 }
 END_TEST
@@ -1270,6 +1338,8 @@ int main(void)
     tcase_add_test(tc, test_wait_without_timeout);
     tcase_add_test(tc, test_errors_400_413_422_503);
     tcase_add_test(tc, test_ssrf_refused_by_default);
+    tcase_add_test(tc, test_max_jobs_across_workers);
+    tcase_add_test(tc, test_job_timeout);
     tcase_add_test(tc, test_healthcheck_and_proxy_path);
     tcase_add_test(tc, test_minidump_fixtures);
     tcase_add_test(tc, test_minidump_errors);

@@ -163,7 +163,7 @@ START_TEST(test_symjob_lifecycle)
     uint64_t size;
     int fd;
 
-    ck_assert_int_eq(symjob_open(dir, 1, 90000, &js), 0);
+    ck_assert_int_eq(symjob_open(dir, 1, 90000, 60000, &js), 0);
     ck_assert_int_eq(symjob_begin(js, id), 0);
     ck_assert(symjob_valid_id(id));
     ck_assert_int_eq(id[14], '4'); /* UUID version 4 */
@@ -206,6 +206,65 @@ START_TEST(test_symjob_lifecycle)
 }
 END_TEST
 
+/* max_jobs bounds the box: two opens of one directory (as two workers
+ * would) share the slots; a closed one (a dead worker) frees its own. */
+START_TEST(test_symjob_slots_shared)
+{
+    char *dir = testutil_tmpdir(), a1[SYMJOB_ID_LEN + 1], a2[40], b1[40];
+    struct symjobs *a, *b;
+
+    ck_assert_int_eq(symjob_open(dir, 2, 90000, 60000, &a), 0);
+    ck_assert_int_eq(symjob_open(dir, 2, 90000, 60000, &b), 0);
+    ck_assert_int_eq(symjob_begin(a, a1), 0);
+    ck_assert_int_eq(symjob_begin(b, b1), 0);
+    ck_assert_int_eq(symjob_begin(a, a2), -EBUSY);
+    ck_assert_int_eq(symjob_begin(b, a2), -EBUSY);
+    ck_assert_int_eq(symjob_finish(a, a1, "{}", 2), 0);
+    ck_assert_int_eq(symjob_begin(b, a2), 0);
+    ck_assert_int_eq(symjob_begin(a, a1), -EBUSY);
+    symjob_close(b);
+    ck_assert_int_eq(symjob_begin(a, a1), 0);
+    ck_assert_uint_eq(symjob_running(a), 1);
+    symjob_close(a);
+    testutil_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A job past its time limit is answered "timeout"; its late result is
+ * dropped and its slot freed only then. */
+START_TEST(test_symjob_expire)
+{
+    char *dir = testutil_tmpdir(), id[SYMJOB_ID_LEN + 1], id2[40];
+    struct symjobs *js;
+    char buf[64];
+    uint64_t size;
+    ssize_t n;
+    int fd;
+
+    ck_assert_int_eq(symjob_open(dir, 1, 90000, 200, &js), 0);
+    ck_assert_int_eq(symjob_begin(js, id), 0);
+    ck_assert_uint_eq(symjob_expire(js), 0);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_PENDING);
+    usleep(250000);
+    ck_assert_uint_eq(symjob_expire(js), 1);
+    ck_assert_uint_eq(symjob_expire(js), 0);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_DONE);
+    ck_assert_int_eq(symjob_begin(js, id2), -EBUSY);
+    ck_assert_int_eq(symjob_finish(js, id, "{\"late\":1}", 10), 0);
+    ck_assert_int_eq(symjob_open_result(js, id, &fd, &size), 0);
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, "{\"status\":\"timeout\"}");
+    ck_assert_int_eq(symjob_begin(js, id2), 0);
+    symjob_close(js);
+    testutil_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Uploads of a dead process are swept, with their scratch directory;
  * this process's stay. */
 START_TEST(test_symjob_orphan_uploads)
@@ -214,7 +273,7 @@ START_TEST(test_symjob_orphan_uploads)
     struct symjobs *js;
     FILE *f;
 
-    ck_assert_int_eq(symjob_open(dir, 4, 90000, &js), 0);
+    ck_assert_int_eq(symjob_open(dir, 4, 90000, 60000, &js), 0);
     mine = symjob_upload_path(js);
     ck_assert_ptr_nonnull(strstr(mine, ".upload"));
     f = fopen(mine, "w");
@@ -348,6 +407,8 @@ int main(void)
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
+    tcase_add_test(tc, test_symjob_slots_shared);
+    tcase_add_test(tc, test_symjob_expire);
     tcase_add_test(tc, test_stabcache_evicts_lru);
     tcase_add_test(tc, test_stabcache_cold_elf_is_partial_then_complete);
     suite_add_tcase(s, tc);
