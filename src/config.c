@@ -137,6 +137,8 @@ static const struct config_key config_keys[] = {
     /* [symbolicate] job limits and gcs/sentry sources */
     {"job_timeout", CONFIG_T_DURATION, SYM(job_timeout_ms), "15m", MS_PER_S,
      MS_PER_D, NULL},
+    {"gcs_url", CONFIG_T_URL, SYM(gcs_url), "https://storage.googleapis.com", 0,
+     0, NULL},
     {"url", CONFIG_T_URL, UPS(url), NULL, 0, 0, NULL},
     {"timeout", CONFIG_T_DURATION, UPS(timeout_ms), "60s", 1, 7 * MS_PER_D,
      NULL},

@@ -108,6 +108,7 @@ struct config {
     uint64_t max_download_size;              /* default 4G */
     /* [symbolicate] job limits and gcs/sentry sources */
     uint64_t job_timeout_ms;                 /* default 15m */
+    char *gcs_url; /* Google Cloud Storage's API, no trailing '/' */
     /* [upstream NAME], in file order; default: microsoft, chromium, mozilla */
     struct config_upstream *upstreams;
     size_t nupstreams;

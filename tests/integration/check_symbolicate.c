@@ -1050,6 +1050,187 @@ START_TEST(test_job_timeout)
 }
 END_TEST
 
+/* --- gcs, sentry, path_patterns, has_index --------------------------------- */
+
+/* BODY with options.dif_candidates set (new string). */
+static char *with_candidates(const char *body)
+{
+    json_t *o = json_loads(body, 0, NULL);
+    char *out;
+
+    json_object_set_new(o, "options", json_pack("{s:b}", "dif_candidates", 1));
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}
+
+/* Does module 0 of A list a candidate at LOCATION? */
+static bool has_candidate(const json_t *a, const char *location)
+{
+    const json_t *c = json_object_get(module(a, 0), "candidates"), *v;
+    size_t i;
+
+    json_array_foreach(c, i, v)
+        if (strcmp(str(v, "location"), location) == 0)
+            return true;
+    return false;
+}
+
+/* A gcs source is read through Google's JSON API (gcs_url: the stub):
+ * the object name, prefix included, is one encoded segment; the bearer
+ * token goes in Authorization. */
+START_TEST(test_gcs_source)
+{
+    struct itest t;
+    char *src, *body, *req, auth[256];
+    json_t *a;
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n"
+                            "gcs_url = @UP0@\n"
+                            "[upstream stub]\nurl = @UP0@\nretries = 0\n");
+    serve(t.up[0],
+          "storage/v1/b/my_syms/o/store%2Fcrash.pdb%2F" PDB_ID "%2Fcrash.pdb",
+          "pdb/crash.pdb");
+    src = xstrdup("[{\"id\":\"g\",\"type\":\"gcs\",\"bucket\":\"my_syms\","
+                  "\"prefix\":\"/store/\",\"bearer_token\":\"ya29.secret\","
+                  "\"layout\":{\"type\":\"symstore\"}}]");
+    req = pe_request(src);
+    body = with_candidates(req);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert(stub_last_header(t.up[0], "Authorization", auth, sizeof(auth)));
+    ck_assert_str_eq(auth, "Bearer ya29.secret");
+    ck_assert(has_candidate(a, "gs://my_syms/store/" PDB_KEY));
+    ck_assert_uint_eq(
+        stub_hits(t.up[0], "/storage/v1/b/my_syms/o/store%2Fcrash.pdb%2F" PDB_ID
+                           "%2Fcrash.pdb"),
+        1);
+    json_decref(a);
+    free(body);
+    free(req);
+    free(src);
+    itest_stop(&t);
+}
+END_TEST
+
+#define SENTRY_LIST "/api/dsyms/?debug_id=3249d99d-0c40-4931-8610-f4e4fb0b6936-1"\
+                    "&code_id=5ab380779000"
+
+/* A sentry source lists the module's files by debug_id and code_id, then
+ * downloads the listed file of each wanted type by id, with the token;
+ * the list is reused by the next request. */
+START_TEST(test_sentry_source)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *src, *body, *req, auth[256];
+    static const char list[] =
+        "[{\"id\":\"78\",\"symbolType\":\"elf\",\"objectName\":\"x\"},"
+        "{\"id\":\"77\",\"symbolType\":\"pdb\",\"debugId\":\"x\"}]";
+    json_t *a;
+
+    itest_start_conf(&t, 1, conf);
+    stub_keep_query(t.up[0]);
+    stub_add(t.up[0], SENTRY_LIST, list, strlen(list));
+    serve(t.up[0], "api/dsyms/?id=77", "pdb/crash.pdb");
+    src = xasprintf("[{\"id\":\"sentry:project\",\"type\":\"sentry\","
+                    "\"url\":\"%s/api/dsyms/\",\"token\":\"sntrys_tok\"}]",
+                    stub_url(t.up[0]));
+    req = pe_request(src);
+    body = with_candidates(req);
+    for (int i = 0; i < 2; i++) {
+        a = post_ok(&t, "/symbolicate", body);
+        ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+        ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+        ck_assert(has_candidate(a, "sentry://project_debug_file/77"));
+        json_decref(a);
+    }
+    ck_assert(stub_last_header(t.up[0], "Authorization", auth, sizeof(auth)));
+    ck_assert_str_eq(auth, "Bearer sntrys_tok");
+    ck_assert_uint_eq(stub_hits(t.up[0], SENTRY_LIST), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/api/dsyms/?id=77"), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/api/dsyms/?id=78"), 0);
+    free(body);
+    free(req);
+    free(src);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
+/* filters.path_patterns: a source is asked only for modules whose code or
+ * debug file matches one of them. */
+START_TEST(test_path_patterns)
+{
+    struct itest t;
+    char *src, *body;
+    const char *pats[] = {"[\"?:/B/*\"]", "[\"d:/**\", \"/usr/**\"]"};
+    unsigned hits = 0;
+    json_t *a;
+
+    src = start_with_pdb(&t, "symstore");
+    free(src);
+    for (int i = 0; i < 2; i++) {
+        hits = stub_total_hits(t.up[0]);
+        src = xasprintf("[{\"id\":\"p%d\",\"type\":\"http\",\"url\":\"%s/\","
+                        "\"layout\":{\"type\":\"symstore\"},"
+                        "\"filters\":{\"path_patterns\":%s}}]",
+                        i, stub_url(t.up[0]), pats[i]);
+        body = pe_request(src);
+        a = post_ok(&t, "/symbolicate", body);
+        ck_assert_str_eq(str(frame(a, 0, 0), "status"),
+                         i == 0 ? "symbolicated" : "missing");
+        json_decref(a);
+        free(body);
+        free(src);
+    }
+    /* the second source was asked nothing */
+    ck_assert_uint_eq(stub_total_hits(t.up[0]), hits);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
+    itest_stop(&t);
+}
+END_TEST
+
+/* has_index on a symstore source: only the paths its 000Admin index lists
+ * are asked for; an index that lists none means none. */
+START_TEST(test_has_index)
+{
+    struct itest t;
+    char *src, *body;
+    static const char last[] = "0000000002\r\n";
+    static const char t1[] =
+        "\"crash.pdb\\" PDB_ID "\",\"C:\\b\\crash.pdb\"\r\n";
+    static const char t2[] = "\"other.dll\\5AB380779000\",\"C:\\o.dll\"\r\n";
+    json_t *a;
+
+    src = start_with_pdb(&t, "symstore");
+    free(src);
+    stub_add(t.up[0], "/idx/000Admin/lastid.txt", last, strlen(last));
+    stub_add(t.up[0], "/idx/000Admin/0000000001", t1, strlen(t1));
+    stub_add(t.up[0], "/idx/000Admin/0000000002", t2, strlen(t2));
+    serve(t.up[0], "idx/" PDB_KEY, "pdb/crash.pdb");
+    stub_add(t.up[0], "/none/000Admin/lastid.txt", "1\n", 2);
+    stub_add(t.up[0], "/none/000Admin/0000000001", t2, strlen(t2));
+    serve(t.up[0], "none/" PDB_KEY, "pdb/crash.pdb");
+    for (int i = 0; i < 2; i++) {
+        src = xasprintf("[{\"id\":\"ix%d\",\"type\":\"http\",\"url\":\"%s/%s\","
+                        "\"layout\":{\"type\":\"symstore\"},\"has_index\":true}]",
+                        i, stub_url(t.up[0]), i == 0 ? "idx" : "none");
+        body = pe_request(src);
+        a = post_ok(&t, "/symbolicate", body);
+        ck_assert_str_eq(str(frame(a, 0, 0), "status"),
+                         i == 0 ? "symbolicated" : "missing");
+        json_decref(a);
+        free(body);
+        free(src);
+    }
+    ck_assert_uint_eq(stub_hits(t.up[0], "/idx/" PDB_KEY), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/none/" PDB_KEY), 0);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/idx/crash.exe/5AB380779000/crash.exe"),
+                      0);
+    itest_stop(&t);
+}
+END_TEST
+
 /* With the default allow_request_sources = public, request URLs that
  * reach loopback, link-local or a name resolving to them are refused
  * before any connection: the module is fetching_failed and the stub sees
@@ -1340,6 +1521,10 @@ int main(void)
     tcase_add_test(tc, test_ssrf_refused_by_default);
     tcase_add_test(tc, test_max_jobs_across_workers);
     tcase_add_test(tc, test_job_timeout);
+    tcase_add_test(tc, test_gcs_source);
+    tcase_add_test(tc, test_sentry_source);
+    tcase_add_test(tc, test_path_patterns);
+    tcase_add_test(tc, test_has_index);
     tcase_add_test(tc, test_healthcheck_and_proxy_path);
     tcase_add_test(tc, test_minidump_fixtures);
     tcase_add_test(tc, test_minidump_errors);

@@ -81,13 +81,20 @@ void itest_start(struct itest *t, unsigned nup, const char *workers,
     launch(t);
 }
 
+/* S with every WHAT replaced by WITH (new string). */
 static char *replace(const char *s, const char *what, const char *with)
 {
     const char *p = strstr(s, what);
+    char *head, *tail, *out;
 
     if (p == NULL || with == NULL)
         return xstrdup(s);
-    return xasprintf("%.*s%s%s", (int)(p - s), s, with, p + strlen(what));
+    head = xasprintf("%.*s%s", (int)(p - s), s, with);
+    tail = replace(p + strlen(what), what, with);
+    out = xasprintf("%s%s", head, tail);
+    free(head);
+    free(tail);
+    return out;
 }
 
 void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body)

@@ -26,7 +26,7 @@ void itest_start(struct itest *t, unsigned nup, const char *workers,
 
 /* As itest_start with a config file: CONF_BODY is written to a file and
  * passed with -c; the upstreams are given by the config text, in which
- * "@UP0@" and "@UP1@" are replaced by the stubs' URLs. */
+ * every "@UP0@" and "@UP1@" is replaced by the stubs' URLs. */
 void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body);
 
 /* Restart the daemon on the same cache dir (same args), upstreams kept. */

@@ -85,6 +85,7 @@ struct stub {
     atomic_uint connections;
     atomic_int in_flight; /* requests between first call and completion */
     atomic_bool stopping; /* cuts sleeps short once the grace period ends */
+    atomic_bool keep_query; /* request paths include the query */
 };
 
 /* What one request gets, decided when it arrives. */
@@ -637,6 +638,35 @@ static struct stub_request *stub_request_begin(struct stub *s,
     return rq;
 }
 
+void stub_keep_query(struct stub *s)
+{
+    atomic_store(&s->keep_query, true);
+}
+
+static enum MHD_Result stub_add_arg(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value)
+{
+    char **q = cls, *next;
+
+    (void)kind;
+    next = xasprintf("%s%c%s%s%s", *q, strchr(*q, '?') ? '&' : '?', key,
+                     value ? "=" : "", value ? value : "");
+    free(*q);
+    *q = next;
+    return MHD_YES;
+}
+
+/* URL with its query, when S keeps queries (new string). */
+static char *stub_request_path(struct stub *s, struct MHD_Connection *c,
+                               const char *url)
+{
+    char *q = xstrdup(url);
+
+    if (atomic_load(&s->keep_query))
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, stub_add_arg, &q);
+    return q;
+}
+
 static enum MHD_Result stub_handler(void *cls, struct MHD_Connection *c,
                                     const char *url, const char *method,
                                     const char *version,
@@ -648,7 +678,10 @@ static enum MHD_Result stub_handler(void *cls, struct MHD_Connection *c,
     (void)version;
     (void)upload_data;
     if (*req_cls == NULL) {
-        *req_cls = stub_request_begin(s, c, method, url);
+        char *path = stub_request_path(s, c, url);
+
+        *req_cls = stub_request_begin(s, c, method, path);
+        free(path);
         return MHD_YES;
     }
     if (*upload_size != 0) {

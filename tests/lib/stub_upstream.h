@@ -130,6 +130,11 @@ bool stub_last_header(struct stub *s, const char *name, char *buf, size_t len);
  * stub_last_user_agent(). */
 void stub_last_path(struct stub *s, char *buf, size_t len);
 
+/* From now on, a request's PATH is its path and query ("/p?a=1&b=2",
+ * arguments in the order sent, as sent), so entries may be told apart by
+ * their query (an API that names files by argument). */
+void stub_keep_query(struct stub *s);
+
 /* TCP connections accepted so far (to test upstream keep-alive reuse). */
 unsigned stub_connections(struct stub *s);
 

@@ -125,6 +125,76 @@ START_TEST(test_sources_parse)
 }
 END_TEST
 
+/* gcs and sentry sources carry their credentials as a header; a gcs
+ * source without a bearer token, or a sentry one without a token or
+ * cookies, is refused. */
+START_TEST(test_sources_parse_gcs_sentry)
+{
+    struct symsource_list l;
+    char err[256];
+
+    ck_assert_int_eq(
+        parse("[{\"id\":\"g\",\"type\":\"gcs\",\"bucket\":\"my_syms\","
+              "\"prefix\":\"/ios/\",\"bearer_token\":\"tok\","
+              "\"filters\":{\"path_patterns\":[\"?:/windows/**\"]},"
+              "\"has_index\":true},"
+              "{\"id\":\"s\",\"type\":\"sentry\",\"url\":"
+              "\"https://sentry.example/api/0/projects/o/p/files/dsyms/\","
+              "\"token\":\"t0k\"}]",
+              &l, err, sizeof(err)),
+        0);
+    ck_assert_int_eq(l.v[0].kind, SYMSOURCE_GCS);
+    ck_assert_str_eq(l.v[0].uri, "gs://my_syms/ios");
+    ck_assert_str_eq(l.v[0].prefix, "ios/");
+    ck_assert_str_eq(json_string_value(json_object_get(l.v[0].headers,
+                                                       "Authorization")),
+                     "Bearer tok");
+    ck_assert_uint_eq(json_array_size(l.v[0].path_patterns), 1);
+    ck_assert(l.v[0].has_index);
+    ck_assert_int_eq(l.v[1].kind, SYMSOURCE_SENTRY);
+    ck_assert_str_eq(json_string_value(json_object_get(l.v[1].headers,
+                                                       "Authorization")),
+                     "Bearer t0k");
+    symsource_list_free(&l);
+    ck_assert_int_eq(parse("[{\"id\":\"g\",\"type\":\"gcs\",\"bucket\":"
+                           "\"b1b\",\"private_key\":\"k\",\"client_email\":"
+                           "\"e\"}]",
+                           &l, err, sizeof(err)),
+                     -EPROTO);
+    ck_assert_int_eq(parse("[{\"id\":\"s\",\"type\":\"sentry\",\"url\":"
+                           "\"https://x/\",\"token\":\"a\\nb\"}]",
+                           &l, err, sizeof(err)),
+                     -EPROTO);
+}
+END_TEST
+
+/* path_patterns globs, as Symbolicator's tests and the glob crate match
+ * them: case-insensitive, '\\' read as '/', '*' and '?' cross '/'. */
+START_TEST(test_path_glob)
+{
+    static const struct {
+        const char *pat, *path;
+        bool match;
+    } cases[] = {
+        {"c:/windows/*", "C:\\Windows\\System32\\kernel32.dll", true},
+        {"?:/windows/*", "C:\\Windows\\System32\\kernel32.dll", true},
+        {"d:/windows/**", "C:\\Windows\\System32\\kernel32.dll", false},
+        {"**/libc.so*", "/usr/lib/x86_64-linux-gnu/libc.so.6", true},
+        {"/usr/lib/*.so", "/usr/lib/libm.so.6", false},
+        {"*.[pd][dl][bl]", "C:\\b\\crash.pdb", true},
+        {"*.[!p]db", "C:\\b\\crash.pdb", false},
+        {"crash", "crash.exe", false},
+        {"*", "", true},
+        {"[", "[", true},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+        ck_assert_msg(symsource_glob(cases[i].pat, cases[i].path) ==
+                          cases[i].match,
+                      "%s ~ %s", cases[i].pat, cases[i].path);
+}
+END_TEST
+
 START_TEST(test_jsonout_escapes)
 {
     struct jsonout o = {0};
@@ -404,6 +474,8 @@ int main(void)
 
     tcase_add_test(tc, test_addr_public);
     tcase_add_test(tc, test_sources_parse);
+    tcase_add_test(tc, test_sources_parse_gcs_sentry);
+    tcase_add_test(tc, test_path_glob);
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
