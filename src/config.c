@@ -139,6 +139,8 @@ static const struct config_key config_keys[] = {
      MS_PER_D, NULL},
     {"gcs_url", CONFIG_T_URL, SYM(gcs_url), "https://storage.googleapis.com", 0,
      0, NULL},
+    {"gcs_token_url", CONFIG_T_URL, SYM(gcs_token_url),
+     "https://www.googleapis.com/oauth2/v4/token", 0, 0, NULL},
     {"url", CONFIG_T_URL, UPS(url), NULL, 0, 0, NULL},
     {"timeout", CONFIG_T_DURATION, UPS(timeout_ms), "60s", 1, 7 * MS_PER_D,
      NULL},

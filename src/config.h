@@ -109,6 +109,7 @@ struct config {
     /* [symbolicate] job limits and gcs/sentry sources */
     uint64_t job_timeout_ms;                 /* default 15m */
     char *gcs_url; /* Google Cloud Storage's API, no trailing '/' */
+    char *gcs_token_url; /* where service account keys get tokens */
     /* [upstream NAME], in file order; default: microsoft, chromium, mozilla */
     struct config_upstream *upstreams;
     size_t nupstreams;

@@ -25,6 +25,7 @@
 #include "decompress.h"
 #include "fetch.h"
 #include "fileio.h"
+#include "gcsauth.h"
 #include "inflight.h"
 #include "metrics.h"
 #include "store.h"
@@ -51,6 +52,10 @@ static void source_free(struct symsource *s)
     json_decref(s->path_patterns);
     free(s->uri);
     free(s->prefix);
+    free(s->gcs_email);
+    if (s->gcs_key != NULL)
+        explicit_bzero(s->gcs_key, strlen(s->gcs_key));
+    free(s->gcs_key);
     free(s->s3_sigv4);
     free(s->s3_keys);
 }
@@ -172,21 +177,24 @@ static void set_header(struct symsource *s, const char *name, const char *value)
     json_object_set_new(s->headers, name, json_string(value));
 }
 
-/* gcs: bucket, prefix, and bearer_token (a token the caller obtained for
- * the bucket; Sentry sends it so).  A service account key (private_key,
- * client_email) would need the box to sign a JWT for Google's token
- * endpoint, which it does not do: such a source is refused with 422. */
+/* gcs: bucket, prefix, and either bearer_token (a token the caller
+ * obtained for the bucket) or a service account's private_key and
+ * client_email, for which the box gets tokens itself (gcsauth.h). */
 static int parse_gcs(const json_t *o, struct symsource *s, char *err,
                      size_t errlen)
 {
     const char *bucket = json_string_value(json_object_get(o, "bucket"));
     const char *token = json_string_value(json_object_get(o, "bearer_token"));
+    const char *key = json_string_value(json_object_get(o, "private_key"));
+    const char *email = json_string_value(json_object_get(o, "client_email"));
     char *pre;
 
-    if (bucket == NULL || !bucket_ok(bucket, true) || !header_value_ok(token)) {
+    if (bucket == NULL || !bucket_ok(bucket, true) ||
+        (!header_value_ok(token) && (key == NULL || *key == '\0' ||
+                                     email == NULL || *email == '\0'))) {
         snprintf(err, errlen,
-                 "sources: %s: gcs needs a bucket and a bearer_token "
-                 "(service account keys are not supported)",
+                 "sources: %s: gcs needs a bucket and a bearer_token, or a "
+                 "private_key and client_email",
                  s->id);
         return -EPROTO;
     }
@@ -195,11 +203,14 @@ static int parse_gcs(const json_t *o, struct symsource *s, char *err,
     s->base = xstrdup(bucket);
     s->prefix = *pre ? xasprintf("%s/", pre) : xstrdup("");
     s->uri = xasprintf("gs://%s%s%s", bucket, *pre ? "/" : "", pre);
-    {
+    if (header_value_ok(token)) {
         char *auth = xasprintf("Bearer %s", token);
 
         set_header(s, "Authorization", auth);
         free(auth);
+    } else {
+        s->gcs_email = xstrdup(email);
+        s->gcs_key = xstrdup(key);
     }
     free(pre);
     return 0;
@@ -642,11 +653,15 @@ out:
 }
 
 /* The source's headers as "Name: value" lines (NULL-terminated), those
- * that could not split a request left out. */
-static char **header_lines(const struct symsource *src)
+ * that could not split a request left out, and BEARER's Authorization
+ * when not NULL. */
+static char **header_lines(const struct symsource *src, const char *bearer)
 {
-    char **l = xcalloc(json_object_size(src->headers) + 1, sizeof(*l));
+    char **l = xcalloc(json_object_size(src->headers) + 2, sizeof(*l));
     size_t n = 0;
+
+    if (bearer != NULL)
+        l[n++] = xasprintf("Authorization: Bearer %s", bearer);
     const char *k;
     json_t *v;
 
@@ -720,7 +735,8 @@ static char *remote_location(const struct symsource *src, const char *rel,
 /* What the pool fetches for REL at URL in SRC. */
 static struct fetch_origin *origin_new(const struct symsource_ctx *ctx,
                                        const struct symsource *src,
-                                       const char *rel, const char *url)
+                                       const char *rel, const char *url,
+                                       const char *bearer)
 {
     struct fetch_origin *o = xcalloc(1, sizeof(*o));
     const char *file = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
@@ -734,7 +750,7 @@ static struct fetch_origin *origin_new(const struct symsource_ctx *ctx,
         o->urls[1] = remote_url(ctx, src, trel);
         free(trel);
     }
-    o->headers = header_lines(src);
+    o->headers = header_lines(src, bearer);
     if (src->s3_sigv4 != NULL) {
         o->sigv4 = xstrdup(src->s3_sigv4);
         o->userpwd = xstrdup(src->s3_keys);
@@ -790,8 +806,8 @@ static enum symsource_status origin_status(struct dl *d, enum dl_state st,
 static enum symsource_status pool_fetch(const struct symsource_ctx *ctx,
                                         const struct symsource *src,
                                         const char *rel, const char *url,
-                                        const char *key, char *detail,
-                                        size_t dlen)
+                                        const char *key, const char *bearer,
+                                        char *detail, size_t dlen)
 {
     const struct symsource_pool *p = ctx->pool;
     const char *file = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
@@ -810,7 +826,8 @@ static enum symsource_status pool_fetch(const struct symsource_ctx *ctx,
     metrics_add(created ? &metrics->symbolicate_misses
                         : &metrics->symbolicate_coalesced, 1);
     if (created) {
-        dl_set_origin(d, origin_new(ctx, src, rel, url), fetch_origin_free);
+        dl_set_origin(d, origin_new(ctx, src, rel, url, bearer),
+                      fetch_origin_free);
         if (!fetch_download(p->fetch, d))
             dl_finish(d, false, DL_REASON_UPSTREAM_ERROR);
     }
@@ -820,6 +837,30 @@ static enum symsource_status pool_fetch(const struct symsource_ctx *ctx,
                      &why);
     st = origin_status(d, ds, why, detail, dlen);
     dl_unref(d);
+    return st;
+}
+
+/* URL (REL of SRC) through the pool under KEY, with an access token
+ * first when SRC is a gcs source with a service account key. */
+static enum symsource_status fetch_new(const struct symsource_ctx *ctx,
+                                       const struct symsource *src,
+                                       const char *rel, const char *url,
+                                       const char *key, char *detail,
+                                       size_t dlen)
+{
+    char token[4096];
+    enum symsource_status st;
+    int rc;
+
+    if (src->gcs_key == NULL)
+        return pool_fetch(ctx, src, rel, url, key, NULL, detail, dlen);
+    rc = gcsauth_token(ctx->cfg->gcs_token_url, src->gcs_email, src->gcs_key,
+                       wait_ms(ctx, ctx->cfg->download_timeout_ms), token,
+                       sizeof(token), detail, dlen);
+    if (rc < 0)
+        return rc == -EACCES ? SYMSOURCE_NOPERM : SYMSOURCE_ERROR;
+    st = pool_fetch(ctx, src, rel, url, key, token, detail, dlen);
+    explicit_bzero(token, sizeof(token));
     return st;
 }
 
@@ -848,7 +889,7 @@ static enum symsource_status remote_fetch(const struct symsource_ctx *ctx,
     else if (cache_negative(ctx->pool->cache, key, NULL))
         st = SYMSOURCE_NOTFOUND;
     else
-        st = pool_fetch(ctx, src, rel, url, key, detail, dlen);
+        st = fetch_new(ctx, src, rel, url, key, detail, dlen);
     if (st == SYMSOURCE_OK)
         *local = xstrdup(path);
     return st;

@@ -61,6 +61,8 @@ struct symsource {
     json_t *headers; /* object of extra headers (new or a reference) */
     char *uri;       /* s3, gcs: "s3://bucket/prefix", for candidate lists */
     char *prefix;    /* gcs: the object name prefix, "" or ending in '/' */
+    char *gcs_email; /* gcs with a service account key: its account */
+    char *gcs_key;   /* and its private key, PEM (never logged) */
     char *s3_sigv4;  /* s3: "aws:amz:REGION:s3", NULL when unsigned */
     char *s3_keys;   /* s3: "ACCESS:SECRET" (never logged), or NULL */
     enum layout_type layout;

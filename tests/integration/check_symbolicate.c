@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "itest.h"
 #include "needtool.h"
+#include "testkey.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -1113,6 +1114,84 @@ START_TEST(test_gcs_source)
 }
 END_TEST
 
+/* A gcs source with a service account key: the box signs a JWT with the
+ * key, exchanges it at gcs_token_url for an access token (kept for the
+ * next request) and sends that; a key the endpoint refuses leaves the
+ * module fetching_failed. */
+START_TEST(test_gcs_service_account)
+{
+    struct itest t;
+    char *pem = testkey_rsa_pem(NULL), *body, *req, auth[256], grant[2048];
+    static const char tok[] =
+        "{\"access_token\":\"ya29.from-key\",\"expires_in\":3599,"
+        "\"token_type\":\"Bearer\"}";
+    json_t *src, *a;
+    char *srcs;
+
+    /* one worker: tokens are kept per process */
+    itest_start_conf(&t, 1, "[server]\nworkers = 1\n"
+                            "[symbolicate]\nallow_request_sources = any\n"
+                            "gcs_url = @UP0@\ngcs_token_url = @UP0@/token\n"
+                            "[upstream stub]\nurl = @UP0@\nretries = 0\n");
+    stub_accept_post(t.up[0]);
+    stub_add(t.up[0], "/token", tok, strlen(tok));
+    serve(t.up[0], "storage/v1/b/syms/o/crash.pdb%2F" PDB_ID "%2Fcrash.pdb",
+          "pdb/crash.pdb");
+    src = json_pack("[{s:s, s:s, s:s, s:s, s:s, s:{s:s}}]", "id", "sa", "type",
+                    "gcs", "bucket", "syms", "private_key", pem,
+                    "client_email", "robot@p.iam.gserviceaccount.com",
+                    "layout", "type", "symstore");
+    srcs = json_dumps(src, JSON_COMPACT);
+    req = pe_request(srcs);
+    body = with_candidates(req);
+    /* two scopes: the file is downloaded twice, the token fetched once */
+    for (int i = 0; i < 2; i++) {
+        a = post_ok(&t, i == 0 ? "/symbolicate?scope=one"
+                               : "/symbolicate?scope=two",
+                    body);
+        ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+        json_decref(a);
+    }
+    ck_assert(stub_last_header(t.up[0], "Authorization", auth, sizeof(auth)));
+    ck_assert_str_eq(auth, "Bearer ya29.from-key");
+    ck_assert_uint_eq(stub_hits(t.up[0], "/token"), 1);
+    stub_last_body(t.up[0], grant, sizeof(grant));
+    ck_assert_msg(strncmp(grant,
+                          "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type"
+                          "%3Ajwt-bearer&assertion=ey",
+                          77) == 0,
+                  "%s", grant);
+    ck_assert_ptr_null(strstr(grant, "PRIVATE"));
+    /* a refused key: no token, nothing downloaded */
+    stub_fault_always(t.up[0], "/token", 401);
+    json_decref(src);
+    free(srcs);
+    src = json_pack("[{s:s, s:s, s:s, s:s, s:s, s:{s:s}}]", "id", "sa2", "type",
+                    "gcs", "bucket", "syms", "private_key", pem,
+                    "client_email", "other@p.iam.gserviceaccount.com",
+                    "layout", "type", "symstore");
+    srcs = json_dumps(src, JSON_COMPACT);
+    free(req);
+    free(body);
+    req = pe_request(srcs);
+    body = with_candidates(req);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    ck_assert_uint_ge(stub_hits(t.up[0], "/token"), 2);
+    ck_assert_uint_eq(
+        stub_hits(t.up[0], "/storage/v1/b/syms/o/crash.pdb%2F" PDB_ID
+                           "%2Fcrash.pdb"),
+        2);
+    json_decref(a);
+    json_decref(src);
+    free(srcs);
+    free(body);
+    free(req);
+    free(pem);
+    itest_stop(&t);
+}
+END_TEST
+
 #define SENTRY_LIST "/api/dsyms/?debug_id=3249d99d-0c40-4931-8610-f4e4fb0b6936-1"\
                     "&code_id=5ab380779000"
 
@@ -1522,6 +1601,7 @@ int main(void)
     tcase_add_test(tc, test_max_jobs_across_workers);
     tcase_add_test(tc, test_job_timeout);
     tcase_add_test(tc, test_gcs_source);
+    tcase_add_test(tc, test_gcs_service_account);
     tcase_add_test(tc, test_sentry_source);
     tcase_add_test(tc, test_path_patterns);
     tcase_add_test(tc, test_has_index);

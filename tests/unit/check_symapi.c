@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +23,13 @@
 #include <unistd.h>
 
 #include "ckrun.h"
+#include "gcsauth.h"
 #include "jsonout.h"
 #include "stabcache.h"
 #include "symjob.h"
 #include "symsource.h"
 #include "table/symtable.h"
+#include "testkey.h"
 #include "testutil.h"
 #include "xalloc.h"
 
@@ -125,9 +130,9 @@ START_TEST(test_sources_parse)
 }
 END_TEST
 
-/* gcs and sentry sources carry their credentials as a header; a gcs
- * source without a bearer token, or a sentry one without a token or
- * cookies, is refused. */
+/* gcs and sentry sources carry their credentials as a header (or a gcs
+ * one its service account key); a gcs source without either, or a sentry
+ * one without a token or cookies, is refused. */
 START_TEST(test_sources_parse_gcs_sentry)
 {
     struct symsource_list l;
@@ -160,11 +165,100 @@ START_TEST(test_sources_parse_gcs_sentry)
                            "\"b1b\",\"private_key\":\"k\",\"client_email\":"
                            "\"e\"}]",
                            &l, err, sizeof(err)),
+                     0);
+    ck_assert_str_eq(l.v[0].gcs_email, "e");
+    ck_assert_ptr_null(l.v[0].headers);
+    symsource_list_free(&l);
+    ck_assert_int_eq(parse("[{\"id\":\"g\",\"type\":\"gcs\",\"bucket\":"
+                           "\"b1b\",\"private_key\":\"k\"}]",
+                           &l, err, sizeof(err)),
                      -EPROTO);
     ck_assert_int_eq(parse("[{\"id\":\"s\",\"type\":\"sentry\",\"url\":"
                            "\"https://x/\",\"token\":\"a\\nb\"}]",
                            &l, err, sizeof(err)),
                      -EPROTO);
+}
+END_TEST
+
+/* base64url TEXT (no padding) decoded into BUF; its length, or -1. */
+static int unb64url(const char *text, size_t n, unsigned char *buf)
+{
+    char *std = xmalloc(n + 4);
+    size_t len = n;
+    int out, pad = 0;
+
+    for (size_t i = 0; i < n; i++)
+        std[i] = text[i] == '-' ? '+' : text[i] == '_' ? '/' : text[i];
+    while (len % 4 != 0) {
+        std[len++] = '=';
+        pad++;
+    }
+    out = EVP_DecodeBlock(buf, (const unsigned char *)std, (int)len);
+    free(std);
+    return out < 0 ? -1 : out - pad;
+}
+
+/* A service account's JWT: RS256 over "header.claims", verifiable with
+ * the account's public key; the claims Google's token endpoint reads. */
+START_TEST(test_gcsauth_jwt)
+{
+    char *pub, *pem = testkey_rsa_pem(&pub), err[128], *jwt, *dot1, *dot2;
+    unsigned char sig[512], claims[1024];
+    BIO *bio = BIO_new_mem_buf(pub, -1);
+    EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    json_t *c;
+    int n;
+
+    jwt = gcsauth_jwt("robot@p.iam.gserviceaccount.com", pem,
+                      "https://oauth.test/token", 1700000000, err, sizeof(err));
+    ck_assert_ptr_nonnull(jwt);
+    dot1 = strchr(jwt, '.');
+    dot2 = strrchr(jwt, '.');
+    ck_assert_ptr_nonnull(dot1);
+    ck_assert_ptr_ne(dot1, dot2);
+    n = unb64url(dot2 + 1, strlen(dot2 + 1), sig);
+    ck_assert_int_eq(n, 256);
+    ck_assert_int_eq(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+    ck_assert_int_eq(EVP_DigestVerify(md, sig, (size_t)n,
+                                      (const unsigned char *)jwt,
+                                      (size_t)(dot2 - jwt)),
+                     1);
+    n = unb64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), claims);
+    ck_assert_int_gt(n, 0);
+    c = json_loadb((const char *)claims, (size_t)n, 0, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "iss")),
+                     "robot@p.iam.gserviceaccount.com");
+    ck_assert_str_eq(json_string_value(json_object_get(c, "aud")),
+                     "https://oauth.test/token");
+    ck_assert_str_eq(json_string_value(json_object_get(c, "scope")),
+                     "https://www.googleapis.com/auth/devstorage.read_only");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "iat")), 1700000000);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "exp")), 1700003600);
+    json_decref(c);
+    free(jwt);
+    /* a key pasted from JSON keeps its "\n" escapes */
+    {
+        json_t *esc = json_string(pem);
+        char *text = json_dumps(esc, JSON_ENCODE_ANY), *inner;
+
+        text[strlen(text) - 1] = '\0';
+        inner = text + 1;
+        jwt = gcsauth_jwt("a@b", inner, "https://oauth.test/token", 1, err,
+                          sizeof(err));
+        ck_assert_ptr_nonnull(jwt);
+        free(jwt);
+        free(text);
+        json_decref(esc);
+    }
+    ck_assert_ptr_null(gcsauth_jwt("a@b", "not a key", "x", 1, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "private_key"));
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    free(pub);
+    free(pem);
 }
 END_TEST
 
@@ -476,6 +570,7 @@ int main(void)
     tcase_add_test(tc, test_sources_parse);
     tcase_add_test(tc, test_sources_parse_gcs_sentry);
     tcase_add_test(tc, test_path_glob);
+    tcase_add_test(tc, test_gcsauth_jwt);
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
