@@ -1236,15 +1236,26 @@ START_TEST(test_sentry_source)
 }
 END_TEST
 
+/* POST the PE frame with the JSON SOURCES; its frame has STATUS. */
+static void expect_frame_status(const struct itest *t, const char *sources,
+                                const char *status)
+{
+    char *body = pe_request(sources);
+    json_t *a = post_ok(t, "/symbolicate", body);
+
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), status);
+    json_decref(a);
+    free(body);
+}
+
 /* filters.path_patterns: a source is asked only for modules whose code or
  * debug file matches one of them. */
 START_TEST(test_path_patterns)
 {
     struct itest t;
-    char *src, *body;
+    char *src;
     const char *pats[] = {"[\"?:/B/*\"]", "[\"d:/**\", \"/usr/**\"]"};
     unsigned hits = 0;
-    json_t *a;
 
     src = start_with_pdb(&t, "symstore");
     free(src);
@@ -1254,12 +1265,7 @@ START_TEST(test_path_patterns)
                         "\"layout\":{\"type\":\"symstore\"},"
                         "\"filters\":{\"path_patterns\":%s}}]",
                         i, stub_url(t.up[0]), pats[i]);
-        body = pe_request(src);
-        a = post_ok(&t, "/symbolicate", body);
-        ck_assert_str_eq(str(frame(a, 0, 0), "status"),
-                         i == 0 ? "symbolicated" : "missing");
-        json_decref(a);
-        free(body);
+        expect_frame_status(&t, src, i == 0 ? "symbolicated" : "missing");
         free(src);
     }
     /* the second source was asked nothing */
@@ -1274,12 +1280,11 @@ END_TEST
 START_TEST(test_has_index)
 {
     struct itest t;
-    char *src, *body;
+    char *src;
     static const char last[] = "0000000002\r\n";
     static const char t1[] =
         "\"crash.pdb\\" PDB_ID "\",\"C:\\b\\crash.pdb\"\r\n";
     static const char t2[] = "\"other.dll\\5AB380779000\",\"C:\\o.dll\"\r\n";
-    json_t *a;
 
     src = start_with_pdb(&t, "symstore");
     free(src);
@@ -1294,12 +1299,7 @@ START_TEST(test_has_index)
         src = xasprintf("[{\"id\":\"ix%d\",\"type\":\"http\",\"url\":\"%s/%s\","
                         "\"layout\":{\"type\":\"symstore\"},\"has_index\":true}]",
                         i, stub_url(t.up[0]), i == 0 ? "idx" : "none");
-        body = pe_request(src);
-        a = post_ok(&t, "/symbolicate", body);
-        ck_assert_str_eq(str(frame(a, 0, 0), "status"),
-                         i == 0 ? "symbolicated" : "missing");
-        json_decref(a);
-        free(body);
+        expect_frame_status(&t, src, i == 0 ? "symbolicated" : "missing");
         free(src);
     }
     ck_assert_uint_eq(stub_hits(t.up[0], "/idx/" PDB_KEY), 1);
