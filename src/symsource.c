@@ -1130,6 +1130,32 @@ static int index_build(const struct symsource_ctx *ctx,
     return 0;
 }
 
+/* Keep of OUT[0..N) (into *KEPT) the paths the cached index KEY lists.
+ * False when KEY is not cached. */
+static bool index_cached_filter(const char *key,
+                                char out[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX],
+                                size_t n, size_t *kept)
+{
+    struct symindex *ix = NULL;
+
+    pthread_mutex_lock(&indexes.lock);
+    for (unsigned i = 0; i < INDEX_CACHED && ix == NULL; i++)
+        if (indexes.slot[i].key && strcmp(indexes.slot[i].key, key) == 0)
+            ix = &indexes.slot[i];
+    *kept = 0;
+    for (size_t i = 0; ix != NULL && i < n; i++) {
+        char *p = out[i];
+
+        if (bsearch(&p, ix->v, ix->n, sizeof(*ix->v), cmp_str) == NULL)
+            continue;
+        if (*kept != i)
+            memcpy(out[*kept], out[i], LAYOUT_PATH_MAX);
+        (*kept)++;
+    }
+    pthread_mutex_unlock(&indexes.lock);
+    return ix != NULL;
+}
+
 /* Keep of OUT[0..N) the paths SRC's index lists; with no index, all. */
 static size_t index_filter(const struct symsource_ctx *ctx,
                            const struct symsource *src,
@@ -1140,38 +1166,21 @@ static size_t index_filter(const struct symsource_ctx *ctx,
     char *key = xasprintf("%s\n%s\n%s\n%" PRId64, src->is_public ? "global"
                                                               : ctx->scope,
                           src->id, url, wall_ms() / INDEX_PERIOD_MS);
-    struct symindex *ix = NULL, fresh;
-    size_t kept = 0;
+    struct symindex fresh;
+    size_t kept;
+    bool found = index_cached_filter(key, out, n, &kept);
 
-    pthread_mutex_lock(&indexes.lock);
-    for (unsigned i = 0; i < INDEX_CACHED && ix == NULL; i++)
-        if (indexes.slot[i].key && strcmp(indexes.slot[i].key, key) == 0)
-            ix = &indexes.slot[i];
-    pthread_mutex_unlock(&indexes.lock);
-    if (ix == NULL && index_build(ctx, src, key, &fresh) == 0) {
+    if (!found && index_build(ctx, src, key, &fresh) == 0) {
         pthread_mutex_lock(&indexes.lock);
-        ix = &indexes.slot[indexes.next++ % INDEX_CACHED];
-        index_free(ix);
-        *ix = fresh;
+        index_free(&indexes.slot[indexes.next % INDEX_CACHED]);
+        indexes.slot[indexes.next++ % INDEX_CACHED] = fresh;
         pthread_mutex_unlock(&indexes.lock);
+        /* evicted already by other builds: then every path is tried */
+        found = index_cached_filter(key, out, n, &kept);
     }
     free(url);
     free(key);
-    if (ix == NULL)
-        return n; /* no index: Symbolicator tries every path then */
-    pthread_mutex_lock(&indexes.lock);
-    for (size_t i = 0; i < n; i++) {
-        char *p = out[i];
-
-        if (ix->key != NULL && bsearch(&p, ix->v, ix->n, sizeof(*ix->v),
-                                       cmp_str) != NULL) {
-            if (kept != i)
-                memcpy(out[kept], out[i], LAYOUT_PATH_MAX);
-            kept++;
-        }
-    }
-    pthread_mutex_unlock(&indexes.lock);
-    return kept;
+    return found ? kept : n;
 }
 
 /* --- which paths ----------------------------------------------------------- */

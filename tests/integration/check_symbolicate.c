@@ -1276,7 +1276,8 @@ START_TEST(test_path_patterns)
 END_TEST
 
 /* has_index on a symstore source: only the paths its 000Admin index lists
- * are asked for; an index that lists none means none. */
+ * are asked for; an index that lists none means none; a source without
+ * an index is asked for every path. */
 START_TEST(test_has_index)
 {
     struct itest t;
@@ -1295,11 +1296,14 @@ START_TEST(test_has_index)
     stub_add(t.up[0], "/none/000Admin/lastid.txt", "1\n", 2);
     stub_add(t.up[0], "/none/000Admin/0000000001", t2, strlen(t2));
     serve(t.up[0], "none/" PDB_KEY, "pdb/crash.pdb");
-    for (int i = 0; i < 2; i++) {
+    serve(t.up[0], "plain/" PDB_KEY, "pdb/crash.pdb");
+    for (int i = 0; i < 3; i++) {
+        static const char *const dirs[] = {"idx", "none", "plain"};
+
         src = xasprintf("[{\"id\":\"ix%d\",\"type\":\"http\",\"url\":\"%s/%s\","
                         "\"layout\":{\"type\":\"symstore\"},\"has_index\":true}]",
-                        i, stub_url(t.up[0]), i == 0 ? "idx" : "none");
-        expect_frame_status(&t, src, i == 0 ? "symbolicated" : "missing");
+                        i, stub_url(t.up[0]), dirs[i]);
+        expect_frame_status(&t, src, i == 1 ? "missing" : "symbolicated");
         free(src);
     }
     ck_assert_uint_eq(stub_hits(t.up[0], "/idx/" PDB_KEY), 1);
