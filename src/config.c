@@ -515,6 +515,8 @@ void config_free(struct config *cfg)
     free(cfg->admin_allow);
     free(cfg->cache_dir);
     free(cfg->filesystem_roots);
+    free(cfg->gcs_url);
+    free(cfg->gcs_token_url);
     config_upstreams_free(cfg->upstreams, cfg->nupstreams);
     free(cfg->path);
     free(cfg);
