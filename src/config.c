@@ -144,6 +144,13 @@ static const struct config_key config_keys[] = {
      MS_PER_H, NULL},
     {"max_download_size", CONFIG_T_SIZE, SYM(max_download_size), "4G", 1024,
      64 * TIB, NULL},
+    /* [symbolicate] job limits and gcs/sentry sources */
+    {"job_timeout", CONFIG_T_DURATION, SYM(job_timeout_ms), "15m", MS_PER_S,
+     MS_PER_D, NULL},
+    {"gcs_url", CONFIG_T_URL, SYM(gcs_url), "https://storage.googleapis.com", 0,
+     0, NULL},
+    {"gcs_token_url", CONFIG_T_URL, SYM(gcs_token_url),
+     "https://www.googleapis.com/oauth2/v4/token", 0, 0, NULL},
     {"tokens_file", CONFIG_T_STRING, PUB(publish_tokens_file), "none", 0, 0,
      NULL},
     {"drop_dir", CONFIG_T_STRING, PUB(publish_drop_dir), "none", 0, 0, NULL},
@@ -635,6 +642,8 @@ void config_free(struct config *cfg)
     free(cfg->admin_allow);
     free(cfg->cache_dir);
     free(cfg->filesystem_roots);
+    free(cfg->gcs_url);
+    free(cfg->gcs_token_url);
     free(cfg->publish_tokens_file);
     free(cfg->publish_drop_dir);
     config_upstreams_free(cfg->upstreams, cfg->nupstreams);

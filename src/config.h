@@ -119,7 +119,7 @@ struct config {
     uint64_t max_size;        /* cache size that starts eviction, 0 = none */
     uint64_t min_free;        /* free disk below which it evicts, 1G */
     /* [symbolicate] */
-    unsigned max_jobs;                       /* default 200, per worker */
+    unsigned max_jobs;                       /* default 200, box-wide */
     uint64_t max_body_size;                  /* default 55M */
     uint64_t max_minidump_size;              /* default 250M */
     uint64_t result_ttl_ms;                  /* default 90s */
@@ -127,6 +127,10 @@ struct config {
     char *filesystem_roots; /* "none" (default) or dirs separated by ':' */
     uint64_t download_timeout_ms;            /* default 60s */
     uint64_t max_download_size;              /* default 4G */
+    /* [symbolicate] job limits and gcs/sentry sources */
+    uint64_t job_timeout_ms;                 /* default 15m */
+    char *gcs_url; /* Google Cloud Storage's API, no trailing '/' */
+    char *gcs_token_url; /* where service account keys get tokens */
     /* [publish] */
     char *publish_tokens_file;  /* "none" (default): PUT is refused */
     char *publish_drop_dir;     /* "none" (default): no drop directory */

@@ -66,6 +66,14 @@ struct fetcher {
     unsigned id;
     CURL *curl;
     char errbuf[CURL_ERROR_SIZE];
+    /* CURLOPT_RESOLVE puts a pin into the handle's DNS cache for good,
+     * and neither clearing the option nor curl_easy_reset() takes it out:
+     * a later transfer to the same host and port would still connect to
+     * the pinned address.  Only a "-host:port" entry, applied by the next
+     * transfer, removes it; UNPIN holds that entry for every transfer
+     * until the next pin (PINNED is its "host:port"). */
+    char pinned[300];
+    struct curl_slist *unpin;
 };
 
 /* How one attempt at one upstream ended. */
@@ -343,6 +351,7 @@ static void setup_handle(struct fetcher *ft, struct xfer *x, const char *url,
     CURL *c = ft->curl;
 
     curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, ft->unpin);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -786,6 +795,35 @@ void fetch_origin_free(void *arg)
     free(o);
 }
 
+/* The handle's resolve list for a transfer pinned to PIN
+ * ("host:port:address"): the last pin's removal first, then PIN.  PIN is
+ * remembered for unpin_after(). */
+static struct curl_slist *pin_list(struct fetcher *ft, const char *pin)
+{
+    struct curl_slist *l = ft->unpin ? curl_slist_append(NULL, ft->unpin->data)
+                                     : NULL;
+    const char *port = strchr(pin, ':'), *addr = port ? strchr(port + 1, ':')
+                                                        : NULL;
+
+    /* the host is a name (never a bracketed literal: those are not
+     * pinned), so "host:port" ends at the second ':' even when the
+     * address is IPv6 */
+    snprintf(ft->pinned, sizeof(ft->pinned), "%.*s",
+             addr ? (int)(addr - pin) : 0, pin);
+    return curl_slist_append(l, pin);
+}
+
+/* After a pinned transfer: every later one removes the pin first. */
+static void unpin_after(struct fetcher *ft)
+{
+    char *entry = xasprintf("-%s", ft->pinned);
+
+    curl_slist_free_all(ft->unpin);
+    ft->unpin = curl_slist_append(NULL, entry);
+    free(entry);
+    curl_easy_setopt(ft->curl, CURLOPT_RESOLVE, ft->unpin);
+}
+
 /* One hop of an origin's request: URL, checked and pinned by the caller
  * (RESOLVE, may be ""), with the origin's headers and keys on its own
  * URL only (FIRST).  Redirects are not followed here: *NEXT gets the
@@ -810,7 +848,7 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
     /* A pinned connection is neither taken from nor left to the pool of
      * kept-alive ones, which another address of the host may have made. */
     if (resolve[0] != '\0') {
-        pin = curl_slist_append(NULL, resolve);
+        pin = pin_list(x->ft, resolve);
         curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
         curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
@@ -852,7 +890,8 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
         a = ATTEMPT_ERROR;
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(c, CURLOPT_RESOLVE, NULL);
+    if (pin != NULL && x->ft->pinned[0] != '\0')
+        unpin_after(x->ft);
     curl_slist_free_all(hdrs);
     curl_slist_free_all(pin);
     return a == ATTEMPT_OK || a == ATTEMPT_NOT_FOUND ? a : ATTEMPT_ERROR;
@@ -1102,6 +1141,7 @@ static void *fetcher_main(void *arg)
     while ((j = jobq_try_pop(ft->f->q)) != NULL)
         run_job(ft, j);
     curl_easy_cleanup(ft->curl);
+    curl_slist_free_all(ft->unpin);
     free(ft);
     return NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fetch: the downloader pool.  The only file that includes <curl/curl.h>.
+ * fetch: the downloader pool: every symbol file is downloaded here (the
+ * other users of libcurl only parse URLs or get gcs tokens, gcsauth.h).
  *
  * DESIGN.  `downloaders` threads per worker pop jobs from a lock-free
  * queue (lib/jobq).  A download job takes an exclusive flock on the

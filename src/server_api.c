@@ -9,14 +9,15 @@
  * sources and options fields.
  *
  * A POST is parsed on the MHD thread (400/422 come back at once), then
- * run on a job thread (at most [symbolicate] max_jobs per worker, else
- * 503).  The connection is suspended until the job is done (its result
- * then comes from memory) or the request's timeout passes (the job is
- * then exposed, see symjob.h, and "pending" sent).  The job thread
- * resumes its starter; one waiter thread per worker resumes the others:
- * it wakes when an exposed job of this worker finishes and every
- * WAIT_POLL_MS to notice deadlines and jobs of other workers (a poll may
- * land on any worker), and sweeps old results.
+ * run on a job thread (at most [symbolicate] max_jobs on the box, else
+ * 503; answered "timeout" after job_timeout).  The connection is
+ * suspended until the job is done (its result then comes from memory) or
+ * the request's timeout passes (the job is then exposed, see symjob.h, and
+ * "pending" sent).  The job thread resumes its starter; one waiter thread
+ * per worker resumes the others: it wakes when an exposed job of this
+ * worker finishes and every WAIT_POLL_MS to notice deadlines and jobs of
+ * other workers (a poll may land on any worker), expires jobs past
+ * job_timeout and sweeps old results.
  */
 #include "symsrvd_config.h"
 
@@ -46,6 +47,7 @@
 #define WAIT_POLL_MS 20
 #define IDLE_THREAD_MS 30000 /* a job thread waits this long for more */
 #define SWEEP_EVERY_MS 5000
+#define EXPIRE_EVERY_MS 250 /* how late past job_timeout "timeout" comes */
 #define RETRY_AFTER_S 30
 #define FIELD_MAX (1024 * 1024) /* multipart fields but the dump */
 #define FORM_BUFFER (64 * 1024)
@@ -276,11 +278,15 @@ static void wake_starter(struct api *a, const char *id)
 static void *waiter_main(void *arg)
 {
     struct api *a = arg;
-    uint64_t next_sweep = 0;
+    uint64_t next_sweep = 0, next_expire = 0;
     bool stop = false;
 
     while (!stop) {
         symjob_wait(a->jobs, WAIT_POLL_MS);
+        if (mono_ms() >= next_expire) {
+            symjob_expire(a->jobs);
+            next_expire = mono_ms() + EXPIRE_EVERY_MS;
+        }
         wake_ready(a, false);
         if (mono_ms() >= next_sweep) {
             symjob_sweep(a->jobs, wall_ms());
@@ -635,7 +641,8 @@ int server_api_start(struct server *s)
                                   .cache = s->cache};
     struct api *a = xcalloc(1, sizeof(*a));
     int rc = symjob_open(s->cfg->cache_dir, s->cfg->max_jobs,
-                         s->cfg->result_ttl_ms, &a->jobs);
+                         s->cfg->result_ttl_ms, s->cfg->job_timeout_ms,
+                         &a->jobs);
     if (rc < 0) {
         free(a);
         return rc;

@@ -27,6 +27,7 @@
 #include "symbolicate_int.h"
 #include "symsource.h"
 #include "table/symtable.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define SYM_TABLES_IN_MEMORY 4096
@@ -332,19 +333,6 @@ static bool try_path(struct search *se, const struct symsource *src,
     return done;
 }
 
-/* Paths SRC is asked for, for file type FT of module M.  The box's own
- * cache holds what the proxy fetched: symstore paths and Breakpad files
- * at the native layout's path. */
-static size_t source_paths(const struct symsource *src, const struct module *m,
-                           enum layout_ft ft,
-                           char out[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX])
-{
-    if (src->kind == SYMSOURCE_CACHE && ft == LAYOUT_FT_BREAKPAD)
-        return layout_paths(LAYOUT_NATIVE, LAYOUT_CASE_DEFAULT, &m->ids, ft,
-                            out);
-    return layout_paths(src->layout, src->casing, &m->ids, ft, out);
-}
-
 void module_resolve(struct symbolicator *s,
                     const struct symsource_list *sources,
                     const struct symsource_ctx *ctx, struct module *m)
@@ -359,14 +347,13 @@ void module_resolve(struct symbolicator *s,
         const struct symsource *src = &sources->v[i];
 
         for (size_t f = 0; f < nft && !done; f++) {
-            size_t np;
+            size_t np = symsource_paths(ctx, src, &m->ids, fts[f], paths);
 
-            if (!src->filetypes[fts[f]])
-                continue;
-            np = source_paths(src, m, fts[f], paths);
             for (size_t k = 0; k < np && !done; k++) {
-                /* "_"-compressed (CAB) files are not unpacked yet */
-                if (paths[k][strlen(paths[k]) - 1] == '_')
+                /* "_"-compressed (CAB) files are not unpacked yet (a
+                 * sentry source's paths are file ids) */
+                if (paths[k][strlen(paths[k]) - 1] == '_' &&
+                    src->kind != SYMSOURCE_SENTRY)
                     continue;
                 any = true;
                 done = try_path(&se, src, paths[k]);
@@ -540,7 +527,9 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
                        size_t *len)
 {
     struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope,
-                                .pool = s->has_pool ? &s->pool : NULL};
+                                .pool = s->has_pool ? &s->pool : NULL,
+                                .deadline_ms = mono_ms() +
+                                               s->cfg->job_timeout_ms};
     size_t nmods = json_array_size(r->modules), i;
     struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
     struct resolver rs = {.s = s, .r = r, .ctx = &ctx, .mods = mods,

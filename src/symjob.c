@@ -33,32 +33,53 @@ struct local {
     struct local *next;
 };
 
+/* A slot this process holds: byte I of the slots file, locked. */
+struct slot {
+    char id[SYMJOB_ID_LEN + 1]; /* "" when free here */
+    uint64_t start_ms;          /* monotonic */
+    bool expired;               /* answered "timeout" already */
+};
+
 struct symjobs {
     char *dir;
     unsigned max_jobs;
     uint64_t keep_ms;
+    uint64_t timeout_ms;
+    int slots_fd; /* "<dir>/.slots", one byte-range lock per running job */
     pthread_mutex_t lock;
     pthread_cond_t changed;
+    struct slot *slots; /* [max_jobs], protected by lock */
+    unsigned next;      /* where the next search starts, protected by lock */
     unsigned running; /* protected by lock */
     uint64_t finished; /* protected by lock; bumped per finish */
     struct local *jobs; /* protected by lock */
 };
 
+static const char timeout_answer[] = "{\"status\":\"timeout\"}";
+
 int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
-                struct symjobs **out)
+                uint64_t timeout_ms, struct symjobs **out)
 {
     struct symjobs *js = xcalloc(1, sizeof(*js));
+    char *slots;
     int rc;
 
     js->dir = xasprintf("%s/.Symsrvd/requests", cache_dir);
     rc = mkdir_p(js->dir, 0750);
+    slots = xasprintf("%s/.slots", js->dir);
+    js->slots_fd = rc < 0 ? -1 : open(slots, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (rc == 0 && js->slots_fd < 0)
+        rc = -errno;
+    free(slots);
     if (rc < 0) {
         free(js->dir);
         free(js);
         return rc;
     }
+    js->slots = xcalloc(max_jobs, sizeof(*js->slots));
     js->max_jobs = max_jobs;
     js->keep_ms = keep_ms;
+    js->timeout_ms = timeout_ms;
     pthread_mutex_init(&js->lock, NULL);
     mono_cond_init(&js->changed);
     *out = js;
@@ -83,6 +104,8 @@ void symjob_close(struct symjobs *js)
     }
     pthread_cond_destroy(&js->changed);
     pthread_mutex_destroy(&js->lock);
+    close(js->slots_fd); /* releases every slot still held */
+    free(js->slots);
     free(js->dir);
     free(js);
 }
@@ -163,23 +186,69 @@ static struct local **local_find(struct symjobs *js, const char *id)
     return NULL;
 }
 
+/* Lock (LOCK) or unlock byte I of the slots file.  Open file description
+ * locks: other processes' (other workers') slots conflict, and the kernel
+ * drops a process's slots when it dies, so a crashed worker leaks none. */
+static bool slot_lock(const struct symjobs *js, unsigned i, bool lock)
+{
+    struct flock fl = {.l_type = lock ? F_WRLCK : F_UNLCK,
+                       .l_whence = SEEK_SET,
+                       .l_start = (off_t)i,
+                       .l_len = 1};
+
+    return fcntl(js->slots_fd, F_OFD_SETLK, &fl) == 0;
+}
+
+/* Take a slot free in every process for ID; its index or -EBUSY.  Called
+ * with the lock held. */
+static int slot_take(struct symjobs *js, const char *id)
+{
+    for (unsigned n = 0; n < js->max_jobs; n++) {
+        unsigned i = (js->next + n) % js->max_jobs;
+
+        if (js->slots[i].id[0] != '\0' || !slot_lock(js, i, true))
+            continue;
+        memcpy(js->slots[i].id, id, SYMJOB_ID_LEN + 1);
+        js->slots[i].start_ms = mono_ms();
+        js->slots[i].expired = false;
+        js->next = (i + 1) % js->max_jobs;
+        return (int)i;
+    }
+    return -EBUSY;
+}
+
+/* The slot of ID in this process, or NULL.  Called with the lock held. */
+static struct slot *slot_find(struct symjobs *js, const char *id)
+{
+    for (unsigned i = 0; i < js->max_jobs; i++)
+        if (strcmp(js->slots[i].id, id) == 0)
+            return &js->slots[i];
+    return NULL;
+}
+
+static void slot_free(struct symjobs *js, struct slot *sl)
+{
+    slot_lock(js, (unsigned)(sl - js->slots), false);
+    sl->id[0] = '\0';
+}
+
 int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1])
 {
     struct local *l;
+    int rc;
 
+    new_id(id);
     pthread_mutex_lock(&js->lock);
-    if (js->running >= js->max_jobs) {
-        pthread_mutex_unlock(&js->lock);
-        return -EBUSY;
+    rc = slot_take(js, id);
+    if (rc >= 0) {
+        js->running++;
+        l = xcalloc(1, sizeof(*l));
+        memcpy(l->id, id, sizeof(l->id));
+        l->next = js->jobs;
+        js->jobs = l;
     }
-    js->running++;
-    l = xcalloc(1, sizeof(*l));
-    new_id(l->id);
-    memcpy(id, l->id, sizeof(l->id));
-    l->next = js->jobs;
-    js->jobs = l;
     pthread_mutex_unlock(&js->lock);
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 /* The running mark says which process to ask whether the job still
@@ -192,42 +261,63 @@ static int write_mark(const struct symjobs *js, const char *id)
     return publish(js, id, "running", pid, strlen(pid));
 }
 
-int symjob_finish(struct symjobs *js, const char *id, char *text,
+/* Answer ID with TEXT[0..LEN) (heap; taken): kept for its starter's
+ * symjob_collect(), or, when the job was exposed, published as its file,
+ * its running mark dropped and symjob_wait() callers woken (only polls of
+ * an exposed job wait there; the starter of another is resumed by the
+ * caller).  Called with the lock held, so an expiry and a finish cannot
+ * both answer. */
+static int answer(struct symjobs *js, const char *id, char *text,
                   size_t len)
 {
     char path[SYMJOB_PATH_MAX];
-    struct local **pp, *l = NULL;
-    int rc = 0;
+    struct local **pp = local_find(js, id), *l;
+    int rc;
 
-    pthread_mutex_lock(&js->lock);
-    pp = local_find(js, id);
-    /* only polls of an exposed job wait in symjob_wait(); the starter of
-     * another is resumed by the caller */
     if (pp != NULL && !(*pp)->exposed) {
         (*pp)->done = true;
         (*pp)->text = text;
         (*pp)->len = len;
         (*pp)->done_ms = wall_ms();
-        text = NULL;
-    } else if (pp != NULL) {
-        /* exposed: no new reader looks for it here any more */
+        return 0;
+    }
+    if (pp != NULL) { /* exposed: no new reader looks for it here any more */
         l = *pp;
         *pp = l->next;
-    }
-    pthread_mutex_unlock(&js->lock);
-    if (l != NULL) {
-        rc = publish(js, id, "json", text, len);
-        job_path(js, id, "running", path, sizeof(path));
-        unlink(path);
         local_free(l);
     }
+    rc = publish(js, id, "json", text, len);
     free(text);
+    job_path(js, id, "running", path, sizeof(path));
+    unlink(path);
+    js->finished++;
+    pthread_cond_broadcast(&js->changed);
+    return rc;
+}
+
+int symjob_finish(struct symjobs *js, const char *id, char *text,
+                  size_t len)
+{
+    struct slot *sl;
+    int rc = 0;
+
     pthread_mutex_lock(&js->lock);
-    js->running--;
-    if (l != NULL) {
-        js->finished++;
-        pthread_cond_broadcast(&js->changed);
+    sl = slot_find(js, id);
+    /* a job past its time is answered "timeout" (perhaps already), even
+     * if its downloads, cut at the deadline, let it finish */
+    if (sl != NULL && !sl->expired &&
+        mono_ms() - sl->start_ms >= js->timeout_ms) {
+        rc = answer(js, id, xstrdup(timeout_answer),
+                    sizeof(timeout_answer) - 1);
+        free(text);
+    } else if (sl == NULL || !sl->expired) {
+        rc = answer(js, id, text, len);
+    } else {
+        free(text);
     }
+    if (sl != NULL)
+        slot_free(js, sl);
+    js->running--;
     pthread_mutex_unlock(&js->lock);
     return rc;
 }
@@ -272,6 +362,27 @@ bool symjob_local_running(struct symjobs *js, const char *id)
     running = pp != NULL && !(*pp)->done && !(*pp)->exposed;
     pthread_mutex_unlock(&js->lock);
     return running;
+}
+
+unsigned symjob_expire(struct symjobs *js)
+{
+    uint64_t now = mono_ms();
+    unsigned n = 0;
+
+    pthread_mutex_lock(&js->lock);
+    for (unsigned i = 0; i < js->max_jobs; i++) {
+        struct slot *sl = &js->slots[i];
+
+        if (sl->id[0] == '\0' || sl->expired ||
+            now - sl->start_ms < js->timeout_ms)
+            continue;
+        sl->expired = true;
+        answer(js, sl->id, xstrdup(timeout_answer),
+               sizeof(timeout_answer) - 1);
+        n++;
+    }
+    pthread_mutex_unlock(&js->lock);
+    return n;
 }
 
 /* The pid in a running mark, or -1 when unreadable. */

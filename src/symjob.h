@@ -18,8 +18,12 @@
  * here too, named after their process, so a worker that died leaves
  * nothing behind for long.
  *
- * The slot count (max_jobs) is per process: each worker bounds its own
- * threads.
+ * The slot count (max_jobs) is for the whole box: a job holds a lock on
+ * one byte of "<dir>/.slots" (an open file description lock), which every
+ * worker sees and the kernel releases when its process dies.  A job that
+ * runs longer than its time limit is answered {"status":"timeout"} by
+ * symjob_expire() and its late result dropped; it keeps its slot until
+ * its thread ends, since that thread still runs.
  *
  * THREADS.  Any thread may call any function once symjob_open() returned.
  */
@@ -36,20 +40,24 @@ struct symjobs;
 
 enum symjob_state { SYMJOB_UNKNOWN, SYMJOB_PENDING, SYMJOB_DONE };
 
-/* Open the job directory under CACHE_DIR (created if needed).  0 and *OUT,
- * or -errno. */
+/* Open the job directory under CACHE_DIR (created if needed), MAX_JOBS
+ * jobs at once on the box, results kept KEEP_MS, jobs answered "timeout"
+ * after TIMEOUT_MS.  Every process must pass the same MAX_JOBS.  0 and
+ * *OUT, or -errno. */
 int symjob_open(const char *cache_dir, unsigned max_jobs, uint64_t keep_ms,
-                struct symjobs **out);
+                uint64_t timeout_ms, struct symjobs **out);
 void symjob_close(struct symjobs *js); /* NULL-safe */
 
-/* Take a slot and a new id for a job known to this process only.  0, or
- * -EBUSY when MAX_JOBS jobs of this process are running. */
+/* Take a slot (MAX_JOBS on the box) and a new id for a job known to this
+ * process only.  0, or -EBUSY when MAX_JOBS jobs are running on the box. */
 int symjob_begin(struct symjobs *js, char id[SYMJOB_ID_LEN + 1]);
 
-/* ID is done and TEXT[0..LEN) (heap; taken) is its result: kept for
- * symjob_collect(), or, when the job was exposed, published as its file,
- * its running mark dropped and symjob_wait() callers woken.  Frees the
- * slot.  0 or -errno (the slot is freed in any case). */
+/* ID is done and TEXT[0..LEN) (heap; taken) is its result, unless it was
+ * answered "timeout" already (or runs past its time: then that is its
+ * answer): kept for symjob_collect(), or, when the job was exposed,
+ * published as its file, its running mark dropped and symjob_wait()
+ * callers woken.  Frees the slot.  0 or -errno (the slot is freed in any
+ * case). */
 int symjob_finish(struct symjobs *js, const char *id, char *text,
                   size_t len);
 
@@ -76,6 +84,12 @@ enum symjob_state symjob_state(struct symjobs *js, const char *id);
  * closes it) and *SIZE, or -ENOENT when there is none (yet). */
 int symjob_open_result(struct symjobs *js, const char *id, int *fd,
                        uint64_t *size);
+
+/* Answer {"status":"timeout"} for this process's jobs that have run for
+ * TIMEOUT_MS, waking symjob_wait() callers of exposed ones (the starter of
+ * another sees it done in symjob_local_running()).  Returns how many.
+ * Call it now and then (it looks at every slot). */
+unsigned symjob_expire(struct symjobs *js);
 
 /* Sleep until an exposed job of this process finishes or TIMEOUT_MS
  * pass. */

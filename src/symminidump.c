@@ -20,6 +20,7 @@
 #include "symdir/symdir.h"
 #include "stabcache.h"
 #include "symsource.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define MD_MAX_FRAMES 256 /* per thread, as Symbolicator */
@@ -214,6 +215,7 @@ static void mdprov_init(struct mdprov *p, struct symbolicator *s,
     p->ctx.cfg = s->cfg;
     p->ctx.pool = s->has_pool ? &s->pool : NULL;
     p->ctx.scope = j->scope;
+    p->ctx.deadline_ms = mono_ms() + s->cfg->job_timeout_ms;
     p->md = md;
     p->type = stackwalk_report_module_type(md);
     p->dir = xasprintf("%s.d", j->dump);

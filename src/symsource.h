@@ -38,6 +38,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "layout.h"
 
@@ -48,20 +49,27 @@ enum symsource_kind {
     SYMSOURCE_HTTP,
     SYMSOURCE_S3,         /* over HTTP, signed with SigV4 when keyed */
     SYMSOURCE_FILESYSTEM,
-    SYMSOURCE_UNSUPPORTED /* gcs, sentry: known, not served yet */
+    SYMSOURCE_GCS,    /* over HTTP (the JSON API's media download) */
+    SYMSOURCE_SENTRY, /* Sentry's debug-files API: listed, then by id */
 };
 
 struct symsource {
     char *id;
     enum symsource_kind kind;
-    char *base;    /* http, s3: URL without trailing '/'; filesystem: dir */
-    json_t *headers; /* http: object of extra headers (a reference) */
-    char *s3_uri;    /* s3: "s3://bucket/prefix", for candidate lists */
+    char *base;    /* http, s3, sentry: URL without trailing '/'; gcs: the
+                    * bucket; filesystem: dir */
+    json_t *headers; /* object of extra headers (new or a reference) */
+    char *uri;       /* s3, gcs: "s3://bucket/prefix", for candidate lists */
+    char *prefix;    /* gcs: the object name prefix, "" or ending in '/' */
+    char *gcs_email; /* gcs with a service account key: its account */
+    char *gcs_key;   /* and its private key, PEM (never logged) */
     char *s3_sigv4;  /* s3: "aws:amz:REGION:s3", NULL when unsigned */
     char *s3_keys;   /* s3: "ACCESS:SECRET" (never logged), or NULL */
     enum layout_type layout;
     enum layout_casing casing;
     bool filetypes[LAYOUT_FT_COUNT]; /* which file types it may serve */
+    json_t *path_patterns; /* globs on code_file/debug_file, or NULL */
+    bool has_index;        /* symstore: only what 000Admin lists */
     bool is_public;
 };
 
@@ -103,9 +111,28 @@ struct symsource_ctx {
     const struct config *cfg;
     const struct symsource_pool *pool; /* NULL: the cache is only read */
     const char *scope; /* "global" when the request gave none */
+    /* mono_ms() at which the job is answered "timeout" (0: never): no
+     * download is waited for past it */
+    uint64_t deadline_ms;
 };
 
-/* Get REL (a layout path) from SRC.  On SYMSOURCE_OK *LOCAL is a new
+/* What SRC is asked for, for file type FT of the module IDS, preferred
+ * first, into OUT: layout paths, or a sentry source's file ids, which it
+ * lists (one download, cached for up to an hour).  None when SRC's
+ * filters (filetypes, path_patterns) leave the module or FT out, or when
+ * its symstore index (has_index) lists none of them.  Returns how many;
+ * each is a REL for symsource_get(). */
+size_t symsource_paths(const struct symsource_ctx *ctx,
+                       const struct symsource *src,
+                       const struct layout_ids *ids, enum layout_ft ft,
+                       char out[LAYOUT_MAX_PATHS][LAYOUT_PATH_MAX]);
+
+/* Does the glob PATTERN match PATH as Symbolicator's path_patterns do:
+ * case-insensitive, '*' and '?' crossing '/', [classes], with every '\'
+ * in PATH taken as '/'? */
+bool symsource_glob(const char *pattern, const char *path);
+
+/* Get REL (from symsource_paths()) from SRC.  On SYMSOURCE_OK *LOCAL is a new
  * string naming a local file to read.  LOCATION (new string) is what the
  * candidate list shows (URL or path).  DETAIL receives a reason for
  * errors. */
@@ -120,7 +147,7 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
 struct sockaddr;
 bool symsource_addr_public(const struct sockaddr *sa);
 
-/* Does SRC fetch over the network (http, s3)? */
+/* Does SRC fetch over the network (http, s3, gcs, sentry)? */
 bool symsource_remote(const struct symsource *src);
 
 #endif

@@ -21,6 +21,8 @@
 #include "fileio.h"
 #include "itest.h"
 #include "needtool.h"
+#include "testkey.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define PDB_ID "3249D99D0C4049318610F4E4FB0B69361"
@@ -867,16 +869,22 @@ START_TEST(test_http_source_through_pool)
 }
 END_TEST
 
-static char *slow_request(struct itest *t)
+/* A request whose first candidate (crash.exe) answers after DELAY_MS. */
+static char *delayed_request(struct itest *t, uint64_t delay_ms)
 {
     char *src = http_source(t, "symstore"), *body;
 
     serve(t->up[0], PDB_KEY, "pdb/crash.pdb");
     stub_fault(t->up[0], "/crash.exe/5AB380779000/crash.exe", STUB_DELAY,
-               1500);
+               delay_ms);
     body = pe_request(src);
     free(src);
     return body;
+}
+
+static char *slow_request(struct itest *t)
+{
+    return delayed_request(t, 1500);
 }
 
 /* timeout=0 gives pending; polls on fresh connections (either worker)
@@ -1035,7 +1043,6 @@ START_TEST(test_errors_400_413_422_503)
     long status;
     json_t *a, *b;
 
-    /* max_jobs is per worker: one worker */
     itest_start_conf(&t, 1, "[server]\nworkers = 1\n[symbolicate]\n"
                             "allow_request_sources = any\n"
                             "max_jobs = 1\nmax_body_size = 2K\n");
@@ -1072,6 +1079,331 @@ START_TEST(test_errors_400_413_422_503)
     json_decref(b);
     free(body);
     free(big);
+    itest_stop(&t);
+}
+END_TEST
+
+/* max_jobs holds for the box: with two workers and one slot, while a job
+ * runs every other POST is refused, whichever worker takes it. */
+START_TEST(test_max_jobs_across_workers)
+{
+    struct itest t;
+    char *body;
+    long status;
+    json_t *a, *b;
+
+    itest_start_conf(&t, 1, "[server]\nworkers = 2\n[symbolicate]\n"
+                            "allow_request_sources = any\nmax_jobs = 1\n");
+    ck_assert(daemon_wait_workers(t.d, 2, 10000));
+    body = delayed_request(&t, 4000);
+    a = post_ok(&t, "/symbolicate?timeout=0", body);
+    ck_assert_str_eq(str(a, "status"), "pending");
+    for (int i = 0; i < 12; i++) {
+        b = post(&t, "/symbolicate?timeout=0", body, &status);
+        ck_assert_msg(status == 503, "POST %d: %ld", i, status);
+        ck_assert_str_eq(str(b, "detail"),
+                         "maximum number of concurrent requests reached");
+        json_decref(b);
+    }
+    json_decref(a);
+    free(body);
+    itest_stop(&t);
+}
+END_TEST
+
+/* A job that outlives job_timeout is answered {"status":"timeout"} then,
+ * not when its slow download ends. */
+START_TEST(test_job_timeout)
+{
+    struct itest t;
+    char *body, *path;
+    uint64_t t0;
+    json_t *a, *p;
+    struct http_resp r;
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n"
+                            "job_timeout = 1s\n"
+                            "[upstream stub]\nurl = @UP0@\nretries = 0\n");
+    body = delayed_request(&t, 8000);
+    t0 = mono_ms();
+    a = post_ok(&t, "/symbolicate?timeout=0", body);
+    ck_assert_str_eq(str(a, "status"), "pending");
+    path = xasprintf("/requests/%s", str(a, "request_id"));
+    itest_get(&t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    p = json_loads(r.body, 0, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(str(p, "status"), "timeout");
+    ck_assert_msg(mono_ms() - t0 < 4000, "took %llu ms",
+                  (unsigned long long)(mono_ms() - t0));
+    json_decref(p);
+    http_resp_free(&r);
+    json_decref(a);
+    free(path);
+    free(body);
+    itest_stop(&t);
+}
+END_TEST
+
+/* --- gcs, sentry, path_patterns, has_index --------------------------------- */
+
+/* BODY with options.dif_candidates set (new string). */
+static char *with_candidates(const char *body)
+{
+    json_t *o = json_loads(body, 0, NULL);
+    char *out;
+
+    json_object_set_new(o, "options", json_pack("{s:b}", "dif_candidates", 1));
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}
+
+/* Does module 0 of A list a candidate at LOCATION? */
+static bool has_candidate(const json_t *a, const char *location)
+{
+    const json_t *c = json_object_get(module(a, 0), "candidates"), *v;
+    size_t i;
+
+    json_array_foreach(c, i, v)
+        if (strcmp(str(v, "location"), location) == 0)
+            return true;
+    return false;
+}
+
+/* A gcs source is read through Google's JSON API (gcs_url: the stub):
+ * the object name, prefix included, is one encoded segment; the bearer
+ * token goes in Authorization. */
+START_TEST(test_gcs_source)
+{
+    struct itest t;
+    char *src, *body, *req, auth[256];
+    json_t *a;
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = any\n"
+                            "gcs_url = @UP0@\n"
+                            "[upstream stub]\nurl = @UP0@\nretries = 0\n");
+    serve(t.up[0],
+          "storage/v1/b/my_syms/o/store%2Fcrash.pdb%2F" PDB_ID "%2Fcrash.pdb",
+          "pdb/crash.pdb");
+    src = xstrdup("[{\"id\":\"g\",\"type\":\"gcs\",\"bucket\":\"my_syms\","
+                  "\"prefix\":\"/store/\",\"bearer_token\":\"ya29.secret\","
+                  "\"layout\":{\"type\":\"symstore\"}}]");
+    req = pe_request(src);
+    body = with_candidates(req);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert(stub_last_header(t.up[0], "Authorization", auth, sizeof(auth)));
+    ck_assert_str_eq(auth, "Bearer ya29.secret");
+    ck_assert(has_candidate(a, "gs://my_syms/store/" PDB_KEY));
+    ck_assert_uint_eq(
+        stub_hits(t.up[0], "/storage/v1/b/my_syms/o/store%2Fcrash.pdb%2F" PDB_ID
+                           "%2Fcrash.pdb"),
+        1);
+    json_decref(a);
+    free(body);
+    free(req);
+    free(src);
+    itest_stop(&t);
+}
+END_TEST
+
+/* A gcs source with a service account key: the box signs a JWT with the
+ * key, exchanges it at gcs_token_url for an access token (kept for the
+ * next request) and sends that; a key the endpoint refuses leaves the
+ * module fetching_failed. */
+START_TEST(test_gcs_service_account)
+{
+    struct itest t;
+    char *pem = testkey_rsa_pem(NULL), *body, *req, auth[256], grant[2048];
+    static const char tok[] =
+        "{\"access_token\":\"ya29.from-key\",\"expires_in\":3599,"
+        "\"token_type\":\"Bearer\"}";
+    json_t *src, *a;
+    char *srcs;
+
+    /* one worker: tokens are kept per process */
+    itest_start_conf(&t, 1, "[server]\nworkers = 1\n"
+                            "[symbolicate]\nallow_request_sources = any\n"
+                            "gcs_url = @UP0@\ngcs_token_url = @UP0@/token\n"
+                            "[upstream stub]\nurl = @UP0@\nretries = 0\n");
+    stub_accept_post(t.up[0]);
+    stub_add(t.up[0], "/token", tok, strlen(tok));
+    serve(t.up[0], "storage/v1/b/syms/o/crash.pdb%2F" PDB_ID "%2Fcrash.pdb",
+          "pdb/crash.pdb");
+    src = json_pack("[{s:s, s:s, s:s, s:s, s:s, s:{s:s}}]", "id", "sa", "type",
+                    "gcs", "bucket", "syms", "private_key", pem,
+                    "client_email", "robot@p.iam.gserviceaccount.com",
+                    "layout", "type", "symstore");
+    srcs = json_dumps(src, JSON_COMPACT);
+    req = pe_request(srcs);
+    body = with_candidates(req);
+    /* two scopes: the file is downloaded twice, the token fetched once */
+    for (int i = 0; i < 2; i++) {
+        a = post_ok(&t, i == 0 ? "/symbolicate?scope=one"
+                               : "/symbolicate?scope=two",
+                    body);
+        ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+        json_decref(a);
+    }
+    ck_assert(stub_last_header(t.up[0], "Authorization", auth, sizeof(auth)));
+    ck_assert_str_eq(auth, "Bearer ya29.from-key");
+    ck_assert_uint_eq(stub_hits(t.up[0], "/token"), 1);
+    stub_last_body(t.up[0], grant, sizeof(grant));
+    ck_assert_msg(strncmp(grant,
+                          "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type"
+                          "%3Ajwt-bearer&assertion=ey",
+                          77) == 0,
+                  "%s", grant);
+    ck_assert_ptr_null(strstr(grant, "PRIVATE"));
+    /* a refused key: no token, nothing downloaded */
+    stub_fault_always(t.up[0], "/token", 401);
+    json_decref(src);
+    free(srcs);
+    src = json_pack("[{s:s, s:s, s:s, s:s, s:s, s:{s:s}}]", "id", "sa2", "type",
+                    "gcs", "bucket", "syms", "private_key", pem,
+                    "client_email", "other@p.iam.gserviceaccount.com",
+                    "layout", "type", "symstore");
+    srcs = json_dumps(src, JSON_COMPACT);
+    free(req);
+    free(body);
+    req = pe_request(srcs);
+    body = with_candidates(req);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "fetching_failed");
+    ck_assert_uint_ge(stub_hits(t.up[0], "/token"), 2);
+    ck_assert_uint_eq(
+        stub_hits(t.up[0], "/storage/v1/b/syms/o/crash.pdb%2F" PDB_ID
+                           "%2Fcrash.pdb"),
+        2);
+    json_decref(a);
+    json_decref(src);
+    free(srcs);
+    free(body);
+    free(req);
+    free(pem);
+    itest_stop(&t);
+}
+END_TEST
+
+#define SENTRY_LIST "/api/dsyms/?debug_id=3249d99d-0c40-4931-8610-f4e4fb0b6936-1"\
+                    "&code_id=5ab380779000"
+
+/* A sentry source lists the module's files by debug_id and code_id, then
+ * downloads the listed file of each wanted type by id, with the token;
+ * the list is reused by the next request. */
+START_TEST(test_sentry_source)
+{
+    struct itest t;
+    char *conf = conf_with(NULL), *src, *body, *req, auth[256];
+    static const char list[] =
+        "[{\"id\":\"78\",\"symbolType\":\"elf\",\"objectName\":\"x\"},"
+        "{\"id\":\"77\",\"symbolType\":\"pdb\",\"debugId\":\"x\"}]";
+    json_t *a;
+
+    itest_start_conf(&t, 1, conf);
+    stub_keep_query(t.up[0]);
+    stub_add(t.up[0], SENTRY_LIST, list, strlen(list));
+    serve(t.up[0], "api/dsyms/?id=77", "pdb/crash.pdb");
+    src = xasprintf("[{\"id\":\"sentry:project\",\"type\":\"sentry\","
+                    "\"url\":\"%s/api/dsyms/\",\"token\":\"sntrys_tok\"}]",
+                    stub_url(t.up[0]));
+    req = pe_request(src);
+    body = with_candidates(req);
+    for (int i = 0; i < 2; i++) {
+        a = post_ok(&t, "/symbolicate", body);
+        ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+        ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+        ck_assert(has_candidate(a, "sentry://project_debug_file/77"));
+        json_decref(a);
+    }
+    ck_assert(stub_last_header(t.up[0], "Authorization", auth, sizeof(auth)));
+    ck_assert_str_eq(auth, "Bearer sntrys_tok");
+    ck_assert_uint_eq(stub_hits(t.up[0], SENTRY_LIST), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/api/dsyms/?id=77"), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/api/dsyms/?id=78"), 0);
+    free(body);
+    free(req);
+    free(src);
+    free(conf);
+    itest_stop(&t);
+}
+END_TEST
+
+/* POST the PE frame with the JSON SOURCES; its frame has STATUS. */
+static void expect_frame_status(const struct itest *t, const char *sources,
+                                const char *status)
+{
+    char *body = pe_request(sources);
+    json_t *a = post_ok(t, "/symbolicate", body);
+
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), status);
+    json_decref(a);
+    free(body);
+}
+
+/* filters.path_patterns: a source is asked only for modules whose code or
+ * debug file matches one of them. */
+START_TEST(test_path_patterns)
+{
+    struct itest t;
+    char *src;
+    const char *pats[] = {"[\"?:/B/*\"]", "[\"d:/**\", \"/usr/**\"]"};
+    unsigned hits = 0;
+
+    src = start_with_pdb(&t, "symstore");
+    free(src);
+    for (int i = 0; i < 2; i++) {
+        hits = stub_total_hits(t.up[0]);
+        src = xasprintf("[{\"id\":\"p%d\",\"type\":\"http\",\"url\":\"%s/\","
+                        "\"layout\":{\"type\":\"symstore\"},"
+                        "\"filters\":{\"path_patterns\":%s}}]",
+                        i, stub_url(t.up[0]), pats[i]);
+        expect_frame_status(&t, src, i == 0 ? "symbolicated" : "missing");
+        free(src);
+    }
+    /* the second source was asked nothing */
+    ck_assert_uint_eq(stub_total_hits(t.up[0]), hits);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
+    itest_stop(&t);
+}
+END_TEST
+
+/* has_index on a symstore source: only the paths its 000Admin index lists
+ * are asked for; an index that lists none means none; a source without
+ * an index is asked for every path. */
+START_TEST(test_has_index)
+{
+    struct itest t;
+    char *src;
+    static const char last[] = "0000000002\r\n";
+    static const char t1[] =
+        "\"crash.pdb\\" PDB_ID "\",\"C:\\b\\crash.pdb\"\r\n";
+    static const char t2[] = "\"other.dll\\5AB380779000\",\"C:\\o.dll\"\r\n";
+
+    src = start_with_pdb(&t, "symstore");
+    free(src);
+    stub_add(t.up[0], "/idx/000Admin/lastid.txt", last, strlen(last));
+    stub_add(t.up[0], "/idx/000Admin/0000000001", t1, strlen(t1));
+    stub_add(t.up[0], "/idx/000Admin/0000000002", t2, strlen(t2));
+    serve(t.up[0], "idx/" PDB_KEY, "pdb/crash.pdb");
+    stub_add(t.up[0], "/none/000Admin/lastid.txt", "1\n", 2);
+    stub_add(t.up[0], "/none/000Admin/0000000001", t2, strlen(t2));
+    serve(t.up[0], "none/" PDB_KEY, "pdb/crash.pdb");
+    serve(t.up[0], "plain/" PDB_KEY, "pdb/crash.pdb");
+    for (int i = 0; i < 3; i++) {
+        static const char *const dirs[] = {"idx", "none", "plain"};
+
+        src = xasprintf("[{\"id\":\"ix%d\",\"type\":\"http\",\"url\":\"%s/%s\","
+                        "\"layout\":{\"type\":\"symstore\"},\"has_index\":true}]",
+                        i, stub_url(t.up[0]), dirs[i]);
+        expect_frame_status(&t, src, i == 1 ? "missing" : "symbolicated");
+        free(src);
+    }
+    ck_assert_uint_eq(stub_hits(t.up[0], "/idx/" PDB_KEY), 1);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/none/" PDB_KEY), 0);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/idx/crash.exe/5AB380779000/crash.exe"),
+                      0);
     itest_stop(&t);
 }
 END_TEST
@@ -1379,6 +1711,13 @@ int main(void)
     tcase_add_test(tc, test_wait_without_timeout);
     tcase_add_test(tc, test_errors_400_413_422_503);
     tcase_add_test(tc, test_ssrf_refused_by_default);
+    tcase_add_test(tc, test_max_jobs_across_workers);
+    tcase_add_test(tc, test_job_timeout);
+    tcase_add_test(tc, test_gcs_source);
+    tcase_add_test(tc, test_gcs_service_account);
+    tcase_add_test(tc, test_sentry_source);
+    tcase_add_test(tc, test_path_patterns);
+    tcase_add_test(tc, test_has_index);
     tcase_add_test(tc, test_healthcheck_and_proxy_path);
     tcase_add_test(tc, test_minidump_fixtures);
     tcase_add_test(tc, test_minidump_errors);

@@ -89,6 +89,9 @@ struct stub {
     atomic_uint connections;
     atomic_int in_flight; /* requests between first call and completion */
     atomic_bool stopping; /* cuts sleeps short once the grace period ends */
+    atomic_bool keep_query; /* request paths include the query */
+    atomic_bool accept_post; /* POST is answered as GET, bodies kept */
+    char *last_body;         /* protected by lock */
 };
 
 /* What one request gets, decided when it arrives. */
@@ -101,6 +104,8 @@ struct stub_request {
     char *location;         /* a sticky redirect's target, or NULL */
     char *etag, *modified;  /* the entry's validators then (NULL: none) */
     int64_t range_from;     /* the body from this byte with 206 (-1: 200) */
+    char *upload;           /* the body received (accept_post), or NULL */
+    size_t upload_len;
 };
 
 /* A body being sent to one client, owned by its MHD response. */
@@ -626,7 +631,8 @@ static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
     if (rq->has_fault && rq->fault.kind == STUB_DELAY &&
         !stub_sleep_ms(s, stub_connection_fd(c), rq->fault.arg))
         return MHD_NO; /* the client left or the stub is stopping */
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+        !(strcmp(method, "POST") == 0 && atomic_load(&s->accept_post)))
         return stub_queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
                                "stub: GET and HEAD only\n");
     if (rq->location != NULL)
@@ -741,6 +747,59 @@ static struct stub_request *stub_request_begin(struct stub *s,
     return rq;
 }
 
+void stub_keep_query(struct stub *s)
+{
+    atomic_store(&s->keep_query, true);
+}
+
+void stub_accept_post(struct stub *s)
+{
+    atomic_store(&s->accept_post, true);
+}
+
+void stub_last_body(struct stub *s, char *buf, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    snprintf(buf, len, "%s", s->last_body ? s->last_body : "");
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Keep DATA[0..LEN) of RQ's body, when S keeps bodies. */
+static void stub_take_upload(struct stub *s, struct stub_request *rq,
+                             const char *data, size_t len)
+{
+    if (!atomic_load(&s->accept_post) || rq->upload_len + len > 65536)
+        return;
+    rq->upload = xrealloc(rq->upload, rq->upload_len + len + 1);
+    memcpy(rq->upload + rq->upload_len, data, len);
+    rq->upload_len += len;
+    rq->upload[rq->upload_len] = '\0';
+}
+
+static enum MHD_Result stub_add_arg(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value)
+{
+    char **q = cls, *next;
+
+    (void)kind;
+    next = xasprintf("%s%c%s%s%s", *q, strchr(*q, '?') ? '&' : '?', key,
+                     value ? "=" : "", value ? value : "");
+    free(*q);
+    *q = next;
+    return MHD_YES;
+}
+
+/* URL with its query, when S keeps queries (new string). */
+static char *stub_request_path(struct stub *s, struct MHD_Connection *c,
+                               const char *url)
+{
+    char *q = xstrdup(url);
+
+    if (atomic_load(&s->keep_query))
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, stub_add_arg, &q);
+    return q;
+}
+
 static enum MHD_Result stub_handler(void *cls, struct MHD_Connection *c,
                                     const char *url, const char *method,
                                     const char *version,
@@ -752,12 +811,26 @@ static enum MHD_Result stub_handler(void *cls, struct MHD_Connection *c,
     (void)version;
     (void)upload_data;
     if (*req_cls == NULL) {
-        *req_cls = stub_request_begin(s, c, method, url);
+        char *path = stub_request_path(s, c, url);
+
+        *req_cls = stub_request_begin(s, c, method, path);
+        free(path);
         return MHD_YES;
     }
     if (*upload_size != 0) {
-        *upload_size = 0; /* uploads are read and dropped */
+        /* uploads are read and dropped, or kept for stub_last_body() */
+        stub_take_upload(s, *req_cls, upload_data, *upload_size);
+        *upload_size = 0;
         return MHD_YES;
+    }
+    if (((struct stub_request *)*req_cls)->upload != NULL) {
+        struct stub_request *rq = *req_cls;
+
+        pthread_mutex_lock(&s->lock);
+        free(s->last_body);
+        s->last_body = rq->upload;
+        rq->upload = NULL;
+        pthread_mutex_unlock(&s->lock);
     }
     return stub_respond(s, c, method, *req_cls);
 }
@@ -777,6 +850,7 @@ static void stub_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     free(rq->location);
     free(rq->etag);
     free(rq->modified);
+    free(rq->upload);
     free(rq);
     *req_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
@@ -859,5 +933,6 @@ void stub_stop(struct stub *s)
     pthread_cond_destroy(&s->hit);
     pthread_mutex_destroy(&s->lock);
     free(s->last_headers);
+    free(s->last_body);
     free(s);
 }

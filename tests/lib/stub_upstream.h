@@ -159,6 +159,19 @@ bool stub_last_header(struct stub *s, const char *name, char *buf, size_t len);
  * stub_last_user_agent(). */
 void stub_last_path(struct stub *s, char *buf, size_t len);
 
+/* From now on, a request's PATH is its path and query ("/p?a=1&b=2",
+ * arguments in the order sent, as sent), so entries may be told apart by
+ * their query (an API that names files by argument). */
+void stub_keep_query(struct stub *s);
+
+/* From now on, answer POST requests as GET ones (a token endpoint), and
+ * keep each request's body (up to 64 KiB) for stub_last_body(). */
+void stub_accept_post(struct stub *s);
+
+/* Copy the body of the last request that sent one into BUF of LEN bytes
+ * (truncated, NUL-terminated; "" when none), once stub_accept_post(). */
+void stub_last_body(struct stub *s, char *buf, size_t len);
+
 /* TCP connections accepted so far (to test upstream keep-alive reuse). */
 unsigned stub_connections(struct stub *s);
 

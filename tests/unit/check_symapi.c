@@ -13,6 +13,9 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "ckrun.h"
+#include "gcsauth.h"
 #include "jsonin.h"
 #include "jsonout.h"
 #include "stabcache.h"
@@ -30,6 +34,7 @@
 #include "symbolicate_int.h"
 #include "symsource.h"
 #include "table/symtable.h"
+#include "testkey.h"
 #include "testutil.h"
 #include "xalloc.h"
 
@@ -127,6 +132,165 @@ START_TEST(test_sources_parse)
                            &l, err, sizeof(err)),
                      -EPROTO);
     ck_assert_int_eq(parse("{\"id\":\"a\"}", &l, err, sizeof(err)), -EPROTO);
+}
+END_TEST
+
+/* gcs and sentry sources carry their credentials as a header (or a gcs
+ * one its service account key); a gcs source without either, or a sentry
+ * one without a token or cookies, is refused. */
+START_TEST(test_sources_parse_gcs_sentry)
+{
+    struct symsource_list l;
+    char err[256];
+
+    ck_assert_int_eq(
+        parse("[{\"id\":\"g\",\"type\":\"gcs\",\"bucket\":\"my_syms\","
+              "\"prefix\":\"/ios/\",\"bearer_token\":\"tok\","
+              "\"filters\":{\"path_patterns\":[\"?:/windows/**\"]},"
+              "\"has_index\":true},"
+              "{\"id\":\"s\",\"type\":\"sentry\",\"url\":"
+              "\"https://sentry.example/api/0/projects/o/p/files/dsyms/\","
+              "\"token\":\"t0k\"}]",
+              &l, err, sizeof(err)),
+        0);
+    ck_assert_int_eq(l.v[0].kind, SYMSOURCE_GCS);
+    ck_assert_str_eq(l.v[0].uri, "gs://my_syms/ios");
+    ck_assert_str_eq(l.v[0].prefix, "ios/");
+    ck_assert_str_eq(json_string_value(json_object_get(l.v[0].headers,
+                                                       "Authorization")),
+                     "Bearer tok");
+    ck_assert_uint_eq(json_array_size(l.v[0].path_patterns), 1);
+    ck_assert(l.v[0].has_index);
+    ck_assert_int_eq(l.v[1].kind, SYMSOURCE_SENTRY);
+    ck_assert_str_eq(json_string_value(json_object_get(l.v[1].headers,
+                                                       "Authorization")),
+                     "Bearer t0k");
+    symsource_list_free(&l);
+    ck_assert_int_eq(parse("[{\"id\":\"g\",\"type\":\"gcs\",\"bucket\":"
+                           "\"b1b\",\"private_key\":\"k\",\"client_email\":"
+                           "\"e\"}]",
+                           &l, err, sizeof(err)),
+                     0);
+    ck_assert_str_eq(l.v[0].gcs_email, "e");
+    ck_assert_ptr_null(l.v[0].headers);
+    symsource_list_free(&l);
+    ck_assert_int_eq(parse("[{\"id\":\"g\",\"type\":\"gcs\",\"bucket\":"
+                           "\"b1b\",\"private_key\":\"k\"}]",
+                           &l, err, sizeof(err)),
+                     -EPROTO);
+    ck_assert_int_eq(parse("[{\"id\":\"s\",\"type\":\"sentry\",\"url\":"
+                           "\"https://x/\",\"token\":\"a\\nb\"}]",
+                           &l, err, sizeof(err)),
+                     -EPROTO);
+}
+END_TEST
+
+/* base64url TEXT (no padding) decoded into BUF; its length, or -1. */
+static int unb64url(const char *text, size_t n, unsigned char *buf)
+{
+    char *std = xmalloc(n + 4);
+    size_t len = n;
+    int out, pad = 0;
+
+    for (size_t i = 0; i < n; i++)
+        std[i] = text[i] == '-' ? '+' : text[i] == '_' ? '/' : text[i];
+    while (len % 4 != 0) {
+        std[len++] = '=';
+        pad++;
+    }
+    out = EVP_DecodeBlock(buf, (const unsigned char *)std, (int)len);
+    free(std);
+    return out < 0 ? -1 : out - pad;
+}
+
+/* A service account's JWT: RS256 over "header.claims", verifiable with
+ * the account's public key; the claims Google's token endpoint reads. */
+START_TEST(test_gcsauth_jwt)
+{
+    char *pub, *pem = testkey_rsa_pem(&pub), err[128], *jwt, *dot1, *dot2;
+    unsigned char sig[512], claims[1024];
+    BIO *bio = BIO_new_mem_buf(pub, -1);
+    EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    json_t *c;
+    int n;
+
+    jwt = gcsauth_jwt("robot@p.iam.gserviceaccount.com", pem,
+                      "https://oauth.test/token", 1700000000, err, sizeof(err));
+    ck_assert_ptr_nonnull(jwt);
+    dot1 = strchr(jwt, '.');
+    dot2 = strrchr(jwt, '.');
+    ck_assert_ptr_nonnull(dot1);
+    ck_assert_ptr_ne(dot1, dot2);
+    n = unb64url(dot2 + 1, strlen(dot2 + 1), sig);
+    ck_assert_int_eq(n, 256);
+    ck_assert_int_eq(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+    ck_assert_int_eq(EVP_DigestVerify(md, sig, (size_t)n,
+                                      (const unsigned char *)jwt,
+                                      (size_t)(dot2 - jwt)),
+                     1);
+    n = unb64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), claims);
+    ck_assert_int_gt(n, 0);
+    c = json_loadb((const char *)claims, (size_t)n, 0, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "iss")),
+                     "robot@p.iam.gserviceaccount.com");
+    ck_assert_str_eq(json_string_value(json_object_get(c, "aud")),
+                     "https://oauth.test/token");
+    ck_assert_str_eq(json_string_value(json_object_get(c, "scope")),
+                     "https://www.googleapis.com/auth/devstorage.read_only");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "iat")), 1700000000);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "exp")), 1700003600);
+    json_decref(c);
+    free(jwt);
+    /* a key pasted from JSON keeps its "\n" escapes */
+    {
+        json_t *esc = json_string(pem);
+        char *text = json_dumps(esc, JSON_ENCODE_ANY), *inner;
+
+        text[strlen(text) - 1] = '\0';
+        inner = text + 1;
+        jwt = gcsauth_jwt("a@b", inner, "https://oauth.test/token", 1, err,
+                          sizeof(err));
+        ck_assert_ptr_nonnull(jwt);
+        free(jwt);
+        free(text);
+        json_decref(esc);
+    }
+    ck_assert_ptr_null(gcsauth_jwt("a@b", "not a key", "x", 1, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "private_key"));
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    free(pub);
+    free(pem);
+}
+END_TEST
+
+/* path_patterns globs, as Symbolicator's tests and the glob crate match
+ * them: case-insensitive, '\\' read as '/', '*' and '?' cross '/'. */
+START_TEST(test_path_glob)
+{
+    static const struct {
+        const char *pat, *path;
+        bool match;
+    } cases[] = {
+        {"c:/windows/*", "C:\\Windows\\System32\\kernel32.dll", true},
+        {"?:/windows/*", "C:\\Windows\\System32\\kernel32.dll", true},
+        {"d:/windows/**", "C:\\Windows\\System32\\kernel32.dll", false},
+        {"**/libc.so*", "/usr/lib/x86_64-linux-gnu/libc.so.6", true},
+        {"/usr/lib/*.so", "/usr/lib/libm.so.6", false},
+        {"*.[pd][dl][bl]", "C:\\b\\crash.pdb", true},
+        {"*.[!p]db", "C:\\b\\crash.pdb", false},
+        {"crash", "crash.exe", false},
+        {"*", "", true},
+        {"[", "[", true},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+        ck_assert_msg(symsource_glob(cases[i].pat, cases[i].path) ==
+                          cases[i].match,
+                      "%s ~ %s", cases[i].pat, cases[i].path);
 }
 END_TEST
 
@@ -364,7 +528,7 @@ START_TEST(test_symjob_collected_in_memory)
     size_t len = 0;
     int err;
 
-    ck_assert_int_eq(symjob_open(dir, 1, 90000, &js), 0);
+    ck_assert_int_eq(symjob_open(dir, 1, 90000, 60000, &js), 0);
     ck_assert_int_eq(symjob_begin(js, id), 0);
     ck_assert(symjob_local_running(js, id));
     ck_assert_int_eq(symjob_collect(js, id, false, &text, &len, &err),
@@ -399,7 +563,7 @@ START_TEST(test_symjob_lifecycle)
     size_t len;
     int fd, err;
 
-    ck_assert_int_eq(symjob_open(dir, 1, 90000, &js), 0);
+    ck_assert_int_eq(symjob_open(dir, 1, 90000, 60000, &js), 0);
     ck_assert_int_eq(symjob_begin(js, id), 0);
     ck_assert(symjob_valid_id(id));
     ck_assert_int_eq(id[14], '4'); /* UUID version 4 */
@@ -449,6 +613,82 @@ START_TEST(test_symjob_lifecycle)
 }
 END_TEST
 
+/* max_jobs bounds the box: two opens of one directory (as two workers
+ * would) share the slots; a closed one (a dead worker) frees its own. */
+START_TEST(test_symjob_slots_shared)
+{
+    char *dir = testutil_tmpdir(), a1[SYMJOB_ID_LEN + 1], a2[40], b1[40];
+    struct symjobs *a, *b;
+
+    ck_assert_int_eq(symjob_open(dir, 2, 90000, 60000, &a), 0);
+    ck_assert_int_eq(symjob_open(dir, 2, 90000, 60000, &b), 0);
+    ck_assert_int_eq(symjob_begin(a, a1), 0);
+    ck_assert_int_eq(symjob_begin(b, b1), 0);
+    ck_assert_int_eq(symjob_begin(a, a2), -EBUSY);
+    ck_assert_int_eq(symjob_begin(b, a2), -EBUSY);
+    ck_assert_int_eq(symjob_finish(a, a1, xstrdup("{}"), 2), 0);
+    ck_assert_int_eq(symjob_begin(b, a2), 0);
+    ck_assert_int_eq(symjob_begin(a, a1), -EBUSY);
+    symjob_close(b);
+    ck_assert_int_eq(symjob_begin(a, a1), 0);
+    ck_assert_uint_eq(symjob_running(a), 1);
+    symjob_close(a);
+    testutil_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A job past its time limit is answered "timeout": as its file when it
+ * was exposed to polls, else in memory for its starter; its late result
+ * is dropped and its slot freed only then. */
+START_TEST(test_symjob_expire)
+{
+    char *dir = testutil_tmpdir(), id[SYMJOB_ID_LEN + 1], id2[40];
+    char buf[64], *text = NULL;
+    struct symjobs *js;
+    uint64_t size;
+    size_t len;
+    ssize_t n;
+    int fd, err;
+
+    ck_assert_int_eq(symjob_open(dir, 1, 90000, 200, &js), 0);
+    ck_assert_int_eq(symjob_begin(js, id), 0);
+    ck_assert_int_eq(symjob_collect(js, id, true, &text, &len, &err),
+                     SYMJOB_PENDING);
+    ck_assert_uint_eq(symjob_expire(js), 0);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_PENDING);
+    usleep(250000);
+    ck_assert_uint_eq(symjob_expire(js), 1);
+    ck_assert_uint_eq(symjob_expire(js), 0);
+    ck_assert_int_eq(symjob_state(js, id), SYMJOB_DONE);
+    ck_assert_int_eq(symjob_begin(js, id2), -EBUSY);
+    ck_assert_int_eq(symjob_finish(js, id, xstrdup("{\"late\":1}"), 10), 0);
+    ck_assert_int_eq(symjob_open_result(js, id, &fd, &size), 0);
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, "{\"status\":\"timeout\"}");
+
+    /* not exposed: its starter finds the answer in memory */
+    ck_assert_int_eq(symjob_begin(js, id2), 0);
+    usleep(250000);
+    ck_assert(symjob_local_running(js, id2));
+    ck_assert_uint_eq(symjob_expire(js), 1);
+    ck_assert(!symjob_local_running(js, id2));
+    ck_assert_int_eq(symjob_collect(js, id2, true, &text, &len, &err),
+                     SYMJOB_DONE);
+    ck_assert_str_eq(text, "{\"status\":\"timeout\"}");
+    free(text);
+    ck_assert_int_eq(symjob_begin(js, id), -EBUSY); /* still running */
+    ck_assert_int_eq(symjob_finish(js, id2, xstrdup("{}"), 2), 0);
+    ck_assert_int_eq(symjob_begin(js, id), 0);
+    symjob_close(js);
+    testutil_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Uploads of a dead process are swept, with their scratch directory;
  * this process's stay. */
 START_TEST(test_symjob_orphan_uploads)
@@ -457,7 +697,7 @@ START_TEST(test_symjob_orphan_uploads)
     struct symjobs *js;
     FILE *f;
 
-    ck_assert_int_eq(symjob_open(dir, 4, 90000, &js), 0);
+    ck_assert_int_eq(symjob_open(dir, 4, 90000, 60000, &js), 0);
     mine = symjob_upload_path(js);
     ck_assert_ptr_nonnull(strstr(mine, ".upload"));
     f = fopen(mine, "w");
@@ -588,6 +828,9 @@ int main(void)
 
     tcase_add_test(tc, test_addr_public);
     tcase_add_test(tc, test_sources_parse);
+    tcase_add_test(tc, test_sources_parse_gcs_sentry);
+    tcase_add_test(tc, test_path_glob);
+    tcase_add_test(tc, test_gcsauth_jwt);
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_jsonin_like_jansson);
     tcase_add_test(tc, test_jsonin_depth_and_position);
@@ -597,6 +840,8 @@ int main(void)
     tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
     tcase_add_test(tc, test_symjob_orphan_uploads);
+    tcase_add_test(tc, test_symjob_slots_shared);
+    tcase_add_test(tc, test_symjob_expire);
     tcase_add_test(tc, test_stabcache_evicts_lru);
     tcase_add_test(tc, test_stabcache_cold_elf_is_partial_then_complete);
     suite_add_tcase(s, tc);
