@@ -95,6 +95,8 @@ struct config {
     uint64_t miss_timeout_ms; /* default 25s */
     uint64_t gzip_min_size;   /* default 1K (1024) */
     uint64_t map_size;        /* LMDB map size, default 1G, min 1M */
+    uint64_t map_size_max;    /* the map grows up to this, default 16G */
+    uint64_t max_tmp_size;    /* temp bytes of all downloads, default 16G */
     uint64_t max_size;        /* cache size that starts eviction, 0 = none */
     uint64_t min_free;        /* free disk below which it evicts, 1G */
     /* [symbolicate] */

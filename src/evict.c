@@ -13,6 +13,7 @@
 #include "cache.h"
 #include "log.h"
 #include "metrics.h"
+#include "nospace.h"
 #include "store.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -212,7 +213,7 @@ int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
 {
     struct evict_stats st = {0, 0, 0};
     struct scan s = {NULL, 0, 0};
-    uint64_t entries, bytes, gz, need;
+    uint64_t entries, bytes, gz, need, wanted = nospace_take_wanted();
     bool scanned = false;
     int rc;
 
@@ -227,7 +228,9 @@ int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
         ev->next_scan_ms = now_ms + EVICT_SCAN_MS;
     }
     ev->used = bytes + gz + ev->tables;
-    need = evict_need(ev->used, ev->max_size, avail_bytes(ev), ev->min_free);
+    /* a download that found no space asks for its bytes on top */
+    need = evict_need(ev->used, ev->max_size, avail_bytes(ev), ev->min_free) +
+           wanted;
     if (need == 0)
         goto out;
     if (!scanned) {
@@ -236,7 +239,7 @@ int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
             goto out;
         ev->used = bytes + gz + ev->tables;
         need = evict_need(ev->used, ev->max_size, avail_bytes(ev),
-                          ev->min_free);
+                          ev->min_free) + wanted;
     }
     evict_items(ev, &s, evict_order(s.v, s.n, need), stop, &st);
     ev->used = ev->used > st.freed ? ev->used - st.freed : 0;

@@ -135,6 +135,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->target = xstrdup(uri);
     r->start_ms = mono_ms();
     r->kind = METRICS_OTHER;
+    r->type = METRICS_T_OTHER;
     atomic_fetch_add_explicit(&r->srv->active, 1, memory_order_relaxed);
     return r;
 }
@@ -151,12 +152,32 @@ static bool path_has_prefix(const char *path, size_t len, const char *want)
     return len > n && memcmp(path, want, n) == 0;
 }
 
+/* What a request asks for, for http_requests_total{type}; a symbol path
+ * is told from a build id by server_symbol(). */
+static enum metrics_type request_type(const char *path, size_t len,
+                                      const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+        return METRICS_T_ADMIN;
+    if (path_is(path, len, "/symbolicate") || path_is(path, len, "/minidump") ||
+        path_has_prefix(path, len, "/requests/"))
+        return METRICS_T_SYMBOLICATE;
+    if (path_is(path, len, "/health") || path_is(path, len, "/healthcheck"))
+        return METRICS_T_HEALTH;
+    if (path_is(path, len, "/metrics"))
+        return METRICS_T_METRICS;
+    if (path_is(path, len, "/symbols"))
+        return METRICS_T_LISTING;
+    return METRICS_T_OTHER;
+}
+
 static enum MHD_Result route(struct req *r, const char *method)
 {
     const char *q = strchr(r->target, '?');
     size_t len = q ? (size_t)(q - r->target) : strlen(r->target);
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
+    r->type = request_type(r->target, len, method);
     if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
         path_is(r->target, len, "/symbolicate"))
         return server_api_symbolicate(r);
@@ -340,7 +361,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         access_log(r, r->method, status);
         metrics_count_status(status);
         metrics_add(&metrics->kinds[r->kind], 1);
+        metrics_add(&metrics->types[r->type], 1);
         metrics_add(&metrics->bytes_served, r->bytes);
+        metrics_observe(&metrics->request_ms, mono_ms() - r->start_ms);
     }
     server_symbol_release(r);
     server_api_release(r);

@@ -258,6 +258,7 @@ static void *job_main(void *arg)
     mdjob_free(j->md);
     if (symjob_finish(a->jobs, j->id, text, len) < 0)
         log_warn("request %s: cannot write the result", j->id);
+    metrics_gauge_add(&metrics->symjobs_running, -1);
     free(text);
     free(j);
     pthread_mutex_lock(&a->lock);
@@ -277,11 +278,15 @@ static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
     int rc = symjob_begin(a->jobs, j->id);
 
     if (rc < 0) {
+        if (rc == -EBUSY)
+            metrics_add(&metrics->symjobs_refused, 1);
         symreq_free(req);
         mdjob_free(md);
         free(j);
         return rc;
     }
+    metrics_add(&metrics->symjobs_started, 1);
+    metrics_gauge_add(&metrics->symjobs_running, 1);
     j->api = a;
     j->req = req;
     j->md = md;
@@ -295,6 +300,7 @@ static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
     pthread_attr_destroy(&attr);
     if (rc < 0) {
         symjob_finish(a->jobs, j->id, "{\"status\":\"internal_error\"}", 28);
+        metrics_gauge_add(&metrics->symjobs_running, -1);
         pthread_mutex_lock(&a->lock);
         a->threads--;
         pthread_mutex_unlock(&a->lock);

@@ -78,8 +78,10 @@ void worker_run(const struct config *cfg, const int *fds, size_t nfds,
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
-    if (cache_open(cfg->cache_dir, cfg->map_size, &cache) != 0 ||
-        fetch_start(cfg, cache, &f) != 0 ||
+    if (cache_open(cfg->cache_dir, cfg->map_size, &cache) != 0)
+        exit(1);
+    cache_set_map_max(cache, cfg->map_size_max);
+    if (fetch_start(cfg, cache, &f) != 0 ||
         server_start(cfg, cache, t, f, fds, nfds, &s) != 0 ||
         janitor_start(cfg, cache, &j) != 0)
         exit(1);

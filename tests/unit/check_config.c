@@ -761,7 +761,7 @@ START_TEST(test_config_env_every_key)
         unsetenv(var);
         n++;
     }
-    ck_assert_uint_eq(n, 25);
+    ck_assert_uint_eq(n, 27);
     free(defaults);
 }
 END_TEST
