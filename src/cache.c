@@ -21,6 +21,10 @@
 /* Map growths and adoptions one write may wait out: doubling from 1 MiB
  * reaches 64 TiB in 26. */
 #define CACHE_WRITE_TRIES 32
+/* What a map at its bound keeps for removals: a 32nd of its pages,
+ * at least 32. */
+#define CACHE_RESERVE_SHARE 32
+#define CACHE_RESERVE_MIN_PAGES 32
 
 /* On-disk record layouts (host byte order: the index never leaves the
  * machine).  version lets a later release migrate. */
@@ -390,12 +394,70 @@ static int write_once(struct cache *c, write_fn *fn, void *arg)
     return rc;
 }
 
+/* Pages of LMDB's free list (each record of FREE_DBI, 0, is a list of
+ * page numbers that starts with its length). */
+static uint64_t free_pages(struct cache *c)
+{
+    MDB_txn *txn = cache_read_begin(c);
+    MDB_cursor *cur;
+    MDB_val k, v;
+    MDB_cursor_op op = MDB_FIRST;
+    uint64_t n = 0;
+    size_t len;
+
+    if (txn == NULL)
+        return 0;
+    if (mdb_cursor_open(txn, 0, &cur) == 0) {
+        for (; mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+            if (v.mv_size >= sizeof(len)) {
+                memcpy(&len, v.mv_data, sizeof(len));
+                n += len;
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    cache_read_end(c, txn);
+    return n;
+}
+
+/* May a write that adds records go ahead?  LMDB copies every page it
+ * changes, so even a removal needs free pages: a map at its bound keeps
+ * a reserve for the removals that make room again (evict.c), and adding
+ * writes stop short of it.  A map that may still grow grows instead. */
+static bool room_to_add(struct cache *c)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t pages, untouched, reserve;
+
+    pthread_rwlock_rdlock(&c->maplock);
+    if (mdb_env_info(c->env, &info) != 0 || mdb_env_stat(c->env, &st) != 0) {
+        pthread_rwlock_unlock(&c->maplock);
+        return true;
+    }
+    pthread_rwlock_unlock(&c->maplock);
+    pages = info.me_mapsize / st.ms_psize;
+    reserve = pages / CACHE_RESERVE_SHARE;
+    if (reserve < CACHE_RESERVE_MIN_PAGES)
+        reserve = CACHE_RESERVE_MIN_PAGES;
+    untouched = pages > info.me_last_pgno + 1 ? pages - info.me_last_pgno - 1
+                                              : 0;
+    if (untouched >= reserve || cache_grow(c))
+        return true;
+    return untouched + free_pages(c) >= reserve;
+}
+
 /* A full map grows (cache_grow()) and the write is tried again, as is a
- * write that found the map grown by another process. */
-static int cache_write(struct cache *c, write_fn *fn, void *arg)
+ * write that found the map grown by another process.  ADDS: the write
+ * adds records, and a map at its bound keeps its reserve from it. */
+static int cache_write(struct cache *c, write_fn *fn, void *arg, bool adds)
 {
     int rc = 0, tries;
 
+    if (adds && !room_to_add(c)) {
+        log_warnx("cache: write: the index is full (map_size_max)");
+        return -ENOSPC;
+    }
     for (tries = 0; tries < CACHE_WRITE_TRIES; tries++) {
         rc = write_once(c, fn, arg);
         if (rc == MDB_MAP_RESIZED)
@@ -460,7 +522,7 @@ int cache_insert(struct cache *c, const char *key, const char *neg_key,
 {
     struct insert_arg a = {.key = key, .neg_key = neg_key, .e = e};
 
-    return cache_write(c, insert_txn, &a);
+    return cache_write(c, insert_txn, &a, true);
 }
 
 struct insert_many_arg {
@@ -490,7 +552,7 @@ int cache_insert_many(struct cache *c, const char *const *keys,
 {
     struct insert_many_arg a = {.keys = keys, .e = e, .n = n};
 
-    return n == 0 ? 0 : cache_write(c, insert_many_txn, &a);
+    return n == 0 ? 0 : cache_write(c, insert_many_txn, &a, true);
 }
 
 struct neg_arg {
@@ -513,7 +575,7 @@ int cache_negative_insert(struct cache *c, const char *neg_key,
 {
     struct neg_arg a = {.key = neg_key, .expires_ms = expires_ms};
 
-    return cache_write(c, neg_txn, &a);
+    return cache_write(c, neg_txn, &a, true);
 }
 
 static int neg_remove_txn(struct cache *c, MDB_txn *txn, void *arg)
@@ -526,7 +588,7 @@ static int neg_remove_txn(struct cache *c, MDB_txn *txn, void *arg)
 
 int cache_negative_remove(struct cache *c, const char *neg_key)
 {
-    return cache_write(c, neg_remove_txn, (void *)neg_key);
+    return cache_write(c, neg_remove_txn, (void *)neg_key, false);
 }
 
 static int neg_clear_txn(struct cache *c, MDB_txn *txn, void *arg)
@@ -544,7 +606,7 @@ static int neg_clear_txn(struct cache *c, MDB_txn *txn, void *arg)
 int cache_negative_clear(struct cache *c, uint64_t *n)
 {
     *n = 0;
-    return cache_write(c, neg_clear_txn, n);
+    return cache_write(c, neg_clear_txn, n, false);
 }
 
 static int remove_txn(struct cache *c, MDB_txn *txn, void *arg)
@@ -573,7 +635,7 @@ static int remove_txn(struct cache *c, MDB_txn *txn, void *arg)
 
 int cache_remove(struct cache *c, const char *key)
 {
-    return cache_write(c, remove_txn, (void *)key);
+    return cache_write(c, remove_txn, (void *)key, false);
 }
 
 struct remove_many_arg {
@@ -599,7 +661,7 @@ int cache_remove_many(struct cache *c, const char *const *keys, size_t n)
 {
     struct remove_many_arg a = {.keys = keys, .n = n};
 
-    return n == 0 ? 0 : cache_write(c, remove_many_txn, &a);
+    return n == 0 ? 0 : cache_write(c, remove_many_txn, &a, false);
 }
 
 struct gz_arg {
@@ -639,7 +701,7 @@ int cache_set_gzip(struct cache *c, const char *key, enum cache_gz gz,
 {
     struct gz_arg a = {.key = key, .gz = gz, .gz_size = gz_size};
 
-    return cache_write(c, gz_txn, &a);
+    return cache_write(c, gz_txn, &a, true);
 }
 
 struct hits_arg {
@@ -680,7 +742,7 @@ int cache_record_hits(struct cache *c, const struct cache_hit *hits,
 
     if (n == 0)
         return 0;
-    return cache_write(c, hits_txn, &a);
+    return cache_write(c, hits_txn, &a, true);
 }
 
 int cache_totals(struct cache *c, uint64_t *entries, uint64_t *bytes)

@@ -71,7 +71,9 @@ void cache_close(struct cache *c); /* NULL-safe; after all threads stop */
 /* Let the map grow up to MAX bytes (at open: the map size, so no growth):
  * a write that finds the map full doubles it, within MAX, and tries again;
  * the other processes adopt the new size at their next transaction.  Only
- * when the map can grow no more does a write fail with -ENOSPC. */
+ * when the map can grow no more does a write fail with -ENOSPC; writes
+ * that add records fail a little earlier, keeping the free pages that
+ * removals need (LMDB copies each page it changes). */
 void cache_set_map_max(struct cache *c, uint64_t max);
 
 /* Look the canonical KEY up: 0 and *E when cached, else -ENOENT. */

@@ -876,24 +876,21 @@ static int publish(struct xfer *x)
 }
 
 /* The body is whole in the temp file but there is no room to keep it:
- * its clients get it from there, as they would a download in progress.
- * A body nobody streamed yet (a decoded one) gets its stream now.  False
- * when even that fails. */
-static bool send_unstored(struct xfer *x)
+ * its clients get it from there (dl_finish_unstored()), as they would a
+ * download in progress, after the file's name is gone.  A body nobody
+ * streamed yet (a decoded one) gets its stream now.  False when even that
+ * fails. */
+static bool stream_unstored(struct xfer *x)
 {
     int rfd;
 
-    if (!x->started) {
-        rfd = dup(x->fd); /* clients pread: the offset is not shared */
-        if (rfd < 0)
-            return false;
-        fcntl(rfd, F_SETFD, FD_CLOEXEC);
-        dl_stream(x->d, rfd, (int64_t)x->written, x->label);
-        x->started = true;
-    }
-    log_info("sent %s unstored (%" PRIu64 " bytes from %s): no space",
-             dl_key(x->d), x->written, x->label);
-    dl_finish_unstored(x->d, x->written);
+    if (x->started)
+        return true;
+    rfd = fcntl(x->fd, F_DUPFD_CLOEXEC, 0); /* pread: no shared offset */
+    if (rfd < 0)
+        return false;
+    dl_stream(x->d, rfd, (int64_t)x->written, x->label);
+    x->started = true;
     return true;
 }
 
@@ -971,7 +968,7 @@ static void download(struct fetcher *ft, struct dl *d)
         a = ATTEMPT_FATAL;
     if (a == ATTEMPT_OK) {
         rc = publish(&x);
-        if (rc != 0 && nospace_errno(rc) && send_unstored(&x))
+        if (rc != 0 && nospace_errno(rc) && stream_unstored(&x))
             a = ATTEMPT_UNSTORED;
         else if (rc != 0)
             a = ATTEMPT_FATAL;
@@ -984,8 +981,12 @@ out:
         unlink(x.info);
     if (x.fd >= 0)
         close(x.fd);
-    if (a == ATTEMPT_UNSTORED)
+    if (a == ATTEMPT_UNSTORED) {
+        log_info("sent %s unstored (%" PRIu64 " bytes from %s): no space",
+                 dl_key(d), x.written, x.label);
+        dl_finish_unstored(d, x.written);
         return;
+    }
     if (a == ATTEMPT_OK) {
         log_info("stored %s (%" PRIu64 " bytes from %s)", dl_key(d), x.written,
                  x.label);

@@ -102,6 +102,7 @@ struct metrics {
     _Atomic int64_t no_space_ms;   /* wall clock of the last report, 0: none */
     _Atomic int no_space_where;    /* enum nospace_where of that report */
     _Atomic uint64_t evict_wanted; /* bytes the evictor should free */
+    _Atomic bool evict_index;      /* the index was full: free a share */
     _Atomic int64_t tmp_bytes;     /* temp bytes held by downloads */
     _Atomic int64_t index_map_bytes; /* the LMDB map as last set */
     _Atomic uint64_t index_map_grows;

@@ -31,9 +31,12 @@ void nospace_note(enum nospace_where where, const char *key, uint64_t want)
         return;
     metrics_add(&metrics->no_space[where], 1);
     /* the temp limit is not the disk's: evicting would not help */
-    if (where != NOSPACE_TMP)
+    if (where == NOSPACE_DISK)
         atomic_fetch_add_explicit(&metrics->evict_wanted, want,
                                   memory_order_relaxed);
+    else if (where == NOSPACE_INDEX)
+        atomic_store_explicit(&metrics->evict_index, true,
+                              memory_order_relaxed);
     atomic_store_explicit(&metrics->no_space_where, (int)where,
                           memory_order_relaxed);
     prev = atomic_exchange_explicit(&metrics->no_space_ms, wall_ms(),
@@ -67,8 +70,10 @@ const char *nospace_reason(int64_t now_ms)
     return reasons[(unsigned)where < NOSPACE_WHERE_N ? where : 0];
 }
 
-uint64_t nospace_take_wanted(void)
+uint64_t nospace_take_wanted(bool *index_full)
 {
+    *index_full = atomic_exchange_explicit(&metrics->evict_index, false,
+                                           memory_order_relaxed);
     return atomic_exchange_explicit(&metrics->evict_wanted, 0,
                                     memory_order_relaxed);
 }

@@ -30,7 +30,7 @@ bool nospace_errno(int err);
 
 /* Report the condition at WHERE for KEY, which needed WANT more bytes
  * (0: unknown): counted, logged on the first report of a spell, and WANT
- * asked of the evictor. */
+ * (or, for the index, a share of the cache) asked of the evictor. */
 void nospace_note(enum nospace_where where, const char *key, uint64_t want);
 
 /* A download was stored: the condition, if any, is over. */
@@ -40,8 +40,9 @@ void nospace_clear(void);
  * NULL when there is space. */
 const char *nospace_reason(int64_t now_ms);
 
-/* Bytes the evictor was asked to free since the last call (resets). */
-uint64_t nospace_take_wanted(void);
+/* Bytes the evictor was asked to free since the last call, and whether
+ * the index was found full (both reset). */
+uint64_t nospace_take_wanted(bool *index_full);
 
 const char *nospace_where_name(enum nospace_where where);
 
