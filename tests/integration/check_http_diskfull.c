@@ -29,53 +29,22 @@
 #include "itest.h"
 #include "xalloc.h"
 
-#define ID "0123456789ABCDEF0123456789ABCDEF1"
+#define ID ITEST_KEY_ID
 
 static struct itest t;
 static char *cache_dir; /* where the daemon's cache is, when not t.dir */
 
-static char *key_path(unsigned i)
-{
-    return xasprintf("/f%u.pdb/" ID "/f%u.pdb", i, i);
-}
-
-static void add(unsigned i, uint64_t len)
-{
-    char *path = key_path(i);
-
-    stub_add_generated(t.up[0], path, len, i);
-    free(path);
-}
-
 static void chunked(unsigned i)
 {
-    char *path = key_path(i);
+    char *path = itest_key_path(i);
 
     stub_fault(t.up[0], path, STUB_NO_LENGTH, 0);
     free(path);
 }
 
-static unsigned upstream_hits(unsigned i)
-{
-    char *path = key_path(i);
-    unsigned n = stub_hits(t.up[0], path);
-
-    free(path);
-    return n;
-}
-
 static const char *dir(void)
 {
     return cache_dir != NULL ? cache_dir : t.dir;
-}
-
-static bool on_disk(unsigned i)
-{
-    char *p = xasprintf("%s/f%u.pdb/%s/f%u.pdb", dir(), i, ID, i);
-    bool yes = access(p, F_OK) == 0;
-
-    free(p);
-    return yes;
 }
 
 static size_t temp_files(void)
@@ -87,23 +56,10 @@ static size_t temp_files(void)
     return n;
 }
 
-static void get_ok(unsigned i, uint64_t len)
-{
-    char *path = key_path(i);
-    struct http_resp r;
-
-    itest_get(&t, path, NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(r.len, len);
-    ck_assert(stub_generated_equal(i, 0, r.body, r.len));
-    http_resp_free(&r);
-    free(path);
-}
-
 /* The clean failure: 404 with no-space, before any byte. */
 static void get_no_space(unsigned i)
 {
-    char *path = key_path(i), *miss;
+    char *path = itest_key_path(i), *miss;
     struct http_resp r;
 
     itest_get(&t, path, NULL, &r);
@@ -119,7 +75,7 @@ static void get_no_space(unsigned i)
 /* A chunked body cut at the limit: the client never sees it complete. */
 static void get_cut(unsigned i, uint64_t len)
 {
-    char *path = key_path(i);
+    char *path = itest_key_path(i);
     struct http_resp r;
 
     itest_get(&t, path, NULL, &r);
@@ -166,14 +122,14 @@ START_TEST(test_tmp_limit)
     itest_start_conf(&t, 1,
                      "max_tmp_size = 64K\nmin_free = 0\n"
                      "[upstream a]\nurl = @UP0@\n");
-    add(1, 10000);
-    add(2, 200000);
-    add(3, 200000);
+    itest_key_add(&t, 1, 10000);
+    itest_key_add(&t, 2, 200000);
+    itest_key_add(&t, 3, 200000);
     chunked(3);
-    get_ok(1, 10000);
+    itest_key_get(&t, 1, 10000);
     health_says("\"ok\"", NULL);
     get_no_space(2);
-    ck_assert(!on_disk(2));
+    ck_assert(!itest_key_on_disk(dir(), 2));
     ck_assert_uint_eq(temp_files(), 0);
     health_says("\"degraded\"", "no space: max_tmp_size");
     ck_assert(itest_metric_at_least(&t, "symsrvd_no_space_total",
@@ -182,12 +138,12 @@ START_TEST(test_tmp_limit)
     ck_assert(itest_metric_at_least(&t, "symsrvd_http_responses_total",
                                     "result=\"no_space\"", 1, 5000));
     get_cut(3, 200000);
-    ck_assert(!on_disk(3));
+    ck_assert(!itest_key_on_disk(dir(), 3));
     /* hits go on; the refused key is asked again */
-    get_ok(1, 10000);
-    ck_assert_uint_eq(upstream_hits(1), 1);
+    itest_key_get(&t, 1, 10000);
+    ck_assert_uint_eq(itest_key_hits(&t, 1), 1);
     get_no_space(2);
-    ck_assert_uint_eq(upstream_hits(2), 2);
+    ck_assert_uint_eq(itest_key_hits(&t, 2), 2);
     ck_assert_uint_eq(temp_files(), 0);
     ck_assert(metric("symsrvd_download_tmp_bytes", NULL) == 0);
     not_upstreams_fault();
@@ -258,9 +214,9 @@ START_TEST(test_index_full)
     /* LMDB reuses the pages a write freed only a few writes later, so the
      * last records may still fit: download until one does not */
     for (u = 100; u < 400 && stored; u++) {
-        add(u, 20000);
-        get_ok(u, 20000); /* whole: sent from the temp file if refused */
-        stored = on_disk(u);
+        itest_key_add(&t, u, 20000);
+        itest_key_get(&t, u, 20000); /* whole: sent from the temp file if refused */
+        stored = itest_key_on_disk(dir(), u);
     }
     ck_assert_msg(!stored, "the index never filled");
     u--;
@@ -269,8 +225,8 @@ START_TEST(test_index_full)
     ck_assert(itest_metric_at_least(&t, "symsrvd_no_space_total",
                                     "where=\"index\"", 1, 5000));
     ck_assert(metric("symsrvd_index_map_grows_total", NULL) == 0);
-    get_ok(u, 20000);
-    ck_assert_uint_eq(upstream_hits(u), 2);
+    itest_key_get(&t, u, 20000);
+    ck_assert_uint_eq(itest_key_hits(&t, u), 2);
     not_upstreams_fault();
     /* the evictor was asked for the bytes: then downloads are stored */
     ck_assert(itest_metric_at_least(&t, "symsrvd_cache_evictions_total",
@@ -278,16 +234,16 @@ START_TEST(test_index_full)
     /* the pass frees a batch at a time, and LMDB reuses freed pages a
      * few writes later: allow it a few seconds */
     for (u = 1000, stored = false; u < 1050 && !stored; u++) {
-        add(u, 20000);
-        get_ok(u, 20000);
-        stored = on_disk(u);
+        itest_key_add(&t, u, 20000);
+        itest_key_get(&t, u, 20000);
+        stored = itest_key_on_disk(dir(), u);
         if (!stored)
             usleep(200000);
     }
     ck_assert_msg(stored, "nothing stored after the eviction");
     u--;
-    get_ok(u, 20000);
-    ck_assert_uint_eq(upstream_hits(u), 1);
+    itest_key_get(&t, u, 20000);
+    ck_assert_uint_eq(itest_key_hits(&t, u), 1);
     health_says("\"ok\"", NULL);
     itest_stop(&t);
     testutil_rmtree(cache_dir);
@@ -351,26 +307,26 @@ START_TEST(test_disk_full)
                      "max_tmp_size = 0\n[upstream a]\nurl = @UP0@\n",
                      cache_dir);
     itest_start_conf(&t, 1, conf);
-    add(1, 100000);
-    add(2, 6 << 20);
-    add(3, 6 << 20);
+    itest_key_add(&t, 1, 100000);
+    itest_key_add(&t, 2, 6 << 20);
+    itest_key_add(&t, 3, 6 << 20);
     chunked(3);
-    get_ok(1, 100000);
+    itest_key_get(&t, 1, 100000);
     /* announced: refused before the first byte */
     get_no_space(2);
-    ck_assert(!on_disk(2));
+    ck_assert(!itest_key_on_disk(dir(), 2));
     ck_assert_uint_eq(temp_files(), 0);
     health_says("\"degraded\"", "no space: disk");
     ck_assert(itest_metric_at_least(&t, "symsrvd_no_space_total",
                                     "where=\"disk\"", 1, 5000));
     /* not announced: cut where the disk filled, and nothing kept */
     get_cut(3, 6 << 20);
-    ck_assert(!on_disk(3));
+    ck_assert(!itest_key_on_disk(dir(), 3));
     ck_assert_uint_eq(temp_files(), 0);
-    get_ok(1, 100000);
-    ck_assert_uint_eq(upstream_hits(1), 1);
+    itest_key_get(&t, 1, 100000);
+    ck_assert_uint_eq(itest_key_hits(&t, 1), 1);
     get_no_space(2);
-    ck_assert_uint_eq(upstream_hits(2), 2);
+    ck_assert_uint_eq(itest_key_hits(&t, 2), 2);
     not_upstreams_fault();
     itest_stop(&t);
     free(cache_dir);
