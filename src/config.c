@@ -75,6 +75,7 @@ struct config_key {
 
 static const char *const config_workers_words[] = {"auto", NULL};
 static const char *const config_miss_names[] = {"wait", "background", NULL};
+static const char *const config_log_format_names[] = {"text", "json", NULL};
 static const char *const config_casing_names[] = {"keep", "lower", "upper",
                                                   NULL};
 static const char *const config_layout_names[] = {"native", "debuginfod",
@@ -84,6 +85,8 @@ static const char *const config_sources_names[] = {"no", "public", "any",
 
 _Static_assert(sizeof(enum config_miss) == sizeof(unsigned) &&
                    sizeof(enum config_casing) == sizeof(unsigned),
+               "CONFIG_T_ENUM fields are stored as unsigned");
+_Static_assert(sizeof(enum config_log_format) == sizeof(unsigned),
                "CONFIG_T_ENUM fields are stored as unsigned");
 _Static_assert(sizeof(enum config_sources) == sizeof(unsigned) &&
                    sizeof(enum config_layout) == sizeof(unsigned),
@@ -102,6 +105,8 @@ static const struct config_key config_keys[] = {
     {"threads", CONFIG_T_UINT, SRV(threads), "8", 1, 1024, NULL},
     {"downloaders", CONFIG_T_UINT, SRV(downloaders), "8", 1, 1024, NULL},
     {"access_log", CONFIG_T_STRING, SRV(access_log), "-", 0, 0, NULL},
+    {"access_log_format", CONFIG_T_ENUM, SRV(access_log_format), "text", 0, 0,
+     config_log_format_names},
     {"max_connections", CONFIG_T_UINT, SRV(max_connections), "1024", 1, 1048576,
      NULL},
     {"connection_timeout", CONFIG_T_DURATION, SRV(connection_timeout_ms), "30s",

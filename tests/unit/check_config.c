@@ -761,7 +761,7 @@ START_TEST(test_config_env_every_key)
         unsetenv(var);
         n++;
     }
-    ck_assert_uint_eq(n, 27);
+    ck_assert_uint_eq(n, 28);
     free(defaults);
 }
 END_TEST
