@@ -90,8 +90,12 @@ static int cache_errno(int rc)
 static void note_map_size(struct cache *c)
 {
     MDB_envinfo info;
+    int rc;
 
-    if (metrics != NULL && mdb_env_info(c->env, &info) == 0)
+    pthread_rwlock_rdlock(&c->maplock);
+    rc = mdb_env_info(c->env, &info);
+    pthread_rwlock_unlock(&c->maplock);
+    if (metrics != NULL && rc == 0)
         atomic_store_explicit(&metrics->index_map_bytes,
                               (int64_t)info.me_mapsize, memory_order_relaxed);
 }
@@ -429,12 +433,14 @@ static bool room_to_add(struct cache *c)
     MDB_envinfo info;
     MDB_stat st;
     uint64_t pages, untouched, reserve;
+    bool can_grow;
 
     pthread_rwlock_rdlock(&c->maplock);
     if (mdb_env_info(c->env, &info) != 0 || mdb_env_stat(c->env, &st) != 0) {
         pthread_rwlock_unlock(&c->maplock);
         return true;
     }
+    can_grow = info.me_mapsize < c->map_max;
     pthread_rwlock_unlock(&c->maplock);
     pages = info.me_mapsize / st.ms_psize;
     reserve = pages / CACHE_RESERVE_SHARE;
@@ -442,7 +448,7 @@ static bool room_to_add(struct cache *c)
         reserve = CACHE_RESERVE_MIN_PAGES;
     untouched = pages > info.me_last_pgno + 1 ? pages - info.me_last_pgno - 1
                                               : 0;
-    if (untouched >= reserve || cache_grow(c))
+    if (untouched >= reserve || (can_grow && cache_grow(c)))
         return true;
     return untouched + free_pages(c) >= reserve;
 }

@@ -6,8 +6,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <inttypes.h>
+#include <linux/falloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -894,7 +894,8 @@ static bool stream_unstored(struct xfer *x)
     return true;
 }
 
-/* The body needed WANT bytes it could not have. */
+/* Report the lack of space with the bytes the body needed: its announced
+ * length, else what had been written when the space ran out. */
 static void no_space_miss(struct xfer *x)
 {
     curl_off_t cl = -1;
