@@ -147,6 +147,13 @@ START_TEST(test_tmp_limit)
     ck_assert_uint_eq(temp_files(), 0);
     ck_assert(metric("symsrvd_download_tmp_bytes", NULL) == 0);
     not_upstreams_fault();
+    /* what the requests were, and how long they and the upstream took */
+    ck_assert(metric("symsrvd_http_requests_total", "type=\"symbol\"") >= 5);
+    ck_assert(metric("symsrvd_http_requests_total", "type=\"health\"") >= 2);
+    ck_assert(metric("symsrvd_http_request_duration_seconds_count", NULL) >=
+              9);
+    ck_assert(metric("symsrvd_upstream_request_duration_seconds_count",
+                     NULL) >= 4);
     itest_stop(&t);
 }
 END_TEST
