@@ -260,6 +260,37 @@ START_TEST(test_index_full)
 }
 END_TEST
 
+/* The same full index with room to grow (map_size_max at its default):
+ * the map grows and every download is stored, as it was not when 234 of
+ * 300 misses with map_size = 1M were cut short. */
+START_TEST(test_index_grows)
+{
+    char *conf;
+    unsigned u;
+
+    cache_dir = testutil_tmpdir();
+    ck_assert_uint_gt(prefill(cache_dir), 100);
+    conf = xasprintf("dir = %s\nmap_size = 1M\nmin_free = 0\n"
+                     "[upstream a]\nurl = @UP0@\n",
+                     cache_dir);
+    itest_start_conf(&t, 1, conf);
+    for (u = 100; u < 120; u++) {
+        itest_key_add(&t, u, 20000);
+        itest_key_get(&t, u, 20000);
+        ck_assert(itest_key_on_disk(dir(), u));
+    }
+    ck_assert(metric("symsrvd_index_map_grows_total", NULL) >= 1);
+    ck_assert(metric("symsrvd_index_map_bytes", NULL) > 1 << 20);
+    ck_assert(metric("symsrvd_no_space_total", NULL) == 0);
+    health_says("\"ok\"", NULL);
+    itest_stop(&t);
+    testutil_rmtree(cache_dir);
+    free(cache_dir);
+    cache_dir = NULL;
+    free(conf);
+}
+END_TEST
+
 /* --- a full file system -------------------------------------------------- */
 
 /* Mount a tmpfs of SIZE at D in a mount namespace of our own (and a user
@@ -353,6 +384,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_tmp_limit);
     tcase_add_test(tc, test_index_full);
+    tcase_add_test(tc, test_index_grows);
     /* mounting needs root or unprivileged user namespaces */
     if (can_mount())
         tcase_add_test(tc, test_disk_full);
