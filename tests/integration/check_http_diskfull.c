@@ -206,18 +206,34 @@ static unsigned prefill(const char *d)
     return n;
 }
 
-START_TEST(test_index_full)
+/* Start the daemon on a full index of 1 MiB, with EXTRA settings. */
+static void start_full_index(const char *extra)
 {
     char *conf;
-    unsigned u;
-    bool stored = true;
 
     cache_dir = testutil_tmpdir();
     ck_assert_uint_gt(prefill(cache_dir), 100);
-    conf = xasprintf("dir = %s\nmap_size = 1M\nmap_size_max = 1M\n"
-                     "min_free = 0\n[upstream a]\nurl = @UP0@\n",
-                     cache_dir);
+    conf = xasprintf("dir = %s\nmap_size = 1M\nmin_free = 0\n%s"
+                     "[upstream a]\nurl = @UP0@\n",
+                     cache_dir, extra);
     itest_start_conf(&t, 1, conf);
+    free(conf);
+}
+
+static void stop_full_index(void)
+{
+    itest_stop(&t);
+    testutil_rmtree(cache_dir);
+    free(cache_dir);
+    cache_dir = NULL;
+}
+
+START_TEST(test_index_full)
+{
+    unsigned u;
+    bool stored = true;
+
+    start_full_index("map_size_max = 1M\n");
     /* LMDB reuses the pages a write freed only a few writes later, so the
      * last records may still fit: download until one does not */
     for (u = 100; u < 400 && stored; u++) {
@@ -252,11 +268,7 @@ START_TEST(test_index_full)
     itest_key_get(&t, u, 20000);
     ck_assert_uint_eq(itest_key_hits(&t, u), 1);
     health_says("\"ok\"", NULL);
-    itest_stop(&t);
-    testutil_rmtree(cache_dir);
-    free(cache_dir);
-    cache_dir = NULL;
-    free(conf);
+    stop_full_index();
 }
 END_TEST
 
@@ -265,15 +277,9 @@ END_TEST
  * 300 misses with map_size = 1M were cut short. */
 START_TEST(test_index_grows)
 {
-    char *conf;
     unsigned u;
 
-    cache_dir = testutil_tmpdir();
-    ck_assert_uint_gt(prefill(cache_dir), 100);
-    conf = xasprintf("dir = %s\nmap_size = 1M\nmin_free = 0\n"
-                     "[upstream a]\nurl = @UP0@\n",
-                     cache_dir);
-    itest_start_conf(&t, 1, conf);
+    start_full_index("");
     for (u = 100; u < 120; u++) {
         itest_key_add(&t, u, 20000);
         itest_key_get(&t, u, 20000);
@@ -283,11 +289,7 @@ START_TEST(test_index_grows)
     ck_assert(metric("symsrvd_index_map_bytes", NULL) > 1 << 20);
     ck_assert(metric("symsrvd_no_space_total", NULL) == 0);
     health_says("\"ok\"", NULL);
-    itest_stop(&t);
-    testutil_rmtree(cache_dir);
-    free(cache_dir);
-    cache_dir = NULL;
-    free(conf);
+    stop_full_index();
 }
 END_TEST
 
