@@ -650,7 +650,7 @@ static enum attempt unpack(struct xfer *x)
     enum decompress_kind kind =
         decompress_sniff(dl_orig(x->d)->file, x->head, x->nhead);
     uint64_t size;
-    int fd;
+    int fd, rc;
 
     /* A twin is only ever a cabinet; a plain name's body is decoded as
      * sniffed. */
@@ -661,8 +661,14 @@ static enum attempt unpack(struct xfer *x)
     if (store_tmp_path(dir, dl_key(x->d), "plain", plain, sizeof(plain)) !=
         0)
         return ATTEMPT_FATAL;
-    if (decompress_file(kind, x->part, plain, dl_orig(x->d)->file, &size,
-                        &why) != 0)
+    rc = decompress_file(kind, x->part, plain, dl_orig(x->d)->file, &size,
+                         &why);
+    /* the decoded file did not fit: ours, not the body's fault */
+    if (nospace_errno(rc)) {
+        out_of_space(x, NOSPACE_DISK);
+        return ATTEMPT_FATAL;
+    }
+    if (rc != 0)
         goto bad;
     fd = open(plain, O_RDWR | O_CLOEXEC);
     if (fd < 0 || rename(plain, x->part) != 0) {

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "cache.h"
 #include "fileio.h"
@@ -321,6 +322,30 @@ static int mount_small(const char *d, const char *size)
     return mount("symsrvd-test", d, "tmpfs", 0, opts) == 0 ? 0 : -errno;
 }
 
+/* Serve key I as a gzip stream of LEN zero bytes: a small body that the
+ * daemon decodes into a large file before storing it. */
+static void add_gzip_bomb(unsigned i, size_t len)
+{
+    char *zeros = xcalloc(1, len), *path = itest_key_path(i);
+    unsigned char *out = xmalloc(len / 100 + 4096);
+    z_stream zs;
+
+    memset(&zs, 0, sizeof(zs));
+    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8,
+                                  Z_DEFAULT_STRATEGY),
+                     Z_OK);
+    zs.next_in = (unsigned char *)zeros;
+    zs.avail_in = (uInt)len;
+    zs.next_out = out;
+    zs.avail_out = (uInt)(len / 100 + 4096);
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    stub_add(t.up[0], path, out, zs.total_out);
+    deflateEnd(&zs);
+    free(out);
+    free(path);
+    free(zeros);
+}
+
 /* Can this machine give us a private tmpfs?  Tried in a child. */
 static bool can_mount(void)
 {
@@ -367,6 +392,12 @@ START_TEST(test_disk_full)
     ck_assert_uint_eq(itest_key_hits(&t, 1), 1);
     get_no_space(2);
     ck_assert_uint_eq(itest_key_hits(&t, 2), 2);
+    /* a small compressed body whose decoded file does not fit */
+    add_gzip_bomb(4, 6 << 20);
+    get_no_space(4);
+    ck_assert(!itest_key_on_disk(dir(), 4));
+    ck_assert_uint_eq(temp_files(), 0);
+    ck_assert(metric("symsrvd_upstream_rejected_total", NULL) == 0);
     not_upstreams_fault();
     itest_stop(&t);
     free(cache_dir);
