@@ -66,12 +66,14 @@ static enum MHD_Result drop_key(struct req *r, const char *key,
     uint64_t freed = 0;
     int file = store_evict(r->srv->cfg->cache_dir, r->srv->cache, key, 0,
                            &freed);
-    int miss = cache_negative_remove(r->srv->cache, neg);
+    int miss;
 
+    /* a 409 drops nothing, so that the client's retry finds the miss */
     if (file == -EBUSY)
         return server_text(r, MHD_HTTP_CONFLICT,
                            "a download of this key is in progress\n", NULL,
                            NULL);
+    miss = cache_negative_remove(r->srv->cache, neg);
     if (file != 0 && file != -ENOENT)
         return server_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot remove the cached file\n", NULL, NULL);
