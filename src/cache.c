@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,8 @@ struct cache {
      * reset read transactions hold nothing in the map. */
     pthread_rwlock_t maplock;
     uint64_t map_max;          /* protected by maplock; see cache_grow() */
+    atomic_bool full_said;     /* "the index is full" logged, not since
+                                * an adding write went through */
     pthread_mutex_t readers_lock;
     struct reader *readers;    /* protected by readers_lock */
 };
@@ -174,6 +177,7 @@ int cache_open(const char *dir, uint64_t map_size, struct cache **out)
     pthread_mutex_init(&c->readers_lock, NULL);
     pthread_rwlock_init(&c->maplock, NULL);
     c->map_max = map_size;
+    atomic_init(&c->full_said, false);
     rc = mkdir_p(path, 0750);
     if (rc != 0) {
         errno = -rc;
@@ -461,7 +465,9 @@ static int cache_write(struct cache *c, write_fn *fn, void *arg, bool adds)
     int rc = 0, tries;
 
     if (adds && !room_to_add(c)) {
-        log_warnx("cache: write: the index is full (map_size_max)");
+        if (!atomic_exchange(&c->full_said, true))
+            log_warnx("cache: the index is full (map_size_max): records "
+                      "are not added until removals make room");
         return -ENOSPC;
     }
     for (tries = 0; tries < CACHE_WRITE_TRIES; tries++) {
@@ -473,6 +479,8 @@ static int cache_write(struct cache *c, write_fn *fn, void *arg, bool adds)
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
         log_warnx("cache: write: %s", mdb_strerror(rc));
+    if (rc == 0 && adds && atomic_exchange(&c->full_said, false))
+        log_info("cache: the index has room again");
     return rc == 0 ? 0 : cache_errno(rc);
 }
 
