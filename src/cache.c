@@ -4,18 +4,28 @@
 #include "cache.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fileio.h"
 #include "log.h"
+#include "metrics.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
 #define CACHE_MAX_READERS 4096
+/* Map growths and adoptions one write may wait out: doubling from 1 MiB
+ * reaches 64 TiB in 26. */
+#define CACHE_WRITE_TRIES 32
+/* What a map at its bound keeps for removals: a 32nd of its pages,
+ * at least 32. */
+#define CACHE_RESERVE_SHARE 32
+#define CACHE_RESERVE_MIN_PAGES 32
 
 /* On-disk record layouts (host byte order: the index never leaves the
  * machine).  version lets a later release migrate. */
@@ -54,6 +64,13 @@ struct reader {
 struct cache {
     MDB_env *env;              /* immutable after open */
     MDB_dbi files, neg, stats, meta; /* immutable after open */
+    /* Held shared by every transaction of this process and exclusive
+     * while the map is resized, which LMDB allows only with none active;
+     * reset read transactions hold nothing in the map. */
+    pthread_rwlock_t maplock;
+    uint64_t map_max;          /* protected by maplock; see cache_grow() */
+    atomic_bool full_said;     /* "the index is full" logged, not since
+                                * an adding write went through */
     pthread_mutex_t readers_lock;
     struct reader *readers;    /* protected by readers_lock */
 };
@@ -70,6 +87,64 @@ static int cache_errno(int rc)
     default:
         return rc > 0 ? -rc : -EIO;
     }
+}
+
+/* Publish the map's size in the shared metrics (absent in unit tests). */
+static void note_map_size(struct cache *c)
+{
+    MDB_envinfo info;
+    int rc;
+
+    pthread_rwlock_rdlock(&c->maplock);
+    rc = mdb_env_info(c->env, &info);
+    pthread_rwlock_unlock(&c->maplock);
+    if (metrics != NULL && rc == 0)
+        atomic_store_explicit(&metrics->index_map_bytes,
+                              (int64_t)info.me_mapsize, memory_order_relaxed);
+}
+
+/* Another process grew the map (MDB_MAP_RESIZED): take its size. */
+static void cache_adopt_map(struct cache *c)
+{
+    int rc;
+
+    pthread_rwlock_wrlock(&c->maplock);
+    rc = mdb_env_set_mapsize(c->env, 0);
+    pthread_rwlock_unlock(&c->maplock);
+    if (rc != 0)
+        log_warnx("cache: adopt map size: %s", mdb_strerror(rc));
+    note_map_size(c);
+}
+
+/* The map is full: double it, up to map_max.  True when it grew. */
+static bool cache_grow(struct cache *c)
+{
+    MDB_envinfo info;
+    uint64_t size = 0;
+    int rc = -1;
+
+    pthread_rwlock_wrlock(&c->maplock);
+    if (mdb_env_info(c->env, &info) == 0 && info.me_mapsize < c->map_max) {
+        size = (uint64_t)info.me_mapsize * 2;
+        if (size > c->map_max)
+            size = c->map_max;
+        rc = mdb_env_set_mapsize(c->env, (size_t)size);
+    }
+    pthread_rwlock_unlock(&c->maplock);
+    if (rc != 0)
+        return false;
+    log_info("cache: index map grown to %" PRIu64 " bytes", size);
+    if (metrics != NULL)
+        metrics_add(&metrics->index_map_grows, 1);
+    note_map_size(c);
+    return true;
+}
+
+void cache_set_map_max(struct cache *c, uint64_t max)
+{
+    pthread_rwlock_wrlock(&c->maplock);
+    c->map_max = max;
+    pthread_rwlock_unlock(&c->maplock);
 }
 
 static int open_dbs(struct cache *c)
@@ -100,6 +175,9 @@ int cache_open(const char *dir, uint64_t map_size, struct cache **out)
     int rc;
 
     pthread_mutex_init(&c->readers_lock, NULL);
+    pthread_rwlock_init(&c->maplock, NULL);
+    c->map_max = map_size;
+    atomic_init(&c->full_said, false);
     rc = mkdir_p(path, 0750);
     if (rc != 0) {
         errno = -rc;
@@ -123,6 +201,7 @@ int cache_open(const char *dir, uint64_t map_size, struct cache **out)
         rc = cache_errno(rc);
         goto out;
     }
+    note_map_size(c);
     *out = c;
     c = NULL;
 out:
@@ -145,29 +224,27 @@ void cache_close(struct cache *c)
     if (c->env != NULL)
         mdb_env_close(c->env);
     pthread_mutex_destroy(&c->readers_lock);
+    pthread_rwlock_destroy(&c->maplock);
     free(c);
 }
 
-/* Start this thread's read: renew its transaction, creating it on first
- * use.  Returns the active txn or NULL (logged). */
-static MDB_txn *cache_read_begin(struct cache *c)
+/* Start or renew this thread's read transaction, creating it on first
+ * use.  0 or an LMDB code. */
+static int read_txn(struct cache *c, MDB_txn **out)
 {
     struct reader *r = tl_reader;
     int rc;
 
     if (r != NULL && r->owner == c) {
         rc = mdb_txn_renew(r->txn);
-        if (rc == 0)
-            return r->txn;
-        log_warnx("cache: renew read txn: %s", mdb_strerror(rc));
-        return NULL;
+        *out = r->txn;
+        return rc;
     }
     r = xcalloc(1, sizeof(*r));
     rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &r->txn);
     if (rc != 0) {
-        log_warnx("cache: begin read txn: %s", mdb_strerror(rc));
         free(r);
-        return NULL;
+        return rc;
     }
     r->owner = c;
     pthread_mutex_lock(&c->readers_lock);
@@ -175,12 +252,35 @@ static MDB_txn *cache_read_begin(struct cache *c)
     c->readers = r;
     pthread_mutex_unlock(&c->readers_lock);
     tl_reader = r;
-    return r->txn;
+    *out = r->txn;
+    return 0;
 }
 
-static void cache_read_end(MDB_txn *txn)
+/* Start this thread's read, with the map lock held shared until
+ * cache_read_end().  Returns the active txn or NULL (logged). */
+static MDB_txn *cache_read_begin(struct cache *c)
+{
+    MDB_txn *txn = NULL;
+    int rc = 0, tries;
+
+    for (tries = 0; tries < 2; tries++) {
+        pthread_rwlock_rdlock(&c->maplock);
+        rc = read_txn(c, &txn);
+        if (rc == 0)
+            return txn;
+        pthread_rwlock_unlock(&c->maplock);
+        if (rc != MDB_MAP_RESIZED)
+            break;
+        cache_adopt_map(c);
+    }
+    log_warnx("cache: read txn: %s", mdb_strerror(rc));
+    return NULL;
+}
+
+static void cache_read_end(struct cache *c, MDB_txn *txn)
 {
     mdb_txn_reset(txn);
+    pthread_rwlock_unlock(&c->maplock);
 }
 
 static void entry_from_rec(struct cache_entry *e, const MDB_val *v)
@@ -223,7 +323,7 @@ int cache_lookup(struct cache *c, const char *key, struct cache_entry *e)
     rc = mdb_get(txn, c->files, &k, &v);
     if (rc == 0)
         entry_from_rec(e, &v);
-    cache_read_end(txn);
+    cache_read_end(c, txn);
     return rc == 0 ? 0 : -ENOENT;
 }
 
@@ -242,7 +342,7 @@ bool cache_negative(struct cache *c, const char *neg_key, int64_t *expires_ms)
         if (valid && expires_ms != NULL)
             *expires_ms = neg.expires_ms;
     }
-    cache_read_end(txn);
+    cache_read_end(c, txn);
     return valid;
 }
 
@@ -283,22 +383,104 @@ static int totals_put(MDB_txn *txn, MDB_dbi meta, struct totals_rec *t)
 /* Run FN inside one write transaction, committing when it returns 0. */
 typedef int write_fn(struct cache *c, MDB_txn *txn, void *arg);
 
-static int cache_write(struct cache *c, write_fn *fn, void *arg)
+/* One attempt of cache_write(): an LMDB code. */
+static int write_once(struct cache *c, write_fn *fn, void *arg)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+    int rc;
 
-    if (rc != 0)
-        goto out;
-    rc = fn(c, txn, arg);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        goto out;
+    pthread_rwlock_rdlock(&c->maplock);
+    rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = fn(c, txn, arg);
+        if (rc != 0)
+            mdb_txn_abort(txn);
+        else
+            rc = mdb_txn_commit(txn);
     }
-    rc = mdb_txn_commit(txn);
-out:
+    pthread_rwlock_unlock(&c->maplock);
+    return rc;
+}
+
+/* Pages of LMDB's free list (each record of FREE_DBI, 0, is a list of
+ * page numbers that starts with its length). */
+static uint64_t free_pages(struct cache *c)
+{
+    MDB_txn *txn = cache_read_begin(c);
+    MDB_cursor *cur;
+    MDB_val k, v;
+    MDB_cursor_op op = MDB_FIRST;
+    uint64_t n = 0;
+    size_t len;
+
+    if (txn == NULL)
+        return 0;
+    if (mdb_cursor_open(txn, 0, &cur) == 0) {
+        for (; mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+            if (v.mv_size >= sizeof(len)) {
+                memcpy(&len, v.mv_data, sizeof(len));
+                n += len;
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    cache_read_end(c, txn);
+    return n;
+}
+
+/* May a write that adds records go ahead?  LMDB copies every page it
+ * changes, so even a removal needs free pages: a map at its bound keeps
+ * a reserve for the removals that make room again (evict.c), and adding
+ * writes stop short of it.  A map that may still grow grows instead. */
+static bool room_to_add(struct cache *c)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t pages, untouched, reserve;
+    bool can_grow;
+
+    pthread_rwlock_rdlock(&c->maplock);
+    if (mdb_env_info(c->env, &info) != 0 || mdb_env_stat(c->env, &st) != 0) {
+        pthread_rwlock_unlock(&c->maplock);
+        return true;
+    }
+    can_grow = info.me_mapsize < c->map_max;
+    pthread_rwlock_unlock(&c->maplock);
+    pages = info.me_mapsize / st.ms_psize;
+    reserve = pages / CACHE_RESERVE_SHARE;
+    if (reserve < CACHE_RESERVE_MIN_PAGES)
+        reserve = CACHE_RESERVE_MIN_PAGES;
+    untouched = pages > info.me_last_pgno + 1 ? pages - info.me_last_pgno - 1
+                                              : 0;
+    if (untouched >= reserve || (can_grow && cache_grow(c)))
+        return true;
+    return untouched + free_pages(c) >= reserve;
+}
+
+/* A full map grows (cache_grow()) and the write is tried again, as is a
+ * write that found the map grown by another process.  ADDS: the write
+ * adds records, and a map at its bound keeps its reserve from it. */
+static int cache_write(struct cache *c, write_fn *fn, void *arg, bool adds)
+{
+    int rc = 0, tries;
+
+    if (adds && !room_to_add(c)) {
+        if (!atomic_exchange(&c->full_said, true))
+            log_warnx("cache: the index is full (map_size_max): records "
+                      "are not added until removals make room");
+        return -ENOSPC;
+    }
+    for (tries = 0; tries < CACHE_WRITE_TRIES; tries++) {
+        rc = write_once(c, fn, arg);
+        if (rc == MDB_MAP_RESIZED)
+            cache_adopt_map(c);
+        else if (rc != MDB_MAP_FULL || !cache_grow(c))
+            break;
+    }
     if (rc != 0 && rc != MDB_NOTFOUND)
         log_warnx("cache: write: %s", mdb_strerror(rc));
+    if (rc == 0 && adds && atomic_exchange(&c->full_said, false))
+        log_info("cache: the index has room again");
     return rc == 0 ? 0 : cache_errno(rc);
 }
 
@@ -354,7 +536,7 @@ int cache_insert(struct cache *c, const char *key, const char *neg_key,
 {
     struct insert_arg a = {.key = key, .neg_key = neg_key, .e = e};
 
-    return cache_write(c, insert_txn, &a);
+    return cache_write(c, insert_txn, &a, true);
 }
 
 struct insert_many_arg {
@@ -384,7 +566,7 @@ int cache_insert_many(struct cache *c, const char *const *keys,
 {
     struct insert_many_arg a = {.keys = keys, .e = e, .n = n};
 
-    return n == 0 ? 0 : cache_write(c, insert_many_txn, &a);
+    return n == 0 ? 0 : cache_write(c, insert_many_txn, &a, true);
 }
 
 struct neg_arg {
@@ -407,7 +589,7 @@ int cache_negative_insert(struct cache *c, const char *neg_key,
 {
     struct neg_arg a = {.key = neg_key, .expires_ms = expires_ms};
 
-    return cache_write(c, neg_txn, &a);
+    return cache_write(c, neg_txn, &a, true);
 }
 
 static int neg_remove_txn(struct cache *c, MDB_txn *txn, void *arg)
@@ -420,7 +602,7 @@ static int neg_remove_txn(struct cache *c, MDB_txn *txn, void *arg)
 
 int cache_negative_remove(struct cache *c, const char *neg_key)
 {
-    return cache_write(c, neg_remove_txn, (void *)neg_key);
+    return cache_write(c, neg_remove_txn, (void *)neg_key, false);
 }
 
 static int neg_clear_txn(struct cache *c, MDB_txn *txn, void *arg)
@@ -438,7 +620,7 @@ static int neg_clear_txn(struct cache *c, MDB_txn *txn, void *arg)
 int cache_negative_clear(struct cache *c, uint64_t *n)
 {
     *n = 0;
-    return cache_write(c, neg_clear_txn, n);
+    return cache_write(c, neg_clear_txn, n, false);
 }
 
 static int remove_txn(struct cache *c, MDB_txn *txn, void *arg)
@@ -467,7 +649,7 @@ static int remove_txn(struct cache *c, MDB_txn *txn, void *arg)
 
 int cache_remove(struct cache *c, const char *key)
 {
-    return cache_write(c, remove_txn, (void *)key);
+    return cache_write(c, remove_txn, (void *)key, false);
 }
 
 struct remove_many_arg {
@@ -493,7 +675,7 @@ int cache_remove_many(struct cache *c, const char *const *keys, size_t n)
 {
     struct remove_many_arg a = {.keys = keys, .n = n};
 
-    return n == 0 ? 0 : cache_write(c, remove_many_txn, &a);
+    return n == 0 ? 0 : cache_write(c, remove_many_txn, &a, false);
 }
 
 struct gz_arg {
@@ -533,7 +715,7 @@ int cache_set_gzip(struct cache *c, const char *key, enum cache_gz gz,
 {
     struct gz_arg a = {.key = key, .gz = gz, .gz_size = gz_size};
 
-    return cache_write(c, gz_txn, &a);
+    return cache_write(c, gz_txn, &a, true);
 }
 
 struct hits_arg {
@@ -574,7 +756,7 @@ int cache_record_hits(struct cache *c, const struct cache_hit *hits,
 
     if (n == 0)
         return 0;
-    return cache_write(c, hits_txn, &a);
+    return cache_write(c, hits_txn, &a, true);
 }
 
 int cache_totals(struct cache *c, uint64_t *entries, uint64_t *bytes)
@@ -593,7 +775,7 @@ int cache_totals_gz(struct cache *c, uint64_t *entries, uint64_t *bytes,
     if (txn == NULL)
         return -EIO;
     totals_get(txn, c->meta, &t);
-    cache_read_end(txn);
+    cache_read_end(c, txn);
     *entries = t.entries;
     *bytes = t.bytes;
     *gz_bytes = t.gz_bytes;
@@ -676,6 +858,6 @@ int cache_list(struct cache *c, bool negative, const char *after,
 out:
     if (cur != NULL)
         mdb_cursor_close(cur);
-    cache_read_end(txn);
+    cache_read_end(c, txn);
     return rc == 0 ? 0 : cache_errno(rc);
 }

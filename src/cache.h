@@ -68,6 +68,14 @@ struct cache_hit {
 int cache_open(const char *dir, uint64_t map_size, struct cache **out);
 void cache_close(struct cache *c); /* NULL-safe; after all threads stop */
 
+/* Let the map grow up to MAX bytes (at open: the map size, so no growth):
+ * a write that finds the map full doubles it, within MAX, and tries again;
+ * the other processes adopt the new size at their next transaction.  Only
+ * when the map can grow no more does a write fail with -ENOSPC; writes
+ * that add records fail a little earlier, keeping the free pages that
+ * removals need (LMDB copies each page it changes). */
+void cache_set_map_max(struct cache *c, uint64_t max);
+
 /* Look the canonical KEY up: 0 and *E when cached, else -ENOENT. */
 int cache_lookup(struct cache *c, const char *key, struct cache_entry *e);
 

@@ -81,6 +81,7 @@ struct config_key {
 
 static const char *const config_workers_words[] = {"auto", NULL};
 static const char *const config_miss_names[] = {"wait", "background", NULL};
+static const char *const config_log_format_names[] = {"text", "json", NULL};
 static const char *const config_casing_names[] = {"keep", "lower", "upper",
                                                   NULL};
 static const char *const config_layout_names[] = {
@@ -92,6 +93,8 @@ static const char *const config_no_yes_names[] = {"no", "yes", NULL};
 
 _Static_assert(sizeof(enum config_miss) == sizeof(unsigned) &&
                    sizeof(enum config_casing) == sizeof(unsigned),
+               "CONFIG_T_ENUM fields are stored as unsigned");
+_Static_assert(sizeof(enum config_log_format) == sizeof(unsigned),
                "CONFIG_T_ENUM fields are stored as unsigned");
 _Static_assert(sizeof(enum config_sources) == sizeof(unsigned) &&
                    sizeof(enum config_layout) == sizeof(unsigned),
@@ -112,6 +115,8 @@ static const struct config_key config_keys[] = {
     {"threads", CONFIG_T_UINT, SRV(threads), "8", 1, 1024, NULL},
     {"downloaders", CONFIG_T_UINT, SRV(downloaders), "8", 1, 1024, NULL},
     {"access_log", CONFIG_T_STRING, SRV(access_log), "-", 0, 0, NULL},
+    {"access_log_format", CONFIG_T_ENUM, SRV(access_log_format), "text", 0, 0,
+     config_log_format_names},
     {"max_connections", CONFIG_T_UINT, SRV(max_connections), "1024", 1, 1048576,
      NULL},
     {"connection_timeout", CONFIG_T_DURATION, SRV(connection_timeout_ms), "30s",
@@ -127,6 +132,10 @@ static const struct config_key config_keys[] = {
      MS_PER_H, NULL},
     {"gzip_min_size", CONFIG_T_SIZE, CCH(gzip_min_size), "1K", 0, TIB, NULL},
     {"map_size", CONFIG_T_SIZE, CCH(map_size), "1G", MIB, 64 * TIB, NULL},
+    {"map_size_max", CONFIG_T_SIZE, CCH(map_size_max), "16G", MIB, 64 * TIB,
+     NULL},
+    {"max_tmp_size", CONFIG_T_SIZE, CCH(max_tmp_size), "16G", 0, 1024 * TIB,
+     NULL},
     {"max_size", CONFIG_T_SIZE, CCH(max_size), "0", 0, 1024 * TIB, NULL},
     {"min_free", CONFIG_T_SIZE, CCH(min_free), "1G", 0, 1024 * TIB, NULL},
     {"max_jobs", CONFIG_T_UINT, SYM(max_jobs), "200", 1, 100000, NULL},

@@ -27,6 +27,12 @@ enum config_miss {
     CONFIG_MISS_BACKGROUND /* answer 404 at once, fetch for the next one */
 };
 
+/* How the access log writes a request. */
+enum config_log_format {
+    CONFIG_LOG_TEXT, /* fields separated by spaces */
+    CONFIG_LOG_JSON  /* one JSON object per line */
+};
+
 /* Letter case of name/id/file in the URL sent to an upstream. */
 enum config_casing {
     CONFIG_CASING_KEEP, /* as the client sent it */
@@ -104,6 +110,7 @@ struct config {
     unsigned threads; /* default 8, 1..1024 */
     unsigned downloaders;           /* default 8, 1..1024 */
     char *access_log;               /* "-" (default), "off", or a file path */
+    enum config_log_format access_log_format; /* default text */
     unsigned max_connections;       /* default 1024 */
     uint64_t connection_timeout_ms; /* default 30s: idle/slow client dropped */
     unsigned max_hops; /* default 8: X-Forwarded-For entries before a 404 */
@@ -116,6 +123,8 @@ struct config {
     uint64_t miss_timeout_ms; /* default 25s */
     uint64_t gzip_min_size;   /* default 1K (1024) */
     uint64_t map_size;        /* LMDB map size, default 1G, min 1M */
+    uint64_t map_size_max;    /* the map grows up to this, default 16G */
+    uint64_t max_tmp_size;    /* temp bytes of all downloads, default 16G */
     uint64_t max_size;        /* cache size that starts eviction, 0 = none */
     uint64_t min_free;        /* free disk below which it evicts, 1G */
     /* [symbolicate] */

@@ -14,12 +14,15 @@
 #include "log.h"
 #include "metrics.h"
 #include "publish.h"
+#include "nospace.h"
 #include "store.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
 /* How often the symbol tables' bytes are measured when nothing is due. */
 #define EVICT_SCAN_MS 60000
+/* A full index that may not grow loses 1/EVICT_INDEX_SHARE of the cache. */
+#define EVICT_INDEX_SHARE 8
 /* Files whose records go in one index write (each holds a lock fd). */
 #define EVICT_BATCH 64
 
@@ -172,6 +175,22 @@ static uint64_t avail_bytes(const struct evict *ev)
     return (uint64_t)sv.f_bavail * sv.f_frsize;
 }
 
+/* A full index refused a batch: records spread over many pages need as
+ * many new ones (LMDB copies what it changes), one record only a few, so
+ * the reserve a full map keeps for removals suffices for them. */
+static void remove_one_by_one(struct evict *ev, const char *const *keys,
+                              size_t n, struct evict_stats *st)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (cache_remove(ev->cache, keys[i]) == 0) {
+            st->evicted++;
+            metrics_add(&metrics->evictions, 1);
+        }
+    }
+}
+
 /* Unlink the files of up to EVICT_BATCH items, then drop their records
  * in one index write: one sync per batch, not per file.  Returns how many
  * of V were handled. */
@@ -203,6 +222,8 @@ static size_t evict_batch(struct evict *ev, const struct evict_item *v,
     if (rc == 0) {
         st->evicted += held;
         metrics_add(&metrics->evictions, held);
+    } else if (rc == -ENOSPC) {
+        remove_one_by_one(ev, keys, held, st);
     }
     while (held > 0)
         close(fds[--held]); /* releases the locks */
@@ -218,12 +239,37 @@ static void evict_items(struct evict *ev, struct scan *s, size_t k,
         i += evict_batch(ev, s->v + i, k - i, st);
 }
 
+/* What downloads that found no space (nospace.h) ask the evictor for:
+ * the bytes they needed, when emptying the cache could make room for them
+ * at all (a body larger than the cache and the free space together is no
+ * reason to lose the cache); and for a full index a share of the cache,
+ * since a record's room in the map does not follow its file's size. */
+static uint64_t worth_evicting(const struct evict *ev)
+{
+    struct statvfs sv;
+    bool index_full;
+    uint64_t avail, wanted = nospace_take_wanted(&index_full);
+
+    if (index_full)
+        return ev->used / EVICT_INDEX_SHARE;
+    if (wanted == 0 || statvfs(ev->dir, &sv) != 0)
+        return 0;
+    avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (wanted > ev->used + avail) {
+        log_info("no eviction for %llu bytes: the cache and the free space "
+                 "hold %llu", (unsigned long long)wanted,
+                 (unsigned long long)(ev->used + avail));
+        return 0;
+    }
+    return wanted;
+}
+
 int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
                struct evict_stats *out)
 {
     struct evict_stats st = {0, 0, 0};
     struct scan s = {NULL, 0, 0, false};
-    uint64_t entries, bytes, gz, need;
+    uint64_t entries, bytes, gz, need, wanted;
     bool scanned = false;
     int rc;
 
@@ -238,7 +284,10 @@ int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
         ev->next_scan_ms = now_ms + EVICT_SCAN_MS;
     }
     ev->used = bytes + gz + ev->tables;
-    need = evict_need(ev->used, ev->max_size, avail_bytes(ev), ev->min_free);
+    wanted = worth_evicting(ev);
+    /* a download that found no space asks for its bytes on top */
+    need = evict_need(ev->used, ev->max_size, avail_bytes(ev), ev->min_free) +
+           wanted;
     if (need == 0)
         goto out;
     if (!scanned) {
@@ -247,7 +296,7 @@ int evict_tick(struct evict *ev, uint64_t now_ms, const atomic_bool *stop,
             goto out;
         ev->used = bytes + gz + ev->tables;
         need = evict_need(ev->used, ev->max_size, avail_bytes(ev),
-                          ev->min_free);
+                          ev->min_free) + wanted;
     }
     evict_items(ev, &s, evict_order(s.v, s.n, need), stop, &st);
     ev->used = ev->used > st.freed ? ev->used - st.freed : 0;

@@ -3,7 +3,9 @@
  * evict: the bounded cache.  When the cache grows past [cache] max_size,
  * or the file system's free space falls under min_free, the least
  * recently used files go until the cache is at 90 % of max_size and 10 %
- * more than min_free is free.
+ * more than min_free is free.  A download that found the disk or the
+ * index full (nospace.h) adds the bytes it needed to the next pass, when
+ * emptying the cache could make room for them at all.
  *
  * SIZE.  A file counts with its gzip copy ("<file>.GZIP", kept in the
  * index's totals) and its symbol table ("<file>.SYMTABLE", written by the

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/falloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,6 +27,7 @@
 #include "jobq.h"
 #include "log.h"
 #include "metrics.h"
+#include "nospace.h"
 #include "store.h"
 #include "timeutil.h"
 #include "upstream.h"
@@ -84,6 +86,7 @@ enum attempt {
     ATTEMPT_ERROR,   /* this upstream failed for good */
     ATTEMPT_FATAL,   /* local failure or bytes already streamed: stop */
     ATTEMPT_RESUME,  /* cut after clients read bytes: ask for the rest */
+    ATTEMPT_UNSTORED, /* whole, sent to the clients, but not stored */
 };
 
 /* Longest validator kept for If-Range; a longer one is not resumed on. */
@@ -104,6 +107,9 @@ struct xfer {
     unsigned char head[DECOMPRESS_SNIFF_LEN]; /* the body's first bytes */
     size_t nhead;
     bool write_failed;
+    bool no_space;        /* the write failed for want of space */
+    enum nospace_where where; /* NO_SPACE: which */
+    uint64_t charged;     /* temp bytes counted against max_tmp_size */
     const struct config_upstream *up; /* NULL for an origin */
     const struct upstream_auth *auth; /* UP's headers and signing */
     const char *label;    /* who sends it: upstream name or origin label */
@@ -216,18 +222,73 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* --- temp space -------------------------------------------------------- */
+
+static void out_of_space(struct xfer *x, enum nospace_where where)
+{
+    x->no_space = true;
+    x->where = where;
+}
+
+/* Hold TOTAL temp bytes for this download, within max_tmp_size (shared by
+ * every worker through the metrics block).  False when that is passed. */
+static bool tmp_hold(struct xfer *x, uint64_t total)
+{
+    uint64_t max = x->ft->f->cfg->max_tmp_size, more;
+    int64_t now;
+
+    if (total <= x->charged)
+        return true;
+    more = total - x->charged;
+    now = atomic_fetch_add_explicit(&metrics->tmp_bytes, (int64_t)more,
+                                    memory_order_relaxed) + (int64_t)more;
+    if (max != 0 && (uint64_t)now > max) {
+        atomic_fetch_sub_explicit(&metrics->tmp_bytes, (int64_t)more,
+                                  memory_order_relaxed);
+        out_of_space(x, NOSPACE_TMP);
+        return false;
+    }
+    x->charged = total;
+    return true;
+}
+
+static void tmp_release(struct xfer *x)
+{
+    atomic_fetch_sub_explicit(&metrics->tmp_bytes, (int64_t)x->charged,
+                              memory_order_relaxed);
+    x->charged = 0;
+}
+
+/* Reserve an announced body's LEN bytes, in max_tmp_size and on disk,
+ * before any client sees a byte: a full disk is then a clean miss, not a
+ * body cut short.  File systems without fallocate() are not asked. */
+static int reserve(struct xfer *x, uint64_t len)
+{
+    if (!tmp_hold(x, len))
+        return -ENOSPC;
+    if (fallocate(x->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len) != 0 &&
+        nospace_errno(-errno)) {
+        out_of_space(x, NOSPACE_DISK);
+        return -ENOSPC;
+    }
+    return 0;
+}
+
 /* First body byte: the response is final, so clients can get headers. */
 static int start_stream(struct xfer *x)
 {
     curl_off_t cl = -1;
-    int rfd = open(x->part, O_RDONLY | O_CLOEXEC);
+    int rfd;
 
-    if (rfd < 0)
-        return -errno;
     curl_easy_getinfo(x->ft->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     /* A decoded body's length is not the announced one. */
     if (x->encoded)
         cl = -1;
+    if (cl > 0 && reserve(x, (uint64_t)cl) != 0)
+        return -ENOSPC;
+    rfd = open(x->part, O_RDONLY | O_CLOEXEC);
+    if (rfd < 0)
+        return -errno;
     fetch_tail_announce(x->info, (int64_t)cl);
     dl_stream(x->d, rfd, (int64_t)cl, x->label);
     x->started = true;
@@ -287,6 +348,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
     size_t len = size * n;
+    int rc;
 
     if (x->resume_at != 0 && x->written == x->resume_at &&
         (x->refused = resume_refusal(x)) != NULL) {
@@ -300,8 +362,16 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
         x->write_failed = true;
         return 0;
     }
-    if (write_full(x->fd, buf, len) != 0) {
+    if (!tmp_hold(x, x->written + len)) {
+        x->write_failed = true;
+        return 0;
+    }
+    rc = write_full(x->fd, buf, len);
+    if (rc != 0) {
+        errno = -rc;
         log_warn("download %s: write %s", dl_key(x->d), x->part);
+        if (nospace_errno(rc))
+            out_of_space(x, NOSPACE_DISK);
         x->write_failed = true;
         return 0; /* curl aborts with CURLE_WRITE_ERROR */
     }
@@ -476,6 +546,7 @@ static int attempt_reset(struct xfer *x)
     if (x->resume_at == 0) {
         if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0)
             return -1;
+        tmp_release(x);
         x->written = 0;
     }
     x->encoded = false;
@@ -619,6 +690,7 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
         curl_easy_setopt(ft->curl, CURLOPT_USERPWD, x->auth->userpwd);
     }
     rc = curl_easy_perform(ft->curl);
+    metrics_observe(&metrics->upstream_ms, mono_ms() - x->t0_ms);
     curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
     /* on_progress() cut an attempt that got no answer in time */
@@ -635,6 +707,8 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
     a = classify(rc, x);
     if (a == ATTEMPT_OK)
         a = check_length(x);
+    if (x->no_space)
+        return a; /* ours, not the upstream's: nospace.h reports it */
     a = after_started(x, a);
     count_outcome(up_index, outcome_of(a, rc));
     breaker_note(x->up, up_index, outcome_of(a, rc));
@@ -712,7 +786,7 @@ static enum attempt unpack(struct xfer *x)
     enum decompress_kind kind =
         decompress_sniff(dl_orig(x->d)->file, x->head, x->nhead);
     uint64_t size;
-    int fd;
+    int fd, rc;
 
     /* A twin is only ever a cabinet; a plain name's body is decoded as
      * sniffed. */
@@ -723,8 +797,14 @@ static enum attempt unpack(struct xfer *x)
     if (store_tmp_path(dir, dl_key(x->d), "plain", plain, sizeof(plain)) !=
         0)
         return ATTEMPT_FATAL;
-    if (decompress_file(kind, x->part, plain, dl_orig(x->d)->file, &size,
-                        &why) != 0)
+    rc = decompress_file(kind, x->part, plain, dl_orig(x->d)->file, &size,
+                         &why);
+    /* the decoded file did not fit: ours, not the body's fault */
+    if (nospace_errno(rc)) {
+        out_of_space(x, NOSPACE_DISK);
+        return ATTEMPT_FATAL;
+    }
+    if (rc != 0)
         goto bad;
     fd = open(plain, O_RDWR | O_CLOEXEC);
     if (fd < 0 || rename(plain, x->part) != 0) {
@@ -968,6 +1048,38 @@ static int publish(struct xfer *x)
                          x->fd, x->part, &e);
 }
 
+/* The body is whole in the temp file but there is no room to keep it:
+ * its clients get it from there (dl_finish_unstored()), as they would a
+ * download in progress, after the file's name is gone.  A body nobody
+ * streamed yet (a decoded one) gets its stream now.  False when even that
+ * fails. */
+static bool stream_unstored(struct xfer *x)
+{
+    int rfd;
+
+    if (x->started)
+        return true;
+    rfd = fcntl(x->fd, F_DUPFD_CLOEXEC, 0); /* pread: no shared offset */
+    if (rfd < 0)
+        return false;
+    dl_stream(x->d, rfd, (int64_t)x->written, x->label);
+    x->started = true;
+    return true;
+}
+
+/* Report the lack of space with the bytes the body needed: its announced
+ * length, else what had been written when the space ran out. */
+static void no_space_miss(struct xfer *x)
+{
+    curl_off_t cl = -1;
+    uint64_t want = x->written;
+
+    curl_easy_getinfo(x->ft->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+    if (cl > 0 && (uint64_t)cl > want)
+        want = (uint64_t)cl;
+    nospace_note(x->where, dl_key(x->d), want);
+}
+
 static void record_outcome(struct fetch *f, struct dl *d, bool all_404)
 {
     char neg[SYMKEY_CANON_MAX];
@@ -992,6 +1104,7 @@ static void download(struct fetcher *ft, struct dl *d)
     bool all_404 = true, asked = false, skipped = false;
     enum dl_reason reason;
     size_t i;
+    int rc;
 
     if (store_tmp_path(f->cfg->cache_dir, dl_key(d), "part", x.part,
                        sizeof(x.part)) != 0 ||
@@ -1028,15 +1141,27 @@ static void download(struct fetcher *ft, struct dl *d)
      * its clients are told it is done and serve the published file. */
     if (a == ATTEMPT_OK && !x.started && !x.packed && start_stream(&x) != 0)
         a = ATTEMPT_FATAL;
-    if (a == ATTEMPT_OK && publish(&x) != 0)
-        a = ATTEMPT_FATAL;
+    if (a == ATTEMPT_OK) {
+        rc = publish(&x);
+        if (rc != 0 && nospace_errno(rc) && stream_unstored(&x))
+            a = ATTEMPT_UNSTORED;
+        else if (rc != 0)
+            a = ATTEMPT_FATAL;
+    }
 out:
+    tmp_release(&x);
     if (a != ATTEMPT_OK && x.fd >= 0)
         unlink(x.part);
     if (x.info[0] != '\0')
         unlink(x.info);
     if (x.fd >= 0)
         close(x.fd);
+    if (a == ATTEMPT_UNSTORED) {
+        log_info("sent %s unstored (%" PRIu64 " bytes from %s): no space",
+                 dl_key(d), x.written, x.label);
+        dl_finish_unstored(d, x.written);
+        return;
+    }
     if (a == ATTEMPT_OK) {
         log_info("stored %s (%" PRIu64 " bytes from %s, resumed %u times)",
                  dl_key(d), x.written, x.label, x.resumes);
@@ -1046,7 +1171,10 @@ out:
             fetch_gzip(f, dl_key(d));
         return;
     }
-    if (skipped && !asked)
+    if (x.no_space) {
+        reason = DL_REASON_NO_SPACE;
+        no_space_miss(&x);
+    } else if (skipped && !asked)
         reason = DL_REASON_UPSTREAM_DOWN;
     else if (all_404)
         reason = DL_REASON_NOT_FOUND;

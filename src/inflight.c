@@ -25,6 +25,7 @@ struct dl {
     int fd;                     /* protected by lock; -1 until streaming */
     uint64_t written;           /* protected by lock */
     int64_t length;             /* protected by lock; -1 unknown */
+    bool unstored;              /* protected by lock; DONE, not cached */
     char upstream[48];          /* protected by lock */
     struct dl_waiter *waiters;  /* protected by lock */
     pthread_cond_t ended;       /* broadcast when DONE or FAILED */
@@ -243,6 +244,7 @@ void dl_status(struct dl *d, struct dl_waiter *w, struct dl_status *st)
     st->reason = d->reason;
     st->length = d->length;
     snprintf(st->upstream, sizeof(st->upstream), "%s", d->upstream);
+    st->unstored = d->unstored;
     st->parked = d->state == DL_PENDING && !w->timed_out;
     if (st->parked)
         waiter_park(d, w);
@@ -316,6 +318,20 @@ void dl_finish(struct dl *d, bool ok, enum dl_reason reason)
     pthread_mutex_unlock(&d->lock);
 }
 
+void dl_finish_unstored(struct dl *d, uint64_t length)
+{
+    inflight_remove(d->table, d);
+    pthread_mutex_lock(&d->lock);
+    d->written = length;
+    d->length = (int64_t)length;
+    d->unstored = true;
+    d->state = DL_DONE;
+    d->reason = DL_REASON_NONE;
+    wake_all(d);
+    pthread_cond_broadcast(&d->ended);
+    pthread_mutex_unlock(&d->lock);
+}
+
 enum dl_state dl_wait_end(struct dl *d, uint64_t timeout_ms,
                           enum dl_reason *reason)
 {
@@ -335,6 +351,11 @@ enum dl_state dl_wait_end(struct dl *d, uint64_t timeout_ms,
         rc = pthread_cond_timedwait(&d->ended, &d->lock, &until);
     st = d->state;
     *reason = d->reason;
+    /* a job reads the cached file, which there is not */
+    if (d->unstored) {
+        st = DL_FAILED;
+        *reason = DL_REASON_NO_SPACE;
+    }
     pthread_mutex_unlock(&d->lock);
     return st;
 }
@@ -385,6 +406,8 @@ const char *dl_reason_name(enum dl_reason reason)
         return "upstream-error";
     case DL_REASON_UPSTREAM_DOWN:
         return "upstream-down";
+    case DL_REASON_NO_SPACE:
+        return "no-space";
     default:
         return "none";
     }

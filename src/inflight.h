@@ -45,6 +45,7 @@ enum dl_reason {
     DL_REASON_UPSTREAM_ERROR, /* 5xx, resets, truncation, no space... */
     DL_REASON_TIMEOUT,        /* an upstream timed out */
     DL_REASON_UPSTREAM_DOWN,  /* every upstream skipped: breakers open */
+    DL_REASON_NO_SPACE,       /* the body could not be stored: nospace.h */
 };
 
 /* A client waiting on a download; embedded in the server's request.  The
@@ -67,6 +68,8 @@ struct dl_status {
     int64_t length;           /* announced length, -1 unknown */
     char upstream[48];        /* who is sending it (STREAMING, DONE) */
     bool parked;              /* the waiter was queued and parked */
+    bool unstored;            /* DONE but not cached: stream it from the
+                               * temp file (length is then the body's) */
 };
 
 struct dl; /* a download in progress: see inflight.c */
@@ -131,6 +134,10 @@ void dl_stream(struct dl *d, int fd, int64_t length, const char *upstream);
 void dl_progress(struct dl *d, uint64_t written);
 /* Finish: DONE (OK) or FAILED with REASON; removes D from the table. */
 void dl_finish(struct dl *d, bool ok, enum dl_reason reason);
+/* Finish DONE without a cached file: the whole body, LENGTH bytes, is in
+ * the descriptor given to dl_stream(), which clients read to its end.
+ * Jobs waiting in dl_wait_end() see FAILED with DL_REASON_NO_SPACE. */
+void dl_finish_unstored(struct dl *d, uint64_t length);
 
 /* Wake (with timed_out set) every waiter whose first-byte deadline is at
  * or before NOW_MS while its download has no byte yet.  Returns how many. */

@@ -66,20 +66,24 @@ char *listing_string(const char *s)
     return dump(json_string(s));
 }
 
-char *listing_health(int64_t uptime_s, unsigned workers, uint64_t entries,
-                     uint64_t bytes, const struct listing_upstream *ups,
-                     size_t n)
+char *listing_health(const char *degraded, int64_t uptime_s,
+                     unsigned workers, uint64_t entries, uint64_t bytes,
+                     const struct listing_upstream *ups, size_t n)
 {
-    json_t *list = json_array();
+    json_t *list = json_array(), *doc;
     size_t i;
 
     for (i = 0; i < n; i++)
         json_array_append_new(list, json_pack("{s:s, s:s}", "name",
                                               ups[i].name, "breaker",
                                               ups[i].breaker));
-    return dump(json_pack("{s:s, s:s, s:I, s:i, s:{s:I, s:I}, s:o}", "status",
-                          "ok", "version", PACKAGE_VERSION, "uptime_s",
-                          (json_int_t)uptime_s, "workers", (int)workers,
-                          "cache", "entries", (json_int_t)entries, "bytes",
-                          (json_int_t)bytes, "upstreams", list));
+    doc = json_pack("{s:s, s:s, s:I, s:i, s:{s:I, s:I}, s:o}", "status",
+                    degraded != NULL ? "degraded" : "ok", "version",
+                    PACKAGE_VERSION, "uptime_s", (json_int_t)uptime_s,
+                    "workers", (int)workers, "cache", "entries",
+                    (json_int_t)entries, "bytes", (json_int_t)bytes,
+                    "upstreams", list);
+    if (degraded != NULL)
+        json_object_set_new(doc, "reason", json_string(degraded));
+    return dump(doc);
 }

@@ -27,8 +27,10 @@ struct listing_upstream {
     const char *breaker; /* breaker_state_name() */
 };
 
-/* The /health document, with the N upstreams UPS. */
-char *listing_health(int64_t uptime_s, unsigned workers, uint64_t entries,
+/* The /health document, with the N upstreams UPS: "status" is "ok", or
+ * "degraded" with DEGRADED (NULL: not) as its "reason". */
+char *listing_health(const char *degraded, int64_t uptime_s,
+                     unsigned workers, uint64_t entries,
                      uint64_t bytes, const struct listing_upstream *ups,
                      size_t n);
 

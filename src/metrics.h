@@ -12,11 +12,13 @@
 #define SYMSRVD_METRICS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "breaker.h"
+#include "nospace.h"
 
 #define METRICS_MAX_UPSTREAMS 32
 
@@ -26,6 +28,8 @@ enum metrics_kind {
     METRICS_MISS,      /* started a download */
     METRICS_COALESCED, /* joined a download already in flight */
     METRICS_NEGATIVE,  /* remembered miss */
+    METRICS_UPSTREAM_ERROR, /* the download failed: 5xx, resets, ... */
+    METRICS_NO_SPACE,  /* the download could not be stored */
     METRICS_BAD,       /* rejected request */
     METRICS_OTHER,     /* /health, /metrics, /symbols */
     METRICS_KIND_N
@@ -42,11 +46,37 @@ enum metrics_outcome {
     METRICS_UP_OUTCOME_N
 };
 
+/* What a request asked for. */
+enum metrics_type {
+    METRICS_T_SYMBOL,      /* a symbol-store key */
+    METRICS_T_BUILDID,     /* a debuginfod build-id key */
+    METRICS_T_SYMBOLICATE, /* /symbolicate, /minidump, /requests/ */
+    METRICS_T_ADMIN,       /* DELETE */
+    METRICS_T_HEALTH,      /* /health, /healthcheck */
+    METRICS_T_METRICS,
+    METRICS_T_LISTING,     /* /symbols */
+    METRICS_T_OTHER,
+    METRICS_TYPE_N
+};
+
 #define METRICS_STATUS_N 10 /* 200 206 304 400 404 405 416 500 503 other */
+
+/* A latency histogram: bucket i counts observations at most
+ * metrics_hist_bound_ms(i) and above the previous bound (the last has no
+ * bound); the exposition adds them up as Prometheus wants. */
+#define METRICS_HIST_N 14
+struct metrics_hist {
+    _Atomic uint64_t buckets[METRICS_HIST_N];
+    _Atomic uint64_t sum_ms;
+    _Atomic uint64_t count;
+};
 
 struct metrics {
     _Atomic uint64_t requests[METRICS_STATUS_N];
     _Atomic uint64_t kinds[METRICS_KIND_N];
+    _Atomic uint64_t types[METRICS_TYPE_N];
+    struct metrics_hist request_ms;  /* request to end of answer */
+    struct metrics_hist upstream_ms; /* one upstream attempt */
     /* by row: upslot.h */
     _Atomic uint64_t upstream[METRICS_MAX_UPSTREAMS][METRICS_UP_OUTCOME_N];
     _Atomic uint64_t bytes_served;
@@ -62,11 +92,23 @@ struct metrics {
     _Atomic uint64_t symbolicate_misses;    /* job lookups that started a
                                              * download */
     _Atomic uint64_t symbolicate_coalesced; /* ... that joined one */
+    _Atomic uint64_t symjobs_started;  /* symbolication jobs begun */
+    _Atomic uint64_t symjobs_refused;  /* refused: max_jobs running */
+    _Atomic int64_t symjobs_running;
     _Atomic uint64_t worker_restarts;
     _Atomic uint64_t evictions;     /* files evicted (see evict.h) */
     _Atomic uint64_t evicted_bytes; /* with their gzip copies and tables */
     _Atomic int64_t workers_alive;
     _Atomic int64_t started_ms; /* wall clock at start */
+    /* out of space: see nospace.h */
+    _Atomic uint64_t no_space[NOSPACE_WHERE_N];
+    _Atomic int64_t no_space_ms;   /* wall clock of the last report, 0: none */
+    _Atomic int no_space_where;    /* enum nospace_where of that report */
+    _Atomic uint64_t evict_wanted; /* bytes the evictor should free */
+    _Atomic bool evict_index;      /* the index was full: free a share */
+    _Atomic int64_t tmp_bytes;     /* temp bytes held by downloads */
+    _Atomic int64_t index_map_bytes; /* the LMDB map as last set */
+    _Atomic uint64_t index_map_grows;
     struct breaker breakers[METRICS_MAX_UPSTREAMS]; /* by row: upslot.h */
     uint64_t instance_id; /* random, set before fork: this daemon in Via */
 };
@@ -82,6 +124,9 @@ void metrics_count_status(unsigned status);
 void metrics_add(_Atomic uint64_t *counter, uint64_t n);
 void metrics_gauge_add(_Atomic int64_t *gauge, int64_t n);
 uint64_t metrics_read(_Atomic uint64_t *counter);
+void metrics_observe(struct metrics_hist *h, uint64_t ms);
+/* Bucket I's upper bound in ms (UINT64_MAX for the last). */
+uint64_t metrics_hist_bound_ms(size_t i);
 
 /* What the text exposition needs beyond the shared block: the names of
  * the configured upstreams (the first METRICS_MAX_UPSTREAMS) and the
@@ -92,6 +137,7 @@ struct metrics_env {
     uint64_t cache_entries;
     uint64_t cache_bytes;
     int64_t now_ms; /* mono_ms(), for the breakers' state */
+    bool no_space;  /* nospace_reason() says so */
 };
 
 /* Print M and ENV to F in the Prometheus text format (version 0.0.4),
@@ -102,6 +148,7 @@ void metrics_print(FILE *f, const struct metrics *m,
 /* Label values for the text exposition. */
 const char *metrics_status_label(size_t index);
 const char *metrics_kind_name(enum metrics_kind kind);
+const char *metrics_type_name(enum metrics_type type);
 const char *metrics_outcome_name(enum metrics_outcome outcome);
 
 #endif

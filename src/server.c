@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acl.h"
@@ -142,6 +144,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->target = xstrdup(uri);
     r->start_ms = mono_ms();
     r->kind = METRICS_OTHER;
+    r->type = METRICS_T_OTHER;
     atomic_fetch_add_explicit(&r->srv->active, 1, memory_order_relaxed);
     return r;
 }
@@ -158,12 +161,32 @@ static bool path_has_prefix(const char *path, size_t len, const char *want)
     return len > n && memcmp(path, want, n) == 0;
 }
 
+/* What a request asks for, for http_requests_total{type}; a symbol path
+ * is told from a build id by server_symbol(). */
+static enum metrics_type request_type(const char *path, size_t len,
+                                      const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+        return METRICS_T_ADMIN;
+    if (path_is(path, len, "/symbolicate") || path_is(path, len, "/minidump") ||
+        path_has_prefix(path, len, "/requests/"))
+        return METRICS_T_SYMBOLICATE;
+    if (path_is(path, len, "/health") || path_is(path, len, "/healthcheck"))
+        return METRICS_T_HEALTH;
+    if (path_is(path, len, "/metrics"))
+        return METRICS_T_METRICS;
+    if (path_is(path, len, "/symbols"))
+        return METRICS_T_LISTING;
+    return METRICS_T_OTHER;
+}
+
 static enum MHD_Result route(struct req *r, const char *method)
 {
     const char *q = strchr(r->target, '?');
     size_t len = q ? (size_t)(q - r->target) : strlen(r->target);
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
+    r->type = request_type(r->target, len, method);
     if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
         path_is(r->target, len, "/symbolicate"))
         return server_api_symbolicate(r);
@@ -315,22 +338,64 @@ void server_client_ip(struct MHD_Connection *conn, char *buf, size_t len)
         snprintf(buf, len, "unix");
 }
 
+/* One request's access log fields, each escaped by log_escape(): valid,
+ * printable UTF-8 whatever the client sent. */
+struct access_fields {
+    char ip[INET6_ADDRSTRLEN + 1];
+    char method[4 * sizeof(((struct req *)0)->method)];
+    char target[1024];
+    char upstream[4 * sizeof(((struct req *)0)->upstream)];
+};
+
+/* The JSON line: the escaped fields again as JSON strings, so a reader
+ * of either format sees the same text, plus the time of the answer. */
+static int access_json(struct req *r, const struct access_fields *a,
+                       unsigned status, uint64_t ms, char *line, size_t len)
+{
+    char when[32];
+    struct tm tm;
+    time_t now = time(NULL);
+    json_t *o;
+    size_t n;
+
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:I}", "time",
+                  when, "client", a->ip, "method", a->method, "target",
+                  a->target, "status", (int)status, "bytes",
+                  (json_int_t)r->bytes, "result", metrics_kind_name(r->kind),
+                  "upstream", a->upstream, "ms", (json_int_t)ms);
+    if (o == NULL)
+        return -1;
+    n = json_dumpb(o, line, len - 1, JSON_COMPACT);
+    json_decref(o);
+    if (n == 0 || n >= len - 1)
+        return -1; /* never a cut object: the fields fit a few KiB */
+    line[n] = '\n';
+    return (int)n + 1;
+}
+
 static void access_log(struct req *r, const char *method, unsigned status)
 {
-    char ip[INET6_ADDRSTRLEN + 1], meth[4 * sizeof(r->method)];
-    char target[1024], up[4 * sizeof(r->upstream)], line[1600];
+    struct access_fields a;
+    uint64_t ms = mono_ms() - r->start_ms;
+    char line[4096];
     int n;
 
     if (r->srv->access_fd < 0)
         return;
-    server_client_ip(r->conn, ip, sizeof(ip));
-    log_escape(method[0] ? method : "-", meth, sizeof(meth));
-    log_escape(r->target, target, sizeof(target));
-    log_escape(r->upstream[0] ? r->upstream : "-", up, sizeof(up));
-    n = snprintf(line, sizeof(line),
-                 "%s %s %s %u %" PRIu64 " %s %s %" PRIu64 "ms\n", ip, meth,
-                 target, status, r->bytes, metrics_kind_name(r->kind), up,
-                 mono_ms() - r->start_ms);
+    server_client_ip(r->conn, a.ip, sizeof(a.ip));
+    log_escape(method[0] ? method : "-", a.method, sizeof(a.method));
+    log_escape(r->target, a.target, sizeof(a.target));
+    log_escape(r->upstream[0] ? r->upstream : "-", a.upstream,
+               sizeof(a.upstream));
+    if (r->srv->cfg->access_log_format == CONFIG_LOG_JSON)
+        n = access_json(r, &a, status, ms, line, sizeof(line));
+    else
+        n = snprintf(line, sizeof(line),
+                     "%s %s %s %u %" PRIu64 " %s %s %" PRIu64 "ms\n", a.ip,
+                     a.method, a.target, status, r->bytes,
+                     metrics_kind_name(r->kind), a.upstream, ms);
     if (n > 0)
         log_write_line(r->srv->access_fd, line,
                        (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
@@ -356,7 +421,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         access_log(r, r->method, status);
         metrics_count_status(status);
         metrics_add(&metrics->kinds[r->kind], 1);
+        metrics_add(&metrics->types[r->type], 1);
         metrics_add(&metrics->bytes_served, r->bytes);
+        metrics_observe(&metrics->request_ms, mono_ms() - r->start_ms);
     }
     server_symbol_release(r);
     server_api_release(r);

@@ -317,6 +317,7 @@ static void run_job(struct api *a, struct job *j)
     mdjob_free(j->md);
     if (symjob_finish(a->jobs, j->id, text, len) < 0)
         log_warn("request %s: cannot write the result", j->id);
+    metrics_gauge_add(&metrics->symjobs_running, -1);
     free(j);
 }
 
@@ -418,11 +419,15 @@ static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
     int rc = symjob_begin(a->jobs, j->id);
 
     if (rc < 0) {
+        if (rc == -EBUSY)
+            metrics_add(&metrics->symjobs_refused, 1);
         symreq_free(req);
         mdjob_free(md);
         free(j);
         return rc;
     }
+    metrics_add(&metrics->symjobs_started, 1);
+    metrics_gauge_add(&metrics->symjobs_running, 1);
     j->api = a;
     j->req = req;
     j->md = md;
@@ -431,6 +436,7 @@ static int start_job(struct api *a, struct symreq *req, struct mdjob *md,
     if (rc < 0) {
         symjob_finish(a->jobs, j->id,
                       xstrdup("{\"status\":\"internal_error\"}"), 28);
+        metrics_gauge_add(&metrics->symjobs_running, -1);
         symreq_free(req);
         mdjob_free(md);
         free(j);

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "listing.h"
 #include "log.h"
+#include "nospace.h"
 #include "server_int.h"
 #include "store.h"
 #include "symkey.h"
@@ -54,7 +55,8 @@ enum MHD_Result server_health(struct req *r)
                 : breaker_state(&metrics->breakers[upslot_of(i)], now));
     }
     cache_totals(r->srv->cache, &entries, &bytes);
-    body = listing_health((wall_ms() - started) / 1000,
+    body = listing_health(nospace_reason(wall_ms()),
+                          (wall_ms() - started) / 1000,
                           (unsigned)atomic_load(&metrics->workers_alive),
                           entries, bytes, ups, i);
     return queue_owned(r, body, strlen(body), "application/json");
@@ -77,6 +79,7 @@ enum MHD_Result server_metrics(struct req *r)
     env.nupstreams = i;
     cache_totals(r->srv->cache, &env.cache_entries, &env.cache_bytes);
     env.now_ms = (int64_t)mono_ms();
+    env.no_space = nospace_reason(wall_ms()) != NULL;
     metrics_print(f, metrics, &env);
     fclose(f);
     return queue_owned(r, body, len, "text/plain; version=0.0.4");

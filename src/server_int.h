@@ -75,6 +75,7 @@ struct req {
     unsigned status;         /* 0 until a response is queued */
     uint64_t bytes;          /* body bytes sent or planned */
     enum metrics_kind kind;
+    enum metrics_type type; /* what it asked for */
     char upstream[48];
     /* miss path */
     struct dl *dl;           /* a reference while waiting or streaming */

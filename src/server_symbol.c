@@ -517,7 +517,7 @@ enum MHD_Result server_symbol_resume(struct req *r)
         return MHD_YES;
     st = now.state;
     reason = now.reason;
-    if (st == DL_STREAMING)
+    if (st == DL_STREAMING || (st == DL_DONE && now.unstored))
         return start_streaming(r, now.length, now.upstream);
     if (st == DL_PENDING) { /* first byte too late: the download goes on */
         metrics_add(&metrics->miss_timeouts, 1);
@@ -533,6 +533,10 @@ enum MHD_Result server_symbol_resume(struct req *r)
         return serve_key(r, &k, key);
     }
     server_symbol_release(r);
+    if (reason == DL_REASON_NO_SPACE)
+        r->kind = METRICS_NO_SPACE;
+    else if (reason != DL_REASON_NOT_FOUND)
+        r->kind = METRICS_UPSTREAM_ERROR;
     return answer_miss(r, dl_reason_name(reason));
 }
 
@@ -713,6 +717,7 @@ enum MHD_Result server_symbol(struct req *r, const char *path, size_t len)
         return server_text(r, MHD_HTTP_BAD_REQUEST,
                            why ? why : "key too long", NULL, NULL);
     }
+    r->type = k.kind == SYMKEY_BUILDID ? METRICS_T_BUILDID : METRICS_T_SYMBOL;
     if (probe_only(&k))
         return server_text(r, MHD_HTTP_NOT_FOUND, "not served here\n",
                            "X-Symsrvd-Miss", "probe");

@@ -20,6 +20,7 @@
 #include "gzip.h"
 #include "log.h"
 #include "metrics.h"
+#include "nospace.h"
 #include "timeutil.h"
 
 /* A gzip job waits this long for the download that queued it to let go
@@ -109,13 +110,20 @@ int store_publish(const char *dir, struct cache *cache, const char *key,
     if (rc != 0) {
         errno = -rc;
         log_warn("download %s: publish %s", key, final);
+        if (nospace_errno(rc))
+            nospace_note(NOSPACE_DISK, key, e->size);
         return rc;
     }
     e->cached_at_ms = wall_ms();
     rc = cache_insert(cache, key, neg, e);
-    if (rc != 0)
+    if (rc != 0) {
         unlink(final); /* unindexed files are never served; keep it tidy */
-    return rc;
+        if (nospace_errno(rc))
+            nospace_note(NOSPACE_INDEX, key, e->size);
+        return rc;
+    }
+    nospace_clear();
+    return 0;
 }
 
 bool store_present(const char *dir, struct cache *cache, const char *key)

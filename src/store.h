@@ -53,7 +53,8 @@ int store_lock_path(const char *dir, const char *key, char *buf, size_t len);
 /* Publish a complete download under DIR: fsync FD, the temp file PART,
  * rename it to KEY's place in the tree, stamp E->cached_at_ms with that
  * moment and record E in CACHE under KEY and NEG (the exact-case key
- * whose remembered miss it clears).  0 or -errno (logged). */
+ * whose remembered miss it clears).  0 or -errno (logged); a lack of
+ * space is reported to nospace.h, and a success ends that condition. */
 int store_publish(const char *dir, struct cache *cache, const char *key,
                   const char *neg, int fd, const char *part,
                   struct cache_entry *e);

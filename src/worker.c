@@ -128,8 +128,10 @@ void worker_run(const struct config *cfg, const struct worker_args *a)
     sigaddset(&w.stop, SIGTERM);
     sigaddset(&w.stop, SIGINT);
     sigaddset(&w.stop, SIGQUIT);
-    if (cache_open(cfg->cache_dir, cfg->map_size, &cache) != 0 ||
-        fetch_start(cfg, cache, &w.f) != 0 ||
+    if (cache_open(cfg->cache_dir, cfg->map_size, &cache) != 0)
+        exit(1);
+    cache_set_map_max(cache, cfg->map_size_max);
+    if (fetch_start(cfg, cache, &w.f) != 0 ||
         server_start(cfg, cache, w.t, w.f, a->fds, a->nfds, &w.s) != 0 ||
         janitor_start(cfg, cache, &j) != 0)
         exit(1);

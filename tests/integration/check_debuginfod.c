@@ -95,9 +95,11 @@ START_TEST(test_debuginfod_serves_and_caches_build_ids)
     }
     http_resp_free(&r);
     /* Counted like any key: one miss, then hits (GET, GET, HEAD). */
-    ck_assert(itest_metric_at_least(&t, "symsrvd_misses_total", NULL, 1,
+    ck_assert(itest_metric_at_least(&t, "symsrvd_http_responses_total",
+                                    "result=\"miss\"", 1,
                                     5000));
-    ck_assert(itest_metric_at_least(&t, "symsrvd_hits_total", NULL, 3,
+    ck_assert(itest_metric_at_least(&t, "symsrvd_http_responses_total",
+                                    "result=\"hit\"", 3,
                                     5000));
     free(url);
     free(body);
@@ -178,7 +180,8 @@ START_TEST(test_debuginfod_coalesces_and_streams)
         http_resp_free(&r[i]);
     }
     ck_assert_uint_eq(stub_hits(t.up[1], DEBUGINFO), 1);
-    ck_assert(itest_metric_at_least(&t, "symsrvd_coalesced_total", NULL, 6,
+    ck_assert(itest_metric_at_least(&t, "symsrvd_http_responses_total",
+                                    "result=\"coalesced\"", 6,
                                     5000));
     free(url);
 }

@@ -61,7 +61,8 @@ START_TEST(test_http_miss_then_hit_one_upstream_get)
     free(lm);
     stub_last_user_agent(t.up[0], ua, sizeof(ua));
     ck_assert_msg(strncmp(ua, "symsrvd/", 8) == 0, "UA %s", ua);
-    ck_assert(metrics_wait(daemon_url(t.d), "symsrvd_hits_total", NULL, 3,
+    ck_assert(metrics_wait(daemon_url(t.d), "symsrvd_http_responses_total",
+                           "result=\"hit\"", 3,
                            5000));
     free(cl);
     free(ct);
@@ -378,8 +379,8 @@ START_TEST(test_http_health_and_metrics)
     http_resp_free(&r);
     ck_assert_int_eq(metrics_get(daemon_url(t.d), "symsrvd_ready", NULL), 1);
     /* Counted when a response completes, so possibly after it arrived. */
-    ck_assert(itest_metric_at_least(&t, "symsrvd_requests_total",
-                                    "status=\"200\"", 1, 5000));
+    ck_assert(itest_metric_at_least(&t, "symsrvd_http_status_total",
+                                    "code=\"200\"", 1, 5000));
     ck_assert_int_eq(metrics_get(daemon_url(t.d), "symsrvd_cache_entries",
                                  NULL),
                      0);
@@ -551,7 +552,7 @@ START_TEST(test_http_access_log_lines)
                   "%s", text);
     ck_assert_msg(strstr(text, "127.0.0.1 GET " PDB " 200 3 hit ") != NULL,
                   "%s", text);
-    ck_assert_msg(strstr(text, " 400 ") != NULL && strstr(text, " bad ") != NULL,
+    ck_assert_msg(strstr(text, " 400 ") != NULL && strstr(text, " bad_request ") != NULL,
                   "%s", text);
     ck_assert_ptr_nonnull(strstr(text, "ms\n"));
     unlink(log);

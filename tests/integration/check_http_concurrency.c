@@ -83,13 +83,13 @@ static void many_cold_requests(const char *workers)
     /* Within a worker, later requests join the first one's download
      * instead of queueing downloads of their own: at most one miss per
      * worker, everything else coalesced.  (Counted at completion.) */
-    ck_assert(itest_metric_at_least(&t, "symsrvd_requests_total",
-                                    "status=\"200\"", NCLIENTS, 5000));
-    ck_assert_int_le(metrics_get(daemon_url(t.d), "symsrvd_misses_total",
-                                 NULL),
+    ck_assert(itest_metric_at_least(&t, "symsrvd_http_status_total",
+                                    "code=\"200\"", NCLIENTS, 5000));
+    ck_assert_int_le(metrics_get(daemon_url(t.d), "symsrvd_http_responses_total",
+                                 "result=\"miss\""),
                      atoi(workers));
-    ck_assert_int_ge(metrics_get(daemon_url(t.d), "symsrvd_coalesced_total",
-                                 NULL),
+    ck_assert_int_ge(metrics_get(daemon_url(t.d), "symsrvd_http_responses_total",
+                                 "result=\"coalesced\""),
                      NCLIENTS - atoi(workers));
     free(url);
     free(c);

@@ -18,7 +18,7 @@
 #include "itest.h"
 #include "xalloc.h"
 
-#define ID "0123456789ABCDEF0123456789ABCDEF1"
+#define ID ITEST_KEY_ID
 #define SMALL 100000
 
 static struct itest t;
@@ -26,52 +26,6 @@ static struct itest t;
 static void stop(void)
 {
     itest_stop(&t);
-}
-
-static char *key_path(unsigned i)
-{
-    return xasprintf("/f%u.pdb/" ID "/f%u.pdb", i, i);
-}
-
-/* Is file I in the cache directory? */
-static bool on_disk(unsigned i)
-{
-    char *p = xasprintf("%s/f%u.pdb/%s/f%u.pdb", t.dir, i, ID, i);
-    bool yes = access(p, F_OK) == 0;
-
-    free(p);
-    return yes;
-}
-
-/* GET file I and check it is the stub's (seed I, LEN bytes). */
-static void get_ok(unsigned i, size_t len)
-{
-    char *path = key_path(i);
-    struct http_resp r;
-
-    itest_get(&t, path, NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(r.len, len);
-    ck_assert(stub_generated_equal(i, 0, r.body, r.len));
-    http_resp_free(&r);
-    free(path);
-}
-
-static void add(unsigned i, size_t len)
-{
-    char *path = key_path(i);
-
-    stub_add_generated(t.up[0], path, len, i);
-    free(path);
-}
-
-static unsigned upstream_hits(unsigned i)
-{
-    char *path = key_path(i);
-    unsigned n = stub_hits(t.up[0], path);
-
-    free(path);
-    return n;
 }
 
 /* Poll /metrics until the cache's bytes are at most MAX. */
@@ -119,22 +73,22 @@ START_TEST(test_evict_lru_under_limit)
                      "max_size = 1000000\nmin_free = 0\n"
                      "[upstream one]\nurl = @UP0@\n");
     for (i = 0; i < 14; i++)
-        add(i, SMALL);
+        itest_key_add(&t, i, SMALL);
     /* Ten files fill the cache to its limit, not past it. */
     for (i = 0; i < 10; i++)
-        get_ok(i, SMALL);
+        itest_key_get(&t, i, SMALL);
     for (i = 0; i < 5; i++)
-        get_ok(i, SMALL); /* hits: 0..4 are now used after 5..9 */
+        itest_key_get(&t, i, SMALL); /* hits: 0..4 are now used after 5..9 */
     for (i = 0; i < 5; i++)
         ck_assert(hits_recorded(i, 1, 10000));
     ck_assert_double_eq(
         metrics_get(daemon_url(t.d), "symsrvd_cache_evictions_total", NULL),
         0);
     for (i = 10; i < 14; i++)
-        get_ok(i, SMALL);
+        itest_key_get(&t, i, SMALL);
     ck_assert(bytes_at_most(1000000, 10000));
     for (i = 0; i < 14; i++) {
-        if (on_disk(i))
+        if (itest_key_on_disk(t.dir, i))
             continue;
         ck_assert_msg(i >= 5 && i < 10, "file %u evicted before 5..9", i);
         evicted++;
@@ -148,11 +102,11 @@ START_TEST(test_evict_lru_under_limit)
     /* Evicted files are fetched again (which may evict others: only
      * those known gone are asked for). */
     for (i = 5; i < 10; i++) {
-        ck_assert_uint_eq(upstream_hits(i), 1);
-        if (on_disk(i))
+        ck_assert_uint_eq(itest_key_hits(&t, i), 1);
+        if (itest_key_on_disk(t.dir, i))
             continue;
-        get_ok(i, SMALL);
-        ck_assert_uint_eq(upstream_hits(i), 2);
+        itest_key_get(&t, i, SMALL);
+        ck_assert_uint_eq(itest_key_hits(&t, i), 2);
     }
 }
 END_TEST
@@ -179,10 +133,10 @@ START_TEST(test_evict_while_streaming)
     itest_start_conf(&t, 1,
                      "max_size = 20M\nmin_free = 0\n"
                      "[upstream one]\nurl = @UP0@\n");
-    add(1, big);
-    add(2, big);
-    get_ok(1, big);
-    path = key_path(1);
+    itest_key_add(&t, 1, big);
+    itest_key_add(&t, 2, big);
+    itest_key_get(&t, 1, big);
+    path = itest_key_path(1);
     file = xasprintf("%s%s", t.dir, "/f1.pdb/" ID "/f1.pdb");
     req = xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     "Connection: close\r\n\r\n", path);
@@ -192,7 +146,7 @@ START_TEST(test_evict_while_streaming)
     ck_assert_uint_eq(got, head);
     usleep(600 * 1000); /* that hit is flushed before file 2 arrives */
     /* 32 MB > 20 MB: file 1, hit before file 2 was cached, must go. */
-    get_ok(2, big);
+    itest_key_get(&t, 2, big);
     for (waited = 0; access(file, F_OK) == 0 && waited < 10000; waited += 50)
         usleep(50 * 1000);
     ck_assert_msg(access(file, F_OK) != 0, "file 1 was not evicted");

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "fileio.h"
 #include "itest.h"
 #include "timeutil.h"
@@ -73,6 +75,61 @@ START_TEST(test_hostile_access_log_escapes_client_bytes)
     testutil_rmtree(dir);
     free(text);
     free(env);
+    free(log);
+    free(dir);
+}
+END_TEST
+
+/* access_log_format = json: every line one JSON object, the whole file
+ * valid printable UTF-8, the client's bytes escaped as in the text format
+ * and then as JSON strings. */
+START_TEST(test_hostile_json_access_log)
+{
+    char *dir = testutil_tmpdir(), *log = xasprintf("%s/access", dir);
+    char *env[3], *text = NULL, *line, *save = NULL;
+    unsigned lines = 0, hostile = 0;
+    struct http_resp r;
+    json_error_t err;
+    size_t len;
+
+    env[0] = xasprintf("SYMSRVD_SERVER_ACCESS_LOG=%s", log);
+    env[1] = xstrdup("SYMSRVD_SERVER_ACCESS_LOG_FORMAT=json");
+    env[2] = NULL;
+    itest_start(&t, 1, "1", NULL, (const char *const *)env);
+    http_raw(daemon_port(t.d),
+             "G\x1b[2JT /a\x01\xff\xc3\xa9\"} HTTP/1.1\r\nHost: x\r\n"
+             "Connection: close\r\n\r\n",
+             NULL, 0);
+    itest_get(&t, "/health", NULL, &r); /* and an ordinary line */
+    ck_assert_int_eq(r.status, 200);
+    http_resp_free(&r);
+    daemon_stop(t.d);
+    t.d = NULL;
+    ck_assert_int_eq(read_small_file(log, 1 << 20, &text, &len), 0);
+    ck_assert_msg(printable_utf8(text, len), "%s", text);
+    for (line = strtok_r(text, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_t *o = json_loads(line, 0, &err);
+
+        ck_assert_msg(o != NULL, "%s: %s", line, err.text);
+        ck_assert(json_is_integer(json_object_get(o, "status")));
+        ck_assert(json_is_string(json_object_get(o, "result")));
+        ck_assert(json_is_string(json_object_get(o, "time")));
+        if (strcmp(json_string_value(json_object_get(o, "method")),
+                   "G\\x1b[2JT") == 0) {
+            ck_assert_str_eq(json_string_value(json_object_get(o, "target")),
+                             "/a\\x01\\xff\xc3\xa9\\x22}");
+            hostile++;
+        }
+        json_decref(o);
+        lines++;
+    }
+    ck_assert_uint_eq(hostile, 1);
+    ck_assert_uint_ge(lines, 2);
+    testutil_rmtree(dir);
+    free(text);
+    free(env[0]);
+    free(env[1]);
     free(log);
     free(dir);
 }
@@ -263,6 +320,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, stop);
     tcase_add_test(tc, test_hostile_access_log_escapes_client_bytes);
+    tcase_add_test(tc, test_hostile_json_access_log);
     tcase_add_test(tc, test_hostile_every_header_size_is_answered);
     tcase_add_test(tc, test_hostile_terabyte_content_length_refused);
     tcase_add_test(tc, test_hostile_endless_chunked_body_cut);

@@ -291,3 +291,48 @@ char *itest_keys_of(const char *path)
     free(cmd);
     return out;
 }
+
+char *itest_key_path(unsigned i)
+{
+    return xasprintf("/f%u.pdb/" ITEST_KEY_ID "/f%u.pdb", i, i);
+}
+
+void itest_key_add(struct itest *t, unsigned i, uint64_t len)
+{
+    char *path = itest_key_path(i);
+
+    stub_add_generated(t->up[0], path, len, i);
+    free(path);
+}
+
+void itest_key_get(const struct itest *t, unsigned i, uint64_t len)
+{
+    char *path = itest_key_path(i);
+    struct http_resp r;
+
+    itest_get(t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.len, len);
+    ck_assert(stub_generated_equal(i, 0, r.body, r.len));
+    http_resp_free(&r);
+    free(path);
+}
+
+unsigned itest_key_hits(const struct itest *t, unsigned i)
+{
+    char *path = itest_key_path(i);
+    unsigned n = stub_hits(t->up[0], path);
+
+    free(path);
+    return n;
+}
+
+bool itest_key_on_disk(const char *dir, unsigned i)
+{
+    char *k = itest_key_path(i), *p = xasprintf("%s%s", dir, k);
+    bool yes = access(p, F_OK) == 0;
+
+    free(k);
+    free(p);
+    return yes;
+}

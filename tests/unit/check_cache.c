@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -311,6 +312,103 @@ START_TEST(test_gzip_file_roundtrip)
 }
 END_TEST
 
+
+#define FILL_BATCH 250
+
+/* Insert fill keys [FROM, TO) into CC, FILL_BATCH to a write (one sync
+ * each); returns where the first batch that failed started (TO when none
+ * did) and its error in *RC. */
+static unsigned fill(struct cache *cc, unsigned from, unsigned to, int *rc)
+{
+    static char keys[FILL_BATCH][64];
+    const char *kp[FILL_BATCH];
+    struct cache_entry e[FILL_BATCH];
+    unsigned i, k;
+
+    memset(e, 0, sizeof(e));
+    *rc = 0;
+    for (i = from; i < to; i += k) {
+        for (k = 0; k < FILL_BATCH && i + k < to; k++) {
+            snprintf(keys[k], sizeof(keys[k]), "fill.pdb/%08X1/fill.pdb%u",
+                     i + k, i + k);
+            kp[k] = keys[k];
+            e[k].size = 1;
+        }
+        *rc = cache_insert_many(cc, kp, e, k);
+        if (*rc != 0)
+            break;
+    }
+    return i;
+}
+
+/* A full map at its bound refuses with -ENOSPC; allowed to grow, the
+ * same writes go through and the earlier records stay readable. */
+START_TEST(test_cache_map_full_then_grows)
+{
+    char tmpl[] = "/tmp/check_cache_map.XXXXXX";
+    char *d = xstrdup(mkdtemp(tmpl));
+    struct cache *small;
+    struct cache_entry e;
+    unsigned n;
+    int rc;
+
+    metrics_create();
+    ck_assert_int_eq(cache_open(d, 1 << 20, &small), 0);
+    n = fill(small, 0, 100000, &rc);
+    ck_assert_int_eq(rc, -ENOSPC);
+    ck_assert_uint_gt(n, 100);
+    ck_assert_uint_eq(metrics_read(&metrics->index_map_grows), 0);
+    cache_set_map_max(small, 64 << 20);
+    ck_assert_uint_eq(fill(small, n, n + 3 * n, &rc), n + 3 * n);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_ge(metrics_read(&metrics->index_map_grows), 1);
+    ck_assert_int_gt(atomic_load(&metrics->index_map_bytes), 1 << 20);
+    ck_assert_int_eq(cache_lookup(small, "fill.pdb/000000001/fill.pdb0", &e),
+                     0);
+    cache_close(small);
+    remove_tree(d);
+    free(d);
+}
+END_TEST
+
+/* Another process grows the map; this one adopts the new size at its
+ * next read and write instead of failing (MDB_MAP_RESIZED). */
+START_TEST(test_cache_map_grown_by_another_process)
+{
+    char tmpl[] = "/tmp/check_cache_map.XXXXXX";
+    char *d = xstrdup(mkdtemp(tmpl));
+    struct cache *mine, *theirs;
+    struct cache_entry e;
+    char key[64];
+    pid_t pid;
+    int rc, status;
+    unsigned n;
+
+    ck_assert_int_eq(cache_open(d, 1 << 20, &mine), 0);
+    cache_set_map_max(mine, 64 << 20);
+    ck_assert_int_eq(cache_lookup(mine, "x.pdb/1/x.pdb", &e), -ENOENT);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (cache_open(d, 1 << 20, &theirs) != 0)
+            _exit(2);
+        cache_set_map_max(theirs, 64 << 20);
+        n = fill(theirs, 0, 40000, &rc);
+        cache_close(theirs);
+        _exit(n == 40000 ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    snprintf(key, sizeof(key), "fill.pdb/%08X1/fill.pdb%u", 39999, 39999);
+    ck_assert_int_eq(cache_lookup(mine, key, &e), 0);
+    ck_assert_uint_eq(fill(mine, 40000, 40100, &rc), 40100);
+    ck_assert_int_eq(rc, 0);
+    cache_close(mine);
+    remove_tree(d);
+    free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cache");
@@ -326,6 +424,8 @@ int main(void)
     tcase_add_test(tc, test_cache_hits_batched);
     tcase_add_test(tc, test_gzip_accept_encoding);
     tcase_add_test(tc, test_gzip_file_roundtrip);
+    tcase_add_test(tc, test_cache_map_full_then_grows);
+    tcase_add_test(tc, test_cache_map_grown_by_another_process);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
