@@ -27,6 +27,8 @@ struct metrics *metrics_create(void)
     if (getrandom(&metrics->instance_id, sizeof(metrics->instance_id), 0) !=
         (ssize_t)sizeof(metrics->instance_id))
         fatal("getrandom");
+    if (board_init(&metrics->board) != 0)
+        fatalx("cannot set up the status board's lock");
     return metrics;
 }
 
@@ -43,6 +45,11 @@ void metrics_gauge_add(_Atomic int64_t *gauge, int64_t n)
 uint64_t metrics_read(_Atomic uint64_t *counter)
 {
     return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+int64_t metrics_gauge_read(_Atomic int64_t *gauge)
+{
+    return atomic_load_explicit(gauge, memory_order_relaxed);
 }
 
 void metrics_count_status(unsigned status)

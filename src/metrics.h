@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "board.h"
 #include "breaker.h"
 
 #define METRICS_MAX_UPSTREAMS 32
@@ -66,6 +67,7 @@ struct metrics {
     _Atomic int64_t started_ms; /* wall clock at start */
     struct breaker breakers[METRICS_MAX_UPSTREAMS]; /* by upstream index */
     uint64_t instance_id; /* random, set before fork: this daemon in Via */
+    struct board board;   /* recent misses and errors, top keys */
 };
 
 /* Map the shared block (call once in the master, before fork).  Aborts
@@ -79,6 +81,7 @@ void metrics_count_status(unsigned status);
 void metrics_add(_Atomic uint64_t *counter, uint64_t n);
 void metrics_gauge_add(_Atomic int64_t *gauge, int64_t n);
 uint64_t metrics_read(_Atomic uint64_t *counter);
+int64_t metrics_gauge_read(_Atomic int64_t *gauge);
 
 /* What the text exposition needs beyond the shared block: the names of
  * the configured upstreams (the first METRICS_MAX_UPSTREAMS) and the

@@ -22,6 +22,7 @@ static const struct {
     {"objcopy", "binutils"}, {"c++filt", "binutils"},  {"perl", "perl"},
     {"strip", "binutils"},  {"readelf", "binutils"},   {"gdb", "gdb"},
     {"debuginfod-find", "debuginfod"},
+    {"chromium", "chromium"}, {"nginx", "nginx-light"},
 };
 
 const char *needtool_package(const char *tool)

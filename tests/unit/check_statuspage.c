@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for src/board and src/statuspage: the recent lists keep the
+ * newest lines in order, the top keys survive a stream of one-off keys,
+ * and the HTML escaping leaves nothing a browser would parse as markup
+ * while keeping valid UTF-8 readable. */
+#include "symsrvd_config.h"
+
+#include <check.h>
+
+#include "ckrun.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "cache.h"
+#include "statuspage.h"
+#include "xalloc.h"
+
+static char *escaped(const char *s)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    ck_assert_ptr_nonnull(f);
+    statuspage_text(f, s);
+    fclose(f);
+    return out;
+}
+
+START_TEST(test_text_escapes_markup_and_bytes)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"<script>alert(1)</script>",
+         "&lt;script&gt;alert(1)&lt;/script&gt;"},
+        {"a\"b'c&d", "a&quot;b&#39;c&amp;d"},
+        {"\x01\x1b[31m\x7f", "\\x01\\x1b[31m\\x7f"},
+        {"\xff\xc0\xaf", "\\xff\\xc0\\xaf"},         /* not UTF-8, overlong */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},         /* a surrogate */
+        {"caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac"}, /* kept */
+        {"\xe2\x82", "\\xe2\\x82"},                  /* cut short */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = escaped(cases[i].in);
+
+        ck_assert_str_eq(got, cases[i].out);
+        free(got);
+    }
+}
+END_TEST
+
+START_TEST(test_recent_newest_first_and_bounded)
+{
+    struct board *b = xcalloc(1, sizeof(*b));
+    struct board_view *v = xmalloc(sizeof(*v));
+    char target[32];
+    int i;
+
+    ck_assert_int_eq(board_init(b), 0);
+    board_read(b, v);
+    ck_assert_uint_eq(v->nrecent[BOARD_MISSES], 0);
+    for (i = 0; i < BOARD_RECENT + 5; i++) {
+        snprintf(target, sizeof(target), "/k%d/ID/f", i);
+        board_note(b, BOARD_MISSES, target, 404, "not-found", i);
+    }
+    board_note(b, BOARD_ERRORS, "/e/ID/f", 500, NULL, 7);
+    board_read(b, v);
+    ck_assert_uint_eq(v->nrecent[BOARD_MISSES], BOARD_RECENT);
+    ck_assert_str_eq(v->recent[BOARD_MISSES][0].target, "/k24/ID/f");
+    ck_assert_str_eq(v->recent[BOARD_MISSES][BOARD_RECENT - 1].target,
+                     "/k5/ID/f");
+    ck_assert_str_eq(v->recent[BOARD_MISSES][0].reason, "not-found");
+    ck_assert_uint_eq(v->nrecent[BOARD_ERRORS], 1);
+    ck_assert_str_eq(v->recent[BOARD_ERRORS][0].reason, "");
+    ck_assert_uint_eq(v->recent[BOARD_ERRORS][0].status, 500);
+    free(v);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_top_keys_survive_one_offs)
+{
+    struct board *b = xcalloc(1, sizeof(*b));
+    struct board_view *v = xmalloc(sizeof(*v));
+    struct cache_hit h;
+    char key[32];
+    int i;
+
+    ck_assert_int_eq(board_init(b), 0);
+    for (i = 0; i < 1000; i++) {
+        /* a hot key in every batch, among ten times as many cold ones */
+        h = (struct cache_hit){.key = "hot.pdb/ID/hot.pdb", .count = 3};
+        board_hits(b, &h, 1);
+        snprintf(key, sizeof(key), "cold%d.pdb/ID/x", i);
+        h = (struct cache_hit){.key = key, .count = 1};
+        board_hits(b, &h, 1);
+        if (i % 10 == 0) {
+            h = (struct cache_hit){.key = "warm.pdb/ID/warm.pdb", .count = 2};
+            board_hits(b, &h, 1);
+        }
+    }
+    board_read(b, v);
+    ck_assert_uint_eq(v->ntop, BOARD_TOP);
+    ck_assert_str_eq(v->top[0].key, "hot.pdb/ID/hot.pdb");
+    ck_assert_uint_eq(v->top[0].hits, 3000);
+    ck_assert_uint_eq(v->top[0].error, 0);
+    ck_assert_str_eq(v->top[1].key, "warm.pdb/ID/warm.pdb");
+    ck_assert_uint_ge(v->top[1].hits, 200);
+    for (i = 1; i < (int)v->ntop; i++)
+        ck_assert_uint_le(v->top[i].hits, v->top[i - 1].hits);
+    free(v);
+    free(b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("statuspage");
+    TCase *tc = tcase_create("statuspage");
+
+    tcase_add_test(tc, test_text_escapes_markup_and_bytes);
+    tcase_add_test(tc, test_recent_newest_first_and_bounded);
+    tcase_add_test(tc, test_top_keys_survive_one_offs);
+    suite_add_tcase(s, tc);
+    return ckrun(s);
+}
