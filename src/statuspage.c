@@ -112,10 +112,43 @@ static void row_bytes(FILE *f, const char *label, const char *id,
     fputs("</td></tr>\n", f);
 }
 
+/* What a bar's legend says of its values. */
+enum legend { LEGEND_NONE, LEGEND_COUNTS, LEGEND_BYTES };
+
+/* The colour of series I, as a square for a legend. */
+static void swatch(FILE *f, size_t i)
+{
+    fprintf(f, "<svg width=\"10\" height=\"10\" "
+               "xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"10\" "
+               "height=\"10\" fill=\"%s\"/></svg> ",
+            colours[i % (sizeof(colours) / sizeof(colours[0]))]);
+}
+
+static void legend(FILE *f, const char *const *names, const uint64_t *values,
+                   size_t n, enum legend how)
+{
+    size_t i;
+
+    fputs("<div class=\"legend\">", f);
+    for (i = 0; i < n; i++) {
+        fputs("<span>", f);
+        swatch(f, i);
+        statuspage_text(f, names[i]);
+        fputc(' ', f);
+        if (how == LEGEND_BYTES)
+            print_bytes(f, values[i]);
+        else
+            fprintf(f, "%" PRIu64, values[i]);
+        fputs("</span>", f);
+    }
+    fputs("</div>\n", f);
+}
+
 /* One bar of N segments VALUES[i] labelled NAMES[i], scaled to TOTAL
- * (the sum when 0), with a legend. */
+ * (the sum when 0); what is left of TOTAL stays grey. */
 static void bar(FILE *f, const char *title, const char *const *names,
-                const uint64_t *values, size_t n, uint64_t total)
+                const uint64_t *values, size_t n, uint64_t total,
+                enum legend how)
 {
     double x = 0, w;
     size_t i;
@@ -139,16 +172,9 @@ static void bar(FILE *f, const char *title, const char *const *names,
         fprintf(f, ": %" PRIu64 "</title></rect>", values[i]);
         x += w;
     }
-    fputs("</svg>\n<div class=\"legend\">", f);
-    for (i = 0; i < n; i++) {
-        fprintf(f, "<span><svg width=\"10\" height=\"10\" "
-                   "xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"10\" "
-                   "height=\"10\" fill=\"%s\"/></svg> ",
-                colours[i % (sizeof(colours) / sizeof(colours[0]))]);
-        statuspage_text(f, names[i]);
-        fprintf(f, " %" PRIu64 "</span>", values[i]);
-    }
-    fputs("</div>\n", f);
+    fputs("</svg>\n", f);
+    if (how != LEGEND_NONE)
+        legend(f, names, values, n, how);
 }
 
 static uint64_t kind(struct metrics *m, enum metrics_kind k)
@@ -186,7 +212,8 @@ static void section_traffic(FILE *f, const struct statuspage_in *in)
     /* What the upstream link did not have to carry. */
     row_bytes(f, "Bytes saved", "saved", served > down ? served - down : 0);
     fputs("</table>\n", f);
-    bar(f, "Answers by kind", names, v, METRICS_KIND_N - 1, 0);
+    bar(f, "Answers by kind", names, v, METRICS_KIND_N - 1, 0,
+        LEGEND_COUNTS);
     fputs("</section>\n", f);
 }
 
@@ -194,8 +221,8 @@ static void section_cache(FILE *f, const struct statuspage_in *in)
 {
     const struct metrics_env *env = in->env;
     uint64_t limit = in->max_size ? in->max_size : in->disk_size;
-    const char *names[2] = {"cached", "free"};
-    uint64_t v[2] = {env->cache_bytes, 0};
+    const char *names[2] = {"cached", "limit"};
+    uint64_t v[2] = {env->cache_bytes, limit};
 
     fputs("<section id=\"cache\"><h2>Cache</h2><table>\n", f);
     row_count(f, "Files", "entries", env->cache_entries);
@@ -214,10 +241,10 @@ static void section_cache(FILE *f, const struct statuspage_in *in)
               metrics_read(&in->m->evicted_bytes));
     fputs("</table>\n", f);
     if (limit > 0) {
-        v[1] = limit > env->cache_bytes ? limit - env->cache_bytes : 0;
         bar(f, in->max_size ? "Cache use against max_size"
                             : "Cache use against the disk",
-            names, v, 2, limit);
+            names, v, 1, limit, LEGEND_NONE);
+        legend(f, names, v, 2, LEGEND_BYTES);
     }
     fputs("</section>\n", f);
 }
@@ -241,7 +268,8 @@ static void upstream_row(FILE *f, const struct statuspage_in *in, size_t i)
         fprintf(f, "<td class=\"n\">%" PRIu64 "</td>", v[o]);
     }
     fputs("<td>", f);
-    bar(f, "Attempts by outcome", names, v, METRICS_UP_OUTCOME_N, 0);
+    bar(f, "Attempts by outcome", names, v, METRICS_UP_OUTCOME_N, 0,
+        LEGEND_NONE);
     fputs("</td></tr>\n", f);
 }
 
@@ -252,9 +280,11 @@ static void section_upstreams(FILE *f, const struct statuspage_in *in)
     fputs("<section id=\"upstreams\"><h2>Upstreams</h2><table>\n"
           "<tr><th>Upstream</th><th>Breaker</th>",
           f);
-    for (o = 0; o < METRICS_UP_OUTCOME_N; o++)
-        fprintf(f, "<th>%s</th>",
-                metrics_outcome_name((enum metrics_outcome)o));
+    for (o = 0; o < METRICS_UP_OUTCOME_N; o++) {
+        fputs("<th>", f);
+        swatch(f, o);
+        fprintf(f, "%s</th>", metrics_outcome_name((enum metrics_outcome)o));
+    }
     fputs("<th></th></tr>\n", f);
     for (i = 0; i < in->env->nupstreams && i < METRICS_MAX_UPSTREAMS; i++)
         upstream_row(f, in, i);
@@ -326,7 +356,8 @@ static void section_top(FILE *f, const struct board_view *v)
         fprintf(f, "</td><td class=\"n\">%" PRIu64 "</td><td>",
                 v->top[i].hits);
         hits[0] = v->top[i].hits;
-        bar(f, "Hits against the top key", names, hits, 1, v->top[0].hits);
+        bar(f, "Hits against the top key", names, hits, 1, v->top[0].hits,
+            LEGEND_NONE);
         fputs("</td></tr>\n", f);
     }
     if (n == 0)
