@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "board.h"
 #include "cache.h"
@@ -118,6 +121,34 @@ START_TEST(test_top_keys_survive_one_offs)
 }
 END_TEST
 
+/* A worker killed while it holds the board's lock must not stop the
+ * others: the next locker takes the lock over. */
+START_TEST(test_lock_survives_a_dead_holder)
+{
+    struct board *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct board_view *v = xmalloc(sizeof(*v));
+    int status;
+    pid_t pid;
+
+    ck_assert_ptr_ne(b, MAP_FAILED);
+    ck_assert_int_eq(board_init(b), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        pthread_mutex_lock(&b->lock);
+        _exit(0); /* as a worker killed mid-write */
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    board_note(b, BOARD_ERRORS, "/after/ID/f", 500, NULL, 1);
+    board_read(b, v);
+    ck_assert_uint_eq(v->nrecent[BOARD_ERRORS], 1);
+    ck_assert_str_eq(v->recent[BOARD_ERRORS][0].target, "/after/ID/f");
+    free(v);
+    munmap(b, sizeof(*b));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("statuspage");
@@ -126,6 +157,7 @@ int main(void)
     tcase_add_test(tc, test_text_escapes_markup_and_bytes);
     tcase_add_test(tc, test_recent_newest_first_and_bounded);
     tcase_add_test(tc, test_top_keys_survive_one_offs);
+    tcase_add_test(tc, test_lock_survives_a_dead_holder);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
