@@ -45,6 +45,31 @@ static void copy_text(char *dst, size_t len, const char *src)
     snprintf(dst, len, "%s", src != NULL ? src : "");
 }
 
+/* Add N to SERIES in the minute of WHEN_MS; the lock is held.  A slot
+ * still holding an older minute starts again from zero; a count that
+ * comes late for a slot already reused (a clock step back) is dropped. */
+static void count_minute(struct board *b, enum board_series series,
+                         int64_t when_ms, uint64_t n)
+{
+    int64_t minute = when_ms / 60000;
+    struct board_minute *m = &b->minutes[minute % BOARD_MINUTES];
+
+    if (m->minute > minute)
+        return;
+    if (m->minute != minute) {
+        memset(m, 0, sizeof(*m));
+        m->minute = minute;
+    }
+    m->n[series] += n;
+}
+
+void board_count(struct board *b, enum board_series series, int64_t when_ms)
+{
+    lock(b);
+    count_minute(b, series, when_ms, 1);
+    unlock(b);
+}
+
 void board_note(struct board *b, enum board_list list, const char *target,
                 unsigned status, const char *reason, int64_t when_ms)
 {
@@ -56,6 +81,8 @@ void board_note(struct board *b, enum board_list list, const char *target,
     e->status = status;
     copy_text(e->reason, sizeof(e->reason), reason);
     copy_text(e->target, sizeof(e->target), target);
+    if (list == BOARD_ERRORS)
+        count_minute(b, BOARD_FAILURES, when_ms, 1);
     unlock(b);
 }
 
@@ -94,6 +121,7 @@ void board_hits(struct board *b, const struct cache_hit *hits, size_t n)
             copy_text(t->key, sizeof(t->key), hits[i].key);
         }
         t->hits += hits[i].count;
+        count_minute(b, BOARD_HITS, hits[i].when_ms, hits[i].count);
     }
     unlock(b);
 }
@@ -121,11 +149,29 @@ static void read_list(const struct board *b, enum board_list list,
     v->nrecent[list] = n;
 }
 
-void board_read(struct board *b, struct board_view *v)
+static void read_minutes(const struct board *b, int64_t now_ms,
+                         struct board_view *v)
+{
+    int64_t first = now_ms / 60000 - (BOARD_MINUTES - 1);
+    size_t i;
+
+    for (i = 0; i < BOARD_MINUTES; i++) {
+        int64_t minute = first + (int64_t)i;
+        const struct board_minute *m = &b->minutes[minute % BOARD_MINUTES];
+
+        if (m->minute == minute)
+            v->minutes[i] = *m;
+        else
+            v->minutes[i] = (struct board_minute){.minute = minute};
+    }
+}
+
+void board_read(struct board *b, int64_t now_ms, struct board_view *v)
 {
     size_t i;
 
     lock(b);
+    read_minutes(b, now_ms, v);
     for (i = 0; i < BOARD_LISTS; i++)
         read_list(b, (enum board_list)i, v);
     v->ntop = 0;

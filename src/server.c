@@ -324,7 +324,8 @@ static void access_log(struct req *r, const char *method, unsigned status)
 }
 
 /* Put a miss or an error on the status page's board: 404s that asked
- * the upstreams or a remembered miss, and requests that failed. */
+ * the upstreams or a remembered miss, and requests that failed; and
+ * count lookups that missed for its chart. */
 static void note_on_board(const struct req *r, unsigned status)
 {
     const char *why = r->miss_reason;
@@ -332,6 +333,9 @@ static void note_on_board(const struct req *r, unsigned status)
                   status == MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE ||
                   (why != NULL && strncmp(why, "upstream-", 9) == 0);
 
+    if (r->kind == METRICS_MISS || r->kind == METRICS_COALESCED ||
+        r->kind == METRICS_NEGATIVE)
+        board_count(&metrics->board, BOARD_DOWNLOADS, wall_ms());
     if (failed)
         board_note(&metrics->board, BOARD_ERRORS, r->target, status, why,
                    wall_ms());

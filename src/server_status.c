@@ -75,6 +75,7 @@ static void fill_input(struct req *r, struct metrics_env *env,
         in->disk_free = (uint64_t)sv.f_bavail * sv.f_frsize;
     }
     in->nonce = nonce;
+    in->now_ms = wall_ms();
 }
 
 enum MHD_Result server_status(struct req *r)

@@ -124,15 +124,18 @@ static void swatch(FILE *f, size_t i)
             colours[i % (sizeof(colours) / sizeof(colours[0]))]);
 }
 
-static void legend(FILE *f, const char *const *names, const uint64_t *values,
-                   size_t n, enum legend how)
+/* The legend of N series; series I has colour COLOUR[I] (COLOUR NULL:
+ * colour I). */
+static void legend_in(FILE *f, const char *const *names,
+                      const uint64_t *values, size_t n, enum legend how,
+                      const size_t *colour)
 {
     size_t i;
 
     fputs("<div class=\"legend\">", f);
     for (i = 0; i < n; i++) {
         fputs("<span>", f);
-        swatch(f, i);
+        swatch(f, colour != NULL ? colour[i] : i);
         statuspage_text(f, names[i]);
         fputc(' ', f);
         if (how == LEGEND_BYTES)
@@ -142,6 +145,12 @@ static void legend(FILE *f, const char *const *names, const uint64_t *values,
         fputs("</span>", f);
     }
     fputs("</div>\n", f);
+}
+
+static void legend(FILE *f, const char *const *names, const uint64_t *values,
+                   size_t n, enum legend how)
+{
+    legend_in(f, names, values, n, how, NULL);
 }
 
 /* One bar of N segments VALUES[i] labelled NAMES[i], scaled to TOTAL
@@ -214,6 +223,78 @@ static void section_traffic(FILE *f, const struct statuspage_in *in)
     fputs("</table>\n", f);
     bar(f, "Answers by kind", names, v, METRICS_KIND_N - 1, 0,
         LEGEND_COUNTS);
+    fputs("</section>\n", f);
+}
+
+static void print_time(FILE *f, int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[32];
+
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(buf, sizeof(buf), "-");
+    fputs(buf, f);
+}
+
+#define HOUR_BAR 6 /* px per minute */
+#define HOUR_H 60
+
+static const char *const series_names[BOARD_SERIES] = {"hits", "misses",
+                                                       "failures"};
+static const size_t series_colour[BOARD_SERIES] = {0, 1, 4};
+
+/* One minute's stacked column at X: hits at the bottom, then lookups that
+ * missed, then failures, scaled so that MAX fills the height. */
+static void minute_column(FILE *f, const struct board_minute *m, int x,
+                          uint64_t max)
+{
+    double y = HOUR_H, h;
+    size_t s;
+
+    for (s = 0; s < BOARD_SERIES; s++) {
+        if (m->n[s] == 0)
+            continue;
+        h = (double)m->n[s] * HOUR_H / (double)max;
+        y -= h;
+        fprintf(f,
+                "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
+                "fill=\"%s\"><title>",
+                x, y, HOUR_BAR - 1, h, colours[series_colour[s]]);
+        print_time(f, m->minute * 60000);
+        fprintf(f, ": %" PRIu64 " %s</title></rect>", m->n[s],
+                series_names[s]);
+    }
+}
+
+/* The last hour, a column per minute (from the board, not /metrics: the
+ * counters have no history). */
+static void section_hour(FILE *f, const struct board_view *v)
+{
+    uint64_t max = 1, sum, total[BOARD_SERIES] = {0};
+    size_t i, s;
+
+    for (i = 0; i < BOARD_MINUTES; i++) {
+        for (s = 0, sum = 0; s < BOARD_SERIES; s++) {
+            sum += v->minutes[i].n[s];
+            total[s] += v->minutes[i].n[s];
+        }
+        max = sum > max ? sum : max;
+    }
+    fprintf(f,
+            "<section id=\"hour\"><h2>Last hour</h2><svg width=\"%d\" "
+            "height=\"%d\" role=\"img\" "
+            "xmlns=\"http://www.w3.org/2000/svg\"><title>Requests per "
+            "minute, up to %" PRIu64 "</title><rect width=\"%d\" "
+            "height=\"%d\" fill=\"#f6f6f6\"/>",
+            BOARD_MINUTES * HOUR_BAR, HOUR_H, max, BOARD_MINUTES * HOUR_BAR,
+            HOUR_H);
+    for (i = 0; i < BOARD_MINUTES; i++)
+        minute_column(f, &v->minutes[i], (int)i * HOUR_BAR, max);
+    fputs("</svg>\n", f);
+    legend_in(f, series_names, total, BOARD_SERIES, LEGEND_COUNTS,
+              series_colour);
     fputs("</section>\n", f);
 }
 
@@ -291,17 +372,6 @@ static void section_upstreams(FILE *f, const struct statuspage_in *in)
     fputs("</table></section>\n", f);
 }
 
-static void print_time(FILE *f, int64_t ms)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char buf[32];
-
-    if (gmtime_r(&t, &tm) == NULL ||
-        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(buf, sizeof(buf), "-");
-    fputs(buf, f);
-}
 
 /* A request target as a person reads it: percent-decoded, unless it
  * does not decode (then as received).  Either way escaped. */
@@ -388,9 +458,10 @@ void statuspage_print(FILE *f, const struct statuspage_in *in)
 {
     struct board_view *v = xmalloc(sizeof(*v));
 
-    board_read(&in->m->board, v);
+    board_read(&in->m->board, in->now_ms, v);
     head(f, in);
     section_traffic(f, in);
+    section_hour(f, v);
     section_cache(f, in);
     section_upstreams(f, in);
     section_recent(f, v, BOARD_MISSES, "misses", "Recent misses");

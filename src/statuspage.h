@@ -27,6 +27,7 @@ struct statuspage_in {
     uint64_t disk_size; /* the cache's file system, 0: unknown */
     uint64_t disk_free;
     const char *nonce;  /* the Content-Security-Policy style nonce */
+    int64_t now_ms;     /* wall clock, for the last hour's chart */
 };
 
 /* Print the page for IN to F. */

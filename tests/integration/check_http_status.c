@@ -114,6 +114,7 @@ static void wait_top_hits(void)
 START_TEST(test_status_page_in_chromium)
 {
     char *body = itest_body(5000, false, 1), *dom;
+    const char *hour;
     double served_before, metrics_len, ratio;
     struct http_resp r;
     int i;
@@ -158,6 +159,13 @@ START_TEST(test_status_page_in_chromium)
     ck_assert(figure(dom, "hit-ratio") > ratio - 0.0001 &&
               figure(dom, "hit-ratio") < ratio + 0.0001);
     ck_assert(strstr(dom, "id=\"breaker-0\">closed<") != NULL);
+    /* the last hour: 3 hits, 2 lookups that missed, the 400 failed */
+    hour = strstr(dom, "id=\"hour\"");
+    ck_assert_ptr_nonnull(hour);
+    ck_assert_msg(strstr(hour, " hits 3</span>") != NULL &&
+                      strstr(hour, " misses 2</span>") != NULL &&
+                      strstr(hour, " failures 1</span>") != NULL,
+                  "%.1500s", hour);
 
     /* hostile keys: text in their lists, never markup or raw bytes */
     ck_assert_msg(strstr(dom, HOSTILE_TEXT "/" ID "/x.pdb</td>") != NULL,

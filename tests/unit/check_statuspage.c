@@ -65,14 +65,14 @@ START_TEST(test_recent_newest_first_and_bounded)
     int i;
 
     ck_assert_int_eq(board_init(b), 0);
-    board_read(b, v);
+    board_read(b, 0, v);
     ck_assert_uint_eq(v->nrecent[BOARD_MISSES], 0);
     for (i = 0; i < BOARD_RECENT + 5; i++) {
         snprintf(target, sizeof(target), "/k%d/ID/f", i);
         board_note(b, BOARD_MISSES, target, 404, "not-found", i);
     }
     board_note(b, BOARD_ERRORS, "/e/ID/f", 500, NULL, 7);
-    board_read(b, v);
+    board_read(b, 0, v);
     ck_assert_uint_eq(v->nrecent[BOARD_MISSES], BOARD_RECENT);
     ck_assert_str_eq(v->recent[BOARD_MISSES][0].target, "/k24/ID/f");
     ck_assert_str_eq(v->recent[BOARD_MISSES][BOARD_RECENT - 1].target,
@@ -107,7 +107,7 @@ START_TEST(test_top_keys_survive_one_offs)
             board_hits(b, &h, 1);
         }
     }
-    board_read(b, v);
+    board_read(b, 0, v);
     ck_assert_uint_eq(v->ntop, BOARD_TOP);
     ck_assert_str_eq(v->top[0].key, "hot.pdb/ID/hot.pdb");
     ck_assert_uint_eq(v->top[0].hits, 3000);
@@ -116,6 +116,37 @@ START_TEST(test_top_keys_survive_one_offs)
     ck_assert_uint_ge(v->top[1].hits, 200);
     for (i = 1; i < (int)v->ntop; i++)
         ck_assert_uint_le(v->top[i].hits, v->top[i - 1].hits);
+    free(v);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_minutes_of_the_last_hour)
+{
+    struct board *b = xcalloc(1, sizeof(*b));
+    struct board_view *v = xmalloc(sizeof(*v));
+    struct cache_hit h = {.key = "a.pdb/ID/a.pdb", .count = 5};
+    int64_t now = 1000 * 60000 + 30000; /* half a minute into minute 1000 */
+
+    ck_assert_int_eq(board_init(b), 0);
+    h.when_ms = now;
+    board_hits(b, &h, 1);
+    board_count(b, BOARD_DOWNLOADS, now - 60000);
+    board_count(b, BOARD_DOWNLOADS, now - 60000);
+    board_note(b, BOARD_ERRORS, "/e/ID/f", 503, NULL, now - 59 * 60000);
+    /* an hour ago shares a slot with now: too late, dropped */
+    board_count(b, BOARD_DOWNLOADS, now - 60 * 60000);
+    board_read(b, now, v);
+    ck_assert_int_eq(v->minutes[BOARD_MINUTES - 1].minute, 1000);
+    ck_assert_uint_eq(v->minutes[BOARD_MINUTES - 1].n[BOARD_HITS], 5);
+    ck_assert_uint_eq(v->minutes[BOARD_MINUTES - 1].n[BOARD_DOWNLOADS], 0);
+    ck_assert_uint_eq(v->minutes[BOARD_MINUTES - 2].n[BOARD_DOWNLOADS], 2);
+    ck_assert_int_eq(v->minutes[0].minute, 941);
+    ck_assert_uint_eq(v->minutes[0].n[BOARD_FAILURES], 1);
+    /* an hour later every minute is new */
+    board_read(b, now + 60 * 60000, v);
+    ck_assert_uint_eq(v->minutes[0].n[BOARD_HITS], 0);
+    ck_assert_uint_eq(v->minutes[BOARD_MINUTES - 1].n[BOARD_HITS], 0);
     free(v);
     free(b);
 }
@@ -141,7 +172,7 @@ START_TEST(test_lock_survives_a_dead_holder)
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     board_note(b, BOARD_ERRORS, "/after/ID/f", 500, NULL, 1);
-    board_read(b, v);
+    board_read(b, 0, v);
     ck_assert_uint_eq(v->nrecent[BOARD_ERRORS], 1);
     ck_assert_str_eq(v->recent[BOARD_ERRORS][0].target, "/after/ID/f");
     free(v);
@@ -158,6 +189,7 @@ int main(void)
     tcase_add_test(tc, test_recent_newest_first_and_bounded);
     tcase_add_test(tc, test_top_keys_survive_one_offs);
     tcase_add_test(tc, test_lock_survives_a_dead_holder);
+    tcase_add_test(tc, test_minutes_of_the_last_hour);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
