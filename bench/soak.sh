@@ -9,7 +9,9 @@
 # file pages) and open fds after a warm-up of the same load (WARMUP
 # seconds) and at the end.
 #
-# Fails (exit 1) on a corrupt body, or when memory or fds are not flat:
+# Fails (exit 1) on a corrupt body, a worker that died (a sanitizer build
+# aborts on its first report), or when memory or fds are not flat (not a
+# measure for a sanitizer build: ASan's quarantine holds freed memory):
 # anonymous RSS up more than 20 % + 4 MiB, or more than 4 fds more.  The
 # fds of cached files are counted apart: each MHD thread keeps up to 32
 # hit responses with their files open (server_rcache.c), so those may
@@ -111,12 +113,13 @@ fd_kinds > "$work/fds1"
 ev1=$(metric symsrvd_cache_evictions_total)
 cache_bytes=$(metric symsrvd_cache_bytes)
 hits=$(metric symsrvd_hits_total)
+restarts=$(metric symsrvd_worker_restarts_total)
 kill "$upid"; wait "$upid" 2>/dev/null || true; upid=
 
 req=$(stat "$work/load.json" requests)
 fail=$(stat "$work/load.json" failures)
 corrupt=$(stat "$work/load.json" corrupt)
-echo "requests $req ($(python3 -c "print(round($req / $DURATION))")/s), daemon hits $hits, failures $fail, corrupt bodies $corrupt"
+echo "requests $req ($(python3 -c "print(round($req / $DURATION))")/s), daemon hits since start $hits, failures $fail, corrupt bodies $corrupt"
 python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 f = ", ".join("%s %d" % (k[5:], v) for k, v in sorted(d.items()) if k.startswith("fail:"))
@@ -125,12 +128,18 @@ u = json.load(open(sys.argv[2]))
 print("upstream: %d requests, %d ok; faults: %s" % (u.get("requests", 0), u.get("ok", 0),
       ", ".join("%s %d" % (k, u.get(k, 0)) for k in ("reset", "truncate", "5xx", "slow"))))' \
     "$work/load.json" "$work/up.json"
+echo "worker restarts $restarts"
 echo "evictions $((ev1 - ev0)) during the run; cache $cache_bytes bytes against max_size $MAX_SIZE"
 echo "memory: anon RSS $anon0 KiB -> $anon1 KiB, VmRSS $rss0 KiB -> $rss1 KiB"
 echo "fds: $fds0 -> $fds1, and of cached files $files0 -> $files1 (at most $((WORKERS * MHD_THREADS * RCACHE_SLOTS)))"
 
 verdict=0
 [ "$corrupt" -eq 0 ] || { echo "soak: FAIL: corrupt bodies"; verdict=1; }
+[ "$restarts" -eq 0 ] || {
+    echo "soak: FAIL: a worker died; the log says:"
+    grep -v -e ' GET ' "$work/log" | tail -40
+    verdict=1
+}
 [ "$anon1" -le $((anon0 + anon0 / 5 + 4096)) ] || { echo "soak: FAIL: memory grew"; verdict=1; }
 [ "$fds1" -le $((fds0 + 4)) ] &&
     [ "$files1" -le $((WORKERS * MHD_THREADS * RCACHE_SLOTS)) ] || {
