@@ -20,6 +20,22 @@
 #include "statuspage.h"
 #include "xalloc.h"
 
+static struct board *b;     /* process-private: see the lock test */
+static struct board_view *v;
+
+static void setup(void)
+{
+    b = xcalloc(1, sizeof(*b));
+    v = xmalloc(sizeof(*v));
+    ck_assert_int_eq(board_init(b), 0);
+}
+
+static void teardown(void)
+{
+    free(v);
+    free(b);
+}
+
 static char *escaped(const char *s)
 {
     char *out = NULL;
@@ -59,12 +75,9 @@ END_TEST
 
 START_TEST(test_recent_newest_first_and_bounded)
 {
-    struct board *b = xcalloc(1, sizeof(*b));
-    struct board_view *v = xmalloc(sizeof(*v));
     char target[32];
     int i;
 
-    ck_assert_int_eq(board_init(b), 0);
     board_read(b, 0, v);
     ck_assert_uint_eq(v->nrecent[BOARD_MISSES], 0);
     for (i = 0; i < BOARD_RECENT + 5; i++) {
@@ -81,20 +94,15 @@ START_TEST(test_recent_newest_first_and_bounded)
     ck_assert_uint_eq(v->nrecent[BOARD_ERRORS], 1);
     ck_assert_str_eq(v->recent[BOARD_ERRORS][0].reason, "");
     ck_assert_uint_eq(v->recent[BOARD_ERRORS][0].status, 500);
-    free(v);
-    free(b);
 }
 END_TEST
 
 START_TEST(test_top_keys_survive_one_offs)
 {
-    struct board *b = xcalloc(1, sizeof(*b));
-    struct board_view *v = xmalloc(sizeof(*v));
     struct cache_hit h;
     char key[32];
     int i;
 
-    ck_assert_int_eq(board_init(b), 0);
     for (i = 0; i < 1000; i++) {
         /* a hot key in every batch, among ten times as many cold ones */
         h = (struct cache_hit){.key = "hot.pdb/ID/hot.pdb", .count = 3};
@@ -116,19 +124,14 @@ START_TEST(test_top_keys_survive_one_offs)
     ck_assert_uint_ge(v->top[1].hits, 200);
     for (i = 1; i < (int)v->ntop; i++)
         ck_assert_uint_le(v->top[i].hits, v->top[i - 1].hits);
-    free(v);
-    free(b);
 }
 END_TEST
 
 START_TEST(test_minutes_of_the_last_hour)
 {
-    struct board *b = xcalloc(1, sizeof(*b));
-    struct board_view *v = xmalloc(sizeof(*v));
     struct cache_hit h = {.key = "a.pdb/ID/a.pdb", .count = 5};
     int64_t now = 1000 * 60000 + 30000; /* half a minute into minute 1000 */
 
-    ck_assert_int_eq(board_init(b), 0);
     h.when_ms = now;
     board_hits(b, &h, 1);
     board_count(b, BOARD_DOWNLOADS, now - 60000);
@@ -147,8 +150,6 @@ START_TEST(test_minutes_of_the_last_hour)
     board_read(b, now + 60 * 60000, v);
     ck_assert_uint_eq(v->minutes[0].n[BOARD_HITS], 0);
     ck_assert_uint_eq(v->minutes[BOARD_MINUTES - 1].n[BOARD_HITS], 0);
-    free(v);
-    free(b);
 }
 END_TEST
 
@@ -156,27 +157,26 @@ END_TEST
  * others: the next locker takes the lock over. */
 START_TEST(test_lock_survives_a_dead_holder)
 {
-    struct board *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    struct board_view *v = xmalloc(sizeof(*v));
+    struct board *shared = mmap(NULL, sizeof(*shared),
+                                PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int status;
     pid_t pid;
 
-    ck_assert_ptr_ne(b, MAP_FAILED);
-    ck_assert_int_eq(board_init(b), 0);
+    ck_assert_ptr_ne(shared, MAP_FAILED);
+    ck_assert_int_eq(board_init(shared), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        pthread_mutex_lock(&b->lock);
+        pthread_mutex_lock(&shared->lock);
         _exit(0); /* as a worker killed mid-write */
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    board_note(b, BOARD_ERRORS, "/after/ID/f", 500, NULL, 1);
-    board_read(b, 0, v);
+    board_note(shared, BOARD_ERRORS, "/after/ID/f", 500, NULL, 1);
+    board_read(shared, 0, v);
     ck_assert_uint_eq(v->nrecent[BOARD_ERRORS], 1);
     ck_assert_str_eq(v->recent[BOARD_ERRORS][0].target, "/after/ID/f");
-    free(v);
-    munmap(b, sizeof(*b));
+    munmap(shared, sizeof(*shared));
 }
 END_TEST
 
@@ -185,6 +185,7 @@ int main(void)
     Suite *s = suite_create("statuspage");
     TCase *tc = tcase_create("statuspage");
 
+    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_text_escapes_markup_and_bytes);
     tcase_add_test(tc, test_recent_newest_first_and_bounded);
     tcase_add_test(tc, test_top_keys_survive_one_offs);
