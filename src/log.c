@@ -38,9 +38,7 @@ void log_write_line(int fd, const char *line, size_t len)
     }
 }
 
-/* Length of the valid UTF-8 sequence at S (1 to 4), 0 if there is none:
- * overlong forms, surrogates and code points above U+10FFFF are invalid. */
-static size_t utf8_len(const unsigned char *s)
+size_t log_utf8_len(const unsigned char *s)
 {
     size_t n, i;
     unsigned cp;
@@ -75,7 +73,7 @@ void log_escape(const char *s, char *out, size_t len)
         } else if (*p < 0x80) {
             u = 1;
         } else {
-            u = utf8_len(p);
+            u = log_utf8_len(p);
         }
         if (u == 0) {
             if (n + 5 > len)

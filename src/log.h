@@ -28,6 +28,10 @@ void fatal(const char *fmt, ...)
 void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
+/* Length of the valid UTF-8 sequence at S (1 to 4), 0 if there is none:
+ * overlong forms, surrogates and code points above U+10FFFF are invalid. */
+size_t log_utf8_len(const unsigned char *s);
+
 /* Copy S into OUT (LEN bytes, at least 5) as one printable log field:
  * bytes below 0x21, 0x7f, '"', '\\' and bytes that are not part of a
  * valid UTF-8 sequence become \xNN, so a client cannot forge a line,

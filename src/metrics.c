@@ -28,6 +28,8 @@ struct metrics *metrics_create(void)
     if (getrandom(&metrics->instance_id, sizeof(metrics->instance_id), 0) !=
         (ssize_t)sizeof(metrics->instance_id))
         fatal("getrandom");
+    if (board_init(&metrics->board) != 0)
+        fatalx("cannot set up the status board's lock");
     return metrics;
 }
 
@@ -64,6 +66,11 @@ void metrics_observe(struct metrics_hist *h, uint64_t ms)
     metrics_add(&h->buckets[i], 1);
     metrics_add(&h->sum_ms, ms);
     metrics_add(&h->count, 1);
+}
+
+int64_t metrics_gauge_read(_Atomic int64_t *gauge)
+{
+    return atomic_load_explicit(gauge, memory_order_relaxed);
 }
 
 void metrics_count_status(unsigned status)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "board.h"
 #include "breaker.h"
 #include "nospace.h"
 
@@ -111,6 +112,7 @@ struct metrics {
     _Atomic uint64_t index_map_grows;
     struct breaker breakers[METRICS_MAX_UPSTREAMS]; /* by row: upslot.h */
     uint64_t instance_id; /* random, set before fork: this daemon in Via */
+    struct board board;   /* recent misses and errors, top keys */
 };
 
 /* Map the shared block (call once in the master, before fork).  Aborts
@@ -127,6 +129,7 @@ uint64_t metrics_read(_Atomic uint64_t *counter);
 void metrics_observe(struct metrics_hist *h, uint64_t ms);
 /* Bucket I's upper bound in ms (UINT64_MAX for the last). */
 uint64_t metrics_hist_bound_ms(size_t i);
+int64_t metrics_gauge_read(_Atomic int64_t *gauge);
 
 /* What the text exposition needs beyond the shared block: the names of
  * the configured upstreams (the first METRICS_MAX_UPSTREAMS) and the

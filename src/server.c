@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "board.h"
 #include "cache.h"
 #include "config.h"
 #include "tlq.h"
@@ -203,6 +204,8 @@ static enum MHD_Result route(struct req *r, const char *method)
         return server_text(r, MHD_HTTP_METHOD_NOT_ALLOWED,
                            "method not allowed", NULL, NULL);
     }
+    if (path_is(r->target, len, "/") && server_wants_status(r))
+        return server_status(r);
     if (path_is(r->target, len, "/health"))
         return server_health(r);
     if (path_is(r->target, len, "/metrics"))
@@ -401,6 +404,28 @@ static void access_log(struct req *r, const char *method, unsigned status)
                        (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
 }
 
+/* Put a miss or an error on the status page's board: 404s that asked
+ * the upstreams or a remembered miss, and requests that failed; and
+ * count lookups that missed for its chart. */
+static void note_on_board(const struct req *r, unsigned status)
+{
+    const char *why = r->miss_reason;
+    bool failed = status >= 500 || status == MHD_HTTP_BAD_REQUEST ||
+                  status == MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE ||
+                  (why != NULL && (strncmp(why, "upstream-", 9) == 0 ||
+                                   strcmp(why, "no-space") == 0));
+
+    if (r->kind == METRICS_MISS || r->kind == METRICS_COALESCED ||
+        r->kind == METRICS_NEGATIVE)
+        board_count(&metrics->board, BOARD_DOWNLOADS, wall_ms());
+    if (failed)
+        board_note(&metrics->board, BOARD_ERRORS, r->target, status, why,
+                   wall_ms());
+    else if (status == MHD_HTTP_NOT_FOUND && why != NULL)
+        board_note(&metrics->board, BOARD_MISSES, r->target, status, why,
+                   wall_ms());
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn,
                          void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -424,6 +449,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         metrics_add(&metrics->types[r->type], 1);
         metrics_add(&metrics->bytes_served, r->bytes);
         metrics_observe(&metrics->request_ms, mono_ms() - r->start_ms);
+        note_on_board(r, status);
     }
     server_symbol_release(r);
     server_api_release(r);
@@ -575,6 +601,7 @@ void server_flush_hits(struct server *s)
         m++;
     }
     cache_record_hits(s->cache, hits, m);
+    board_hits(&metrics->board, hits, m);
     for (i = 0; i < n; i++)
         free(keys[i]);
 out:

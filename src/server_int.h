@@ -77,6 +77,7 @@ struct req {
     enum metrics_kind kind;
     enum metrics_type type; /* what it asked for */
     char upstream[48];
+    const char *miss_reason; /* static: X-Symsrvd-Miss when answered so */
     /* miss path */
     struct dl *dl;           /* a reference while waiting or streaming */
     struct dl_waiter waiter;
@@ -128,6 +129,11 @@ void server_symbol_release(struct req *r);
 /* DELETE of PATH[0..LEN) with QUERY ("" when none): server_admin.c. */
 enum MHD_Result server_admin_delete(struct req *r, const char *path,
                                     size_t len, const char *query);
+
+/* GET / for a browser (server_status.c): whether the client asks for
+ * HTML, and the page. */
+bool server_wants_status(struct req *r);
+enum MHD_Result server_status(struct req *r);
 
 enum MHD_Result server_health(struct req *r);
 enum MHD_Result server_metrics(struct req *r);

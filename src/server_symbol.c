@@ -437,6 +437,7 @@ static enum MHD_Result serve_hit(struct req *r, const char *key,
 
 static enum MHD_Result answer_miss(struct req *r, const char *reason)
 {
+    r->miss_reason = reason;
     return server_text(r, MHD_HTTP_NOT_FOUND, "symbol not found\n",
                        "X-Symsrvd-Miss", reason);
 }
@@ -635,8 +636,11 @@ static enum MHD_Result start_miss(struct req *r, const struct symkey *k,
     /* Our own request come back (an upstream redirected to us): 508, an
      * error the sending download neither retries nor remembers as a miss.
      * Too many hops is a plain miss, as the operations issue asks. */
-    if (loop != NULL && strcmp(loop, "loop") == 0)
-        return server_text(r, 508, "request loop\n", "X-Symsrvd-Miss", loop);
+    if (loop != NULL && strcmp(loop, "loop") == 0) {
+        r->miss_reason = loop;
+        return server_text(r, 508, "request loop\n", "X-Symsrvd-Miss",
+                           loop);
+    }
     if (loop != NULL)
         return answer_miss(r, loop);
     if (atomic_load_explicit(&s->refusing, memory_order_acquire))

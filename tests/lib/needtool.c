@@ -23,6 +23,7 @@ static const struct {
     {"strip", "binutils"},  {"readelf", "binutils"},   {"gdb", "gdb"},
     {"debuginfod-find", "debuginfod"}, {"ld64.lld-14", "lld-14"},
     {"wasm-ld-14", "lld-14"}, {"dsymutil-14", "llvm-14"},
+    {"chromium", "chromium"}, {"nginx", "nginx-light"},
 };
 
 const char *needtool_package(const char *tool)
