@@ -85,8 +85,9 @@ static bool busy(struct worker *w, bool retiring)
 
 /* Let requests in progress finish, for at most WORKER_DRAIN_MS, and when
  * RETIRING (a reload replaces this worker, SIGQUIT) downloads in progress
- * too, for at most WORKER_RETIRE_MS; a SIGTERM meanwhile shortens that
- * to a stop's drain.  The master stops counting on us: no more beats. */
+ * too, for at most WORKER_RETIRE_MS, and never less than WORKER_SETTLE_MS;
+ * a SIGTERM meanwhile shortens that to a stop's drain.  The master stops
+ * counting on us: no more beats. */
 static void drain(struct worker *w, bool retiring)
 {
     uint64_t now = mono_ms();
