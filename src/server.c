@@ -538,14 +538,40 @@ int server_start(const struct config *cfg, struct cache *cache,
     return 0;
 }
 
+/*
+ * MHD_quiesce_daemon() only takes the listen socket out of the threads'
+ * epoll sets.  A thread that saw it readable just before and was then
+ * preempted (a busy machine) still calls accept() on it afterwards, maybe
+ * once drain found nothing left to wait for: MHD_stop_daemon() then closes
+ * that connection unanswered and the client gets an empty reply.  So our
+ * descriptor of each listen socket is made to point at a socket that
+ * accepts nothing (accept() fails with EINVAL, which MHD takes quietly).
+ * Only our descriptor changes: the socket stays open in the master and
+ * the other workers, its queue untouched.  Not before the quiesce: MHD
+ * removes the socket from epoll by that descriptor.
+ */
+static void disarm_listen(int fd)
+{
+    int dead = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (dead < 0 || dup3(dead, fd, O_CLOEXEC) < 0)
+        log_warn("cannot detach listen socket %d: late connections may "
+                 "be cut",
+                 fd);
+    if (dead >= 0)
+        close(dead);
+}
+
 void server_quiesce(struct server *s)
 {
+    MHD_socket fd;
     size_t i;
 
     atomic_store_explicit(&s->closing, true, memory_order_release);
     for (i = 0; i < s->nmhd; i++) {
-        /* The listen socket belongs to the master; don't close ours. */
-        MHD_quiesce_daemon(s->mhd[i]);
+        fd = MHD_quiesce_daemon(s->mhd[i]);
+        if (fd != MHD_INVALID_SOCKET)
+            disarm_listen(fd);
     }
 }
 

@@ -26,7 +26,10 @@ int server_start(const struct config *cfg, struct cache *cache,
                  const int *fds, size_t nfds, struct server **out);
 
 /* Stop accepting new connections; requests in progress go on, and every
- * answer from now on closes its connection (Connection: close). */
+ * answer from now on closes its connection (Connection: close).  This
+ * process's descriptors of the listen sockets stop accepting too, so a
+ * late accept() cannot take a connection the worker would cut; the
+ * sockets themselves stay open in the other processes. */
 void server_quiesce(struct server *s);
 
 /* Requests in progress (idle keep-alive connections do not count: they

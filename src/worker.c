@@ -24,6 +24,10 @@
 #define WORKER_BEAT_MS 1000
 #define WORKER_DRAIN_MS 10000
 #define WORKER_RETIRE_MS (10 * 60 * 1000)
+/* A connection accept()ed just before the quiesce counts in busy() only
+ * once its MHD thread has set it up; a retiring worker (whose socket goes
+ * on serving) lingers this long so a preempted thread gets there. */
+#define WORKER_SETTLE_MS 500
 
 struct worker {
     struct server *s;
@@ -81,12 +85,14 @@ static bool busy(struct worker *w, bool retiring)
 
 /* Let requests in progress finish, for at most WORKER_DRAIN_MS, and when
  * RETIRING (a reload replaces this worker, SIGQUIT) downloads in progress
- * too, for at most WORKER_RETIRE_MS; a SIGTERM meanwhile shortens that
- * to a stop's drain.  The master stops counting on us: no more beats. */
+ * too, for at most WORKER_RETIRE_MS, and never less than WORKER_SETTLE_MS;
+ * a SIGTERM meanwhile shortens that to a stop's drain.  The master stops
+ * counting on us: no more beats. */
 static void drain(struct worker *w, bool retiring)
 {
     uint64_t now = mono_ms();
     uint64_t deadline = now + (retiring ? WORKER_RETIRE_MS : WORKER_DRAIN_MS);
+    uint64_t settle = now + (retiring ? WORKER_SETTLE_MS : 0);
     int sig;
 
     server_quiesce(w->s);
@@ -94,7 +100,8 @@ static void drain(struct worker *w, bool retiring)
      * reload is done only when no old worker can take a new request. */
     close(w->beat_fd);
     w->beat_fd = -1;
-    while (busy(w, retiring) && mono_ms() < deadline) {
+    while ((busy(w, retiring) || mono_ms() < settle) &&
+           mono_ms() < deadline) {
         sig = tick(&w->stop, WORKER_TICK_MS);
         if (retiring && (sig == SIGTERM || sig == SIGINT)) {
             retiring = false;

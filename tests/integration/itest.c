@@ -97,6 +97,12 @@ static char *replace(const char *s, const char *what, const char *with)
 
 void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body)
 {
+    itest_start_conf_env(t, nup, conf_body, NULL);
+}
+
+void itest_start_conf_env(struct itest *t, unsigned nup, const char *conf_body,
+                          const char *const *env)
+{
     char *a, *b, *body;
     FILE *f;
 
@@ -116,6 +122,7 @@ void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body)
     saved_args[0] = xstrdup("-c");
     saved_args[1] = xstrdup(t->conf);
     saved_args[2] = NULL;
+    save(saved_env, 8, env);
     launch(t);
     free(a);
     free(b);

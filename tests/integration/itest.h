@@ -30,6 +30,10 @@ void itest_start(struct itest *t, unsigned nup, const char *workers,
  * every "@UP0@" and "@UP1@" is replaced by the stubs' URLs. */
 void itest_start_conf(struct itest *t, unsigned nup, const char *conf_body);
 
+/* The same with ENV (NULL-terminated "NAME=value") added to the daemon's. */
+void itest_start_conf_env(struct itest *t, unsigned nup, const char *conf_body,
+                          const char *const *env);
+
 /* Restart the daemon on the same cache dir (same args), upstreams kept. */
 void itest_restart(struct itest *t);
 
