@@ -33,6 +33,7 @@
 
 #include "acl.h"
 #include "config_value.h"
+#include "hostlist.h"
 #include "s3.h"
 #include "xalloc.h"
 
@@ -67,6 +68,7 @@ enum config_type {
     CONFIG_T_GLOBS,    /* char *, globs separated by ',' */
     CONFIG_T_HEADER,   /* struct config_strlist, "Name: value" appended */
     CONFIG_T_SECRET,   /* a CONFIG_T_STRING never quoted in a message */
+    CONFIG_T_HOSTS,    /* char *, "none" or host[:port] items (hostlist.h) */
 };
 
 struct config_key {
@@ -149,6 +151,8 @@ static const struct config_key config_keys[] = {
      "public", 0, 0, config_sources_names},
     {"filesystem_roots", CONFIG_T_STRING, SYM(filesystem_roots), "none", 0, 0,
      NULL},
+    {"allowed_source_hosts", CONFIG_T_HOSTS, SYM(allowed_source_hosts), "none",
+     0, 0, NULL},
     {"download_timeout", CONFIG_T_DURATION, SYM(download_timeout_ms), "60s", 1,
      MS_PER_H, NULL},
     {"max_download_size", CONFIG_T_SIZE, SYM(max_download_size), "4G", 1024,
@@ -378,6 +382,11 @@ static int config_key_parse(const struct config_key *k, const char *value,
             return -EINVAL;
         v->s = xstrdup(value);
         return 0;
+    case CONFIG_T_HOSTS:
+        if (config_value_has_control(value) || !hostlist_valid(value))
+            return -EINVAL;
+        v->s = xstrdup(value);
+        return 0;
     case CONFIG_T_LISTEN:
         return config_parse_listen(value, &v->listen);
     }
@@ -408,6 +417,7 @@ static void config_key_why(const struct config_key *k, const char *value,
         [CONFIG_T_LISTEN] = "address", [CONFIG_T_ACL] = "address list",
         [CONFIG_T_STORE_URL] = "url",  [CONFIG_T_GLOBS] = "filter",
         [CONFIG_T_HEADER] = "header",  [CONFIG_T_SECRET] = "value",
+        [CONFIG_T_HOSTS] = "host list",
     };
     char q[CONFIG_QUOTE_MAX + 1], lo[32], hi[32], want[96];
     size_t i, off;
@@ -456,6 +466,10 @@ static void config_key_why(const struct config_key *k, const char *value,
         break;
     case CONFIG_T_HEADER:
         config_fmt(want, sizeof(want), "'Name: value'");
+        break;
+    case CONFIG_T_HOSTS:
+        config_fmt(want, sizeof(want), "none, or host[:port] names or "
+                                       "addresses separated by commas");
         break;
     }
     /* tokens and keys stay out of logs, even mistyped ones */
@@ -507,6 +521,7 @@ static int config_key_set(struct config *cfg, const struct config_key *k,
     case CONFIG_T_ACL:
     case CONFIG_T_STORE_URL:
     case CONFIG_T_GLOBS:
+    case CONFIG_T_HOSTS:
     case CONFIG_T_SECRET:
         free(*(char **)field);
         *(char **)field = v.s;
@@ -651,6 +666,7 @@ void config_free(struct config *cfg)
     free(cfg->admin_allow);
     free(cfg->cache_dir);
     free(cfg->filesystem_roots);
+    free(cfg->allowed_source_hosts);
     free(cfg->gcs_url);
     free(cfg->gcs_token_url);
     free(cfg->publish_tokens_file);
@@ -1159,6 +1175,7 @@ static void config_dump_key(const struct config *cfg,
     case CONFIG_T_ACL:
     case CONFIG_T_STORE_URL:
     case CONFIG_T_GLOBS:
+    case CONFIG_T_HOSTS:
     case CONFIG_T_SECRET:
         if (*(char *const *)field != NULL)
             (void)fprintf(fp, "%s = %s\n", k->name, *(char *const *)field);

@@ -134,6 +134,9 @@ struct config {
     uint64_t result_ttl_ms;                  /* default 90s */
     enum config_sources allow_request_sources; /* default public */
     char *filesystem_roots; /* "none" (default) or dirs separated by ':' */
+    char *allowed_source_hosts; /* "none" (default) or host[:port] items
+                                 * that allow_request_sources = public lets
+                                 * reach any address (hostlist.h) */
     uint64_t download_timeout_ms;            /* default 60s */
     uint64_t max_download_size;              /* default 4G */
     /* [symbolicate] job limits and gcs/sentry sources */

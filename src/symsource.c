@@ -26,6 +26,7 @@
 #include "fetch.h"
 #include "fileio.h"
 #include "gcsauth.h"
+#include "hostlist.h"
 #include "inflight.h"
 #include "metrics.h"
 #include "s3.h"
@@ -586,6 +587,7 @@ static int check_target(const void *arg, const char *url, char *resolve,
     char *scheme = NULL, *host = NULL, *port = NULL;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL, *p;
     char addr[INET6_ADDRSTRLEN] = "";
+    bool listed;
     int rc = -EPERM;
 
     resolve[0] = '\0';
@@ -605,6 +607,8 @@ static int check_target(const void *arg, const char *url, char *resolve,
         rc = 0;
         goto out;
     }
+    listed = hostlist_has(cfg->allowed_source_hosts, host,
+                          (unsigned)strtoul(port, NULL, 10));
     {
         char h[256];
         size_t n = strlen(host);
@@ -618,7 +622,9 @@ static int check_target(const void *arg, const char *url, char *resolve,
             goto out;
         }
     }
-    for (p = ai; p != NULL; p = p->ai_next) {
+    /* a listed host (an internal symbol server) may be private; it is
+     * still resolved once here and pinned, so a rebinding can't move it */
+    for (p = ai; p != NULL && !listed; p = p->ai_next) {
         if (!symsource_addr_public(p->ai_addr)) {
             snprintf(detail, dlen, "download failed: destination is restricted");
             goto out;

@@ -14,8 +14,9 @@
  * for [cache] negative_ttl, and the bytes are counted in /metrics.  The
  * proxy never serves or lists these keys.  Request-supplied URLs are a
  * server-side request forgery hole: with allow_request_sources = public,
- * every address the host resolves to must be public, the checked address
- * is pinned for the connection (CURLOPT_RESOLVE), only http and https are
+ * every address the host resolves to must be public unless the host is
+ * on allowed_source_hosts (hostlist.h), the checked address is pinned for
+ * the connection (CURLOPT_RESOLVE), only http and https are
  * spoken, and redirects are followed by hand and checked the same way;
  * a source's headers and keys go to its own URL only, never to a
  * redirect's target.  An s3 source is an http source at its bucket's

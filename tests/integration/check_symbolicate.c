@@ -1459,6 +1459,109 @@ START_TEST(test_ssrf_refused_by_default)
 }
 END_TEST
 
+/* One http source ID at URL for the PE module, with candidates: the
+ * answer's module (new reference). */
+static json_t *ssrf_module(const struct itest *t, const char *id,
+                           const char *url)
+{
+    char *body = xasprintf(
+        "{\"sources\":[{\"id\":\"%s\",\"type\":\"http\",\"url\":\"%s\","
+        "\"layout\":{\"type\":\"symstore\"}}],\"options\":"
+        "{\"dif_candidates\":true},\"stacktraces\":[{\"frames\":"
+        "[{\"instruction_addr\":\"0x1001001\"}]}],\"modules\":[%s]}",
+        id, url, PE_MODULE);
+    json_t *a = post_ok(t, "/symbolicate", body);
+    json_t *m = json_incref(module(a, 0));
+
+    json_decref(a);
+    free(body);
+    return m;
+}
+
+/* Is the PE module from source ID at URL fetching_failed because the
+ * PDB's destination (or a redirect's) is restricted? */
+static void expect_restricted(const struct itest *t, const char *id,
+                              const char *url)
+{
+    json_t *m = ssrf_module(t, id, url), *c;
+    char *dump = json_dumps(m, JSON_COMPACT);
+    const char *details = NULL;
+    size_t i;
+
+    ck_assert_msg(strcmp(str(m, "debug_status"), "fetching_failed") == 0,
+                  "%s: %s", url, dump);
+    json_array_foreach(json_object_get(m, "candidates"), i, c)
+        if (strstr(str(c, "location"), "/crash.pdb/") != NULL)
+            details = str(json_object_get(c, "download"), "details");
+    ck_assert_msg(details != NULL && strstr(details, "restricted") != NULL,
+                  "%s: %s", url, dump);
+    free(dump);
+    json_decref(m);
+}
+
+/* The listed stub's PDB under /NAME redirects to TARGET, which is
+ * refused after the stub's own hop. */
+static void expect_redirect_restricted(const struct itest *t,
+                                       const char *name, const char *target)
+{
+    char *path = xasprintf("/%s/" PDB_KEY, name);
+    char *url = xasprintf("%s/%s", stub_url(t->up[0]), name);
+
+    stub_redirect_always(t->up[0], path, target);
+    expect_restricted(t, name, url);
+    ck_assert_uint_ge(stub_hits(t->up[0], path), 1);
+    free(url);
+    free(path);
+}
+
+/* allowed_source_hosts lets a listed host (here the IP literal 127.0.0.1,
+ * the stub; names are matched by unit/check_hostlist) reach loopback under
+ * allow_request_sources = public, and nothing else: a name resolving to
+ * the same address but not listed is refused, and so are redirects from
+ * the listed host to loopback hosts not on the list.  Under = no the list
+ * opens nothing. */
+START_TEST(test_ssrf_allowed_hosts)
+{
+    struct itest t;
+    char *url;
+    json_t *m;
+    unsigned port;
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallowed_source_hosts = "
+                            "example.invalid, 127.0.0.1\n");
+    port = stub_port(t.up[0]);
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    serve(t.up[0], "other/" PDB_KEY, "pdb/crash.pdb");
+    m = ssrf_module(&t, "listed", stub_url(t.up[0]));
+    ck_assert_str_eq(str(m, "debug_status"), "found");
+    json_decref(m);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 1);
+
+    url = xasprintf("http://localhost:%u/other", port);
+    expect_restricted(&t, "unlisted", url);
+    free(url);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/other/" PDB_KEY), 0);
+
+    url = xasprintf("http://127.0.0.2:%u/" PDB_KEY, port);
+    expect_redirect_restricted(&t, "to2", url);
+    free(url);
+    url = xasprintf("http://localhost:%u/other/" PDB_KEY, port);
+    expect_redirect_restricted(&t, "toname", url);
+    free(url);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/other/" PDB_KEY), 0);
+    itest_stop(&t);
+
+    itest_start_conf(&t, 1, "[symbolicate]\nallow_request_sources = no\n"
+                            "allowed_source_hosts = 127.0.0.1\n");
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    m = ssrf_module(&t, "listed", stub_url(t.up[0]));
+    ck_assert_str_eq(str(m, "debug_status"), "fetching_failed");
+    json_decref(m);
+    ck_assert_uint_eq(stub_total_hits(t.up[0]), 0);
+    itest_stop(&t);
+}
+END_TEST
+
 /* --- POST /minidump ------------------------------------------------------ */
 
 #define BOUNDARY "symsrvd-test-boundary-7d3a"
@@ -1712,6 +1815,7 @@ int main(void)
     tcase_add_test(tc, test_wait_without_timeout);
     tcase_add_test(tc, test_errors_400_413_422_503);
     tcase_add_test(tc, test_ssrf_refused_by_default);
+    tcase_add_test(tc, test_ssrf_allowed_hosts);
     tcase_add_test(tc, test_max_jobs_across_workers);
     tcase_add_test(tc, test_job_timeout);
     tcase_add_test(tc, test_gcs_source);
