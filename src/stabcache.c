@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "macho/macho.h"
 #include "strhash.h"
 #include "strmemo.h"
 #include "table/symtable.h"
@@ -21,6 +22,11 @@
 struct entry {
     struct stab s; /* first: a struct stab * is a struct entry * */
     char *path;
+    /* the slice asked for ("" the first) of a universal Mach-O file, and
+     * the index of the one answering; NULL: the file has one slice, which
+     * answers whatever is asked */
+    char *want;
+    size_t slice;
     off_t size;
     struct timespec mtime;
     unsigned refs;   /* protected by the cache lock */
@@ -33,7 +39,7 @@ struct entry {
 /* A path whose complete table a background thread is building. */
 struct building {
     struct stabcache *c;
-    char *path;
+    char *path, *want;
     struct building *next;
 };
 
@@ -62,6 +68,7 @@ static void entry_free(struct entry *e)
     strmemo_free(e->s.texts);
     symtable_close(e->s.t);
     free(e->blob);
+    free(e->want);
     free(e->path);
     free(e);
 }
@@ -87,24 +94,25 @@ void stabcache_free(struct stabcache *c)
 }
 
 static bool same_file(const struct entry *e, const char *path,
-                      const struct stat *st)
+                      const char *want, const struct stat *st)
 {
     return e->size == st->st_size &&
            e->mtime.tv_sec == st->st_mtim.tv_sec &&
            e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-           strcmp(e->path, path) == 0;
+           strcmp(e->path, path) == 0 &&
+           (e->want == NULL || strcmp(e->want, want) == 0);
 }
 
-/* The entry for PATH, referenced and moved to the front (the list runs
- * from most to least recently used), or NULL. */
+/* The entry for PATH and WANT, referenced and moved to the front (the
+ * list runs from most to least recently used), or NULL. */
 static struct entry *find(struct stabcache *c, const char *path,
-                          const struct stat *st)
+                          const char *want, const struct stat *st)
 {
     struct entry **pp, *e;
 
     pthread_mutex_lock(&c->lock);
     for (pp = &c->head; (e = *pp) != NULL; pp = &e->next)
-        if (same_file(e, path, st))
+        if (same_file(e, path, want, st))
             break;
     if (e != NULL) {
         e->refs++;
@@ -148,15 +156,21 @@ size_t stabcache_count(struct stabcache *c)
 }
 
 /* "<file>.SYMTABLE" for files in the cache directory (upper case: never a
- * canonical symbol name), else one per path under .Symsrvd/tables. */
-static char *table_path(const struct stabcache *c, const char *path)
+ * canonical symbol name), else one per path under .Symsrvd/tables.  A
+ * universal Mach-O file's later slices (SLICE > 0) are kept there too,
+ * one per path and slice: the store's eviction and reconciliation know
+ * one table beside a file. */
+static char *table_path(const struct stabcache *c, const char *path,
+                        size_t slice)
 {
     size_t n = strlen(c->dir);
-    char hash[33];
+    char hash[33], *key;
 
-    if (strncmp(path, c->dir, n) == 0 && path[n] == '/')
+    if (slice == 0 && strncmp(path, c->dir, n) == 0 && path[n] == '/')
         return xasprintf("%s.SYMTABLE", path);
-    strhash128_hex(path, hash);
+    key = slice == 0 ? xstrdup(path) : xasprintf("%s#slice%zu", path, slice);
+    strhash128_hex(key, hash);
+    free(key);
     return xasprintf("%s/.Symsrvd/tables/%s.SYMTABLE", c->dir, hash);
 }
 
@@ -236,6 +250,43 @@ static void features(struct stab *s, const struct objfile_map *map)
     s->quality = s->has_debug_info ? 0 : 1;
 }
 
+/* What names ID's slice to the Mach-O reader: its UUID, else (an image
+ * without LC_UUID) its architecture. */
+static const char *slice_name(const struct objfile_ident *id)
+{
+    return id->debug_id[0] != '\0' ? id->debug_id : id->arch;
+}
+
+/* Identify E's file (MAP): for a universal Mach-O file the slice WANT
+ * names (a debug id), the first when none has it, as symdir does; the
+ * identity check after tells the caller when that is the wrong one. */
+static int identify(struct entry *e, struct objfile_map *map, const char *want)
+{
+    struct objfile_ident *ids;
+    size_t n = 0;
+    int rc;
+
+    if (objfile_detect(map) != OBJFILE_MACHO)
+        return objfile_identify(map, &e->s.id);
+    rc = macho_identify_slice(map, want, &e->s.id);
+    if (rc == -ENOENT)
+        rc = macho_identify_slice(map, "", &e->s.id);
+    if (rc < 0)
+        return rc;
+    ids = xcalloc(MACHO_MAX_SLICES, sizeof(*ids));
+    rc = macho_slices(map, ids, MACHO_MAX_SLICES, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (strcmp(ids[i].debug_id, e->s.id.debug_id) == 0 &&
+            strcmp(ids[i].arch, e->s.id.arch) == 0) {
+            e->slice = i;
+            break;
+        }
+    if (rc == 0 && n > 1)
+        e->want = xstrdup(want);
+    free(ids);
+    return rc;
+}
+
 /* Load the saved table at TPATH if it is newer than the file (ST), else
  * build it from MAP and save it; or, for an ELF file and RVAS, build the
  * compile units RVAS fall in (E->partial). */
@@ -244,7 +295,7 @@ static int load_or_build(struct stabcache *c, struct entry *e,
                          const uint64_t *rvas, size_t nrvas, char *err,
                          size_t errlen)
 {
-    char *tpath = table_path(c, e->path);
+    char *tpath = table_path(c, e->path, e->slice);
     struct symtable_builder *b;
     struct stat ts;
     size_t len = 0;
@@ -264,8 +315,13 @@ static int load_or_build(struct stabcache *c, struct entry *e,
                                e->s.id.kind == OBJFILE_WASM);
     b = symtable_builder_new();
     symtable_builder_set_image_base(b, e->s.id.image_base);
-    rc = e->partial ? objfile_build_for(map, b, rvas, nrvas)
-                    : objfile_build(map, b);
+    if (e->s.id.kind == OBJFILE_MACHO)
+        rc = macho_build_slice(map, slice_name(&e->s.id), b,
+                               e->partial ? rvas : NULL,
+                               e->partial ? nrvas : 0);
+    else
+        rc = e->partial ? objfile_build_for(map, b, rvas, nrvas)
+                        : objfile_build(map, b);
     if (rc < 0)
         snprintf(err, errlen, "%s", map->err);
     if (rc == 0)
@@ -280,7 +336,8 @@ static int load_or_build(struct stabcache *c, struct entry *e,
 }
 
 static struct entry *open_entry(struct stabcache *c, const char *path,
-                                const struct stat *st, const uint64_t *rvas,
+                                const char *want, const struct stat *st,
+                                const uint64_t *rvas,
                                 size_t nrvas, char *err, size_t errlen,
                                 int *rcp)
 {
@@ -295,7 +352,7 @@ static struct entry *open_entry(struct stabcache *c, const char *path,
     e->refs = 1;
     rc = objfile_map(path, &map);
     if (rc == 0) {
-        rc = objfile_identify(&map, &e->s.id);
+        rc = identify(e, &map, want);
         if (rc < 0)
             snprintf(err, errlen, "%s", map.err);
         if (rc == 0) {
@@ -322,7 +379,8 @@ static void *build_main(void *arg)
     char err[256];
 
     /* A failure here is the next request's to report: it builds again. */
-    if (stabcache_get(c, bd->path, &s, err, sizeof(err)) == 0)
+    if (stabcache_get_for(c, bd->path, bd->want, NULL, 0, &s, err,
+                          sizeof(err)) == 0)
         stabcache_put(c, s);
     pthread_mutex_lock(&c->lock);
     for (pp = &c->building; *pp != bd; pp = &(*pp)->next)
@@ -331,13 +389,15 @@ static void *build_main(void *arg)
     pthread_cond_broadcast(&c->idle);
     pthread_mutex_unlock(&c->lock);
     free(bd->path);
+    free(bd->want);
     free(bd);
     return NULL;
 }
 
-/* Build PATH's complete table in a thread of its own, unless one is
- * already at it. */
-static void build_later(struct stabcache *c, const char *path)
+/* Build the complete table of PATH's slice WANT in a thread of its own,
+ * unless one is already at it. */
+static void build_later(struct stabcache *c, const char *path,
+                        const char *want)
 {
     struct building *bd;
     pthread_attr_t attr;
@@ -345,7 +405,7 @@ static void build_later(struct stabcache *c, const char *path)
 
     pthread_mutex_lock(&c->lock);
     for (bd = c->building; bd != NULL; bd = bd->next)
-        if (strcmp(bd->path, path) == 0)
+        if (strcmp(bd->path, path) == 0 && strcmp(bd->want, want) == 0)
             break;
     if (bd != NULL) {
         pthread_mutex_unlock(&c->lock);
@@ -354,6 +414,7 @@ static void build_later(struct stabcache *c, const char *path)
     bd = xcalloc(1, sizeof(*bd));
     bd->c = c;
     bd->path = xstrdup(path);
+    bd->want = xstrdup(want);
     bd->next = c->building;
     c->building = bd;
     pthread_attr_init(&attr);
@@ -361,6 +422,7 @@ static void build_later(struct stabcache *c, const char *path)
     if (pthread_create(&t, &attr, build_main, bd) != 0) {
         c->building = bd->next; /* the next request builds it whole */
         free(bd->path);
+        free(bd->want);
         free(bd);
     }
     pthread_attr_destroy(&attr);
@@ -370,10 +432,10 @@ static void build_later(struct stabcache *c, const char *path)
 int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
                   char *err, size_t errlen)
 {
-    return stabcache_get_for(c, path, NULL, 0, out, err, errlen);
+    return stabcache_get_for(c, path, NULL, NULL, 0, out, err, errlen);
 }
 
-int stabcache_get_for(struct stabcache *c, const char *path,
+int stabcache_get_for(struct stabcache *c, const char *path, const char *want,
                       const uint64_t *rvas, size_t nrvas, struct stab **out,
                       char *err, size_t errlen)
 {
@@ -385,21 +447,23 @@ int stabcache_get_for(struct stabcache *c, const char *path,
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -errno;
     }
-    e = find(c, path, &st);
+    if (want == NULL)
+        want = "";
+    e = find(c, path, want, &st);
     if (e == NULL) {
         /* built outside the lock: two threads may both build a table;
          * the loser's copy is dropped */
-        e = open_entry(c, path, &st, rvas, nrvas, err, errlen, &rc);
+        e = open_entry(c, path, want, &st, rvas, nrvas, err, errlen, &rc);
         if (e == NULL)
             return rc;
         if (e->partial) {
-            build_later(c, path);
+            build_later(c, path, want);
             *out = &e->s;
             return 0;
         }
         pthread_mutex_lock(&c->lock);
         for (dup = c->head; dup != NULL; dup = dup->next)
-            if (same_file(dup, path, &st))
+            if (same_file(dup, path, want, &st))
                 break;
         if (dup == NULL && (c->n < c->max || evict_one(c))) {
             e->cached = true;

@@ -2,7 +2,8 @@
 /*
  * stabcache: symbol tables of symbol files, built once and reused.
  *
- * A file's table is looked for in memory (keyed by path, size and mtime),
+ * A file's table is looked for in memory (keyed by path, size and mtime,
+ * and for a universal Mach-O file the slice asked for),
  * then on disk (see symbolicate.h for where), and only then built with
  * the file's reader; a built table is written to disk (temp file, then
  * rename) for other workers and restarts, and then used from there
@@ -53,16 +54,18 @@ int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
                   char *err, size_t errlen);
 void stabcache_put(struct stabcache *c, struct stab *s);
 
-/* stabcache_get() for looking up the NRVAS addresses RVAS (relative to
- * the image base) only.  A first answer must not wait for a whole-file
- * build: when PATH is an ELF file with no table in memory or on disk yet,
- * *OUT is read only from the compile units RVAS fall in (lookups of RVAS
- * equal the complete table's; others may not resolve), is not shared, and
- * the complete table is built once in the background for the requests
- * after.  NRVAS 0: stabcache_get(). */
+/* stabcache_get() of the slice WANT of a universal Mach-O file (a debug
+ * id or UUID; the first slice when NULL, "" or none has it: the caller
+ * checks the identity) for looking up the NRVAS addresses RVAS (relative
+ * to the image base) only.  Files of one slice ignore WANT.  A first
+ * answer must not wait for a whole-file build: when PATH is an ELF file
+ * with no table in memory or on disk yet, *OUT is read only from the
+ * compile units RVAS fall in (lookups of RVAS equal the complete table's;
+ * others may not resolve), is not shared, and the complete table is built
+ * once in the background for the requests after.  NRVAS 0: stabcache_get(). */
 int stabcache_get_for(struct stabcache *c, const char *path,
-                      const uint64_t *rvas, size_t nrvas, struct stab **out,
-                      char *err, size_t errlen);
+                      const char *want, const uint64_t *rvas, size_t nrvas,
+                      struct stab **out, char *err, size_t errlen);
 
 /* Tables kept now. */
 size_t stabcache_count(struct stabcache *c);

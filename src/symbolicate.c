@@ -294,6 +294,13 @@ struct search {
     bool malformed, failed;
 };
 
+/* Which slice of a universal Mach-O file answers for M: its UUID, from
+ * the debug id or else the code id (a Mach-O code id is the UUID). */
+static const char *slice_wanted(const struct module *m)
+{
+    return m->debug_id[0] != '\0' ? m->debug_id : m->ids.code_id;
+}
+
 /* Try one file at REL in SRC.  True when the search can stop (a file
  * with debug info was found). */
 static bool try_path(struct search *se, const struct symsource *src,
@@ -310,8 +317,9 @@ static bool try_path(struct search *se, const struct symsource *src,
         se->failed = true;
     if (st != SYMSOURCE_OK) {
         add_candidate(m, src->id, loc, symsource_status_name(st), detail, NULL);
-    } else if (stabcache_get_for(se->s->tables, local, m->rvas, m->nrvas, &t,
-                                 err, sizeof(err)) < 0) {
+    } else if (stabcache_get_for(se->s->tables, local, slice_wanted(m),
+                                 m->rvas, m->nrvas, &t, err,
+                                 sizeof(err)) < 0) {
         se->malformed = true;
         add_candidate(m, src->id, loc, "malformed", err, NULL);
     } else if (!ident_matches(m, &t->id)) {

@@ -8,10 +8,11 @@
  * and every frame answered with Symbolicator's fields, inline frames
  * expanded innermost first.
  *
- * Symbol tables are kept per process (keyed by file, size and mtime) and
- * on disk: "<file>.SYMTABLE" beside a file in the cache directory, or
+ * Symbol tables are kept per process (keyed by file, size and mtime, and
+ * a universal Mach-O file's slice) and on disk: "<file>.SYMTABLE" beside
+ * a file in the cache directory, or
  * "<cache dir>/.Symsrvd/tables/<hash>.SYMTABLE" for a filesystem source's
- * file.  A table on disk is validated (magic, version, checksum) when it
+ * file and for the slices after the first of a universal file.  A table on disk is validated (magic, version, checksum) when it
  * is loaded; a bad or older one is rebuilt.
  *
  * THREADS.  One struct symbolicator per process; any thread may run

@@ -109,13 +109,16 @@ struct mdprov {
 /* symdir's tables come from the process's table cache: built once (or
  * read back from disk) for every job and for POST /symbolicate alike,
  * not once per walk.  The scratch links are followed to the file itself,
- * which keys the cache. */
-static int table_get(void *ctx, const char *path, struct symtable **table,
-                     void **handle)
+ * which keys the cache with the module's debug id (a universal Mach-O
+ * file's slice). */
+static int table_get(void *ctx, const char *path, const char *debug_id,
+                     struct symtable **table, void **handle)
 {
     char *real = realpath(path, NULL), err[256];
     struct stab *st = NULL;
-    int rc = real ? stabcache_get(ctx, real, &st, err, sizeof(err)) : -errno;
+    int rc = real ? stabcache_get_for(ctx, real, debug_id, NULL, 0, &st, err,
+                                      sizeof(err))
+                  : -errno;
 
     free(real);
     if (rc < 0)

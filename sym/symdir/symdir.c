@@ -301,8 +301,8 @@ static void take_file(struct symdir *sd, struct symdir_entry *e,
     }
     if (e->table == NULL &&
         (sd->tables.get == NULL ||
-         sd->tables.get(sd->tables.ctx, path, &e->table, &e->table_handle) <
-             0) &&
+         sd->tables.get(sd->tables.ctx, path, e->key.debug_id, &e->table,
+                        &e->table_handle) < 0) &&
         build_table(e, &map) < 0)
         e->syms.corrupt = true;
     if (kind == OBJFILE_PDB && e->bp == NULL)

@@ -52,13 +52,14 @@ struct symtable;
 
 /* Where SD takes a symbol file's table from instead of building it
  * (symsrvd's table cache, shared across jobs): GET gives the table of the
- * file at PATH (a symlink is followed) and a HANDLE, or -errno, and SD
+ * file at PATH (a symlink is followed; of a universal Mach-O file, the
+ * slice with DEBUG_ID, the module's) and a HANDLE, or -errno, and SD
  * then builds the table itself as it does without TABLES (GET leaves
  * *TABLE and *HANDLE alone when it fails); PUT gives each
  * handle back once SD is freed. */
 struct symdir_tables {
-    int (*get)(void *ctx, const char *path, struct symtable **table,
-               void **handle);
+    int (*get)(void *ctx, const char *path, const char *debug_id,
+               struct symtable **table, void **handle);
     void (*put)(void *ctx, void *handle);
     void *ctx;
 };

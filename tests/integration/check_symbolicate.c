@@ -8,6 +8,7 @@
 #include "symsrvd_config.h"
 
 #include <check.h>
+#include <glob.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -530,6 +531,170 @@ START_TEST(test_macho_native_http)
     free(src);
     free(conf);
     itest_stop(&t);
+}
+END_TEST
+
+/* A tool's first output line for CMD run in DIR. */
+static char *first_line(const char *dir, const char *cmd)
+{
+    char *full = xasprintf("cd '%s' && %s", dir, cmd), line[256] = "";
+    FILE *p = popen(full, "r");
+
+    ck_assert_ptr_nonnull(p);
+    if (fgets(line, sizeof(line), p) == NULL)
+        line[0] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    free(full);
+    line[strcspn(line, "\n")] = '\0';
+    return xstrdup(line);
+}
+
+/* The UUID of ARCH's slice of DIR/fat, upper hex without dashes, as the
+ * native layout's path wants it. */
+static char *fat_uuid(const char *dir, const char *arch)
+{
+    char *cmd = xasprintf("llvm-objdump-14 --macho --private-headers "
+                          "--arch=%s fat | awk '$1 == \"uuid\" {print $2}' "
+                          "| tr -d - | tr a-f A-F",
+                          arch);
+    char *uuid = first_line(dir, cmd);
+
+    ck_assert_uint_eq(strlen(uuid), 32);
+    free(cmd);
+    return uuid;
+}
+
+/* A module of DIR/fat's slice ARCH whose frame is at its function
+ * "in_ARCH", with the image at the default __TEXT vmaddr. */
+static char *fat_module_frame(const char *dir, const char *arch, char **module)
+{
+    char *cmd = xasprintf("llvm-nm-14 --arch=%s fat | awk '$3 == \"_in_%s\" "
+                          "{print $1}'",
+                          arch, arch);
+    char *addr = first_line(dir, cmd), *uuid = fat_uuid(dir, arch);
+    char *frame = xasprintf("{\"instruction_addr\":\"0x%s\"}", addr);
+
+    *module = xasprintf("{\"type\":\"macho\",\"debug_id\":\"%s\","
+                        "\"code_file\":\"/b/fat\",\"image_addr\":"
+                        "\"0x100000000\",\"image_size\":65536}",
+                        uuid);
+    free(uuid);
+    free(addr);
+    free(cmd);
+    return frame;
+}
+
+/* The native layout's path of a Mach-O UUID (32 upper hex digits). */
+static char *native_path(const char *uuid)
+{
+    return xasprintf("%.4s/%.4s/%.4s/%.4s/%.4s/%s", uuid, uuid + 4, uuid + 8,
+                     uuid + 12, uuid + 16, uuid + 20);
+}
+
+/* Wait until DIR's .Symsrvd/tables holds N tables. */
+static void wait_tables(const char *dir, size_t n)
+{
+    char *pat = xasprintf("%s/.Symsrvd/tables/*.SYMTABLE", dir);
+    size_t have = 0;
+
+    for (int i = 0; i < 1000 && have < n; i++) {
+        glob_t g;
+
+        have = glob(pat, 0, NULL, &g) == 0 ? g.gl_pathc : 0;
+        globfree(&g);
+        if (have < n)
+            usleep(10000);
+    }
+    ck_assert_uint_eq(have, n);
+    free(pat);
+}
+
+/* Symbolicate FRAME of MODULE, the universal file's slice ARCH, from the
+ * filesystem source STORE: the frame is its function "in_ARCH". */
+static void ask_slice(const struct itest *t, const char *store,
+                      const char *frame_json, const char *module_json,
+                      const char *arch)
+{
+    char *body = xasprintf(
+        "{\"sources\":[{\"id\":\"fs\",\"type\":\"filesystem\",\"path\":"
+        "\"%s\",\"layout\":{\"type\":\"native\"}}],\"stacktraces\":["
+        "{\"frames\":[%s]}],\"modules\":[%s]}",
+        store, frame_json, module_json);
+    char *fn = xasprintf("in_%s", arch);
+    json_t *a = post_ok(t, "/symbolicate", body);
+
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "found");
+    ck_assert_str_eq(str(module(a, 0), "arch"), arch);
+    ck_assert_str_eq(str(frame(a, 0, 0), "function"), fn);
+    json_decref(a);
+    free(fn);
+    free(body);
+}
+
+/* A universal file of x86_64 and arm64 slices, each with a function named
+ * for its arch (symbols only), answers each module from the slice with
+ * its UUID, also where both are one path (a filesystem source's file and
+ * a link to it), not from the first slice only: tables of both slices are
+ * kept in memory and on disk. */
+START_TEST(test_macho_universal_slices)
+{
+    char *dir = testutil_tmpdir(), *store = testutil_tmpdir(), *cmd;
+    /* one worker: the tables a request leaves are the next one's */
+    char *extra = xasprintf("filesystem_roots = %s\n[server]\nworkers = 1\n",
+                            store);
+    char *conf = conf_with(extra), *fx, *fa, *mx, *ma, *ux, *ua, *px, *pa;
+    struct itest t;
+
+    cmd = xasprintf(
+        "cd '%s' && for a in x86_64 arm64; do "
+        "printf 'int in_%%s(int x) { return x + 1; }\\n"
+        "int main(void) { return in_%%s(0); }\\n' $a $a > $a.c && "
+        "clang-14 --target=$a-apple-macos11.0 -O0 -c $a.c -o $a.o && "
+        "ld64.lld-14 -arch $a -platform_version macos 11.0 11.0 "
+        "-undefined dynamic_lookup -o $a $a.o || exit 1; done && "
+        "llvm-lipo-14 -create x86_64 arm64 -output fat",
+        dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    fx = fat_module_frame(dir, "x86_64", &mx);
+    fa = fat_module_frame(dir, "arm64", &ma);
+    ux = fat_uuid(dir, "x86_64");
+    ua = fat_uuid(dir, "arm64");
+    px = native_path(ux);
+    pa = native_path(ua);
+    /* the arm64 slice's file is a link to the x86_64 slice's: one file,
+     * looked up twice under the paths of two slices */
+    cmd = xasprintf("mkdir -p \"$(dirname '%s/%s')\" \"$(dirname '%s/%s')\" "
+                    "&& cp '%s/fat' '%s/%s' && ln -s '%s/%s' '%s/%s'",
+                    store, px, store, pa, dir, store, px, store, px, store,
+                    pa);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    itest_start_conf(&t, 1, conf);
+    /* arm64 first: the slice a table of the first slice never answers */
+    ask_slice(&t, store, fa, ma, "arm64");
+    /* from disk, where a table of the other slice of the path is saved */
+    itest_restart(&t);
+    ask_slice(&t, store, fx, mx, "x86_64");
+    /* in memory the other slice's table is kept, once its background
+     * build (the first answer read a part) has saved it beside the first */
+    wait_tables(t.dir, 2);
+    ask_slice(&t, store, fa, ma, "arm64");
+    itest_stop(&t);
+    free(px);
+    free(pa);
+    free(ux);
+    free(ua);
+    free(fx);
+    free(fa);
+    free(mx);
+    free(ma);
+    free(conf);
+    free(extra);
+    testutil_rmtree(store);
+    testutil_rmtree(dir);
+    free(store);
+    free(dir);
 }
 END_TEST
 
@@ -1797,6 +1962,9 @@ int main(void)
     Suite *s = suite_create("symbolicate");
     TCase *tc = tcase_create("api");
     bool have_gcab = needtool("check_symbolicate", "gcab", NULL);
+    bool have_lld = needtool("check_symbolicate", "clang-14", "ld64.lld-14",
+                             "llvm-lipo-14", "llvm-nm-14", "llvm-objdump-14",
+                             NULL);
     int rc;
 
     tcase_set_timeout(tc, 120);
@@ -1827,14 +1995,16 @@ int main(void)
     tcase_add_test(tc, test_minidump_fixtures);
     tcase_add_test(tc, test_minidump_errors);
     tcase_add_test(tc, test_box_cache_coalesced_with_proxy);
+    if (have_lld)
+        tcase_add_test(tc, test_macho_universal_slices);
     if (have_gcab) {
         tcase_add_test(tc, test_box_cache_cab_twin);
         tcase_add_test(tc, test_http_source_through_pool);
     }
     suite_add_tcase(s, tc);
     rc = ckrun(s);
-    /* Without gcab its cases are left out (needtool() said so) and the
-     * others count, as in check_unwind_pe: a whole-suite 77 would hide
-     * that they ran. */
+    /* Without gcab or LLVM their cases are left out (needtool() said so)
+     * and the others count, as in check_unwind_pe: a whole-suite 77 would
+     * hide that they ran. */
     return rc;
 }

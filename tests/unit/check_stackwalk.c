@@ -309,8 +309,8 @@ struct handed {
     void *blob;
 };
 
-static int counting_get(void *ctx, const char *path, struct symtable **table,
-                        void **handle)
+static int counting_get(void *ctx, const char *path, const char *debug_id,
+                        struct symtable **table, void **handle)
 {
     struct counting_tables *c = ctx;
     struct symtable_builder *b;
@@ -321,6 +321,8 @@ static int counting_get(void *ctx, const char *path, struct symtable **table,
     int rc;
 
     c->gets++;
+    /* the module's, for picking a universal Mach-O file's slice */
+    ck_assert_str_ne(debug_id, "");
     if (c->refuse || objfile_map(path, &map) < 0)
         return -ENOENT;
     h = calloc(1, sizeof(*h));

@@ -793,7 +793,7 @@ START_TEST(test_stabcache_cold_elf_is_partial_then_complete)
     ck_assert_uint_gt(got[0].line, 0);
 
     ck_assert_int_eq(
-        stabcache_get_for(c, elf, &in_main, 1, &s, err, sizeof(err)), 0);
+        stabcache_get_for(c, elf, NULL, &in_main, 1, &s, err, sizeof(err)), 0);
     ck_assert_uint_eq(symtable_lookup(s->t, in_main, got, 4, NULL), n);
     ck_assert_str_eq(got[n - 1].function, want[n - 1].function);
     ck_assert_str_eq(got[n - 1].file, want[n - 1].file);
@@ -806,7 +806,7 @@ START_TEST(test_stabcache_cold_elf_is_partial_then_complete)
         usleep(10000);
     ck_assert_uint_eq(stabcache_count(c), 1);
     ck_assert_int_eq(
-        stabcache_get_for(c, elf, &in_main, 1, &s, err, sizeof(err)), 0);
+        stabcache_get_for(c, elf, NULL, &in_main, 1, &s, err, sizeof(err)), 0);
     ck_assert_uint_gt(symtable_lookup(s->t, in_conv, got, 4, NULL), 0);
     ck_assert_uint_gt(got[0].line, 0);
     stabcache_put(c, s);
