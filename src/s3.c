@@ -9,7 +9,7 @@
 
 #include "xalloc.h"
 
-bool s3_bucket_ok(const char *b)
+static bool bucket_name_ok(const char *b, bool underscore)
 {
     size_t n = strlen(b);
 
@@ -17,17 +17,27 @@ bool s3_bucket_ok(const char *b)
         return false;
     for (; *b != '\0'; b++)
         if (!((*b >= 'a' && *b <= 'z') || (*b >= '0' && *b <= '9') ||
-              *b == '-' || *b == '.'))
+              *b == '-' || *b == '.' || (underscore && *b == '_')))
             return false;
     return true;
 }
 
-/* PREFIX without leading and trailing '/' (new string). */
-static char *trim_slashes(const char *prefix)
+bool s3_bucket_ok(const char *b)
+{
+    return bucket_name_ok(b, false);
+}
+
+bool s3_gcs_bucket_ok(const char *b)
+{
+    return bucket_name_ok(b, true);
+}
+
+char *s3_trim_slashes(const char *prefix)
 {
     char *pre;
     size_t n;
 
+    prefix = prefix ? prefix : "";
     while (*prefix == '/')
         prefix++;
     pre = xstrdup(prefix);
@@ -52,14 +62,14 @@ int s3_parse_uri(const char *uri, char **bucket, char **prefix)
         return -EINVAL;
     }
     *bucket = name;
-    *prefix = trim_slashes(slash ? slash : "");
+    *prefix = s3_trim_slashes(slash ? slash : "");
     return 0;
 }
 
 char *s3_base_url(const char *bucket, const char *prefix, const char *region,
                   const char *endpoint)
 {
-    char *pre = trim_slashes(prefix), *url, *ep;
+    char *pre = s3_trim_slashes(prefix), *url, *ep;
     size_t n;
 
     if (endpoint != NULL) {
@@ -78,7 +88,7 @@ char *s3_base_url(const char *bucket, const char *prefix, const char *region,
 
 char *s3_uri(const char *bucket, const char *prefix)
 {
-    char *pre = trim_slashes(prefix);
+    char *pre = s3_trim_slashes(prefix);
     char *uri = xasprintf("s3://%s%s%s", bucket, *pre ? "/" : "", pre);
 
     free(pre);

@@ -19,6 +19,12 @@
  * keeps it one URL label. */
 bool s3_bucket_ok(const char *bucket);
 
+/* The same for a Google Cloud Storage bucket, which may also hold '_'. */
+bool s3_gcs_bucket_ok(const char *bucket);
+
+/* PREFIX (NULL: "") without leading and trailing '/' (new string). */
+char *s3_trim_slashes(const char *prefix);
+
 /* Split "s3://bucket[/prefix]" into new strings: the bucket and the
  * prefix without leading or trailing '/' ("" when none).  0 or -EINVAL. */
 int s3_parse_uri(const char *uri, char **bucket, char **prefix);

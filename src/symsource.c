@@ -137,36 +137,6 @@ static char *strip_slashes(const char *s)
     return c;
 }
 
-/* A bucket name as S3 allows it (also keeps it a single URL label); GCS
- * also allows '_' (UNDERSCORE). */
-static bool bucket_ok(const char *b, bool underscore)
-{
-    size_t n = strlen(b);
-
-    if (n < 3 || n > 63)
-        return false;
-    for (; *b != '\0'; b++)
-        if (!((*b >= 'a' && *b <= 'z') || (*b >= '0' && *b <= '9') ||
-              *b == '-' || *b == '.' || (underscore && *b == '_')))
-            return false;
-    return true;
-}
-
-/* PREFIX (may be NULL) without leading and trailing '/' (new string). */
-static char *trim_prefix(const char *prefix)
-{
-    char *pre;
-    size_t n;
-
-    prefix = prefix ? prefix : "";
-    while (*prefix == '/')
-        prefix++;
-    pre = xstrdup(prefix);
-    for (n = strlen(pre); n > 0 && pre[n - 1] == '/';)
-        pre[--n] = '\0';
-    return pre;
-}
-
 /* A header value a request may carry: no line breaks. */
 static bool header_value_ok(const char *v)
 {
@@ -192,7 +162,7 @@ static int parse_gcs(const json_t *o, struct symsource *s, char *err,
     const char *email = json_string_value(json_object_get(o, "client_email"));
     char *pre;
 
-    if (bucket == NULL || !bucket_ok(bucket, true) ||
+    if (bucket == NULL || !s3_gcs_bucket_ok(bucket) ||
         (!header_value_ok(token) && (key == NULL || *key == '\0' ||
                                      email == NULL || *email == '\0'))) {
         snprintf(err, errlen,
@@ -201,7 +171,7 @@ static int parse_gcs(const json_t *o, struct symsource *s, char *err,
                  s->id);
         return -EPROTO;
     }
-    pre = trim_prefix(json_string_value(json_object_get(o, "prefix")));
+    pre = s3_trim_slashes(json_string_value(json_object_get(o, "prefix")));
     s->kind = SYMSOURCE_GCS;
     s->base = xstrdup(bucket);
     s->prefix = *pre ? xasprintf("%s/", pre) : xstrdup("");
