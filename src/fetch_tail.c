@@ -6,6 +6,12 @@
  * tailer polls the temp file's size until the lock is released, then
  * looks in the index to learn how it ended.  Polling is cheap here (one
  * fstat per slice) and needs no channel between the processes.
+ *
+ * A body the holder could not keep (no space) is not in the index, but its
+ * temp file, unlinked, is still whole behind our descriptor: when it has
+ * the announced length, our clients get the rest of it as the holder's own
+ * do.  A body of unannounced length cannot be told from one cut short, so
+ * its clients are cut.
  */
 #include "symsrvd_config.h"
 
@@ -54,6 +60,14 @@ static int64_t read_info(const char *path)
     return v;
 }
 
+/* Does RFD hold all of a body announced as LENGTH bytes? */
+static bool whole(int rfd, int64_t length)
+{
+    struct stat st;
+
+    return length > 0 && fstat(rfd, &st) == 0 && st.st_size == length;
+}
+
 static bool stopping(const atomic_bool *stop)
 {
     return atomic_load_explicit(stop, memory_order_acquire);
@@ -64,19 +78,18 @@ bool fetch_tail(const char *dir, struct cache *cache, const atomic_bool *stop,
 {
     char part[STORE_PATH_MAX], info[STORE_PATH_MAX];
     bool streaming = false, finished = true;
+    int64_t length = -1;
     int rfd = -1;
     struct stat st;
 
     store_tmp_path(dir, dl_key(d), "part", part, sizeof(part));
     store_tmp_path(dir, dl_key(d), "info", info, sizeof(info));
     while (flock(lockfd, LOCK_EX | LOCK_NB) != 0 && !stopping(stop)) {
-        int64_t len;
-
         if (rfd < 0)
             rfd = open(part, O_RDONLY | O_CLOEXEC);
         if (rfd >= 0 && !streaming &&
-            (len = read_info(info)) != INT64_MIN) {
-            dl_stream(d, rfd, len, "peer");
+            (length = read_info(info)) != INT64_MIN) {
+            dl_stream(d, rfd, length, "peer");
             streaming = true;
         }
         if (streaming && fstat(rfd, &st) == 0)
@@ -87,6 +100,8 @@ bool fetch_tail(const char *dir, struct cache *cache, const atomic_bool *stop,
         if (streaming && fstat(rfd, &st) == 0)
             dl_progress(d, (uint64_t)st.st_size);
         dl_finish(d, true, DL_REASON_NONE);
+    } else if (streaming && whole(rfd, length)) {
+        dl_finish_unstored(d, (uint64_t)length);
     } else if (!streaming && !stopping(stop)) {
         finished = false;
     } else {

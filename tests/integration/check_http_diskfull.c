@@ -273,6 +273,56 @@ START_TEST(test_index_full)
 }
 END_TEST
 
+/* One round of NCLIENTS at once for key U, slowly sent: true when the body
+ * was refused by the index and the clients came to both workers (a miss
+ * each: one downloads, the other tails its temp file).  Every client must
+ * get the whole body either way. */
+#define NCLIENTS 12
+static bool tailed_unstored_round(unsigned u, uint64_t len)
+{
+    char *path = itest_key_path(u), *url;
+    struct http_resp r[NCLIENTS];
+    double misses = metric("symsrvd_http_responses_total", "result=\"miss\""),
+           ok = metric("symsrvd_http_status_total", "code=\"200\"");
+    unsigned k;
+
+    itest_key_add(&t, u, len);
+    stub_fault(t.up[0], path, STUB_SLOW, len * 4); /* a quarter second */
+    url = itest_url(&t, path);
+    ck_assert_uint_eq(http_get_many(url, NULL, NCLIENTS, r), 0);
+    for (k = 0; k < NCLIENTS; k++) {
+        ck_assert_int_eq(r[k].status, 200);
+        ck_assert_uint_eq(r[k].len, len);
+        http_resp_free(&r[k]);
+    }
+    ck_assert_uint_eq(stub_hits(t.up[0], path), 1);
+    /* counted at completion, which may come after the client's read */
+    ck_assert(itest_metric_at_least(&t, "symsrvd_http_status_total",
+                                    "code=\"200\"", ok + NCLIENTS, 5000));
+    free(url);
+    free(path);
+    return !itest_key_on_disk(dir(), u) &&
+           metric("symsrvd_http_responses_total", "result=\"miss\"") -
+                   misses ==
+               2;
+}
+
+/* A body the full index refused reaches the clients of both workers
+ * whole: the tailing worker used to cut its own clients short. */
+START_TEST(test_index_full_tailed)
+{
+    unsigned u;
+    bool seen = false;
+
+    start_full_index("map_size_max = 1M\n");
+    for (u = 100; u < 140 && !seen; u++)
+        seen = tailed_unstored_round(u, 1 << 20);
+    ck_assert_msg(seen, "no refused body was ever tailed by the other worker");
+    ck_assert_uint_eq(temp_files(), 0);
+    stop_full_index();
+}
+END_TEST
+
 /* The same full index with room to grow (map_size_max at its default):
  * the map grows and every download is stored, as it was not when 234 of
  * 300 misses with map_size = 1M were cut short. */
@@ -417,6 +467,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_tmp_limit);
     tcase_add_test(tc, test_index_full);
+    tcase_add_test(tc, test_index_full_tailed);
     tcase_add_test(tc, test_index_grows);
     /* mounting needs root or unprivileged user namespaces */
     if (can_mount())
