@@ -36,6 +36,8 @@
 
 #define FETCH_QUEUE_SIZE 4096
 #define FETCH_ORIGIN_CONNECT_MS 5000L
+/* Redirects an upstream may send before the attempt fails. */
+#define FETCH_REDIRECTS 8
 
 enum job_kind { JOB_DOWNLOAD, JOB_GZIP };
 
@@ -117,6 +119,7 @@ struct xfer {
     uint64_t max;         /* largest body accepted (0: no limit) */
     bool too_big;         /* the body passed MAX */
     bool answered;        /* a response header arrived */
+    bool redirected;      /* the response is a redirect: its body is not */
     uint64_t t0_ms;       /* when this attempt started */
     uint64_t first_byte_ms; /* no answer by then: timeout (0: none) */
     enum dl_reason worst; /* the reason to report if nothing succeeds */
@@ -204,6 +207,9 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     x->answered = true;
     /* A new status line starts a new response (after a redirect). */
     if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        const char *sp = memchr(buf, ' ', len);
+
+        x->redirected = sp != NULL && sp + 1 < buf + len && sp[1] == '3';
         x->encoded = false;
         x->etag[0] = x->modified[0] = '\0';
         x->range_first = x->range_total = -1;
@@ -350,6 +356,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
     size_t len = size * n;
     int rc;
 
+    if (x->redirected)
+        return len; /* a redirect's page: the file comes at the next hop */
     if (x->resume_at != 0 && x->written == x->resume_at &&
         (x->refused = resume_refusal(x)) != NULL) {
         x->write_failed = true;
@@ -424,8 +432,8 @@ static void setup_handle(struct fetcher *ft, struct xfer *x, const char *url,
     curl_easy_setopt(c, CURLOPT_RESOLVE, ft->unpin);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
+    /* redirects are followed by hand: see perform() */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
@@ -554,6 +562,7 @@ static int attempt_reset(struct xfer *x)
     x->nhead = 0;
     x->too_big = false;
     x->answered = false;
+    x->redirected = false;
     x->t0_ms = mono_ms();
     x->ft->errbuf[0] = '\0';
     return 0;
@@ -655,11 +664,98 @@ static struct curl_slist *ask_rest(struct xfer *x, struct curl_slist *hdrs)
     return add_header(hdrs, "If-Range", x->validator);
 }
 
+/* Our own request headers: who asked, through which proxies (see
+ * loop_reason() in server_symbol.c), and the rest a resume asks for. */
+static struct curl_slist *own_headers(struct xfer *x)
+{
+    struct curl_slist *h = add_header(
+        add_header(NULL, "X-Forwarded-For", dl_xff(x->d)), "Via", dl_via(x->d));
+
+    return x->resume_at != 0 ? ask_rest(x, h) : h;
+}
+
+/* URL's scheme, host and port as one string (new), or NULL. */
+static char *origin_of(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+            CURLUE_OK)
+        o = xasprintf("%s://%s:%s", scheme, host, port);
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return o;
+}
+
+static bool same_origin(const char *a, const char *b)
+{
+    char *oa = origin_of(a), *ob = origin_of(b);
+    bool same = oa != NULL && ob != NULL && strcasecmp(oa, ob) == 0;
+
+    free(oa);
+    free(ob);
+    return same;
+}
+
+/* Run the attempt at URL, following its redirects by hand: the upstream's
+ * header lines and keys go to its own origin only, where libcurl would
+ * send every custom header but Authorization and Cookie to any host a
+ * redirect names.  The time limit covers all hops. */
+static CURLcode perform(struct xfer *x, const char *url)
+{
+    CURL *c = x->ft->curl;
+    struct curl_slist *own = own_headers(x),
+                      *all = add_lines(own_headers(x), x->auth->headers);
+    char *cur = xstrdup(url), *redir = NULL;
+    uint64_t max_ms = x->up->max_time_ms, spent;
+    CURLcode rc;
+
+    for (unsigned hop = 0;; hop++) {
+        bool home = hop == 0 || same_origin(url, cur);
+
+        curl_easy_setopt(c, CURLOPT_URL, cur);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, home ? all : own);
+        curl_easy_setopt(c, CURLOPT_AWS_SIGV4,
+                         home ? x->auth->sigv4 : NULL);
+        curl_easy_setopt(c, CURLOPT_USERPWD,
+                         home && x->auth->sigv4 != NULL ? x->auth->userpwd
+                                                        : NULL);
+        x->redirected = false;
+        rc = curl_easy_perform(c);
+        redir = NULL;
+        if (rc != CURLE_OK || !x->redirected ||
+            curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &redir) != CURLE_OK ||
+            redir == NULL)
+            break;
+        spent = mono_ms() - x->t0_ms;
+        if (hop == FETCH_REDIRECTS || (max_ms != 0 && spent >= max_ms)) {
+            rc = hop == FETCH_REDIRECTS ? CURLE_TOO_MANY_REDIRECTS
+                                        : CURLE_OPERATION_TIMEDOUT;
+            break;
+        }
+        if (max_ms != 0)
+            curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(max_ms - spent));
+        free(cur);
+        cur = xstrdup(redir);
+    }
+    x->redirected = false;
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(own);
+    curl_slist_free_all(all);
+    free(cur);
+    return rc;
+}
+
 static enum attempt attempt_once(struct xfer *x, const char *url,
                                  size_t up_index)
 {
     struct fetcher *ft = x->ft;
-    struct curl_slist *hdrs;
     enum attempt a;
     CURLcode rc;
 
@@ -677,22 +773,8 @@ static enum attempt attempt_once(struct xfer *x, const char *url,
                      (curl_off_t)x->up->max_file_size);
     x->max = x->up->max_file_size;
     x->first_byte_ms = x->up->timeout_ms;
-    /* who asked, through which proxies: see loop_reason() in
-     * server_symbol.c */
-    hdrs = add_header(add_header(NULL, "X-Forwarded-For", dl_xff(x->d)), "Via",
-                      dl_via(x->d));
-    hdrs = add_lines(hdrs, x->auth->headers);
-    if (x->resume_at != 0)
-        hdrs = ask_rest(x, hdrs);
-    curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, hdrs);
-    if (x->auth->sigv4 != NULL) {
-        curl_easy_setopt(ft->curl, CURLOPT_AWS_SIGV4, x->auth->sigv4);
-        curl_easy_setopt(ft->curl, CURLOPT_USERPWD, x->auth->userpwd);
-    }
-    rc = curl_easy_perform(ft->curl);
+    rc = perform(x, url);
     metrics_observe(&metrics->upstream_ms, mono_ms() - x->t0_ms);
-    curl_easy_setopt(ft->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hdrs);
     /* on_progress() cut an attempt that got no answer in time */
     if (rc == CURLE_ABORTED_BY_CALLBACK && !x->answered &&
         !stopping(ft->f)) {
@@ -923,7 +1005,6 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
     if (attempt_reset(x) != 0)
         return ATTEMPT_FATAL;
     setup_handle(x->ft, x, url, FETCH_ORIGIN_CONNECT_MS, (long)o->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 0L);
     /* A pinned connection is neither taken from nor left to the pool of
      * kept-alive ones, which another address of the host may have made. */

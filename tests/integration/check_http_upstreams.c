@@ -126,6 +126,43 @@ START_TEST(test_filter_and_header)
 }
 END_TEST
 
+/* An upstream's header lines follow a redirect on its own origin only:
+ * the store that hands downloads to another host (a CDN, a bucket's
+ * presigned URL) must not hand that host its keys. */
+START_TEST(test_header_stays_on_its_origin)
+{
+    static const char away[] = "/Away.pdb/11111111222233334444555566667777a/"
+                               "Away.pdb",
+                      home[] = "/Home.pdb/11111111222233334444555566667777a/"
+                               "Home.pdb",
+                      moved[] = "/moved/Home.pdb";
+    char got[128], *to;
+
+    itest_start_conf(&t, 2,
+                     "[upstream team]\nurl = @UP0@\nretries = 0\n"
+                     "header = Authorization: Bearer " TOKEN "\n"
+                     "header = X-Team: tools\n");
+    to = xasprintf("%s%s", stub_url(t.up[1]), away);
+    stub_redirect_always(t.up[0], away, to);
+    free(to);
+    stub_add(t.up[1], away, "CDN", 3);
+    to = xasprintf("%s%s", stub_url(t.up[0]), moved);
+    stub_redirect_always(t.up[0], home, to);
+    free(to);
+    stub_add(t.up[0], moved, "HOME", 4);
+    expect_body(away, "CDN");
+    ck_assert_uint_eq(stub_hits(t.up[1], away), 1);
+    ck_assert(!stub_last_header(t.up[1], "X-Team", got, sizeof(got)));
+    ck_assert(!stub_last_header(t.up[1], "Authorization", got, sizeof(got)));
+    ck_assert(stub_last_header(t.up[1], "Via", got, sizeof(got)));
+    expect_body(home, "HOME");
+    ck_assert_uint_eq(stub_hits(t.up[0], moved), 1);
+    ck_assert(stub_last_header(t.up[0], "X-Team", got, sizeof(got)));
+    ck_assert_str_eq(got, "tools");
+    itest_stop(&t);
+}
+END_TEST
+
 static struct sigv4_key s3key = {.access = "AKIDUPSTREAM",
                                  .secret = "s3cr3t/upstream",
                                  .region = "eu-west-1"};
@@ -204,6 +241,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_each_layout_its_own_path);
     tcase_add_test(tc, test_filter_and_header);
+    tcase_add_test(tc, test_header_stays_on_its_origin);
     suite_add_tcase(s, tc);
     if (sigv4_check_available()) {
         TCase *s3 = tcase_create("s3");
