@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -525,4 +527,41 @@ bool daemon_wait_workers(const struct daemon *d, size_t n, unsigned timeout_ms)
         sleep_ms(DAEMON_POLL_MS);
     }
     return true;
+}
+
+int testutil_mount_tmpfs(const char *dir, unsigned long flags,
+                        const char *opts)
+{
+    if (unshare(getuid() == 0 ? CLONE_NEWNS : CLONE_NEWNS | CLONE_NEWUSER) !=
+        0)
+        return -errno;
+    if (getuid() != 0) {
+        /* unprivileged: map ourselves to root in the new namespace */
+        char map[64];
+        int fd;
+
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned)geteuid());
+        fd = open("/proc/self/uid_map", O_WRONLY);
+        if (fd < 0 || write_full(fd, map, strlen(map)) != 0)
+            return -EPERM;
+        close(fd);
+    }
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return -errno;
+    return mount("symsrvd-test", dir, "tmpfs", flags, opts) == 0 ? 0 : -errno;
+}
+
+bool testutil_can_mount_tmpfs(void)
+{
+    char *d = testutil_tmpdir();
+    pid_t pid = fork();
+    int status = 1;
+
+    if (pid == 0)
+        _exit(testutil_mount_tmpfs(d, 0, "size=1M") == 0 ? 0 : 1);
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    rmdir(d);
+    free(d);
+    return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }

@@ -30,6 +30,16 @@ char *testutil_tmpdir(void);
  * NULL-safe; errors are ignored. */
 void testutil_rmtree(const char *dir);
 
+/* Mount a tmpfs with FLAGS (MS_NOATIME, ...) and OPTS ("size=4M") at DIR
+ * in a mount namespace of this process's own (and a user namespace when not root), which the
+ * daemons it starts afterwards inherit.  0 or -errno.  Call it in a test
+ * that runs in a child of its own (Check's fork mode). */
+int testutil_mount_tmpfs(const char *dir, unsigned long flags,
+                        const char *opts);
+
+/* Can testutil_mount_tmpfs() work here?  Tried in a child. */
+bool testutil_can_mount_tmpfs(void);
+
 /* The contents of $abs_top_srcdir/tests/data/REL (at most 64 MiB): a new
  * NUL-terminated buffer, its length in *LEN.  Aborts when unreadable. */
 char *testutil_read_data(const char *rel, size_t *len);
