@@ -3,6 +3,7 @@
 
 #include "evict.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,19 @@ static uint64_t file_bytes(const char *path)
     return lstat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
+static struct evict_item *scan_add(struct scan *s)
+{
+    struct evict_item *it;
+
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+    }
+    it = &s->v[s->n++];
+    memset(it, 0, sizeof(*it));
+    return it;
+}
+
 static bool collect(void *arg, const char *key, size_t keylen,
                     const struct cache_entry *e)
 {
@@ -118,11 +132,7 @@ static bool collect(void *arg, const char *key, size_t keylen,
 
     if (s->keep_published && strcmp(e->upstream, PUBLISH_LABEL) == 0)
         return true;
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 256;
-        s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
-    }
-    it = &s->v[s->n++];
+    it = scan_add(s);
     it->key = xstrndup(key, keylen);
     it->bytes = e->size + (e->gz == CACHE_GZ_READY ? e->gz_size : 0);
     it->last_ms = e->last_access_ms ? e->last_access_ms : e->cached_at_ms;
@@ -139,8 +149,40 @@ static void scan_free(struct scan *s)
     free(s->v);
 }
 
-/* Every indexed file with its bytes, symbol tables included; refreshes
- * ev->tables. */
+/* The tables under .Symsrvd/tables as loose items; their bytes. */
+static uint64_t scan_loose(const struct evict *ev, struct scan *s)
+{
+    char *tdir = xasprintf("%s/.Symsrvd/tables", ev->dir), *path;
+    DIR *d = opendir(tdir);
+    struct dirent *de;
+    struct evict_item *it;
+    struct stat st;
+    uint64_t bytes = 0;
+
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        path = xasprintf("%s/%s", tdir, de->d_name);
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        it = scan_add(s);
+        it->key = path;
+        it->loose = true;
+        it->bytes = (uint64_t)st.st_size;
+        it->last_ms = (int64_t)st.st_atim.tv_sec * 1000 +
+                      st.st_atim.tv_nsec / 1000000;
+        bytes += it->bytes;
+    }
+    if (d != NULL)
+        closedir(d);
+    free(tdir);
+    return bytes;
+}
+
+/* Every indexed file with its bytes, symbol tables included, and the
+ * loose tables; refreshes ev->tables. */
 static int scan(struct evict *ev, struct scan *s)
 {
     char path[STORE_PATH_MAX];
@@ -162,7 +204,7 @@ static int scan(struct evict *ev, struct scan *s)
         s->v[i].bytes += t;
         tables += t;
     }
-    ev->tables = tables;
+    ev->tables = tables + scan_loose(ev, s);
     return 0;
 }
 
@@ -191,6 +233,20 @@ static void remove_one_by_one(struct evict *ev, const char *const *keys,
     }
 }
 
+/* A loose table: derived and rebuilt on its next use, so no lock. */
+static void evict_loose(const struct evict_item *it, struct evict_stats *st)
+{
+    if (unlink(it->key) != 0) {
+        if (errno != ENOENT)
+            log_warn("evict %s", it->key);
+        return;
+    }
+    st->evicted++;
+    st->freed += it->bytes;
+    metrics_add(&metrics->evictions, 1);
+    metrics_add(&metrics->evicted_bytes, it->bytes);
+}
+
 /* Unlink the files of up to EVICT_BATCH items, then drop their records
  * in one index write: one sync per batch, not per file.  Returns how many
  * of V were handled. */
@@ -204,6 +260,10 @@ static size_t evict_batch(struct evict *ev, const struct evict_item *v,
     int rc;
 
     for (i = 0; i < n && i < EVICT_BATCH; i++) {
+        if (v[i].loose) {
+            evict_loose(&v[i], st);
+            continue;
+        }
         rc = store_evict_files(ev->dir, ev->cache, v[i].key,
                                v[i].cached_at_ms, &freed);
         if (rc >= 0) {

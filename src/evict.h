@@ -11,7 +11,11 @@
  * index's totals) and its symbol table ("<file>.SYMTABLE", written by the
  * symbolication API without telling the index): the tables' bytes are
  * measured by a scan of the index and a stat() per file, at most once a
- * minute unless an eviction is due anyway.
+ * minute unless an eviction is due anyway.  The tables kept under
+ * .Symsrvd/tables (of files outside the cache, and of universal Mach-O
+ * files' later slices) have no record: each is an item of its own, last
+ * used when its access time says (stabcache.c sets it on every load), so
+ * that they count and go too instead of piling up for ever.
  *
  * LAST USE is the last hit, which the hit path records in batches (see
  * server_flush_hits()), or the download for a file never hit.
@@ -41,10 +45,12 @@ struct evict;
 
 /* A cached file as the policy sees it. */
 struct evict_item {
-    char *key;            /* canonical, owned by the array's owner */
+    char *key;            /* canonical, or a loose table's path; owned by
+                             the array's owner */
     uint64_t bytes;       /* file + gzip copy + symbol table */
     int64_t last_ms;      /* last hit, else the download */
     int64_t cached_at_ms; /* identifies this download of the key */
+    bool loose;           /* a table under .Symsrvd/tables, no record */
 };
 
 /* Bytes to free so that USED falls to 90 % of MAX_SIZE (0: no limit) and

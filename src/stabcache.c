@@ -287,6 +287,16 @@ static int identify(struct entry *e, struct objfile_map *map, const char *want)
     return rc;
 }
 
+/* Say TPATH was used now: the evictor ages the tables it has no index
+ * record for by their access time (see evict.h), which a noatime mount
+ * would never move.  The modification time stays the build's. */
+static void touch_used(const char *tpath)
+{
+    const struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+
+    (void)utimensat(AT_FDCWD, tpath, ts, 0);
+}
+
 /* Load the saved table at TPATH if it is newer than the file (ST), else
  * build it from MAP and save it; or, for an ELF file and RVAS, build the
  * compile units RVAS fall in (E->partial). */
@@ -306,6 +316,7 @@ static int load_or_build(struct stabcache *c, struct entry *e,
          (ts.st_mtim.tv_sec == st->st_mtim.tv_sec &&
           ts.st_mtim.tv_nsec >= st->st_mtim.tv_nsec)) &&
         symtable_open(tpath, &e->s.t) == 0) {
+        touch_used(tpath);
         free(tpath);
         return 0;
     }

@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ckrun.h"
@@ -743,6 +746,69 @@ START_TEST(test_breakpad_filesystem)
     free(other);
     free(extra);
     free(conf);
+}
+END_TEST
+
+/* Set PATH's access time AGO_S seconds back and its modification time
+ * MOD_AGO_S back. */
+static void age(const char *path, time_t ago_s, time_t mod_ago_s)
+{
+    time_t now = time(NULL);
+    struct timespec ts[2] = {{now - ago_s, 0}, {now - mod_ago_s, 0}};
+
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* A table kept under .Symsrvd/tables (no index record: the evictor ages
+ * it by its access time) is marked used when a worker loads it again,
+ * which a cache on a noatime mount would never do by itself. */
+START_TEST(test_loose_table_marked_used)
+{
+    char *dir = testutil_tmpdir(), *mnt = testutil_tmpdir(), *src;
+    char *extra = xasprintf("filesystem_roots = %s\n[server]\nworkers = 1\n",
+                            dir);
+    char *with = conf_with(extra), *body = fs_request(dir), *pat = NULL, *conf;
+    struct itest t;
+    struct stat st;
+    glob_t g;
+    json_t *a;
+
+    ck_assert_int_eq(testutil_mount_tmpfs(mnt, MS_NOATIME, "size=16M"), 0);
+    /* min_free = 0: the small mount would have its tables evicted */
+    conf = xasprintf("dir = %s/cache\nmin_free = 0\n%s", mnt, with);
+    place(dir, "crash.pdb/" PDB_ID "/crash.sym", "breakpad/windows/crash.sym");
+    src = xasprintf("%s/crash.pdb/" PDB_ID "/crash.sym", dir);
+    age(src, 3 * 3600, 3 * 3600);
+    itest_start_conf(&t, 1, conf);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    json_decref(a);
+    free(pat);
+    pat = xasprintf("%s/cache", mnt);
+    wait_tables(pat, 1);
+    free(pat);
+    pat = xasprintf("%s/cache/.Symsrvd/tables/*.SYMTABLE", mnt);
+    ck_assert_int_eq(glob(pat, 0, NULL, &g), 0);
+    /* used an hour ago, built two hours ago: still newer than its file */
+    age(g.gl_pathv[0], 3600, 2 * 3600);
+    itest_restart(&t);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    json_decref(a);
+    ck_assert_int_eq(stat(g.gl_pathv[0], &st), 0);
+    ck_assert_int_ge(st.st_atim.tv_sec, time(NULL) - 60);
+    ck_assert_int_le(st.st_mtim.tv_sec, time(NULL) - 2 * 3600); /* reused */
+    globfree(&g);
+    itest_stop(&t);
+    testutil_rmtree(dir);
+    free(pat);
+    free(src);
+    free(dir);
+    free(mnt);
+    free(extra);
+    free(with);
+    free(conf);
+    free(body);
 }
 END_TEST
 
@@ -1973,6 +2039,12 @@ int main(void)
     tcase_add_test(tc, test_elf_native_http);
     tcase_add_test(tc, test_macho_native_http);
     tcase_add_test(tc, test_breakpad_filesystem);
+    /* a noatime mount needs root or unprivileged user namespaces */
+    if (testutil_can_mount_tmpfs())
+        tcase_add_test(tc, test_loose_table_marked_used);
+    else
+        fprintf(stderr, "no private tmpfs here: loose tables' access times "
+                        "not tested\n");
     tcase_add_test(tc, test_request_sources_no);
     tcase_add_test(tc, test_scope_and_size_limit);
     tcase_add_test(tc, test_redirect_followed);

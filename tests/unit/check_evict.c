@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -21,6 +22,7 @@
 #include "metrics.h"
 #include "publish.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 static char *dir;
@@ -124,8 +126,8 @@ END_TEST
 START_TEST(test_evict_order)
 {
     struct evict_item v[] = {
-        {(char *)"c", 10, 300, 0}, {(char *)"a", 10, 100, 0},
-        {(char *)"d", 10, 100, 0}, {(char *)"b", 50, 200, 0},
+        {(char *)"c", 10, 300, 0, false}, {(char *)"a", 10, 100, 0, false},
+        {(char *)"d", 10, 100, 0, false}, {(char *)"b", 50, 200, 0, false},
     };
 
     /* Oldest first, ties by key; enough items to cover NEED. */
@@ -255,6 +257,45 @@ START_TEST(test_evict_derived_files)
 }
 END_TEST
 
+/* A table under .Symsrvd/tables of SIZE bytes, last used at AT_MS. */
+static char *loose_table(const char *name, size_t size, int64_t at_ms)
+{
+    char *path = xasprintf("%s/.Symsrvd/tables/%s", dir, name);
+    struct timespec ts[2] = {{at_ms / 1000, (at_ms % 1000) * 1000000},
+                             {0, UTIME_OMIT}};
+
+    put_file(path, size);
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+    return path;
+}
+
+/* The tables kept without a record (files outside the cache, later
+ * slices) count toward max_size and go by their last use like files. */
+START_TEST(test_evict_loose_tables)
+{
+    struct evict *ev = evict_new(dir, c, 6000, 0);
+    struct evict_stats st = {0, 0, 0};
+    char *old, *recent;
+
+    five_files();
+    old = loose_table("0123.SYMTABLE", 1500, 500);
+    recent = loose_table("4567.SYMTABLE", 500, wall_ms());
+    /* 7000 > 6000: down to 5400: the old table (1500), then a (1000) */
+    ck_assert_int_eq(evict_tick(ev, 1, &no_stop, &st), 0);
+    ck_assert_uint_eq(st.evicted, 2);
+    ck_assert_uint_eq(st.freed, 2500);
+    ck_assert_int_ne(access(old, F_OK), 0);
+    ck_assert_int_eq(access(recent, F_OK), 0);
+    ck_assert(!present("a.pdb/1/a.pdb"));
+    ck_assert(present("c.pdb/1/c.pdb"));
+    ck_assert_uint_eq(evict_used(ev), 4500);
+    ck_assert_uint_eq(metrics_read(&metrics->evicted_bytes), 2500);
+    free(old);
+    free(recent);
+    evict_free(ev);
+}
+END_TEST
+
 /* A key whose download lock is held (a download in progress) is skipped
  * and the next one goes instead. */
 START_TEST(test_evict_skips_downloading)
@@ -313,6 +354,7 @@ int main(void)
     tcase_add_test(tc, test_evict_order);
     tcase_add_test(tc, test_evict_lru_by_hits);
     tcase_add_test(tc, test_evict_derived_files);
+    tcase_add_test(tc, test_evict_loose_tables);
     tcase_add_test(tc, test_evict_skips_downloading);
     tcase_add_test(tc, test_evict_file_already_gone);
     tcase_add_test(tc, test_evict_keeps_published);
