@@ -4,8 +4,10 @@
   soak.py upstream PORT STATS_FILE
       A symbol store that serves every /<name>/<ID>/<name> with bytes
       derived from the name, and misbehaves on a share of its answers:
-      connection resets, bodies cut short, 503s and slow bodies.  On
-      SIGTERM it writes what it did to STATS_FILE (JSON).
+      connection resets, bodies cut short, 503s and slow bodies.  Its
+      answers carry a strong ETag and it answers a Range with If-Range, so
+      that the daemon resumes bodies cut short.  On SIGTERM it writes what
+      it did to STATS_FILE (JSON).
 
   soak.py load BASE_URL SECONDS THREADS HOT STATS_FILE
       Clients on keep-alive connections: 90 % of requests for HOT keys
@@ -14,8 +16,10 @@
       only fetches the hot keys once (the warm-up).  Writes its counts to
       STATS_FILE (JSON).
 """
+import hashlib
 import http.client
 import json
+import re
 import random
 import signal
 import socket
@@ -35,6 +39,10 @@ def body_for(name):
     process (a str seed is hashed with SHA-512, not Python's hash())."""
     rng = random.Random(name)
     return rng.randbytes(rng.randrange(2048, 65536))
+
+
+def etag_of(body):
+    return '"%s"' % hashlib.sha1(body).hexdigest()[:16]
 
 
 def key_path(name):
@@ -60,11 +68,30 @@ class Upstream(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.close()
 
-    def headers_200(self, body):
-        self.send_response(200)
+    def headers_200(self, body, whole):
+        """Headers for BODY, the part of WHOLE a Range asked for (206) or
+        all of it (200)."""
+        self.send_response(200 if body is whole else 206)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag_of(whole))
+        if body is not whole:
+            first = len(whole) - len(body)
+            self.send_header("Content-Range", "bytes %d-%d/%d" %
+                             (first, len(whole) - 1, len(whole)))
         self.end_headers()
+
+    def asked_part(self, whole):
+        """The rest a resume asks for (Range: bytes=N- with our ETag in
+        If-Range), else WHOLE."""
+        m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        if m is None or self.headers.get("If-Range") != etag_of(whole):
+            return whole
+        first = int(m.group(1))
+        if not 0 < first < len(whole):
+            return whole
+        self.count("ranges")
+        return whole[first:]
 
     def do_GET(self):
         parts = self.path.split("/")
@@ -72,27 +99,28 @@ class Upstream(BaseHTTPRequestHandler):
         if len(parts) != 4 or parts[1] != parts[3] or parts[2] != ID:
             self.send_error(404)
             return
-        body = body_for(parts[1])
+        whole = body_for(parts[1])
+        body = self.asked_part(whole)
         fault = random.choice(FAULTS) if random.random() < FAULT_SHARE else None
         self.count(fault or "ok")
         if fault == "reset":
             self.reset()
         elif fault == "truncate":
-            self.headers_200(body)
+            self.headers_200(body, whole)
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.reset()
         elif fault == "5xx":
             self.send_error(503)
         elif fault == "slow":
-            self.headers_200(body)
+            self.headers_200(body, whole)
             step = len(body) // 8 + 1
             for i in range(0, len(body), step):
                 self.wfile.write(body[i:i + step])
                 self.wfile.flush()
                 time.sleep(0.25)
         else:
-            self.headers_200(body)
+            self.headers_200(body, whole)
             self.wfile.write(body)
 
 

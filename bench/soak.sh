@@ -2,7 +2,8 @@
 # Soak: DURATION seconds of mixed load on one daemon: 90 % hits on HOT keys,
 # 10 % cold misses, against an upstream that resets connections, cuts
 # bodies short, answers 503 and sends slow bodies (a fifth of its answers,
-# bench/soak.py), with [cache] max_size small enough that cold keys force
+# bench/soak.py; its ETags and Range answers let the daemon resume cut
+# bodies), with [cache] max_size small enough that cold keys force
 # eviction all along.  Every 200 body is compared with the upstream's bytes.
 # Prints requests, failures, corrupt bodies, evictions, and the daemon's
 # memory (all processes' anonymous RSS; VmRSS also counts the LMDB map's
@@ -126,7 +127,7 @@ f = ", ".join("%s %d" % (k[5:], v) for k, v in sorted(d.items()) if k.startswith
 print("  failures by kind:", f or "none")
 u = json.load(open(sys.argv[2]))
 print("upstream: %d requests, %d ok; faults: %s" % (u.get("requests", 0), u.get("ok", 0),
-      ", ".join("%s %d" % (k, u.get(k, 0)) for k in ("reset", "truncate", "5xx", "slow"))))' \
+      ", ".join("%s %d" % (k, u.get(k, 0)) for k in ("reset", "truncate", "5xx", "slow", "ranges"))))' \
     "$work/load.json" "$work/up.json"
 echo "worker restarts $restarts"
 echo "evictions $((ev1 - ev0)) during the run; cache $cache_bytes bytes against max_size $MAX_SIZE"
