@@ -876,8 +876,8 @@ void fetch_origin_free(void *arg)
 }
 
 /* The handle's resolve list for a transfer pinned to PIN
- * ("host:port:address"): the last pin's removal first, then PIN.  PIN is
- * remembered for unpin_after(). */
+ * ("host:port:address[,address]..."): the last pin's removal first, then
+ * PIN.  Its "host:port" is remembered for unpin_after(). */
 static struct curl_slist *pin_list(struct fetcher *ft, const char *pin)
 {
     struct curl_slist *l = ft->unpin ? curl_slist_append(NULL, ft->unpin->data)
@@ -982,7 +982,7 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
 static enum attempt origin_file(struct xfer *x, struct fetch_origin *o,
                                 const char *url)
 {
-    char *cur = xstrdup(url), *next = NULL, resolve[512];
+    char *cur = xstrdup(url), *next = NULL, resolve[FETCH_ORIGIN_PIN_MAX];
     enum attempt a = ATTEMPT_ERROR;
 
     for (unsigned hop = 0; hop <= FETCH_ORIGIN_REDIRECTS; hop++) {
