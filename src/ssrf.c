@@ -70,13 +70,16 @@ struct target {
     char *scheme, *host, *port;
 };
 
+/* URL's parts into T: 0, or -EINVAL with at most its scheme. */
 static int target_parse(const char *url, struct target *t)
 {
     CURLU *u = curl_url();
-    int rc = -EPERM;
+    int rc = -EINVAL;
 
     memset(t, 0, sizeof(*t));
-    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+    if (u != NULL &&
+        curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) ==
+            CURLUE_OK &&
         curl_url_get(u, CURLUPART_SCHEME, &t->scheme, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &t->host, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_PORT, &t->port, CURLU_DEFAULT_PORT) ==
@@ -155,12 +158,17 @@ int ssrf_check(const void *arg, const char *url, char *pin, size_t plen,
     int rc = -EPERM;
 
     pin[0] = '\0';
-    if (target_parse(url, &t) != 0) {
+    /* the scheme first: a file: URL has no host to find wrong */
+    if (target_parse(url, &t) != 0 && t.scheme == NULL) {
         snprintf(detail, dlen, "bad url");
         goto out;
     }
     if (strcmp(t.scheme, "http") != 0 && strcmp(t.scheme, "https") != 0) {
         snprintf(detail, dlen, "only http and https are allowed");
+        goto out;
+    }
+    if (t.host == NULL || t.port == NULL) {
+        snprintf(detail, dlen, "bad url");
         goto out;
     }
     if (cfg->allow_request_sources == CONFIG_SOURCES_ANY) {
