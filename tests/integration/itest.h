@@ -88,6 +88,12 @@ int itest_connect(unsigned port);
  * large body ahead of a slow reader. */
 int itest_connect_rcvbuf(unsigned port, int rcvbuf);
 
+/* A loopback port that refuses every connection for as long as the
+ * returned socket stays open (*PORT gets it): bound, never listening,
+ * and without SO_REUSEADDR, so no other server on the machine can take
+ * the port meanwhile, as one can a port a stopped server left free. */
+int itest_refusing_port(unsigned *port);
+
 /* A buffer of LEN compressible or random bytes (new). */
 char *itest_body(size_t len, bool compressible, unsigned seed);
 
