@@ -777,6 +777,16 @@ static enum attempt try_url(struct xfer *x, size_t i, const char *url)
     return a == ATTEMPT_RETRY ? ATTEMPT_ERROR : a;
 }
 
+/* May the decoded copy of X's body grow to TOTAL bytes?  It is temp
+ * space like the body, which stays beside it until the copy replaces it:
+ * both count against max_tmp_size. */
+static bool unpack_hold(void *arg, uint64_t total)
+{
+    struct xfer *x = arg;
+
+    return tmp_hold(x, x->written + total);
+}
+
 /* Replace the compressed body in the temp file by its decoded contents.
  * Nothing was streamed, so the temp file may change under its name. */
 static enum attempt unpack(struct xfer *x)
@@ -797,11 +807,14 @@ static enum attempt unpack(struct xfer *x)
     if (store_tmp_path(dir, dl_key(x->d), "plain", plain, sizeof(plain)) !=
         0)
         return ATTEMPT_FATAL;
-    rc = decompress_file(kind, x->part, plain, dl_orig(x->d)->file, &size,
+    rc = decompress_file(kind, x->part, plain, dl_orig(x->d)->file,
+                         &(struct decompress_room){unpack_hold, x}, &size,
                          &why);
-    /* the decoded file did not fit: ours, not the body's fault */
+    /* the decoded file did not fit (the disk, or max_tmp_size as
+     * unpack_hold() said): ours, not the body's fault */
     if (nospace_errno(rc)) {
-        out_of_space(x, NOSPACE_DISK);
+        if (!x->no_space)
+            out_of_space(x, NOSPACE_DISK);
         return ATTEMPT_FATAL;
     }
     if (rc != 0)

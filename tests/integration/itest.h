@@ -94,6 +94,10 @@ int itest_connect_rcvbuf(unsigned port, int rcvbuf);
  * the port meanwhile, as one can a port a stopped server left free. */
 int itest_refusing_port(unsigned *port);
 
+/* BODY (BLEN bytes) as one gzip member, as a store keeps a gzip'd file
+ * (new, *LEN bytes). */
+char *itest_gzip(const char *body, size_t blen, size_t *len);
+
 /* A buffer of LEN compressible or random bytes (new). */
 char *itest_body(size_t len, bool compressible, unsigned seed);
 
