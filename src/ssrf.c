@@ -39,7 +39,8 @@ static bool v4_public(uint32_t a)
 
 static bool v6_public(const uint8_t *b)
 {
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+                                       0, 0, 0, 0, 0xff, 0xff};
     static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
 
     if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
@@ -119,14 +120,15 @@ static void pin_add(char *pin, size_t plen, const struct sockaddr *sa)
     char addr[INET6_ADDRSTRLEN], item[INET6_ADDRSTRLEN + 3];
     size_t used = strlen(pin);
     bool v6 = sa->sa_family == AF_INET6;
-    const void *a = v6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-                       : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    const void *a =
+        v6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+           : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 
     inet_ntop(sa->sa_family, a, addr, sizeof(addr));
     snprintf(item, sizeof(item), v6 ? "[%s]" : "%s", addr);
     if (used + 1 + strlen(item) < plen)
-        snprintf(pin + used, plen - used, "%s%s", pin[used - 1] == ':' ? "" : ",",
-                 item);
+        snprintf(pin + used, plen - used, "%s%s",
+                 pin[used - 1] == ':' ? "" : ",", item);
 }
 
 /* Every address of AI checked (all pass when LISTED), and pinned into

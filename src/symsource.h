@@ -16,9 +16,9 @@
  * server-side request forgery hole: every URL, the first and each
  * redirect's target (followed by hand), passes ssrf_check() (ssrf.h) and
  * is pinned to the addresses it checked; a source's headers and keys go
- * to its own URL only, never to a redirect's target.  An s3 source is an http source at its bucket's
- * URL (Amazon's, or the endpoint its region names), signed with libcurl's
- * CURLOPT_AWS_SIGV4 when it has keys.
+ * to its own URL only, never to a redirect's target.  An s3 source is an
+ * http source at its bucket's URL (Amazon's, or the endpoint its region
+ * names), signed with libcurl's CURLOPT_AWS_SIGV4 when it has keys.
  *
  * The box's own cache source reads the proxy's store; a file it lacks is
  * fetched from the configured upstreams by the worker's downloader pool

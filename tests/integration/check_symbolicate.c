@@ -1740,14 +1740,6 @@ END_TEST
 
 /* --- a made-up network (fakenet.so) ----------------------------------- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 /* ENV (3 slots) for a daemon on fakenet.so's network with HOSTS and
  * ROUTE (see fakenet.c); false under the sanitizers, whose runtime must
  * be the first library loaded. */

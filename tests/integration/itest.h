@@ -13,6 +13,16 @@
 #include "stub_upstream.h"
 #include "testutil.h"
 
+/* UNDER_ASAN: built with the address sanitizer, whose runtime must be
+ * the first library loaded, so the daemon takes no LD_PRELOAD. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 struct itest {
     char *dir;           /* the cache directory */
     struct stub *up[2];  /* upstreams, in order */
