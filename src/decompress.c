@@ -63,7 +63,8 @@ static const char *cab_check(const struct mscabd_cabinet *cab,
 }
 
 static int uncab(const char *src, const char *dst, const char *want,
-                 uint64_t *size, const char **why)
+                 const struct decompress_room *room, uint64_t *size,
+                 const char **why)
 {
     struct mscab_decompressor *cabd = mspack_create_cab_decompressor(NULL);
     struct mscabd_cabinet *cab = NULL;
@@ -80,6 +81,11 @@ static int uncab(const char *src, const char *dst, const char *want,
     *why = cab_check(cab, want);
     if (*why != NULL)
         goto out;
+    /* the member's length is what extract() writes, checked below */
+    if (room != NULL && !room->hold(room->arg, cab->files->length)) {
+        rc = -ENOSPC;
+        goto out;
+    }
     /* libmspack checks each data block's checksum while extracting. */
     if (cabd->extract(cabd, cab->files, dst) != MSPACK_ERR_OK) {
         *why = "cabinet data is corrupt";
@@ -102,7 +108,8 @@ out:
     return rc;
 }
 
-static int ungzip(const char *src, const char *dst, uint64_t *size,
+static int ungzip(const char *src, const char *dst,
+                  const struct decompress_room *room, uint64_t *size,
                   const char **why)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc;
@@ -114,7 +121,8 @@ static int ungzip(const char *src, const char *dst, uint64_t *size,
         rc = -errno;
         goto out;
     }
-    rc = gunzip_fd(in, out, size);
+    rc = room != NULL ? gunzip_fd(in, out, size, room->hold, room->arg)
+                      : gunzip_fd(in, out, size, NULL, NULL);
     if (rc == -EBADMSG)
         *why = "gzip data is corrupt or truncated";
 out:
@@ -125,20 +133,23 @@ out:
 }
 
 int decompress_file(enum decompress_kind kind, const char *src,
-                    const char *dst, const char *want, uint64_t *size,
+                    const char *dst, const char *want,
+                    const struct decompress_room *room, uint64_t *size,
                     const char **why)
 {
     int rc;
 
     *why = NULL;
     if (kind == DECOMPRESS_CAB)
-        rc = uncab(src, dst, want, size, why);
+        rc = uncab(src, dst, want, room, size, why);
     else if (kind == DECOMPRESS_GZIP)
-        rc = ungzip(src, dst, size, why);
+        rc = ungzip(src, dst, room, size, why);
     else
         rc = -EINVAL;
     if (rc != 0)
         unlink(dst);
+    if (rc == -ENOSPC && *why == NULL)
+        *why = "no room for the decoded file";
     if (rc != 0 && *why == NULL)
         *why = "local file error";
     return rc;

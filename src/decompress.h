@@ -37,13 +37,23 @@ enum decompress_kind decompress_sniff(const char *file,
  * last character replaced by '_') into BUF of LEN bytes. */
 bool decompress_twin(const char *file, char *buf, size_t len);
 
+/* The caller's say on the room the decoded file takes: asked, before DST
+ * grows to TOTAL bytes, whether it may (a cabinet's member once, for its
+ * whole length; gzip a chunk at a time).  False stops the decoding. */
+struct decompress_room {
+    bool (*hold)(void *arg, uint64_t total);
+    void *arg;
+};
+
 /* Decode SRC, a KIND file, into a new file DST; *SIZE receives the plain
  * size.  A cabinet must be a single cabinet (not part of a set) holding
  * exactly one member named WANT (case-insensitive), and its checksums and
- * sizes must agree.  0, or -EBADMSG with *WHY a static reason, or -errno.
- * On failure nothing is left at DST. */
+ * sizes must agree.  ROOM may be NULL (no limit).  0, or -EBADMSG with
+ * *WHY a static reason, -ENOSPC when ROOM refused, or -errno.  On
+ * failure nothing is left at DST. */
 int decompress_file(enum decompress_kind kind, const char *src,
-                    const char *dst, const char *want, uint64_t *size,
+                    const char *dst, const char *want,
+                    const struct decompress_room *room, uint64_t *size,
                     const char **why);
 
 #endif

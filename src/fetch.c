@@ -859,6 +859,16 @@ static enum attempt try_url(struct xfer *x, size_t i, const char *url)
     return a == ATTEMPT_RETRY ? ATTEMPT_ERROR : a;
 }
 
+/* May the decoded copy of X's body grow to TOTAL bytes?  It is temp
+ * space like the body, which stays beside it until the copy replaces it:
+ * both count against max_tmp_size. */
+static bool unpack_hold(void *arg, uint64_t total)
+{
+    struct xfer *x = arg;
+
+    return tmp_hold(x, x->written + total);
+}
+
 /* Replace the compressed body in the temp file by its decoded contents.
  * Nothing was streamed, so the temp file may change under its name. */
 static enum attempt unpack(struct xfer *x)
@@ -879,11 +889,14 @@ static enum attempt unpack(struct xfer *x)
     if (store_tmp_path(dir, dl_key(x->d), "plain", plain, sizeof(plain)) !=
         0)
         return ATTEMPT_FATAL;
-    rc = decompress_file(kind, x->part, plain, dl_orig(x->d)->file, &size,
+    rc = decompress_file(kind, x->part, plain, dl_orig(x->d)->file,
+                         &(struct decompress_room){unpack_hold, x}, &size,
                          &why);
-    /* the decoded file did not fit: ours, not the body's fault */
+    /* the decoded file did not fit (the disk, or max_tmp_size as
+     * unpack_hold() said): ours, not the body's fault */
     if (nospace_errno(rc)) {
-        out_of_space(x, NOSPACE_DISK);
+        if (!x->no_space)
+            out_of_space(x, NOSPACE_DISK);
         return ATTEMPT_FATAL;
     }
     if (rc != 0)
@@ -958,8 +971,8 @@ void fetch_origin_free(void *arg)
 }
 
 /* The handle's resolve list for a transfer pinned to PIN
- * ("host:port:address"): the last pin's removal first, then PIN.  PIN is
- * remembered for unpin_after(). */
+ * ("host:port:address[,address]..."): the last pin's removal first, then
+ * PIN.  Its "host:port" is remembered for unpin_after(). */
 static struct curl_slist *pin_list(struct fetcher *ft, const char *pin)
 {
     struct curl_slist *l = ft->unpin ? curl_slist_append(NULL, ft->unpin->data)
@@ -1063,7 +1076,7 @@ static enum attempt origin_hop(struct xfer *x, struct fetch_origin *o,
 static enum attempt origin_file(struct xfer *x, struct fetch_origin *o,
                                 const char *url)
 {
-    char *cur = xstrdup(url), *next = NULL, resolve[512];
+    char *cur = xstrdup(url), *next = NULL, resolve[FETCH_ORIGIN_PIN_MAX];
     enum attempt a = ATTEMPT_ERROR;
 
     for (unsigned hop = 0; hop <= FETCH_ORIGIN_REDIRECTS; hop++) {

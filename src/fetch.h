@@ -49,8 +49,9 @@ struct fetch_origin {
     char **headers;  /* "Name: value" lines, NULL-terminated (or NULL) */
     char *sigv4;     /* CURLOPT_AWS_SIGV4, or NULL */
     char *userpwd;   /* its "key:secret" (never logged) */
-    /* 0 when URL may be fetched, with RESOLVE the "host:port:address"
-     * to pin the connection to ("" for none); else -errno and DETAIL. */
+    /* 0 when URL may be fetched, with RESOLVE the
+     * "host:port:address[,address]..." to pin the connection to ("" for
+     * none; at most FETCH_ORIGIN_PIN_MAX bytes); else -errno and DETAIL. */
     int (*check)(const void *arg, const char *url, char *resolve,
                  size_t rlen, char *detail, size_t dlen);
     const void *check_arg;
@@ -65,6 +66,10 @@ void fetch_origin_free(void *o); /* NULL-safe */
 
 /* Redirects an origin may send before the download fails. */
 #define FETCH_ORIGIN_REDIRECTS 5
+
+/* The room a check has for its pin: a name, its port and a few dozen
+ * addresses. */
+#define FETCH_ORIGIN_PIN_MAX 2048
 
 /* Call once per process before any thread starts. */
 void fetch_global_init(void);

@@ -97,7 +97,8 @@ out:
 
 /* Inflate one or more gzip members from IN into OUT.  A body that ends
  * inside a member is -EBADMSG, never a short file.  0 or -errno. */
-int gunzip_fd(int in, int out, uint64_t *size)
+int gunzip_fd(int in, int out, uint64_t *size,
+              bool (*hold)(void *arg, uint64_t total), void *arg)
 {
     unsigned char *ibuf = xmalloc(GZIP_CHUNK), *obuf = xmalloc(GZIP_CHUNK);
     z_stream zs;
@@ -132,6 +133,11 @@ int gunzip_fd(int in, int out, uint64_t *size)
             goto out;
         }
         full = zs.avail_out == 0;
+        if (hold != NULL && zs.avail_out < GZIP_CHUNK &&
+            !hold(arg, *size + GZIP_CHUNK - zs.avail_out)) {
+            rc = -ENOSPC;
+            goto out;
+        }
         rc = write_full(out, obuf, GZIP_CHUNK - zs.avail_out);
         if (rc != 0)
             goto out;

@@ -16,9 +16,11 @@
 int gzip_file(const char *src, const char *dst, uint64_t *size);
 
 /* Inflate the gzip file on IN (one or more members) into OUT, both at
- * their current offsets; *SIZE receives the inflated size.  0, -EBADMSG
- * for a corrupt or truncated stream, or -errno. */
-int gunzip_fd(int in, int out, uint64_t *size);
+ * their current offsets; *SIZE receives the inflated size.  HOLD (if not
+ * NULL) is asked before OUT grows to each new total: false stops with
+ * -ENOSPC.  0, -EBADMSG for a corrupt or truncated stream, or -errno. */
+int gunzip_fd(int in, int out, uint64_t *size,
+              bool (*hold)(void *arg, uint64_t total), void *arg);
 
 /* Does the Accept-Encoding header value VALUE (may be NULL) accept gzip
  * with a non-zero q?  "gzip;q=0" refuses it, "*" accepts it unless gzip is

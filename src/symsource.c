@@ -3,20 +3,16 @@
 
 #include "symsource.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,10 +22,10 @@
 #include "fetch.h"
 #include "fileio.h"
 #include "gcsauth.h"
-#include "hostlist.h"
 #include "inflight.h"
 #include "metrics.h"
 #include "s3.h"
+#include "ssrf.h"
 #include "store.h"
 #include "strhash.h"
 #include "symkey.h"
@@ -500,125 +496,6 @@ static enum symsource_status fs_get(const struct symsource_ctx *ctx,
 
 /* --- http ------------------------------------------------------------------ */
 
-static bool v4_public(uint32_t a)
-{
-    static const struct {
-        uint32_t net, mask;
-    } blocked[] = {
-        {0x00000000, 0xff000000}, {0x0a000000, 0xff000000}, /* 0/8 10/8 */
-        {0x64400000, 0xffc00000}, {0x7f000000, 0xff000000}, /* CGNAT, lo */
-        {0xa9fe0000, 0xffff0000}, {0xac100000, 0xfff00000}, /* link-local */
-        {0xc0000000, 0xffffff00}, {0xc0000200, 0xffffff00}, /* 192.0.0/24 */
-        {0xc0a80000, 0xffff0000}, {0xc6120000, 0xfffe0000}, /* 192.168 */
-        {0xc6336400, 0xffffff00}, {0xcb007100, 0xffffff00}, /* TEST-NETs */
-        {0xe0000000, 0xf0000000}, {0xf0000000, 0xf0000000}, /* mc, res */
-    };
-
-    for (size_t i = 0; i < sizeof(blocked) / sizeof(*blocked); i++)
-        if ((a & blocked[i].mask) == blocked[i].net)
-            return false;
-    return true;
-}
-
-static bool v6_public(const uint8_t *b)
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
-
-    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
-        return v4_public((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
-                         (uint32_t)b[14] << 8 | b[15]);
-    if ((b[0] & 0xe0) != 0x20) /* only 2000::/3 is global unicast */
-        return false;
-    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
-        return false; /* documentation */
-    if (b[0] == 0x20 && b[1] == 0x02) /* 6to4: check the embedded v4 */
-        return v4_public((uint32_t)b[2] << 24 | (uint32_t)b[3] << 16 |
-                         (uint32_t)b[4] << 8 | b[5]);
-    return true;
-}
-
-bool symsource_addr_public(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return v4_public(
-            ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
-    if (sa->sa_family == AF_INET6)
-        return v6_public(((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr);
-    return false;
-}
-
-/* One hop's target, checked.  RESOLVE gets "host:port:addr" to pin. */
-static int check_target(const void *arg, const char *url, char *resolve,
-                        size_t rlen, char *detail, size_t dlen)
-{
-    const struct config *cfg = arg;
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL, *p;
-    char addr[INET6_ADDRSTRLEN] = "";
-    bool listed;
-    int rc = -EPERM;
-
-    resolve[0] = '\0';
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-            CURLUE_OK) {
-        snprintf(detail, dlen, "bad url");
-        goto out;
-    }
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        snprintf(detail, dlen, "only http and https are allowed");
-        goto out;
-    }
-    if (cfg->allow_request_sources == CONFIG_SOURCES_ANY) {
-        rc = 0;
-        goto out;
-    }
-    listed = hostlist_has(cfg->allowed_source_hosts, host,
-                          (unsigned)strtoul(port, NULL, 10));
-    {
-        char h[256];
-        size_t n = strlen(host);
-
-        /* an IPv6 literal comes back in brackets */
-        snprintf(h, sizeof(h), "%.*s", host[0] == '[' ? (int)n - 2 : (int)n,
-            host[0] == '[' ? host + 1 : host);
-        if (getaddrinfo(h, port, &hints, &ai) != 0 || ai == NULL) {
-            snprintf(detail, dlen, "cannot resolve host");
-            rc = -EIO;
-            goto out;
-        }
-    }
-    /* a listed host (an internal symbol server) may be private; it is
-     * still resolved once here and pinned, so a rebinding can't move it */
-    for (p = ai; p != NULL && !listed; p = p->ai_next) {
-        if (!symsource_addr_public(p->ai_addr)) {
-            snprintf(detail, dlen, "download failed: destination is restricted");
-            goto out;
-        }
-    }
-    if (ai->ai_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr,
-                  sizeof(addr));
-    else
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr,
-                  addr, sizeof(addr));
-    if (host[0] != '[')
-        snprintf(resolve, rlen, "%s:%s:%s", host, port, addr);
-    rc = 0;
-out:
-    if (ai)
-        freeaddrinfo(ai);
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
-}
-
 /* The source's headers as "Name: value" lines (NULL-terminated), those
  * that could not split a request left out, and BEARER's Authorization
  * when not NULL. */
@@ -712,7 +589,7 @@ static struct fetch_origin *origin_new(const struct symsource_ctx *ctx,
         o->sigv4 = xstrdup(src->s3_sigv4);
         o->userpwd = xstrdup(src->s3_keys);
     }
-    o->check = check_target;
+    o->check = ssrf_check;
     o->check_arg = ctx->cfg;
     o->max_size = ctx->cfg->max_download_size;
     o->timeout_ms = ctx->cfg->download_timeout_ms;

@@ -13,15 +13,12 @@
  * published and indexed (so evicted like the rest), a 404 is remembered
  * for [cache] negative_ttl, and the bytes are counted in /metrics.  The
  * proxy never serves or lists these keys.  Request-supplied URLs are a
- * server-side request forgery hole: with allow_request_sources = public,
- * every address the host resolves to must be public unless the host is
- * on allowed_source_hosts (hostlist.h), the checked address is pinned for
- * the connection (CURLOPT_RESOLVE), only http and https are
- * spoken, and redirects are followed by hand and checked the same way;
- * a source's headers and keys go to its own URL only, never to a
- * redirect's target.  An s3 source is an http source at its bucket's
- * URL (Amazon's, or the endpoint its region names), signed with libcurl's
- * CURLOPT_AWS_SIGV4 when it has keys.
+ * server-side request forgery hole: every URL, the first and each
+ * redirect's target (followed by hand), passes ssrf_check() (ssrf.h) and
+ * is pinned to the addresses it checked; a source's headers and keys go
+ * to its own URL only, never to a redirect's target.  An s3 source is an
+ * http source at its bucket's URL (Amazon's, or the endpoint its region
+ * names), signed with libcurl's CURLOPT_AWS_SIGV4 when it has keys.
  *
  * The box's own cache source reads the proxy's store; a file it lacks is
  * fetched from the configured upstreams by the worker's downloader pool
@@ -142,11 +139,6 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
                                     const char *rel, char **local,
                                     char **location, char *detail,
                                     size_t dlen);
-
-/* Is the IPv4/IPv6 address SA public (not loopback, private, link-local,
- * CGNAT, multicast, documentation or otherwise reserved)? */
-struct sockaddr;
-bool symsource_addr_public(const struct sockaddr *sa);
 
 /* Does SRC fetch over the network (http, s3, gcs, sentry)? */
 bool symsource_remote(const struct symsource *src);

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fd < 0 || write_full(fd, data + 1, size - 1) != 0)
         abort();
     close(fd);
-    if (decompress_file(kind, src, dst, "lzxtest.pdb", &out, &why) == 0) {
+    if (decompress_file(kind, src, dst, "lzxtest.pdb", NULL, &out, &why) == 0) {
         /* A success leaves exactly the size it reports. */
         if (stat(dst, &st) != 0 || (uint64_t)st.st_size != out)
             abort();

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "ckrun.h"
 #include "fileio.h"
@@ -87,27 +86,6 @@ static char *make_cab(const char *member, const char *body, size_t blen,
     testutil_rmtree(dir);
     free(dir);
     return cab;
-}
-
-/* BODY as one gzip member (no Content-Encoding: a gzip'd file). */
-static char *make_gzip(const char *body, size_t blen, size_t *len)
-{
-    z_stream zs;
-    size_t cap = blen + 1024;
-    char *out = xmalloc(cap);
-
-    memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(
-        deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
-        Z_OK);
-    zs.next_in = (unsigned char *)body;
-    zs.avail_in = (uInt)blen;
-    zs.next_out = (unsigned char *)out;
-    zs.avail_out = (uInt)cap;
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    *len = zs.total_out;
-    deflateEnd(&zs);
-    return out;
 }
 
 static void put32(unsigned char *p, uint32_t v)
@@ -288,7 +266,7 @@ START_TEST(test_gzip_body_decoded_unless_named_gz)
     size_t len;
     const char *gzname = "/tiny.sym.gz/" ID "/tiny.sym.gz";
 
-    gz = make_gzip(body, 50000, &len);
+    gz = itest_gzip(body, 50000, &len);
     stub_add(t.up[0], PDB, gz, len);
     itest_get_body(&t, PDB, body, 50000);
     /* A file that is a .gz is served as the store has it. */

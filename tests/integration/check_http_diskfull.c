@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "cache.h"
 #include "fileio.h"
@@ -115,6 +114,20 @@ static void not_upstreams_fault(void)
                      "outcome=\"error\"") == 0);
     ck_assert(metric("symsrvd_http_responses_total",
                      "result=\"upstream_error\"") == 0);
+}
+
+/* Serve key I as a gzip stream of LEN zero bytes: a small body that the
+ * daemon decodes into a large file before storing it. */
+static void add_gzip_bomb(unsigned i, size_t len)
+{
+    char *zeros = xcalloc(1, len), *path = itest_key_path(i), *gz;
+    size_t gzlen;
+
+    gz = itest_gzip(zeros, len, &gzlen);
+    stub_add(t.up[0], path, gz, gzlen);
+    free(gz);
+    free(path);
+    free(zeros);
 }
 
 /* --- max_tmp_size -------------------------------------------------------- */
@@ -232,6 +245,37 @@ static void stop_full_index(void)
     free(cache_dir);
     cache_dir = NULL;
 }
+
+/* The decoded copy of a compressed body is temp space too: a small gzip
+ * body whose decoded file would pass max_tmp_size is a no-space miss,
+ * not a file written past the limit; one that fits is served. */
+START_TEST(test_tmp_limit_counts_decoded)
+{
+    char *path = itest_key_path(2);
+    struct http_resp r;
+
+    itest_start_conf(&t, 1,
+                     "max_tmp_size = 64K\nmin_free = 0\n"
+                     "[upstream a]\nurl = @UP0@\n");
+    add_gzip_bomb(1, 200000);
+    add_gzip_bomb(2, 30000);
+    get_no_space(1);
+    ck_assert(!itest_key_on_disk(dir(), 1));
+    ck_assert_uint_eq(temp_files(), 0);
+    ck_assert(itest_metric_at_least(&t, "symsrvd_no_space_total",
+                                    "where=\"tmp\"", 1, 5000));
+    ck_assert(metric("symsrvd_upstream_rejected_total", NULL) == 0);
+    ck_assert(metric("symsrvd_download_tmp_bytes", NULL) == 0);
+    not_upstreams_fault();
+    itest_get(&t, path, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.len, 30000);
+    http_resp_free(&r);
+    ck_assert(itest_key_on_disk(dir(), 2));
+    itest_stop(&t);
+    free(path);
+}
+END_TEST
 
 START_TEST(test_index_full)
 {
@@ -355,30 +399,6 @@ END_TEST
 
 /* --- a full file system -------------------------------------------------- */
 
-/* Serve key I as a gzip stream of LEN zero bytes: a small body that the
- * daemon decodes into a large file before storing it. */
-static void add_gzip_bomb(unsigned i, size_t len)
-{
-    char *zeros = xcalloc(1, len), *path = itest_key_path(i);
-    unsigned char *out = xmalloc(len / 100 + 4096);
-    z_stream zs;
-
-    memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8,
-                                  Z_DEFAULT_STRATEGY),
-                     Z_OK);
-    zs.next_in = (unsigned char *)zeros;
-    zs.avail_in = (uInt)len;
-    zs.next_out = out;
-    zs.avail_out = (uInt)(len / 100 + 4096);
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    stub_add(t.up[0], path, out, zs.total_out);
-    deflateEnd(&zs);
-    free(out);
-    free(path);
-    free(zeros);
-}
-
 START_TEST(test_disk_full)
 {
     char *mnt = testutil_tmpdir(), *conf;
@@ -433,6 +453,7 @@ int main(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_tmp_limit);
+    tcase_add_test(tc, test_tmp_limit_counts_decoded);
     tcase_add_test(tc, test_index_full);
     tcase_add_test(tc, test_index_full_tailed);
     tcase_add_test(tc, test_index_grows);

@@ -286,18 +286,17 @@ START_TEST(test_http_unreachable_upstream_fails_over)
 {
     char *body = itest_body(2000, false, 20);
     char conf[512];
-    struct stub *dead = stub_start();
-    char dead_url[64];
+    unsigned dead_port;
+    /* held for the whole test: a stub stopped again left its port free
+     * for any server on the machine to take, and answer */
+    int dead = itest_refusing_port(&dead_port);
 
-    /* A port that refuses connections: a stub we stop again. */
-    snprintf(dead_url, sizeof(dead_url), "%s", stub_url(dead));
-    stub_stop(dead);
     itest_stop(&t);
     snprintf(conf, sizeof(conf),
-             "[upstream dead]\nurl = %s\nretries = 2\n"
+             "[upstream dead]\nurl = http://127.0.0.1:%u\nretries = 2\n"
              "retry_backoff = 10ms\nconnect_timeout = 500ms\n"
              "[upstream live]\nurl = @UP0@\n",
-             dead_url);
+             dead_port);
     itest_start_conf(&t, 1, conf);
     stub_add(t.up[0], PDB, body, 2000);
     expect(PDB, 200, body, 2000, NULL);
@@ -305,6 +304,7 @@ START_TEST(test_http_unreachable_upstream_fails_over)
                                  "symsrvd_upstream_requests_total",
                                  "upstream=\"dead\",outcome=\"connect_error\""),
                      3);
+    close(dead);
     free(body);
 }
 END_TEST

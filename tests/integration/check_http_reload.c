@@ -24,14 +24,6 @@
 #include "itest.h"
 #include "xalloc.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 #define ID "0123456789ABCDEF0123456789ABCDEF1"
 #define RELOADS 10
 #define CACHED 8

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "xalloc.h"
 
@@ -220,6 +221,42 @@ int itest_connect_rcvbuf(unsigned port, int rcvbuf)
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
     return fd;
+}
+
+int itest_refusing_port(unsigned *port)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(fd, 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+char *itest_gzip(const char *body, size_t blen, size_t *len)
+{
+    z_stream zs;
+    size_t cap = blen + 1024;
+    char *out = xmalloc(cap);
+
+    memset(&zs, 0, sizeof(zs));
+    ck_assert_int_eq(
+        deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
+        Z_OK);
+    zs.next_in = (unsigned char *)(uintptr_t)body;
+    zs.avail_in = (uInt)blen;
+    zs.next_out = (unsigned char *)out;
+    zs.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *len = zs.total_out;
+    deflateEnd(&zs);
+    return out;
 }
 
 char *itest_body(size_t len, bool compressible, unsigned seed)

@@ -13,6 +13,16 @@
 #include "stub_upstream.h"
 #include "testutil.h"
 
+/* UNDER_ASAN: built with the address sanitizer, whose runtime must be
+ * the first library loaded, so the daemon takes no LD_PRELOAD. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 struct itest {
     char *dir;           /* the cache directory */
     struct stub *up[2];  /* upstreams, in order */
@@ -87,6 +97,16 @@ int itest_connect(unsigned port);
  * before connecting so the window stays small: the daemon cannot push a
  * large body ahead of a slow reader. */
 int itest_connect_rcvbuf(unsigned port, int rcvbuf);
+
+/* A loopback port that refuses every connection for as long as the
+ * returned socket stays open (*PORT gets it): bound, never listening,
+ * and without SO_REUSEADDR, so no other server on the machine can take
+ * the port meanwhile, as one can a port a stopped server left free. */
+int itest_refusing_port(unsigned *port);
+
+/* BODY (BLEN bytes) as one gzip member, as a store keeps a gzip'd file
+ * (new, *LEN bytes). */
+char *itest_gzip(const char *body, size_t blen, size_t *len);
 
 /* A buffer of LEN compressible or random bytes (new). */
 char *itest_body(size_t len, bool compressible, unsigned seed);

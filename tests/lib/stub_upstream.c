@@ -80,6 +80,11 @@ struct stub {
     char url[40];           /* immutable after start */
     pthread_mutex_t lock;
     pthread_cond_t hit;         /* broadcast on every request, with lock */
+    pthread_cond_t barrier;     /* broadcast when a BARRIER party is met */
+    unsigned barrier_held;      /* BARRIER requests waiting, under lock */
+    unsigned barrier_gen;       /* parties met so far, under lock */
+    unsigned barrier_missed;    /* waited in vain, under lock */
+    atomic_uint barrier_ms;     /* how long a BARRIER waits */
     struct stub_entry *entries; /* protected by lock */
     unsigned total_hits;        /* protected by lock */
     char *last_headers;         /* "Name: value\n"..., protected by lock */
@@ -264,6 +269,21 @@ void stub_fault_always(struct stub *s, const char *path, unsigned status)
     pthread_mutex_unlock(&s->lock);
 }
 
+void stub_set_barrier_ms(struct stub *s, unsigned ms)
+{
+    atomic_store(&s->barrier_ms, ms);
+}
+
+unsigned stub_barrier_missed(struct stub *s)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&s->lock);
+    n = s->barrier_missed;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 void stub_redirect_always(struct stub *s, const char *path, const char *url)
 {
     struct stub_entry *e;
@@ -314,21 +334,29 @@ unsigned stub_hits_method(struct stub *s, const char *path, const char *method)
     return hits;
 }
 
-bool stub_wait_hits(struct stub *s, const char *path, unsigned n,
-                    unsigned timeout_ms)
+/* CLOCK_MONOTONIC's now plus MS, for pthread_cond_timedwait(). */
+static struct timespec stub_deadline(unsigned ms)
 {
     struct timespec deadline;
-    struct stub_entry *e;
-    bool reached;
-    int rc = 0;
 
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    deadline.tv_sec += ms / 1000;
+    deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
+    return deadline;
+}
+
+bool stub_wait_hits(struct stub *s, const char *path, unsigned n,
+                    unsigned timeout_ms)
+{
+    struct timespec deadline = stub_deadline(timeout_ms);
+    struct stub_entry *e;
+    bool reached;
+    int rc = 0;
+
     pthread_mutex_lock(&s->lock);
     while (
         !(reached = (e = stub_entry_find(s, path)) != NULL && e->hits >= n) &&
@@ -432,6 +460,37 @@ static bool stub_sleep_ms(struct stub *s, int fd, uint64_t ms)
         ms -= step;
     }
     return true;
+}
+
+/* Wait, as one of a BARRIER party of N, until N are held at once: true,
+ * or false after barrier_ms or when the stub is stopping. */
+static bool stub_barrier_wait(struct stub *s, unsigned n)
+{
+    unsigned gen, waited = 0, limit = atomic_load(&s->barrier_ms);
+    bool met;
+
+    pthread_mutex_lock(&s->lock);
+    gen = s->barrier_gen;
+    if (++s->barrier_held >= n) {
+        s->barrier_held = 0;
+        s->barrier_gen++;
+        pthread_cond_broadcast(&s->barrier);
+    }
+    /* in slices, so that stub_stop() is not kept waiting */
+    for (; s->barrier_gen == gen && waited < limit &&
+           !atomic_load(&s->stopping);
+         waited += 50) {
+        struct timespec slice = stub_deadline(50);
+
+        pthread_cond_timedwait(&s->barrier, &s->lock, &slice);
+    }
+    met = s->barrier_gen != gen;
+    if (!met) {
+        s->barrier_held--;
+        s->barrier_missed++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return met;
 }
 
 static uint64_t stub_elapsed_ns(const struct timespec *since)
@@ -631,6 +690,10 @@ static enum MHD_Result stub_respond(struct stub *s, struct MHD_Connection *c,
     if (rq->has_fault && rq->fault.kind == STUB_DELAY &&
         !stub_sleep_ms(s, stub_connection_fd(c), rq->fault.arg))
         return MHD_NO; /* the client left or the stub is stopping */
+    if (rq->has_fault && rq->fault.kind == STUB_BARRIER &&
+        !stub_barrier_wait(s, (unsigned)rq->fault.arg))
+        return stub_queue_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                               "stub: barrier not met\n");
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
         !(strcmp(method, "POST") == 0 && atomic_load(&s->accept_post)))
         return stub_queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -888,6 +951,8 @@ struct stub *stub_start(void)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->hit, &ca);
+    pthread_cond_init(&s->barrier, &ca);
+    atomic_init(&s->barrier_ms, 20000);
     pthread_condattr_destroy(&ca);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     s->mhd = MHD_start_daemon(
@@ -931,6 +996,7 @@ void stub_stop(struct stub *s)
         stub_entry_free(e);
     }
     pthread_cond_destroy(&s->hit);
+    pthread_cond_destroy(&s->barrier);
     pthread_mutex_destroy(&s->lock);
     free(s->last_headers);
     free(s->last_body);

@@ -59,6 +59,12 @@ enum stub_fault_kind {
      * change (see stub_set_validators()), so an If-Range naming the old
      * ones gets the whole body with 200 (ARG is unused). */
     STUB_REPLACED,
+    /* Hold the request until ARG requests that took a BARRIER are held at
+     * once (they then all go on and are answered normally): proof that a
+     * client asks for them in parallel.  One held longer than the
+     * barrier time (stub_set_barrier_ms(), 20 s by default) is answered
+     * 503 instead. */
+    STUB_BARRIER,
 };
 
 /* Start a stub on 127.0.0.1 port 0.  Returns a new stub, released with
@@ -116,6 +122,12 @@ void stub_fault(struct stub *s, const char *path, enum stub_fault_kind kind,
 /* Answer every later request for PATH with STATUS (e.g. a 503 storm),
  * overriding queued faults, which stay queued; 0 clears it. */
 void stub_fault_always(struct stub *s, const char *path, unsigned status);
+
+/* How long a BARRIER request waits for the rest of its party. */
+void stub_set_barrier_ms(struct stub *s, unsigned ms);
+
+/* BARRIER requests that waited in vain (answered 503). */
+unsigned stub_barrier_missed(struct stub *s);
 
 /* Answer every later request for PATH with a 302 to URL (any URL, e.g.
  * the daemon's own), overriding queued faults; NULL clears it. */

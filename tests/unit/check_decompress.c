@@ -85,10 +85,23 @@ static const unsigned char two_members[] = {
     0x00, 0x00, 0x00,
 };
 
+/* The room decode_bytes() gives: at most room_max bytes (none: no limit);
+ * the largest total asked for. */
+static uint64_t room_max, room_asked;
+static bool room_limited;
+
+static bool room_hold(void *arg, uint64_t total)
+{
+    (void)arg;
+    room_asked = total > room_asked ? total : room_asked;
+    return total <= room_max;
+}
+
 static int decode_bytes(enum decompress_kind kind, const void *in, size_t len,
                         const char *want, char **out, size_t *outlen,
                         const char **why)
 {
+    struct decompress_room room = {room_hold, NULL};
     char *src = path("in"), *dst = path("out");
     uint64_t size = 0;
     int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc;
@@ -96,7 +109,8 @@ static int decode_bytes(enum decompress_kind kind, const void *in, size_t len,
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(write_full(fd, in, len), 0);
     close(fd);
-    rc = decompress_file(kind, src, dst, want, &size, why);
+    rc = decompress_file(kind, src, dst, want, room_limited ? &room : NULL,
+                         &size, why);
     if (rc == 0) {
         ck_assert_int_eq(read_small_file(dst, 1 << 20, out, outlen), 0);
         ck_assert_uint_eq(size, *outlen);
@@ -156,6 +170,45 @@ START_TEST(test_lzx_fixture)
 }
 END_TEST
 
+/* The decoded file is held to the room the caller gives: a cabinet asks
+ * for its member's whole length before writing any, gzip as it grows; a
+ * refusal is -ENOSPC with nothing left behind. */
+START_TEST(test_room)
+{
+    size_t clen, plen, len;
+    char *cab = testutil_read_data("cab/lzxtest.pd_", &clen);
+    char *plain = testutil_read_data("cab/lzxtest.pdb", &plen), *out = NULL;
+    const char *why;
+
+    room_limited = true;
+    room_max = plen - 1;
+    ck_assert_int_eq(decode_bytes(DECOMPRESS_CAB, cab, clen, "lzxtest.pdb",
+                                  &out, &len, &why),
+                     -ENOSPC);
+    ck_assert_uint_eq(room_asked, plen);
+    room_max = plen;
+    ck_assert_int_eq(decode_bytes(DECOMPRESS_CAB, cab, clen, "lzxtest.pdb",
+                                  &out, &len, &why),
+                     0);
+    free(out);
+    room_max = 10;
+    room_asked = 0;
+    ck_assert_int_eq(decode_bytes(DECOMPRESS_GZIP, two_members,
+                                  sizeof(two_members), "x", &out, &len, &why),
+                     -ENOSPC);
+    ck_assert_uint_eq(room_asked, 11);
+    room_max = 11;
+    ck_assert_int_eq(decode_bytes(DECOMPRESS_GZIP, two_members,
+                                  sizeof(two_members), "x", &out, &len, &why),
+                     0);
+    ck_assert_uint_eq(len, 11);
+    free(out);
+    room_limited = false;
+    free(cab);
+    free(plain);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("decompress");
@@ -166,6 +219,7 @@ int main(void)
     tcase_add_test(tc, test_twin);
     tcase_add_test(tc, test_gzip_members_and_truncation);
     tcase_add_test(tc, test_lzx_fixture);
+    tcase_add_test(tc, test_room);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }

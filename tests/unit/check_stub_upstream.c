@@ -542,6 +542,55 @@ START_TEST(test_stub_upstream_64_concurrent_gets)
 }
 END_TEST
 
+static void *get_body_path(void *arg)
+{
+    struct http_resp *r = arg;
+
+    ck_assert_int_eq(get("/p", r), 0);
+    return NULL;
+}
+
+/* /p and /q, each behind a BARRIER of two, asked for at once: both get
+ * their body and no barrier was missed. */
+static void barrier_pair(void)
+{
+    struct http_resp p, q;
+    pthread_t tid;
+
+    stub_fault(stub, "/p", STUB_BARRIER, 2);
+    stub_fault(stub, "/q", STUB_BARRIER, 2);
+    ck_assert_int_eq(pthread_create(&tid, NULL, get_body_path, &p), 0);
+    ck_assert_int_eq(get("/q", &q), 0);
+    pthread_join(tid, NULL);
+    ck_assert_int_eq(p.status, 200);
+    ck_assert_int_eq(q.status, 200);
+    http_resp_free(&p);
+    http_resp_free(&q);
+}
+
+/* BARRIER requests wait for one another: two asked for at once both get
+ * their body; one alone gets 503 once the barrier time is up, and leaves
+ * the party, so the next pair meets as before. */
+START_TEST(test_stub_upstream_barrier)
+{
+    struct http_resp p;
+
+    stub_add(stub, "/p", "pp", 2);
+    stub_add(stub, "/q", "qq", 2);
+    barrier_pair();
+    ck_assert_uint_eq(stub_barrier_missed(stub), 0);
+    stub_set_barrier_ms(stub, 200);
+    stub_fault(stub, "/p", STUB_BARRIER, 2);
+    ck_assert_int_eq(get("/p", &p), 0);
+    ck_assert_int_eq(p.status, 503);
+    ck_assert_uint_eq(stub_barrier_missed(stub), 1);
+    http_resp_free(&p);
+    stub_set_barrier_ms(stub, 20000);
+    barrier_pair();
+    ck_assert_uint_eq(stub_barrier_missed(stub), 1);
+}
+END_TEST
+
 START_TEST(test_stub_upstream_counts_connections)
 {
     char *url = url_of(PDB_PATH);
@@ -811,6 +860,7 @@ static Suite *stub_upstream_suite(void)
     tcase_add_test(faults, test_stub_upstream_redirect);
     tcase_add_test(faults, test_stub_upstream_gzip);
     tcase_add_test(faults, test_stub_upstream_no_length_is_chunked);
+    tcase_add_test(faults, test_stub_upstream_barrier);
     suite_add_tcase(s, faults);
     tcase_add_checked_fixture(load, setup, teardown);
     tcase_add_test(load, test_stub_upstream_64_concurrent_gets);

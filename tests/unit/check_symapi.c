@@ -32,6 +32,7 @@
 #include "symjob.h"
 #include "strmemo.h"
 #include "symbolicate_int.h"
+#include "ssrf.h"
 #include "symsource.h"
 #include "table/symtable.h"
 #include "testkey.h"
@@ -43,7 +44,7 @@ static bool public4(const char *a)
     struct sockaddr_in sin = {.sin_family = AF_INET};
 
     ck_assert_int_eq(inet_pton(AF_INET, a, &sin.sin_addr), 1);
-    return symsource_addr_public((struct sockaddr *)&sin);
+    return ssrf_addr_public((struct sockaddr *)&sin);
 }
 
 static bool public6(const char *a)
@@ -51,7 +52,7 @@ static bool public6(const char *a)
     struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
 
     ck_assert_int_eq(inet_pton(AF_INET6, a, &sin6.sin6_addr), 1);
-    return symsource_addr_public((struct sockaddr *)&sin6);
+    return ssrf_addr_public((struct sockaddr *)&sin6);
 }
 
 START_TEST(test_addr_public)
