@@ -435,21 +435,50 @@ int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
     return stabcache_get_for(c, path, NULL, NULL, 0, out, err, errlen);
 }
 
+/* The entry of PATH and WANT in memory into *E (NULL when there is none),
+ * with *ST; or -errno with ERR set. */
+static int lookup(struct stabcache *c, const char *path, const char *want,
+                  struct stat *st, struct entry **e, char *err, size_t errlen)
+{
+    *e = NULL;
+    if (stat(path, st) != 0) {
+        int rc = -errno;
+
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return rc;
+    }
+    *e = find(c, path, want, st);
+    return 0;
+}
+
+int stabcache_peek(struct stabcache *c, const char *path, const char *want,
+                   struct stab **out, char *err, size_t errlen)
+{
+    struct entry *e;
+    struct stat st;
+    int rc = lookup(c, path, want ? want : "", &st, &e, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    if (e == NULL)
+        return -EWOULDBLOCK;
+    *out = &e->s;
+    return 0;
+}
+
 int stabcache_get_for(struct stabcache *c, const char *path, const char *want,
                       const uint64_t *rvas, size_t nrvas, struct stab **out,
                       char *err, size_t errlen)
 {
     struct entry *e, *dup;
     struct stat st;
-    int rc = 0;
+    int rc;
 
-    if (stat(path, &st) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -errno;
-    }
     if (want == NULL)
         want = "";
-    e = find(c, path, want, &st);
+    rc = lookup(c, path, want, &st, &e, err, errlen);
+    if (rc < 0)
+        return rc;
     if (e == NULL) {
         /* built outside the lock: two threads may both build a table;
          * the loser's copy is dropped */

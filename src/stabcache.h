@@ -67,6 +67,14 @@ int stabcache_get_for(struct stabcache *c, const char *path,
                       const char *want, const uint64_t *rvas, size_t nrvas,
                       struct stab **out, char *err, size_t errlen);
 
+/* The table of PATH (slice WANT, as for stabcache_get_for()) only when it
+ * is in memory: 0 and *OUT (give it back with stabcache_put()), or
+ * -EWOULDBLOCK when getting it would read or build one, or -errno with
+ * ERR set when PATH cannot be looked at.  Never waits for anything but
+ * the cache's lock. */
+int stabcache_peek(struct stabcache *c, const char *path, const char *want,
+                   struct stab **out, char *err, size_t errlen);
+
 /* Tables kept now. */
 size_t stabcache_count(struct stabcache *c);
 

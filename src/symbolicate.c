@@ -301,6 +301,22 @@ static const char *slice_wanted(const struct module *m)
     return m->debug_id[0] != '\0' ? m->debug_id : m->ids.code_id;
 }
 
+/* The table of the file LOCAL for the module searched for: *BLOCKED when
+ * nowait and it is not in memory.  0 and *T, or -errno. */
+static int get_table(struct search *se, const char *local, struct stab **t,
+                     bool *blocked, char *err, size_t errlen)
+{
+    struct module *m = se->m;
+    int rc;
+
+    if (!se->ctx->nowait)
+        return stabcache_get_for(se->s->tables, local, slice_wanted(m),
+                                 m->rvas, m->nrvas, t, err, errlen);
+    rc = stabcache_peek(se->s->tables, local, slice_wanted(m), t, err, errlen);
+    *blocked = rc == -EWOULDBLOCK;
+    return rc;
+}
+
 /* Try one file at REL in SRC.  True when the search can stop (a file
  * with debug info was found). */
 static bool try_path(struct search *se, const struct symsource *src,
@@ -311,15 +327,19 @@ static bool try_path(struct search *se, const struct symsource *src,
                                              detail, sizeof(detail));
     struct module *m = se->m;
     struct stab *t = NULL;
-    bool done = false;
+    bool done = false, blocked = st == SYMSOURCE_WOULDBLOCK;
+    int rc = 0;
 
+    if (st == SYMSOURCE_OK)
+        rc = get_table(se, local, &t, &blocked, err, sizeof(err));
     if (st == SYMSOURCE_NOPERM || st == SYMSOURCE_ERROR)
         se->failed = true;
-    if (st != SYMSOURCE_OK) {
+    if (blocked) {
+        m->would_block = true;
+        done = true;
+    } else if (st != SYMSOURCE_OK) {
         add_candidate(m, src->id, loc, symsource_status_name(st), detail, NULL);
-    } else if (stabcache_get_for(se->s->tables, local, slice_wanted(m),
-                                 m->rvas, m->nrvas, &t, err,
-                                 sizeof(err)) < 0) {
+    } else if (rc < 0) {
         se->malformed = true;
         add_candidate(m, src->id, loc, "malformed", err, NULL);
     } else if (!ident_matches(m, &t->id)) {
@@ -523,7 +543,7 @@ static void resolve_used(struct resolver *rs)
     for (size_t i = 0; i < rs->nmods; i++)
         used += rs->mods[i].used;
     atomic_init(&rs->next, 0);
-    while (remote && n < RESOLVE_THREADS && n + 1 < used &&
+    while (remote && !rs->ctx->nowait && n < RESOLVE_THREADS && n + 1 < used &&
            pthread_create(&t[n], NULL, resolve_main, rs) == 0)
         n++;
     resolve_main(rs); /* this thread helps */
@@ -531,13 +551,28 @@ static void resolve_used(struct resolver *rs)
         pthread_join(t[--n], NULL);
 }
 
-char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
-                       size_t *len)
+/* Did resolving some module stop at something that would wait?  Then
+ * MODS are released. */
+static bool would_block(struct symbolicator *s, struct module *mods,
+                        size_t nmods)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < nmods; i++)
+        any |= mods[i].would_block;
+    for (size_t i = 0; any && i < nmods; i++)
+        module_release(s, &mods[i]);
+    return any;
+}
+
+static char *run(struct symbolicator *s, const struct symreq *r, bool nowait,
+                 size_t *len)
 {
     struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope,
                                 .pool = s->has_pool ? &s->pool : NULL,
                                 .deadline_ms = mono_ms() +
-                                               s->cfg->job_timeout_ms};
+                                               s->cfg->job_timeout_ms,
+                                .nowait = nowait};
     size_t nmods = json_array_size(r->modules), i;
     struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
     struct resolver rs = {.s = s, .r = r, .ctx = &ctx, .mods = mods,
@@ -550,6 +585,10 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
     backfill_sizes(mods, nmods);
     mark_used(r, mods, nmods);
     resolve_used(&rs);
+    if (nowait && would_block(s, mods, nmods)) {
+        free(mods);
+        return NULL;
+    }
     jsonout_raw(&out, "{", 1);
     jsonout_key(&out, &first, "status");
     jsonout_str(&out, "completed");
@@ -573,4 +612,19 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
     jsonout_raw(&out, "]}", 2);
     free(mods);
     return jsonout_take(&out, len);
+}
+
+char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
+                       size_t *len)
+{
+    return run(s, r, false, len);
+}
+
+char *symbolicator_try(struct symbolicator *s, const struct symreq *r,
+                       size_t *len)
+{
+    for (size_t i = 0; i < r->sources.n; i++)
+        if (symsource_lists(&r->sources.v[i]))
+            return NULL;
+    return run(s, r, true, len);
 }

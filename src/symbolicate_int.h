@@ -51,6 +51,8 @@ struct module {
     char debug_id[48]; /* canonical, "" when absent or unparsable */
     uint64_t addr, size; /* size UINT64_MAX: reaches to the end */
     bool used;
+    bool would_block; /* ctx->nowait: resolving it needs a download or a
+                       * table that is not in memory */
     const char *status;
     struct stab *stab;
     json_t *candidates;
@@ -64,7 +66,9 @@ struct module {
 /* Fill M from the request's module object RAW (borrowed). */
 void module_init(struct module *m, const json_t *raw);
 
-/* Look M up in SOURCES: sets status, stab, found and candidates. */
+/* Look M up in SOURCES: sets status, stab, found and candidates; with
+ * CTX->nowait it stops at the first file that would need a download or a
+ * table not in memory, and sets would_block instead. */
 void module_resolve(struct symbolicator *s,
                     const struct symsource_list *sources,
                     const struct symsource_ctx *ctx, struct module *m);
