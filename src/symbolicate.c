@@ -20,6 +20,7 @@
 #include "config.h"
 #include "demangle/demangle.h"
 #include "fileio.h"
+#include "jsonarena.h"
 #include "jsonin.h"
 #include "jsonout.h"
 #include "layout.h"
@@ -133,7 +134,11 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
     char why[256];
     int rc;
 
+    /* the values of a body take a few times its size */
+    r->arena = jsonarena_new(len * 8);
+    jsonarena_begin(r->arena);
     r->root = jsonin_parse(body, len, why, sizeof(why));
+    jsonarena_end();
     if (r->root == NULL || !json_is_object(r->root)) {
         if (r->root == NULL)
             snprintf(err, errlen, "invalid JSON: %s", why);
@@ -171,9 +176,10 @@ void symreq_free(struct symreq *r)
 {
     if (r == NULL)
         return;
+    /* references into the arena go back; its values go with it */
     json_decref(r->stacks);
-    json_decref(r->root);
     symsource_list_free(&r->sources);
+    jsonarena_free(r->arena);
     free(r->scope);
     free(r);
 }

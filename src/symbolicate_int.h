@@ -15,6 +15,7 @@
 #include "objfile/objfile.h"
 #include "symsource.h"
 
+struct jsonarena;
 struct symbolicator;
 struct stabcache;
 
@@ -27,6 +28,7 @@ struct symbolicator {
 
 /* A parsed POST /symbolicate request. */
 struct symreq {
+    struct jsonarena *arena; /* root's values (see jsonarena.h) */
     json_t *root;
     json_t *stacks; /* stacktraces or threads (a reference) */
     json_t *modules; /* borrowed from root */

@@ -26,6 +26,7 @@
 
 #include "ckrun.h"
 #include "gcsauth.h"
+#include "jsonarena.h"
 #include "jsonin.h"
 #include "jsonout.h"
 #include "stabcache.h"
@@ -325,32 +326,34 @@ END_TEST
 
 /* jsonin accepts what json_loadb(JSON_REJECT_DUPLICATES) accepts and
  * builds equal values. */
+static const char *const jsonin_texts[] = {
+    "{}", "[]", " \t\r\n{ } ", "{\"a\":1}", "[1,2,3]", "{\"a\":[{}]}",
+    "[\"plain\",\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t\"]",
+    "[\"\\u00e9\\u4E2D\\ud83d\\ude00\"]", "[\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"]",
+    "[0,-0,1,-1,9223372036854775807,-9223372036854775808]",
+    "[9223372036854775808]", "[-9223372036854775809]",
+    "[1.5,-0.25,1e3,1E-3,2.5e+10,1e400,1e-400,0.0]",
+    "[01]", "[-]", "[1.]", "[.5]", "[1e]", "[1e+]", "[+1]", "[0x10]",
+    "[true,false,null]", "[tru]", "[truex]", "[nul]", "[True]",
+    "{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":{\"a\":2}}",
+    "{\"a\\u0062\":1,\"ab\":2}", "{\"\\u00e9\":1}",
+    "[\"\\u0000\"]", "{\"\\u0000\":1}", "[\"\\ud800\"]", "[\"\\udc00\"]",
+    "[\"\\ud800\\u0041\"]", "[\"\\ud800x\"]", "[\"\\x\"]", "[\"\\u12\"]",
+    "[\"\\u12G4\"]", "[\"a\nb\"]", "[\"a\x01\"]", "[\"\xc0\x80\"]",
+    "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xe4\xb8\"]",
+    "[\"\x80\"]", "[\"\xff\"]", "\xef\xbb\xbf{}", "", " ", "1", "\"s\"",
+    "null", "{", "[", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}",
+    "{\"a\":1,}", "{,}", "[1 2]", "{\"a\":1 \"b\":2}", "[] []", "[]x",
+    "[\"unterminated", "[\"ok\"", "{\"k\":\"v\"", "[1e5x]", "[-01]",
+    "[\"\\", "[\"\\u", "[\"a\\\"", "{\"a\":[1,{\"b\":[true,{\"c\":null}]}]}",
+};
+
 START_TEST(test_jsonin_like_jansson)
 {
-    static const char *const texts[] = {
-        "{}", "[]", " \t\r\n{ } ", "{\"a\":1}", "[1,2,3]", "{\"a\":[{}]}",
-        "[\"plain\",\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t\"]",
-        "[\"\\u00e9\\u4E2D\\ud83d\\ude00\"]", "[\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"]",
-        "[0,-0,1,-1,9223372036854775807,-9223372036854775808]",
-        "[9223372036854775808]", "[-9223372036854775809]",
-        "[1.5,-0.25,1e3,1E-3,2.5e+10,1e400,1e-400,0.0]",
-        "[01]", "[-]", "[1.]", "[.5]", "[1e]", "[1e+]", "[+1]", "[0x10]",
-        "[true,false,null]", "[tru]", "[truex]", "[nul]", "[True]",
-        "{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":{\"a\":2}}",
-        "{\"a\\u0062\":1,\"ab\":2}", "{\"\\u00e9\":1}",
-        "[\"\\u0000\"]", "{\"\\u0000\":1}", "[\"\\ud800\"]", "[\"\\udc00\"]",
-        "[\"\\ud800\\u0041\"]", "[\"\\ud800x\"]", "[\"\\x\"]", "[\"\\u12\"]",
-        "[\"\\u12G4\"]", "[\"a\nb\"]", "[\"a\x01\"]", "[\"\xc0\x80\"]",
-        "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xe4\xb8\"]",
-        "[\"\x80\"]", "[\"\xff\"]", "\xef\xbb\xbf{}", "", " ", "1", "\"s\"",
-        "null", "{", "[", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}",
-        "{\"a\":1,}", "{,}", "[1 2]", "{\"a\":1 \"b\":2}", "[] []", "[]x",
-        "[\"unterminated", "[\"ok\"", "{\"k\":\"v\"", "[1e5x]", "[-01]",
-        "[\"\\", "[\"\\u", "[\"a\\\"", "{\"a\":[1,{\"b\":[true,{\"c\":null}]}]}",
-    };
+    const char *const *texts = jsonin_texts;
     char err[256];
 
-    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+    for (size_t i = 0; i < sizeof(jsonin_texts) / sizeof(*texts); i++) {
         json_error_t je;
         json_t *want = json_loadb(texts[i], strlen(texts[i]),
                                   JSON_REJECT_DUPLICATES, &je);
@@ -367,6 +370,59 @@ START_TEST(test_jsonin_like_jansson)
         json_decref(want);
         json_decref(got);
     }
+}
+END_TEST
+
+/* Values parsed into an arena equal jansson's, also where the parse
+ * fails half way (what it built is dropped: the arena's frees do
+ * nothing) and where objects grow their tables; values made outside it
+ * meanwhile are heap values, json_dumps() text is free()d as ever. */
+START_TEST(test_jsonarena)
+{
+    char err[256], *big = xstrdup("{"), *text;
+    json_t *heap;
+
+    for (size_t i = 0; i < sizeof(jsonin_texts) / sizeof(*jsonin_texts); i++) {
+        const char *t = jsonin_texts[i];
+        json_t *want = json_loadb(t, strlen(t), JSON_REJECT_DUPLICATES, NULL);
+        struct jsonarena *a = jsonarena_new(strlen(t));
+        json_t *got;
+
+        jsonarena_begin(a);
+        got = jsonin_parse(t, strlen(t), err, sizeof(err));
+        jsonarena_end();
+        ck_assert_msg((want == NULL) == (got == NULL), "case %zu", i);
+        ck_assert_msg(want == NULL || json_equal(want, got), "case %zu", i);
+        heap = json_pack("{s:O?}", "copy", got);
+        text = json_dumps(heap, JSON_COMPACT);
+        ck_assert_ptr_nonnull(text);
+        free(text);
+        json_decref(heap); /* gives GOT's reference back, frees nothing of it */
+        json_decref(want);
+        jsonarena_free(a);
+    }
+    for (int i = 0; i < 2000; i++) {
+        char *next = xasprintf("%s%s\"k%d\":[%d,\"v\"]", big, i ? "," : "",
+                               i, i);
+
+        free(big);
+        big = next;
+    }
+    text = xasprintf("%s}", big);
+    {
+        json_t *want = json_loads(text, 0, NULL), *got;
+        struct jsonarena *a = jsonarena_new(16);
+
+        jsonarena_begin(a);
+        got = jsonin_parse(text, strlen(text), err, sizeof(err));
+        jsonarena_end();
+        ck_assert(json_equal(want, got));
+        ck_assert_uint_gt(jsonarena_bytes(a), strlen(text));
+        json_decref(want);
+        jsonarena_free(a);
+    }
+    free(text);
+    free(big);
 }
 END_TEST
 
@@ -834,6 +890,7 @@ int main(void)
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_jsonin_like_jansson);
     tcase_add_test(tc, test_jsonin_depth_and_position);
+    tcase_add_test(tc, test_jsonarena);
     tcase_add_test(tc, test_jsonout_json_values);
     tcase_add_test(tc, test_strmemo);
     tcase_add_test(tc, test_hexvalue);
