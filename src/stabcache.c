@@ -46,18 +46,21 @@ struct building {
 struct stabcache {
     char *dir; /* the cache directory */
     size_t max, n;
+    struct strmemo_budget memo;
     pthread_mutex_t lock;
     pthread_cond_t idle;       /* signalled when a background build ends */
     struct entry *head;        /* protected by lock */
     struct building *building; /* protected by lock */
 };
 
-struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries)
+struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries,
+                                size_t memo_bytes)
 {
     struct stabcache *c = xcalloc(1, sizeof(*c));
 
     c->dir = xstrdup(cache_dir);
     c->max = max_entries;
+    c->memo.max = memo_bytes;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->idle, NULL);
     return c;
@@ -66,6 +69,7 @@ struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries)
 static void entry_free(struct entry *e)
 {
     strmemo_free(e->s.texts);
+    strmemo_free(e->s.lookups);
     symtable_close(e->s.t);
     free(e->blob);
     free(e->want);
@@ -143,6 +147,11 @@ static bool evict_one(struct stabcache *c)
         entry_free(e);
     }
     return true;
+}
+
+size_t stabcache_memo_bytes(struct stabcache *c)
+{
+    return atomic_load(&c->memo.used);
 }
 
 size_t stabcache_count(struct stabcache *c)
@@ -346,7 +355,8 @@ static struct entry *open_entry(struct stabcache *c, const char *path,
     int rc;
 
     e->path = xstrdup(path);
-    e->s.texts = strmemo_new(STABCACHE_TEXT_BYTES);
+    e->s.texts = strmemo_new(STABCACHE_TEXT_BYTES, &c->memo);
+    e->s.lookups = strmemo_new(STABCACHE_LOOKUP_BYTES, &c->memo);
     e->size = st->st_size;
     e->mtime = st->st_mtim;
     e->refs = 1;

@@ -45,7 +45,8 @@ int symbolicator_new(const struct config *cfg,
         s->pool = *pool;
         s->has_pool = true;
     }
-    s->tables = stabcache_new(cfg->cache_dir, SYM_TABLES_IN_MEMORY);
+    s->tables = stabcache_new(cfg->cache_dir, SYM_TABLES_IN_MEMORY,
+                              cfg->memo_size);
     *out = s;
     return 0;
 }
