@@ -61,25 +61,27 @@ void symbolicator_free(struct symbolicator *s)
 
 /* --- parsing ------------------------------------------------------------- */
 
-static int check_frames(const json_t *stacks, char *err, size_t errlen)
+/* Check R's stacks and read their frames into r->frames. */
+static int read_frames(struct symreq *r, char *err, size_t errlen)
 {
-    size_t i, j;
+    size_t i, j, n = 0;
     json_t *st, *f;
-    uint64_t a;
 
-    if (!json_is_array(stacks)) {
+    if (!json_is_array(r->stacks)) {
         snprintf(err, errlen, "stacktraces: expected an array");
         return -EPROTO;
     }
-    json_array_foreach(stacks, i, st) {
+    json_array_foreach(r->stacks, i, st) {
         const json_t *frames = json_object_get(st, "frames");
 
         if (!json_is_object(st) || !json_is_array(frames)) {
             snprintf(err, errlen, "stacktraces[%zu]: missing field `frames`", i);
             return -EPROTO;
         }
+        n += json_array_size(frames);
+        r->frames = xreallocarray(r->frames, n + 1, sizeof(*r->frames));
         json_array_foreach(frames, j, f) {
-            if (!hexvalue(json_object_get(f, "instruction_addr"), &a)) {
+            if (!frame_in_read(f, &r->frames[r->nframes++])) {
                 snprintf(err, errlen,
                         "stacktraces[%zu].frames[%zu]: instruction_addr: "
                         "expected a hex string, decimal string or number",
@@ -156,7 +158,7 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
     else
         json_incref(r->stacks);
     r->modules = json_object_get(r->root, "modules");
-    rc = check_frames(r->stacks, err, errlen);
+    rc = read_frames(r, err, errlen);
     if (rc == 0)
         rc = check_modules(r->modules, err, errlen);
     if (rc == 0)
@@ -179,6 +181,7 @@ void symreq_free(struct symreq *r)
         return;
     /* references into the arena go back; its values go with it */
     json_decref(r->stacks);
+    free(r->frames);
     symsource_list_free(&r->sources);
     jsonarena_free(r->arena);
     free(r->scope);
@@ -496,18 +499,13 @@ static void add_lookups(struct module *m, uint64_t addr)
 static void mark_used(const struct symreq *r, struct module *mods,
                       size_t nmods)
 {
-    size_t i, j;
-    json_t *st, *f;
+    for (size_t i = 0; i < r->nframes; i++) {
+        uint64_t addr;
+        struct module *m = frame_module(mods, nmods, &r->frames[i], &addr);
 
-    json_array_foreach(r->stacks, i, st) {
-        json_array_foreach(json_object_get(st, "frames"), j, f) {
-            uint64_t addr;
-            struct module *m = frame_module(mods, nmods, f, &addr);
-
-            if (m != NULL) {
-                m->used = true;
-                add_lookups(m, addr);
-            }
+        if (m != NULL) {
+            m->used = true;
+            add_lookups(m, addr);
         }
     }
 }

@@ -178,20 +178,14 @@ static struct module *module_at(struct module *m, size_t n, uint64_t addr)
     return best;
 }
 
-/* The fields of a request frame the answer reads, found in one pass
- * over its members instead of a hash lookup each. */
-struct frame_in {
-    const json_t *obj, *addr, *addr_mode, *adjust, *platform, *in_app,
-        *trust, *package;
-};
-
-static void frame_fields(const json_t *in, struct frame_in *fi)
+/* One pass over the frame's members instead of a hash lookup each. */
+bool frame_in_read(const json_t *in, struct frame_in *fi)
 {
     static const struct {
         const char *key;
         size_t off;
     } fields[] = {
-        {"instruction_addr", offsetof(struct frame_in, addr)},
+        {"instruction_addr", offsetof(struct frame_in, addr_json)},
         {"addr_mode", offsetof(struct frame_in, addr_mode)},
         {"adjust_instruction_addr", offsetof(struct frame_in, adjust)},
         {"platform", offsetof(struct frame_in, platform)},
@@ -212,6 +206,7 @@ static void frame_fields(const json_t *in, struct frame_in *fi)
             }
         }
     }
+    return hexvalue(fi->addr_json, &fi->addr);
 }
 
 static struct module *module_of(struct module *mods, size_t nmods,
@@ -221,8 +216,7 @@ static struct module *module_of(struct module *mods, size_t nmods,
     unsigned long idx;
     char *end;
 
-    *addr = 0;
-    hexvalue(fi->addr, addr);
+    *addr = fi->addr;
     if (mode != NULL && strncmp(mode, "rel:", 4) == 0) {
         idx = strtoul(mode + 4, &end, 10);
         if (*end != '\0' || idx >= nmods)
@@ -234,12 +228,9 @@ static struct module *module_of(struct module *mods, size_t nmods,
 }
 
 struct module *frame_module(struct module *mods, size_t nmods,
-                            const json_t *in, uint64_t *addr)
+                            const struct frame_in *fi, uint64_t *addr)
 {
-    struct frame_in fi;
-
-    frame_fields(in, &fi);
-    return module_of(mods, nmods, &fi, addr);
+    return module_of(mods, nmods, fi, addr);
 }
 
 /* Step back from a return address into the call (symbolic's
@@ -590,24 +581,22 @@ static void frames_reversed(struct frames_ctx *fc, struct jsonout *out,
     free(buf.p);
 }
 
+/* THREAD, whose N frames are FI (read by symreq_parse()). */
 static void thread_json(struct frames_ctx *fc, struct jsonout *out,
-                        const json_t *thread)
+                        const json_t *thread, const struct frame_in *fi,
+                        size_t n)
 {
     static const char *const keep[] = {"thread_id", "thread_name",
                                        "is_requesting"};
-    const json_t *frames = json_object_get(thread, "frames"), *in;
-    size_t n = json_array_size(frames), i;
-    struct frame_in *fi = xcalloc(n + 1, sizeof(*fi));
     struct sink k = {.o = out};
     int first = 1;
+    size_t i;
 
     fc->has_ip = thread_ip(thread, &fc->ip);
     fc->any_adjust_field = false;
-    json_array_foreach(frames, i, in) {
-        frame_fields(in, &fi[i]);
+    for (i = 0; i < n; i++)
         if (fi[i].adjust != NULL)
             fc->any_adjust_field = true;
-    }
     jsonout_raw(out, "{", 1);
     for (i = 0; i < 3; i++) {
         const json_t *v = json_object_get(thread, keep[i]);
@@ -627,18 +616,15 @@ static void thread_json(struct frames_ctx *fc, struct jsonout *out,
         for (i = 0; i < n; i++)
             symbolicate_frame(fc, &k, i, &fi[i]);
     jsonout_raw(out, "]}", 2);
-    free(fi);
 }
 
 void frames_write(struct jsonout *out, const struct symreq *r,
                   struct module *mods, size_t nmods)
 {
     struct frames_ctx fc = {.r = r, .mods = mods, .nmods = nmods};
-    size_t i, nframes = 0, size = MEMO_MIN;
+    size_t i, nframes = r->nframes, size = MEMO_MIN, done = 0;
     const json_t *st;
 
-    json_array_foreach(r->stacks, i, st)
-        nframes += json_array_size(json_object_get(st, "frames"));
     /* a few hundred bytes per frame: grow once, not by doubling */
     jsonout_reserve(out, nframes * 512);
     /* small requests must not pay for clearing big tables */
@@ -648,9 +634,12 @@ void frames_write(struct jsonout *out, const struct symreq *r,
     fc.texts = xcalloc(size, sizeof(*fc.texts));
     jsonout_raw(out, "[", 1);
     json_array_foreach(r->stacks, i, st) {
+        size_t n = json_array_size(json_object_get(st, "frames"));
+
         if (i > 0)
             jsonout_raw(out, ",", 1);
-        thread_json(&fc, out, st);
+        thread_json(&fc, out, st, &r->frames[done], n);
+        done += n;
     }
     jsonout_raw(out, "]", 1);
     for (i = 0; i < size; i++)
