@@ -985,16 +985,40 @@ static void warm(struct symbolicator *s, const char *body)
     ck_assert_uint_eq(stabcache_count(s->tables), 1);
 }
 
+/* Two engines on one cache holding crash.debug: S0 remembers nothing,
+ * S1 up to MEMO bytes. */
+struct engines {
+    char *dir;
+    struct config *c0, *c1;
+    struct symbolicator *s0, *s1;
+};
+
+static void engines_open(struct engines *e, size_t memo)
+{
+    e->dir = cache_with_crash();
+    e->s0 = engine(e->dir, 0, &e->c0);
+    e->s1 = engine(e->dir, memo, &e->c1);
+}
+
+static void engines_close(struct engines *e)
+{
+    symbolicator_free(e->s0);
+    symbolicator_free(e->s1);
+    config_free(e->c0);
+    config_free(e->c1);
+    testutil_rmtree(e->dir);
+    free(e->dir);
+}
+
 /* Frames answered from a table's lookup memo are the frames answered
  * without one, byte for byte: inline frames, caller adjustment, fields
  * passed through, raw and demangled names, misses. */
 START_TEST(test_lookup_memo_same_answer)
 {
-    char *dir = cache_with_crash(), *body, *plain, *made, *kept;
-    struct config *c0, *c1;
-    struct symbolicator *s0 = engine(dir, 0, &c0),
-                        *s1 = engine(dir, 64 << 20, &c1);
+    struct engines e;
+    char *body, *plain, *made, *kept;
 
+    engines_open(&e, 64 << 20);
     body = crash_request(
         "{\"instruction_addr\":\"0x401c74\"},{\"instruction_addr\":"
         "\"0x413eb4\",\"platform\":\"native\"},{\"instruction_addr\":"
@@ -1002,12 +1026,12 @@ START_TEST(test_lookup_memo_same_answer)
         "{\"instruction_addr\":\"0x413eb5\",\"trust\":\"scan\"},"
         "{\"instruction_addr\":\"0x900000\"},"
         "{\"instruction_addr\":\"0x412c43\"}");
-    warm(s0, body);
-    warm(s1, body);
+    warm(e.s0, body);
+    warm(e.s1, body);
     for (int demangle = 0; demangle < 2; demangle++) {
-        plain = run_text(s0, body, demangle);
-        made = run_text(s1, body, demangle);
-        kept = run_text(s1, body, demangle);
+        plain = run_text(e.s0, body, demangle);
+        made = run_text(e.s1, body, demangle);
+        kept = run_text(e.s1, body, demangle);
         ck_assert_ptr_nonnull(strstr(plain, "\"symbolicated\""));
         /* a C++ name: demangled or not, the two memo kinds differ */
         ck_assert((strstr(plain, "\"function\":\"CreateGUID(") != NULL) ==
@@ -1018,15 +1042,10 @@ START_TEST(test_lookup_memo_same_answer)
         free(made);
         free(kept);
     }
-    ck_assert_uint_eq(stabcache_memo_bytes(s0->tables), 0);
-    ck_assert_uint_gt(stabcache_memo_bytes(s1->tables), 0);
-    symbolicator_free(s0);
-    symbolicator_free(s1);
-    config_free(c0);
-    config_free(c1);
-    testutil_rmtree(dir);
+    ck_assert_uint_eq(stabcache_memo_bytes(e.s0->tables), 0);
+    ck_assert_uint_gt(stabcache_memo_bytes(e.s1->tables), 0);
+    engines_close(&e);
     free(body);
-    free(dir);
 }
 END_TEST
 
@@ -1034,10 +1053,10 @@ END_TEST
  * memo_size between them, and answer the same when full. */
 START_TEST(test_memo_size_bound)
 {
-    char *dir = cache_with_crash(), *frames = xstrdup(""), *body, *a, *b;
-    struct config *c0, *c1;
-    struct symbolicator *s0 = engine(dir, 0, &c0), *s1 = engine(dir, 6000, &c1);
+    char *frames = xstrdup(""), *body, *a, *b;
+    struct engines e;
 
+    engines_open(&e, 6000);
     for (uint64_t addr = 0x401000; addr < 0x414000; addr += 0x20) {
         char *next = xasprintf("%s%s{\"instruction_addr\":\"0x%" PRIx64
                                "\"}", frames, *frames ? "," : "", addr);
@@ -1046,23 +1065,18 @@ START_TEST(test_memo_size_bound)
         frames = next;
     }
     body = crash_request(frames);
-    warm(s0, body);
-    warm(s1, body);
-    a = run_text(s0, body, true);
-    b = run_text(s1, body, true);
+    warm(e.s0, body);
+    warm(e.s1, body);
+    a = run_text(e.s0, body, true);
+    b = run_text(e.s1, body, true);
     ck_assert_msg(strcmp(a, b) == 0, "answers differ");
-    ck_assert_uint_gt(stabcache_memo_bytes(s1->tables), 0);
-    ck_assert_uint_le(stabcache_memo_bytes(s1->tables), 6000);
+    ck_assert_uint_gt(stabcache_memo_bytes(e.s1->tables), 0);
+    ck_assert_uint_le(stabcache_memo_bytes(e.s1->tables), 6000);
     free(a);
     free(b);
-    symbolicator_free(s0);
-    symbolicator_free(s1);
-    config_free(c0);
-    config_free(c1);
-    testutil_rmtree(dir);
+    engines_close(&e);
     free(body);
     free(frames);
-    free(dir);
 }
 END_TEST
 
