@@ -494,10 +494,10 @@ static void add_lookups(struct module *m, uint64_t addr)
         add_rva(m, (rva & ~(uint64_t)3) - 4);
 }
 
-/* Mark the modules some frame points into, and note what each frame may
- * look up there. */
+/* Mark the modules some frame points into, and (LOOKUPS) note what each
+ * frame may look up there. */
 static void mark_used(const struct symreq *r, struct module *mods,
-                      size_t nmods)
+                      size_t nmods, bool lookups)
 {
     for (size_t i = 0; i < r->nframes; i++) {
         uint64_t addr;
@@ -505,7 +505,8 @@ static void mark_used(const struct symreq *r, struct module *mods,
 
         if (m != NULL) {
             m->used = true;
-            add_lookups(m, addr);
+            if (lookups)
+                add_lookups(m, addr);
         }
     }
 }
@@ -588,7 +589,8 @@ static char *run(struct symbolicator *s, const struct symreq *r, bool nowait,
     for (i = 0; i < nmods; i++)
         module_init(&mods[i], json_array_get(r->modules, i));
     backfill_sizes(mods, nmods);
-    mark_used(r, mods, nmods);
+    /* only a table built now needs them, never one nowait takes */
+    mark_used(r, mods, nmods, !nowait);
     resolve_used(&rs);
     if (nowait && would_block(s, mods, nmods)) {
         free(mods);
