@@ -582,6 +582,21 @@ START_TEST(test_jsonout_json_values)
         json_decref(v);
         free(text);
     }
+    {
+        /* containers as json_dumps() writes them, keys in insertion order */
+        json_t *v = json_pack("{s:i,s:[b,n,s,f],s:{s:i,s:s},s:[]}", "z", 1, "a",
+                              1, "s", 1.5, "m", "k", -5, "r", "\u00e9", "e");
+        char *want = json_dumps(v, JSON_COMPACT);
+
+        jsonout_json(&o, v);
+        text = jsonout_take(&o, &len);
+        ck_assert_str_eq(text, want);
+        ck_assert_str_eq(text, "{\"z\":1,\"a\":[true,null,\"s\",1.5],"
+                               "\"m\":{\"k\":-5,\"r\":\"\u00e9\"},\"e\":[]}");
+        free(text);
+        free(want);
+        json_decref(v);
+    }
     jsonout_raw(&o, "{", 1);
     jsonout_keyq(&o, &first, "\"a\":", 4);
     jsonout_uint(&o, 1);
