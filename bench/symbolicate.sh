@@ -7,12 +7,15 @@
 # request (file in the cache, no table yet), of the first request after a
 # restart (table read back from disk) and of a warm one.
 #
-# Usage: bench/symbolicate.sh [BUILDDIR]   (BUILDDIR holds src/symsrvd)
+# Usage: bench/symbolicate.sh [BUILDDIR [OTHER_BUILDDIR ...]]
+#        (each holds src/symsrvd; the latencies are the first one's, the
+#        throughput rounds take every build in turn, so that a change is
+#        measured against the previous build in one run)
 # env:   SIZES="50 500" (frames per request; a Sentry event has tens to
 #        hundreds) SECONDS_EACH=5 CONNS=4 (keep-alive connections, spread
 #        over the workers) WORKERS=2 ROUNDS=2 (symsrvd and llvm-symbolizer
 #        take turns, so that load from elsewhere hits both alike)
-#        LLVM_ADDRS=100000
+#        LLVM_ADDRS=400000
 # Needs python3 and llvm-symbolizer-14; wrk (Debian's wrk) drives the
 # load when present (a C client: the load generator shares the 2 cores),
 # else a python client with CONNS threads.
@@ -21,30 +24,37 @@
 # served from the daemon's own cache (no "sources" in the request).  The
 # addresses are every function start in it plus 3 bytes, cycled; frame 0
 # is looked up as given, the others one byte lower (caller adjustment),
-# and llvm-symbolizer gets exactly those lookup addresses, --inlines.  The
+# and llvm-symbolizer gets exactly those lookup addresses, --inlines.
+# llvm-symbolizer's rate is its steady state, what a long-lived process
+# reaches: (N - N/4) / (time for N - time for N/4), N = LLVM_ADDRS, so
+# that neither its start, nor loading the file, nor its lazy parsing of
+# the compile units counts against it (a 1-address run would not
+# subtract the latter: it parses one unit).  The
 # daemon's one upstream is a local server that has nothing (404), so the
 # code file the daemon also looks for is a quick negative-cached miss.
 set -e
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-$top}
+builds=${*:-$top}
 bin=$builddir/src/symsrvd
 SIZES=${SIZES:-50 500} SECONDS_EACH=${SECONDS_EACH:-5} CONNS=${CONNS:-4}
-WORKERS=${WORKERS:-2} ROUNDS=${ROUNDS:-2} LLVM_ADDRS=${LLVM_ADDRS:-100000}
+WORKERS=${WORKERS:-2} ROUNDS=${ROUNDS:-2} LLVM_ADDRS=${LLVM_ADDRS:-400000}
 debug=$top/tests/data/elf/crash.debug
 cid=f1c3bcc0279865fe3058404b2831d9e64135386c
-for t in python3 llvm-symbolizer-14 "$bin"; do
+for t in python3 llvm-symbolizer-14 $(for b in $builds; do echo "$b/src/symsrvd"; done); do
     command -v "$t" >/dev/null 2>&1 || { echo "symbolicate.sh: $t not found" >&2; exit 77; }
 done
 work=$(mktemp -d /tmp/symsrvd-symbench.XXXXXX)
-pid= uppid=
+pid= uppid= pids=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    for p in $pids; do kill "$p" 2>/dev/null; done
     [ -n "$uppid" ] && kill "$uppid" 2>/dev/null
     wait 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-echo "# SIZES=\"$SIZES\" SECONDS_EACH=$SECONDS_EACH CONNS=$CONNS WORKERS=$WORKERS ROUNDS=$ROUNDS LLVM_ADDRS=$LLVM_ADDRS sh bench/symbolicate.sh $builddir"
+echo "# SIZES=\"$SIZES\" SECONDS_EACH=$SECONDS_EACH CONNS=$CONNS WORKERS=$WORKERS ROUNDS=$ROUNDS LLVM_ADDRS=$LLVM_ADDRS sh bench/symbolicate.sh $builds"
 
 entry=$work/cache/_.debug/ELF-BUILDID-SYM-$(echo $cid | tr a-f A-F)
 mkdir -p "$entry" "$work/empty"
@@ -57,11 +67,12 @@ python3 -m http.server "$upport" --bind 127.0.0.1 --directory "$work/empty" \
     >/dev/null 2>"$work/uplog" &
 uppid=$!
 
+# start [BIN PORT CACHEDIR]: a daemon, its pid in $pid
 start() {
-    "$bin" -l 127.0.0.1:$port -d "$work/cache" -w "$WORKERS" \
+    "${1:-$bin}" -l 127.0.0.1:${2:-$port} -d "${3:-$work/cache}" -w "$WORKERS" \
         -u "http://127.0.0.1:$upport/" >"$work/log" 2>&1 &
     pid=$!
-    python3 - "$port" <<'PY'
+    python3 - "${2:-$port}" <<'PY'
 import sys, time, urllib.request
 for _ in range(200):
     try:
@@ -106,8 +117,10 @@ print("%.6f" % (time.time() - t0))
 PY
 }
 
-# Requests per second over SECONDS_EACH with CONNS keep-alive connections.
+# Requests per second over SECONDS_EACH with CONNS keep-alive connections
+# to the daemon on PORT (default $port), for SECS (default SECONDS_EACH).
 load() {
+    lport=${2:-$port} secs=${3:-$SECONDS_EACH}
     if command -v wrk >/dev/null 2>&1; then
         cat >"$work/post.lua" <<EOF
 local f = io.open("$1", "rb")
@@ -117,12 +130,12 @@ f:close()
 wrk.headers["Content-Type"] = "application/json"
 done = function(s) io.write(string.format("REQS %d %d %d\n", s.requests, s.errors.status + s.errors.read + s.errors.timeout + s.errors.connect, s.duration)) end
 EOF
-        wrk -t1 -c"$CONNS" -d"${SECONDS_EACH}s" -s "$work/post.lua" \
-            "http://127.0.0.1:$port/symbolicate" | awk '
+        wrk -t1 -c"$CONNS" -d"${secs}s" -s "$work/post.lua" \
+            "http://127.0.0.1:$lport/symbolicate" | awk '
             /^REQS/ { if ($3 != 0) { print "errors: " $3 > "/dev/stderr"; exit 1 }
                       printf "%.1f\n", $2 / ($4 / 1e6) }'
     else
-        python3 - "$port" "$1" "$CONNS" "$SECONDS_EACH" <<'PY'
+        python3 - "$lport" "$1" "$CONNS" "$secs" <<'PY'
 import sys, time, threading, http.client
 port, body, conns, secs = int(sys.argv[1]), open(sys.argv[2], "rb").read(), int(sys.argv[3]), float(sys.argv[4])
 count = [0] * conns
@@ -141,15 +154,25 @@ PY
     fi
 }
 
-# llvm-symbolizer's frames per second over the same lookups, one process.
+# llvm-symbolizer's steady frames per second over the same lookups (see
+# the top).
 llvm_rate() {
     python3 - "$debug" "$work/lookups" <<'PY'
 import subprocess, sys, time
-t0 = time.time()
-subprocess.run(["llvm-symbolizer-14", "--inlines", "--obj=" + sys.argv[1]],
-               stdin=open(sys.argv[2]), stdout=subprocess.DEVNULL, check=True)
-n = sum(1 for _ in open(sys.argv[2]))
-print("%.1f" % (n / (time.time() - t0)))
+lines = open(sys.argv[2]).read().splitlines(True)
+def run(n):  # the quicker of two runs: the one less disturbed
+    best = None
+    for _ in range(2):
+        t0 = time.time()
+        subprocess.run(["llvm-symbolizer-14", "--inlines", "--obj=" + sys.argv[1]],
+                       input="".join(lines[:n]).encode(),
+                       stdout=subprocess.DEVNULL, check=True)
+        t = time.time() - t0
+        best = t if best is None else min(best, t)
+    return best
+n = len(lines)
+small, big = run(n // 4), run(n)
+print("%.1f" % ((n - n // 4) / max(big - small, 1e-6)))
 PY
 }
 
@@ -169,34 +192,59 @@ c, w1, r, w2 = map(float, sys.argv[1:5])
 print('latency of one %s-frame request: cold %.1f ms, warm %.1f ms, after restart %.1f ms, warm %.1f ms; upstream requests in all: %s' % (sys.argv[5], c * 1e3, w1 * 1e3, r * 1e3, w2 * 1e3, sys.argv[6]))
 " "$cold" "$warm1" "$restart" "$warm2" "$big" "$(grep -c '"GET ' "$work/uplog")"
 
+stop
+# one daemon per build, each on a copy of the cache (its tables on disk)
+k=0
+for b in $builds; do
+    k=$((k + 1))
+    cp -a "$work/cache" "$work/cache-$k"
+    eval "port_$k=\$(freeport)"
+    eval "start \"$b/src/symsrvd\" \"\$port_$k\" \"$work/cache-$k\""
+    pids="$pids $pid"
+    pid=
+done
+nbuilds=$k
 for size in $SIZES; do
-    load "$work/req-$size.json" >/dev/null # warm every worker
+    k=1
+    while [ "$k" -le "$nbuilds" ]; do
+        load "$work/req-$size.json" "$(eval echo \$port_$k)" 1 >/dev/null # warm every worker
+        k=$((k + 1))
+    done
 done
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
     for size in $SIZES; do
-        rps=$(load "$work/req-$size.json")
+        k=1
+        for b in $builds; do
+            rps=$(load "$work/req-$size.json" "$(eval echo \$port_$k)")
+            echo "$b $size $rps" >>"$work/ours"
+            k=$((k + 1))
+        done
         llvm=$(llvm_rate)
-        python3 -c "
+        for b in $builds; do
+            rps=$(awk -v b="$b" -v s="$size" '$1 == b && $2 == s { r = $3 } END { print r }' "$work/ours")
+            python3 -c "
 import sys
 size, rps, llvm = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 ours = size * rps
-print('round %s, %4d frames/request: symsrvd %.0f requests/s = %.0f frames/s; llvm-symbolizer-14 %.0f frames/s; ratio %.1fx' % (sys.argv[4], size, rps, ours, llvm, ours / llvm))
-" "$size" "$rps" "$llvm" "$round"
-        echo "$size $rps $llvm" >>"$work/rates"
+print('round %s, %4d frames/request, %s: symsrvd %.0f requests/s = %.0f frames/s; llvm-symbolizer-14 %.0f frames/s; ratio %.1fx' % (sys.argv[4], size, sys.argv[5], rps, ours, llvm, ours / llvm))
+" "$size" "$rps" "$llvm" "$round" "$b"
+            echo "$b $size $rps $llvm" >>"$work/rates"
+        done
     done
     round=$((round + 1))
 done
-stop
+for p in $pids; do kill "$p"; wait "$p" 2>/dev/null || true; done
+pids=
 # the best round of each side: what each reaches when the machine lets it
 python3 - "$work/rates" <<'PY'
 import sys
 best = {}
 for line in open(sys.argv[1]):
-    size, rps, llvm = line.split()
-    b = best.setdefault(int(size), [0.0, 0.0])
+    build, size, rps, llvm = line.split()
+    b = best.setdefault((build, int(size)), [0.0, 0.0])
     b[0] = max(b[0], int(size) * float(rps)); b[1] = max(b[1], float(llvm))
-for size in sorted(best):
-    ours, llvm = best[size]
-    print("best of rounds, %4d frames/request: symsrvd %.0f frames/s, llvm-symbolizer-14 %.0f frames/s, ratio %.1fx" % (size, ours, llvm, ours / llvm))
+for (build, size) in sorted(best, key=lambda k: (k[1], 0)):
+    ours, llvm = best[(build, size)]
+    print("best of rounds, %4d frames/request, %s: symsrvd %.0f frames/s, llvm-symbolizer-14 %.0f frames/s, ratio %.1fx" % (size, build, ours, llvm, ours / llvm))
 PY

@@ -145,6 +145,7 @@ static const struct config_key config_keys[] = {
      NULL},
     {"max_minidump_size", CONFIG_T_SIZE, SYM(max_minidump_size), "250M", 1024,
      64 * TIB, NULL},
+    {"memo_size", CONFIG_T_SIZE, SYM(memo_size), "64M", 0, 64 * GIB, NULL},
     {"result_ttl", CONFIG_T_DURATION, SYM(result_ttl_ms), "90s", MS_PER_S,
      MS_PER_D, NULL},
     {"allow_request_sources", CONFIG_T_ENUM, SYM(allow_request_sources),

@@ -131,6 +131,8 @@ struct config {
     unsigned max_jobs;                       /* default 200, box-wide */
     uint64_t max_body_size;                  /* default 55M */
     uint64_t max_minidump_size;              /* default 250M */
+    uint64_t memo_size; /* default 64M: answer text the tables remember,
+                         * per worker */
     uint64_t result_ttl_ms;                  /* default 90s */
     enum config_sources allow_request_sources; /* default public */
     char *filesystem_roots; /* "none" (default) or dirs separated by ':' */

@@ -35,7 +35,9 @@ void jsonout_keyq(struct jsonout *o, int *first, const char *quoted,
                   size_t len);
 void jsonout_hex(struct jsonout *o, uint64_t v); /* "0x..." */
 void jsonout_uint(struct jsonout *o, uint64_t v);
-/* A jansson value, as json_dumps() writes it. */
+/* A jansson value, as json_dumps() writes it (JSON_COMPACT, keys in
+ * insertion order), but for control characters in strings, which are
+ * written \u00XX. */
 void jsonout_json(struct jsonout *o, const json_t *v);
 /* The text, NUL-terminated; the caller owns it (O is emptied). */
 char *jsonout_take(struct jsonout *o, size_t *len);

@@ -238,6 +238,9 @@ static const struct metrics_row rows[] = {
      COUNTER(symjobs_refused)},
     {"symsrvd_symbolicate_jobs_running", "gauge",
      "Symbolication jobs running.", GAUGE(symjobs_running)},
+    {"symsrvd_symbolicate_inline_total", "counter",
+     "Symbolication requests answered at once, without a job: nothing to "
+     "download, every table in memory.", COUNTER(symbolicate_inline)},
     {"symsrvd_symbolicate_misses_total", "counter",
      "Symbolication lookups that started a download.",
      COUNTER(symbolicate_misses)},

@@ -96,6 +96,7 @@ struct metrics {
     _Atomic uint64_t symjobs_started;  /* symbolication jobs begun */
     _Atomic uint64_t symjobs_refused;  /* refused: max_jobs running */
     _Atomic int64_t symjobs_running;
+    _Atomic uint64_t symbolicate_inline; /* answered without a job */
     _Atomic uint64_t worker_restarts;
     _Atomic uint64_t evictions;     /* files evicted (see evict.h) */
     _Atomic uint64_t evicted_bytes; /* with their gzip copies and tables */

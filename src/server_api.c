@@ -8,9 +8,12 @@
  * held in memory; over max_minidump_size -> 413) and keeps the small
  * sources and options fields.
  *
- * A POST is parsed on the MHD thread (400/422 come back at once), then
- * run on a job thread (at most [symbolicate] max_jobs on the box, else
- * 503; answered "timeout" after job_timeout).  The connection is
+ * A POST is parsed on the MHD thread (400/422 come back at once).  A
+ * /symbolicate request that needs no download and whose tables are all in
+ * memory is answered right there (symbolicator_try(): a warm request is
+ * too quick to be worth two thread hand-offs, and is no job: max_jobs
+ * does not count it).  Others run on a job thread (at most [symbolicate]
+ * max_jobs on the box, else 503; answered "timeout" after job_timeout).  The connection is
  * suspended until the job is done (its result then comes from memory) or
  * the request's timeout passes (the job is then exposed, see symjob.h, and
  * "pending" sent).  The job thread resumes its starter; one waiter thread
@@ -487,7 +490,8 @@ enum MHD_Result server_api_symbolicate(struct req *r)
         .demangle = query_bool(r, "demangle", true),
     };
     struct symreq *req = NULL;
-    char err[512];
+    char err[512], *text;
+    size_t len;
     int rc;
 
     if (r->body_too_big)
@@ -499,6 +503,12 @@ enum MHD_Result server_api_symbolicate(struct req *r)
         return answer_detail(r, MHD_HTTP_BAD_REQUEST, err);
     if (rc < 0)
         return answer_detail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, err);
+    text = symbolicator_try(r->srv->api->engine, req, &len);
+    if (text != NULL) {
+        symreq_free(req);
+        metrics_add(&metrics->symbolicate_inline, 1);
+        return answer_json(r, MHD_HTTP_OK, text, len);
+    }
     return started(r, start_job(r->srv->api, req, NULL, r->job_id));
 }
 

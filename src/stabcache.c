@@ -46,18 +46,21 @@ struct building {
 struct stabcache {
     char *dir; /* the cache directory */
     size_t max, n;
+    struct strmemo_budget memo;
     pthread_mutex_t lock;
     pthread_cond_t idle;       /* signalled when a background build ends */
     struct entry *head;        /* protected by lock */
     struct building *building; /* protected by lock */
 };
 
-struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries)
+struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries,
+                                size_t memo_bytes)
 {
     struct stabcache *c = xcalloc(1, sizeof(*c));
 
     c->dir = xstrdup(cache_dir);
     c->max = max_entries;
+    c->memo.max = memo_bytes;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->idle, NULL);
     return c;
@@ -66,6 +69,7 @@ struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries)
 static void entry_free(struct entry *e)
 {
     strmemo_free(e->s.texts);
+    strmemo_free(e->s.lookups);
     symtable_close(e->s.t);
     free(e->blob);
     free(e->want);
@@ -143,6 +147,11 @@ static bool evict_one(struct stabcache *c)
         entry_free(e);
     }
     return true;
+}
+
+size_t stabcache_memo_bytes(struct stabcache *c)
+{
+    return atomic_load(&c->memo.used);
 }
 
 size_t stabcache_count(struct stabcache *c)
@@ -357,7 +366,8 @@ static struct entry *open_entry(struct stabcache *c, const char *path,
     int rc;
 
     e->path = xstrdup(path);
-    e->s.texts = strmemo_new(STABCACHE_TEXT_BYTES);
+    e->s.texts = strmemo_new(STABCACHE_TEXT_BYTES, &c->memo);
+    e->s.lookups = strmemo_new(STABCACHE_LOOKUP_BYTES, &c->memo);
     e->size = st->st_size;
     e->mtime = st->st_mtim;
     e->refs = 1;
@@ -446,21 +456,50 @@ int stabcache_get(struct stabcache *c, const char *path, struct stab **out,
     return stabcache_get_for(c, path, NULL, NULL, 0, out, err, errlen);
 }
 
+/* The entry of PATH and WANT in memory into *E (NULL when there is none),
+ * with *ST; or -errno with ERR set. */
+static int lookup(struct stabcache *c, const char *path, const char *want,
+                  struct stat *st, struct entry **e, char *err, size_t errlen)
+{
+    *e = NULL;
+    if (stat(path, st) != 0) {
+        int rc = -errno;
+
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return rc;
+    }
+    *e = find(c, path, want, st);
+    return 0;
+}
+
+int stabcache_peek(struct stabcache *c, const char *path, const char *want,
+                   struct stab **out, char *err, size_t errlen)
+{
+    struct entry *e;
+    struct stat st;
+    int rc = lookup(c, path, want ? want : "", &st, &e, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    if (e == NULL)
+        return -EWOULDBLOCK;
+    *out = &e->s;
+    return 0;
+}
+
 int stabcache_get_for(struct stabcache *c, const char *path, const char *want,
                       const uint64_t *rvas, size_t nrvas, struct stab **out,
                       char *err, size_t errlen)
 {
     struct entry *e, *dup;
     struct stat st;
-    int rc = 0;
+    int rc;
 
-    if (stat(path, &st) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -errno;
-    }
     if (want == NULL)
         want = "";
-    e = find(c, path, want, &st);
+    rc = lookup(c, path, want, &st, &e, err, errlen);
+    if (rc < 0)
+        return rc;
     if (e == NULL) {
         /* built outside the lock: two threads may both build a table;
          * the loser's copy is dropped */

@@ -34,16 +34,23 @@ struct stab {
     struct objfile_ident id;
     int quality; /* 0 debug info, 1 symbols only (Symbolicator's order) */
     bool has_debug_info, has_unwind_info, has_symbols;
-    /* text derived from T's strings (answers' JSON of names), kept as
-     * long as the table: at most STABCACHE_TEXT_BYTES per table */
-    struct strmemo *texts;
+    /* text derived from T (answers' JSON of names, keyed by the name's
+     * address; of whole lookups, keyed by address), kept as long as the
+     * table: at most STABCACHE_TEXT_BYTES each per table, and all tables'
+     * together at most the cache's MEMO_BYTES */
+    struct strmemo *texts, *lookups;
 };
 
 #define STABCACHE_TEXT_BYTES (2u << 20)
+#define STABCACHE_LOOKUP_BYTES (8u << 20)
 
 /* CACHE_DIR: where tables of files outside it are kept.  MAX_ENTRIES:
- * tables kept in memory. */
-struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries);
+ * tables kept in memory.  MEMO_BYTES: what their memos hold together. */
+struct stabcache *stabcache_new(const char *cache_dir, size_t max_entries,
+                                size_t memo_bytes);
+
+/* Bytes the memos of all tables hold now. */
+size_t stabcache_memo_bytes(struct stabcache *c);
 /* NULL-safe; no stab held.  Waits for background builds to end. */
 void stabcache_free(struct stabcache *c);
 
@@ -66,6 +73,14 @@ void stabcache_put(struct stabcache *c, struct stab *s);
 int stabcache_get_for(struct stabcache *c, const char *path,
                       const char *want, const uint64_t *rvas, size_t nrvas,
                       struct stab **out, char *err, size_t errlen);
+
+/* The table of PATH (slice WANT, as for stabcache_get_for()) only when it
+ * is in memory: 0 and *OUT (give it back with stabcache_put()), or
+ * -EWOULDBLOCK when getting it would read or build one, or -errno with
+ * ERR set when PATH cannot be looked at.  Never waits for anything but
+ * the cache's lock. */
+int stabcache_peek(struct stabcache *c, const char *path, const char *want,
+                   struct stab **out, char *err, size_t errlen);
 
 /* Tables kept now. */
 size_t stabcache_count(struct stabcache *c);

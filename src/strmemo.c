@@ -4,6 +4,7 @@
 #include "strmemo.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -12,7 +13,7 @@
 #define STRMEMO_MIN_SLOTS 256
 
 struct slot {
-    const void *s; /* NULL: free */
+    uintptr_t key; /* 0: free */
     unsigned kind;
     char *text;
     size_t len;
@@ -23,9 +24,10 @@ struct strmemo {
     struct slot *v; /* open addressing, linear probing */
     size_t cap, n;  /* cap a power of two, n at most cap / 2 */
     size_t bytes, max_bytes;
+    struct strmemo_budget *budget;
 };
 
-struct strmemo *strmemo_new(size_t max_bytes)
+struct strmemo *strmemo_new(size_t max_bytes, struct strmemo_budget *budget)
 {
     struct strmemo *m = xcalloc(1, sizeof(*m));
 
@@ -33,6 +35,7 @@ struct strmemo *strmemo_new(size_t max_bytes)
     m->cap = STRMEMO_MIN_SLOTS;
     m->v = xcalloc(m->cap, sizeof(*m->v));
     m->max_bytes = max_bytes;
+    m->budget = budget;
     return m;
 }
 
@@ -43,24 +46,26 @@ void strmemo_free(struct strmemo *m)
     for (size_t i = 0; i < m->cap; i++)
         free(m->v[i].text);
     free(m->v);
+    if (m->budget != NULL)
+        atomic_fetch_sub(&m->budget->used, m->bytes);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
-static size_t hash(const void *s, unsigned kind)
+static size_t hash(uintptr_t key, unsigned kind)
 {
-    uint64_t h = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ull;
+    uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ull;
 
     return (size_t)((h ^ (h >> 29)) + kind * 0x85ebca6bu);
 }
 
-/* The slot of (S, KIND), or the free one where it would go. */
-static struct slot *find(struct slot *v, size_t cap, const void *s,
+/* The slot of (KEY, KIND), or the free one where it would go. */
+static struct slot *find(struct slot *v, size_t cap, uintptr_t key,
                          unsigned kind)
 {
-    size_t i = hash(s, kind) & (cap - 1);
+    size_t i = hash(key, kind) & (cap - 1);
 
-    while (v[i].s != NULL && (v[i].s != s || v[i].kind != kind))
+    while (v[i].key != 0 && (v[i].key != key || v[i].kind != kind))
         i = (i + 1) & (cap - 1);
     return &v[i];
 }
@@ -71,48 +76,72 @@ static void grow(struct strmemo *m)
     struct slot *v = xcalloc(cap, sizeof(*v));
 
     for (size_t i = 0; i < m->cap; i++)
-        if (m->v[i].s != NULL)
-            *find(v, cap, m->v[i].s, m->v[i].kind) = m->v[i];
+        if (m->v[i].key != 0)
+            *find(v, cap, m->v[i].key, m->v[i].kind) = m->v[i];
     free(m->v);
     m->v = v;
     m->cap = cap;
 }
 
-const char *strmemo_get(struct strmemo *m, const void *s, unsigned kind,
+const char *strmemo_get(struct strmemo *m, uintptr_t key, unsigned kind,
                         size_t *len)
 {
     const struct slot *sl;
     const char *text;
 
     pthread_mutex_lock(&m->lock);
-    sl = find(m->v, m->cap, s, kind);
+    sl = find(m->v, m->cap, key, kind);
     text = sl->text;
     *len = sl->len;
     pthread_mutex_unlock(&m->lock);
     return text;
 }
 
-const char *strmemo_put(struct strmemo *m, const void *s, unsigned kind,
+/* Take COST bytes from M's bounds; false when either is full.  Called
+ * with the lock held. */
+static bool charge(struct strmemo *m, size_t cost)
+{
+    if (m->bytes + cost > m->max_bytes)
+        return false;
+    if (m->budget != NULL &&
+        atomic_fetch_add(&m->budget->used, cost) + cost > m->budget->max) {
+        atomic_fetch_sub(&m->budget->used, cost);
+        return false;
+    }
+    m->bytes += cost;
+    return true;
+}
+
+const char *strmemo_put(struct strmemo *m, uintptr_t key, unsigned kind,
                         char *text, size_t len)
 {
     struct slot *sl;
     const char *kept = NULL;
 
     pthread_mutex_lock(&m->lock);
-    sl = find(m->v, m->cap, s, kind);
-    if (sl->s != NULL) {
+    sl = find(m->v, m->cap, key, kind);
+    if (sl->key != 0) {
         kept = sl->text; /* another thread was first */
         free(text);
-    } else if (m->bytes + len <= m->max_bytes) {
-        sl->s = s;
+    } else if (charge(m, len + STRMEMO_ENTRY_OVERHEAD)) {
+        sl->key = key;
         sl->kind = kind;
         sl->text = text;
         sl->len = len;
-        m->bytes += len;
         kept = text;
         if (++m->n > m->cap / 2)
             grow(m);
     }
     pthread_mutex_unlock(&m->lock);
     return kept;
+}
+
+size_t strmemo_bytes(struct strmemo *m)
+{
+    size_t n;
+
+    pthread_mutex_lock(&m->lock);
+    n = m->bytes;
+    pthread_mutex_unlock(&m->lock);
+    return n;
 }

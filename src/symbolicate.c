@@ -20,6 +20,7 @@
 #include "config.h"
 #include "demangle/demangle.h"
 #include "fileio.h"
+#include "jsonarena.h"
 #include "jsonin.h"
 #include "jsonout.h"
 #include "layout.h"
@@ -44,7 +45,8 @@ int symbolicator_new(const struct config *cfg,
         s->pool = *pool;
         s->has_pool = true;
     }
-    s->tables = stabcache_new(cfg->cache_dir, SYM_TABLES_IN_MEMORY);
+    s->tables = stabcache_new(cfg->cache_dir, SYM_TABLES_IN_MEMORY,
+                              cfg->memo_size);
     *out = s;
     return 0;
 }
@@ -59,25 +61,27 @@ void symbolicator_free(struct symbolicator *s)
 
 /* --- parsing ------------------------------------------------------------- */
 
-static int check_frames(const json_t *stacks, char *err, size_t errlen)
+/* Check R's stacks and read their frames into r->frames. */
+static int read_frames(struct symreq *r, char *err, size_t errlen)
 {
-    size_t i, j;
+    size_t i, j, n = 0;
     json_t *st, *f;
-    uint64_t a;
 
-    if (!json_is_array(stacks)) {
+    if (!json_is_array(r->stacks)) {
         snprintf(err, errlen, "stacktraces: expected an array");
         return -EPROTO;
     }
-    json_array_foreach(stacks, i, st) {
+    json_array_foreach(r->stacks, i, st) {
         const json_t *frames = json_object_get(st, "frames");
 
         if (!json_is_object(st) || !json_is_array(frames)) {
             snprintf(err, errlen, "stacktraces[%zu]: missing field `frames`", i);
             return -EPROTO;
         }
+        n += json_array_size(frames);
+        r->frames = xreallocarray(r->frames, n + 1, sizeof(*r->frames));
         json_array_foreach(frames, j, f) {
-            if (!hexvalue(json_object_get(f, "instruction_addr"), &a)) {
+            if (!frame_in_read(f, &r->frames[r->nframes++])) {
                 snprintf(err, errlen,
                         "stacktraces[%zu].frames[%zu]: instruction_addr: "
                         "expected a hex string, decimal string or number",
@@ -133,7 +137,11 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
     char why[256];
     int rc;
 
+    /* the values of a body take a few times its size */
+    r->arena = jsonarena_new(len * 8);
+    jsonarena_begin(r->arena);
     r->root = jsonin_parse(body, len, why, sizeof(why));
+    jsonarena_end();
     if (r->root == NULL || !json_is_object(r->root)) {
         if (r->root == NULL)
             snprintf(err, errlen, "invalid JSON: %s", why);
@@ -150,7 +158,7 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
     else
         json_incref(r->stacks);
     r->modules = json_object_get(r->root, "modules");
-    rc = check_frames(r->stacks, err, errlen);
+    rc = read_frames(r, err, errlen);
     if (rc == 0)
         rc = check_modules(r->modules, err, errlen);
     if (rc == 0)
@@ -171,9 +179,11 @@ void symreq_free(struct symreq *r)
 {
     if (r == NULL)
         return;
+    /* references into the arena go back; its values go with it */
     json_decref(r->stacks);
-    json_decref(r->root);
+    free(r->frames);
     symsource_list_free(&r->sources);
+    jsonarena_free(r->arena);
     free(r->scope);
     free(r);
 }
@@ -301,6 +311,22 @@ static const char *slice_wanted(const struct module *m)
     return m->debug_id[0] != '\0' ? m->debug_id : m->ids.code_id;
 }
 
+/* The table of the file LOCAL for the module searched for: *BLOCKED when
+ * nowait and it is not in memory.  0 and *T, or -errno. */
+static int get_table(struct search *se, const char *local, struct stab **t,
+                     bool *blocked, char *err, size_t errlen)
+{
+    struct module *m = se->m;
+    int rc;
+
+    if (!se->ctx->nowait)
+        return stabcache_get_for(se->s->tables, local, slice_wanted(m),
+                                 m->rvas, m->nrvas, t, err, errlen);
+    rc = stabcache_peek(se->s->tables, local, slice_wanted(m), t, err, errlen);
+    *blocked = rc == -EWOULDBLOCK;
+    return rc;
+}
+
 /* Try one file at REL in SRC.  True when the search can stop (a file
  * with debug info was found). */
 static bool try_path(struct search *se, const struct symsource *src,
@@ -311,15 +337,19 @@ static bool try_path(struct search *se, const struct symsource *src,
                                              detail, sizeof(detail));
     struct module *m = se->m;
     struct stab *t = NULL;
-    bool done = false;
+    bool done = false, blocked = st == SYMSOURCE_WOULDBLOCK;
+    int rc = 0;
 
+    if (st == SYMSOURCE_OK)
+        rc = get_table(se, local, &t, &blocked, err, sizeof(err));
     if (st == SYMSOURCE_NOPERM || st == SYMSOURCE_ERROR)
         se->failed = true;
-    if (st != SYMSOURCE_OK) {
+    if (blocked) {
+        m->would_block = true;
+        done = true;
+    } else if (st != SYMSOURCE_OK) {
         add_candidate(m, src->id, loc, symsource_status_name(st), detail, NULL);
-    } else if (stabcache_get_for(se->s->tables, local, slice_wanted(m),
-                                 m->rvas, m->nrvas, &t, err,
-                                 sizeof(err)) < 0) {
+    } else if (rc < 0) {
         se->malformed = true;
         add_candidate(m, src->id, loc, "malformed", err, NULL);
     } else if (!ident_matches(m, &t->id)) {
@@ -464,23 +494,19 @@ static void add_lookups(struct module *m, uint64_t addr)
         add_rva(m, (rva & ~(uint64_t)3) - 4);
 }
 
-/* Mark the modules some frame points into, and note what each frame may
- * look up there. */
+/* Mark the modules some frame points into, and (LOOKUPS) note what each
+ * frame may look up there. */
 static void mark_used(const struct symreq *r, struct module *mods,
-                      size_t nmods)
+                      size_t nmods, bool lookups)
 {
-    size_t i, j;
-    json_t *st, *f;
+    for (size_t i = 0; i < r->nframes; i++) {
+        uint64_t addr;
+        struct module *m = frame_module(mods, nmods, &r->frames[i], &addr);
 
-    json_array_foreach(r->stacks, i, st) {
-        json_array_foreach(json_object_get(st, "frames"), j, f) {
-            uint64_t addr;
-            struct module *m = frame_module(mods, nmods, f, &addr);
-
-            if (m != NULL) {
-                m->used = true;
+        if (m != NULL) {
+            m->used = true;
+            if (lookups)
                 add_lookups(m, addr);
-            }
         }
     }
 }
@@ -523,7 +549,7 @@ static void resolve_used(struct resolver *rs)
     for (size_t i = 0; i < rs->nmods; i++)
         used += rs->mods[i].used;
     atomic_init(&rs->next, 0);
-    while (remote && n < RESOLVE_THREADS && n + 1 < used &&
+    while (remote && !rs->ctx->nowait && n < RESOLVE_THREADS && n + 1 < used &&
            pthread_create(&t[n], NULL, resolve_main, rs) == 0)
         n++;
     resolve_main(rs); /* this thread helps */
@@ -531,13 +557,28 @@ static void resolve_used(struct resolver *rs)
         pthread_join(t[--n], NULL);
 }
 
-char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
-                       size_t *len)
+/* Did resolving some module stop at something that would wait?  Then
+ * MODS are released. */
+static bool would_block(struct symbolicator *s, struct module *mods,
+                        size_t nmods)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < nmods; i++)
+        any |= mods[i].would_block;
+    for (size_t i = 0; any && i < nmods; i++)
+        module_release(s, &mods[i]);
+    return any;
+}
+
+static char *run(struct symbolicator *s, const struct symreq *r, bool nowait,
+                 size_t *len)
 {
     struct symsource_ctx ctx = {.cfg = s->cfg, .scope = r->scope,
                                 .pool = s->has_pool ? &s->pool : NULL,
                                 .deadline_ms = mono_ms() +
-                                               s->cfg->job_timeout_ms};
+                                               s->cfg->job_timeout_ms,
+                                .nowait = nowait};
     size_t nmods = json_array_size(r->modules), i;
     struct module *mods = xcalloc(nmods + 1, sizeof(*mods));
     struct resolver rs = {.s = s, .r = r, .ctx = &ctx, .mods = mods,
@@ -548,8 +589,13 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
     for (i = 0; i < nmods; i++)
         module_init(&mods[i], json_array_get(r->modules, i));
     backfill_sizes(mods, nmods);
-    mark_used(r, mods, nmods);
+    /* only a table built now needs them, never one nowait takes */
+    mark_used(r, mods, nmods, !nowait);
     resolve_used(&rs);
+    if (nowait && would_block(s, mods, nmods)) {
+        free(mods);
+        return NULL;
+    }
     jsonout_raw(&out, "{", 1);
     jsonout_key(&out, &first, "status");
     jsonout_str(&out, "completed");
@@ -573,4 +619,19 @@ char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
     jsonout_raw(&out, "]}", 2);
     free(mods);
     return jsonout_take(&out, len);
+}
+
+char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
+                       size_t *len)
+{
+    return run(s, r, false, len);
+}
+
+char *symbolicator_try(struct symbolicator *s, const struct symreq *r,
+                       size_t *len)
+{
+    for (size_t i = 0; i < r->sources.n; i++)
+        if (symsource_lists(&r->sources.v[i]))
+            return NULL;
+    return run(s, r, true, len);
 }

@@ -54,4 +54,12 @@ void symreq_free(struct symreq *r); /* NULL-safe */
 char *symbolicator_run(struct symbolicator *s, const struct symreq *r,
                        size_t *len);
 
+/* symbolicator_run() when R needs nothing that could wait: no download,
+ * no listing, no table that is not in memory already (a warm request,
+ * answered where it arrived, without a thread hand-off).  NULL when it
+ * would wait: symbolicator_run() then gives the answer, which for a
+ * request both answer is the same text. */
+char *symbolicator_try(struct symbolicator *s, const struct symreq *r,
+                       size_t *len);
+
 #endif

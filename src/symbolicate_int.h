@@ -15,6 +15,7 @@
 #include "objfile/objfile.h"
 #include "symsource.h"
 
+struct jsonarena;
 struct symbolicator;
 struct stabcache;
 
@@ -25,10 +26,25 @@ struct symbolicator {
     bool has_pool;
 };
 
+/* The fields of a request frame the answer reads (borrowed from the
+ * request), found in one pass over its members, and its address. */
+struct frame_in {
+    const json_t *obj, *addr_json, *addr_mode, *adjust, *platform, *in_app,
+        *trust, *package;
+    uint64_t addr; /* instruction_addr */
+};
+
+/* Fill FI from the request frame IN: false when its instruction_addr is
+ * not a HexValue. */
+bool frame_in_read(const json_t *in, struct frame_in *fi);
+
 /* A parsed POST /symbolicate request. */
 struct symreq {
+    struct jsonarena *arena; /* root's values (see jsonarena.h) */
     json_t *root;
     json_t *stacks; /* stacktraces or threads (a reference) */
+    struct frame_in *frames; /* every stack's, one after the other */
+    size_t nframes;
     json_t *modules; /* borrowed from root */
     struct symsource_list sources;
     char *scope;
@@ -51,6 +67,8 @@ struct module {
     char debug_id[48]; /* canonical, "" when absent or unparsable */
     uint64_t addr, size; /* size UINT64_MAX: reaches to the end */
     bool used;
+    bool would_block; /* ctx->nowait: resolving it needs a download or a
+                       * table that is not in memory */
     const char *status;
     struct stab *stab;
     json_t *candidates;
@@ -64,7 +82,9 @@ struct module {
 /* Fill M from the request's module object RAW (borrowed). */
 void module_init(struct module *m, const json_t *raw);
 
-/* Look M up in SOURCES: sets status, stab, found and candidates. */
+/* Look M up in SOURCES: sets status, stab, found and candidates; with
+ * CTX->nowait it stops at the first file that would need a download or a
+ * table not in memory, and sets would_block instead. */
 void module_resolve(struct symbolicator *s,
                     const struct symsource_list *sources,
                     const struct symsource_ctx *ctx, struct module *m);
@@ -79,10 +99,10 @@ void module_release(struct symbolicator *s, struct module *m);
  * string, into *OUT. */
 bool hexvalue(const json_t *v, uint64_t *out);
 
-/* The module frame IN points into (its "addr_mode" honoured) and its
+/* The module frame FI points into (its "addr_mode" honoured) and its
  * absolute address, or NULL (*ADDR still set). */
 struct module *frame_module(struct module *mods, size_t nmods,
-                            const json_t *in, uint64_t *addr);
+                            const struct frame_in *fi, uint64_t *addr);
 
 /* R's stacktraces, symbolicated with MODS, as a JSON array into OUT. */
 struct jsonout;

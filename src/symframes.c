@@ -141,8 +141,8 @@ static void put_text(struct frames_ctx *fc, struct jsonout *o,
 
     if (slot->s != s || slot->kind != kind) {
         size_t len = 0;
-        const char *json = t != NULL ? strmemo_get(t->texts, s, kind, &len)
-                                     : NULL;
+        const char *json =
+            t != NULL ? strmemo_get(t->texts, (uintptr_t)s, kind, &len) : NULL;
         char *made;
 
         if (slot->owned)
@@ -150,8 +150,9 @@ static void put_text(struct frames_ctx *fc, struct jsonout *o,
         slot->owned = false;
         if (json == NULL) {
             made = make_text(s, kind, &len);
-            json = t != NULL ? strmemo_put(t->texts, s, kind, made, len)
-                             : NULL;
+            json = t != NULL
+                       ? strmemo_put(t->texts, (uintptr_t)s, kind, made, len)
+                       : NULL;
             if (json == NULL) { /* no table, or its memo is full */
                 json = made;
                 slot->owned = true;
@@ -177,20 +178,14 @@ static struct module *module_at(struct module *m, size_t n, uint64_t addr)
     return best;
 }
 
-/* The fields of a request frame the answer reads, found in one pass
- * over its members instead of a hash lookup each. */
-struct frame_in {
-    const json_t *obj, *addr, *addr_mode, *adjust, *platform, *in_app,
-        *trust, *package;
-};
-
-static void frame_fields(const json_t *in, struct frame_in *fi)
+/* One pass over the frame's members instead of a hash lookup each. */
+bool frame_in_read(const json_t *in, struct frame_in *fi)
 {
     static const struct {
         const char *key;
         size_t off;
     } fields[] = {
-        {"instruction_addr", offsetof(struct frame_in, addr)},
+        {"instruction_addr", offsetof(struct frame_in, addr_json)},
         {"addr_mode", offsetof(struct frame_in, addr_mode)},
         {"adjust_instruction_addr", offsetof(struct frame_in, adjust)},
         {"platform", offsetof(struct frame_in, platform)},
@@ -211,6 +206,7 @@ static void frame_fields(const json_t *in, struct frame_in *fi)
             }
         }
     }
+    return hexvalue(fi->addr_json, &fi->addr);
 }
 
 static struct module *module_of(struct module *mods, size_t nmods,
@@ -220,8 +216,7 @@ static struct module *module_of(struct module *mods, size_t nmods,
     unsigned long idx;
     char *end;
 
-    *addr = 0;
-    hexvalue(fi->addr, addr);
+    *addr = fi->addr;
     if (mode != NULL && strncmp(mode, "rel:", 4) == 0) {
         idx = strtoul(mode + 4, &end, 10);
         if (*end != '\0' || idx >= nmods)
@@ -233,12 +228,9 @@ static struct module *module_of(struct module *mods, size_t nmods,
 }
 
 struct module *frame_module(struct module *mods, size_t nmods,
-                            const json_t *in, uint64_t *addr)
+                            const struct frame_in *fi, uint64_t *addr)
 {
-    struct frame_in fi;
-
-    frame_fields(in, &fi);
-    return module_of(mods, nmods, &fi, addr);
+    return module_of(mods, nmods, fi, addr);
 }
 
 /* Step back from a return address into the call (symbolic's
@@ -332,16 +324,117 @@ static void frame_failed(struct jsonout *o, const char *status, size_t index,
     jsonout_raw(o, "}", 1);
 }
 
-static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
-                     const struct frame_in *fi, const struct module *m,
-                     uint64_t lookup, const struct symtable_frame *f,
-                     bool outermost)
+/* The fields of frame F of table T from "lang" to "symbol" into O, and
+ * (from *MID on) those from "function" to "lineno": what depends on the
+ * table's address alone (and demangle). */
+static void frame_names(struct frames_ctx *fc, struct jsonout *o,
+                        const struct stab *t, const struct symtable_frame *f,
+                        size_t *mid)
 {
     enum symtable_lang lang = f->lang != SYMTABLE_LANG_UNKNOWN
                                   ? f->lang
                                   : demangle_guess_lang(f->function);
     const char *lname = symtable_lang_name(lang);
-    const struct stab *t = m->stab;
+    int first = 0;
+
+    if (lname != NULL) {
+        KEY(o, &first, "lang");
+        jsonout_str(o, lname);
+    }
+    KEY(o, &first, "symbol");
+    put_text(fc, o, t, f->function, TEXT_RAW);
+    *mid = o->len;
+    KEY(o, &first, "function");
+    put_text(fc, o, t, f->function,
+             fc->r->demangle ? TEXT_DEMANGLED + (unsigned)lang : TEXT_RAW);
+    if (f->file != NULL && *f->file != '\0') {
+        KEY(o, &first, "filename");
+        put_text(fc, o, t, path_base(f->file), TEXT_RAW);
+        KEY(o, &first, "abs_path");
+        put_text(fc, o, t, f->file, TEXT_RAW);
+    }
+    KEY(o, &first, "lineno");
+    jsonout_uint(o, f->line);
+}
+
+/* The frames a lookup gives, as kept in a table's lookups memo: N frames
+ * (innermost first), the outermost one's symbol address, and the text of
+ * frame_names() of frame I at [cut[2I], cut[2I + 1]) and
+ * [cut[2I + 1], cut[2I + 2]) of the text after the cuts. */
+struct lookup_text {
+    uint64_t sym_rva;
+    uint32_t n;
+    uint32_t cut[];
+};
+
+static const char *lookup_chars(const struct lookup_text *lt)
+{
+    return (const char *)&lt->cut[2 * lt->n + 1];
+}
+
+/* The lookup of RVA in T, made into a new struct lookup_text (*SIZE
+ * bytes). */
+static struct lookup_text *lookup_make(struct frames_ctx *fc,
+                                       const struct stab *t, uint64_t rva,
+                                       size_t *size)
+{
+    struct symtable_frame f[SYM_MAX_INLINE];
+    size_t n = symtable_lookup(t->t, rva, f, SYM_MAX_INLINE, NULL), mid;
+    size_t head = offsetof(struct lookup_text, cut) +
+                  (2 * n + 1) * sizeof(uint32_t);
+    struct jsonout text = {0};
+    uint32_t cut[2 * SYM_MAX_INLINE + 1];
+    struct lookup_text *lt;
+
+    for (size_t i = 0; i < n; i++) {
+        cut[2 * i] = (uint32_t)text.len;
+        frame_names(fc, &text, t, &f[i], &mid);
+        cut[2 * i + 1] = (uint32_t)mid;
+    }
+    cut[2 * n] = (uint32_t)text.len;
+    lt = xmalloc(head + text.len);
+    lt->sym_rva = n > 0 ? f[n - 1].sym_rva : 0;
+    lt->n = (uint32_t)n;
+    memcpy(lt->cut, cut, (2 * n + 1) * sizeof(uint32_t));
+    if (text.len > 0)
+        memcpy((char *)lt + head, text.p, text.len);
+    free(text.p);
+    *size = head + text.len;
+    return lt;
+}
+
+/* The frames of RVA in T: remembered, or made now and remembered.  *OWNED
+ * when the memo is full and the caller frees it. */
+static const struct lookup_text *lookup_text(struct frames_ctx *fc,
+                                             const struct stab *t,
+                                             uint64_t rva, bool *owned)
+{
+    unsigned kind = fc->r->demangle;
+    size_t len;
+    const struct lookup_text *lt =
+        (const void *)strmemo_get(t->lookups, (uintptr_t)rva + 1, kind, &len);
+    struct lookup_text *made;
+
+    *owned = false;
+    if (lt != NULL)
+        return lt;
+    made = lookup_make(fc, t, rva, &len);
+    lt = (const void *)strmemo_put(t->lookups, (uintptr_t)rva + 1, kind,
+                                   (char *)made, len);
+    if (lt == NULL) {
+        *owned = true;
+        lt = made;
+    }
+    return lt;
+}
+
+/* Frame I of LT, looked up at LOOKUP in M, for request frame FI. */
+static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
+                     const struct frame_in *fi, const struct module *m,
+                     uint64_t lookup, const struct lookup_text *lt, size_t i)
+{
+    const char *text = lookup_chars(lt);
+    const uint32_t *cut = &lt->cut[2 * i];
     int first = 1;
 
     frame_head(o, &first, "symbolicated", index);
@@ -356,27 +449,12 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
         KEY(o, &first, "package");
         put_text(fc, o, NULL, m->ids.code_file, TEXT_RAW);
     }
-    if (lname != NULL) {
-        KEY(o, &first, "lang");
-        jsonout_str(o, lname);
-    }
-    KEY(o, &first, "symbol");
-    put_text(fc, o, t, f->function, TEXT_RAW);
-    if (outermost) {
+    jsonout_raw(o, text + cut[0], cut[1] - cut[0]);
+    if (i + 1 == lt->n) {
         KEY(o, &first, "sym_addr");
-        jsonout_hex(o, m->addr + f->sym_rva);
+        jsonout_hex(o, m->addr + lt->sym_rva);
     }
-    KEY(o, &first, "function");
-    put_text(fc, o, t, f->function,
-             fc->r->demangle ? TEXT_DEMANGLED + (unsigned)lang : TEXT_RAW);
-    if (f->file != NULL && *f->file != '\0') {
-        KEY(o, &first, "filename");
-        put_text(fc, o, t, path_base(f->file), TEXT_RAW);
-        KEY(o, &first, "abs_path");
-        put_text(fc, o, t, f->file, TEXT_RAW);
-    }
-    KEY(o, &first, "lineno");
-    jsonout_uint(o, f->line);
+    jsonout_raw(o, text + cut[1], cut[2] - cut[1]);
     PASS(o, &first, "in_app", fi->in_app);
     PASS(o, &first, "trust", fi->trust);
     jsonout_raw(o, "}", 1);
@@ -416,11 +494,11 @@ static void symbolicate_frame(struct frames_ctx *fc, struct sink *k,
                               size_t index, const struct frame_in *in)
 {
     struct jsonout *o = k->o;
-    struct symtable_frame f[SYM_MAX_INLINE];
     uint64_t addr, lookup;
     struct module *m = module_of(fc->mods, fc->nmods, in, &addr);
+    const struct lookup_text *lt = NULL;
     const char *fail = NULL;
-    size_t n = 0;
+    bool owned = false;
 
     if (m == NULL)
         fail = "unknown_image";
@@ -430,23 +508,24 @@ static void symbolicate_frame(struct frames_ctx *fc, struct sink *k,
     if (fail == NULL && m->addr != 0 && wants_adjust(fc, in, index, addr))
         lookup = caller_addr(m, addr);
     if (fail == NULL && lookup >= m->addr)
-        n = symtable_lookup(m->stab->t, lookup - m->addr, f, SYM_MAX_INLINE,
-                            NULL);
-    if (fail == NULL && n == 0)
+        lt = lookup_text(fc, m->stab, lookup - m->addr, &owned);
+    if (fail == NULL && (lt == NULL || lt->n == 0))
         fail = "missing_symbol";
     if (fail != NULL) {
         /* scan frames that name nothing are dropped */
-        if (is_scan(in) && (strcmp(fail, "missing_symbol") == 0 ||
-                            strcmp(fail, "unknown_image") == 0))
-            return;
-        begin_frame(k);
-        frame_failed(o, fail, index, in, addr, m);
-        return;
+        if (!(is_scan(in) && (strcmp(fail, "missing_symbol") == 0 ||
+                              strcmp(fail, "unknown_image") == 0))) {
+            begin_frame(k);
+            frame_failed(o, fail, index, in, addr, m);
+        }
+    } else {
+        for (size_t i = 0; i < lt->n; i++) {
+            begin_frame(k);
+            frame_ok(fc, o, index, in, m, lookup, lt, i);
+        }
     }
-    for (size_t i = 0; i < n; i++) {
-        begin_frame(k);
-        frame_ok(fc, o, index, in, m, lookup, &f[i], i + 1 == n);
-    }
+    if (owned)
+        free((void *)lt);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -502,24 +581,22 @@ static void frames_reversed(struct frames_ctx *fc, struct jsonout *out,
     free(buf.p);
 }
 
+/* THREAD, whose N frames are FI (read by symreq_parse()). */
 static void thread_json(struct frames_ctx *fc, struct jsonout *out,
-                        const json_t *thread)
+                        const json_t *thread, const struct frame_in *fi,
+                        size_t n)
 {
     static const char *const keep[] = {"thread_id", "thread_name",
                                        "is_requesting"};
-    const json_t *frames = json_object_get(thread, "frames"), *in;
-    size_t n = json_array_size(frames), i;
-    struct frame_in *fi = xcalloc(n + 1, sizeof(*fi));
     struct sink k = {.o = out};
     int first = 1;
+    size_t i;
 
     fc->has_ip = thread_ip(thread, &fc->ip);
     fc->any_adjust_field = false;
-    json_array_foreach(frames, i, in) {
-        frame_fields(in, &fi[i]);
+    for (i = 0; i < n; i++)
         if (fi[i].adjust != NULL)
             fc->any_adjust_field = true;
-    }
     jsonout_raw(out, "{", 1);
     for (i = 0; i < 3; i++) {
         const json_t *v = json_object_get(thread, keep[i]);
@@ -539,18 +616,15 @@ static void thread_json(struct frames_ctx *fc, struct jsonout *out,
         for (i = 0; i < n; i++)
             symbolicate_frame(fc, &k, i, &fi[i]);
     jsonout_raw(out, "]}", 2);
-    free(fi);
 }
 
 void frames_write(struct jsonout *out, const struct symreq *r,
                   struct module *mods, size_t nmods)
 {
     struct frames_ctx fc = {.r = r, .mods = mods, .nmods = nmods};
-    size_t i, nframes = 0, size = MEMO_MIN;
+    size_t i, nframes = r->nframes, size = MEMO_MIN, done = 0;
     const json_t *st;
 
-    json_array_foreach(r->stacks, i, st)
-        nframes += json_array_size(json_object_get(st, "frames"));
     /* a few hundred bytes per frame: grow once, not by doubling */
     jsonout_reserve(out, nframes * 512);
     /* small requests must not pay for clearing big tables */
@@ -560,9 +634,12 @@ void frames_write(struct jsonout *out, const struct symreq *r,
     fc.texts = xcalloc(size, sizeof(*fc.texts));
     jsonout_raw(out, "[", 1);
     json_array_foreach(r->stacks, i, st) {
+        size_t n = json_array_size(json_object_get(st, "frames"));
+
         if (i > 0)
             jsonout_raw(out, ",", 1);
-        thread_json(&fc, out, st);
+        thread_json(&fc, out, st, &r->frames[done], n);
+        done += n;
     }
     jsonout_raw(out, "]", 1);
     for (i = 0; i < size; i++)

@@ -36,7 +36,8 @@
 
 const char *symsource_status_name(enum symsource_status st)
 {
-    static const char *const names[] = {"ok", "notfound", "noperm", "error"};
+    static const char *const names[] = {"ok", "notfound", "noperm", "error",
+                                        "would_block"};
 
     return names[st];
 }
@@ -63,6 +64,13 @@ bool symsource_remote(const struct symsource *src)
 {
     return src->kind == SYMSOURCE_HTTP || src->kind == SYMSOURCE_S3 ||
            src->kind == SYMSOURCE_GCS || src->kind == SYMSOURCE_SENTRY;
+}
+
+bool symsource_lists(const struct symsource *src)
+{
+    return src->kind == SYMSOURCE_SENTRY ||
+           (src->has_index && src->layout == LAYOUT_SYMSTORE &&
+            src->kind != SYMSOURCE_CACHE);
 }
 
 void symsource_list_free(struct symsource_list *l)
@@ -401,6 +409,8 @@ static enum symsource_status pool_get(const struct symsource_ctx *ctx,
     if (symkey_exact(key, neg, sizeof(neg)) >= 0 &&
         cache_negative(p->cache, neg, NULL))
         return SYMSOURCE_NOTFOUND;
+    if (ctx->nowait)
+        return SYMSOURCE_WOULDBLOCK;
     d = inflight_get(p->inflight, canon, key, &created);
     metrics_add(created ? &metrics->symbolicate_misses
                         : &metrics->symbolicate_coalesced, 1);
@@ -432,11 +442,12 @@ static enum symsource_status cache_get(const struct symsource_ctx *ctx,
         store_file_path(ctx->cfg->cache_dir, canon, path, sizeof(path)) < 0)
         return SYMSOURCE_NOTFOUND;
     *location = xasprintf("symsrvd://%s", canon);
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
         st = pool_get(ctx, &key, canon, detail, dlen);
-    if (st == SYMSOURCE_OK &&
-        (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0))
-        st = SYMSOURCE_NOTFOUND; /* published, then evicted already */
+        if (st == SYMSOURCE_OK &&
+            (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0))
+            st = SYMSOURCE_NOTFOUND; /* published, then evicted already */
+    }
     if (st == SYMSOURCE_OK)
         *local = xstrdup(path);
     return st;
@@ -722,6 +733,8 @@ static enum symsource_status remote_fetch(const struct symsource_ctx *ctx,
         st = SYMSOURCE_OK;
     else if (cache_negative(ctx->pool->cache, key, NULL))
         st = SYMSOURCE_NOTFOUND;
+    else if (ctx->nowait)
+        st = SYMSOURCE_WOULDBLOCK;
     else
         st = fetch_new(ctx, src, rel, url, key, detail, dlen);
     if (st == SYMSOURCE_OK)
@@ -1122,8 +1135,7 @@ size_t symsource_paths(const struct symsource_ctx *ctx,
     if (src->kind == SYMSOURCE_CACHE && ft == LAYOUT_FT_BREAKPAD)
         return layout_paths(LAYOUT_NATIVE, LAYOUT_CASE_DEFAULT, ids, ft, out);
     n = layout_paths(src->layout, src->casing, ids, ft, out);
-    if (n > 0 && src->has_index && src->layout == LAYOUT_SYMSTORE &&
-        src->kind != SYMSOURCE_CACHE)
+    if (n > 0 && symsource_lists(src)) /* a sentry source returned above */
         n = index_filter(ctx, src, out, n);
     return n;
 }

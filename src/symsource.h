@@ -89,6 +89,7 @@ enum symsource_status {
     SYMSOURCE_NOTFOUND,
     SYMSOURCE_NOPERM,
     SYMSOURCE_ERROR,
+    SYMSOURCE_WOULDBLOCK, /* only with nowait: it needs a download */
 };
 const char *symsource_status_name(enum symsource_status st);
 
@@ -112,6 +113,9 @@ struct symsource_ctx {
     /* mono_ms() at which the job is answered "timeout" (0: never): no
      * download is waited for past it */
     uint64_t deadline_ms;
+    /* answer SYMSOURCE_WOULDBLOCK instead of starting or joining a
+     * download (a request answered on the HTTP thread when it can be) */
+    bool nowait;
 };
 
 /* What SRC is asked for, for file type FT of the module IDS, preferred
@@ -142,5 +146,9 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
 
 /* Does SRC fetch over the network (http, s3, gcs, sentry)? */
 bool symsource_remote(const struct symsource *src);
+
+/* Does symsource_paths() for SRC download a listing (a sentry source's
+ * file list, a symstore index), which nowait does not cover? */
+bool symsource_lists(const struct symsource *src);
 
 #endif

@@ -1413,6 +1413,91 @@ static bool has_candidate(const json_t *a, const char *location)
     return false;
 }
 
+/* The raw answer to BODY at /symbolicate?QUERY (200 expected). */
+static char *post_text(const struct itest *t, const char *query,
+                       const char *body)
+{
+    char *url = itest_url(t, query), *text;
+    struct http_resp r;
+
+    http_post(url, NULL, body, strlen(body), &r);
+    ck_assert_int_eq(r.status, 200);
+    text = xstrdup(r.body ? r.body : "");
+    http_resp_free(&r);
+    free(url);
+    return text;
+}
+
+/* POST BODY to /symbolicate?QUERY: its answer must be WANT byte for byte,
+ * given by a job (INLINE false) or at once without one (INLINE true). */
+static void expect_answer(const struct itest *t, const char *query,
+                          const char *body, const char *want, bool inline_)
+{
+    double jobs = metric(t, "symsrvd_symbolicate_jobs_total");
+    double at_once = metric(t, "symsrvd_symbolicate_inline_total");
+    char *got = post_text(t, query, body);
+
+    ck_assert_str_eq(got, want);
+    ck_assert_double_eq(metric(t, "symsrvd_symbolicate_jobs_total"),
+                        jobs + !inline_);
+    ck_assert_double_eq(metric(t, "symsrvd_symbolicate_inline_total"),
+                        at_once + inline_);
+    free(got);
+}
+
+/* A request with nothing to download and its tables in memory is answered
+ * at once, without a job, with the text a job gives; one that needs a
+ * download (cold, another scope) or a table not in memory (after a
+ * restart) still runs as a job.  A remembered miss needs no download:
+ * a missing file is answered at once the second time. */
+START_TEST(test_warm_answered_inline)
+{
+    struct itest t;
+    char *src, *pe, *body, *missing, *want, *want_missing;
+    json_t *a;
+
+    itest_start_conf(&t, 1, "[server]\nworkers = 1\n[symbolicate]\n"
+                            "allow_request_sources = any\n");
+    serve(t.up[0], PDB_KEY, "pdb/crash.pdb");
+    src = http_source(&t, "symstore");
+    pe = pe_request(src);
+    body = with_candidates(pe);
+    want = post_text(&t, "/symbolicate", body); /* cold: a job */
+    a = json_loads(want, 0, NULL);
+    ck_assert_str_eq(str(frame(a, 0, 0), "status"), "symbolicated");
+    ck_assert_uint_gt(
+        json_array_size(json_object_get(module(a, 0), "candidates")), 0);
+    json_decref(a);
+    ck_assert_double_eq(metric(&t, "symsrvd_symbolicate_inline_total"), 0);
+    expect_answer(&t, "/symbolicate", body, want, true);
+    expect_answer(&t, "/symbolicate?scope=other", body, want, false);
+    expect_answer(&t, "/symbolicate?scope=other", body, want, true);
+    /* a module no source has: every candidate is a miss to remember */
+    missing = xasprintf("{\"sources\":%s,\"stacktraces\":[{\"frames\":["
+                        "{\"instruction_addr\":\"0x400100\"}]}],"
+                        "\"options\":{\"dif_candidates\":true},"
+                        "\"modules\":[%s]}",
+                        src, ELF_MODULE);
+    want_missing = post_text(&t, "/symbolicate", missing);
+    a = json_loads(want_missing, 0, NULL);
+    ck_assert_str_eq(str(module(a, 0), "debug_status"), "missing");
+    json_decref(a);
+    expect_answer(&t, "/symbolicate", missing, want_missing, true);
+    /* the table is on disk but no longer in memory: a job reads it */
+    itest_restart(&t);
+    expect_answer(&t, "/symbolicate", body, want, false);
+    expect_answer(&t, "/symbolicate", body, want, true);
+    ck_assert_uint_eq(stub_hits(t.up[0], "/" PDB_KEY), 2);
+    itest_stop(&t);
+    free(want_missing);
+    free(missing);
+    free(want);
+    free(body);
+    free(pe);
+    free(src);
+}
+END_TEST
+
 /* A gcs source is read through Google's JSON API (gcs_url: the stub):
  * the object name, prefix included, is one encoded segment; the bearer
  * token goes in Authorization. */
@@ -2206,6 +2291,7 @@ int main(void)
     tcase_add_test(tc, test_pending_poll_any_worker);
     tcase_add_test(tc, test_wait_without_timeout);
     tcase_add_test(tc, test_errors_400_413_422_503);
+    tcase_add_test(tc, test_warm_answered_inline);
     tcase_add_test(tc, test_ssrf_refused_by_default);
     tcase_add_test(tc, test_ssrf_allowed_hosts);
     tcase_add_test(tc, test_max_jobs_across_workers);

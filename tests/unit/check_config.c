@@ -805,7 +805,7 @@ START_TEST(test_config_env_every_key)
         unsetenv(var);
         n++;
     }
-    ck_assert_uint_eq(n, 36);
+    ck_assert_uint_eq(n, 37);
     free(defaults);
 }
 END_TEST

@@ -202,6 +202,11 @@ static const char expected[] =
     " running.\n"
     "# TYPE symsrvd_symbolicate_jobs_running gauge\n"
     "symsrvd_symbolicate_jobs_running 325\n"
+    "# HELP symsrvd_symbolicate_inline_total Symbolication requests"
+    " answered at once, without a job: nothing to download, every table"
+    " in memory.\n"
+    "# TYPE symsrvd_symbolicate_inline_total counter\n"
+    "symsrvd_symbolicate_inline_total 326\n"
     "# HELP symsrvd_symbolicate_misses_total Symbolication lookups that"
     " started a download.\n"
     "# TYPE symsrvd_symbolicate_misses_total counter\n"
@@ -262,6 +267,7 @@ START_TEST(test_metrics_text_exposition)
     atomic_init(&m->symjobs_started, 323);
     atomic_init(&m->symjobs_refused, 324);
     atomic_init(&m->symjobs_running, 325);
+    atomic_init(&m->symbolicate_inline, 326);
     for (i = 0; i < 3; i++) { /* the third is not configured: not shown */
         for (o = 0; o < METRICS_UP_OUTCOME_N; o++)
             atomic_init(&m->upstream[i][o], 1000 + 10 * i + o);

@@ -25,12 +25,16 @@
 #include <unistd.h>
 
 #include "ckrun.h"
+#include "config.h"
+#include "fileio.h"
 #include "gcsauth.h"
+#include "jsonarena.h"
 #include "jsonin.h"
 #include "jsonout.h"
 #include "stabcache.h"
 #include "symjob.h"
 #include "strmemo.h"
+#include "symbolicate.h"
 #include "symbolicate_int.h"
 #include "ssrf.h"
 #include "symsource.h"
@@ -326,32 +330,34 @@ END_TEST
 
 /* jsonin accepts what json_loadb(JSON_REJECT_DUPLICATES) accepts and
  * builds equal values. */
+static const char *const jsonin_texts[] = {
+    "{}", "[]", " \t\r\n{ } ", "{\"a\":1}", "[1,2,3]", "{\"a\":[{}]}",
+    "[\"plain\",\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t\"]",
+    "[\"\\u00e9\\u4E2D\\ud83d\\ude00\"]", "[\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"]",
+    "[0,-0,1,-1,9223372036854775807,-9223372036854775808]",
+    "[9223372036854775808]", "[-9223372036854775809]",
+    "[1.5,-0.25,1e3,1E-3,2.5e+10,1e400,1e-400,0.0]",
+    "[01]", "[-]", "[1.]", "[.5]", "[1e]", "[1e+]", "[+1]", "[0x10]",
+    "[true,false,null]", "[tru]", "[truex]", "[nul]", "[True]",
+    "{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":{\"a\":2}}",
+    "{\"a\\u0062\":1,\"ab\":2}", "{\"\\u00e9\":1}",
+    "[\"\\u0000\"]", "{\"\\u0000\":1}", "[\"\\ud800\"]", "[\"\\udc00\"]",
+    "[\"\\ud800\\u0041\"]", "[\"\\ud800x\"]", "[\"\\x\"]", "[\"\\u12\"]",
+    "[\"\\u12G4\"]", "[\"a\nb\"]", "[\"a\x01\"]", "[\"\xc0\x80\"]",
+    "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xe4\xb8\"]",
+    "[\"\x80\"]", "[\"\xff\"]", "\xef\xbb\xbf{}", "", " ", "1", "\"s\"",
+    "null", "{", "[", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}",
+    "{\"a\":1,}", "{,}", "[1 2]", "{\"a\":1 \"b\":2}", "[] []", "[]x",
+    "[\"unterminated", "[\"ok\"", "{\"k\":\"v\"", "[1e5x]", "[-01]",
+    "[\"\\", "[\"\\u", "[\"a\\\"", "{\"a\":[1,{\"b\":[true,{\"c\":null}]}]}",
+};
+
 START_TEST(test_jsonin_like_jansson)
 {
-    static const char *const texts[] = {
-        "{}", "[]", " \t\r\n{ } ", "{\"a\":1}", "[1,2,3]", "{\"a\":[{}]}",
-        "[\"plain\",\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t\"]",
-        "[\"\\u00e9\\u4E2D\\ud83d\\ude00\"]", "[\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"]",
-        "[0,-0,1,-1,9223372036854775807,-9223372036854775808]",
-        "[9223372036854775808]", "[-9223372036854775809]",
-        "[1.5,-0.25,1e3,1E-3,2.5e+10,1e400,1e-400,0.0]",
-        "[01]", "[-]", "[1.]", "[.5]", "[1e]", "[1e+]", "[+1]", "[0x10]",
-        "[true,false,null]", "[tru]", "[truex]", "[nul]", "[True]",
-        "{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":{\"a\":2}}",
-        "{\"a\\u0062\":1,\"ab\":2}", "{\"\\u00e9\":1}",
-        "[\"\\u0000\"]", "{\"\\u0000\":1}", "[\"\\ud800\"]", "[\"\\udc00\"]",
-        "[\"\\ud800\\u0041\"]", "[\"\\ud800x\"]", "[\"\\x\"]", "[\"\\u12\"]",
-        "[\"\\u12G4\"]", "[\"a\nb\"]", "[\"a\x01\"]", "[\"\xc0\x80\"]",
-        "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xe4\xb8\"]",
-        "[\"\x80\"]", "[\"\xff\"]", "\xef\xbb\xbf{}", "", " ", "1", "\"s\"",
-        "null", "{", "[", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}",
-        "{\"a\":1,}", "{,}", "[1 2]", "{\"a\":1 \"b\":2}", "[] []", "[]x",
-        "[\"unterminated", "[\"ok\"", "{\"k\":\"v\"", "[1e5x]", "[-01]",
-        "[\"\\", "[\"\\u", "[\"a\\\"", "{\"a\":[1,{\"b\":[true,{\"c\":null}]}]}",
-    };
+    const char *const *texts = jsonin_texts;
     char err[256];
 
-    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+    for (size_t i = 0; i < sizeof(jsonin_texts) / sizeof(*texts); i++) {
         json_error_t je;
         json_t *want = json_loadb(texts[i], strlen(texts[i]),
                                   JSON_REJECT_DUPLICATES, &je);
@@ -368,6 +374,59 @@ START_TEST(test_jsonin_like_jansson)
         json_decref(want);
         json_decref(got);
     }
+}
+END_TEST
+
+/* Values parsed into an arena equal jansson's, also where the parse
+ * fails half way (what it built is dropped: the arena's frees do
+ * nothing) and where objects grow their tables; values made outside it
+ * meanwhile are heap values, json_dumps() text is free()d as ever. */
+START_TEST(test_jsonarena)
+{
+    char err[256], *big = xstrdup("{"), *text;
+    json_t *heap;
+
+    for (size_t i = 0; i < sizeof(jsonin_texts) / sizeof(*jsonin_texts); i++) {
+        const char *t = jsonin_texts[i];
+        json_t *want = json_loadb(t, strlen(t), JSON_REJECT_DUPLICATES, NULL);
+        struct jsonarena *a = jsonarena_new(strlen(t));
+        json_t *got;
+
+        jsonarena_begin(a);
+        got = jsonin_parse(t, strlen(t), err, sizeof(err));
+        jsonarena_end();
+        ck_assert_msg((want == NULL) == (got == NULL), "case %zu", i);
+        ck_assert_msg(want == NULL || json_equal(want, got), "case %zu", i);
+        heap = json_pack("{s:O?}", "copy", got);
+        text = json_dumps(heap, JSON_COMPACT);
+        ck_assert_ptr_nonnull(text);
+        free(text);
+        json_decref(heap); /* gives GOT's reference back, frees nothing of it */
+        json_decref(want);
+        jsonarena_free(a);
+    }
+    for (int i = 0; i < 2000; i++) {
+        char *next = xasprintf("%s%s\"k%d\":[%d,\"v\"]", big, i ? "," : "",
+                               i, i);
+
+        free(big);
+        big = next;
+    }
+    text = xasprintf("%s}", big);
+    {
+        json_t *want = json_loads(text, 0, NULL), *got;
+        struct jsonarena *a = jsonarena_new(16);
+
+        jsonarena_begin(a);
+        got = jsonin_parse(text, strlen(text), err, sizeof(err));
+        jsonarena_end();
+        ck_assert(json_equal(want, got));
+        ck_assert_uint_gt(jsonarena_bytes(a), strlen(text));
+        json_decref(want);
+        jsonarena_free(a);
+    }
+    free(text);
+    free(big);
 }
 END_TEST
 
@@ -393,32 +452,64 @@ START_TEST(test_jsonin_depth_and_position)
 }
 END_TEST
 
-/* strmemo: what was put is got back, by address and kind; the first put
- * of two wins; a full memo refuses and leaves the text to the caller. */
+/* strmemo: what was put is got back, by key and kind; the first put of
+ * two wins; a full memo refuses and leaves the text to the caller. */
 START_TEST(test_strmemo)
 {
     static const char names[3][8] = {"a", "b", "c"};
-    struct strmemo *m = strmemo_new(64);
+    struct strmemo *m = strmemo_new(1 << 20, NULL);
     char *t = xstrdup("\"a\""), *big;
     const char *got;
     size_t len = 0;
+    uintptr_t k0 = (uintptr_t)names[0], k1 = (uintptr_t)names[1],
+              k2 = (uintptr_t)names[2];
 
-    ck_assert_ptr_null(strmemo_get(m, names[0], 0, &len));
-    ck_assert_ptr_eq(strmemo_put(m, names[0], 0, t, 3), t);
-    got = strmemo_get(m, names[0], 0, &len);
+    ck_assert_ptr_null(strmemo_get(m, k0, 0, &len));
+    ck_assert_ptr_eq(strmemo_put(m, k0, 0, t, 3), t);
+    got = strmemo_get(m, k0, 0, &len);
     ck_assert_ptr_eq(got, t);
     ck_assert_uint_eq(len, 3);
-    ck_assert_ptr_null(strmemo_get(m, names[0], 1, &len));
-    ck_assert_ptr_eq(strmemo_put(m, names[0], 0, xstrdup("x"), 1), t);
+    ck_assert_ptr_null(strmemo_get(m, k0, 1, &len));
+    ck_assert_ptr_eq(strmemo_put(m, k0, 0, xstrdup("x"), 1), t);
     for (unsigned k = 1; k < 600; k++) /* past the first table size */
-        ck_assert_ptr_nonnull(
-            strmemo_put(m, names[1 + k % 2], k, xstrdup(""), 0));
-    ck_assert_ptr_eq(strmemo_get(m, names[0], 0, &len), t);
-    ck_assert_ptr_nonnull(strmemo_get(m, names[2], 599, &len));
-    big = xcalloc(1, 100);
-    ck_assert_ptr_null(strmemo_put(m, names[1], 1000, big, 100));
+        ck_assert_ptr_nonnull(strmemo_put(m, k % 2 ? k1 : k2, k, xstrdup(""), 0));
+    ck_assert_ptr_eq(strmemo_get(m, k0, 0, &len), t);
+    ck_assert_ptr_nonnull(strmemo_get(m, k2, 598, &len));
+    ck_assert_uint_eq(strmemo_bytes(m), 3 + 600 * STRMEMO_ENTRY_OVERHEAD);
+    big = xcalloc(1, 1 << 20);
+    ck_assert_ptr_null(strmemo_put(m, k1, 1000, big, 1 << 20));
     free(big);
     strmemo_free(m);
+}
+END_TEST
+
+/* Memos sharing a budget hold at most its max between them, and a freed
+ * memo's bytes are free again. */
+START_TEST(test_strmemo_budget)
+{
+    struct strmemo_budget budget = {.max = 10 * (STRMEMO_ENTRY_OVERHEAD + 20)};
+    struct strmemo *a = strmemo_new(1 << 20, &budget),
+                   *b = strmemo_new(1 << 20, &budget);
+    unsigned put = 0;
+    char *t;
+
+    for (uintptr_t k = 1; k <= 40; k++) {
+        t = xcalloc(1, 20);
+        if (strmemo_put(k % 2 ? a : b, k, 0, t, 20) != NULL)
+            put++;
+        else
+            free(t);
+        ck_assert_uint_le(atomic_load(&budget.used), budget.max);
+    }
+    ck_assert_uint_eq(put, 10);
+    ck_assert_uint_eq(atomic_load(&budget.used),
+                      strmemo_bytes(a) + strmemo_bytes(b));
+    strmemo_free(a);
+    ck_assert_uint_eq(atomic_load(&budget.used), strmemo_bytes(b));
+    t = xcalloc(1, 20);
+    ck_assert_ptr_eq(strmemo_put(b, 1000, 0, t, 20), t);
+    strmemo_free(b);
+    ck_assert_uint_eq(atomic_load(&budget.used), 0);
 }
 END_TEST
 
@@ -491,6 +582,21 @@ START_TEST(test_jsonout_json_values)
         json_decref(back);
         json_decref(v);
         free(text);
+    }
+    {
+        /* containers as json_dumps() writes them, keys in insertion order */
+        json_t *v = json_pack("{s:i,s:[b,n,s,f],s:{s:i,s:s},s:[]}", "z", 1, "a",
+                              1, "s", 1.5, "m", "k", -5, "r", "\u00e9", "e");
+        char *want = json_dumps(v, JSON_COMPACT);
+
+        jsonout_json(&o, v);
+        text = jsonout_take(&o, &len);
+        ck_assert_str_eq(text, want);
+        ck_assert_str_eq(text, "{\"z\":1,\"a\":[true,null,\"s\",1.5],"
+                               "\"m\":{\"k\":-5,\"r\":\"\u00e9\"},\"e\":[]}");
+        free(text);
+        free(want);
+        json_decref(v);
     }
     jsonout_raw(&o, "{", 1);
     jsonout_keyq(&o, &first, "\"a\":", 4);
@@ -743,7 +849,7 @@ START_TEST(test_stabcache_evicts_lru)
 {
     char *dir = testutil_tmpdir(), *a = data("breakpad/xul.sym"),
          *b = data("breakpad/xul2.sym"), err[256];
-    struct stabcache *c = stabcache_new(dir, 1);
+    struct stabcache *c = stabcache_new(dir, 1, 1 << 20);
     struct stab *sa, *sb, *sa2;
 
     ck_assert_int_eq(stabcache_get(c, a, &sa, err, sizeof(err)), 0);
@@ -779,7 +885,8 @@ START_TEST(test_stabcache_cold_elf_is_partial_then_complete)
 {
     char *dir = testutil_tmpdir(), *dir2 = testutil_tmpdir(),
          *elf = data("elf/crash.debug"), err[256];
-    struct stabcache *c = stabcache_new(dir, 4), *full = stabcache_new(dir2, 4);
+    struct stabcache *c = stabcache_new(dir, 4, 1 << 20),
+                      *full = stabcache_new(dir2, 4, 1 << 20);
     const uint64_t in_main = 0x1c74, in_conv = 0x13eb4;
     struct symtable_frame want[4], got[4];
     struct stab *ref, *s;
@@ -822,6 +929,173 @@ START_TEST(test_stabcache_cold_elf_is_partial_then_complete)
 }
 END_TEST
 
+/* An engine reading the box's cache at DIR (crash.debug in it), its
+ * tables' memos holding at most MEMO bytes. */
+static struct symbolicator *engine(const char *dir, size_t memo,
+                                   struct config **cfg)
+{
+    char err[256];
+    struct symbolicator *s;
+
+    ck_assert_int_eq(config_load(NULL, cfg, err, sizeof(err)), 0);
+    free((*cfg)->cache_dir);
+    (*cfg)->cache_dir = xstrdup(dir);
+    (*cfg)->memo_size = memo;
+    ck_assert_int_eq(symbolicator_new(*cfg, NULL, &s), 0);
+    return s;
+}
+
+#define CRASH_ENTRY "_.debug/ELF-BUILDID-SYM-F1C3BCC0279865FE3058404B2831D9E64135386C"
+
+static char *cache_with_crash(void)
+{
+    char *dir = testutil_tmpdir(), *entry = xasprintf("%s/" CRASH_ENTRY, dir),
+         *src = data("elf/crash.debug"), *dst, *real = realpath(src, NULL);
+
+    ck_assert_int_eq(mkdir_p(entry, 0755), 0);
+    dst = xasprintf("%s/_.debug", entry);
+    ck_assert_ptr_nonnull(real);
+    ck_assert_int_eq(symlink(real, dst), 0);
+    free(dst);
+    free(real);
+    free(src);
+    free(entry);
+    return dir;
+}
+
+/* A request for crash.debug's module, with FRAMES (JSON frame objects). */
+static char *crash_request(const char *frames)
+{
+    return xasprintf(
+        "{\"stacktraces\":[{\"frames\":[%s]},{\"frames\":[%s,"
+        "{\"instruction_addr\":\"0x401c75\",\"adjust_instruction_addr\":"
+        "false,\"in_app\":true,\"trust\":\"cfi\"}]}],\"modules\":[{\"type\":"
+        "\"elf\",\"code_id\":\"f1c3bcc0279865fe3058404b2831d9e64135386c\","
+        "\"debug_file\":\"crash\",\"code_file\":\"/w/crash\","
+        "\"image_addr\":\"0x400000\",\"image_size\":1048576}]}",
+        frames, frames);
+}
+
+static char *run_text(struct symbolicator *s, const char *body, bool demangle)
+{
+    struct symreq_params p = {.demangle = demangle};
+    struct symreq *r = NULL;
+    char err[256], *text;
+    size_t len = 0;
+
+    ck_assert_int_eq(symreq_parse(body, strlen(body), &p, &r, err, sizeof(err)),
+                     0);
+    text = symbolicator_run(s, r, &len);
+    ck_assert_uint_eq(strlen(text), len);
+    symreq_free(r);
+    return text;
+}
+
+/* Run BODY on S until its table is complete (a cold ELF's first answer
+ * reads some compile units; the whole table follows in the background). */
+static void warm(struct symbolicator *s, const char *body)
+{
+    free(run_text(s, body, true));
+    for (int i = 0; i < 2000 && stabcache_count(s->tables) == 0; i++)
+        usleep(10000);
+    ck_assert_uint_eq(stabcache_count(s->tables), 1);
+}
+
+/* Two engines on one cache holding crash.debug: S0 remembers nothing,
+ * S1 up to MEMO bytes. */
+struct engines {
+    char *dir;
+    struct config *c0, *c1;
+    struct symbolicator *s0, *s1;
+};
+
+static void engines_open(struct engines *e, size_t memo)
+{
+    e->dir = cache_with_crash();
+    e->s0 = engine(e->dir, 0, &e->c0);
+    e->s1 = engine(e->dir, memo, &e->c1);
+}
+
+static void engines_close(struct engines *e)
+{
+    symbolicator_free(e->s0);
+    symbolicator_free(e->s1);
+    config_free(e->c0);
+    config_free(e->c1);
+    testutil_rmtree(e->dir);
+    free(e->dir);
+}
+
+/* Frames answered from a table's lookup memo are the frames answered
+ * without one, byte for byte: inline frames, caller adjustment, fields
+ * passed through, raw and demangled names, misses. */
+START_TEST(test_lookup_memo_same_answer)
+{
+    struct engines e;
+    char *body, *plain, *made, *kept;
+
+    engines_open(&e, 64 << 20);
+    body = crash_request(
+        "{\"instruction_addr\":\"0x401c74\"},{\"instruction_addr\":"
+        "\"0x413eb4\",\"platform\":\"native\"},{\"instruction_addr\":"
+        "\"0x401c74\"},{\"instruction_addr\":\"0x400010\"},"
+        "{\"instruction_addr\":\"0x413eb5\",\"trust\":\"scan\"},"
+        "{\"instruction_addr\":\"0x900000\"},"
+        "{\"instruction_addr\":\"0x412c43\"}");
+    warm(e.s0, body);
+    warm(e.s1, body);
+    for (int demangle = 0; demangle < 2; demangle++) {
+        plain = run_text(e.s0, body, demangle);
+        made = run_text(e.s1, body, demangle);
+        kept = run_text(e.s1, body, demangle);
+        ck_assert_ptr_nonnull(strstr(plain, "\"symbolicated\""));
+        /* a C++ name: demangled or not, the two memo kinds differ */
+        ck_assert((strstr(plain, "\"function\":\"CreateGUID(") != NULL) ==
+                  (demangle == 1));
+        ck_assert_msg(strcmp(made, plain) == 0, "made, demangle %d", demangle);
+        ck_assert_msg(strcmp(kept, plain) == 0, "kept, demangle %d", demangle);
+        free(plain);
+        free(made);
+        free(kept);
+    }
+    ck_assert_uint_eq(stabcache_memo_bytes(e.s0->tables), 0);
+    ck_assert_uint_gt(stabcache_memo_bytes(e.s1->tables), 0);
+    engines_close(&e);
+    free(body);
+}
+END_TEST
+
+/* The memos of a process's tables (names and lookups) hold at most
+ * memo_size between them, and answer the same when full. */
+START_TEST(test_memo_size_bound)
+{
+    char *frames = xstrdup(""), *body, *a, *b;
+    struct engines e;
+
+    engines_open(&e, 6000);
+    for (uint64_t addr = 0x401000; addr < 0x414000; addr += 0x20) {
+        char *next = xasprintf("%s%s{\"instruction_addr\":\"0x%" PRIx64
+                               "\"}", frames, *frames ? "," : "", addr);
+
+        free(frames);
+        frames = next;
+    }
+    body = crash_request(frames);
+    warm(e.s0, body);
+    warm(e.s1, body);
+    a = run_text(e.s0, body, true);
+    b = run_text(e.s1, body, true);
+    ck_assert_msg(strcmp(a, b) == 0, "answers differ");
+    ck_assert_uint_gt(stabcache_memo_bytes(e.s1->tables), 0);
+    ck_assert_uint_le(stabcache_memo_bytes(e.s1->tables), 6000);
+    free(a);
+    free(b);
+    engines_close(&e);
+    free(body);
+    free(frames);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symapi");
@@ -835,8 +1109,10 @@ int main(void)
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_jsonin_like_jansson);
     tcase_add_test(tc, test_jsonin_depth_and_position);
+    tcase_add_test(tc, test_jsonarena);
     tcase_add_test(tc, test_jsonout_json_values);
     tcase_add_test(tc, test_strmemo);
+    tcase_add_test(tc, test_strmemo_budget);
     tcase_add_test(tc, test_hexvalue);
     tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
@@ -845,6 +1121,8 @@ int main(void)
     tcase_add_test(tc, test_symjob_expire);
     tcase_add_test(tc, test_stabcache_evicts_lru);
     tcase_add_test(tc, test_stabcache_cold_elf_is_partial_then_complete);
+    tcase_add_test(tc, test_lookup_memo_same_answer);
+    tcase_add_test(tc, test_memo_size_bound);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
