@@ -35,6 +35,7 @@
 #include "log.h"
 #include "server_int.h"
 #include "server_rcache.h"
+#include "server_sendfile.h"
 #include "store.h"
 #include "symkey.h"
 #include "timeutil.h"
@@ -45,8 +46,9 @@
 /*
  * Whole-file bodies.  libmicrohttpd 0.9.75 sends an fd response's headers
  * alone, pushed out by an uncork, and then the body in 128 KiB sendfile
- * calls; a response from memory leaves in one sendmsg, headers and body
- * together.  Measured with bench/hits.sh (figures in the commit message):
+ * calls, which server_sendfile.c widens to what the socket takes; a
+ * response from memory leaves in one sendmsg, headers and body together.
+ * Measured with bench/hits.sh (figures in the commit messages):
  *
  * - Small bodies are sent from memory: the lone header segment and the
  *   three setsockopt calls around it cost more than copying a few KiB.
@@ -345,8 +347,10 @@ static enum MHD_Result serve_whole(struct req *r, struct rcache *rc,
         resp = mapped_response(rep->fd, rep->size);
     if (resp != NULL && !small)
         return queue_once(r, rep, resp);
-    if (resp == NULL)
+    if (resp == NULL) {
+        server_sendfile_note(rep->fd, rep->size);
         resp = MHD_create_response_from_fd64(rep->size, rep->fd);
+    }
     if (resp == NULL) {
         close(rep->fd);
         return MHD_NO;
@@ -379,6 +383,7 @@ static enum MHD_Result serve_range(struct req *r, struct rep *rep,
         off = 0;
         len = rep->size;
     }
+    server_sendfile_note(rep->fd, off + len);
     resp = MHD_create_response_from_fd_at_offset64(len, rep->fd, off);
     if (resp == NULL) {
         close(rep->fd);
