@@ -463,23 +463,33 @@ static size_t sink_write(char *p, size_t size, size_t n, void *cls)
     return size * n;
 }
 
-/* GET PATH on C's connection (reused when it can be) and compare. */
-static void get_on(CURL *c, const char *path, const char *body, size_t len)
+/* GET PATH (RANGE of it, unless NULL) on C's connection, reused when it
+ * can be, into K; the status must be WANT. */
+static void fetch_on(CURL *c, const char *path, const char *range,
+                     struct sink *k, long want)
 {
     char *url = itest_url(&t, path);
-    struct sink k = {xmalloc(len + 1), 0, len + 1};
     long status = 0;
 
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_RANGE, range);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
     ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    ck_assert_int_eq(status, 200);
+    ck_assert_int_eq(status, want);
+    free(url);
+}
+
+/* GET PATH on C's connection and compare. */
+static void get_on(CURL *c, const char *path, const char *body, size_t len)
+{
+    struct sink k = {xmalloc(len + 1), 0, len + 1};
+
+    fetch_on(c, path, NULL, &k, 200);
     ck_assert_uint_eq(k.len, len);
     ck_assert_msg(memcmp(k.buf, body, len) == 0, "%s: body differs", path);
     free(k.buf);
-    free(url);
 }
 
 static void head_on(CURL *c, const char *path)
@@ -534,23 +544,14 @@ END_TEST
 static void range_on(CURL *c, const char *path, const char *body, size_t from,
                      size_t to)
 {
-    char *url = itest_url(&t, path), range[64];
     struct sink k = {xmalloc(to - from + 2), 0, to - from + 2};
-    long status = 0;
+    char range[64];
 
     snprintf(range, sizeof(range), "%zu-%zu", from, to);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_RANGE, range);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
-    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    ck_assert_int_eq(status, 206);
+    fetch_on(c, path, range, &k, 206);
     ck_assert_uint_eq(k.len, to - from + 1);
     ck_assert(memcmp(k.buf, body + from, k.len) == 0);
-    curl_easy_setopt(c, CURLOPT_RANGE, NULL);
     free(k.buf);
-    free(url);
 }
 
 /* Large bodies by sendfile, in calls wider than libmicrohttpd's 128 KiB
