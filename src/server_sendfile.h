@@ -11,8 +11,9 @@
 /* FD is about to back an fd response whose body ends at byte END of the
  * file (its size for a whole file, offset + length for a range): MHD's
  * sendfile calls on it may then ask for everything up to END at once.
- * Every fd response the server builds is noted, so that no note of an
- * earlier descriptor with the same number is taken for it. */
+ * A response that ends before its file does must be noted, so that no
+ * note left by an earlier descriptor with the same number is taken for
+ * it; an unnoted whole-file response is safe. */
 void server_sendfile_note(int fd, uint64_t end);
 
 #endif
