@@ -35,6 +35,7 @@
 #include "log.h"
 #include "server_int.h"
 #include "server_rcache.h"
+#include "server_sendfile.h"
 #include "store.h"
 #include "symkey.h"
 #include "timeutil.h"
@@ -45,8 +46,9 @@
 /*
  * Whole-file bodies.  libmicrohttpd 0.9.75 sends an fd response's headers
  * alone, pushed out by an uncork, and then the body in 128 KiB sendfile
- * calls; a response from memory leaves in one sendmsg, headers and body
- * together.  Measured with bench/hits.sh (figures in the commit message):
+ * calls, which server_sendfile.c widens to what the socket takes; a
+ * response from memory leaves in one sendmsg, headers and body together.
+ * Measured with bench/hits.sh (figures in the commit messages):
  *
  * - Small bodies are sent from memory: the lone header segment and the
  *   three setsockopt calls around it cost more than copying a few KiB.
@@ -61,6 +63,14 @@
  *   waits for the client to read (nginx does the same with tcp_nopush
  *   off).  A few MiB sent with their headers first let the window grow;
  *   it stays grown for the life of the connection.
+ *
+ * Tried for large bodies and not kept, each against nginx in the same
+ * runs: every body from a mapping (about two thirds of nginx's
+ * throughput: the copy), a 1 or 4 MiB SO_SNDBUF on accepted sockets (no
+ * gain: autotuning already grows the buffer past a body), 1 to 32 pool
+ * threads per worker instead of 8 (flat or worse for 1 MiB bodies), and
+ * thread-per-connection mode (2 MiB sendfile calls, but not the daemon's
+ * shape: misses suspend, which that mode does not serve as the pool does).
  *
  * A mapping stays valid when its file is replaced: cache files are
  * published by rename and never written in place, so a newer copy is a
@@ -345,8 +355,10 @@ static enum MHD_Result serve_whole(struct req *r, struct rcache *rc,
         resp = mapped_response(rep->fd, rep->size);
     if (resp != NULL && !small)
         return queue_once(r, rep, resp);
-    if (resp == NULL)
+    if (resp == NULL) {
+        server_sendfile_note(rep->fd, rep->size);
         resp = MHD_create_response_from_fd64(rep->size, rep->fd);
+    }
     if (resp == NULL) {
         close(rep->fd);
         return MHD_NO;
@@ -379,6 +391,7 @@ static enum MHD_Result serve_range(struct req *r, struct rep *rep,
         off = 0;
         len = rep->size;
     }
+    server_sendfile_note(rep->fd, off + len);
     resp = MHD_create_response_from_fd_at_offset64(len, rep->fd, off);
     if (resp == NULL) {
         close(rep->fd);

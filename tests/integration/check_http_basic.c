@@ -463,23 +463,33 @@ static size_t sink_write(char *p, size_t size, size_t n, void *cls)
     return size * n;
 }
 
-/* GET PATH on C's connection (reused when it can be) and compare. */
-static void get_on(CURL *c, const char *path, const char *body, size_t len)
+/* GET PATH (RANGE of it, unless NULL) on C's connection, reused when it
+ * can be, into K; the status must be WANT. */
+static void fetch_on(CURL *c, const char *path, const char *range,
+                     struct sink *k, long want)
 {
     char *url = itest_url(&t, path);
-    struct sink k = {xmalloc(len + 1), 0, len + 1};
     long status = 0;
 
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_RANGE, range);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
     ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    ck_assert_int_eq(status, 200);
+    ck_assert_int_eq(status, want);
+    free(url);
+}
+
+/* GET PATH on C's connection and compare. */
+static void get_on(CURL *c, const char *path, const char *body, size_t len)
+{
+    struct sink k = {xmalloc(len + 1), 0, len + 1};
+
+    fetch_on(c, path, NULL, &k, 200);
     ck_assert_uint_eq(k.len, len);
     ck_assert_msg(memcmp(k.buf, body, len) == 0, "%s: body differs", path);
     free(k.buf);
-    free(url);
 }
 
 static void head_on(CURL *c, const char *path)
@@ -526,6 +536,51 @@ START_TEST(test_http_keepalive_hits_from_memory_then_sendfile)
     curl_easy_cleanup(c);
     free(big);
     free(small);
+}
+END_TEST
+
+/* A range of a large file on C's connection: PATH's bytes FROM..TO of
+ * BODY, and nothing more (the next request would read the rest). */
+static void range_on(CURL *c, const char *path, const char *body, size_t from,
+                     size_t to)
+{
+    struct sink k = {xmalloc(to - from + 2), 0, to - from + 2};
+    char range[64];
+
+    snprintf(range, sizeof(range), "%zu-%zu", from, to);
+    fetch_on(c, path, range, &k, 206);
+    ck_assert_uint_eq(k.len, to - from + 1);
+    ck_assert(memcmp(k.buf, body + from, k.len) == 0);
+    free(k.buf);
+}
+
+/* Large bodies by sendfile, in calls wider than libmicrohttpd's 128 KiB
+ * pieces (server_sendfile.c): each body leaves whole and at once (a tail
+ * left behind the cork would wait 200 ms), and a range ends where it
+ * should, on the same connection as whole-file hits of the same file. */
+START_TEST(test_http_keepalive_large_bodies_leave_at_once)
+{
+    size_t blen = 1536 * 1024;
+    char *big = itest_body(blen, false, 13);
+    CURL *c = curl_easy_init();
+    double secs, total = 0;
+    int i;
+
+    stub_add(t.up[0], PDB, big, blen);
+    itest_get_body(&t, PDB, big, blen);
+    for (i = 0; i < 3; i++) /* past the connection's warm-up from memory */
+        get_on(c, PDB, big, blen);
+    for (i = 0; i < 6; i++) {
+        get_on(c, PDB, big, blen);
+        curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
+        total += secs;
+    }
+    ck_assert_msg(total < 1.0, "6 large hits took %.3f s", total);
+    range_on(c, PDB, big, 1000, 700999);
+    range_on(c, PDB, big, 300000, blen - 1);
+    get_on(c, PDB, big, blen);
+    curl_easy_cleanup(c);
+    free(big);
 }
 END_TEST
 
@@ -677,6 +732,7 @@ int main(void)
     tcase_add_test(tc, test_http_restart_serves_cache_with_upstream_down);
     tcase_add_test(tc, test_http_vanished_file_is_refetched);
     tcase_add_test(tc, test_http_keepalive_hits_from_memory_then_sendfile);
+    tcase_add_test(tc, test_http_keepalive_large_bodies_leave_at_once);
     tcase_add_test(tc, test_http_access_log_lines);
     tcase_add_test(tc, test_http_unix_socket_listener);
     tcase_add_test(tc, test_http_idle_client_dropped);
