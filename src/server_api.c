@@ -304,12 +304,19 @@ static void *waiter_main(void *arg)
 
 /* --- jobs ----------------------------------------------------------------- */
 
-/* Run J and publish its result; J is freed. */
+/* Run J and publish its result; J is freed.  The thread counts as idle
+ * again (a->idle_threads) before the result is out: whoever sees the
+ * result may send the next request at once, which must find this thread
+ * rather than start another. */
 static void run_job(struct api *a, struct job *j)
 {
     size_t len = 0;
     char *text = j->req ? symbolicator_run(a->engine, j->req, &len)
                         : symbolicator_run_minidump(a->engine, j->md, &len);
+
+    pthread_mutex_lock(&a->lock);
+    a->idle_threads++;
+    pthread_mutex_unlock(&a->lock);
 
     if (text == NULL) {
         text = xstrdup("{\"status\":\"internal_error\"}");
@@ -350,8 +357,9 @@ static struct job *next_job(struct api *a)
 
 /* Job threads stay for more jobs a while: creating one per request was
  * a visible share of a small request's time.  A thread counts as idle
- * again before it resumes its job's starter, whose next request then
- * finds it instead of starting another thread. */
+ * again before its job's result is out (run_job()), so that the next
+ * request of the client that waited for it finds it instead of starting
+ * another thread. */
 static void *job_thread(void *arg)
 {
     struct api *a = arg;
@@ -365,9 +373,6 @@ static void *job_thread(void *arg)
         pthread_mutex_unlock(&a->lock);
         memcpy(id, j->id, sizeof(id));
         run_job(a, j);
-        pthread_mutex_lock(&a->lock);
-        a->idle_threads++;
-        pthread_mutex_unlock(&a->lock);
         wake_starter(a, id);
         pthread_mutex_lock(&a->lock);
     }
