@@ -66,18 +66,15 @@ static struct note notes[NOTE_FDS];
  * header, as <sys/sendfile.h> declares it too. */
 ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
 
-void server_sendfile_note(int fd, uint64_t end)
+void server_sendfile_note(int fd, const struct stat *st, uint64_t end)
 {
     struct note *n;
-    struct stat st;
 
     if (fd < 0 || fd >= NOTE_FDS)
         return;
     n = &notes[fd];
-    if (fstat(fd, &st) != 0)
-        end = 0;
-    atomic_store_explicit(&n->dev, (uint64_t)st.st_dev, memory_order_relaxed);
-    atomic_store_explicit(&n->ino, (uint64_t)st.st_ino, memory_order_relaxed);
+    atomic_store_explicit(&n->dev, (uint64_t)st->st_dev, memory_order_relaxed);
+    atomic_store_explicit(&n->ino, (uint64_t)st->st_ino, memory_order_relaxed);
     atomic_store_explicit(&n->end, end, memory_order_relaxed);
 }
 

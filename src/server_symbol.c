@@ -85,6 +85,7 @@
 /* A cached representation chosen for a request. */
 struct rep {
     int fd;
+    struct stat st; /* of FD, for server_sendfile_note() */
     uint64_t size;
     uint64_t plain_size; /* of the file itself, not its gzip copy */
     char etag[64];
@@ -109,7 +110,6 @@ static int open_rep(struct req *r, const char *key, const struct cache_entry *e,
 {
     const struct config *cfg = r->srv->cfg;
     char path[STORE_PATH_MAX];
-    struct stat st;
 
     rep->gzip = r->wants_gzip && !range && e->gz == CACHE_GZ_READY;
     if (rep->gzip)
@@ -124,11 +124,11 @@ static int open_rep(struct req *r, const char *key, const struct cache_entry *e,
     }
     if (rep->fd < 0)
         return -errno;
-    if (fstat(rep->fd, &st) != 0) {
+    if (fstat(rep->fd, &rep->st) != 0) {
         close(rep->fd);
         return -EIO;
     }
-    rep->size = (uint64_t)st.st_size;
+    rep->size = (uint64_t)rep->st.st_size;
     rep->plain_size = e->size;
     snprintf(rep->etag, sizeof(rep->etag), "\"%" PRIx64 "-%" PRIx64 "%s\"",
              e->size, (uint64_t)e->cached_at_ms, rep->gzip ? "-gz" : "");
@@ -356,7 +356,7 @@ static enum MHD_Result serve_whole(struct req *r, struct rcache *rc,
     if (resp != NULL && !small)
         return queue_once(r, rep, resp);
     if (resp == NULL) {
-        server_sendfile_note(rep->fd, rep->size);
+        server_sendfile_note(rep->fd, &rep->st, rep->size);
         resp = MHD_create_response_from_fd64(rep->size, rep->fd);
     }
     if (resp == NULL) {
@@ -391,7 +391,7 @@ static enum MHD_Result serve_range(struct req *r, struct rep *rep,
         off = 0;
         len = rep->size;
     }
-    server_sendfile_note(rep->fd, off + len);
+    server_sendfile_note(rep->fd, &rep->st, off + len);
     resp = MHD_create_response_from_fd_at_offset64(len, rep->fd, off);
     if (resp == NULL) {
         close(rep->fd);
