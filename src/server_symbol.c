@@ -292,7 +292,11 @@ static struct MHD_Response *dup_mapped_response(int fd, uint64_t size)
     return resp;
 }
 
-/* Book-keeping common to every hit. */
+/* Book-keeping common to every answer from a cached file.  A miss or a
+ * coalesced request whose download ended before it was answered is
+ * served from the file too, but stays what it was in /metrics and the
+ * log, so it is not counted as a hit of the key (index, status page)
+ * either: both places tell the same story. */
 static void note_hit(struct req *r, const char *key,
                      const struct cache_entry *e)
 {
@@ -302,7 +306,8 @@ static void note_hit(struct req *r, const char *key,
     if (r->kind == METRICS_OTHER)
         r->kind = METRICS_HIT;
     memcpy(r->upstream, e->upstream, sizeof(r->upstream)); /* for the log */
-    count_hit(r->srv, key);
+    if (r->kind == METRICS_HIT)
+        count_hit(r->srv, key);
 }
 
 /* R's answer is an fd response with a body: let its header leave with
