@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """The two Python halves of bench/soak.sh.
 
-  soak.py upstream PORT STATS_FILE
+  soak.py upstream PORT_FILE STATS_FILE
       A symbol store that serves every /<name>/<ID>/<name> with bytes
       derived from the name, and misbehaves on a share of its answers:
       connection resets, bodies cut short, 503s and slow bodies.  Its
       answers carry a strong ETag and it answers a Range with If-Range, so
       that the daemon resumes bodies cut short.  On SIGTERM it writes what
-      it did to STATS_FILE (JSON).
+      it did to STATS_FILE (JSON).  It listens on a 127.0.0.1 port the
+      kernel picks and writes it to PORT_FILE once it listens, so no
+      other process can take the port between choosing and serving.
 
   soak.py load BASE_URL SECONDS THREADS HOT STATS_FILE
       Clients on keep-alive connections: 90 % of requests for HOT keys
@@ -19,6 +21,7 @@
 import hashlib
 import http.client
 import json
+import os
 import re
 import random
 import signal
@@ -124,9 +127,13 @@ class Upstream(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def run_upstream(port, stats_file):
+def run_upstream(port_file, stats_file):
     ThreadingHTTPServer.daemon_threads = True
-    srv = ThreadingHTTPServer(("127.0.0.1", int(port)), Upstream)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    # renamed into place: a reader never sees half a number
+    with open(port_file + ".tmp", "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(port_file + ".tmp", port_file)
 
     def stop(*_):
         with open(stats_file, "w") as f:

@@ -39,10 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # "anon_kib vmrss_kib fds cached_file_fds" summed over the master and
 # its workers.
 usage() {
@@ -73,9 +69,9 @@ metric() {
 
 stat() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1" "$2"; }
 
-uport=$(free_port)
-python3 "$here/soak.py" upstream "$uport" "$work/up.json" & upid=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$uport/" && break; sleep 0.1; done
+python3 "$here/soak.py" upstream "$work/up.port" "$work/up.json" & upid=$!
+for _ in $(seq 100); do [ -s "$work/up.port" ] && break; sleep 0.1; done
+uport=$(cat "$work/up.port" 2>/dev/null) || { echo "soak: upstream did not start" >&2; exit 1; }
 
 cat > "$work/conf" <<CONF
 [server]

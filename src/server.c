@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -575,6 +578,18 @@ static void disarm_listen(int fd)
         close(dead);
 }
 
+/* Keep listen socket FD's address, to count the connections accepted on
+ * it once FD no longer points at it. */
+static void keep_listen_addr(struct server *s, int fd)
+{
+    struct sockaddr_storage *a = &s->listen_addr[s->nlisten_addr];
+    socklen_t len = sizeof(*a);
+
+    memset(a, 0, sizeof(*a));
+    if (getsockname(fd, (struct sockaddr *)a, &len) == 0)
+        s->nlisten_addr++;
+}
+
 void server_quiesce(struct server *s)
 {
     MHD_socket fd;
@@ -583,15 +598,90 @@ void server_quiesce(struct server *s)
     atomic_store_explicit(&s->closing, true, memory_order_release);
     for (i = 0; i < s->nmhd; i++) {
         fd = MHD_quiesce_daemon(s->mhd[i]);
-        if (fd != MHD_INVALID_SOCKET)
-            disarm_listen(fd);
+        if (fd == MHD_INVALID_SOCKET)
+            continue;
+        keep_listen_addr(s, fd);
+        disarm_listen(fd);
     }
+}
+
+/* Is A (an accepted socket's local address) on listen address L?  A
+ * wildcard listener's connections carry the address they came to. */
+static bool on_listen_addr(const struct sockaddr_storage *l,
+                           const struct sockaddr_storage *a)
+{
+    const struct sockaddr_in *l4 = (const void *)l, *a4 = (const void *)a;
+    const struct sockaddr_in6 *l6 = (const void *)l, *a6 = (const void *)a;
+    const struct sockaddr_un *lu = (const void *)l, *au = (const void *)a;
+
+    if (l->ss_family != a->ss_family)
+        return false;
+    switch (l->ss_family) {
+    case AF_INET:
+        return l4->sin_port == a4->sin_port &&
+               (l4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+                l4->sin_addr.s_addr == a4->sin_addr.s_addr);
+    case AF_INET6:
+        return l6->sin6_port == a6->sin6_port &&
+               (IN6_IS_ADDR_UNSPECIFIED(&l6->sin6_addr) ||
+                IN6_ARE_ADDR_EQUAL(&l6->sin6_addr, &a6->sin6_addr));
+    case AF_UNIX:
+        return lu->sun_path[0] != '\0' &&
+               strncmp(lu->sun_path, au->sun_path, sizeof(lu->sun_path)) == 0;
+    default:
+        return false;
+    }
+}
+
+/* Is FD a connection accepted on one of S's listen sockets? */
+static bool is_accepted(const struct server *s, int fd)
+{
+    struct sockaddr_storage a;
+    socklen_t len = sizeof(a);
+    struct stat st;
+    int listening = 1;
+    socklen_t ilen = sizeof(listening);
+    size_t i;
+
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) != 0 ||
+        listening)
+        return false;
+    memset(&a, 0, sizeof(a));
+    if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return false;
+    for (i = 0; i < s->nlisten_addr; i++)
+        if (on_listen_addr(&s->listen_addr[i], &a))
+            return true;
+    return false;
+}
+
+/* Connections accepted on S's listen sockets that are open in this
+ * process, whether MHD has taken them in yet or not. */
+static unsigned accepted_open(const struct server *s)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    unsigned n = 0;
+    char *end;
+    long fd;
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        fd = strtol(de->d_name, &end, 10);
+        if (*end == '\0' && end != de->d_name && fd != dirfd(d) &&
+            is_accepted(s, (int)fd))
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 unsigned server_connections(struct server *s)
 {
     const union MHD_DaemonInfo *info;
-    unsigned n = 0;
+    unsigned n = 0, open;
     size_t i;
 
     for (i = 0; i < s->nmhd; i++) {
@@ -600,6 +690,11 @@ unsigned server_connections(struct server *s)
         if (info != NULL)
             n += info->num_connections;
     }
+    /* MHD counts a connection only once its thread has set it up, which a
+     * thread preempted right after accept() may do much later: the
+     * descriptors tell at once. */
+    if (s->nlisten_addr > 0 && (open = accepted_open(s)) > n)
+        n = open;
     return n;
 }
 

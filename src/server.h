@@ -39,7 +39,10 @@ unsigned server_requests(struct server *s);
 /* Open connections, idle keep-alive ones included.  After
  * server_quiesce() every answer closes its connection, so this falls to
  * 0 once the clients have their answers (idle ones at the connection
- * timeout). */
+ * timeout); it then also counts a connection a thread accept()ed but has
+ * not handed to MHD yet (this process's descriptors of sockets accepted
+ * on the listen addresses, read from /proc/self/fd), however long that
+ * thread is held up. */
 unsigned server_connections(struct server *s);
 
 /* Refuse new downloads from now on (shutdown has begun). */

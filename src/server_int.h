@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "inflight.h"
 #include "jsonout.h"
@@ -46,6 +47,10 @@ struct server {
     int64_t started_ms;             /* immutable */
     struct api *api;                /* immutable after start */
     struct acl *admin_acl;          /* immutable: cfg->admin_allow */
+    /* The listen sockets' addresses, kept by server_quiesce() (main
+     * thread only) to recognise the connections accepted on them. */
+    struct sockaddr_storage listen_addr[SERVER_MAX_LISTENERS];
+    size_t nlisten_addr;
 };
 
 /* Per-connection state (MHD's socket context), for the whole keep-alive

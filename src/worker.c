@@ -25,9 +25,11 @@
 #define WORKER_BEAT_MS 1000
 #define WORKER_DRAIN_MS 10000
 #define WORKER_RETIRE_MS (10 * 60 * 1000)
-/* A connection accept()ed just before the quiesce counts in busy() only
- * once its MHD thread has set it up; a retiring worker (whose socket goes
- * on serving) lingers this long so a preempted thread gets there. */
+/* A connection accept()ed just before the quiesce counts in busy() from
+ * the moment its descriptor exists (server_connections()), however long
+ * its MHD thread then takes to set it up; a retiring worker (whose socket
+ * goes on serving) lingers this long for the few instructions inside
+ * accept() between taking the connection and giving it a descriptor. */
 #define WORKER_SETTLE_MS 500
 /* See worker_run(). */
 #define WORKER_MMAP_THRESHOLD (1 << 20)

@@ -9,11 +9,15 @@
 #include <check.h>
 
 #include "ckrun.h"
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -167,15 +171,36 @@ static bool alive(pid_t pid)
            paren[2] != 'X';
 }
 
+/* A socket listening on 127.0.0.1:PORT, bound as the daemon binds
+ * (SO_REUSEADDR: the killed workers' connections may linger in TIME_WAIT),
+ * or -errno. */
+static int listen_on(unsigned port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons((uint16_t)port);
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(fd, 128) != 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 START_TEST(test_workers_exit_with_master)
 {
-    char port[32], *addr;
     const char *args[9];
     struct daemon *again;
     pid_t pids[8];
     size_t n, i, left = 0;
-    unsigned waited;
-    int idle;
+    unsigned waited, port;
+    int idle, fd;
 
     itest_start(&t, 1, "2", NULL, NULL);
     ck_assert(daemon_wait_workers(t.d, 2, 5000));
@@ -194,23 +219,36 @@ START_TEST(test_workers_exit_with_master)
     }
     ck_assert_msg(left == 0, "%zu workers outlived the master by 1 s", left);
     close(idle);
-    /* The port is free again. */
-    snprintf(port, sizeof(port), "%u", daemon_port(t.d));
-    addr = xasprintf("127.0.0.1:%s", port);
-    args[0] = "-l";
-    args[1] = addr;
-    args[2] = "-d";
-    args[3] = t.dir;
-    args[4] = "-u";
-    args[5] = stub_url(t.up[0]);
-    args[6] = "-w";
-    args[7] = "2";
+    /* The port is free again: bound here at once and handed to the
+     * restart, so no other process can take it in between. */
+    port = daemon_port(t.d);
+    fd = listen_on(port);
+    ck_assert_msg(fd >= 0, "port %u still taken: %s", port, strerror(-fd));
+    args[0] = "-d";
+    args[1] = t.dir;
+    args[2] = "-u";
+    args[3] = stub_url(t.up[0]);
+    args[4] = "-w";
+    args[5] = "2";
+    args[6] = NULL;
+#ifdef HAVE_SYSTEMD
+    again = daemon_start_activated(fd, args, NULL);
+    close(fd);
+#else
+    /* no socket activation: the restart binds the port itself, which
+     * another process may take before it does */
+    close(fd);
+    char *addr = xasprintf("127.0.0.1:%u", port);
+
+    args[6] = "-l";
+    args[7] = addr;
     args[8] = NULL;
     again = daemon_start(args, NULL);
-    ck_assert_msg(again != NULL, "restart on port %s failed", port);
-    ck_assert_uint_eq(daemon_port(again), daemon_port(t.d));
-    daemon_stop(again);
     free(addr);
+#endif
+    ck_assert_msg(again != NULL, "restart on port %u failed", port);
+    ck_assert_uint_eq(daemon_port(again), port);
+    daemon_stop(again);
 }
 END_TEST
 

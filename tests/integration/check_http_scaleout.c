@@ -11,14 +11,11 @@
 #include <check.h>
 
 #include "ckrun.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,21 +40,6 @@ static unsigned nginx_port;
 static void key_path(char *buf, size_t len, int i)
 {
     snprintf(buf, len, "/lib%02d.pdb/" ID "/lib%02d.pdb", i, i);
-}
-
-/* A port nothing listens on now (the kernel's pick for port 0). */
-static unsigned free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t alen = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    ck_assert_int_ge(fd, 0);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* S with every WHAT replaced by WITH (new string). */
@@ -120,29 +102,75 @@ static void write_file(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-static bool port_open(unsigned port)
+/* Fork nginx with CONF; its error log goes to DIR/error.log. */
+static pid_t spawn_nginx(const char *dir, const char *conf)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    bool ok;
+    char *log = xasprintf("%s/error.log", dir);
+    pid_t pid;
 
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)port);
-    ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
+    unlink(log);
+    fflush(NULL);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execlp("nginx", "nginx", "-p", dir, "-e", log, "-c", conf,
+               (char *)NULL);
+        _exit(127);
+    }
+    free(log);
+    return pid;
 }
 
+/* Wait until nginx (PID) has bound its port, which it does before it
+ * writes DIR/nginx.pid, or has exited (left unreaped, so its PID stays
+ * ours to kill).  True once it has bound. */
+static bool nginx_bound(pid_t pid, const char *dir)
+{
+    char *pidfile = xasprintf("%s/nginx.pid", dir), *text = NULL;
+    size_t len;
+    unsigned waited;
+    bool bound = false;
+    siginfo_t si;
+
+    for (waited = 0; waited < 10000 && !bound; waited += 50) {
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            si.si_pid == pid)
+            break;
+        bound = read_small_file(pidfile, 64, &text, &len) == 0 &&
+                strtol(text, NULL, 10) == pid;
+        free(text);
+        text = NULL;
+        if (!bound)
+            usleep(50 * 1000);
+    }
+    free(pidfile);
+    return bound;
+}
+
+/* DIR/error.log (new string, "" when unreadable). */
+static char *nginx_log(const char *dir)
+{
+    char *path = xasprintf("%s/error.log", dir), *text = NULL;
+    size_t len;
+
+    if (read_small_file(path, 1 << 20, &text, &len) != 0)
+        text = xstrdup("");
+    free(path);
+    return text;
+}
+
+/* nginx can only bind its port itself: when another process took the
+ * port testutil_unused_port() chose before nginx bound it, take another
+ * one (a few times), saying so. */
 static void start_nginx(void)
 {
-    char *example, *conf, *main_conf, *site_conf;
-    unsigned waited;
+    char *example, *conf, *main_conf, *site_conf, *log = NULL;
+    int attempt;
 
     nginx_dir = testutil_tmpdir();
-    nginx_port = free_port();
-    example = example_conf();
     site_conf = xasprintf("%s/symsrvd.conf", nginx_dir);
-    write_file(site_conf, example);
     conf = xasprintf("%s/nginx.conf", nginx_dir);
     main_conf = xasprintf(
         "daemon off;\nworker_processes 1;\npid %1$s/nginx.pid;\n"
@@ -153,18 +181,26 @@ static void start_nginx(void)
         " include %2$s;\n}\n",
         nginx_dir, site_conf);
     write_file(conf, main_conf);
-    nginx_pid = fork();
-    ck_assert_int_ge(nginx_pid, 0);
-    if (nginx_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execlp("nginx", "nginx", "-p", nginx_dir, "-e", "stderr", "-c", conf,
-               (char *)NULL);
-        _exit(127);
+    for (attempt = 0; attempt < 5; attempt++) {
+        nginx_port = testutil_unused_port();
+        example = example_conf();
+        write_file(site_conf, example);
+        free(example);
+        nginx_pid = spawn_nginx(nginx_dir, conf);
+        if (nginx_bound(nginx_pid, nginx_dir))
+            break;
+        kill(nginx_pid, SIGKILL);
+        waitpid(nginx_pid, NULL, 0);
+        nginx_pid = 0;
+        free(log);
+        log = nginx_log(nginx_dir);
+        ck_assert_msg(strstr(log, "Address already in use") != NULL,
+                      "nginx did not start:\n%s", log);
+        fprintf(stderr, "port %u was taken before nginx bound it: "
+                        "trying another\n", nginx_port);
     }
-    for (waited = 0; !port_open(nginx_port) && waited < 10000; waited += 50)
-        usleep(50 * 1000);
-    ck_assert_msg(port_open(nginx_port), "nginx did not start");
-    free(example);
+    ck_assert_msg(nginx_pid > 0, "nginx never bound a port:\n%s", log);
+    free(log);
     free(site_conf);
     free(conf);
     free(main_conf);

@@ -13,17 +13,12 @@
 #include <check.h>
 
 #include "ckrun.h"
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -225,94 +220,32 @@ START_TEST(test_hung_worker_is_replaced)
 }
 END_TEST
 
-/* Run symsrvd with LISTEN_FD as fd 3, as systemd starts a socket-activated
- * service, logging to LOG.  The pid. */
-static pid_t start_activated(int listen_fd, const char *dir, const char *log)
-{
-    const char *top = getenv("abs_top_builddir");
-    char *prog = xasprintf("%s/src/symsrvd", top != NULL ? top : "..");
-    pid_t parent = getpid(), pid;
-    char pidvar[32];
-    int logfd;
-
-    fflush(NULL);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid > 0) {
-        free(prog);
-        return pid;
-    }
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (logfd < 0 || dup2(listen_fd, 3) != 3 || dup2(logfd, 1) != 1 ||
-        dup2(logfd, 2) != 2)
-        _exit(127);
-    snprintf(pidvar, sizeof(pidvar), "%d", (int)getpid());
-    setenv("LISTEN_PID", pidvar, 1);
-    setenv("LISTEN_FDS", "1", 1);
-    /* 192.0.2.1 (TEST-NET) cannot be bound: the configured address
-     * must not be tried */
-    execl(prog, prog, "-d", dir, "-l", "192.0.2.1:80", "-w", "1", "-u",
-          "http://127.0.0.1:9/", (char *)NULL);
-    _exit(127);
-}
-
-static char *read_log(const char *path)
-{
-    size_t len;
-    char *s = NULL;
-    FILE *f = fopen(path, "r");
-
-    if (f == NULL)
-        return xstrdup("");
-    s = xcalloc(1, 65536);
-    len = fread(s, 1, 65535, f);
-    s[len] = '\0';
-    fclose(f);
-    return s;
-}
-
 START_TEST(test_socket_activation)
 {
-    struct sockaddr_in in = {.sin_family = AF_INET};
-    socklen_t alen = sizeof(in);
-    char *dir = testutil_tmpdir(), *log = xasprintf("%s.log", dir), *url;
-    char *text;
-    struct http_resp r;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), status, i;
-    pid_t pid;
+    unsigned port;
+    int fd = testutil_listen(&port);
+    char *dir = testutil_tmpdir(), *text;
+    struct daemon *d;
+    int status;
 
-    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&in, sizeof(in)), 0);
-    ck_assert_int_eq(listen(fd, 16), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&in, &alen), 0);
-    pid = start_activated(fd, dir, log);
+    /* 192.0.2.1 (TEST-NET) cannot be bound: the configured address
+     * must not be tried */
+    d = daemon_start_activated(fd,
+                               (const char *const[]){"-d", dir, "-l",
+                                                     "192.0.2.1:80", "-w", "1",
+                                                     "-u", "http://127.0.0.1:9/",
+                                                     NULL},
+                               NULL);
     close(fd); /* only the daemon holds it now */
-    url = xasprintf("http://127.0.0.1:%u/health", ntohs(in.sin_port));
-    memset(&r, 0, sizeof(r));
-    for (i = 0; i < 200; i++) {
-        if (http_get(url, NULL, &r) == 0 && r.status == 200)
-            break;
-        http_resp_free(&r);
-        usleep(50 * 1000);
-    }
-    text = read_log(log);
-    ck_assert_msg(r.status == 200, "no answer on the passed socket; log:\n%s",
-                  text);
-    http_resp_free(&r);
+    ck_assert_msg(d != NULL, "no answer on the passed socket");
+    ck_assert_uint_eq(daemon_port(d), port);
+    text = daemon_log(d);
     ck_assert_msg(strstr(text, "1 listen sockets from systemd") != NULL,
                   "log:\n%s", text);
     ck_assert_ptr_null(strstr(text, "192.0.2.1"));
-    kill(pid, SIGTERM);
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    status = daemon_stop(d);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(text);
-    free(url);
-    unlink(log);
-    free(log);
     testutil_rmtree(dir);
     free(dir);
 }

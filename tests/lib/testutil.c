@@ -6,7 +6,11 @@
  * kill workers its master left behind, and it gets PR_SET_PDEATHSIG so a
  * test that dies mid-way does not leave it running.  Its port comes from
  * its log ("listening on 127.0.0.1:PORT"): it binds port 0 and only it
- * knows what the kernel chose.  The HTTP helpers live in testutil_http.c.
+ * knows what the kernel chose.  A test that must know a daemon's port
+ * before it starts does not pick a free port and hope: it listens itself
+ * and hands the socket over, as systemd does (a port freed and bound again
+ * later is open to any other process in between).  The HTTP helpers live
+ * in testutil_http.c.
  *
  * A failing Check assertion ends the test process with exit() (fork mode)
  * before the test can stop its daemons, so live daemons are kept on a list
@@ -17,6 +21,7 @@
 
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +36,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +51,8 @@
 #define DAEMON_LISTEN_MARK      "listening on 127.0.0.1:"
 /* How much of a leftover daemon's log the exit handler prints. */
 #define DAEMON_LOG_TAIL 8192
+/* Where a socket-activated service finds its first socket (sd_listen_fds). */
+#define LISTEN_FDS_START 3
 
 extern char **environ;
 
@@ -140,6 +148,44 @@ void testutil_rmtree(const char *dir)
     nftw(dir, rmtree_remove, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- ports ---- */
+
+/* A TCP socket bound to a 127.0.0.1 port the kernel chose; its port. */
+static int bind_loopback(unsigned *port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        fprintf(stderr, "testutil: bind 127.0.0.1:0: %s\n", strerror(errno));
+        abort();
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+int testutil_listen(unsigned *port)
+{
+    int fd = bind_loopback(port);
+
+    if (listen(fd, 128) != 0) {
+        fprintf(stderr, "testutil: listen: %s\n", strerror(errno));
+        abort();
+    }
+    return fd;
+}
+
+unsigned testutil_unused_port(void)
+{
+    unsigned port;
+
+    close(bind_loopback(&port));
+    return port;
+}
+
 /* ---- starting ---- */
 
 static size_t strv_len(const char *const *v)
@@ -186,9 +232,46 @@ static char **daemon_envp(const char *const *env)
     return ev;
 }
 
-/* In the child: only async-signal-safe calls, the parent may be threaded. */
+/* ENV followed by EXTRA (both NULL-terminated, may be NULL): a new array
+ * of borrowed strings. */
+static const char **strv_cat(const char *const *env, const char *const *extra)
+{
+    size_t n = strv_len(env), m = strv_len(extra);
+    const char **v = xcalloc(n + m + 1, sizeof(*v));
+
+    for (size_t i = 0; i < n; i++)
+        v[i] = env[i];
+    for (size_t i = 0; i < m; i++)
+        v[n + i] = extra[i];
+    return v;
+}
+
+/* Write "LISTEN_PID=<our pid>" into VAR (room for any pid): in the child,
+ * without stdio, which is not async-signal-safe. */
+static void set_listen_pid(char *var)
+{
+    static const char name[] = "LISTEN_PID=";
+    char digits[16];
+    unsigned long pid = (unsigned long)getpid();
+    size_t n = 0;
+
+    do {
+        digits[n++] = (char)('0' + pid % 10);
+        pid /= 10;
+    } while (pid != 0);
+    memcpy(var, name, sizeof(name) - 1);
+    var += sizeof(name) - 1;
+    while (n > 0)
+        *var++ = digits[--n];
+    *var = '\0';
+}
+
+/* In the child: only async-signal-safe calls, the parent may be threaded.
+ * LISTEN_FD (-1: none) becomes fd 3 and LISTEN_PID (a slot of EV) names
+ * this process, as systemd passes a socket-activated service its socket. */
 static void __attribute__((noreturn))
-daemon_exec(char **av, char **ev, int logfd, pid_t parent)
+daemon_exec(char **av, char **ev, int logfd, int listen_fd, char *listen_pid,
+            pid_t parent)
 {
     static const char msg[] = "testutil: exec failed\n";
     struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -207,6 +290,13 @@ daemon_exec(char **av, char **ev, int logfd, pid_t parent)
         dup2(nullfd, STDIN_FILENO);
     dup2(logfd, STDOUT_FILENO);
     dup2(logfd, STDERR_FILENO);
+    if (listen_fd >= 0) {
+        /* dup2 onto itself would keep the close-on-exec flag */
+        if (listen_fd != LISTEN_FDS_START)
+            dup2(listen_fd, LISTEN_FDS_START);
+        fcntl(LISTEN_FDS_START, F_SETFD, 0);
+        set_listen_pid(listen_pid);
+    }
     execve(av[0], av, ev);
     (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
     _exit(127);
@@ -378,12 +468,19 @@ static void daemon_fail(struct daemon *d, const char *prog, const char *why)
     daemon_free(d);
 }
 
-struct daemon *daemon_start_prog(const char *prog, const char *const *argv,
-                                 const char *const *env)
+/* Start PROG as daemon_start_prog() says, handing it LISTEN_FD (-1:
+ * none) as a socket-activated service's socket. */
+static struct daemon *daemon_spawn(const char *prog, const char *const *argv,
+                                   const char *const *env, int listen_fd)
 {
     struct daemon *d = xcalloc(1, sizeof(*d));
+    char listen_pid[40] = "LISTEN_PID=";
+    const char **all = strv_cat(
+        env, listen_fd >= 0
+                 ? (const char *const[]){"LISTEN_FDS=1", listen_pid, NULL}
+                 : NULL);
     char **av = daemon_argv(prog, argv);
-    char **ev = daemon_envp(env);
+    char **ev = daemon_envp(all);
     pid_t parent = getpid();
     const char *why = NULL;
     int logfd;
@@ -398,10 +495,11 @@ struct daemon *daemon_start_prog(const char *prog, const char *const *argv,
     fflush(NULL); /* or the child's exit could flush our buffers twice */
     d->pid = fork();
     if (d->pid == 0)
-        daemon_exec(av, ev, logfd, parent);
+        daemon_exec(av, ev, logfd, listen_fd, listen_pid, parent);
     close(logfd);
     free(av);
     free(ev);
+    free(all);
     if (d->pid < 0) {
         fprintf(stderr, "testutil: fork: %s\n", strerror(errno));
         abort();
@@ -414,11 +512,33 @@ struct daemon *daemon_start_prog(const char *prog, const char *const *argv,
     return d;
 }
 
-struct daemon *daemon_start(const char *const *argv, const char *const *env)
+struct daemon *daemon_start_prog(const char *prog, const char *const *argv,
+                                 const char *const *env)
+{
+    return daemon_spawn(prog, argv, env, -1);
+}
+
+static char *symsrvd_path(void)
 {
     const char *top = getenv("abs_top_builddir");
-    char *prog = xasprintf("%s/src/symsrvd", top != NULL ? top : "..");
-    struct daemon *d = daemon_start_prog(prog, argv, env);
+
+    return xasprintf("%s/src/symsrvd", top != NULL ? top : "..");
+}
+
+struct daemon *daemon_start(const char *const *argv, const char *const *env)
+{
+    char *prog = symsrvd_path();
+    struct daemon *d = daemon_spawn(prog, argv, env, -1);
+
+    free(prog);
+    return d;
+}
+
+struct daemon *daemon_start_activated(int listen_fd, const char *const *argv,
+                                      const char *const *env)
+{
+    char *prog = symsrvd_path();
+    struct daemon *d = daemon_spawn(prog, argv, env, listen_fd);
 
     free(prog);
     return d;

@@ -44,6 +44,19 @@ bool testutil_can_mount_tmpfs(void);
  * NUL-terminated buffer, its length in *LEN.  Aborts when unreadable. */
 char *testutil_read_data(const char *rel, size_t *len);
 
+/* A TCP socket listening on 127.0.0.1 at a port the kernel chose
+ * (close-on-exec), its port in *PORT.  Aborts on failure.  Give it to
+ * daemon_start_activated(): the port is held from the start, so no other
+ * process can take it between choosing and serving, and clients may connect
+ * before the daemon runs (the backlog keeps them). */
+int testutil_listen(unsigned *port);
+
+/* A 127.0.0.1 port nothing is bound to at the time of the call, for a
+ * server that binds its port itself and cannot be handed a socket (nginx).
+ * Any other process may take the port before that server binds it: the
+ * caller must recognise "Address already in use" and try another one. */
+unsigned testutil_unused_port(void);
+
 struct daemon;
 
 /* Start "$abs_top_builddir/src/symsrvd" (see daemon_start_prog()). */
@@ -58,6 +71,13 @@ struct daemon *daemon_start(const char *const *argv, const char *const *env);
  * after printing the reason and the log to stderr (the process is killed). */
 struct daemon *daemon_start_prog(const char *prog, const char *const *argv,
                                  const char *const *env);
+
+/* As daemon_start(), handing symsrvd LISTEN_FD the way systemd starts a
+ * socket-activated service (fd 3, LISTEN_FDS=1, LISTEN_PID its pid): it
+ * serves on that socket and uses no listen setting.  Needs a symsrvd built
+ * with libsystemd (HAVE_SYSTEMD).  LISTEN_FD stays the caller's to close. */
+struct daemon *daemon_start_activated(int listen_fd, const char *const *argv,
+                                      const char *const *env);
 
 unsigned daemon_port(const struct daemon *d);
 

@@ -2,10 +2,11 @@
 /*
  * Tests of tests/lib/testutil: temp dirs, the daemon life cycle (against
  * tests/lib/fake_symsrvd, which behaves like symsrvd's master), the HTTP
- * helpers and the metrics reader.
+ * helpers, the metrics reader and the port helpers.
  */
 #include "symsrvd_config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -423,6 +425,46 @@ START_TEST(test_testutil_client_behaviours)
 }
 END_TEST
 
+/* Bound to 127.0.0.1 on PORT, or -errno. */
+static int bind_port(unsigned port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons((uint16_t)port);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+START_TEST(test_testutil_ports)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    unsigned port, free_port;
+    int fd = testutil_listen(&port), c, a;
+
+    ck_assert_uint_ne(port, 0);
+    ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    /* held from the start: nobody else can bind it */
+    ck_assert_int_eq(bind_port(port), -EADDRINUSE);
+    /* and listening: a client gets in before anyone accepts */
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons((uint16_t)port);
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    a = accept(fd, NULL, NULL);
+    ck_assert_int_ge(a, 0);
+    close(a);
+    close(c);
+    close(fd);
+    free_port = testutil_unused_port();
+    ck_assert_uint_ne(free_port, 0);
+    ck_assert_int_eq(bind_port(free_port), 0);
+}
+END_TEST
+
 static Suite *testutil_suite(void)
 {
     Suite *s = suite_create("testutil");
@@ -431,6 +473,7 @@ static Suite *testutil_suite(void)
     TCase *http = tcase_create("http");
 
     tcase_add_test(files, test_testutil_tmpdir_and_rmtree);
+    tcase_add_test(files, test_testutil_ports);
     suite_add_tcase(s, files);
     tcase_set_timeout(daemon, 60); /* start-up failures take 10 s each */
     tcase_add_test(daemon, test_testutil_daemon_start_stop);
