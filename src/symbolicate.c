@@ -191,7 +191,7 @@ void symreq_free(struct symreq *r)
 /* --- modules ------------------------------------------------------------- */
 
 
-void module_init(struct module *m, const json_t *raw)
+void module_init(struct module *m, const json_t *raw, bool candidates)
 {
     const char *did = json_string_value(json_object_get(raw, "debug_id"));
     const json_t *size = json_object_get(raw, "image_size");
@@ -212,7 +212,7 @@ void module_init(struct module *m, const json_t *raw)
         m->addr = 0;
     m->size = json_is_integer(size) ? (uint64_t)json_integer_value(size) : 0;
     m->status = "unused";
-    m->candidates = json_array();
+    m->candidates = candidates ? json_array() : NULL;
 }
 
 void module_release(struct symbolicator *s, struct module *m)
@@ -269,8 +269,12 @@ static void add_candidate(struct module *m, const char *source,
                           const char *location, const char *status,
                           const char *details, const char *debug)
 {
-    json_t *c = json_object(), *d = json_object();
+    json_t *c, *d;
 
+    if (m->candidates == NULL)
+        return; /* not asked for: a warm request need not build them */
+    c = json_object();
+    d = json_object();
     json_object_set_new(c, "source", json_string(source));
     json_object_set_new(c, "location", json_string(location ? location : ""));
     json_object_set_new(d, "status", json_string(status));
@@ -311,10 +315,12 @@ static const char *slice_wanted(const struct module *m)
     return m->debug_id[0] != '\0' ? m->debug_id : m->ids.code_id;
 }
 
-/* The table of the file LOCAL for the module searched for: *BLOCKED when
- * nowait and it is not in memory.  0 and *T, or -errno. */
-static int get_table(struct search *se, const char *local, struct stab **t,
-                     bool *blocked, char *err, size_t errlen)
+/* The table of the file LOCAL (stat() said SB) for the module searched
+ * for: *BLOCKED when nowait and it is not in memory.  0 and *T, or
+ * -errno. */
+static int get_table(struct search *se, const char *local,
+                     const struct stat *sb, struct stab **t, bool *blocked,
+                     char *err, size_t errlen)
 {
     struct module *m = se->m;
     int rc;
@@ -322,7 +328,7 @@ static int get_table(struct search *se, const char *local, struct stab **t,
     if (!se->ctx->nowait)
         return stabcache_get_for(se->s->tables, local, slice_wanted(m),
                                  m->rvas, m->nrvas, t, err, errlen);
-    rc = stabcache_peek(se->s->tables, local, slice_wanted(m), t, err, errlen);
+    rc = stabcache_peek(se->s->tables, local, slice_wanted(m), sb, t);
     *blocked = rc == -EWOULDBLOCK;
     return rc;
 }
@@ -333,15 +339,16 @@ static bool try_path(struct search *se, const struct symsource *src,
                      const char *rel)
 {
     char *local = NULL, *loc = NULL, detail[256], err[256] = "";
-    enum symsource_status st = symsource_get(se->ctx, src, rel, &local, &loc,
-                                             detail, sizeof(detail));
+    struct stat sb;
+    enum symsource_status st = symsource_get(se->ctx, src, rel, &local, &sb,
+                                             &loc, detail, sizeof(detail));
     struct module *m = se->m;
     struct stab *t = NULL;
     bool done = false, blocked = st == SYMSOURCE_WOULDBLOCK;
     int rc = 0;
 
     if (st == SYMSOURCE_OK)
-        rc = get_table(se, local, &t, &blocked, err, sizeof(err));
+        rc = get_table(se, local, &sb, &t, &blocked, err, sizeof(err));
     if (st == SYMSOURCE_NOPERM || st == SYMSOURCE_ERROR)
         se->failed = true;
     if (blocked) {
@@ -587,7 +594,8 @@ static char *run(struct symbolicator *s, const struct symreq *r, bool nowait,
     int first = 1;
 
     for (i = 0; i < nmods; i++)
-        module_init(&mods[i], json_array_get(r->modules, i));
+        module_init(&mods[i], json_array_get(r->modules, i),
+                    r->dif_candidates);
     backfill_sizes(mods, nmods);
     /* only a table built now needs them, never one nowait takes */
     mark_used(r, mods, nmods, !nowait);

@@ -71,7 +71,7 @@ struct module {
                        * table that is not in memory */
     const char *status;
     struct stab *stab;
-    json_t *candidates;
+    json_t *candidates; /* NULL when not asked for */
     struct symfound *found; /* usable files, in the order tried */
     size_t nfound;
     uint64_t *rvas;         /* what frames may look up, image-relative: a
@@ -79,8 +79,9 @@ struct module {
     size_t nrvas, rvacap;
 };
 
-/* Fill M from the request's module object RAW (borrowed). */
-void module_init(struct module *m, const json_t *raw);
+/* Fill M from the request's module object RAW (borrowed); M's candidates
+ * are recorded only when CANDIDATES (dif_candidates asked for them). */
+void module_init(struct module *m, const json_t *raw, bool candidates);
 
 /* Look M up in SOURCES: sets status, stab, found and candidates; with
  * CTX->nowait it stops at the first file that would need a download or a
