@@ -93,6 +93,13 @@ void module_resolve(struct symbolicator *s,
 /* M in the answer's "modules" (candidates when DIF_CANDIDATES). */
 json_t *module_json(bool dif_candidates, const struct module *m);
 
+/* The text jsonout_json() makes of module_json(), into O without the
+ * object in between: a small request pays for its modules as for many
+ * frames. */
+struct jsonout;
+void module_write(struct jsonout *o, bool dif_candidates,
+                  const struct module *m);
+
 /* Free what module_init() and module_resolve() took. */
 void module_release(struct symbolicator *s, struct module *m);
 
@@ -106,7 +113,6 @@ struct module *frame_module(struct module *mods, size_t nmods,
                             const struct frame_in *fi, uint64_t *addr);
 
 /* R's stacktraces, symbolicated with MODS, as a JSON array into OUT. */
-struct jsonout;
 void frames_write(struct jsonout *out, const struct symreq *r,
                   struct module *mods, size_t nmods);
 

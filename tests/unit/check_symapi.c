@@ -610,6 +610,65 @@ START_TEST(test_jsonout_json_values)
 }
 END_TEST
 
+/* module_write() writes what jsonout_json() of module_json() does, byte
+ * for byte: members in the request's order, our debug and code ids in
+ * their place or after them, ids we cannot read dropped, with and
+ * without a table and candidates. */
+START_TEST(test_module_write_as_module_json)
+{
+    static const char *const raws[] = {
+        "{\"type\":\"elf\",\"code_id\":\"F1C3BCC0279865FE3058404B2831D9E6\","
+        "\"debug_file\":\"crash\",\"code_file\":\"/w/crash\","
+        "\"image_addr\":\"0x400000\",\"image_size\":1048576}",
+        "{\"debug_checksum\":7,\"image_size\":9,\"debug_id\":"
+        "\"3249D99D-0C40-4931-8610-F4E4FB0B6936-1\",\"type\":\"pe\","
+        "\"code_id\":\"5AB380779000\",\"other\":[1],"
+        "\"debug_file\":\"C:\\\\b\\\\cr\\\"ash.pdb\"}",
+        "{\"type\":\"macho\",\"debug_id\":\"not an id\",\"code_id\":\"\","
+        "\"image_addr\":4096}",
+        "{\"type\":5,\"code_id\":null}",
+    };
+    struct stab t;
+    struct jsonout o = {0};
+
+    memset(&t, 0, sizeof(t));
+    t.has_debug_info = true;
+    t.has_symbols = true;
+    snprintf(t.id.arch, sizeof(t.id.arch), "x86_64");
+    for (size_t i = 0; i < sizeof(raws) / sizeof(*raws); i++) {
+        json_t *raw = json_loads(raws[i], 0, NULL);
+
+        ck_assert_ptr_nonnull(raw);
+        for (unsigned k = 0; k < 4; k++) {
+            bool cands = k & 1;
+            struct module m;
+            json_t *obj;
+            char *want, *got;
+            size_t len;
+
+            module_init(&m, raw, cands);
+            m.status = "found";
+            m.stab = k & 2 ? &t : NULL;
+            if (cands)
+                json_array_append_new(m.candidates,
+                                      json_pack("{s:s}", "source", "a\"b"));
+            obj = module_json(cands, &m);
+            jsonout_json(&o, obj);
+            want = jsonout_take(&o, &len);
+            module_write(&o, cands, &m);
+            got = jsonout_take(&o, &len);
+            ck_assert_str_eq(got, want);
+            ck_assert_uint_eq(len, strlen(want));
+            free(want);
+            free(got);
+            json_decref(obj);
+            json_decref(m.candidates);
+        }
+        json_decref(raw);
+    }
+}
+END_TEST
+
 /* Count the files in DIR's job directory. */
 static unsigned job_files(const char *dir)
 {
@@ -1111,6 +1170,7 @@ int main(void)
     tcase_add_test(tc, test_jsonin_depth_and_position);
     tcase_add_test(tc, test_jsonarena);
     tcase_add_test(tc, test_jsonout_json_values);
+    tcase_add_test(tc, test_module_write_as_module_json);
     tcase_add_test(tc, test_strmemo);
     tcase_add_test(tc, test_strmemo_budget);
     tcase_add_test(tc, test_hexvalue);
