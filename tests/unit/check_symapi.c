@@ -16,6 +16,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,6 +480,65 @@ START_TEST(test_strmemo)
     big = xcalloc(1, 1 << 20);
     ck_assert_ptr_null(strmemo_put(m, k1, 1000, big, 1 << 20));
     free(big);
+    strmemo_free(m);
+}
+END_TEST
+
+/* Threads that get while others put and the table grows: a get finds
+ * nothing or the text put for its own key and kind, never another's. */
+struct memo_race {
+    struct strmemo *m;
+    unsigned seed;
+    _Atomic unsigned wrong, found;
+};
+
+static void *memo_race_main(void *arg)
+{
+    struct memo_race *r = arg;
+    unsigned seed = r->seed;
+
+    for (unsigned i = 0; i < 40000; i++) {
+        uintptr_t key = 1 + (uintptr_t)(rand_r(&seed) % 6000);
+        unsigned kind = (unsigned)(rand_r(&seed) % 3);
+        char want[32];
+        size_t len;
+        const char *got = strmemo_get(r->m, key, kind, &len);
+
+        snprintf(want, sizeof(want), "%lu/%u", (unsigned long)key, kind);
+        if (got != NULL) {
+            atomic_fetch_add(&r->found, 1);
+            if (len != strlen(want) || memcmp(got, want, len) != 0)
+                atomic_fetch_add(&r->wrong, 1);
+            continue;
+        }
+        /* the texts are NUL-terminated: whoever put first, compare all */
+        got = strmemo_put(r->m, key, kind, xstrdup(want), strlen(want));
+        if (got == NULL || strcmp(got, want) != 0)
+            atomic_fetch_add(&r->wrong, 1);
+    }
+    return NULL;
+}
+
+START_TEST(test_strmemo_concurrent_gets)
+{
+    struct memo_race r[4];
+    struct strmemo *m = strmemo_new(64 << 20, NULL);
+    pthread_t t[4];
+    unsigned wrong = 0, found = 0;
+
+    for (unsigned i = 0; i < 4; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        r[i].m = m;
+        r[i].seed = i + 1;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, memo_race_main, &r[i]), 0);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        wrong += atomic_load(&r[i].wrong);
+        found += atomic_load(&r[i].found);
+    }
+    ck_assert_uint_eq(wrong, 0);
+    ck_assert_uint_gt(found, 0);
     strmemo_free(m);
 }
 END_TEST
@@ -1173,6 +1233,7 @@ int main(void)
     tcase_add_test(tc, test_module_write_as_module_json);
     tcase_add_test(tc, test_strmemo);
     tcase_add_test(tc, test_strmemo_budget);
+    tcase_add_test(tc, test_strmemo_concurrent_gets);
     tcase_add_test(tc, test_hexvalue);
     tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);
