@@ -340,8 +340,11 @@ static bool try_path(struct search *se, const struct symsource *src,
 {
     char *local = NULL, *loc = NULL, detail[256], err[256] = "";
     struct stat sb;
-    enum symsource_status st = symsource_get(se->ctx, src, rel, &local, &sb,
-                                             &loc, detail, sizeof(detail));
+    /* the location is for candidates alone */
+    enum symsource_status st =
+        symsource_get(se->ctx, src, rel, &local, &sb,
+                      se->m->candidates != NULL ? &loc : NULL, detail,
+                      sizeof(detail));
     struct module *m = se->m;
     struct stab *t = NULL;
     bool done = false, blocked = st == SYMSOURCE_WOULDBLOCK;

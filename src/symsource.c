@@ -443,7 +443,8 @@ static enum symsource_status cache_get(const struct symsource_ctx *ctx,
         symkey_canonical(&key, canon, sizeof(canon)) < 0 ||
         store_file_path(ctx->cfg->cache_dir, canon, path, sizeof(path)) < 0)
         return SYMSOURCE_NOTFOUND;
-    *location = xasprintf("symsrvd://%s", canon);
+    if (location != NULL)
+        *location = xasprintf("symsrvd://%s", canon);
     if (stat(path, sb) != 0 || !S_ISREG(sb->st_mode) || sb->st_size == 0) {
         st = pool_get(ctx, &key, canon, detail, dlen);
         if (st == SYMSOURCE_OK &&
@@ -489,7 +490,8 @@ static enum symsource_status fs_get(const struct symsource_ctx *ctx,
     char *path = xasprintf("%s/%s", src->base, rel), real[PATH_MAX];
     enum symsource_status st = SYMSOURCE_NOTFOUND;
 
-    *location = xasprintf("file://%s", path);
+    if (location != NULL)
+        *location = xasprintf("file://%s", path);
     if (ctx->cfg->allow_request_sources == CONFIG_SOURCES_NO) {
         snprintf(detail, dlen, "request sources are not allowed");
         st = SYMSOURCE_NOPERM;
@@ -756,7 +758,8 @@ static enum symsource_status remote_get(const struct symsource_ctx *ctx,
     char *url = remote_url(ctx, src, rel), *key = source_key(ctx, src, url);
     enum symsource_status st;
 
-    *location = remote_location(src, rel, url);
+    if (location != NULL)
+        *location = remote_location(src, rel, url);
     st = remote_fetch(ctx, src, rel, url, key, local, sb, detail, dlen);
     free(key);
     free(url);
@@ -1153,7 +1156,8 @@ enum symsource_status symsource_get(const struct symsource_ctx *ctx,
                                     char *detail, size_t dlen)
 {
     *local = NULL;
-    *location = NULL;
+    if (location != NULL)
+        *location = NULL;
     detail[0] = '\0';
     switch (src->kind) {
     case SYMSOURCE_CACHE:

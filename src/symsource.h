@@ -138,8 +138,8 @@ bool symsource_glob(const char *pattern, const char *path);
 /* Get REL (from symsource_paths()) from SRC.  On SYMSOURCE_OK *LOCAL is a new
  * string naming a local file to read and *SB its stat(), taken on the
  * way (the table cache compares it with its table's instead of taking
- * another).  LOCATION (new string) is what the candidate list shows (URL
- * or path).  DETAIL receives a reason for errors. */
+ * another).  LOCATION (new string; not made when LOCATION is NULL) is what
+ * the candidate list shows (URL or path).  DETAIL receives a reason for errors. */
 enum symsource_status symsource_get(const struct symsource_ctx *ctx,
                                     const struct symsource *src,
                                     const char *rel, char **local,
