@@ -676,16 +676,17 @@ END_TEST
  * without a table and candidates. */
 START_TEST(test_module_write_as_module_json)
 {
+    /* elements in parentheses: literals split over lines, one each */
     static const char *const raws[] = {
-        "{\"type\":\"elf\",\"code_id\":\"F1C3BCC0279865FE3058404B2831D9E6\","
-        "\"debug_file\":\"crash\",\"code_file\":\"/w/crash\","
-        "\"image_addr\":\"0x400000\",\"image_size\":1048576}",
-        "{\"debug_checksum\":7,\"image_size\":9,\"debug_id\":"
-        "\"3249D99D-0C40-4931-8610-F4E4FB0B6936-1\",\"type\":\"pe\","
-        "\"code_id\":\"5AB380779000\",\"other\":[1],"
-        "\"debug_file\":\"C:\\\\b\\\\cr\\\"ash.pdb\"}",
-        "{\"type\":\"macho\",\"debug_id\":\"not an id\",\"code_id\":\"\","
-        "\"image_addr\":4096}",
+        ("{\"type\":\"elf\",\"code_id\":\"F1C3BCC0279865FE3058404B2831D9E6\","
+         "\"debug_file\":\"crash\",\"code_file\":\"/w/crash\","
+         "\"image_addr\":\"0x400000\",\"image_size\":1048576}"),
+        ("{\"debug_checksum\":7,\"image_size\":9,\"debug_id\":"
+         "\"3249D99D-0C40-4931-8610-F4E4FB0B6936-1\",\"type\":\"pe\","
+         "\"code_id\":\"5AB380779000\",\"other\":[1],"
+         "\"debug_file\":\"C:\\\\b\\\\cr\\\"ash.pdb\"}"),
+        ("{\"type\":\"macho\",\"debug_id\":\"not an id\",\"code_id\":\"\","
+         "\"image_addr\":4096}"),
         "{\"type\":5,\"code_id\":null}",
     };
     struct stab t;
