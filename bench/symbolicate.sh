@@ -32,6 +32,13 @@
 # subtract the latter: it parses one unit).  The
 # daemon's one upstream is a local server that has nothing (404), so the
 # code file the daemon also looks for is a quick negative-cached miss.
+# Each round also loads every build with GET /healthcheck and with a
+# /symbolicate request of the same module and 1 frame, same tool, same
+# CONNS and seconds: the most requests per second this machine, the load
+# tool and the daemon's HTTP side allow, and what a request costs beside
+# its frames (parsing, resolving the module, the answer's head; with no
+# frame the module is unused and never resolved, as fast as the
+# former); each size's line says how close it comes to /healthcheck.
 set -e
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -90,7 +97,7 @@ python3 - "$work" "$cid" "$LLVM_ADDRS" $SIZES <<'PY'
 import json, sys
 work, cid, nllvm, sizes = sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(a) for a in sys.argv[4:]]
 starts = [int(l, 16) + 3 for l in open(work + "/starts") if int(l, 16) >= 0x400000]
-for n in sizes:
+for n in [1] + sizes:
     addrs = [starts[i % len(starts)] for i in range(n)]
     req = {"stacktraces": [{"frames": [{"instruction_addr": hex(a)} for a in addrs]}],
            "modules": [{"type": "elf", "code_id": cid, "debug_file": "crash",
@@ -118,33 +125,47 @@ PY
 }
 
 # Requests per second over SECONDS_EACH with CONNS keep-alive connections
-# to the daemon on PORT (default $port), for SECS (default SECONDS_EACH).
+# to the daemon on PORT (default $port), for SECS (default SECONDS_EACH):
+# POST /symbolicate with the body in the file BODY, or, BODY "-", GET
+# /healthcheck.
 load() {
     lport=${2:-$port} secs=${3:-$SECONDS_EACH}
     if command -v wrk >/dev/null 2>&1; then
-        cat >"$work/post.lua" <<EOF
+        if [ "$1" = - ]; then
+            echo 'wrk.method = "GET"' >"$work/post.lua"
+            lpath=/healthcheck
+        else
+            cat >"$work/post.lua" <<EOF
 local f = io.open("$1", "rb")
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
+EOF
+            lpath=/symbolicate
+        fi
+        cat >>"$work/post.lua" <<'EOF'
 done = function(s) io.write(string.format("REQS %d %d %d\n", s.requests, s.errors.status + s.errors.read + s.errors.timeout + s.errors.connect, s.duration)) end
 EOF
         wrk -t1 -c"$CONNS" -d"${secs}s" -s "$work/post.lua" \
-            "http://127.0.0.1:$lport/symbolicate" | awk '
+            "http://127.0.0.1:$lport$lpath" | awk '
             /^REQS/ { if ($3 != 0) { print "errors: " $3 > "/dev/stderr"; exit 1 }
                       printf "%.1f\n", $2 / ($4 / 1e6) }'
     else
         python3 - "$lport" "$1" "$CONNS" "$secs" <<'PY'
 import sys, time, threading, http.client
-port, body, conns, secs = int(sys.argv[1]), open(sys.argv[2], "rb").read(), int(sys.argv[3]), float(sys.argv[4])
+port, conns, secs = int(sys.argv[1]), int(sys.argv[3]), float(sys.argv[4])
+body = None if sys.argv[2] == "-" else open(sys.argv[2], "rb").read()
 count = [0] * conns
 def run(k, until):
     c = http.client.HTTPConnection("127.0.0.1", port)
     while time.time() < until:
-        c.request("POST", "/symbolicate", body, {"Content-Type": "application/json"})
+        if body is None:
+            c.request("GET", "/healthcheck")
+        else:
+            c.request("POST", "/symbolicate", body, {"Content-Type": "application/json"})
         r = c.getresponse(); d = r.read()
-        assert r.status == 200 and b'"completed"' in d[:40], d[:200]
+        assert r.status == 200 and (body is None or b'"completed"' in d[:40]), d[:200]
         count[k] += 1
 t0 = time.time()
 ts = [threading.Thread(target=run, args=(k, t0 + secs)) for k in range(conns)]
@@ -213,6 +234,14 @@ for size in $SIZES; do
 done
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
+    k=1
+    for b in $builds; do
+        hc=$(load - "$(eval echo \$port_$k)")
+        one=$(load "$work/req-1.json" "$(eval echo \$port_$k)")
+        echo "$b $hc" >>"$work/ceiling"
+        echo "round $round, ceiling, $b: GET /healthcheck $hc requests/s; POST /symbolicate with 1 frame $one requests/s"
+        k=$((k + 1))
+    done
     for size in $SIZES; do
         k=1
         for b in $builds; do
@@ -223,12 +252,13 @@ while [ "$round" -le "$ROUNDS" ]; do
         llvm=$(llvm_rate)
         for b in $builds; do
             rps=$(awk -v b="$b" -v s="$size" '$1 == b && $2 == s { r = $3 } END { print r }' "$work/ours")
+            hc=$(awk -v b="$b" '$1 == b { r = $2 } END { print r }' "$work/ceiling")
             python3 -c "
 import sys
-size, rps, llvm = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+size, rps, llvm, hc = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[6])
 ours = size * rps
-print('round %s, %4d frames/request, %s: symsrvd %.0f requests/s = %.0f frames/s; llvm-symbolizer-14 %.0f frames/s; ratio %.1fx' % (sys.argv[4], size, sys.argv[5], rps, ours, llvm, ours / llvm))
-" "$size" "$rps" "$llvm" "$round" "$b"
+print('round %s, %4d frames/request, %s: symsrvd %.0f requests/s (%.0f%% of /healthcheck) = %.0f frames/s; llvm-symbolizer-14 %.0f frames/s; ratio %.1fx' % (sys.argv[4], size, sys.argv[5], rps, 100 * rps / hc, ours, llvm, ours / llvm))
+" "$size" "$rps" "$llvm" "$round" "$b" "$hc"
             echo "$b $size $rps $llvm" >>"$work/rates"
         done
     done
@@ -237,8 +267,14 @@ done
 for p in $pids; do kill "$p"; wait "$p" 2>/dev/null || true; done
 pids=
 # the best round of each side: what each reaches when the machine lets it
-python3 - "$work/rates" <<'PY'
+python3 - "$work/rates" "$work/ceiling" <<'PY'
 import sys
+ceiling = {}
+for line in open(sys.argv[2]):
+    build, hc = line.split()
+    ceiling[build] = max(ceiling.get(build, 0.0), float(hc))
+for build in ceiling:
+    print("best of rounds, ceiling, %s: GET /healthcheck %.0f requests/s" % (build, ceiling[build]))
 best = {}
 for line in open(sys.argv[1]):
     build, size, rps, llvm = line.split()
@@ -246,5 +282,5 @@ for line in open(sys.argv[1]):
     b[0] = max(b[0], int(size) * float(rps)); b[1] = max(b[1], float(llvm))
 for (build, size) in sorted(best, key=lambda k: (k[1], 0)):
     ours, llvm = best[(build, size)]
-    print("best of rounds, %4d frames/request, %s: symsrvd %.0f frames/s, llvm-symbolizer-14 %.0f frames/s, ratio %.1fx" % (size, build, ours, llvm, ours / llvm))
+    print("best of rounds, %4d frames/request, %s: symsrvd %.0f frames/s (%.0f%% of /healthcheck's requests/s), llvm-symbolizer-14 %.0f frames/s, ratio %.1fx" % (size, build, ours, 100 * ours / size / ceiling[build], llvm, ours / llvm))
 PY

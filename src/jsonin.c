@@ -317,7 +317,9 @@ static bool member(struct parser *ps, json_t *o)
     key = k == ps->buf ? xstrndup(k, klen) : NULL;
     if (key != NULL)
         k = key;
-    dup = json_object_getn(o, k, klen) != NULL;
+    /* a first member has nothing to repeat: most of a request's objects
+     * (its frames) have one */
+    dup = json_object_size(o) > 0 && json_object_getn(o, k, klen) != NULL;
     skip_ws(ps);
     if (dup || ps->p >= ps->end || *ps->p != ':') {
         free(key);

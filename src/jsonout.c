@@ -26,14 +26,6 @@ void jsonout_reserve(struct jsonout *o, size_t more)
     grow(o, more);
 }
 
-void jsonout_raw(struct jsonout *o, const char *s, size_t len)
-{
-    grow(o, len);
-    memcpy(o->p + o->len, s, len);
-    o->len += len;
-    o->p[o->len] = '\0';
-}
-
 void jsonout_lit(struct jsonout *o, const char *s)
 {
     jsonout_raw(o, s, strlen(s));
@@ -91,18 +83,6 @@ void jsonout_str(struct jsonout *o, const char *s)
     put_escaped(o, s, strlen(s));
 }
 
-void jsonout_keyq(struct jsonout *o, int *first, const char *quoted,
-                  size_t len)
-{
-    grow(o, len + 1);
-    if (!*first)
-        o->p[o->len++] = ',';
-    *first = 0;
-    memcpy(o->p + o->len, quoted, len);
-    o->len += len;
-    o->p[o->len] = '\0';
-}
-
 void jsonout_key(struct jsonout *o, int *first, const char *key)
 {
     if (!*first)
@@ -112,31 +92,38 @@ void jsonout_key(struct jsonout *o, int *first, const char *key)
     jsonout_raw(o, ":", 1);
 }
 
+/* Digits are written in place, last first: no copy through a buffer. */
 void jsonout_hex(struct jsonout *o, uint64_t v)
 {
     static const char digits[] = "0123456789abcdef";
-    char buf[24], *w = buf + sizeof(buf);
+    size_t n = 1;
+    char *w;
 
-    *--w = '"';
-    do {
-        *--w = digits[v & 15];
-        v >>= 4;
-    } while (v != 0);
-    *--w = 'x';
-    *--w = '0';
-    *--w = '"';
-    jsonout_raw(o, w, (size_t)(buf + sizeof(buf) - w));
+    for (uint64_t x = v >> 4; x != 0; x >>= 4)
+        n++;
+    grow(o, n + 4);
+    w = o->p + o->len;
+    memcpy(w, "\"0x", 3);
+    for (size_t i = n; i > 0; i--, v >>= 4)
+        w[2 + i] = digits[v & 15];
+    w[3 + n] = '"';
+    o->len += n + 4;
+    o->p[o->len] = '\0';
 }
 
 void jsonout_uint(struct jsonout *o, uint64_t v)
 {
-    char buf[24], *w = buf + sizeof(buf);
+    size_t n = 1;
+    char *w;
 
-    do {
-        *--w = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    jsonout_raw(o, w, (size_t)(buf + sizeof(buf) - w));
+    for (uint64_t x = v / 10; x != 0; x /= 10)
+        n++;
+    grow(o, n);
+    w = o->p + o->len;
+    for (size_t i = n; i > 0; i--, v /= 10)
+        w[i - 1] = (char)('0' + v % 10);
+    o->len += n;
+    o->p[o->len] = '\0';
 }
 
 static void put_object(struct jsonout *o, const json_t *v)

@@ -396,14 +396,17 @@ static void native_paths(const struct names *nm, enum layout_ft ft,
 static void symstore_paths(const struct names *nm, enum layout_ft ft,
                            bool ssqp, struct plist *l)
 {
-    const char *cid = nm->ids->code_id;
-    char sig[80], df[256], cf[256], lid[33];
+    const char *cid = nm->ids->code_id, *df = nm->dfn, *cf = nm->cfn;
+    char sig[80], ldf[sizeof(nm->dfn)], lcf[sizeof(nm->cfn)], lid[33];
 
-    snprintf(df, sizeof(df), "%s", nm->dfn);
-    snprintf(cf, sizeof(cf), "%s", nm->cfn);
+    /* copies only to lower: every warm request asks for these paths */
     if (ssqp) {
-        lower(df);
-        lower(cf);
+        memcpy(ldf, nm->dfn, sizeof(ldf));
+        memcpy(lcf, nm->cfn, sizeof(lcf));
+        lower(ldf);
+        lower(lcf);
+        df = ldf;
+        cf = lcf;
     }
     switch (ft) {
     case LAYOUT_FT_PDB:

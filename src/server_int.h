@@ -6,6 +6,7 @@
 #ifndef SYMSRVD_SERVER_INT_H
 #define SYMSRVD_SERVER_INT_H
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,6 +59,8 @@ struct server {
 struct server_conn {
     uint64_t warm_left; /* bytes of large bodies still to send from memory
                          * (see server_symbol.c) */
+    char ip[INET6_ADDRSTRLEN + 1]; /* the client's, for the access log
+                                    * ("" until its first line) */
 };
 
 /* A PUT refused before its body was read (server_publish.c). */

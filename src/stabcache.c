@@ -473,14 +473,10 @@ static int lookup(struct stabcache *c, const char *path, const char *want,
 }
 
 int stabcache_peek(struct stabcache *c, const char *path, const char *want,
-                   struct stab **out, char *err, size_t errlen)
+                   const struct stat *st, struct stab **out)
 {
-    struct entry *e;
-    struct stat st;
-    int rc = lookup(c, path, want ? want : "", &st, &e, err, errlen);
+    struct entry *e = find(c, path, want ? want : "", st);
 
-    if (rc < 0)
-        return rc;
     if (e == NULL)
         return -EWOULDBLOCK;
     *out = &e->s;

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "objfile/objfile.h"
 
@@ -75,12 +76,13 @@ int stabcache_get_for(struct stabcache *c, const char *path,
                       struct stab **out, char *err, size_t errlen);
 
 /* The table of PATH (slice WANT, as for stabcache_get_for()) only when it
- * is in memory: 0 and *OUT (give it back with stabcache_put()), or
- * -EWOULDBLOCK when getting it would read or build one, or -errno with
- * ERR set when PATH cannot be looked at.  Never waits for anything but
- * the cache's lock. */
+ * is in memory and made from the file that stat() described as ST (the
+ * caller's, taken just before: a file replaced since has other times or
+ * size): 0 and *OUT (give it back with stabcache_put()), or -EWOULDBLOCK
+ * when getting it would read or build one.  Never waits for anything
+ * but the cache's lock, never touches the file system. */
 int stabcache_peek(struct stabcache *c, const char *path, const char *want,
-                   struct stab **out, char *err, size_t errlen);
+                   const struct stat *st, struct stab **out);
 
 /* Tables kept now. */
 size_t stabcache_count(struct stabcache *c);

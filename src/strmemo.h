@@ -31,8 +31,10 @@ struct strmemo_budget {
 };
 
 /* What an entry costs beside its text: two slots of the hash table
- * (it is at most half full) and the allocator's header. */
-#define STRMEMO_ENTRY_OVERHEAD 80
+ * (it is at most half full), two more of the smaller tables it grew
+ * from (kept for readers without the lock), and the allocator's
+ * header. */
+#define STRMEMO_ENTRY_OVERHEAD 144
 
 /* BUDGET (NULL: none) outlives the memo. */
 struct strmemo *strmemo_new(size_t max_bytes, struct strmemo_budget *budget);

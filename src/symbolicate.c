@@ -191,7 +191,7 @@ void symreq_free(struct symreq *r)
 /* --- modules ------------------------------------------------------------- */
 
 
-void module_init(struct module *m, const json_t *raw)
+void module_init(struct module *m, const json_t *raw, bool candidates)
 {
     const char *did = json_string_value(json_object_get(raw, "debug_id"));
     const json_t *size = json_object_get(raw, "image_size");
@@ -212,7 +212,7 @@ void module_init(struct module *m, const json_t *raw)
         m->addr = 0;
     m->size = json_is_integer(size) ? (uint64_t)json_integer_value(size) : 0;
     m->status = "unused";
-    m->candidates = json_array();
+    m->candidates = candidates ? json_array() : NULL;
 }
 
 void module_release(struct symbolicator *s, struct module *m)
@@ -269,8 +269,12 @@ static void add_candidate(struct module *m, const char *source,
                           const char *location, const char *status,
                           const char *details, const char *debug)
 {
-    json_t *c = json_object(), *d = json_object();
+    json_t *c, *d;
 
+    if (m->candidates == NULL)
+        return; /* not asked for: a warm request need not build them */
+    c = json_object();
+    d = json_object();
     json_object_set_new(c, "source", json_string(source));
     json_object_set_new(c, "location", json_string(location ? location : ""));
     json_object_set_new(d, "status", json_string(status));
@@ -311,10 +315,12 @@ static const char *slice_wanted(const struct module *m)
     return m->debug_id[0] != '\0' ? m->debug_id : m->ids.code_id;
 }
 
-/* The table of the file LOCAL for the module searched for: *BLOCKED when
- * nowait and it is not in memory.  0 and *T, or -errno. */
-static int get_table(struct search *se, const char *local, struct stab **t,
-                     bool *blocked, char *err, size_t errlen)
+/* The table of the file LOCAL (stat() said SB) for the module searched
+ * for: *BLOCKED when nowait and it is not in memory.  0 and *T, or
+ * -errno. */
+static int get_table(struct search *se, const char *local,
+                     const struct stat *sb, struct stab **t, bool *blocked,
+                     char *err, size_t errlen)
 {
     struct module *m = se->m;
     int rc;
@@ -322,7 +328,7 @@ static int get_table(struct search *se, const char *local, struct stab **t,
     if (!se->ctx->nowait)
         return stabcache_get_for(se->s->tables, local, slice_wanted(m),
                                  m->rvas, m->nrvas, t, err, errlen);
-    rc = stabcache_peek(se->s->tables, local, slice_wanted(m), t, err, errlen);
+    rc = stabcache_peek(se->s->tables, local, slice_wanted(m), sb, t);
     *blocked = rc == -EWOULDBLOCK;
     return rc;
 }
@@ -333,15 +339,19 @@ static bool try_path(struct search *se, const struct symsource *src,
                      const char *rel)
 {
     char *local = NULL, *loc = NULL, detail[256], err[256] = "";
-    enum symsource_status st = symsource_get(se->ctx, src, rel, &local, &loc,
-                                             detail, sizeof(detail));
+    struct stat sb;
+    /* the location is for candidates alone */
+    enum symsource_status st =
+        symsource_get(se->ctx, src, rel, &local, &sb,
+                      se->m->candidates != NULL ? &loc : NULL, detail,
+                      sizeof(detail));
     struct module *m = se->m;
     struct stab *t = NULL;
     bool done = false, blocked = st == SYMSOURCE_WOULDBLOCK;
     int rc = 0;
 
     if (st == SYMSOURCE_OK)
-        rc = get_table(se, local, &t, &blocked, err, sizeof(err));
+        rc = get_table(se, local, &sb, &t, &blocked, err, sizeof(err));
     if (st == SYMSOURCE_NOPERM || st == SYMSOURCE_ERROR)
         se->failed = true;
     if (blocked) {
@@ -430,13 +440,15 @@ static void pass_through(json_t *o, const json_t *in, const char *key)
         json_object_set(o, key, v);
 }
 
+/* What of the request's module the answer repeats, in this order. */
+static const char *const module_keep[] = {"type", "code_id", "code_file",
+                                          "debug_id", "debug_file",
+                                          "debug_checksum"};
+
 json_t *module_json(bool dif_candidates, const struct module *m)
 {
     json_t *o = json_object(), *feat = json_object();
     const struct stab *t = m->stab;
-    static const char *const keep[] = {"type", "code_id", "code_file",
-                                       "debug_id", "debug_file",
-                                       "debug_checksum"};
 
     json_object_set_new(o, "debug_status", json_string(m->status));
     json_object_set_new(feat, "has_debug_info",
@@ -449,8 +461,8 @@ json_t *module_json(bool dif_candidates, const struct module *m)
     json_object_set_new(o, "arch", json_string(t && t->id.arch[0]
                                                    ? t->id.arch
                                                    : "unknown"));
-    for (size_t i = 0; i < sizeof(keep) / sizeof(*keep); i++)
-        pass_through(o, m->raw, keep[i]);
+    for (size_t i = 0; i < sizeof(module_keep) / sizeof(*module_keep); i++)
+        pass_through(o, m->raw, module_keep[i]);
     if (m->debug_id[0] != '\0')
         json_object_set_new(o, "debug_id", json_string(m->debug_id));
     else
@@ -464,6 +476,73 @@ json_t *module_json(bool dif_candidates, const struct module *m)
     if (dif_candidates && json_array_size(m->candidates) > 0)
         json_object_set(o, "candidates", m->candidates);
     return o;
+}
+
+/* "KEY":V (escaped key) after a ',' unless *FIRST. */
+static void put_member(struct jsonout *o, int *first, const char *key,
+                       const json_t *v)
+{
+    jsonout_key(o, first, key);
+    jsonout_json(o, v);
+}
+
+static void put_string_member(struct jsonout *o, int *first, const char *key,
+                              const char *s)
+{
+    jsonout_key(o, first, key);
+    jsonout_str(o, s);
+}
+
+void module_write(struct jsonout *o, bool dif_candidates,
+                  const struct module *m)
+{
+    const struct stab *t = m->stab;
+    bool had_debug_id = false, had_code_id = false;
+    int first = 1;
+
+    jsonout_raw(o, "{", 1);
+    put_string_member(o, &first, "debug_status", m->status);
+    jsonout_lit(o, t && t->has_debug_info ? ",\"features\":{\"has_debug_info\":true"
+                                          : ",\"features\":{\"has_debug_info\":false");
+    jsonout_lit(o, t && t->has_unwind_info ? ",\"has_unwind_info\":true"
+                                           : ",\"has_unwind_info\":false");
+    jsonout_lit(o, t && t->has_symbols ? ",\"has_symbols\":true"
+                                       : ",\"has_symbols\":false");
+    jsonout_lit(o, ",\"has_sources\":false}");
+    put_string_member(o, &first, "arch",
+                      t && t->id.arch[0] ? t->id.arch : "unknown");
+    /* the request's members in place; our debug and code ids replace
+     * theirs there, or follow when they had none */
+    for (size_t i = 0; i < sizeof(module_keep) / sizeof(*module_keep); i++) {
+        const char *k = module_keep[i];
+        const json_t *v = json_object_get(m->raw, k);
+
+        if (v == NULL)
+            continue;
+        if (strcmp(k, "debug_id") == 0) {
+            had_debug_id = true;
+            if (m->debug_id[0] != '\0')
+                put_string_member(o, &first, k, m->debug_id);
+        } else if (strcmp(k, "code_id") == 0) {
+            had_code_id = true;
+            if (m->ids.code_id[0] != '\0')
+                put_string_member(o, &first, k, m->ids.code_id);
+        } else {
+            put_member(o, &first, k, v);
+        }
+    }
+    if (!had_debug_id && m->debug_id[0] != '\0')
+        put_string_member(o, &first, "debug_id", m->debug_id);
+    if (!had_code_id && m->ids.code_id[0] != '\0')
+        put_string_member(o, &first, "code_id", m->ids.code_id);
+    jsonout_key(o, &first, "image_addr");
+    jsonout_hex(o, m->addr);
+    if (json_object_get(m->raw, "image_size") != NULL)
+        put_member(o, &first, "image_size",
+                   json_object_get(m->raw, "image_size"));
+    if (dif_candidates && json_array_size(m->candidates) > 0)
+        put_member(o, &first, "candidates", m->candidates);
+    jsonout_raw(o, "}", 1);
 }
 
 static void add_rva(struct module *m, uint64_t rva)
@@ -587,7 +666,8 @@ static char *run(struct symbolicator *s, const struct symreq *r, bool nowait,
     int first = 1;
 
     for (i = 0; i < nmods; i++)
-        module_init(&mods[i], json_array_get(r->modules, i));
+        module_init(&mods[i], json_array_get(r->modules, i),
+                    r->dif_candidates);
     backfill_sizes(mods, nmods);
     /* only a table built now needs them, never one nowait takes */
     mark_used(r, mods, nmods, !nowait);
@@ -608,12 +688,9 @@ static char *run(struct symbolicator *s, const struct symreq *r, bool nowait,
     jsonout_key(&out, &first, "modules");
     jsonout_raw(&out, "[", 1);
     for (i = 0; i < nmods; i++) {
-        json_t *m = module_json(r->dif_candidates, &mods[i]);
-
         if (i > 0)
             jsonout_raw(&out, ",", 1);
-        jsonout_json(&out, m);
-        json_decref(m);
+        module_write(&out, r->dif_candidates, &mods[i]);
         module_release(s, &mods[i]);
     }
     jsonout_raw(&out, "]}", 2);

@@ -71,7 +71,7 @@ struct module {
                        * table that is not in memory */
     const char *status;
     struct stab *stab;
-    json_t *candidates;
+    json_t *candidates; /* NULL when not asked for */
     struct symfound *found; /* usable files, in the order tried */
     size_t nfound;
     uint64_t *rvas;         /* what frames may look up, image-relative: a
@@ -79,8 +79,9 @@ struct module {
     size_t nrvas, rvacap;
 };
 
-/* Fill M from the request's module object RAW (borrowed). */
-void module_init(struct module *m, const json_t *raw);
+/* Fill M from the request's module object RAW (borrowed); M's candidates
+ * are recorded only when CANDIDATES (dif_candidates asked for them). */
+void module_init(struct module *m, const json_t *raw, bool candidates);
 
 /* Look M up in SOURCES: sets status, stab, found and candidates; with
  * CTX->nowait it stops at the first file that would need a download or a
@@ -91,6 +92,13 @@ void module_resolve(struct symbolicator *s,
 
 /* M in the answer's "modules" (candidates when DIF_CANDIDATES). */
 json_t *module_json(bool dif_candidates, const struct module *m);
+
+/* The text jsonout_json() makes of module_json(), into O without the
+ * object in between: a small request pays for its modules as for many
+ * frames. */
+struct jsonout;
+void module_write(struct jsonout *o, bool dif_candidates,
+                  const struct module *m);
 
 /* Free what module_init() and module_resolve() took. */
 void module_release(struct symbolicator *s, struct module *m);
@@ -105,7 +113,6 @@ struct module *frame_module(struct module *mods, size_t nmods,
                             const struct frame_in *fi, uint64_t *addr);
 
 /* R's stacktraces, symbolicated with MODS, as a JSON array into OUT. */
-struct jsonout;
 void frames_write(struct jsonout *out, const struct symreq *r,
                   struct module *mods, size_t nmods);
 

@@ -382,15 +382,33 @@ static int buildid_canonical(const struct symkey *key, char *buf, size_t len)
     return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : n;
 }
 
+/* "NAME/ID/FILE" of KEY into BUF: its length, or -ENAMETOOLONG.  By hand:
+ * every lookup of a warm request makes one or two, and snprintf() cost
+ * more than the copies. */
+static int join_key(const struct symkey *key, char *buf, size_t len)
+{
+    size_t a = strlen(key->name), b = strlen(key->id), c = strlen(key->file);
+
+    if (a + b + c + 3 > len)
+        return -ENAMETOOLONG;
+    memcpy(buf, key->name, a);
+    buf[a] = '/';
+    memcpy(buf + a + 1, key->id, b);
+    buf[a + 1 + b] = '/';
+    memcpy(buf + a + b + 2, key->file, c + 1);
+    return (int)(a + b + c + 2);
+}
+
 int symkey_canonical(const struct symkey *key, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, "%s/%s/%s", key->name, key->id, key->file);
     size_t i, name_end, id_end;
+    int n;
 
     if (key->kind == SYMKEY_BUILDID)
         return buildid_canonical(key, buf, len);
-    if (n < 0 || (size_t)n >= len)
-        return -ENAMETOOLONG;
+    n = join_key(key, buf, len);
+    if (n < 0)
+        return n;
     name_end = strlen(key->name);
     id_end = name_end + 1 + strlen(key->id);
     for (i = 0; i < (size_t)n; i++) {
@@ -404,13 +422,10 @@ int symkey_canonical(const struct symkey *key, char *buf, size_t len)
 
 int symkey_exact(const struct symkey *key, char *buf, size_t len)
 {
-    int n;
-
     /* Build ids are case-folded and source paths case-kept already. */
     if (key->kind == SYMKEY_BUILDID)
         return buildid_canonical(key, buf, len);
-    n = snprintf(buf, len, "%s/%s/%s", key->name, key->id, key->file);
-    return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : n;
+    return join_key(key, buf, len);
 }
 
 const char *symkey_file_label(const struct symkey *key)

@@ -198,7 +198,8 @@ static int mdprov_get(void *ctx, const struct minidump_module *mm,
             continue;
         json_array_append_new(p->raws, raw_module(p, mm));
         module_init(&p->mods[i],
-                    json_array_get(p->raws, json_array_size(p->raws) - 1));
+                    json_array_get(p->raws, json_array_size(p->raws) - 1),
+                    p->j->dif_candidates);
         module_resolve(p->s, &p->j->sources, &p->ctx, &p->mods[i]);
         link_found(p, mm, &p->mods[i]);
         p->resolved[i] = true;

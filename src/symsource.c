@@ -404,10 +404,13 @@ static enum symsource_status pool_get(const struct symsource_ctx *ctx,
     bool created;
     struct dl *d;
 
-    if (p == NULL || !fetch_serves(ctx->cfg, key))
+    /* the remembered miss first: a warm request meets it for every file
+     * it lacks, and it is one index read where fetch_serves() formats
+     * every upstream's URLs */
+    if (p == NULL || (symkey_exact(key, neg, sizeof(neg)) >= 0 &&
+                      cache_negative(p->cache, neg, NULL)))
         return SYMSOURCE_NOTFOUND;
-    if (symkey_exact(key, neg, sizeof(neg)) >= 0 &&
-        cache_negative(p->cache, neg, NULL))
+    if (!fetch_serves(ctx->cfg, key))
         return SYMSOURCE_NOTFOUND;
     if (ctx->nowait)
         return SYMSOURCE_WOULDBLOCK;
@@ -429,23 +432,23 @@ static enum symsource_status pool_get(const struct symsource_ctx *ctx,
 
 static enum symsource_status cache_get(const struct symsource_ctx *ctx,
                                        const char *rel, char **local,
-                                       char **location, char *detail,
-                                       size_t dlen)
+                                       struct stat *sb, char **location,
+                                       char *detail, size_t dlen)
 {
     struct symkey key;
     char canon[SYMKEY_CANON_MAX], path[STORE_PATH_MAX];
     enum symsource_status st = SYMSOURCE_OK;
-    struct stat sb;
 
     if (!rel_key(rel, &key) ||
         symkey_canonical(&key, canon, sizeof(canon)) < 0 ||
         store_file_path(ctx->cfg->cache_dir, canon, path, sizeof(path)) < 0)
         return SYMSOURCE_NOTFOUND;
-    *location = xasprintf("symsrvd://%s", canon);
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
+    if (location != NULL)
+        *location = xasprintf("symsrvd://%s", canon);
+    if (stat(path, sb) != 0 || !S_ISREG(sb->st_mode) || sb->st_size == 0) {
         st = pool_get(ctx, &key, canon, detail, dlen);
         if (st == SYMSOURCE_OK &&
-            (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0))
+            (stat(path, sb) != 0 || !S_ISREG(sb->st_mode) || sb->st_size == 0))
             st = SYMSOURCE_NOTFOUND; /* published, then evicted already */
     }
     if (st == SYMSOURCE_OK)
@@ -481,13 +484,14 @@ static bool under_roots(const char *roots, const char *real)
 static enum symsource_status fs_get(const struct symsource_ctx *ctx,
                                     const struct symsource *src,
                                     const char *rel, char **local,
-                                    char **location, char *detail, size_t dlen)
+                                    struct stat *sb, char **location,
+                                    char *detail, size_t dlen)
 {
     char *path = xasprintf("%s/%s", src->base, rel), real[PATH_MAX];
     enum symsource_status st = SYMSOURCE_NOTFOUND;
-    struct stat sb;
 
-    *location = xasprintf("file://%s", path);
+    if (location != NULL)
+        *location = xasprintf("file://%s", path);
     if (ctx->cfg->allow_request_sources == CONFIG_SOURCES_NO) {
         snprintf(detail, dlen, "request sources are not allowed");
         st = SYMSOURCE_NOPERM;
@@ -496,8 +500,8 @@ static enum symsource_status fs_get(const struct symsource_ctx *ctx,
     } else if (!under_roots(ctx->cfg->filesystem_roots, real)) {
         snprintf(detail, dlen, "path is outside [symbolicate] filesystem_roots");
         st = SYMSOURCE_NOPERM;
-    } else if (stat(real, &sb) == 0 && S_ISREG(sb.st_mode) &&
-               sb.st_size > 0) {
+    } else if (stat(real, sb) == 0 && S_ISREG(sb->st_mode) &&
+               sb->st_size > 0) {
         *local = xstrdup(real);
         st = SYMSOURCE_OK;
     }
@@ -714,7 +718,8 @@ static enum symsource_status remote_fetch(const struct symsource_ctx *ctx,
                                           const struct symsource *src,
                                           const char *rel, const char *url,
                                           const char *key, char **local,
-                                          char *detail, size_t dlen)
+                                          struct stat *sb, char *detail,
+                                          size_t dlen)
 {
     char path[STORE_PATH_MAX];
     enum symsource_status st;
@@ -737,6 +742,8 @@ static enum symsource_status remote_fetch(const struct symsource_ctx *ctx,
         st = SYMSOURCE_WOULDBLOCK;
     else
         st = fetch_new(ctx, src, rel, url, key, detail, dlen);
+    if (st == SYMSOURCE_OK && stat(path, sb) != 0)
+        st = SYMSOURCE_NOTFOUND; /* evicted already */
     if (st == SYMSOURCE_OK)
         *local = xstrdup(path);
     return st;
@@ -745,14 +752,15 @@ static enum symsource_status remote_fetch(const struct symsource_ctx *ctx,
 static enum symsource_status remote_get(const struct symsource_ctx *ctx,
                                         const struct symsource *src,
                                         const char *rel, char **local,
-                                        char **location, char *detail,
-                                        size_t dlen)
+                                        struct stat *sb, char **location,
+                                        char *detail, size_t dlen)
 {
     char *url = remote_url(ctx, src, rel), *key = source_key(ctx, src, url);
     enum symsource_status st;
 
-    *location = remote_location(src, rel, url);
-    st = remote_fetch(ctx, src, rel, url, key, local, detail, dlen);
+    if (location != NULL)
+        *location = remote_location(src, rel, url);
+    st = remote_fetch(ctx, src, rel, url, key, local, sb, detail, dlen);
     free(key);
     free(url);
     return st;
@@ -777,16 +785,17 @@ static int source_text(const struct symsource_ctx *ctx,
 {
     char *local = NULL, *loc = NULL, *id, *key, detail[256];
     enum symsource_status st;
+    struct stat sb;
     int rc = -ENOENT;
 
     if (src->kind == SYMSOURCE_FILESYSTEM) {
-        st = fs_get(ctx, src, rel, &local, &loc, detail, sizeof(detail));
+        st = fs_get(ctx, src, rel, &local, &sb, &loc, detail, sizeof(detail));
     } else {
         id = period_ms ? xasprintf("%s#%" PRId64, url,
                                    wall_ms() / (int64_t)period_ms)
                        : xstrdup(url);
         key = source_key(ctx, src, id);
-        st = remote_fetch(ctx, src, rel, url, key, &local, detail,
+        st = remote_fetch(ctx, src, rel, url, key, &local, &sb, detail,
                           sizeof(detail));
         free(key);
         free(id);
@@ -1143,22 +1152,23 @@ size_t symsource_paths(const struct symsource_ctx *ctx,
 enum symsource_status symsource_get(const struct symsource_ctx *ctx,
                                     const struct symsource *src,
                                     const char *rel, char **local,
-                                    char **location, char *detail,
-                                    size_t dlen)
+                                    struct stat *sb, char **location,
+                                    char *detail, size_t dlen)
 {
     *local = NULL;
-    *location = NULL;
+    if (location != NULL)
+        *location = NULL;
     detail[0] = '\0';
     switch (src->kind) {
     case SYMSOURCE_CACHE:
-        return cache_get(ctx, rel, local, location, detail, dlen);
+        return cache_get(ctx, rel, local, sb, location, detail, dlen);
     case SYMSOURCE_FILESYSTEM:
-        return fs_get(ctx, src, rel, local, location, detail, dlen);
+        return fs_get(ctx, src, rel, local, sb, location, detail, dlen);
     case SYMSOURCE_HTTP:
     case SYMSOURCE_S3:
     case SYMSOURCE_GCS:
     case SYMSOURCE_SENTRY:
         break;
     }
-    return remote_get(ctx, src, rel, local, location, detail, dlen);
+    return remote_get(ctx, src, rel, local, sb, location, detail, dlen);
 }

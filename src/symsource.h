@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "layout.h"
 
@@ -135,14 +136,15 @@ size_t symsource_paths(const struct symsource_ctx *ctx,
 bool symsource_glob(const char *pattern, const char *path);
 
 /* Get REL (from symsource_paths()) from SRC.  On SYMSOURCE_OK *LOCAL is a new
- * string naming a local file to read.  LOCATION (new string) is what the
- * candidate list shows (URL or path).  DETAIL receives a reason for
- * errors. */
+ * string naming a local file to read and *SB its stat(), taken on the
+ * way (the table cache compares it with its table's instead of taking
+ * another).  LOCATION (new string; not made when LOCATION is NULL) is what
+ * the candidate list shows (URL or path).  DETAIL receives a reason for errors. */
 enum symsource_status symsource_get(const struct symsource_ctx *ctx,
                                     const struct symsource *src,
                                     const char *rel, char **local,
-                                    char **location, char *detail,
-                                    size_t dlen);
+                                    struct stat *sb, char **location,
+                                    char *detail, size_t dlen);
 
 /* Does SRC fetch over the network (http, s3, gcs, sentry)? */
 bool symsource_remote(const struct symsource *src);

@@ -1498,6 +1498,51 @@ START_TEST(test_warm_answered_inline)
 }
 END_TEST
 
+/* A warm request takes its table from memory only while the file is the
+ * one the table was made from (same size and modification time as the
+ * file's stat() on the way to it): a file replaced in the cache, even by
+ * one of the same size, is read again, by a job, and answered from
+ * memory again after that. */
+START_TEST(test_warm_notices_replaced_file)
+{
+    struct itest t;
+    char *body = xasprintf("{\"stacktraces\":[{\"frames\":["
+                           "{\"instruction_addr\":\"0x1001001\"}]}],"
+                           "\"modules\":[%s]}",
+                           PE_MODULE);
+    char *sym, *orig = data_path("breakpad/windows/crash.sym"), *cmd, *text;
+    json_t *a;
+
+    itest_start_conf(&t, 1, POOL_CONF);
+    place(t.dir, "crash.pdb/" PDB_ID "/crash.sym", "breakpad/windows/crash.sym");
+    sym = xasprintf("%s/crash.pdb/" PDB_ID "/crash.sym", t.dir);
+    text = post_text(&t, "/symbolicate", body); /* cold: a job */
+    ck_assert_ptr_nonnull(strstr(text, "RequestDump("));
+    expect_answer(&t, "/symbolicate", body, text, true);
+    free(text);
+    /* the same size, another name, renamed over it as a publish does */
+    cmd = xasprintf("sed 's/RequestDump(/RequestDumX(/' '%s' >'%s.new' && "
+                    "mv '%s.new' '%s'",
+                    orig, sym, sym, sym);
+    ck_assert_int_eq(system(cmd), 0);
+    /* a time unlike the first file's for sure, and later than the table
+     * saved from it (which an older file would be served from) */
+    age(sym, -60, -60);
+    a = post_ok(&t, "/symbolicate", body);
+    ck_assert_ptr_nonnull(strstr(str(frame(a, 0, 0), "function"), "RequestDumX("));
+    json_decref(a);
+    text = post_text(&t, "/symbolicate", body);
+    ck_assert_ptr_nonnull(strstr(text, "RequestDumX("));
+    expect_answer(&t, "/symbolicate", body, text, true);
+    itest_stop(&t);
+    free(text);
+    free(cmd);
+    free(orig);
+    free(sym);
+    free(body);
+}
+END_TEST
+
 /* A gcs source is read through Google's JSON API (gcs_url: the stub):
  * the object name, prefix included, is one encoded segment; the bearer
  * token goes in Authorization. */
@@ -2292,6 +2337,7 @@ int main(void)
     tcase_add_test(tc, test_wait_without_timeout);
     tcase_add_test(tc, test_errors_400_413_422_503);
     tcase_add_test(tc, test_warm_answered_inline);
+    tcase_add_test(tc, test_warm_notices_replaced_file);
     tcase_add_test(tc, test_ssrf_refused_by_default);
     tcase_add_test(tc, test_ssrf_allowed_hosts);
     tcase_add_test(tc, test_max_jobs_across_workers);

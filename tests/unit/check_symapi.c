@@ -16,6 +16,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,6 +484,65 @@ START_TEST(test_strmemo)
 }
 END_TEST
 
+/* Threads that get while others put and the table grows: a get finds
+ * nothing or the text put for its own key and kind, never another's. */
+struct memo_race {
+    struct strmemo *m;
+    unsigned seed;
+    _Atomic unsigned wrong, found;
+};
+
+static void *memo_race_main(void *arg)
+{
+    struct memo_race *r = arg;
+    unsigned seed = r->seed;
+
+    for (unsigned i = 0; i < 40000; i++) {
+        uintptr_t key = 1 + (uintptr_t)(rand_r(&seed) % 6000);
+        unsigned kind = (unsigned)(rand_r(&seed) % 3);
+        char want[32];
+        size_t len;
+        const char *got = strmemo_get(r->m, key, kind, &len);
+
+        snprintf(want, sizeof(want), "%lu/%u", (unsigned long)key, kind);
+        if (got != NULL) {
+            atomic_fetch_add(&r->found, 1);
+            if (len != strlen(want) || memcmp(got, want, len) != 0)
+                atomic_fetch_add(&r->wrong, 1);
+            continue;
+        }
+        /* the texts are NUL-terminated: whoever put first, compare all */
+        got = strmemo_put(r->m, key, kind, xstrdup(want), strlen(want));
+        if (got == NULL || strcmp(got, want) != 0)
+            atomic_fetch_add(&r->wrong, 1);
+    }
+    return NULL;
+}
+
+START_TEST(test_strmemo_concurrent_gets)
+{
+    struct memo_race r[4];
+    struct strmemo *m = strmemo_new(64 << 20, NULL);
+    pthread_t t[4];
+    unsigned wrong = 0, found = 0;
+
+    for (unsigned i = 0; i < 4; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        r[i].m = m;
+        r[i].seed = i + 1;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, memo_race_main, &r[i]), 0);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        wrong += atomic_load(&r[i].wrong);
+        found += atomic_load(&r[i].found);
+    }
+    ck_assert_uint_eq(wrong, 0);
+    ck_assert_uint_gt(found, 0);
+    strmemo_free(m);
+}
+END_TEST
+
 /* Memos sharing a budget hold at most its max between them, and a freed
  * memo's bytes are free again. */
 START_TEST(test_strmemo_budget)
@@ -607,6 +667,66 @@ START_TEST(test_jsonout_json_values)
     text = jsonout_take(&o, &len);
     ck_assert_str_eq(text, "{\"a\":1,\"b\":null}");
     free(text);
+}
+END_TEST
+
+/* module_write() writes what jsonout_json() of module_json() does, byte
+ * for byte: members in the request's order, our debug and code ids in
+ * their place or after them, ids we cannot read dropped, with and
+ * without a table and candidates. */
+START_TEST(test_module_write_as_module_json)
+{
+    /* elements in parentheses: literals split over lines, one each */
+    static const char *const raws[] = {
+        ("{\"type\":\"elf\",\"code_id\":\"F1C3BCC0279865FE3058404B2831D9E6\","
+         "\"debug_file\":\"crash\",\"code_file\":\"/w/crash\","
+         "\"image_addr\":\"0x400000\",\"image_size\":1048576}"),
+        ("{\"debug_checksum\":7,\"image_size\":9,\"debug_id\":"
+         "\"3249D99D-0C40-4931-8610-F4E4FB0B6936-1\",\"type\":\"pe\","
+         "\"code_id\":\"5AB380779000\",\"other\":[1],"
+         "\"debug_file\":\"C:\\\\b\\\\cr\\\"ash.pdb\"}"),
+        ("{\"type\":\"macho\",\"debug_id\":\"not an id\",\"code_id\":\"\","
+         "\"image_addr\":4096}"),
+        "{\"type\":5,\"code_id\":null}",
+    };
+    struct stab t;
+    struct jsonout o = {0};
+
+    memset(&t, 0, sizeof(t));
+    t.has_debug_info = true;
+    t.has_symbols = true;
+    snprintf(t.id.arch, sizeof(t.id.arch), "x86_64");
+    for (size_t i = 0; i < sizeof(raws) / sizeof(*raws); i++) {
+        json_t *raw = json_loads(raws[i], 0, NULL);
+
+        ck_assert_ptr_nonnull(raw);
+        for (unsigned k = 0; k < 4; k++) {
+            bool cands = k & 1;
+            struct module m;
+            json_t *obj;
+            char *want, *got;
+            size_t len;
+
+            module_init(&m, raw, cands);
+            m.status = "found";
+            m.stab = k & 2 ? &t : NULL;
+            if (cands)
+                json_array_append_new(m.candidates,
+                                      json_pack("{s:s}", "source", "a\"b"));
+            obj = module_json(cands, &m);
+            jsonout_json(&o, obj);
+            want = jsonout_take(&o, &len);
+            module_write(&o, cands, &m);
+            got = jsonout_take(&o, &len);
+            ck_assert_str_eq(got, want);
+            ck_assert_uint_eq(len, strlen(want));
+            free(want);
+            free(got);
+            json_decref(obj);
+            json_decref(m.candidates);
+        }
+        json_decref(raw);
+    }
 }
 END_TEST
 
@@ -1111,8 +1231,10 @@ int main(void)
     tcase_add_test(tc, test_jsonin_depth_and_position);
     tcase_add_test(tc, test_jsonarena);
     tcase_add_test(tc, test_jsonout_json_values);
+    tcase_add_test(tc, test_module_write_as_module_json);
     tcase_add_test(tc, test_strmemo);
     tcase_add_test(tc, test_strmemo_budget);
+    tcase_add_test(tc, test_strmemo_concurrent_gets);
     tcase_add_test(tc, test_hexvalue);
     tcase_add_test(tc, test_symjob_collected_in_memory);
     tcase_add_test(tc, test_symjob_lifecycle);

@@ -146,6 +146,13 @@ START_TEST(test_symkey_canonical_folds_case)
     ck_assert_int_gt(symkey_exact(&a, ex, sizeof(ex)), 0);
     ck_assert_str_eq(ex, "Foo.PDB/abcdef1/foo.pdb");
     ck_assert_int_eq(symkey_canonical(&a, ka, 5), -ENAMETOOLONG);
+    /* the text and its NUL must fit: 23 bytes need 24 */
+    ck_assert_int_eq(symkey_canonical(&a, ka, 24), 23);
+    ck_assert_str_eq(ka, "foo.pdb/ABCDEF1/foo.pdb");
+    ck_assert_int_eq(symkey_canonical(&a, ka, 23), -ENAMETOOLONG);
+    ck_assert_int_eq(symkey_exact(&a, ex, 24), 23);
+    ck_assert_str_eq(ex, "Foo.PDB/abcdef1/foo.pdb");
+    ck_assert_int_eq(symkey_exact(&a, ex, 23), -ENAMETOOLONG);
 }
 END_TEST
 
