@@ -183,9 +183,14 @@ static char *table_path(const struct stabcache *c, const char *path,
     return xasprintf("%s/.Symsrvd/tables/%s.SYMTABLE", c->dir, hash);
 }
 
+/* Save BLOB as DST, stamped with the modification time of the file it
+ * was built from (SRC_MTIME), which is what tells later whether it still
+ * belongs to that file (saved_is_current()). */
 static bool save_table(const struct stabcache *c, const char *dst,
-                       const void *blob, size_t len)
+                       const void *blob, size_t len,
+                       const struct timespec *src_mtime)
 {
+    const struct timespec ts[2] = {{0, UTIME_NOW}, *src_mtime};
     char *dir = xasprintf("%s/.Symsrvd/tables", c->dir);
     char *tmp = xasprintf("%s.%ld.%lu.tmp", dst, (long)getpid(),
                           (unsigned long)pthread_self());
@@ -195,7 +200,8 @@ static bool save_table(const struct stabcache *c, const char *dst,
     (void)mkdir_p(dir, 0750);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd >= 0) {
-        ok = write_full(fd, blob, len) == 0 && rename(tmp, dst) == 0;
+        ok = write_full(fd, blob, len) == 0 && futimens(fd, ts) == 0 &&
+             rename(tmp, dst) == 0;
         if (!ok)
             unlink(tmp);
         close(fd);
@@ -306,7 +312,18 @@ static void touch_used(const char *tpath)
     (void)utimensat(AT_FDCWD, tpath, ts, 0);
 }
 
-/* Load the saved table at TPATH if it is newer than the file (ST), else
+/* Was the table saved at TPATH (its stat TS) built from the file whose
+ * stat is ST?  Its modification time is the file's, to the nanosecond,
+ * as save_table() stamped it.  "Newer than the file" would not do: a
+ * file replaced by an older one (cp -p, rsync, tar, a rollback) would be
+ * answered from the newer file's table. */
+static bool saved_is_current(const struct stat *ts, const struct stat *st)
+{
+    return ts->st_mtim.tv_sec == st->st_mtim.tv_sec &&
+           ts->st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Load the saved table at TPATH if it belongs to the file (ST), else
  * build it from MAP and save it; or, for an ELF file and RVAS, build the
  * compile units RVAS fall in (E->partial). */
 static int load_or_build(struct stabcache *c, struct entry *e,
@@ -320,10 +337,7 @@ static int load_or_build(struct stabcache *c, struct entry *e,
     size_t len = 0;
     int rc;
 
-    if (stat(tpath, &ts) == 0 &&
-        (ts.st_mtim.tv_sec > st->st_mtim.tv_sec ||
-         (ts.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-          ts.st_mtim.tv_nsec >= st->st_mtim.tv_nsec)) &&
+    if (stat(tpath, &ts) == 0 && saved_is_current(&ts, st) &&
         symtable_open(tpath, &e->s.t) == 0) {
         touch_used(tpath);
         free(tpath);
@@ -348,7 +362,7 @@ static int load_or_build(struct stabcache *c, struct entry *e,
         rc = symtable_builder_finish(b, &e->blob, &len);
     if (rc == 0)
         rc = symtable_load(e->blob, len, &e->s.t);
-    if (rc == 0 && !e->partial && save_table(c, tpath, e->blob, len))
+    if (rc == 0 && !e->partial && save_table(c, tpath, e->blob, len, &st->st_mtim))
         use_saved(e, tpath);
     symtable_builder_free(b);
     free(tpath);
