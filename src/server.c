@@ -26,7 +26,6 @@
 #include "tlq.h"
 #include "log.h"
 #include "server_int.h"
-#include "server_sendfile.h"
 #include "server_rcache.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -473,17 +472,6 @@ static void note_on_board(const struct req *r, unsigned status)
                    wall_ms());
 }
 
-/* A request's end ends the hold on its header (server_sendfile_hold()),
- * in case its body was never sent. */
-static void release_hold(struct MHD_Connection *conn)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-
-    if (ci != NULL)
-        server_sendfile_hold(ci->connect_fd, false);
-}
-
 static void on_completed(void *cls, struct MHD_Connection *conn,
                          void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -496,7 +484,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         return;
     *con_cls = NULL;
     r->conn = conn;
-    release_hold(conn);
     /* 499 as nginx logs it: the client left before an answer was queued. */
     status = r->status != 0 ? r->status : 499;
     if (r->head)

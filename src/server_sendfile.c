@@ -22,20 +22,6 @@
  * socket); a call that MHD did not know to be the last is pushed here
  * when it reached the end, or the tail would wait out the cork's 200 ms.
  *
- * MHD also pushes an fd response's header out on its own, as a packet of
- * its own that wakes the client for those few hundred bytes: it sends the
- * header on a socket it had left uncorked, or uncorks the socket after
- * sending it (and corks it again for the body).  nginx sends header and
- * body under one cork, so that the header leaves in the body's first
- * packet.  On a socket whose header is held here (server_sendfile_hold())
- * the header is sent with MSG_MORE and the uncork after it is ignored,
- * once: the header waits in the socket for the body, whose end the
- * kernel (or the push above) sends on.  The hold ends at the socket's
- * next sendfile and when its request completes, so a response that never
- * reaches its body (a client that left, a failed read) cannot leave it to
- * another response.  Measured with bench/hits.sh (commit message): 1 MiB
- * hits gain about a tenth over the build before, in the same rounds.
- *
  * A note is trusted only while its descriptor still refers to the noted
  * file (device and inode, checked with fstat on each widened call): a
  * descriptor number reused for another file after MHD closed the noted
@@ -50,7 +36,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,9 +57,6 @@ struct note {
     _Atomic uint64_t ino;
 };
 
-/* Indexed by socket: its header is held for the body (see above). */
-static _Atomic bool holds[NOTE_FDS];
-
 /* Indexed by descriptor.  A number belongs to one open file at a time,
  * and only the thread that opened it notes it, before MHD sends from it:
  * the atomics only keep the reads of a stale note whole. */
@@ -83,40 +65,6 @@ static struct note notes[NOTE_FDS];
 /* Our definition of glibc's function, which MHD calls; not declared in a
  * header, as <sys/sendfile.h> declares it too. */
 ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
-
-void server_sendfile_hold(int sock, bool on)
-{
-    if (sock >= 0 && sock < NOTE_FDS)
-        atomic_store_explicit(&holds[sock], on, memory_order_relaxed);
-}
-
-/* Takes SOCK's hold: true (once) when it was held. */
-static bool take_hold(int sock)
-{
-    return sock >= 0 && sock < NOTE_FDS &&
-           atomic_load_explicit(&holds[sock], memory_order_relaxed) &&
-           atomic_exchange_explicit(&holds[sock], false, memory_order_relaxed);
-}
-
-/* Our definition of glibc's send(), with which MHD sends a header. */
-ssize_t send(int fd, const void *buf, size_t len, int flags)
-{
-    if (fd >= 0 && fd < NOTE_FDS &&
-        atomic_load_explicit(&holds[fd], memory_order_relaxed))
-        flags |= MSG_MORE;
-    return (ssize_t)syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
-}
-
-/* Our definition of glibc's setsockopt(), through which MHD corks and
- * uncorks; everything but a held socket's uncork goes to the kernel. */
-int setsockopt(int fd, int level, int optname, const void *optval,
-               socklen_t optlen)
-{
-    if (level == IPPROTO_TCP && optname == TCP_CORK && optval != NULL &&
-        optlen == sizeof(int) && *(const int *)optval == 0 && take_hold(fd))
-        return 0;
-    return (int)syscall(SYS_setsockopt, fd, level, optname, optval, optlen);
-}
 
 void server_sendfile_note(int fd, const struct stat *st, uint64_t end)
 {
@@ -159,7 +107,6 @@ ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
     uint64_t end = noted_end(in_fd, offset, count);
     ssize_t sent;
 
-    (void)take_hold(out_fd); /* the header has gone: nothing left to hold */
     if (end != 0)
         count = end - (uint64_t)*offset > SENDFILE_MAX
                     ? SENDFILE_MAX

@@ -6,7 +6,6 @@
 #ifndef SYMSRVD_SERVER_SENDFILE_H
 #define SYMSRVD_SERVER_SENDFILE_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 struct stat;
@@ -19,12 +18,5 @@ struct stat;
  * it; an unnoted whole-file response is safe.  ST is FD's fstat(),
  * which the caller has already taken. */
 void server_sendfile_note(int fd, const struct stat *st, uint64_t end);
-
-/* ON: the fd response about to be queued on socket SOCK has a body, so
- * its header may wait in the corked socket and leave with the body's
- * first bytes (see server_sendfile.c).  Never for a response without a
- * body (HEAD, 304), whose header would wait for the cork's 200 ms.
- * OFF: the socket's request is over. */
-void server_sendfile_hold(int sock, bool on);
 
 #endif

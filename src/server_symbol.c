@@ -310,19 +310,6 @@ static void note_hit(struct req *r, const char *key,
         count_hit(r->srv, key);
 }
 
-/* R's answer is an fd response with a body: let its header leave with
- * the body's first bytes (server_sendfile_hold()). */
-static void hold_header(const struct req *r)
-{
-    const union MHD_ConnectionInfo *ci;
-
-    if (r->head)
-        return;
-    ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (ci != NULL)
-        server_sendfile_hold(ci->connect_fd, true);
-}
-
 /* Queue RESP, a whole-file 200 of REP that is not kept for reuse. */
 static enum MHD_Result queue_once(struct req *r, const struct rep *rep,
                                   struct MHD_Response *resp)
@@ -352,8 +339,6 @@ static enum MHD_Result serve_reused(struct req *r, const struct rcache_entry *c,
         if (warm != NULL)
             return queue_once(r, &rep, warm);
     }
-    if (c->size > MEM_BODY_MAX)
-        hold_header(r);
     r->bytes = c->size;
     r->status = MHD_HTTP_OK;
     return MHD_queue_response(r->conn, MHD_HTTP_OK, c->resp);
@@ -378,8 +363,6 @@ static enum MHD_Result serve_whole(struct req *r, struct rcache *rc,
     if (resp == NULL) {
         server_sendfile_note(rep->fd, &rep->st, rep->size);
         resp = MHD_create_response_from_fd64(rep->size, rep->fd);
-        if (resp != NULL && rep->size > 0)
-            hold_header(r);
     }
     if (resp == NULL) {
         close(rep->fd);
@@ -421,8 +404,6 @@ static enum MHD_Result serve_range(struct req *r, struct rep *rep,
     }
     add_rep_headers(r, resp, rep);
     r->bytes = len;
-    if (len > 0)
-        hold_header(r);
     if (rc != 0)
         return server_queue(r, MHD_HTTP_OK, resp);
     snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,

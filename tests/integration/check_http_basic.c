@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/tcp.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -23,7 +21,6 @@
 
 #include "fileio.h"
 #include "itest.h"
-#include "timeutil.h"
 #include "xalloc.h"
 
 #define PDB "/foo.pdb/ABCDEF0123456789ABCDEF01234567891/foo.pdb"
@@ -587,95 +584,6 @@ START_TEST(test_http_keepalive_large_bodies_leave_at_once)
 }
 END_TEST
 
-/* Sends REQ on the keep-alive socket FD and reads one answer (a body
- * unless BODYLESS); returns its status. */
-static int exchange(int fd, const char *req, bool bodyless)
-{
-    char buf[65536];
-    size_t have = 0, need = 0;
-    char *end = NULL, *cl;
-    int status = 0;
-    ssize_t n;
-
-    ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-    while (end == NULL || have < need) {
-        if (end != NULL) { /* the rest of the body */
-            n = recv(fd, buf, sizeof(buf), 0);
-            ck_assert_int_gt(n, 0);
-            have += (size_t)n;
-            continue;
-        }
-        n = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
-        ck_assert_int_gt(n, 0);
-        have += (size_t)n;
-        buf[have] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-        if (end == NULL)
-            continue;
-        status = atoi(buf + 9);
-        cl = strstr(buf, "Content-Length: ");
-        ck_assert_ptr_nonnull(cl);
-        need = (size_t)(end + 4 - buf) +
-               (bodyless ? 0 : strtoul(cl + 16, NULL, 10));
-    }
-    ck_assert_uint_eq(have, need); /* nothing but the answer */
-    return status;
-}
-
-static unsigned data_segs_in(int fd)
-{
-    struct tcp_info ti;
-    socklen_t len = sizeof(ti);
-
-    memset(&ti, 0, sizeof(ti));
-    ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
-    ck_assert_uint_ge(len, offsetof(struct tcp_info, tcpi_data_segs_in) +
-                               sizeof(ti.tcpi_data_segs_in));
-    return ti.tcpi_data_segs_in;
-}
-
-/* An fd response's header leaves in its body's first packet, as nginx
- * sends it, instead of a packet of its own (server_sendfile.c); and a
- * bodyless answer on the same corked socket (HEAD, 304) is not held back
- * for a body that never comes.  A 40 KiB body and its header fit in one
- * loopback segment. */
-START_TEST(test_http_header_leaves_with_body)
-{
-    size_t blen = 40 * 1024;
-    char *big = itest_body(blen, false, 17);
-    char get[256], head[256], cond[512];
-    int fd, i;
-    unsigned before;
-    uint64_t t0;
-
-    stub_add(t.up[0], PDB, big, blen);
-    itest_get_body(&t, PDB, big, blen);
-    snprintf(get, sizeof(get), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", PDB);
-    snprintf(head, sizeof(head), "HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n", PDB);
-    fd = itest_connect(daemon_port(t.d));
-    for (i = 0; i < 4 * 1024 / 40 + 2; i++) /* past the memory warm-up */
-        ck_assert_int_eq(exchange(fd, get, false), 200);
-    for (i = 0; i < 8; i++) {
-        before = data_segs_in(fd);
-        ck_assert_int_eq(exchange(fd, get, false), 200);
-        ck_assert_msg(data_segs_in(fd) - before == 1,
-                      "answer %d came in %u packets", i, data_segs_in(fd) - before);
-    }
-    snprintf(cond, sizeof(cond),
-             "GET %s HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"never\"\r\n"
-             "Range: bytes=100-40000\r\n\r\n", PDB);
-    ck_assert_int_eq(exchange(fd, cond, false), 206);
-    t0 = mono_ms();
-    for (i = 0; i < 5; i++) /* a held header would wait out the 200 ms cork */
-        ck_assert_int_eq(exchange(fd, head, true), 200);
-    ck_assert_int_eq(exchange(fd, get, false), 200);
-    ck_assert_msg(mono_ms() - t0 < 500, "5 HEADs took %llu ms",
-                  (unsigned long long)(mono_ms() - t0));
-    close(fd);
-    free(big);
-}
-END_TEST
-
 START_TEST(test_http_access_log_lines)
 {
     char *log = xasprintf("%s.access", t.dir), *env = NULL, *text = NULL;
@@ -825,7 +733,6 @@ int main(void)
     tcase_add_test(tc, test_http_vanished_file_is_refetched);
     tcase_add_test(tc, test_http_keepalive_hits_from_memory_then_sendfile);
     tcase_add_test(tc, test_http_keepalive_large_bodies_leave_at_once);
-    tcase_add_test(tc, test_http_header_leaves_with_body);
     tcase_add_test(tc, test_http_access_log_lines);
     tcase_add_test(tc, test_http_unix_socket_listener);
     tcase_add_test(tc, test_http_idle_client_dropped);
