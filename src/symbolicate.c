@@ -424,59 +424,10 @@ void module_resolve(struct symbolicator *s,
 
 /* --- frames ---------------------------------------------------------------- */
 
-static json_t *hex_json(uint64_t v)
-{
-    char buf[24];
-
-    snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-    return json_string(buf);
-}
-
-static void pass_through(json_t *o, const json_t *in, const char *key)
-{
-    json_t *v = json_object_get(in, key);
-
-    if (v != NULL)
-        json_object_set(o, key, v);
-}
-
 /* What of the request's module the answer repeats, in this order. */
 static const char *const module_keep[] = {"type", "code_id", "code_file",
                                           "debug_id", "debug_file",
                                           "debug_checksum"};
-
-json_t *module_json(bool dif_candidates, const struct module *m)
-{
-    json_t *o = json_object(), *feat = json_object();
-    const struct stab *t = m->stab;
-
-    json_object_set_new(o, "debug_status", json_string(m->status));
-    json_object_set_new(feat, "has_debug_info",
-                        json_boolean(t && t->has_debug_info));
-    json_object_set_new(feat, "has_unwind_info",
-                        json_boolean(t && t->has_unwind_info));
-    json_object_set_new(feat, "has_symbols", json_boolean(t && t->has_symbols));
-    json_object_set_new(feat, "has_sources", json_false());
-    json_object_set_new(o, "features", feat);
-    json_object_set_new(o, "arch", json_string(t && t->id.arch[0]
-                                                   ? t->id.arch
-                                                   : "unknown"));
-    for (size_t i = 0; i < sizeof(module_keep) / sizeof(*module_keep); i++)
-        pass_through(o, m->raw, module_keep[i]);
-    if (m->debug_id[0] != '\0')
-        json_object_set_new(o, "debug_id", json_string(m->debug_id));
-    else
-        json_object_del(o, "debug_id");
-    if (m->ids.code_id[0] != '\0')
-        json_object_set_new(o, "code_id", json_string(m->ids.code_id));
-    else
-        json_object_del(o, "code_id");
-    json_object_set_new(o, "image_addr", hex_json(m->addr));
-    pass_through(o, m->raw, "image_size");
-    if (dif_candidates && json_array_size(m->candidates) > 0)
-        json_object_set(o, "candidates", m->candidates);
-    return o;
-}
 
 /* "KEY":V (escaped key) after a ',' unless *FIRST. */
 static void put_member(struct jsonout *o, int *first, const char *key,
@@ -543,6 +494,17 @@ void module_write(struct jsonout *o, bool dif_candidates,
     if (dif_candidates && json_array_size(m->candidates) > 0)
         put_member(o, &first, "candidates", m->candidates);
     jsonout_raw(o, "}", 1);
+}
+
+json_t *module_json(bool dif_candidates, const struct module *m)
+{
+    struct jsonout o = {0};
+    json_t *v;
+
+    module_write(&o, dif_candidates, m);
+    v = json_loadb(o.p, o.len, 0, NULL);
+    free(o.p);
+    return v;
 }
 
 static void add_rva(struct module *m, uint64_t rva)

@@ -90,15 +90,15 @@ void module_resolve(struct symbolicator *s,
                     const struct symsource_list *sources,
                     const struct symsource_ctx *ctx, struct module *m);
 
-/* M in the answer's "modules" (candidates when DIF_CANDIDATES). */
-json_t *module_json(bool dif_candidates, const struct module *m);
-
-/* The text jsonout_json() makes of module_json(), into O without the
- * object in between: a small request pays for its modules as for many
- * frames. */
+/* M in the answer's "modules" (candidates when DIF_CANDIDATES), as JSON
+ * text into O: written directly, as a small request pays for its modules
+ * as for many frames. */
 struct jsonout;
 void module_write(struct jsonout *o, bool dif_candidates,
                   const struct module *m);
+
+/* The same as a jansson object, for the minidump answer that merges it. */
+json_t *module_json(bool dif_candidates, const struct module *m);
 
 /* Free what module_init() and module_resolve() took. */
 void module_release(struct symbolicator *s, struct module *m);

@@ -670,10 +670,12 @@ START_TEST(test_jsonout_json_values)
 }
 END_TEST
 
-/* module_write() writes what jsonout_json() of module_json() does, byte
- * for byte: members in the request's order, our debug and code ids in
- * their place or after them, ids we cannot read dropped, with and
- * without a table and candidates. */
+/* module_write() writes the answer's module: members in the request's
+ * order, our debug and code ids in their place or after them, ids we
+ * cannot read dropped (the text for a table and candidates below, written
+ * out by hand), with and without a table and candidates; and
+ * module_json() is the same module, which jsonout_json() writes again
+ * byte for byte. */
 START_TEST(test_module_write_as_module_json)
 {
     /* elements in parentheses: literals split over lines, one each */
@@ -688,6 +690,22 @@ START_TEST(test_module_write_as_module_json)
         ("{\"type\":\"macho\",\"debug_id\":\"not an id\",\"code_id\":\"\","
          "\"image_addr\":4096}"),
         "{\"type\":5,\"code_id\":null}",
+    };
+    static const char feat[] =
+        "{\"debug_status\":\"found\",\"features\":{\"has_debug_info\":true,"
+        "\"has_unwind_info\":false,\"has_symbols\":true,\"has_sources\":false},"
+        "\"arch\":\"x86_64\",";
+    static const char cands_text[] = ",\"candidates\":[{\"source\":\"a\\\"b\"}]}";
+    static const char *const with_table[] = {
+        ("\"type\":\"elf\",\"code_id\":\"f1c3bcc0279865fe3058404b2831d9e6\","
+         "\"code_file\":\"/w/crash\",\"debug_file\":\"crash\","
+         "\"image_addr\":\"0x400000\",\"image_size\":1048576"),
+        ("\"type\":\"pe\",\"code_id\":\"5ab380779000\",\"debug_id\":"
+         "\"3249d99d-0c40-4931-8610-f4e4fb0b6936-1\",\"debug_file\":"
+         "\"C:\\\\b\\\\cr\\\"ash.pdb\",\"debug_checksum\":7,"
+         "\"image_addr\":\"0x0\",\"image_size\":9"),
+        "\"type\":\"macho\",\"image_addr\":\"0x1000\"",
+        "\"type\":5,\"image_addr\":\"0x0\"",
     };
     struct stab t;
     struct jsonout o = {0};
@@ -718,6 +736,12 @@ START_TEST(test_module_write_as_module_json)
             want = jsonout_take(&o, &len);
             module_write(&o, cands, &m);
             got = jsonout_take(&o, &len);
+            if (k == 3) {
+                char *text = xasprintf("%s%s%s", feat, with_table[i], cands_text);
+
+                ck_assert_str_eq(got, text);
+                free(text);
+            }
             ck_assert_str_eq(got, want);
             ck_assert_uint_eq(len, strlen(want));
             free(want);
