@@ -352,6 +352,9 @@ struct access_fields {
     char target[1024];
     char upstream[4 * sizeof(((struct req *)0)->upstream)];
 };
+_Static_assert(sizeof(((struct access_fields *)0)->ip) ==
+                   sizeof(((struct server_conn *)0)->ip),
+               "a connection's formatted address fits the log's field");
 
 /* The JSON line: the escaped fields again as JSON strings, so a reader
  * of either format sees the same text, plus the time of the answer. */
@@ -430,13 +433,13 @@ static void access_log(struct req *r, const char *method, unsigned status)
 
     if (r->srv->access_fd < 0)
         return;
-    /* a keep-alive connection's address is formatted once */
-    if (r->sc != NULL && r->sc->ip[0] == '\0')
-        server_client_ip(r->conn, r->sc->ip, sizeof(r->sc->ip));
-    if (r->sc != NULL)
-        memcpy(a.ip, r->sc->ip, sizeof(r->sc->ip));
-    else
+    if (r->sc == NULL) {
         server_client_ip(r->conn, a.ip, sizeof(a.ip));
+    } else { /* a keep-alive connection's address is formatted once */
+        if (r->sc->ip[0] == '\0')
+            server_client_ip(r->conn, r->sc->ip, sizeof(r->sc->ip));
+        memcpy(a.ip, r->sc->ip, sizeof(a.ip));
+    }
     log_escape(method[0] ? method : "-", a.method, sizeof(a.method));
     log_escape(r->target, a.target, sizeof(a.target));
     log_escape(r->upstream[0] ? r->upstream : "-", a.upstream,

@@ -362,7 +362,8 @@ static int load_or_build(struct stabcache *c, struct entry *e,
         rc = symtable_builder_finish(b, &e->blob, &len);
     if (rc == 0)
         rc = symtable_load(e->blob, len, &e->s.t);
-    if (rc == 0 && !e->partial && save_table(c, tpath, e->blob, len, &st->st_mtim))
+    if (rc == 0 && !e->partial &&
+        save_table(c, tpath, e->blob, len, &st->st_mtim))
         use_saved(e, tpath);
     symtable_builder_free(b);
     free(tpath);
