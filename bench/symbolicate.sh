@@ -12,8 +12,10 @@
 #        throughput rounds take every build in turn, so that a change is
 #        measured against the previous build in one run)
 # env:   SIZES="50 500" (frames per request; a Sentry event has tens to
-#        hundreds) SECONDS_EACH=5 CONNS=4 (keep-alive connections, spread
-#        over the workers) WORKERS=2 ROUNDS=2 (symsrvd and llvm-symbolizer
+#        hundreds) SECONDS_EACH=5 CONNS=32 (keep-alive connections, spread
+#        over the workers: enough to keep both cores busy; with 4, a third
+#        of the CPU sat idle between a response and the next request, and
+#        the figure was the round trip's, not the daemon's) WORKERS=2 ROUNDS=2 (symsrvd and llvm-symbolizer
 #        take turns, so that load from elsewhere hits both alike)
 #        LLVM_ADDRS=400000
 # Needs python3 and llvm-symbolizer-14; wrk (Debian's wrk) drives the
@@ -45,7 +47,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-$top}
 builds=${*:-$top}
 bin=$builddir/src/symsrvd
-SIZES=${SIZES:-50 500} SECONDS_EACH=${SECONDS_EACH:-5} CONNS=${CONNS:-4}
+SIZES=${SIZES:-50 500} SECONDS_EACH=${SECONDS_EACH:-5} CONNS=${CONNS:-32}
 WORKERS=${WORKERS:-2} ROUNDS=${ROUNDS:-2} LLVM_ADDRS=${LLVM_ADDRS:-400000}
 debug=$top/tests/data/elf/crash.debug
 cid=f1c3bcc0279865fe3058404b2831d9e64135386c
