@@ -5,7 +5,13 @@
 # PSS of the workers under that load; and the latency a cold miss adds over
 # a direct fetch from the upstream.
 #
-# usage: bench/hits.sh [SYMSRVD_BINARY]    (needs wrk, nginx, python3, curl)
+# The 1 MiB file is loaded twice per round: by wrk, and by bench/hitload.c,
+# which drops each body in the kernel (recv with MSG_TRUNC) instead of
+# copying it out.  wrk's copy takes most of the two cores at that size, so
+# with wrk both servers run at the client's rate; with hitload the servers'
+# own cost decides.
+#
+# usage: bench/hits.sh [SYMSRVD_BINARY]    (needs wrk, nginx, python3, curl, cc)
 # env:   DURATION=10s CONNS=64 THREADS=2 WORKERS=2 ROUNDS=3
 #        BASELINE=OTHER_SYMSRVD_BINARY: measured too, in the same rounds, so
 #        that a change is judged against the same background load
@@ -14,8 +20,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../src/symsrvd}
 DURATION=${DURATION:-10s} CONNS=${CONNS:-64} THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-2}
+case $DURATION in *[0-9]s) ;; *) echo "bench: DURATION is seconds, e.g. 10s" >&2; exit 1 ;; esac
 [ -x "$bin" ] || { echo "bench: no $bin; give the built symsrvd" >&2; exit 1; }
-for tool in wrk nginx python3 curl; do
+for tool in wrk nginx python3 curl cc; do
     command -v $tool >/dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
 done
 work=$(mktemp -d /tmp/symsrvd-bench.XXXXXX)
@@ -23,6 +30,7 @@ chmod 755 "$work" # nginx workers run as an unprivileged user
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+cc -O2 -o "$work/hitload" "$here/hitload.c"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
@@ -80,13 +88,20 @@ wait_http "$N/small.pdb/11111111111111111111111111111111A/small.pdb"
 
 # CPU ticks (user + system) of the worker processes under MASTER.
 ticks() { local t=0 p; for p in $(pgrep -P "$1"); do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
-# "REQ/S CPU-US-PER-REQUEST" for URL served by the workers under MASTER.
+# "REQ/S CPU-US-PER-REQUEST" for URL served by the workers under MASTER,
+# loaded by CLIENT (wrk or hitload).
 rps() {
     local t0 out
     t0=$(ticks "$2")
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "$1")
+    if [ "$3" = wrk ]; then
+        out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "$1" |
+              awk '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {print r, n}')
+    else
+        local hp=${1#http://127.0.0.1:}
+        out=$("$work/hitload" "${hp%%/*}" "/${hp#*/}" "$CONNS" "${DURATION%s}")
+    fi
     echo "$out" | awk -v t="$(( $(ticks "$2") - t0 ))" -v hz="$(getconf CLK_TCK)" \
-        '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f", r, t * 1e6 / hz / n}'
+        '{printf "%s %.1f", $1, t * 1e6 / hz / $2}'
 }
 # RSS/PSS in MiB of each worker under MASTER (default symsrvd's); PSS
 # splits shared pages (the page cache that mapped bodies touch) between the
@@ -105,18 +120,21 @@ echo "worker RSS/PSS before load (MiB): $(worker_rss)"
 # alike; the median ratio is reported with every round's figures.
 ROUNDS=${ROUNDS:-3}
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-for f in small.pdb/11111111111111111111111111111111A/small.pdb:4KiB \
-         large.pdb/22222222222222222222222222222222A/large.pdb:1MiB; do
-    path=${f%%:*} label=${f##*:} ratios="" bratios=""
+for f in small.pdb/11111111111111111111111111111111A/small.pdb:4KiB:wrk \
+         large.pdb/22222222222222222222222222222222A/large.pdb:1MiB:wrk \
+         large.pdb/22222222222222222222222222222222A/large.pdb:1MiB:hitload; do
+    path=${f%%:*} client=${f##*:} label=${f#*:} ratios="" bratios=""
+    label=${label%:*}
+    [ "$client" = wrk ] || label="$label, $client"
     for r in $(seq 1 "$ROUNDS"); do
-        read -r n ncpu <<<"$(rps "$N/$path" "$nmaster")"
-        read -r s scpu <<<"$(rps "$S/$path" "$master")"
+        read -r n ncpu <<<"$(rps "$N/$path" "$nmaster" "$client")"
+        read -r s scpu <<<"$(rps "$S/$path" "$master" "$client")"
         ratio=$(echo "$s / $n" | bc -l)
         ratios="$ratios $ratio"
         printf '%-5s round %d: nginx %7.0f req/s %6.1f us/req, symsrvd %7.0f req/s %6.1f us/req, ratio %.2f\n' \
             "$label" "$r" "$n" "$ncpu" "$s" "$scpu" "$ratio"
         [ -n "${B:-}" ] || continue
-        read -r b bcpu <<<"$(rps "$B/$path" "$bmaster")"
+        read -r b bcpu <<<"$(rps "$B/$path" "$bmaster" "$client")"
         bratios="$bratios $(echo "$b / $n" | bc -l)"
         printf '%-5s          baseline %7.0f req/s %6.1f us/req, ratio %.2f\n' \
             "" "$b" "$bcpu" "$(echo "$b / $n" | bc -l)"
