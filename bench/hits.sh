@@ -12,13 +12,13 @@
 # own cost decides.
 #
 # usage: bench/hits.sh [SYMSRVD_BINARY]    (needs wrk, nginx, python3, curl, cc)
-# env:   DURATION=10s CONNS=64 THREADS=2 WORKERS=2 ROUNDS=3
+# env:   DURATION=6s CONNS=64 THREADS=2 WORKERS=2 ROUNDS=4
 #        BASELINE=OTHER_SYMSRVD_BINARY: measured too, in the same rounds, so
 #        that a change is judged against the same background load
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../src/symsrvd}
-DURATION=${DURATION:-10s} CONNS=${CONNS:-64} THREADS=${THREADS:-2}
+DURATION=${DURATION:-6s} CONNS=${CONNS:-64} THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-2}
 case $DURATION in *[0-9]s) ;; *) echo "bench: DURATION is seconds, e.g. 10s" >&2; exit 1 ;; esac
 [ -x "$bin" ] || { echo "bench: no $bin; give the built symsrvd" >&2; exit 1; }
@@ -118,7 +118,7 @@ echo "symsrvd $("$bin" -V | awk '{print $2}'), $WORKERS workers; nginx $(nginx -
 echo "worker RSS/PSS before load (MiB): $(worker_rss)"
 # ROUNDS alternating runs per size, so background load hits both servers
 # alike; the median ratio is reported with every round's figures.
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-4}
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for f in small.pdb/11111111111111111111111111111111A/small.pdb:4KiB:wrk \
          large.pdb/22222222222222222222222222222222A/large.pdb:1MiB:wrk \
@@ -127,14 +127,22 @@ for f in small.pdb/11111111111111111111111111111111A/small.pdb:4KiB:wrk \
     label=${label%:*}
     [ "$client" = wrk ] || label="$label, $client"
     for r in $(seq 1 "$ROUNDS"); do
-        read -r n ncpu <<<"$(rps "$N/$path" "$nmaster" "$client")"
-        read -r s scpu <<<"$(rps "$S/$path" "$master" "$client")"
+        # Who goes first alternates: a run can leave the next one a
+        # slightly different machine (sockets in TIME_WAIT, freed memory).
+        if [ $((r % 2)) = 1 ]; then
+            read -r n ncpu <<<"$(rps "$N/$path" "$nmaster" "$client")"
+            read -r s scpu <<<"$(rps "$S/$path" "$master" "$client")"
+            [ -z "${B:-}" ] || read -r b bcpu <<<"$(rps "$B/$path" "$bmaster" "$client")"
+        else
+            [ -z "${B:-}" ] || read -r b bcpu <<<"$(rps "$B/$path" "$bmaster" "$client")"
+            read -r s scpu <<<"$(rps "$S/$path" "$master" "$client")"
+            read -r n ncpu <<<"$(rps "$N/$path" "$nmaster" "$client")"
+        fi
         ratio=$(echo "$s / $n" | bc -l)
         ratios="$ratios $ratio"
         printf '%-5s round %d: nginx %7.0f req/s %6.1f us/req, symsrvd %7.0f req/s %6.1f us/req, ratio %.2f\n' \
             "$label" "$r" "$n" "$ncpu" "$s" "$scpu" "$ratio"
         [ -n "${B:-}" ] || continue
-        read -r b bcpu <<<"$(rps "$B/$path" "$bmaster" "$client")"
         bratios="$bratios $(echo "$b / $n" | bc -l)"
         printf '%-5s          baseline %7.0f req/s %6.1f us/req, ratio %.2f\n' \
             "" "$b" "$bcpu" "$(echo "$b / $n" | bc -l)"
