@@ -5,6 +5,7 @@
 # PSS of the workers under that load; and the latency a cold miss adds over
 # a direct fetch from the upstream.
 #
+# The 4 KiB file is also loaded with a new connection per request.
 # The 1 MiB file is loaded twice per round: by wrk, and by bench/hitload.c,
 # which drops each body in the kernel (recv with MSG_TRUNC) instead of
 # copying it out.  wrk's copy takes most of the two cores at that size, so
@@ -89,12 +90,15 @@ wait_http "$N/small.pdb/11111111111111111111111111111111A/small.pdb"
 # CPU ticks (user + system) of the worker processes under MASTER.
 ticks() { local t=0 p; for p in $(pgrep -P "$1"); do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
 # "REQ/S CPU-US-PER-REQUEST" for URL served by the workers under MASTER,
-# loaded by CLIENT (wrk or hitload).
+# loaded by CLIENT: wrk, close (wrk with a new connection per request, as
+# debuginfod-find and other one-shot clients make) or hitload.
 rps() {
     local t0 out
     t0=$(ticks "$2")
-    if [ "$3" = wrk ]; then
-        out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "$1" |
+    if [ "$3" != hitload ]; then
+        local hdr=()
+        [ "$3" = wrk ] || hdr=(-H "Connection: close")
+        out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "${hdr[@]}" "$1" |
               awk '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {print r, n}')
     else
         local hp=${1#http://127.0.0.1:}
@@ -117,15 +121,20 @@ worker_rss() {
 echo "symsrvd $("$bin" -V | awk '{print $2}'), $WORKERS workers; nginx $(nginx -v 2>&1 | cut -d/ -f2), $WORKERS workers; wrk -t$THREADS -c$CONNS -d$DURATION"
 echo "worker RSS/PSS before load (MiB): $(worker_rss)"
 # ROUNDS alternating runs per size, so background load hits both servers
-# alike; the median ratio is reported with every round's figures.
+# alike; the median ratio is reported with every round's figures.  Four
+# loads of 4 rounds of 6 s: about 3.5 minutes, 5 with a baseline.
 ROUNDS=${ROUNDS:-4}
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for f in small.pdb/11111111111111111111111111111111A/small.pdb:4KiB:wrk \
+         small.pdb/11111111111111111111111111111111A/small.pdb:4KiB:close \
          large.pdb/22222222222222222222222222222222A/large.pdb:1MiB:wrk \
          large.pdb/22222222222222222222222222222222A/large.pdb:1MiB:hitload; do
     path=${f%%:*} client=${f##*:} label=${f#*:} ratios="" bratios=""
     label=${label%:*}
-    [ "$client" = wrk ] || label="$label, $client"
+    case $client in
+        close) label="$label, a connection per request" ;;
+        hitload) label="$label, hitload" ;;
+    esac
     for r in $(seq 1 "$ROUNDS"); do
         # Who goes first alternates: a run can leave the next one a
         # slightly different machine (sockets in TIME_WAIT, freed memory).
