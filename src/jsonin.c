@@ -15,31 +15,23 @@
 
 #define JSONIN_MAX_DEPTH JSON_PARSER_MAX_DEPTH /* jansson's bound */
 
-struct parser {
-    const char *p, *end, *start;
-    const char *why; /* the error, NULL while all is well */
-    unsigned depth;
-    char *buf; /* decoded strings and long numbers */
-    size_t cap;
-};
+static json_t *value(struct jsonin_scan *ps);
 
-static json_t *value(struct parser *ps);
-
-static void *fail(struct parser *ps, const char *why)
+static void *fail(struct jsonin_scan *ps, const char *why)
 {
     if (ps->why == NULL)
         ps->why = why;
     return NULL;
 }
 
-static void skip_ws(struct parser *ps)
+static void skip_ws(struct jsonin_scan *ps)
 {
     while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' ||
                                *ps->p == '\r' || *ps->p == '\t'))
         ps->p++;
 }
 
-static void reserve(struct parser *ps, size_t n)
+static void reserve(struct jsonin_scan *ps, size_t n)
 {
     if (n > ps->cap) {
         ps->cap = n > 2 * ps->cap ? n : 2 * ps->cap;
@@ -128,7 +120,7 @@ static long hex4(const char *p, const char *end)
 }
 
 /* The escape after the backslash at ps->p, decoded to ps->buf + *N. */
-static bool escape(struct parser *ps, size_t *n)
+static bool escape(struct jsonin_scan *ps, size_t *n)
 {
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
     const char *e = ps->p + 1, *hit;
@@ -165,7 +157,7 @@ static bool escape(struct parser *ps, size_t *n)
 
 /* The string whose body starts at ps->p, decoded into ps->buf (escapes,
  * or bytes to check as UTF-8, were found before RUN). */
-static bool string_slow(struct parser *ps, const char *run, const char **s,
+static bool string_slow(struct jsonin_scan *ps, const char *run, const char **s,
                         size_t *len)
 {
     size_t n = (size_t)(run - ps->p);
@@ -205,7 +197,7 @@ static bool string_slow(struct parser *ps, const char *run, const char **s,
 
 /* The string at ps->p (its opening quote): *S and *LEN, in the text
  * itself when it holds plain ASCII (the common case), else decoded. */
-static bool string(struct parser *ps, const char **s, size_t *len)
+static bool string(struct jsonin_scan *ps, const char **s, size_t *len)
 {
     const char *q = ++ps->p;
 
@@ -225,7 +217,7 @@ static bool string(struct parser *ps, const char **s, size_t *len)
     return fail(ps, "premature end of input");
 }
 
-static bool digits(struct parser *ps)
+static bool digits(struct jsonin_scan *ps)
 {
     const char *from = ps->p;
 
@@ -236,7 +228,7 @@ static bool digits(struct parser *ps)
 
 /* A number: an integer when it has no fraction or exponent (jansson's
  * rule), converted with strtoll()/strtod() as jansson does. */
-static json_t *number(struct parser *ps)
+static json_t *number(struct jsonin_scan *ps)
 {
     const char *from = ps->p;
     bool real = false;
@@ -290,7 +282,7 @@ static json_t *number(struct parser *ps)
     return v;
 }
 
-static json_t *literal(struct parser *ps, const char *word, size_t n,
+static json_t *literal(struct jsonin_scan *ps, const char *word, size_t n,
                        json_t *v)
 {
     if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
@@ -300,7 +292,7 @@ static json_t *literal(struct parser *ps, const char *word, size_t n,
 }
 
 /* One "key": value member of O; false on error. */
-static bool member(struct parser *ps, json_t *o)
+static bool member(struct jsonin_scan *ps, json_t *o)
 {
     const char *k;
     size_t klen;
@@ -334,7 +326,7 @@ static bool member(struct parser *ps, json_t *o)
 }
 
 /* One value of array A; false on error. */
-static bool element(struct parser *ps, json_t *a)
+static bool element(struct jsonin_scan *ps, json_t *a)
 {
     json_t *v = value(ps);
 
@@ -345,8 +337,8 @@ static bool element(struct parser *ps, json_t *a)
 
 /* The array or object C whose opening bracket is at ps->p: ITEMs
  * separated by ',' up to CLOSE. */
-static json_t *container(struct parser *ps, json_t *c, char close,
-                         bool (*item)(struct parser *, json_t *),
+static json_t *container(struct jsonin_scan *ps, json_t *c, char close,
+                         bool (*item)(struct jsonin_scan *, json_t *),
                          const char *expected)
 {
     ps->p++;
@@ -371,7 +363,7 @@ static json_t *container(struct parser *ps, json_t *c, char close,
     return NULL;
 }
 
-static json_t *value(struct parser *ps)
+static json_t *value(struct jsonin_scan *ps)
 {
     const char *s;
     size_t n;
@@ -409,7 +401,7 @@ static json_t *value(struct parser *ps)
 }
 
 /* Where ps->p is, as jansson counts: lines from 1, columns in bytes. */
-static void position(const struct parser *ps, int *line, int *col)
+static void position(const struct jsonin_scan *ps, int *line, int *col)
 {
     const char *p;
 
@@ -425,11 +417,56 @@ static void position(const struct parser *ps, int *line, int *col)
     }
 }
 
+void jsonin_scan_init(struct jsonin_scan *s, const char *text, size_t len)
+{
+    memset(s, 0, sizeof(*s));
+    s->p = s->start = text;
+    s->end = text + len;
+}
+
+void jsonin_scan_free(struct jsonin_scan *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = 0;
+}
+
+int jsonin_scan_peek(struct jsonin_scan *s)
+{
+    skip_ws(s);
+    return s->p < s->end ? (unsigned char)*s->p : -1;
+}
+
+bool jsonin_scan_take(struct jsonin_scan *s, char c)
+{
+    skip_ws(s);
+    if (s->p >= s->end || *s->p != c)
+        return false;
+    s->p++;
+    return true;
+}
+
+bool jsonin_scan_string(struct jsonin_scan *s, const char **str, size_t *len)
+{
+    skip_ws(s);
+    if (s->p >= s->end || *s->p != '"')
+        return fail(s, "string expected");
+    return string(s, str, len);
+}
+
+json_t *jsonin_scan_value(struct jsonin_scan *s, unsigned depth)
+{
+    s->depth = depth;
+    return value(s);
+}
+
 json_t *jsonin_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-    struct parser ps = {.p = text, .end = text + len, .start = text};
+    struct jsonin_scan ps;
     json_t *v = NULL;
     int line, col;
+
+    jsonin_scan_init(&ps, text, len);
 
     skip_ws(&ps);
     if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '['))
