@@ -195,25 +195,44 @@ static bool string_slow(struct jsonin_scan *ps, const char *run, const char **s,
     return fail(ps, "premature end of input");
 }
 
+/* Bytes a string holds as they are, ASCII only: not '"', '\\' or
+ * control characters. */
+static const bool plain[256] = {
+    [0x20] = 1, [0x21] = 1, [0x23] = 1, [0x24] = 1, [0x25] = 1, [0x26] = 1,
+    [0x27] = 1, [0x28] = 1, [0x29] = 1, [0x2a] = 1, [0x2b] = 1, [0x2c] = 1,
+    [0x2d] = 1, [0x2e] = 1, [0x2f] = 1, [0x30] = 1, [0x31] = 1, [0x32] = 1,
+    [0x33] = 1, [0x34] = 1, [0x35] = 1, [0x36] = 1, [0x37] = 1, [0x38] = 1,
+    [0x39] = 1, [0x3a] = 1, [0x3b] = 1, [0x3c] = 1, [0x3d] = 1, [0x3e] = 1,
+    [0x3f] = 1, [0x40] = 1, [0x41] = 1, [0x42] = 1, [0x43] = 1, [0x44] = 1,
+    [0x45] = 1, [0x46] = 1, [0x47] = 1, [0x48] = 1, [0x49] = 1, [0x4a] = 1,
+    [0x4b] = 1, [0x4c] = 1, [0x4d] = 1, [0x4e] = 1, [0x4f] = 1, [0x50] = 1,
+    [0x51] = 1, [0x52] = 1, [0x53] = 1, [0x54] = 1, [0x55] = 1, [0x56] = 1,
+    [0x57] = 1, [0x58] = 1, [0x59] = 1, [0x5a] = 1, [0x5b] = 1, [0x5d] = 1,
+    [0x5e] = 1, [0x5f] = 1, [0x60] = 1, [0x61] = 1, [0x62] = 1, [0x63] = 1,
+    [0x64] = 1, [0x65] = 1, [0x66] = 1, [0x67] = 1, [0x68] = 1, [0x69] = 1,
+    [0x6a] = 1, [0x6b] = 1, [0x6c] = 1, [0x6d] = 1, [0x6e] = 1, [0x6f] = 1,
+    [0x70] = 1, [0x71] = 1, [0x72] = 1, [0x73] = 1, [0x74] = 1, [0x75] = 1,
+    [0x76] = 1, [0x77] = 1, [0x78] = 1, [0x79] = 1, [0x7a] = 1, [0x7b] = 1,
+    [0x7c] = 1, [0x7d] = 1, [0x7e] = 1, [0x7f] = 1,
+};
+
 /* The string at ps->p (its opening quote): *S and *LEN, in the text
  * itself when it holds plain ASCII (the common case), else decoded. */
 static bool string(struct jsonin_scan *ps, const char **s, size_t *len)
 {
     const char *q = ++ps->p;
 
-    while (q < ps->end) {
-        unsigned char c = (unsigned char)*q;
-
-        if (c == '"') {
-            *s = ps->p;
-            *len = (size_t)(q - ps->p);
-            ps->p = q + 1;
-            return true;
-        }
-        if (c == '\\' || c < 0x20 || c >= 0x80)
-            return string_slow(ps, q, s, len);
+    /* one table look-up a byte: most of a body is in strings */
+    while (q < ps->end && plain[(unsigned char)*q])
         q++;
+    if (q < ps->end && *q == '"') {
+        *s = ps->p;
+        *len = (size_t)(q - ps->p);
+        ps->p = q + 1;
+        return true;
     }
+    if (q < ps->end)
+        return string_slow(ps, q, s, len);
     return fail(ps, "premature end of input");
 }
 

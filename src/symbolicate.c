@@ -138,7 +138,7 @@ static void forget_direct(struct symreq *r)
     r->stack_nframes = NULL;
     free(r->frames);
     r->frames = NULL;
-    r->nframes = 0;
+    r->nframes = r->framecap = 0;
     free(r->members);
     r->members = NULL;
     r->nmembers = r->memcap = 0;

@@ -61,7 +61,7 @@ struct symreq {
     json_t *stacks; /* stacktraces or threads (a reference) */
     size_t *stack_nframes; /* how many frames each stack has */
     struct frame_in *frames; /* every stack's, one after the other */
-    size_t nframes;
+    size_t nframes, framecap;
     struct frame_member *members; /* of frames[] */
     size_t nmembers, memcap;
     json_t *modules; /* borrowed from root */

@@ -59,17 +59,19 @@ static struct frame_in *frame_new(struct symreq *r)
 {
     struct frame_in *fi;
 
-    r->frames = xreallocarray(r->frames, r->nframes + 1, sizeof(*r->frames));
+    if (r->nframes == r->framecap) {
+        r->framecap = r->framecap ? 2 * r->framecap : 64;
+        r->frames = xreallocarray(r->frames, r->framecap, sizeof(*r->frames));
+    }
     fi = &r->frames[r->nframes++];
     memset(fi, 0, sizeof(*fi));
     fi->member0 = r->nmembers;
     return fi;
 }
 
-static bool key_is(const char *k, size_t klen, const char *lit)
-{
-    return strlen(lit) == klen && memcmp(k, lit, klen) == 0;
-}
+/* Is K[0..KLEN) the string literal LIT?  A macro: lengths are constants. */
+#define KEY_IS(k, klen, lit)                                                 \
+    ((klen) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 
 /* addr_mode's string S[0..LEN): "rel:" and a module index, as strtoul()
  * reads one. */
@@ -93,29 +95,29 @@ static void frame_field(struct symreq *r, struct frame_in *fi, const char *k,
                         size_t klen, struct jtext keytext, struct jtext val,
                         const char *s, size_t slen)
 {
-    static const char *const skipped[] = {"status", "original_index",
-                                          "instruction_addr", "addr_mode"};
-
-    if (key_is(k, klen, "addr_mode")) {
+    /* the caller reads instruction_addr; it and these are not repeated */
+    if (KEY_IS(k, klen, "instruction_addr") || KEY_IS(k, klen, "status") ||
+        KEY_IS(k, klen, "original_index"))
+        return;
+    if (KEY_IS(k, klen, "addr_mode")) {
         fi->addr_mode = val;
         if (s != NULL)
             addr_mode(fi, s, slen);
-    } else if (key_is(k, klen, "adjust_instruction_addr")) {
+        return;
+    }
+    if (KEY_IS(k, klen, "adjust_instruction_addr")) {
         fi->adjust = val;
-    } else if (key_is(k, klen, "platform")) {
+    } else if (KEY_IS(k, klen, "platform")) {
         fi->platform = val;
-    } else if (key_is(k, klen, "in_app")) {
+    } else if (KEY_IS(k, klen, "in_app")) {
         fi->in_app = val;
-    } else if (key_is(k, klen, "trust")) {
+    } else if (KEY_IS(k, klen, "trust")) {
         fi->trust = val;
-        fi->scan = s != NULL && (key_is(s, slen, "scan") ||
-                                 key_is(s, slen, "cfiscan"));
-    } else if (key_is(k, klen, "package")) {
+        fi->scan = s != NULL && (KEY_IS(s, slen, "scan") ||
+                                 KEY_IS(s, slen, "cfiscan"));
+    } else if (KEY_IS(k, klen, "package")) {
         fi->has_package = true;
     }
-    for (size_t i = 0; i < sizeof(skipped) / sizeof(*skipped); i++)
-        if (key_is(k, klen, skipped[i]))
-            return;
     if (r->nmembers == r->memcap) {
         r->memcap = r->memcap ? 2 * r->memcap : 16;
         r->members = xreallocarray(r->members, r->memcap, sizeof(*r->members));
@@ -295,7 +297,7 @@ static bool frame(struct direct *d)
         keys[nkeys++] = (struct jtext){k, klen};
         if (!frame_value(d, &v))
             return false;
-        if (key_is(k, klen, "instruction_addr"))
+        if (KEY_IS(k, klen, "instruction_addr"))
             has_addr = frame_addr(&v, &fi->addr);
         /* a plain key is written back as it came, quotes and all */
         frame_field(d->r, fi, k, klen, (struct jtext){k - 1, klen + 2},
@@ -355,7 +357,7 @@ static bool stack_member(struct direct *d, void *arg, const char *k,
 {
     struct stack *st = arg;
 
-    if (!key_is(k, klen, "frames"))
+    if (!KEY_IS(k, klen, "frames"))
         return value_member(d, st->obj, k, klen, DEPTH_STACK);
     if (st->has_frames)
         return false;
@@ -384,7 +386,7 @@ static bool root_member(struct direct *d, void *arg, const char *k,
 {
     json_t *root = arg, *stacks;
 
-    if (!key_is(k, klen, "stacktraces") && !key_is(k, klen, "threads"))
+    if (!KEY_IS(k, klen, "stacktraces") && !KEY_IS(k, klen, "threads"))
         return value_member(d, root, k, klen, DEPTH_ROOT);
     /* a repeated key, or both kinds of stack: jansson's path decides */
     if (json_object_get(root, "stacktraces") != NULL ||
