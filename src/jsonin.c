@@ -24,13 +24,6 @@ static void *fail(struct jsonin_scan *ps, const char *why)
     return NULL;
 }
 
-static void skip_ws(struct jsonin_scan *ps)
-{
-    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' ||
-                               *ps->p == '\r' || *ps->p == '\t'))
-        ps->p++;
-}
-
 static void reserve(struct jsonin_scan *ps, size_t n)
 {
     if (n > ps->cap) {
@@ -216,15 +209,40 @@ static const bool plain[256] = {
     [0x7c] = 1, [0x7d] = 1, [0x7e] = 1, [0x7f] = 1,
 };
 
+/* The first byte from Q on (before END) that is not plain.  Most of a
+ * body is in strings: eight bytes a step, each test on all of them at
+ * once.  On a little-endian machine a flag is exact at the lowest byte
+ * that has one (a borrow only carries upwards), the one wanted. */
+static const char *plain_run(const char *q, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+
+    while (end - q >= 8) {
+        uint64_t x, quote, bslash, flags;
+
+        memcpy(&x, q, 8);
+        quote = x ^ (ones * '"');
+        bslash = x ^ (ones * '\\');
+        flags = (((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+                 ((bslash - ones) & ~bslash) | x) &
+                high;
+        if (flags != 0)
+            return q + __builtin_ctzll(flags) / 8;
+        q += 8;
+    }
+#endif
+    while (q < end && plain[(unsigned char)*q])
+        q++;
+    return q;
+}
+
 /* The string at ps->p (its opening quote): *S and *LEN, in the text
  * itself when it holds plain ASCII (the common case), else decoded. */
 static bool string(struct jsonin_scan *ps, const char **s, size_t *len)
 {
-    const char *q = ++ps->p;
+    const char *q = plain_run(++ps->p, ps->end);
 
-    /* one table look-up a byte: most of a body is in strings */
-    while (q < ps->end && plain[(unsigned char)*q])
-        q++;
     if (q < ps->end && *q == '"') {
         *s = ps->p;
         *len = (size_t)(q - ps->p);
@@ -319,7 +337,7 @@ static bool member(struct jsonin_scan *ps, json_t *o)
     json_t *v;
     bool dup;
 
-    skip_ws(ps);
+    jsonin_scan_blanks(ps);
     if (ps->p >= ps->end || *ps->p != '"')
         return fail(ps, "string expected");
     if (!string(ps, &k, &klen))
@@ -331,7 +349,7 @@ static bool member(struct jsonin_scan *ps, json_t *o)
     /* a first member has nothing to repeat: most of a request's objects
      * (its frames) have one */
     dup = json_object_size(o) > 0 && json_object_getn(o, k, klen) != NULL;
-    skip_ws(ps);
+    jsonin_scan_blanks(ps);
     if (dup || ps->p >= ps->end || *ps->p != ':') {
         free(key);
         return fail(ps, dup ? "duplicate object key" : "':' expected");
@@ -361,13 +379,13 @@ static json_t *container(struct jsonin_scan *ps, json_t *c, char close,
                          const char *expected)
 {
     ps->p++;
-    skip_ws(ps);
+    jsonin_scan_blanks(ps);
     if (ps->p < ps->end && *ps->p == close) {
         ps->p++;
         return c;
     }
     while (item(ps, c)) {
-        skip_ws(ps);
+        jsonin_scan_blanks(ps);
         if (ps->p < ps->end && *ps->p == close) {
             ps->p++;
             return c;
@@ -388,7 +406,7 @@ static json_t *value(struct jsonin_scan *ps)
     size_t n;
     json_t *v;
 
-    skip_ws(ps);
+    jsonin_scan_blanks(ps);
     if (ps->p >= ps->end)
         return fail(ps, "premature end of input");
     switch (*ps->p) {
@@ -450,24 +468,9 @@ void jsonin_scan_free(struct jsonin_scan *s)
     s->cap = 0;
 }
 
-int jsonin_scan_peek(struct jsonin_scan *s)
-{
-    skip_ws(s);
-    return s->p < s->end ? (unsigned char)*s->p : -1;
-}
-
-bool jsonin_scan_take(struct jsonin_scan *s, char c)
-{
-    skip_ws(s);
-    if (s->p >= s->end || *s->p != c)
-        return false;
-    s->p++;
-    return true;
-}
-
 bool jsonin_scan_string(struct jsonin_scan *s, const char **str, size_t *len)
 {
-    skip_ws(s);
+    jsonin_scan_blanks(s);
     if (s->p >= s->end || *s->p != '"')
         return fail(s, "string expected");
     return string(s, str, len);
@@ -487,13 +490,13 @@ json_t *jsonin_parse(const char *text, size_t len, char *err, size_t errlen)
 
     jsonin_scan_init(&ps, text, len);
 
-    skip_ws(&ps);
+    jsonin_scan_blanks(&ps);
     if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '['))
         v = value(&ps);
     else
         fail(&ps, "'[' or '{' expected");
     if (v != NULL) {
-        skip_ws(&ps);
+        jsonin_scan_blanks(&ps);
         if (ps.p < ps.end) {
             json_decref(v);
             v = fail(&ps, "end of input expected");

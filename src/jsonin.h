@@ -41,10 +41,30 @@ struct jsonin_scan {
 
 void jsonin_scan_init(struct jsonin_scan *s, const char *text, size_t len);
 void jsonin_scan_free(struct jsonin_scan *s); /* what scanning took */
+/* Inline, as the two below: they run between every two tokens. */
+static inline void jsonin_scan_blanks(struct jsonin_scan *s)
+{
+    while (s->p < s->end &&
+           (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
 /* After blanks: the next byte, or -1 at the end. */
-int jsonin_scan_peek(struct jsonin_scan *s);
+static inline int jsonin_scan_peek(struct jsonin_scan *s)
+{
+    jsonin_scan_blanks(s);
+    return s->p < s->end ? (unsigned char)*s->p : -1;
+}
+
 /* After blanks: true, and past it, when the next byte is C. */
-bool jsonin_scan_take(struct jsonin_scan *s, char c);
+static inline bool jsonin_scan_take(struct jsonin_scan *s, char c)
+{
+    jsonin_scan_blanks(s);
+    if (s->p >= s->end || *s->p != c)
+        return false;
+    s->p++;
+    return true;
+}
 /* After blanks, a string: its text in *STR (not NUL-terminated), *LEN
  * bytes.  *STR points into the text when the string is plain ASCII
  * without escapes, else into the scanner's buffer until the next call. */

@@ -60,29 +60,26 @@ struct frames_ctx {
  * else, which hexvalue_text() leaves to strtoull(). */
 static bool plain_hex(const char *s, size_t len, uint64_t *out)
 {
+    /* a digit's value + 1, 0 for other bytes */
+    static const unsigned char digit[256] = {
+        ['0'] = 1,   ['1'] = 2,   ['2'] = 3,   ['3'] = 4,   ['4'] = 5,
+        ['5'] = 6,   ['6'] = 7,   ['7'] = 8,   ['8'] = 9,   ['9'] = 10,
+        ['a'] = 11,  ['b'] = 12,  ['c'] = 13,  ['d'] = 14,  ['e'] = 15,
+        ['f'] = 16,  ['A'] = 11,  ['B'] = 12,  ['C'] = 13,  ['D'] = 14,
+        ['E'] = 15,  ['F'] = 16,
+    };
     uint64_t v = 0;
-    size_t i;
 
-    if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+    /* 17 digits or more: strtoull() decides */
+    if (len < 3 || len > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
         return false;
-    for (i = 2; i < len; i++) {
-        char c = s[i];
-        unsigned d;
+    for (size_t i = 2; i < len; i++) {
+        unsigned d = digit[(unsigned char)s[i]];
 
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (unsigned)(c - 'A' + 10);
-        else
+        if (d == 0)
             return false;
-        if (i >= 18)
-            return false; /* 17 digits or more: strtoull() decides */
-        v = v << 4 | d;
+        v = v << 4 | (d - 1);
     }
-    if (i == 2)
-        return false;
     *out = v;
     return true;
 }

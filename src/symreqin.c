@@ -64,8 +64,7 @@ static struct frame_in *frame_new(struct symreq *r)
         r->frames = xreallocarray(r->frames, r->framecap, sizeof(*r->frames));
     }
     fi = &r->frames[r->nframes++];
-    memset(fi, 0, sizeof(*fi));
-    fi->member0 = r->nmembers;
+    *fi = (struct frame_in){.member0 = r->nmembers};
     return fi;
 }
 

@@ -378,6 +378,35 @@ START_TEST(test_jsonin_like_jansson)
 }
 END_TEST
 
+/* A byte that ends a string's plain run (a quote, a backslash, a control
+ * byte, UTF-8, or the end of the text) at each place within and around
+ * an eight-byte step reads as jansson reads it. */
+START_TEST(test_jsonin_string_steps)
+{
+    static const char *const stops[] = {"\"", "\\n", "\x1f", "\x7f",
+                                        "\xc3\xa9", "\xff", " ", ""};
+    char text[64], err[256];
+
+    for (size_t k = 0; k < sizeof(stops) / sizeof(*stops); k++) {
+        for (int at = 0; at < 20; at++) {
+            int n = snprintf(text, sizeof(text), "[\"%.*s%s%.*s\"]", at,
+                             "abcdefghijklmnopqrstuvwxyz", stops[k], 3, "xyz");
+            json_t *want = json_loadb(text, (size_t)n, JSON_REJECT_DUPLICATES,
+                                      NULL);
+            json_t *got = jsonin_parse(text, (size_t)n, err, sizeof(err));
+            /* and cut short inside the string */
+            json_t *cut = jsonin_parse(text, (size_t)n - 2, err, sizeof(err));
+
+            ck_assert_msg((want == NULL) == (got == NULL), "%s", text);
+            ck_assert_msg(want == NULL || json_equal(want, got), "%s", text);
+            ck_assert_msg(cut == NULL, "%s", text);
+            json_decref(want);
+            json_decref(got);
+        }
+    }
+}
+END_TEST
+
 /* Values parsed into an arena equal jansson's, also where the parse
  * fails half way (what it built is dropped: the arena's frees do
  * nothing) and where objects grow their tables; values made outside it
@@ -1426,6 +1455,7 @@ int main(void)
     tcase_add_test(tc, test_gcsauth_jwt);
     tcase_add_test(tc, test_jsonout_escapes);
     tcase_add_test(tc, test_jsonin_like_jansson);
+    tcase_add_test(tc, test_jsonin_string_steps);
     tcase_add_test(tc, test_jsonin_depth_and_position);
     tcase_add_test(tc, test_jsonarena);
     tcase_add_test(tc, test_jsonout_json_values);
