@@ -178,8 +178,9 @@ int symreq_parse_how(const char *body, size_t len,
     struct symreq *r = xcalloc(1, sizeof(*r));
     int rc = 0;
 
-    /* the values of a body take a few times its size */
-    r->arena = jsonarena_new(len * 8);
+    /* read directly, a body takes its copy and a little more; as values,
+     * a few times its size */
+    r->arena = jsonarena_new(len * 2);
     if (!direct || !symreqin_direct(r, body, len)) {
         forget_direct(r);
         jsonarena_free(r->arena); /* what it took */

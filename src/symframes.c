@@ -48,8 +48,10 @@ struct frames_ctx {
     const struct symreq *r;
     struct module *mods;
     size_t nmods;
-    struct text_slot *texts;
-    size_t memo_mask; /* texts' size - 1 */
+    struct text_slot *texts; /* made at the first use: a warm request's
+                              * names come from its tables' memos */
+    size_t memo_mask;        /* texts' size - 1 */
+    struct text_slot package; /* the last module's code_file */
     /* per thread */
     bool any_adjust_field, has_ip;
     uint64_t ip;
@@ -146,9 +148,11 @@ static char *make_text(const char *s, unsigned kind, size_t *len)
 static void put_text(struct frames_ctx *fc, struct jsonout *o,
                      const struct stab *t, const char *s, unsigned kind)
 {
-    struct text_slot *slot =
-        &fc->texts[(((uintptr_t)s >> 3) + kind) & fc->memo_mask];
+    struct text_slot *slot;
 
+    if (fc->texts == NULL)
+        fc->texts = xcalloc(fc->memo_mask + 1, sizeof(*fc->texts));
+    slot = &fc->texts[(((uintptr_t)s >> 3) + kind) & fc->memo_mask];
     if (slot->s != s || slot->kind != kind) {
         size_t len = 0;
         const char *json =
@@ -174,6 +178,20 @@ static void put_text(struct frames_ctx *fc, struct jsonout *o,
         slot->len = len;
     }
     jsonout_raw(o, slot->json, slot->len);
+}
+
+/* A module's code_file S as JSON text: the same for most frames. */
+static void put_package(struct frames_ctx *fc, struct jsonout *o,
+                        const char *s)
+{
+    struct text_slot *p = &fc->package;
+
+    if (p->s != s) {
+        free((char *)p->json);
+        p->json = make_text(s, TEXT_RAW, &p->len);
+        p->s = s;
+    }
+    jsonout_raw(o, p->json, p->len);
 }
 
 static struct module *module_at(struct module *m, size_t n, uint64_t addr)
@@ -280,7 +298,6 @@ static void frame_failed(struct frames_ctx *fc, struct jsonout *o,
                          const struct frame_in *fi, uint64_t addr,
                          const struct module *m)
 {
-    const struct frame_member *mb = &fc->r->members[fi->member0];
     int first = 1;
 
     frame_head(o, &first, status, index);
@@ -293,10 +310,12 @@ static void frame_failed(struct frames_ctx *fc, struct jsonout *o,
         jsonout_str(o, m->ids.code_file);
     }
     for (size_t i = 0; i < fi->nmembers; i++) {
+        const struct frame_member *mb = &fc->r->members[fi->member0 + i];
+
         jsonout_raw(o, ",", 1); /* never first: the head came before */
-        jsonout_raw(o, mb[i].key.p, mb[i].key.len);
+        jsonout_raw(o, mb->key.p, mb->key.len);
         jsonout_raw(o, ":", 1);
-        jsonout_raw(o, mb[i].val.p, mb[i].val.len);
+        jsonout_raw(o, mb->val.p, mb->val.len);
     }
     jsonout_raw(o, "}", 1);
 }
@@ -428,7 +447,7 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
     PASS(o, &first, "adjust_instruction_addr", fi->adjust);
     if (m->ids.code_file != NULL) {
         KEY(o, &first, "package");
-        put_text(fc, o, NULL, m->ids.code_file, TEXT_RAW);
+        put_package(fc, o, m->ids.code_file);
     }
     jsonout_raw(o, text + cut[0], cut[1] - cut[0]);
     if (i + 1 == lt->n) {
@@ -605,19 +624,20 @@ void frames_write(struct jsonout *out, const struct symreq *r,
     while (size < MEMO_MAX && size < 4 * nframes)
         size *= 2;
     fc.memo_mask = size - 1;
-    fc.texts = xcalloc(size, sizeof(*fc.texts));
     jsonout_raw(out, "[", 1);
     json_array_foreach(r->stacks, i, st) {
         size_t n = r->stack_nframes[i];
 
         if (i > 0)
             jsonout_raw(out, ",", 1);
-        thread_json(&fc, out, st, &r->frames[done], n);
+        /* no frames at all: r->frames is NULL */
+        thread_json(&fc, out, st, n > 0 ? &r->frames[done] : NULL, n);
         done += n;
     }
     jsonout_raw(out, "]", 1);
-    for (i = 0; i < size; i++)
+    for (i = 0; fc.texts != NULL && i < size; i++)
         if (fc.texts[i].owned)
             free((char *)fc.texts[i].json);
     free(fc.texts);
+    free((char *)fc.package.json);
 }
