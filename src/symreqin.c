@@ -59,12 +59,17 @@ static struct frame_in *frame_new(struct symreq *r)
 {
     struct frame_in *fi;
 
+    /* cleared as the array grows, at once: a frame at a time took a
+     * string instruction's start-up each */
     if (r->nframes == r->framecap) {
-        r->framecap = r->framecap ? 2 * r->framecap : 64;
+        size_t was = r->framecap;
+
+        r->framecap = was ? 2 * was : 64;
         r->frames = xreallocarray(r->frames, r->framecap, sizeof(*r->frames));
+        memset(&r->frames[was], 0, (r->framecap - was) * sizeof(*r->frames));
     }
     fi = &r->frames[r->nframes++];
-    *fi = (struct frame_in){.member0 = r->nmembers};
+    fi->member0 = r->nmembers;
     return fi;
 }
 
@@ -177,6 +182,17 @@ static bool in_text(const struct direct *d, const char *p)
  * ':'. */
 static bool key(struct direct *d, const char **k, size_t *klen)
 {
+    static const char addr[] = "\"instruction_addr\"";
+    const size_t n = sizeof(addr) - 1;
+
+    /* the key of nearly every frame, as the scanner would take it */
+    jsonin_scan_blanks(&d->s);
+    if ((size_t)(d->s.end - d->s.p) > n && memcmp(d->s.p, addr, n) == 0) {
+        *k = d->s.p + 1;
+        *klen = n - 2;
+        d->s.p += n;
+        return jsonin_scan_take(&d->s, ':');
+    }
     return jsonin_scan_string(&d->s, k, klen) && in_text(d, *k) &&
            jsonin_scan_take(&d->s, ':');
 }

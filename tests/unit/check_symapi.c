@@ -329,6 +329,32 @@ START_TEST(test_jsonout_escapes)
 }
 END_TEST
 
+/* Addresses of every width are written as "0x%" PRIx64 writes them. */
+START_TEST(test_jsonout_hex_widths)
+{
+    struct jsonout o = {0};
+    char want[32], *text;
+    size_t len;
+
+    for (int bit = 0; bit < 64; bit++) {
+        const uint64_t values[] = {(uint64_t)1 << bit,
+                                   ((uint64_t)1 << bit) - 1,
+                                   UINT64_MAX >> bit,
+                                   0x0123456789abcdefull >> bit};
+
+        for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+            jsonout_raw(&o, "x", 1);
+            jsonout_hex(&o, values[i]);
+            text = jsonout_take(&o, &len);
+            snprintf(want, sizeof(want), "x\"0x%" PRIx64 "\"", values[i]);
+            ck_assert_str_eq(text, want);
+            ck_assert_uint_eq(len, strlen(want));
+            free(text);
+        }
+    }
+}
+END_TEST
+
 /* jsonin accepts what json_loadb(JSON_REJECT_DUPLICATES) accepts and
  * builds equal values. */
 static const char *const jsonin_texts[] = {
@@ -1454,6 +1480,7 @@ int main(void)
     tcase_add_test(tc, test_path_glob);
     tcase_add_test(tc, test_gcsauth_jwt);
     tcase_add_test(tc, test_jsonout_escapes);
+    tcase_add_test(tc, test_jsonout_hex_widths);
     tcase_add_test(tc, test_jsonin_like_jansson);
     tcase_add_test(tc, test_jsonin_string_steps);
     tcase_add_test(tc, test_jsonin_depth_and_position);
