@@ -93,8 +93,8 @@ static void addr_mode(struct frame_in *fi, const char *s, size_t len)
     free(copy);
 }
 
-/* The member KEY (its text K[0..KLEN), KEYTEXT as written back) of frame
- * FI, whose value is VAL, a string S[0..SLEN) when S is not NULL. */
+/* The member K[0..KLEN) of frame FI (KEYTEXT as written back), whose
+ * value is VAL, a string S[0..SLEN) when S is not NULL. */
 static void frame_field(struct symreq *r, struct frame_in *fi, const char *k,
                         size_t klen, struct jtext keytext, struct jtext val,
                         const char *s, size_t slen)
