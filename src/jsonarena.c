@@ -95,6 +95,11 @@ static void *arena_alloc(struct jsonarena *a, size_t n)
     return p;
 }
 
+void *jsonarena_alloc(struct jsonarena *a, size_t n)
+{
+    return arena_alloc(a, n);
+}
+
 static bool arena_owns(const struct jsonarena *a, const void *p)
 {
     for (const struct block *b = a->head; b != NULL; b = b->next)

@@ -36,6 +36,10 @@ void jsonarena_free(struct jsonarena *a); /* NULL-safe */
 void jsonarena_begin(struct jsonarena *a);
 void jsonarena_end(void);
 
+/* N bytes from A for the caller's own use (texts that go with the
+ * values), 16-byte aligned, freed with A. */
+void *jsonarena_alloc(struct jsonarena *a, size_t n);
+
 /* Bytes A took from the heap (its blocks). */
 size_t jsonarena_bytes(const struct jsonarena *a);
 

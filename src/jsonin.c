@@ -15,31 +15,16 @@
 
 #define JSONIN_MAX_DEPTH JSON_PARSER_MAX_DEPTH /* jansson's bound */
 
-struct parser {
-    const char *p, *end, *start;
-    const char *why; /* the error, NULL while all is well */
-    unsigned depth;
-    char *buf; /* decoded strings and long numbers */
-    size_t cap;
-};
+static json_t *value(struct jsonin_scan *ps);
 
-static json_t *value(struct parser *ps);
-
-static void *fail(struct parser *ps, const char *why)
+static void *fail(struct jsonin_scan *ps, const char *why)
 {
     if (ps->why == NULL)
         ps->why = why;
     return NULL;
 }
 
-static void skip_ws(struct parser *ps)
-{
-    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' ||
-                               *ps->p == '\r' || *ps->p == '\t'))
-        ps->p++;
-}
-
-static void reserve(struct parser *ps, size_t n)
+static void reserve(struct jsonin_scan *ps, size_t n)
 {
     if (n > ps->cap) {
         ps->cap = n > 2 * ps->cap ? n : 2 * ps->cap;
@@ -128,7 +113,7 @@ static long hex4(const char *p, const char *end)
 }
 
 /* The escape after the backslash at ps->p, decoded to ps->buf + *N. */
-static bool escape(struct parser *ps, size_t *n)
+static bool escape(struct jsonin_scan *ps, size_t *n)
 {
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
     const char *e = ps->p + 1, *hit;
@@ -165,7 +150,7 @@ static bool escape(struct parser *ps, size_t *n)
 
 /* The string whose body starts at ps->p, decoded into ps->buf (escapes,
  * or bytes to check as UTF-8, were found before RUN). */
-static bool string_slow(struct parser *ps, const char *run, const char **s,
+static bool string_slow(struct jsonin_scan *ps, const char *run, const char **s,
                         size_t *len)
 {
     size_t n = (size_t)(run - ps->p);
@@ -203,29 +188,73 @@ static bool string_slow(struct parser *ps, const char *run, const char **s,
     return fail(ps, "premature end of input");
 }
 
+/* Bytes a string holds as they are, ASCII only: not '"', '\\' or
+ * control characters. */
+static const bool plain[256] = {
+    [0x20] = 1, [0x21] = 1, [0x23] = 1, [0x24] = 1, [0x25] = 1, [0x26] = 1,
+    [0x27] = 1, [0x28] = 1, [0x29] = 1, [0x2a] = 1, [0x2b] = 1, [0x2c] = 1,
+    [0x2d] = 1, [0x2e] = 1, [0x2f] = 1, [0x30] = 1, [0x31] = 1, [0x32] = 1,
+    [0x33] = 1, [0x34] = 1, [0x35] = 1, [0x36] = 1, [0x37] = 1, [0x38] = 1,
+    [0x39] = 1, [0x3a] = 1, [0x3b] = 1, [0x3c] = 1, [0x3d] = 1, [0x3e] = 1,
+    [0x3f] = 1, [0x40] = 1, [0x41] = 1, [0x42] = 1, [0x43] = 1, [0x44] = 1,
+    [0x45] = 1, [0x46] = 1, [0x47] = 1, [0x48] = 1, [0x49] = 1, [0x4a] = 1,
+    [0x4b] = 1, [0x4c] = 1, [0x4d] = 1, [0x4e] = 1, [0x4f] = 1, [0x50] = 1,
+    [0x51] = 1, [0x52] = 1, [0x53] = 1, [0x54] = 1, [0x55] = 1, [0x56] = 1,
+    [0x57] = 1, [0x58] = 1, [0x59] = 1, [0x5a] = 1, [0x5b] = 1, [0x5d] = 1,
+    [0x5e] = 1, [0x5f] = 1, [0x60] = 1, [0x61] = 1, [0x62] = 1, [0x63] = 1,
+    [0x64] = 1, [0x65] = 1, [0x66] = 1, [0x67] = 1, [0x68] = 1, [0x69] = 1,
+    [0x6a] = 1, [0x6b] = 1, [0x6c] = 1, [0x6d] = 1, [0x6e] = 1, [0x6f] = 1,
+    [0x70] = 1, [0x71] = 1, [0x72] = 1, [0x73] = 1, [0x74] = 1, [0x75] = 1,
+    [0x76] = 1, [0x77] = 1, [0x78] = 1, [0x79] = 1, [0x7a] = 1, [0x7b] = 1,
+    [0x7c] = 1, [0x7d] = 1, [0x7e] = 1, [0x7f] = 1,
+};
+
+/* The first byte from Q on (before END) that is not plain.  Most of a
+ * body is in strings: eight bytes a step, each test on all of them at
+ * once.  On a little-endian machine a flag is exact at the lowest byte
+ * that has one (a borrow only carries upwards), the one wanted. */
+static const char *plain_run(const char *q, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+
+    while (end - q >= 8) {
+        uint64_t x, quote, bslash, flags;
+
+        memcpy(&x, q, 8);
+        quote = x ^ (ones * '"');
+        bslash = x ^ (ones * '\\');
+        flags = (((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+                 ((bslash - ones) & ~bslash) | x) &
+                high;
+        if (flags != 0)
+            return q + __builtin_ctzll(flags) / 8;
+        q += 8;
+    }
+#endif
+    while (q < end && plain[(unsigned char)*q])
+        q++;
+    return q;
+}
+
 /* The string at ps->p (its opening quote): *S and *LEN, in the text
  * itself when it holds plain ASCII (the common case), else decoded. */
-static bool string(struct parser *ps, const char **s, size_t *len)
+static bool string(struct jsonin_scan *ps, const char **s, size_t *len)
 {
-    const char *q = ++ps->p;
+    const char *q = plain_run(++ps->p, ps->end);
 
-    while (q < ps->end) {
-        unsigned char c = (unsigned char)*q;
-
-        if (c == '"') {
-            *s = ps->p;
-            *len = (size_t)(q - ps->p);
-            ps->p = q + 1;
-            return true;
-        }
-        if (c == '\\' || c < 0x20 || c >= 0x80)
-            return string_slow(ps, q, s, len);
-        q++;
+    if (q < ps->end && *q == '"') {
+        *s = ps->p;
+        *len = (size_t)(q - ps->p);
+        ps->p = q + 1;
+        return true;
     }
+    if (q < ps->end)
+        return string_slow(ps, q, s, len);
     return fail(ps, "premature end of input");
 }
 
-static bool digits(struct parser *ps)
+static bool digits(struct jsonin_scan *ps)
 {
     const char *from = ps->p;
 
@@ -236,7 +265,7 @@ static bool digits(struct parser *ps)
 
 /* A number: an integer when it has no fraction or exponent (jansson's
  * rule), converted with strtoll()/strtod() as jansson does. */
-static json_t *number(struct parser *ps)
+static json_t *number(struct jsonin_scan *ps)
 {
     const char *from = ps->p;
     bool real = false;
@@ -290,7 +319,7 @@ static json_t *number(struct parser *ps)
     return v;
 }
 
-static json_t *literal(struct parser *ps, const char *word, size_t n,
+static json_t *literal(struct jsonin_scan *ps, const char *word, size_t n,
                        json_t *v)
 {
     if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
@@ -300,7 +329,7 @@ static json_t *literal(struct parser *ps, const char *word, size_t n,
 }
 
 /* One "key": value member of O; false on error. */
-static bool member(struct parser *ps, json_t *o)
+static bool member(struct jsonin_scan *ps, json_t *o)
 {
     const char *k;
     size_t klen;
@@ -308,7 +337,7 @@ static bool member(struct parser *ps, json_t *o)
     json_t *v;
     bool dup;
 
-    skip_ws(ps);
+    jsonin_scan_blanks(ps);
     if (ps->p >= ps->end || *ps->p != '"')
         return fail(ps, "string expected");
     if (!string(ps, &k, &klen))
@@ -320,7 +349,7 @@ static bool member(struct parser *ps, json_t *o)
     /* a first member has nothing to repeat: most of a request's objects
      * (its frames) have one */
     dup = json_object_size(o) > 0 && json_object_getn(o, k, klen) != NULL;
-    skip_ws(ps);
+    jsonin_scan_blanks(ps);
     if (dup || ps->p >= ps->end || *ps->p != ':') {
         free(key);
         return fail(ps, dup ? "duplicate object key" : "':' expected");
@@ -334,7 +363,7 @@ static bool member(struct parser *ps, json_t *o)
 }
 
 /* One value of array A; false on error. */
-static bool element(struct parser *ps, json_t *a)
+static bool element(struct jsonin_scan *ps, json_t *a)
 {
     json_t *v = value(ps);
 
@@ -345,18 +374,18 @@ static bool element(struct parser *ps, json_t *a)
 
 /* The array or object C whose opening bracket is at ps->p: ITEMs
  * separated by ',' up to CLOSE. */
-static json_t *container(struct parser *ps, json_t *c, char close,
-                         bool (*item)(struct parser *, json_t *),
+static json_t *container(struct jsonin_scan *ps, json_t *c, char close,
+                         bool (*item)(struct jsonin_scan *, json_t *),
                          const char *expected)
 {
     ps->p++;
-    skip_ws(ps);
+    jsonin_scan_blanks(ps);
     if (ps->p < ps->end && *ps->p == close) {
         ps->p++;
         return c;
     }
     while (item(ps, c)) {
-        skip_ws(ps);
+        jsonin_scan_blanks(ps);
         if (ps->p < ps->end && *ps->p == close) {
             ps->p++;
             return c;
@@ -371,13 +400,13 @@ static json_t *container(struct parser *ps, json_t *c, char close,
     return NULL;
 }
 
-static json_t *value(struct parser *ps)
+static json_t *value(struct jsonin_scan *ps)
 {
     const char *s;
     size_t n;
     json_t *v;
 
-    skip_ws(ps);
+    jsonin_scan_blanks(ps);
     if (ps->p >= ps->end)
         return fail(ps, "premature end of input");
     switch (*ps->p) {
@@ -409,7 +438,7 @@ static json_t *value(struct parser *ps)
 }
 
 /* Where ps->p is, as jansson counts: lines from 1, columns in bytes. */
-static void position(const struct parser *ps, int *line, int *col)
+static void position(const struct jsonin_scan *ps, int *line, int *col)
 {
     const char *p;
 
@@ -425,19 +454,49 @@ static void position(const struct parser *ps, int *line, int *col)
     }
 }
 
+void jsonin_scan_init(struct jsonin_scan *s, const char *text, size_t len)
+{
+    memset(s, 0, sizeof(*s));
+    s->p = s->start = text;
+    s->end = text + len;
+}
+
+void jsonin_scan_free(struct jsonin_scan *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = 0;
+}
+
+bool jsonin_scan_string(struct jsonin_scan *s, const char **str, size_t *len)
+{
+    jsonin_scan_blanks(s);
+    if (s->p >= s->end || *s->p != '"')
+        return fail(s, "string expected");
+    return string(s, str, len);
+}
+
+json_t *jsonin_scan_value(struct jsonin_scan *s, unsigned depth)
+{
+    s->depth = depth;
+    return value(s);
+}
+
 json_t *jsonin_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-    struct parser ps = {.p = text, .end = text + len, .start = text};
+    struct jsonin_scan ps;
     json_t *v = NULL;
     int line, col;
 
-    skip_ws(&ps);
+    jsonin_scan_init(&ps, text, len);
+
+    jsonin_scan_blanks(&ps);
     if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '['))
         v = value(&ps);
     else
         fail(&ps, "'[' or '{' expected");
     if (v != NULL) {
-        skip_ws(&ps);
+        jsonin_scan_blanks(&ps);
         if (ps.p < ps.end) {
             json_decref(v);
             v = fail(&ps, "end of input expected");

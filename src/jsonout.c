@@ -92,23 +92,36 @@ void jsonout_key(struct jsonout *o, int *first, const char *key)
     jsonout_raw(o, ":", 1);
 }
 
-/* Digits are written in place, last first: no copy through a buffer. */
+/* Digits are written in place, last first, two at a time from a table:
+ * every frame writes two addresses. */
 void jsonout_hex(struct jsonout *o, uint64_t v)
 {
-    static const char digits[] = "0123456789abcdef";
-    size_t n = 1;
-    char *w;
+    static const char pairs[513] =
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+        "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+        "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+    /* digits, at least one */
+    size_t n = v == 0 ? 1 : (size_t)(67 - __builtin_clzll(v)) / 4, left;
+    char *w, *d;
 
-    for (uint64_t x = v >> 4; x != 0; x >>= 4)
-        n++;
     grow(o, n + 4);
     w = o->p + o->len;
     memcpy(w, "\"0x", 3);
-    for (size_t i = n; i > 0; i--, v >>= 4)
-        w[2 + i] = digits[v & 15];
     w[3 + n] = '"';
+    w[4 + n] = '\0';
+    d = w + 3 + n; /* past the last digit */
+    for (left = n; left >= 2; left -= 2, v >>= 8) {
+        d -= 2;
+        memcpy(d, &pairs[2 * (v & 0xff)], 2);
+    }
+    if (left == 1)
+        d[-1] = "0123456789abcdef"[v & 15];
     o->len += n + 4;
-    o->p[o->len] = '\0';
 }
 
 void jsonout_uint(struct jsonout *o, uint64_t v)

@@ -83,12 +83,15 @@ const char *layout_filetype_name(enum layout_ft ft)
 
 /* --- identifiers ------------------------------------------------------ */
 
+/* ASCII alone, without tolower()'s locale look-up: every request
+ * normalises its modules' ids. */
 static int hexval(char c)
 {
+    char lc = (char)(c | 0x20);
+
     if (c >= '0' && c <= '9')
         return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    return lc >= 'a' && lc <= 'f' ? lc - 'a' + 10 : -1;
 }
 
 /* NDIGITS hex digits at S into OUT (big-endian bytes).  False on a
@@ -193,7 +196,7 @@ void layout_normalize_code_id(const char *s, char *buf, size_t len)
 
     for (; s != NULL && *s != '\0' && n + 1 < len; s++)
         if (hexval(*s) >= 0)
-            buf[n++] = (char)tolower((unsigned char)*s);
+            buf[n++] = (char)(*s | 0x20); /* a digit keeps its bit 5 */
     if (len > 0)
         buf[n] = '\0';
 }

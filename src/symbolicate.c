@@ -64,7 +64,7 @@ void symbolicator_free(struct symbolicator *s)
 /* Check R's stacks and read their frames into r->frames. */
 static int read_frames(struct symreq *r, char *err, size_t errlen)
 {
-    size_t i, j, n = 0;
+    size_t i, j;
     json_t *st, *f;
 
     if (!json_is_array(r->stacks)) {
@@ -78,10 +78,11 @@ static int read_frames(struct symreq *r, char *err, size_t errlen)
             snprintf(err, errlen, "stacktraces[%zu]: missing field `frames`", i);
             return -EPROTO;
         }
-        n += json_array_size(frames);
-        r->frames = xreallocarray(r->frames, n + 1, sizeof(*r->frames));
+        r->stack_nframes = xreallocarray(r->stack_nframes, i + 1,
+                                         sizeof(*r->stack_nframes));
+        r->stack_nframes[i] = json_array_size(frames);
         json_array_foreach(frames, j, f) {
-            if (!frame_in_read(f, &r->frames[r->nframes++])) {
+            if (!symreqin_frame(r, f)) {
                 snprintf(err, errlen,
                         "stacktraces[%zu].frames[%zu]: instruction_addr: "
                         "expected a hex string, decimal string or number",
@@ -130,15 +131,26 @@ static void parse_options(struct symreq *r)
     r->signal = json_integer_value(sig);
 }
 
-int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
-                 struct symreq **out, char *err, size_t errlen)
+/* Forget what a direct read that gave up left in R. */
+static void forget_direct(struct symreq *r)
 {
-    struct symreq *r = xcalloc(1, sizeof(*r));
-    char why[256];
-    int rc;
+    free(r->stack_nframes);
+    r->stack_nframes = NULL;
+    free(r->frames);
+    r->frames = NULL;
+    r->nframes = r->framecap = 0;
+    free(r->members);
+    r->members = NULL;
+    r->nmembers = r->memcap = 0;
+}
 
-    /* the values of a body take a few times its size */
-    r->arena = jsonarena_new(len * 8);
+/* BODY's values, its stacks and their frames into R, by jansson values:
+ * every body, and every error's reason. */
+static int read_generic(struct symreq *r, const char *body, size_t len,
+                        char *err, size_t errlen)
+{
+    char why[256];
+
     jsonarena_begin(r->arena);
     r->root = jsonin_parse(body, len, why, sizeof(why));
     jsonarena_end();
@@ -147,7 +159,6 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
             snprintf(err, errlen, "invalid JSON: %s", why);
         else
             snprintf(err, errlen, "invalid JSON: expected an object");
-        symreq_free(r);
         return -EINVAL;
     }
     r->stacks = json_object_get(r->root, "stacktraces");
@@ -157,8 +168,26 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
         r->stacks = json_array();
     else
         json_incref(r->stacks);
+    return read_frames(r, err, errlen);
+}
+
+int symreq_parse_how(const char *body, size_t len,
+                     const struct symreq_params *p, bool direct,
+                     struct symreq **out, char *err, size_t errlen)
+{
+    struct symreq *r = xcalloc(1, sizeof(*r));
+    int rc = 0;
+
+    /* read directly, a body takes its copy and a little more; as values,
+     * a few times its size */
+    r->arena = jsonarena_new(len * 2);
+    if (!direct || !symreqin_direct(r, body, len)) {
+        forget_direct(r);
+        jsonarena_free(r->arena); /* what it took */
+        r->arena = jsonarena_new(len * 8);
+        rc = read_generic(r, body, len, err, errlen);
+    }
     r->modules = json_object_get(r->root, "modules");
-    rc = read_frames(r, err, errlen);
     if (rc == 0)
         rc = check_modules(r->modules, err, errlen);
     if (rc == 0)
@@ -175,13 +204,21 @@ int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
     return 0;
 }
 
+int symreq_parse(const char *body, size_t len, const struct symreq_params *p,
+                 struct symreq **out, char *err, size_t errlen)
+{
+    return symreq_parse_how(body, len, p, true, out, err, errlen);
+}
+
 void symreq_free(struct symreq *r)
 {
     if (r == NULL)
         return;
     /* references into the arena go back; its values go with it */
     json_decref(r->stacks);
+    free(r->stack_nframes);
     free(r->frames);
+    free(r->members);
     symsource_list_free(&r->sources);
     jsonarena_free(r->arena);
     free(r->scope);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "layout.h"
@@ -26,25 +27,43 @@ struct symbolicator {
     bool has_pool;
 };
 
-/* The fields of a request frame the answer reads (borrowed from the
- * request), found in one pass over its members, and its address. */
+/* A value of a request frame as the answer repeats it: its JSON text as
+ * jsonout_json() writes it; P is NULL when the frame has none.  The text
+ * lives as long as the request. */
+struct jtext {
+    const char *p;
+    size_t len;
+};
+
+/* A member of a request frame that a frame the answer cannot symbolicate
+ * repeats: its key, quoted, and its value. */
+struct frame_member {
+    struct jtext key, val;
+};
+
+/* What the answer reads of a request frame, taken as it is parsed. */
 struct frame_in {
-    const json_t *obj, *addr_json, *addr_mode, *adjust, *platform, *in_app,
-        *trust, *package;
+    struct jtext addr_mode, adjust, platform, in_app, trust;
+    bool has_package;
+    bool scan;        /* trust is "scan" or "cfiscan" */
+    bool rel;         /* addr_mode is "rel:..." */
+    size_t rel_index; /* its module index, SIZE_MAX when not a number */
+    /* the members but status, original_index, instruction_addr and
+     * addr_mode, in the request's members */
+    size_t member0, nmembers;
     uint64_t addr; /* instruction_addr */
 };
 
-/* Fill FI from the request frame IN: false when its instruction_addr is
- * not a HexValue. */
-bool frame_in_read(const json_t *in, struct frame_in *fi);
-
 /* A parsed POST /symbolicate request. */
 struct symreq {
-    struct jsonarena *arena; /* root's values (see jsonarena.h) */
+    struct jsonarena *arena; /* root's values and the frames' texts */
     json_t *root;
     json_t *stacks; /* stacktraces or threads (a reference) */
+    size_t *stack_nframes; /* how many frames each stack has */
     struct frame_in *frames; /* every stack's, one after the other */
-    size_t nframes;
+    size_t nframes, framecap;
+    struct frame_member *members; /* of frames[] */
+    size_t nmembers, memcap;
     json_t *modules; /* borrowed from root */
     struct symsource_list sources;
     char *scope;
@@ -52,6 +71,27 @@ struct symreq {
     bool has_signal;
     json_int_t signal;
 };
+
+/* symreq_parse(), with DIRECT false never trying symreqin_direct(): for
+ * tests that hold the two paths to the same answers. */
+struct symreq_params;
+int symreq_parse_how(const char *body, size_t len,
+                     const struct symreq_params *p, bool direct,
+                     struct symreq **out, char *err, size_t errlen);
+
+/* symreqin.c: a request's frames into R's frames and members. */
+
+/* Read BODY[0..LEN) into R: root, stacks and their frames, taken straight
+ * from the text (no jansson value per frame), the rest as jansson values
+ * in R's arena (which must be new).  False when it cannot: anything
+ * but a well-formed body of the common shape (an error, a key with
+ * escapes, stacktraces and threads both, ...), which jsonin_parse() and
+ * symreqin_frame() then read and judge; what it gives equals theirs. */
+bool symreqin_direct(struct symreq *r, const char *body, size_t len);
+
+/* Append the frame IN (a jansson value) to R's: false when its
+ * instruction_addr is not a HexValue. */
+bool symreqin_frame(struct symreq *r, const json_t *in);
 
 /* A usable symbol file found for a module. */
 struct symfound {
@@ -106,6 +146,8 @@ void module_release(struct symbolicator *s, struct module *m);
 /* Symbolicator's HexValue: a JSON integer, "0x..." hex or a decimal
  * string, into *OUT. */
 bool hexvalue(const json_t *v, uint64_t *out);
+/* The same for the string S[0..LEN) (not NUL-terminated). */
+bool hexvalue_text(const char *s, size_t len, uint64_t *out);
 
 /* The module frame FI points into (its "addr_mode" honoured) and its
  * absolute address, or NULL (*ADDR still set). */

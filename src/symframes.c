@@ -48,8 +48,10 @@ struct frames_ctx {
     const struct symreq *r;
     struct module *mods;
     size_t nmods;
-    struct text_slot *texts;
-    size_t memo_mask; /* texts' size - 1 */
+    struct text_slot *texts; /* made at the first use: a warm request's
+                              * names come from its tables' memos */
+    size_t memo_mask;        /* texts' size - 1 */
+    struct text_slot package; /* the last module's code_file */
     /* per thread */
     bool any_adjust_field, has_ip;
     uint64_t ip;
@@ -57,60 +59,70 @@ struct frames_ctx {
 
 /* "0x" and 1 to 16 hex digits, the form nearly every address comes in,
  * without strtoull()'s locale and base handling; false for anything
- * else, which hexvalue() leaves to strtoull(). */
-static bool plain_hex(const char *s, uint64_t *out)
+ * else, which hexvalue_text() leaves to strtoull(). */
+static bool plain_hex(const char *s, size_t len, uint64_t *out)
 {
+    /* a digit's value + 1, 0 for other bytes */
+    static const unsigned char digit[256] = {
+        ['0'] = 1,   ['1'] = 2,   ['2'] = 3,   ['3'] = 4,   ['4'] = 5,
+        ['5'] = 6,   ['6'] = 7,   ['7'] = 8,   ['8'] = 9,   ['9'] = 10,
+        ['a'] = 11,  ['b'] = 12,  ['c'] = 13,  ['d'] = 14,  ['e'] = 15,
+        ['f'] = 16,  ['A'] = 11,  ['B'] = 12,  ['C'] = 13,  ['D'] = 14,
+        ['E'] = 15,  ['F'] = 16,
+    };
     uint64_t v = 0;
-    size_t i;
 
-    if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+    /* 17 digits or more: strtoull() decides */
+    if (len < 3 || len > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
         return false;
-    for (i = 2; s[i] != '\0'; i++) {
-        char c = s[i];
-        unsigned d;
+    for (size_t i = 2; i < len; i++) {
+        unsigned d = digit[(unsigned char)s[i]];
 
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (unsigned)(c - 'A' + 10);
-        else
+        if (d == 0)
             return false;
-        if (i >= 18)
-            return false; /* 17 digits or more: strtoull() decides */
-        v = v << 4 | d;
+        v = v << 4 | (d - 1);
     }
-    if (i == 2)
-        return false;
     *out = v;
     return true;
 }
 
-bool hexvalue(const json_t *v, uint64_t *out)
+bool hexvalue_text(const char *text, size_t len, uint64_t *out)
 {
-    const char *s = json_string_value(v);
-    char *end;
-    bool hex;
+    char small[64], *copy = small, *s, *end;
+    bool hex, ok;
 
-    if (json_is_integer(v) && json_integer_value(v) >= 0) {
-        *out = (uint64_t)json_integer_value(v);
+    if (plain_hex(text, len, out))
         return true;
-    }
-    if (s == NULL)
-        return false;
-    if (plain_hex(s, out))
-        return true;
+    /* strtoull() wants a C string; long ones are rare */
+    if (len >= sizeof(small))
+        copy = xmalloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    s = copy;
     hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
     if (hex)
         s += 2;
     /* digits only: strtoull() would skip blanks and take a sign, and
      * "0x" alone must not read as 0 */
-    if (!isxdigit((unsigned char)*s))
-        return false;
-    errno = 0;
-    *out = strtoull(s, &end, hex ? 16 : 10);
-    return errno == 0 && *end == '\0';
+    ok = isxdigit((unsigned char)*s);
+    if (ok) {
+        errno = 0;
+        *out = strtoull(s, &end, hex ? 16 : 10);
+        ok = errno == 0 && *end == '\0';
+    }
+    if (copy != small)
+        free(copy);
+    return ok;
+}
+
+bool hexvalue(const json_t *v, uint64_t *out)
+{
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return true;
+    }
+    return json_is_string(v) &&
+           hexvalue_text(json_string_value(v), json_string_length(v), out);
 }
 
 /* Keys are literals: written pre-quoted, never scanned for escapes. */
@@ -136,9 +148,11 @@ static char *make_text(const char *s, unsigned kind, size_t *len)
 static void put_text(struct frames_ctx *fc, struct jsonout *o,
                      const struct stab *t, const char *s, unsigned kind)
 {
-    struct text_slot *slot =
-        &fc->texts[(((uintptr_t)s >> 3) + kind) & fc->memo_mask];
+    struct text_slot *slot;
 
+    if (fc->texts == NULL)
+        fc->texts = xcalloc(fc->memo_mask + 1, sizeof(*fc->texts));
+    slot = &fc->texts[(((uintptr_t)s >> 3) + kind) & fc->memo_mask];
     if (slot->s != s || slot->kind != kind) {
         size_t len = 0;
         const char *json =
@@ -166,6 +180,20 @@ static void put_text(struct frames_ctx *fc, struct jsonout *o,
     jsonout_raw(o, slot->json, slot->len);
 }
 
+/* A module's code_file S as JSON text: the same for most frames. */
+static void put_package(struct frames_ctx *fc, struct jsonout *o,
+                        const char *s)
+{
+    struct text_slot *p = &fc->package;
+
+    if (p->s != s) {
+        free((char *)p->json);
+        p->json = make_text(s, TEXT_RAW, &p->len);
+        p->s = s;
+    }
+    jsonout_raw(o, p->json, p->len);
+}
+
 static struct module *module_at(struct module *m, size_t n, uint64_t addr)
 {
     struct module *best = NULL;
@@ -178,51 +206,15 @@ static struct module *module_at(struct module *m, size_t n, uint64_t addr)
     return best;
 }
 
-/* One pass over the frame's members instead of a hash lookup each. */
-bool frame_in_read(const json_t *in, struct frame_in *fi)
-{
-    static const struct {
-        const char *key;
-        size_t off;
-    } fields[] = {
-        {"instruction_addr", offsetof(struct frame_in, addr_json)},
-        {"addr_mode", offsetof(struct frame_in, addr_mode)},
-        {"adjust_instruction_addr", offsetof(struct frame_in, adjust)},
-        {"platform", offsetof(struct frame_in, platform)},
-        {"in_app", offsetof(struct frame_in, in_app)},
-        {"trust", offsetof(struct frame_in, trust)},
-        {"package", offsetof(struct frame_in, package)},
-    };
-    const char *k;
-    json_t *v;
-
-    memset(fi, 0, sizeof(*fi));
-    fi->obj = in;
-    json_object_foreach((json_t *)in, k, v) {
-        for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
-            if (strcmp(k, fields[i].key) == 0) {
-                *(const json_t **)((char *)fi + fields[i].off) = v;
-                break;
-            }
-        }
-    }
-    return hexvalue(fi->addr_json, &fi->addr);
-}
-
 static struct module *module_of(struct module *mods, size_t nmods,
                                 const struct frame_in *fi, uint64_t *addr)
 {
-    const char *mode = json_string_value(fi->addr_mode);
-    unsigned long idx;
-    char *end;
-
     *addr = fi->addr;
-    if (mode != NULL && strncmp(mode, "rel:", 4) == 0) {
-        idx = strtoul(mode + 4, &end, 10);
-        if (*end != '\0' || idx >= nmods)
+    if (fi->rel) {
+        if (fi->rel_index >= nmods)
             return NULL;
-        *addr += mods[idx].addr;
-        return &mods[idx];
+        *addr += mods[fi->rel_index].addr;
+        return &mods[fi->rel_index];
     }
     return module_at(mods, nmods, *addr);
 }
@@ -266,12 +258,14 @@ static bool thread_ip(const json_t *thread, uint64_t *ip)
 static bool wants_adjust(const struct frames_ctx *fc,
                          const struct frame_in *fi, size_t i, uint64_t addr)
 {
-    const json_t *force = fi->adjust;
+    const struct jtext *force = &fi->adjust;
     const struct symreq *r = fc->r;
     bool sig;
 
-    if (json_is_boolean(force))
-        return json_is_true(force);
+    if (force->len == 4 && memcmp(force->p, "true", 4) == 0)
+        return true;
+    if (force->len == 5 && memcmp(force->p, "false", 5) == 0)
+        return false;
     if (fc->any_adjust_field || i > 0)
         return true;
     sig = r->has_signal &&
@@ -279,12 +273,12 @@ static bool wants_adjust(const struct frames_ctx *fc,
     return sig && fc->has_ip && fc->ip != addr;
 }
 
-/* "KEY":V for a value V the request had (none when NULL). */
+/* "KEY":V for a value V the request had (none when its text is NULL). */
 #define PASS(o, first, k, v)                                                \
     do {                                                                    \
-        if ((v) != NULL) {                                                  \
+        if ((v).p != NULL) {                                                \
             KEY(o, first, k);                                               \
-            jsonout_json(o, v);                                             \
+            jsonout_raw(o, (v).p, (v).len);                                 \
         }                                                                   \
     } while (0)
 
@@ -299,29 +293,29 @@ static void frame_head(struct jsonout *o, int *first, const char *status,
 }
 
 /* A frame we could not symbolicate: what the client sent, normalised. */
-static void frame_failed(struct jsonout *o, const char *status, size_t index,
+static void frame_failed(struct frames_ctx *fc, struct jsonout *o,
+                         const char *status, size_t index,
                          const struct frame_in *fi, uint64_t addr,
                          const struct module *m)
 {
     int first = 1;
-    const char *k;
-    json_t *v;
 
     frame_head(o, &first, status, index);
     if (m == NULL || m->addr == 0)
         PASS(o, &first, "addr_mode", fi->addr_mode);
     KEY(o, &first, "instruction_addr");
     jsonout_hex(o, addr);
-    if (m != NULL && m->ids.code_file != NULL && fi->package == NULL) {
+    if (m != NULL && m->ids.code_file != NULL && !fi->has_package) {
         KEY(o, &first, "package");
         jsonout_str(o, m->ids.code_file);
     }
-    json_object_foreach((json_t *)fi->obj, k, v) {
-        if (strcmp(k, "status") == 0 || strcmp(k, "original_index") == 0 ||
-            strcmp(k, "instruction_addr") == 0 || strcmp(k, "addr_mode") == 0)
-            continue;
-        jsonout_key(o, &first, k);
-        jsonout_json(o, v);
+    for (size_t i = 0; i < fi->nmembers; i++) {
+        const struct frame_member *mb = &fc->r->members[fi->member0 + i];
+
+        jsonout_raw(o, ",", 1); /* never first: the head came before */
+        jsonout_raw(o, mb->key.p, mb->key.len);
+        jsonout_raw(o, ":", 1);
+        jsonout_raw(o, mb->val.p, mb->val.len);
     }
     jsonout_raw(o, "}", 1);
 }
@@ -453,7 +447,7 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
     PASS(o, &first, "adjust_instruction_addr", fi->adjust);
     if (m->ids.code_file != NULL) {
         KEY(o, &first, "package");
-        put_text(fc, o, NULL, m->ids.code_file, TEXT_RAW);
+        put_package(fc, o, m->ids.code_file);
     }
     jsonout_raw(o, text + cut[0], cut[1] - cut[0]);
     if (i + 1 == lt->n) {
@@ -464,13 +458,6 @@ static void frame_ok(struct frames_ctx *fc, struct jsonout *o, size_t index,
     PASS(o, &first, "in_app", fi->in_app);
     PASS(o, &first, "trust", fi->trust);
     jsonout_raw(o, "}", 1);
-}
-
-static bool is_scan(const struct frame_in *fi)
-{
-    const char *t = json_string_value(fi->trust);
-
-    return t != NULL && (strcmp(t, "scan") == 0 || strcmp(t, "cfiscan") == 0);
 }
 
 /* Where output frames go: straight into the answer, comma-separated, or
@@ -519,10 +506,10 @@ static void symbolicate_frame(struct frames_ctx *fc, struct sink *k,
         fail = "missing_symbol";
     if (fail != NULL) {
         /* scan frames that name nothing are dropped */
-        if (!(is_scan(in) && (strcmp(fail, "missing_symbol") == 0 ||
+        if (!(in->scan && (strcmp(fail, "missing_symbol") == 0 ||
                               strcmp(fail, "unknown_image") == 0))) {
             begin_frame(k);
-            frame_failed(o, fail, index, in, addr, m);
+            frame_failed(fc, o, fail, index, in, addr, m);
         }
     } else {
         for (size_t i = 0; i < lt->n; i++) {
@@ -601,7 +588,7 @@ static void thread_json(struct frames_ctx *fc, struct jsonout *out,
     fc->has_ip = thread_ip(thread, &fc->ip);
     fc->any_adjust_field = false;
     for (i = 0; i < n; i++)
-        if (fi[i].adjust != NULL)
+        if (fi[i].adjust.p != NULL)
             fc->any_adjust_field = true;
     jsonout_raw(out, "{", 1);
     for (i = 0; i < 3; i++) {
@@ -637,19 +624,20 @@ void frames_write(struct jsonout *out, const struct symreq *r,
     while (size < MEMO_MAX && size < 4 * nframes)
         size *= 2;
     fc.memo_mask = size - 1;
-    fc.texts = xcalloc(size, sizeof(*fc.texts));
     jsonout_raw(out, "[", 1);
     json_array_foreach(r->stacks, i, st) {
-        size_t n = json_array_size(json_object_get(st, "frames"));
+        size_t n = r->stack_nframes[i];
 
         if (i > 0)
             jsonout_raw(out, ",", 1);
-        thread_json(&fc, out, st, &r->frames[done], n);
+        /* no frames at all: r->frames is NULL */
+        thread_json(&fc, out, st, n > 0 ? &r->frames[done] : NULL, n);
         done += n;
     }
     jsonout_raw(out, "]", 1);
-    for (i = 0; i < size; i++)
+    for (i = 0; fc.texts != NULL && i < size; i++)
         if (fc.texts[i].owned)
             free((char *)fc.texts[i].json);
     free(fc.texts);
+    free((char *)fc.package.json);
 }

@@ -329,6 +329,32 @@ START_TEST(test_jsonout_escapes)
 }
 END_TEST
 
+/* Addresses of every width are written as "0x%" PRIx64 writes them. */
+START_TEST(test_jsonout_hex_widths)
+{
+    struct jsonout o = {0};
+    char want[32], *text;
+    size_t len;
+
+    for (int bit = 0; bit < 64; bit++) {
+        const uint64_t values[] = {(uint64_t)1 << bit,
+                                   ((uint64_t)1 << bit) - 1,
+                                   UINT64_MAX >> bit,
+                                   0x0123456789abcdefull >> bit};
+
+        for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+            jsonout_raw(&o, "x", 1);
+            jsonout_hex(&o, values[i]);
+            text = jsonout_take(&o, &len);
+            snprintf(want, sizeof(want), "x\"0x%" PRIx64 "\"", values[i]);
+            ck_assert_str_eq(text, want);
+            ck_assert_uint_eq(len, strlen(want));
+            free(text);
+        }
+    }
+}
+END_TEST
+
 /* jsonin accepts what json_loadb(JSON_REJECT_DUPLICATES) accepts and
  * builds equal values. */
 static const char *const jsonin_texts[] = {
@@ -374,6 +400,35 @@ START_TEST(test_jsonin_like_jansson)
             ck_assert_ptr_nonnull(strstr(err, " at line "));
         json_decref(want);
         json_decref(got);
+    }
+}
+END_TEST
+
+/* A byte that ends a string's plain run (a quote, a backslash, a control
+ * byte, UTF-8, or the end of the text) at each place within and around
+ * an eight-byte step reads as jansson reads it. */
+START_TEST(test_jsonin_string_steps)
+{
+    static const char *const stops[] = {"\"", "\\n", "\x1f", "\x7f",
+                                        "\xc3\xa9", "\xff", " ", ""};
+    char text[64], err[256];
+
+    for (size_t k = 0; k < sizeof(stops) / sizeof(*stops); k++) {
+        for (int at = 0; at < 20; at++) {
+            int n = snprintf(text, sizeof(text), "[\"%.*s%s%.*s\"]", at,
+                             "abcdefghijklmnopqrstuvwxyz", stops[k], 3, "xyz");
+            json_t *want = json_loadb(text, (size_t)n, JSON_REJECT_DUPLICATES,
+                                      NULL);
+            json_t *got = jsonin_parse(text, (size_t)n, err, sizeof(err));
+            /* and cut short inside the string */
+            json_t *cut = jsonin_parse(text, (size_t)n - 2, err, sizeof(err));
+
+            ck_assert_msg((want == NULL) == (got == NULL), "%s", text);
+            ck_assert_msg(want == NULL || json_equal(want, got), "%s", text);
+            ck_assert_msg(cut == NULL, "%s", text);
+            json_decref(want);
+            json_decref(got);
+        }
     }
 }
 END_TEST
@@ -1240,6 +1295,180 @@ START_TEST(test_memo_size_bound)
 }
 END_TEST
 
+/* BODY through both of symreq_parse_how()'s paths: the same refusal, or
+ * the same answer from S; and the direct read takes it when TAKEN. */
+static void same_both_ways(struct symbolicator *s, const char *body,
+                           bool taken)
+{
+    struct symreq_params p = {.demangle = true};
+    struct symreq *a = NULL, *b = NULL, *r = xcalloc(1, sizeof(*r));
+    char ea[256] = "", eb[256] = "", *ta, *tb;
+    size_t n = strlen(body), la, lb;
+    int ra = symreq_parse_how(body, n, &p, true, &a, ea, sizeof(ea));
+    int rb = symreq_parse_how(body, n, &p, false, &b, eb, sizeof(eb));
+
+    ck_assert_msg(ra == rb && strcmp(ea, eb) == 0, "%.200s: %d %s / %d %s",
+                  body, ra, ea, rb, eb);
+    if (ra == 0) {
+        ta = symbolicator_run(s, a, &la);
+        tb = symbolicator_run(s, b, &lb);
+        ck_assert_msg(la == lb && memcmp(ta, tb, la) == 0,
+                      "%.200s:\n%s\n%s", body, ta, tb);
+        free(ta);
+        free(tb);
+    }
+    symreq_free(a);
+    symreq_free(b);
+    r->arena = jsonarena_new(0);
+    ck_assert_msg(symreqin_direct(r, body, n) == taken, "%.200s: %s", body,
+                  taken ? "not taken" : "taken");
+    symreq_free(r);
+}
+
+/* "[" N times, then "]" N times. */
+static char *nested(size_t n)
+{
+    char *s = xmalloc(2 * n + 1);
+
+    memset(s, '[', n);
+    memset(s + n, ']', n);
+    s[2 * n] = '\0';
+    return s;
+}
+
+#define CRASH_MODULE                                                       \
+    "\"modules\":[{\"type\":\"elf\",\"code_id\":"                          \
+    "\"f1c3bcc0279865fe3058404b2831d9e64135386c\",\"image_addr\":"        \
+    "\"0x400000\",\"image_size\":1048576}]"
+
+/* Frames read straight from the body answer as frames read from jansson
+ * values, and bodies are refused alike, for the reason jansson's path
+ * gives; the direct read takes the common shapes and leaves the rest. */
+START_TEST(test_direct_read_same_answer)
+{
+    static const struct {
+        const char *frames;
+        bool taken;
+    } frames[] = {
+        {"{\"instruction_addr\":\"0x401c75\"}", true},
+        {" { \"instruction_addr\" : 4201589 } ", true},
+        {"{\"instruction_addr\":\"4201589\",\"in_app\":true}", true},
+        {"{\"instruction_addr\":\"0x401c75\",\"platform\":\"native\","
+         "\"in_app\":false,\"trust\":\"cfi\",\"package\":null,\"x\":1.5,"
+         "\"y\":[1,{\"z\":\"\\u00e9\"}],\"w\":-3,\"v\":\"a\\\"b\","
+         "\"u\":\"\xc3\xa9\",\"t\":123456789012345678,"
+         "\"s\":1234567890123456789,\"r\":0,\"q\":1E2}",
+         true},
+        {"{\"instruction_addr\":\"0x10\",\"x\":{\"a\":[true,null]},"
+         "\"status\":\"mine\",\"original_index\":7,\"v\":\"\\t\"}",
+         true},
+        {"{\"instruction_addr\":\"0x10\",\"trust\":\"scan\"},"
+         "{\"instruction_addr\":\"0x10\",\"trust\":\"cfi\\u0073can\"},"
+         "{\"instruction_addr\":\"0x413eb5\",\"trust\":\"scan\"}",
+         true},
+        {"{\"instruction_addr\":\"0x99\",\"addr_mode\":\"rel:0\"},"
+         "{\"instruction_addr\":\"0x99\",\"addr_mode\":\"rel:1\"},"
+         "{\"instruction_addr\":\"0x99\",\"addr_mode\":\"rel:x\"},"
+         "{\"instruction_addr\":\"0x99\",\"addr_mode\":\"rel:\"},"
+         "{\"instruction_addr\":\"0x1c75\",\"addr_mode\":\"rel:\\t0\"},"
+         "{\"instruction_addr\":\"0x1c75\",\"addr_mode\":\"abs\"}",
+         true},
+        {"{\"instruction_addr\":\"0x401c75\",\"adjust_instruction_addr\":"
+         "true},{\"instruction_addr\":\"0x401c75\","
+         "\"adjust_instruction_addr\":null}",
+         true},
+        {"{\"instruction_addr\":\"0x401c75\",\"k\\u0041\":1}", false},
+        {"{\"instruction_addr\":\"0x1\",\"instruction_addr\":\"0x2\"}", false},
+        {"{\"instruction_addr\":\"0x1\",\"r\":00}", false},
+        {"{\"instruction_addr\":\"0x1\",\"r\":1.}", false},
+        {"{\"instruction_addr\":\"0x1\",\"r\":tru}", false},
+        {"{\"instruction_addr\":\"0x1\",}", false},
+        {"{\"platform\":\"native\"}", false},
+        {"{}", false},
+        {"{\"instruction_addr\":true}", false},
+        {"{\"instruction_addr\":-1}", false},
+        {"{\"instruction_addr\":\"0x1\"} 1", false},
+        {"1", false},
+        {"{\"instruction_addr\":\"0x1\",\"a\":1,\"b\":1,\"c\":1,\"d\":1,"
+         "\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1,\"j\":1,\"k\":1,\"l\":1,"
+         "\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"q\":1,\"r\":1,\"s\":1,\"t\":1,"
+         "\"u\":1,\"v\":1,\"w\":1,\"x\":1,\"y\":1,\"z\":1,\"A\":1,\"B\":1,"
+         "\"C\":1,\"D\":1,\"E\":1,\"F\":1}",
+         false},
+    };
+    static const struct {
+        const char *body;
+        bool taken;
+    } bodies[] = {
+        {"{\"threads\":[{\"thread_id\":3,\"registers\":{\"rip\":"
+         "\"0x401c75\"},\"frames\":[{\"instruction_addr\":\"0x401c75\"}]}],"
+         CRASH_MODULE ",\"signal\":11}",
+         true},
+        {"{" CRASH_MODULE ",\"options\":{\"frame_order\":\"caller_first\"},"
+         "\"stacktraces\":[{\"frames\":[]},{\"is_requesting\":true,"
+         "\"frames\":[{\"instruction_addr\":\"0x401c75\"},"
+         "{\"instruction_addr\":\"0x413eb5\"}]}]}",
+         true},
+        {"{" CRASH_MODULE "}", true},
+        {"{}", true},
+        {"{\"stacktraces\":[]," CRASH_MODULE ",\"threads\":[]}", false},
+        {"{\"stacktraces\":[],\"stacktraces\":[]}", false},
+        {"{\"stacktraces\":{}}", false},
+        {"{\"stacktraces\":null}", false},
+        {"{\"stacktraces\":[1]}", false},
+        {"{\"stacktraces\":[{}]}", false},
+        {"{\"stacktraces\":[{\"frames\":{}}]}", false},
+        {"{\"stacktraces\":[{\"frames\":[],\"frames\":[]}]}", false},
+        {"{\"stacktraces\":[{\"thread_id\":1,\"thread_id\":2,\"frames\":[]}]}",
+         false},
+        {"{\"modules\":[],\"modules\":[]}", false},
+        {"{\"modules\":[{}]}", true},
+        {"{\"sources\":[{\"type\":\"nope\"}]}", true},
+        {"{\"\\u0073tacktraces\":[]}", false},
+        {"{} x", false},
+        {"{", false},
+        {"", false},
+        {"[]", false},
+        {"{\"a\":1,}", false},
+    };
+    struct engines e;
+    char *body;
+
+    engines_open(&e, 64 << 20);
+    body = crash_request("{\"instruction_addr\":\"0x401c74\"}");
+    warm(e.s1, body);
+    same_both_ways(e.s1, body, true);
+    free(body);
+    for (size_t i = 0; i < sizeof(frames) / sizeof(*frames); i++) {
+        body = crash_request(frames[i].frames);
+        same_both_ways(e.s1, body, frames[i].taken);
+        free(body);
+    }
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(*bodies); i++)
+        same_both_ways(e.s1, bodies[i].body, bodies[i].taken);
+    /* the nesting bound counts the containers around a value alike: a
+     * root member's (1), a stack member's (3), a frame member's (5) */
+    for (size_t depth = 2048; depth <= 2049; depth++) {
+        char *d1 = nested(depth - 1), *d3 = nested(depth - 3),
+             *d5 = nested(depth - 5), *forms[3];
+
+        forms[0] = xasprintf("{\"x\":%s}", d1);
+        forms[1] = xasprintf("{\"threads\":[{\"x\":%s,\"frames\":[]}]}", d3);
+        forms[2] = xasprintf("{\"threads\":[{\"frames\":[{\"instruction_addr"
+                             "\":1,\"x\":%s}]}]}",
+                             d5);
+        for (int k = 0; k < 3; k++) {
+            same_both_ways(e.s1, forms[k], depth <= 2048);
+            free(forms[k]);
+        }
+        free(d1);
+        free(d3);
+        free(d5);
+    }
+    engines_close(&e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symapi");
@@ -1251,7 +1480,9 @@ int main(void)
     tcase_add_test(tc, test_path_glob);
     tcase_add_test(tc, test_gcsauth_jwt);
     tcase_add_test(tc, test_jsonout_escapes);
+    tcase_add_test(tc, test_jsonout_hex_widths);
     tcase_add_test(tc, test_jsonin_like_jansson);
+    tcase_add_test(tc, test_jsonin_string_steps);
     tcase_add_test(tc, test_jsonin_depth_and_position);
     tcase_add_test(tc, test_jsonarena);
     tcase_add_test(tc, test_jsonout_json_values);
@@ -1269,6 +1500,7 @@ int main(void)
     tcase_add_test(tc, test_stabcache_cold_elf_is_partial_then_complete);
     tcase_add_test(tc, test_lookup_memo_same_answer);
     tcase_add_test(tc, test_memo_size_bound);
+    tcase_add_test(tc, test_direct_read_same_answer);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
