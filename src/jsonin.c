@@ -489,7 +489,6 @@ json_t *jsonin_parse(const char *text, size_t len, char *err, size_t errlen)
     int line, col;
 
     jsonin_scan_init(&ps, text, len);
-
     jsonin_scan_blanks(&ps);
     if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '['))
         v = value(&ps);

@@ -144,6 +144,19 @@ static void forget_direct(struct symreq *r)
     r->nmembers = r->memcap = 0;
 }
 
+/* R's stacks (a reference): "stacktraces", what deployed clients send, or
+ * "threads", the API document's name; none is an empty list. */
+static void take_stacks(struct symreq *r)
+{
+    r->stacks = json_object_get(r->root, "stacktraces");
+    if (r->stacks == NULL)
+        r->stacks = json_object_get(r->root, "threads");
+    if (r->stacks == NULL)
+        r->stacks = json_array();
+    else
+        json_incref(r->stacks);
+}
+
 /* BODY's values, its stacks and their frames into R, by jansson values:
  * every body, and every error's reason. */
 static int read_generic(struct symreq *r, const char *body, size_t len,
@@ -161,13 +174,7 @@ static int read_generic(struct symreq *r, const char *body, size_t len,
             snprintf(err, errlen, "invalid JSON: expected an object");
         return -EINVAL;
     }
-    r->stacks = json_object_get(r->root, "stacktraces");
-    if (r->stacks == NULL)
-        r->stacks = json_object_get(r->root, "threads");
-    if (r->stacks == NULL)
-        r->stacks = json_array();
-    else
-        json_incref(r->stacks);
+    take_stacks(r);
     return read_frames(r, err, errlen);
 }
 
@@ -186,6 +193,8 @@ int symreq_parse_how(const char *body, size_t len,
         jsonarena_free(r->arena); /* what it took */
         r->arena = jsonarena_new(len * 8);
         rc = read_generic(r, body, len, err, errlen);
+    } else {
+        take_stacks(r);
     }
     r->modules = json_object_get(r->root, "modules");
     if (rc == 0)

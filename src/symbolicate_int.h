@@ -81,7 +81,7 @@ int symreq_parse_how(const char *body, size_t len,
 
 /* symreqin.c: a request's frames into R's frames and members. */
 
-/* Read BODY[0..LEN) into R: root, stacks and their frames, taken straight
+/* Read BODY[0..LEN) into R: its root and its stacks' frames, taken straight
  * from the text (no jansson value per frame), the rest as jansson values
  * in R's arena (which must be new).  False when it cannot: anything
  * but a well-formed body of the common shape (an error, a key with

@@ -283,12 +283,7 @@ static bool frame_addr(const struct fval *v, uint64_t *addr)
         return hexvalue_text(v->s, v->slen, addr);
     if (v->v != NULL)
         return hexvalue(v->v, addr);
-    if (!v->is_int)
-        return false;
-    *addr = 0;
-    for (size_t i = 0; i < v->text.len; i++)
-        *addr = *addr * 10 + (uint64_t)(v->text.p[i] - '0');
-    return true;
+    return v->is_int && hexvalue_text(v->text.p, v->text.len, addr);
 }
 
 /* One frame object, with an instruction_addr. */
@@ -432,12 +427,5 @@ bool symreqin_direct(struct symreq *r, const char *body, size_t len)
     if (!ok)
         return false;
     r->root = root;
-    r->stacks = json_object_get(root, "stacktraces");
-    if (r->stacks == NULL)
-        r->stacks = json_object_get(root, "threads");
-    if (r->stacks == NULL)
-        r->stacks = json_array();
-    else
-        json_incref(r->stacks);
     return true;
 }
