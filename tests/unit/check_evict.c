@@ -142,6 +142,8 @@ START_TEST(test_evict_order)
     ck_assert_uint_eq(evict_order(v, 4, 70), 3);
     ck_assert_uint_eq(evict_order(v, 4, 71), 4);
     ck_assert_uint_eq(evict_order(v, 4, 1000), 4);
+    /* a scan that kept every record has no array at all */
+    ck_assert_uint_eq(evict_order(NULL, 0, 1000), 0);
 }
 END_TEST
 
