@@ -564,6 +564,38 @@ const char *daemon_log_path(const struct daemon *d)
     return d->log_path;
 }
 
+/* A sanitizer's report in the log of a daemon that ran under one: a
+ * worker that stops on one is restarted by the master, and its clients
+ * only see bodies cut short, so the report is the fault to show. */
+static const char *sanitizer_report(const char *log)
+{
+    static const char *const marks[] = {
+        "runtime error: ", "ERROR: AddressSanitizer",
+        "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer"};
+
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        const char *p = strstr(log, marks[i]);
+
+        if (p != NULL)
+            return p;
+    }
+    return NULL;
+}
+
+/* Stop the test (abort) when D's log holds a sanitizer report. */
+static void daemon_check_log(const struct daemon *d)
+{
+    char *log = daemon_log(d);
+    const char *report = sanitizer_report(log);
+
+    if (report != NULL) {
+        fprintf(stderr, "testutil: the daemon's log %s has a sanitizer "
+                        "report:\n%.4000s\n", d->log_path, report);
+        abort();
+    }
+    free(log);
+}
+
 int daemon_stop_within(struct daemon *d, unsigned grace_ms)
 {
     long long deadline;
@@ -579,6 +611,7 @@ int daemon_stop_within(struct daemon *d, unsigned grace_ms)
     if (!daemon_exited(d))
         kill(d->pid, SIGKILL);
     status = daemon_reap(d);
+    daemon_check_log(d);
     daemon_free(d);
     return status;
 }

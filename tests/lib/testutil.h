@@ -96,7 +96,9 @@ char *daemon_log(const struct daemon *d);
 /* Send SIGTERM, wait up to 15 s for the master to exit (then SIGKILL it),
  * SIGKILL whatever is left of its process group, remove the log directory
  * and free D.  Returns the master's wait status (as from waitpid), or -1
- * when D is NULL or waiting failed. */
+ * when D is NULL or waiting failed.  Aborts the test, after printing it,
+ * when the log holds a sanitizer's report (a worker that stopped on one is
+ * restarted, and its clients see only a body cut short). */
 int daemon_stop(struct daemon *d);
 
 /* As daemon_stop() with a grace period of GRACE_MS before SIGKILL. */
