@@ -111,23 +111,21 @@ static double served_in(const char *body)
 static void settled_served(double *served, double *len)
 {
     struct http_resp a, b;
+    bool settled = false;
     int i;
 
-    for (i = 0; i < 100; i++) {
+    for (i = 0; i < 100 && !settled; i++) {
+        if (i > 0)
+            usleep(20 * 1000);
         itest_get(&t, "/metrics", NULL, &a);
         itest_get(&t, "/metrics", NULL, &b);
         *served = served_in(b.body);
         *len = (double)b.len;
-        if (*served == served_in(a.body) + (double)a.len) {
-            http_resp_free(&a);
-            http_resp_free(&b);
-            return;
-        }
+        settled = *served == served_in(a.body) + (double)a.len;
         http_resp_free(&a);
         http_resp_free(&b);
-        usleep(20 * 1000);
     }
-    ck_abort_msg("served bytes never settled");
+    ck_assert_msg(settled, "served bytes never settled");
 }
 
 /* Wait until the batched hit flush has put PDB's hits on the board, as
