@@ -25,6 +25,7 @@
 #include "config.h"
 #include "tlq.h"
 #include "log.h"
+#include "server_accept.h"
 #include "server_int.h"
 #include "server_rcache.h"
 #include "timeutil.h"
@@ -528,6 +529,7 @@ static struct MHD_Daemon *start_mhd(struct server *s, int fd)
     const struct config *cfg = s->cfg;
     unsigned timeout_s = (unsigned)((cfg->connection_timeout_ms + 999) / 1000);
 
+    server_accept_note(fd);
     return MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
