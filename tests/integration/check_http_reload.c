@@ -99,8 +99,9 @@ struct load {
     atomic_bool stop;
     atomic_uint next_cold, next_slow, next_unknown;
     atomic_uint requests, failures;
+    atomic_uint reloads; /* SIGHUPs sent so far */
     pthread_mutex_t lock;
-    char first_failure[256]; /* protected by lock */
+    char first_failure[512]; /* protected by lock */
 };
 
 struct client {
@@ -125,30 +126,48 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* GET URL: the status (0 on a transport error) and the body into B. */
-static long fetch(struct client *c, const char *url, struct buf *b)
+/* How a request ended, for the report of the first that failed. */
+struct outcome {
+    long status; /* 0 on a transport error */
+    CURLcode rc;
+    long new_conns; /* connections curl opened for it: 0 if it reused one */
+    double seconds;
+};
+
+/* GET URL: how it ended, and the body into B. */
+static struct outcome fetch(struct client *c, const char *url, struct buf *b)
 {
     CURL *h = c->keep != NULL ? c->keep : curl_easy_init();
-    long status = 0;
+    struct outcome o = {0, CURLE_OK, 0, 0};
 
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    o.rc = curl_easy_perform(h);
+    if (o.rc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &o.status);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &o.new_conns);
+    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &o.seconds);
     if (c->keep == NULL)
         curl_easy_cleanup(h);
-    return status;
+    return o;
 }
 
-static void note_failure(struct load *l, const char *path, long status)
+/* A CI run that fails here once in thousands of requests leaves only
+ * this line to go on: say how the request failed and when. */
+static void note_failure(struct load *l, const char *path,
+                         const struct outcome *o)
 {
     atomic_fetch_add(&l->failures, 1);
     pthread_mutex_lock(&l->lock);
     if (l->first_failure[0] == '\0')
-        snprintf(l->first_failure, sizeof(l->first_failure), "%s: %ld",
-                 path, status);
+        snprintf(l->first_failure, sizeof(l->first_failure),
+                 "%s: status %ld (curl %d: %s) on a %s connection after "
+                 "%.3f s, request %u, %u reloads sent",
+                 path, o->status, (int)o->rc, curl_easy_strerror(o->rc),
+                 o->new_conns > 0 ? "new" : "reused", o->seconds,
+                 atomic_load(&l->requests), atomic_load(&l->reloads));
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -162,7 +181,7 @@ static void one_request(struct client *c, unsigned n)
     long want = 200;
     struct buf b = {NULL, 0};
     char *path, *url, *body;
-    long status;
+    struct outcome o;
 
     if (n % 10 == 3 && (i = atomic_fetch_add(&l->next_cold, 1)) < COLD)
         kind = "cold";
@@ -177,10 +196,10 @@ static void one_request(struct client *c, unsigned n)
     path = key(kind, i);
     url = itest_url(&t, path);
     body = body_of(kind, i);
-    status = fetch(c, url, &b);
-    if (status != want ||
+    o = fetch(c, url, &b);
+    if (o.status != want ||
         (want == 200 && (b.p == NULL || strcmp(b.p, body) != 0)))
-        note_failure(l, path, status);
+        note_failure(l, path, &o);
     atomic_fetch_add(&l->requests, 1);
     free(b.p);
     free(body);
@@ -244,6 +263,7 @@ static void reload_under_load(const char *const *env, unsigned reloads,
     }
     usleep(300 * 1000);
     for (r = 1; r <= reloads; r++) {
+        atomic_store(&l.reloads, r);
         ck_assert_int_eq(kill(daemon_pid(t.d), SIGHUP), 0);
         ck_assert_msg(wait_log("reload done", r, 20000),
                       "reload %u did not finish", r);
