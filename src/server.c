@@ -25,6 +25,7 @@
 #include "config.h"
 #include "tlq.h"
 #include "log.h"
+#include "server_accept.h"
 #include "server_int.h"
 #include "server_rcache.h"
 #include "timeutil.h"
@@ -528,6 +529,7 @@ static struct MHD_Daemon *start_mhd(struct server *s, int fd)
     const struct config *cfg = s->cfg;
     unsigned timeout_s = (unsigned)((cfg->connection_timeout_ms + 999) / 1000);
 
+    server_accept_note(fd);
     return MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
@@ -611,6 +613,30 @@ static void disarm_listen(int fd)
         close(dead);
 }
 
+/* With exclusive wake-ups (server_accept.c) the kernel tells one idle
+ * thread of a new connection.  If that was one of ours just before the
+ * quiesce, it will not accept it now, and no thread of any other worker
+ * was told: the connection would wait for the next one to arrive, or for
+ * ever.  So take what is waiting on listen socket FD (non-blocking: MHD
+ * made it so) and give it to MHD D, as if one of its threads had accepted
+ * it a moment earlier; the drain then waits for it like any other. */
+static void adopt_pending(struct MHD_Daemon *d, int fd)
+{
+    struct sockaddr_storage a;
+    socklen_t len = sizeof(a);
+    int c;
+
+    if ((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0)
+        return;
+    while ((c = accept4(fd, (struct sockaddr *)&a, &len,
+                        SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        /* MHD closes C itself when it cannot take it */
+        if (MHD_add_connection(d, c, (struct sockaddr *)&a, len) != MHD_YES)
+            log_warnx("a connection waiting at the quiesce was refused");
+        len = sizeof(a);
+    }
+}
+
 /* Keep listen socket FD's address, to count the connections accepted on
  * it once FD no longer points at it. */
 static void keep_listen_addr(struct server *s, int fd)
@@ -634,6 +660,7 @@ void server_quiesce(struct server *s)
         if (fd == MHD_INVALID_SOCKET)
             continue;
         keep_listen_addr(s, fd);
+        adopt_pending(s->mhd[i], fd);
         disarm_listen(fd);
     }
 }

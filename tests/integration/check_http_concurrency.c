@@ -3,7 +3,8 @@
  * Coalescing and the process model: 64 concurrent cold requests fetch
  * once (one and two workers), a slow large body streams from its first
  * byte, kill -9 of a worker mid-download leaves no partial file, idle
- * sockets do not delay a hit, SIGTERM lets a response in flight finish.
+ * sockets do not delay a hit, SIGTERM lets a response in flight finish,
+ * a new connection wakes one thread.
  */
 #include "symsrvd_config.h"
 
@@ -17,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -254,6 +257,91 @@ START_TEST(test_http_client_disconnect_keeps_download)
 }
 END_TEST
 
+/* The inode of the socket listening on 127.0.0.1:PORT (/proc/net/tcp:
+ * "sl: local remote st tx:rx tr:when retrnsmt uid timeout inode"), 0 if
+ * none. */
+static unsigned long listen_inode(unsigned port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    unsigned long ino = 0, inode;
+    unsigned addr, lport, state;
+    char line[512];
+
+    ck_assert_ptr_nonnull(f);
+    while (ino == 0 && fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, " %*d: %x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*d %lu",
+                   &addr, &lport, &state, &inode) == 4 &&
+            addr == htonl(INADDR_LOOPBACK) && lport == port && state == 0x0A)
+            ino = inode;
+    fclose(f);
+    return ino;
+}
+
+/* Count PID's epoll entries watching the socket with inode INO, and in
+ * *EXCL those that wake one waiter (fdinfo: "tfd: N events: HEX data: HEX
+ * pos:N ino:HEX sdev:HEX"). */
+static unsigned epoll_entries(pid_t pid, unsigned long ino, unsigned *excl)
+{
+    char path[64], line[256];
+    unsigned n = 0, events;
+    unsigned long tino;
+    struct dirent *de;
+    DIR *dir;
+
+    snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
+    dir = opendir(path);
+    *excl = 0;
+    if (dir == NULL)
+        return 0;
+    while ((de = readdir(dir)) != NULL) {
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.16s", (int)pid,
+                 de->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        while (fgets(line, sizeof(line), f) != NULL)
+            if (sscanf(line, "tfd: %*d events: %x data: %*x pos:%*u ino:%lx",
+                       &events, &tino) == 2 && tino == ino) {
+                n++;
+                *excl += (events & EPOLLEXCLUSIVE) != 0;
+            }
+        fclose(f);
+    }
+    closedir(dir);
+    return n;
+}
+
+/* libmicrohttpd puts the listen socket into every pool thread's epoll set;
+ * without EPOLLEXCLUSIVE each connection woke all of them (16 with two
+ * workers), which halved the rate of one-request connections. */
+START_TEST(test_http_new_connection_wakes_one_thread)
+{
+    unsigned long ino;
+    pid_t pids[2];
+    size_t i;
+
+    itest_start(&t, 1, "2", NULL, NULL);
+    ck_assert(daemon_wait_workers(t.d, 2, 10000));
+    ck_assert_uint_eq(daemon_workers(t.d, pids, 2), 2);
+    ino = listen_inode(daemon_port(t.d));
+    ck_assert_msg(ino != 0, "no listening socket on port %u", daemon_port(t.d));
+    for (i = 0; i < 2; i++) {
+        uint64_t deadline = mono_ms() + 10000;
+        unsigned n, excl;
+
+        /* a worker that has not answered yet may still be starting MHD */
+        while ((n = epoll_entries(pids[i], ino, &excl)) == 0 &&
+               mono_ms() < deadline)
+            usleep(20 * 1000);
+        ck_assert_msg(n > 0, "worker %d watches no listen socket", (int)pids[i]);
+        ck_assert_msg(excl == n, "worker %d: %u of %u entries exclusive",
+                      (int)pids[i], excl, n);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_concurrency");
@@ -268,6 +356,7 @@ int main(void)
     tcase_add_test(tc, test_http_idle_sockets_do_not_delay_hits);
     tcase_add_test(tc, test_http_sigterm_lets_response_finish);
     tcase_add_test(tc, test_http_client_disconnect_keeps_download);
+    tcase_add_test(tc, test_http_new_connection_wakes_one_thread);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }
