@@ -16,6 +16,8 @@
 # env:   DURATION=6s CONNS=64 THREADS=2 WORKERS=2 ROUNDS=4
 #        BASELINE=OTHER_SYMSRVD_BINARY: measured too, in the same rounds, so
 #        that a change is judged against the same background load
+#        LOADS="4KiB:wrk 4KiB:close 1MiB:wrk 1MiB:hitload": the loads to run
+#        (all by default), so that a noisy one can get more rounds alone
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../src/symsrvd}
@@ -125,10 +127,13 @@ echo "worker RSS/PSS before load (MiB): $(worker_rss)"
 # loads of 4 rounds of 6 s: about 3.5 minutes, 5 with a baseline.
 ROUNDS=${ROUNDS:-4}
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-for f in small.pdb/11111111111111111111111111111111A/small.pdb:4KiB:wrk \
-         small.pdb/11111111111111111111111111111111A/small.pdb:4KiB:close \
-         large.pdb/22222222222222222222222222222222A/large.pdb:1MiB:wrk \
-         large.pdb/22222222222222222222222222222222A/large.pdb:1MiB:hitload; do
+LOADS=${LOADS:-4KiB:wrk 4KiB:close 1MiB:wrk 1MiB:hitload}
+for load in $LOADS; do
+    case $load in
+        4KiB:wrk | 4KiB:close) f=small.pdb/11111111111111111111111111111111A/small.pdb:$load ;;
+        1MiB:wrk | 1MiB:hitload) f=large.pdb/22222222222222222222222222222222A/large.pdb:$load ;;
+        *) echo "bench: unknown load $load (LOADS)" >&2; exit 1 ;;
+    esac
     path=${f%%:*} client=${f##*:} label=${f#*:} ratios="" bratios=""
     label=${label%:*}
     case $client in
