@@ -619,20 +619,29 @@ static void disarm_listen(int fd)
  * was told: the connection would wait for the next one to arrive, or for
  * ever.  So take what is waiting on listen socket FD (non-blocking: MHD
  * made it so) and give it to MHD D, as if one of its threads had accepted
- * it a moment earlier; the drain then waits for it like any other. */
-static void adopt_pending(struct MHD_Daemon *d, int fd)
+ * it a moment earlier; the drain then waits for it like any other.  Only
+ * while D has room: MHD closes unanswered a connection it has no room
+ * for, and what we leave waiting goes to the next worker woken (the
+ * listen socket is level-triggered in its threads' epoll sets). */
+static void adopt_pending(const struct server *s, struct MHD_Daemon *d,
+                          int fd)
 {
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    /* adopted connections are counted only once their thread takes them */
+    size_t held = info != NULL ? info->num_connections : 0;
     struct sockaddr_storage a;
     socklen_t len = sizeof(a);
     int c;
 
     if ((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0)
         return;
-    while ((c = accept4(fd, (struct sockaddr *)&a, &len,
+    while (held < s->cfg->max_connections &&
+           (c = accept4(fd, (struct sockaddr *)&a, &len,
                         SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-        /* MHD closes C itself when it cannot take it */
         if (MHD_add_connection(d, c, (struct sockaddr *)&a, len) != MHD_YES)
             log_warnx("a connection waiting at the quiesce was refused");
+        held++;
         len = sizeof(a);
     }
 }
@@ -660,7 +669,7 @@ void server_quiesce(struct server *s)
         if (fd == MHD_INVALID_SOCKET)
             continue;
         keep_listen_addr(s, fd);
-        adopt_pending(s->mhd[i], fd);
+        adopt_pending(s, s->mhd[i], fd);
         disarm_listen(fd);
     }
 }
