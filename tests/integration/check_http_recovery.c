@@ -202,7 +202,10 @@ START_TEST(test_workers_exit_with_master)
     unsigned waited, port;
     int idle, fd;
 
-    itest_start(&t, 1, "2", NULL, NULL);
+    /* A port no outgoing connection can take as its source port in the
+     * moment between the workers' exit and the bind below (tests run in
+     * parallel); one the kernel picks for us could be taken. */
+    itest_start_port(&t, testutil_unused_fixed_port(), 1, "2", NULL, NULL);
     ck_assert(daemon_wait_workers(t.d, 2, 5000));
     n = daemon_workers(t.d, pids, 8);
     ck_assert_uint_eq(n, 2);

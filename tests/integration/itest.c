@@ -57,13 +57,22 @@ static void start_stubs(struct itest *t, unsigned nup)
 void itest_start(struct itest *t, unsigned nup, const char *workers,
                  const char *const *extra, const char *const *env)
 {
+    itest_start_port(t, 0, nup, workers, extra, env);
+}
+
+void itest_start_port(struct itest *t, unsigned port, unsigned nup,
+                      const char *workers, const char *const *extra,
+                      const char *const *env)
+{
     const char *args[32];
+    char listen[32];
     size_t n = 0, i;
 
     memset(t, 0, sizeof(*t));
     start_stubs(t, nup);
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
     args[n++] = "-l";
-    args[n++] = "127.0.0.1:0";
+    args[n++] = listen;
     args[n++] = "-d";
     args[n++] = t->dir;
     args[n++] = "-w";

@@ -35,6 +35,12 @@ struct itest {
 void itest_start(struct itest *t, unsigned nup, const char *workers,
                  const char *const *extra, const char *const *env);
 
+/* The same, listening on 127.0.0.1:PORT instead of a port the kernel
+ * picks. */
+void itest_start_port(struct itest *t, unsigned port, unsigned nup,
+                      const char *workers, const char *const *extra,
+                      const char *const *env);
+
 /* As itest_start with a config file: CONF_BODY is written to a file and
  * passed with -c; the upstreams are given by the config text, in which
  * every "@UP0@" and "@UP1@" is replaced by the stubs' URLs. */

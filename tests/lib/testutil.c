@@ -186,6 +186,43 @@ unsigned testutil_unused_port(void)
     return port;
 }
 
+/* Whether 127.0.0.1:PORT can be bound now. */
+static bool port_free(unsigned port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons((uint16_t)port);
+    ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+unsigned testutil_unused_fixed_port(void)
+{
+    unsigned low = 32768, high = 60999, first, span, i, port;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%u %u", &low, &high) != 2)
+            low = 32768, high = 60999;
+        fclose(f);
+    }
+    /* below the range if it leaves room above the privileged ports,
+     * else above it */
+    first = low > 2048 ? 1024 : high + 1;
+    span = low > 2048 ? low - 1024 : 65536 - first;
+    for (i = 0; first + span <= 65536 && span > 0 && i < 256; i++) {
+        port = first + ((unsigned)getpid() * 7919u + i * 104729u) % span;
+        if (port_free(port))
+            return port;
+    }
+    return testutil_unused_port();
+}
+
 /* ---- starting ---- */
 
 static size_t strv_len(const char *const *v)

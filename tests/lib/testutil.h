@@ -57,6 +57,12 @@ int testutil_listen(unsigned *port);
  * caller must recognise "Address already in use" and try another one. */
 unsigned testutil_unused_port(void);
 
+/* As testutil_unused_port, but outside the kernel's range of ephemeral
+ * ports (net.ipv4.ip_local_port_range), so no outgoing connection can
+ * take it as its source port: for a test that frees a port and binds it
+ * again while other tests connect in parallel. */
+unsigned testutil_unused_fixed_port(void);
+
 struct daemon;
 
 /* Start "$abs_top_builddir/src/symsrvd" (see daemon_start_prog()). */

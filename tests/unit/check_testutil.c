@@ -465,6 +465,24 @@ START_TEST(test_testutil_ports)
 }
 END_TEST
 
+/* The fixed port lies outside the ephemeral range and is free. */
+START_TEST(test_testutil_fixed_port)
+{
+    unsigned low, high, port = testutil_unused_fixed_port();
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%u %u", &low, &high), 2);
+    fclose(f);
+    if (low > 2048 || high < 65535)
+        ck_assert_msg(port < low || port > high,
+                      "port %u inside the ephemeral range %u-%u", port, low,
+                      high);
+    ck_assert_uint_ge(port, 1024);
+    ck_assert_int_eq(bind_port(port), 0);
+}
+END_TEST
+
 static Suite *testutil_suite(void)
 {
     Suite *s = suite_create("testutil");
@@ -474,6 +492,7 @@ static Suite *testutil_suite(void)
 
     tcase_add_test(files, test_testutil_tmpdir_and_rmtree);
     tcase_add_test(files, test_testutil_ports);
+    tcase_add_test(files, test_testutil_fixed_port);
     suite_add_tcase(s, files);
     tcase_set_timeout(daemon, 60); /* start-up failures take 10 s each */
     tcase_add_test(daemon, test_testutil_daemon_start_stop);
