@@ -28,6 +28,7 @@
 #include "server_accept.h"
 #include "server_int.h"
 #include "server_rcache.h"
+#include "server_sendfile.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -116,17 +117,22 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
                           void **socket_ctx,
                           enum MHD_ConnectionNotificationCode toe)
 {
+    const union MHD_ConnectionInfo *ci;
     struct server_conn *sc;
 
     (void)cls;
-    (void)conn;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         sc = xcalloc(1, sizeof(*sc));
-        server_conn_init(sc);
+        ci = MHD_get_connection_info(conn,
+                                     MHD_CONNECTION_INFO_CONNECTION_FD);
+        server_conn_init(sc, ci != NULL ? ci->connect_fd : -1);
         *socket_ctx = sc;
         return;
     }
-    free(*socket_ctx);
+    sc = *socket_ctx;
+    if (sc != NULL)
+        server_sendfile_release(sc->sock);
+    free(sc);
     *socket_ctx = NULL;
 }
 
@@ -501,6 +507,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         metrics_observe(&metrics->request_ms, mono_ms() - r->start_ms);
         note_on_board(r, status);
     }
+    if (r->sc != NULL)
+        server_sendfile_release(r->sc->sock);
     server_symbol_release(r);
     server_api_release(r);
     server_publish_release(r);

@@ -61,6 +61,7 @@ struct server_conn {
                          * (see server_symbol.c) */
     char ip[INET6_ADDRSTRLEN + 1]; /* the client's, for the access log
                                     * ("" until its first line) */
+    int sock;                      /* the connection's socket, or -1 */
 };
 
 /* A PUT refused before its body was read (server_publish.c). */
@@ -107,7 +108,7 @@ struct req {
 };
 
 /* What a new connection starts with (server_symbol.c). */
-void server_conn_init(struct server_conn *sc);
+void server_conn_init(struct server_conn *sc, int sock);
 
 /* Queue a plain-text response STATUS with BODY (a static string) and
  * optional header NAME: VALUE. */

@@ -62,7 +62,8 @@
  *   window past its initial 128 KiB and every window of every body then
  *   waits for the client to read (nginx does the same with tcp_nopush
  *   off).  A few MiB sent with their headers first let the window grow;
- *   it stays grown for the life of the connection.
+ *   after them the headers of each sendfile body are held back to leave
+ *   in its first segment (server_sendfile.c), so it goes on growing.
  *
  * Tried for large bodies and not kept, each against nginx in the same
  * runs: every body from a mapping (about two thirds of nginx's
@@ -222,9 +223,18 @@ static enum MHD_Result answer_416(struct req *r, struct rep *rep)
     return server_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
 }
 
-void server_conn_init(struct server_conn *sc)
+void server_conn_init(struct server_conn *sc, int sock)
 {
     sc->warm_left = WARM_BYTES;
+    sc->sock = sock;
+}
+
+/* R's headers go out in front of a body sent with sendfile: let them
+ * leave in the body's first segment (see server_sendfile.c). */
+static void hold_headers(const struct req *r)
+{
+    if (r->sc != NULL && !r->head && r->bytes > 0)
+        server_sendfile_hold_headers(r->sc->sock);
 }
 
 /* Should R's whole-file body of SIZE bytes, too large for MEM_BODY_MAX,
@@ -341,6 +351,8 @@ static enum MHD_Result serve_reused(struct req *r, const struct rcache_entry *c,
     }
     r->bytes = c->size;
     r->status = MHD_HTTP_OK;
+    if (c->size > MEM_BODY_MAX)
+        hold_headers(r);
     return MHD_queue_response(r->conn, MHD_HTTP_OK, c->resp);
 }
 
@@ -372,6 +384,8 @@ static enum MHD_Result serve_whole(struct req *r, struct rcache *rc,
     server_mark_close(r->srv, resp);
     r->bytes = rep->size;
     r->status = MHD_HTTP_OK;
+    if (!small)
+        hold_headers(r);
     ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
     memset(&tmpl, 0, sizeof(tmpl));
     tmpl.fd = rep->fd;
@@ -404,6 +418,7 @@ static enum MHD_Result serve_range(struct req *r, struct rep *rep,
     }
     add_rep_headers(r, resp, rep);
     r->bytes = len;
+    hold_headers(r);
     if (rc != 0)
         return server_queue(r, MHD_HTTP_OK, resp);
     snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
