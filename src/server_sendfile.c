@@ -34,13 +34,14 @@
  * half of them kept a window of about 150 KB against symsrvd, while
  * against nginx (tcp_nopush on: headers and body in one corked stream)
  * nearly all grew to 1 MB; nginx with tcp_nopush off grew none and lost
- * a sixth of its throughput.  So symsrvd defines setsockopt() too: for a
- * socket whose handler said a file body follows, MHD's one uncork between
- * the headers and the body is skipped.  MHD then takes the socket to be
- * open while it is corked, so the skipped uncork is owed: MHD's next cork
- * call settles it (before a body of several pieces MHD corks again), and
- * otherwise it is made right after the body's first sendfile call (a body
- * of one piece, which MHD sends as its last, uncorked), or when the
+ * a sixth of its throughput.  So symsrvd defines setsockopt() too: when
+ * a handler queues a file body, the socket is corked (MHD may take it to
+ * be open and would send the headers at once) and MHD's one uncork
+ * between the headers and the body is skipped.  MHD then takes the
+ * socket to be open while it is corked, so the uncork is owed: MHD's next
+ * cork call settles it (before a body of several pieces MHD corks again),
+ * and otherwise it is made right after the body's first sendfile call (a
+ * body of one piece, which MHD sends as its last, uncorked), or when the
  * request ends.  Every other call goes to the kernel unchanged.
  * (net/ipv4/tcp_input.c, tcp_rcv_rtt_measure_ts(), takes the sample.)
  *
@@ -91,7 +92,7 @@ ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
 /* A socket's headers, as held for its body: */
 enum hold {
     HOLD_NONE,
-    HOLD_ARMED, /* the next uncork is to be skipped */
+    HOLD_ARMED, /* corked here; MHD's next uncork is to be skipped */
     HOLD_OWED,  /* one was: the kernel's socket is corked while MHD takes
                  * it to be open, until the body's first piece is queued */
 };
@@ -111,29 +112,31 @@ static enum hold hold_swap(int sock, enum hold to)
                                                memory_order_relaxed);
 }
 
-/* The uncork skipped on SOCK, made now that its body is queued behind
- * the headers: MHD and the kernel agree again. */
-static void pay_uncork(int sock)
+/* TCP_CORK on SOCK set to ON, past our setsockopt(). */
+static void cork(int sock, int on)
 {
-    static const int off = 0;
-
 #ifdef SYS_setsockopt
-    (void)syscall(SYS_setsockopt, sock, IPPROTO_TCP, TCP_CORK, &off,
-                  (socklen_t)sizeof(off));
+    (void)syscall(SYS_setsockopt, sock, IPPROTO_TCP, TCP_CORK, &on,
+                  (socklen_t)sizeof(on));
 #else
-    (void)setsockopt(sock, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+    (void)setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
 #endif
 }
 
 void server_sendfile_hold_headers(int sock)
 {
+    if (sock < 0 || sock >= NOTE_FDS)
+        return;
+    /* MHD may take the socket to be open (a connection's first body
+     * after bodies from memory) and send the headers at once */
+    cork(sock, 1);
     (void)hold_swap(sock, HOLD_ARMED);
 }
 
 void server_sendfile_release(int sock)
 {
-    if (hold_swap(sock, HOLD_NONE) == HOLD_OWED)
-        pay_uncork(sock);
+    if (hold_swap(sock, HOLD_NONE) != HOLD_NONE)
+        cork(sock, 0);
 }
 
 void server_sendfile_note(int fd, const struct stat *st, uint64_t end)
@@ -187,8 +190,8 @@ ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
 #else
     sent = (ssize_t)syscall(SYS_sendfile, out_fd, in_fd, offset, count);
 #endif
-    if (hold == HOLD_OWED)
-        pay_uncork(out_fd);
+    if (hold != HOLD_NONE) /* the body is queued behind the headers */
+        cork(out_fd, 0);
     if (end != 0 && sent > 0 && (uint64_t)*offset == end)
         (void)setsockopt(out_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     return sent;
@@ -208,7 +211,7 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
             atomic_store_explicit(&held[fd], HOLD_OWED, memory_order_relaxed);
             return 0;
         }
-        if (hold == HOLD_OWED) /* MHD sets the cork again: both agree */
+        if (hold != HOLD_NONE) /* MHD corks: it and the kernel agree */
             atomic_store_explicit(&held[fd], HOLD_NONE, memory_order_relaxed);
     }
     return (int)syscall(SYS_setsockopt, fd, level, name, val, len);

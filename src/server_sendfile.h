@@ -20,10 +20,11 @@ struct stat;
 void server_sendfile_note(int fd, const struct stat *st, uint64_t end);
 
 /* The headers about to be sent on socket SOCK precede a body of at least
- * one byte that MHD sends with sendfile: MHD's push of the headers alone
- * (TCP_CORK off) is skipped, so that they leave in the body's first
- * segment, and made up for once the body is under way.  Called by the
- * thread that queues the response, never for a HEAD or an empty body. */
+ * one byte that MHD sends with sendfile: SOCK is corked, and MHD's push
+ * of the headers alone (TCP_CORK off) is skipped, so that they leave in
+ * the body's first segment; the uncork is made up for once the body is
+ * under way.  Called by the thread that queues the response, never for a
+ * HEAD or an empty body. */
 void server_sendfile_hold_headers(int sock);
 
 /* SOCK's request is over or its connection is closing (before MHD closes
