@@ -126,7 +126,18 @@ echo "worker RSS/PSS before load (MiB): $(worker_rss)"
 # alike; the median ratio is reported with every round's figures.  Four
 # loads of 4 rounds of 6 s: about 3.5 minutes, 5 with a baseline.
 ROUNDS=${ROUNDS:-4}
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+# "median (lowest-highest round, rounds above 1)" of the ratios on stdin:
+# with wrk the rounds spread by +-15%, so the median alone can mislead.
+summary() {
+    sort -g | awk '{v[NR]=$1; up+=($1>1)}
+        END {printf "%.2f (rounds %.2f-%.2f, above 1.00 in %d of %d)",
+                    v[int((NR+1)/2)], v[1], v[NR], up, NR}'
+}
+# How many of the rounds' symsrvd figures beat the baseline's.
+beats() {
+    paste -d' ' <(echo $1 | tr ' ' '\n') <(echo $2 | tr ' ' '\n') |
+        awk '{up+=($1>$2)} END {printf "%d of %d", up, NR}'
+}
 LOADS=${LOADS:-4KiB:wrk 4KiB:close 1MiB:wrk 1MiB:hitload}
 for load in $LOADS; do
     case $load in
@@ -161,10 +172,10 @@ for load in $LOADS; do
         printf '%-5s          baseline %7.0f req/s %6.1f us/req, ratio %.2f\n' \
             "" "$b" "$bcpu" "$(echo "$b / $n" | bc -l)"
     done
-    printf '%-5s median ratio symsrvd/nginx: %.2f\n' "$label" \
-        "$(echo $ratios | tr ' ' '\n' | median)"
-    [ -z "${B:-}" ] || printf '%-5s median ratio baseline/nginx: %.2f\n' "$label" \
-        "$(echo $bratios | tr ' ' '\n' | median)"
+    printf '%-5s median ratio symsrvd/nginx: %s\n' "$label" \
+        "$(echo $ratios | tr ' ' '\n' | summary)"
+    [ -z "${B:-}" ] || printf '%-5s median ratio baseline/nginx: %s; symsrvd above baseline in %s rounds\n' \
+        "$label" "$(echo $bratios | tr ' ' '\n' | summary)" "$(beats "$ratios" "$bratios")"
     echo "      worker RSS/PSS after (MiB): $(worker_rss)${B:+ baseline: $(worker_rss "$bmaster")}"
 done
 
