@@ -112,31 +112,30 @@ static enum hold hold_swap(int sock, enum hold to)
                                                memory_order_relaxed);
 }
 
-/* TCP_CORK on SOCK set to ON, past our setsockopt(). */
-static void cork(int sock, int on)
+/* TCP_CORK on SOCK set to ON, past our setsockopt(): 0 or -1. */
+static int cork(int sock, int on)
 {
 #ifdef SYS_setsockopt
-    (void)syscall(SYS_setsockopt, sock, IPPROTO_TCP, TCP_CORK, &on,
-                  (socklen_t)sizeof(on));
+    return (int)syscall(SYS_setsockopt, sock, IPPROTO_TCP, TCP_CORK, &on,
+                        (socklen_t)sizeof(on));
 #else
-    (void)setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+    return setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
 #endif
 }
 
 void server_sendfile_hold_headers(int sock)
 {
-    if (sock < 0 || sock >= NOTE_FDS)
-        return;
     /* MHD may take the socket to be open (a connection's first body
-     * after bodies from memory) and send the headers at once */
-    cork(sock, 1);
-    (void)hold_swap(sock, HOLD_ARMED);
+     * after bodies from memory) and send the headers at once; a socket
+     * that cannot be corked (a Unix one) is left alone */
+    if (sock >= 0 && sock < NOTE_FDS && cork(sock, 1) == 0)
+        (void)hold_swap(sock, HOLD_ARMED);
 }
 
 void server_sendfile_release(int sock)
 {
     if (hold_swap(sock, HOLD_NONE) != HOLD_NONE)
-        cork(sock, 0);
+        (void)cork(sock, 0);
 }
 
 void server_sendfile_note(int fd, const struct stat *st, uint64_t end)
@@ -191,7 +190,7 @@ ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
     sent = (ssize_t)syscall(SYS_sendfile, out_fd, in_fd, offset, count);
 #endif
     if (hold != HOLD_NONE) /* the body is queued behind the headers */
-        cork(out_fd, 0);
+        (void)cork(out_fd, 0);
     if (end != 0 && sent > 0 && (uint64_t)*offset == end)
         (void)setsockopt(out_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     return sent;

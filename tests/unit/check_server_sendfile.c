@@ -195,7 +195,7 @@ END_TEST
  * are. */
 START_TEST(test_everything_else_unchanged)
 {
-    int one = 1, val = 0;
+    int one = 1, val = 0, pair[2];
     socklen_t len = sizeof(val);
 
     server_sendfile_hold_headers(srv);
@@ -211,6 +211,14 @@ START_TEST(test_everything_else_unchanged)
     server_sendfile_hold_headers(-1);
     server_sendfile_hold_headers(1 << 30);
     server_sendfile_release(1 << 30);
+    /* a socket that cannot be corked is not held: its uncorks fail as
+     * the kernel fails them */
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    server_sendfile_hold_headers(pair[0]);
+    one = 0;
+    ck_assert_int_eq(setsockopt(pair[0], IPPROTO_TCP, TCP_CORK, &one, 4), -1);
+    close(pair[0]);
+    close(pair[1]);
     /* the hold on SRV is still there */
     ck_assert_int_eq(opt(TCP_CORK, 0), 0);
     ck_assert_int_eq(corked(), 1);
