@@ -210,8 +210,12 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
             atomic_store_explicit(&held[fd], HOLD_OWED, memory_order_relaxed);
             return 0;
         }
-        if (hold != HOLD_NONE) /* MHD corks: it and the kernel agree */
+        if (hold != HOLD_NONE) {
+            /* MHD corks or uncorks: it and the kernel agree again */
             atomic_store_explicit(&held[fd], HOLD_NONE, memory_order_relaxed);
+            if (*(const int *)val != 0)
+                return 0; /* corked by the hold */
+        }
     }
     return (int)syscall(SYS_setsockopt, fd, level, name, val, len);
 }
