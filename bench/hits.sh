@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hit-path benchmark: wrk against symsrvd and against nginx serving the
-# same files from the same disk, in the same run, for a 4 KiB and a 1 MiB
-# file at 64 connections, with each server's CPU time per request; RSS and
+# same files from the same disk, in the same run, for a 4 KiB, a 64 KiB
+# and a 1 MiB file at 64 connections, with each server's CPU time per request; RSS and
 # PSS of the workers under that load; and the latency a cold miss adds over
 # a direct fetch from the upstream.
 #
@@ -16,8 +16,9 @@
 # env:   DURATION=6s CONNS=64 THREADS=2 WORKERS=2 ROUNDS=4
 #        BASELINE=OTHER_SYMSRVD_BINARY: measured too, in the same rounds, so
 #        that a change is judged against the same background load
-#        LOADS="4KiB:wrk 4KiB:close 1MiB:wrk 1MiB:hitload": the loads to run
-#        (all by default), so that a noisy one can get more rounds alone
+#        LOADS="4KiB:wrk 4KiB:close 64KiB:wrk 1MiB:wrk 1MiB:hitload": the
+#        loads to run (all by default), so that a noisy one can get more
+#        rounds alone
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../src/symsrvd}
@@ -42,6 +43,7 @@ wait_http() { for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sl
 mkdir -p "$work/up" "$work/cache"
 mk() { mkdir -p "$work/up/$1/$2"; head -c "$3" /dev/urandom > "$work/up/$1/$2/$1"; }
 mk small.pdb 11111111111111111111111111111111A 4096
+mk medium.pdb 44444444444444444444444444444444A 65536
 mk large.pdb 22222222222222222222222222222222A 1048576
 for i in $(seq 1 20); do mk "cold$i.pdb" "3333333333333333333333333333333${i}" 1048576; done
 up_port=$(free_port)
@@ -60,6 +62,7 @@ start_symsrvd() {
     URL=http://127.0.0.1:$port
     wait_http "$URL/health"
     curl -sf -o /dev/null $URL/small.pdb/11111111111111111111111111111111A/small.pdb
+    curl -sf -o /dev/null $URL/medium.pdb/44444444444444444444444444444444A/medium.pdb
     curl -sf -o /dev/null $URL/large.pdb/22222222222222222222222222222222A/large.pdb
 }
 start_symsrvd "$bin" "$work/cache"
@@ -123,8 +126,8 @@ worker_rss() {
 echo "symsrvd $("$bin" -V | awk '{print $2}'), $WORKERS workers; nginx $(nginx -v 2>&1 | cut -d/ -f2), $WORKERS workers; wrk -t$THREADS -c$CONNS -d$DURATION"
 echo "worker RSS/PSS before load (MiB): $(worker_rss)"
 # ROUNDS alternating runs per size, so background load hits both servers
-# alike; the median ratio is reported with every round's figures.  Four
-# loads of 4 rounds of 6 s: about 3.5 minutes, 5 with a baseline.
+# alike; the median ratio is reported with every round's figures.  Five
+# loads of 4 rounds of 6 s: about 4.5 minutes, 6.5 with a baseline.
 ROUNDS=${ROUNDS:-4}
 # "median (lowest-highest round, rounds above 1)" of the ratios on stdin:
 # with wrk the rounds spread by +-15%, so the median alone can mislead.
@@ -138,10 +141,11 @@ beats() {
     paste -d' ' <(echo $1 | tr ' ' '\n') <(echo $2 | tr ' ' '\n') |
         awk '{up+=($1>$2)} END {printf "%d of %d", up, NR}'
 }
-LOADS=${LOADS:-4KiB:wrk 4KiB:close 1MiB:wrk 1MiB:hitload}
+LOADS=${LOADS:-4KiB:wrk 4KiB:close 64KiB:wrk 1MiB:wrk 1MiB:hitload}
 for load in $LOADS; do
     case $load in
         4KiB:wrk | 4KiB:close) f=small.pdb/11111111111111111111111111111111A/small.pdb:$load ;;
+        64KiB:wrk) f=medium.pdb/44444444444444444444444444444444A/medium.pdb:$load ;;
         1MiB:wrk | 1MiB:hitload) f=large.pdb/22222222222222222222222222222222A/large.pdb:$load ;;
         *) echo "bench: unknown load $load (LOADS)" >&2; exit 1 ;;
     esac
