@@ -129,10 +129,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
         *socket_ctx = sc;
         return;
     }
-    sc = *socket_ctx;
-    if (sc != NULL)
-        server_sendfile_release(sc->sock);
-    free(sc);
+    free(*socket_ctx);
     *socket_ctx = NULL;
 }
 

@@ -27,8 +27,9 @@ void server_sendfile_note(int fd, const struct stat *st, uint64_t end);
  * HEAD or an empty body. */
 void server_sendfile_hold_headers(int sock);
 
-/* SOCK's request is over or its connection is closing (before MHD closes
- * the descriptor): a hold that its body never took back is dropped. */
+/* SOCK's request is over (MHD's completion callback, which runs before
+ * MHD closes the descriptor): a hold that its body never took back is
+ * dropped, and an uncork still owed is made. */
 void server_sendfile_release(int sock);
 
 #endif

@@ -351,7 +351,7 @@ static enum MHD_Result serve_reused(struct req *r, const struct rcache_entry *c,
     }
     r->bytes = c->size;
     r->status = MHD_HTTP_OK;
-    if (c->size > MEM_BODY_MAX)
+    if (c->size > MEM_BODY_MAX) /* kept ones that large are fd responses */
         hold_headers(r);
     return MHD_queue_response(r->conn, MHD_HTTP_OK, c->resp);
 }
