@@ -342,6 +342,8 @@ START_TEST(test_reload_refuses_bad_file)
 
     itest_start_conf(&t, 1, "[server]\nworkers = 2\n"
                             "[upstream a]\nurl = @UP0@\n");
+    /* the first worker may answer while the second still starts */
+    ck_assert(daemon_wait_workers(t.d, 2, 10000));
     n = daemon_workers(t.d, before, 8);
     ck_assert_uint_eq(n, 2);
     write_conf("[server]\nworkers = lots\n");
