@@ -13,6 +13,7 @@
 
 #include "ckrun.h"
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -176,6 +177,29 @@ START_TEST(test_http_kill_worker_mid_download)
 }
 END_TEST
 
+/* A keep-alive client that has had one answer and then goes quiet: a
+ * socket a worker has accepted and holds. */
+static int idle_keepalive_client(unsigned port)
+{
+    static const char req[] = "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    char head[1024];
+    size_t got = 0;
+    int fd = itest_connect(port);
+
+    ck_assert_int_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    while (got < sizeof(head) - 1) {
+        ssize_t n = read(fd, head + got, sizeof(head) - 1 - got);
+
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+        head[got] = '\0';
+        if (strstr(head, "\r\n\r\n") != NULL)
+            break;
+    }
+    ck_assert_msg(strncmp(head, "HTTP/1.1 200", 12) == 0, "answer: %s", head);
+    return fd;
+}
+
 START_TEST(test_http_idle_sockets_do_not_delay_hits)
 {
     int fds[40], i;
@@ -187,7 +211,7 @@ START_TEST(test_http_idle_sockets_do_not_delay_hits)
     itest_get(&t, "/s.pdb/ABC1/s.pdb", NULL, &r);
     http_resp_free(&r);
     for (i = 0; i < 40; i++)
-        fds[i] = itest_connect(daemon_port(t.d));
+        fds[i] = idle_keepalive_client(daemon_port(t.d));
     itest_get(&t, "/s.pdb/ABC1/s.pdb", NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_msg(r.total_s < 0.5, "hit took %.3fs", r.total_s);
@@ -257,24 +281,39 @@ START_TEST(test_http_client_disconnect_keeps_download)
 }
 END_TEST
 
-/* The inode of the socket listening on 127.0.0.1:PORT (/proc/net/tcp:
- * "sl: local remote st tx:rx tr:when retrnsmt uid timeout inode"), 0 if
- * none. */
-static unsigned long listen_inode(unsigned port)
+/* The state and inode of the socket at 127.0.0.1:LPORT whose peer has
+ * port RPORT (0 for a listening socket) in /proc/net/tcp ("sl: local
+ * remote st tx:rx tr:when retrnsmt uid timeout inode"), which also lists
+ * connections still in the handshake; false if there is none. */
+static bool tcp_entry(unsigned lport, unsigned rport, unsigned *state,
+                      unsigned long *inode)
 {
     FILE *f = fopen("/proc/net/tcp", "r");
-    unsigned long ino = 0, inode;
-    unsigned addr, lport, state;
+    unsigned addr, lp, rp, st;
+    unsigned long ino;
+    bool found = false;
     char line[512];
 
     ck_assert_ptr_nonnull(f);
-    while (ino == 0 && fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, " %*d: %x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*d %lu",
-                   &addr, &lport, &state, &inode) == 4 &&
-            addr == htonl(INADDR_LOOPBACK) && lport == port && state == 0x0A)
-            ino = inode;
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, " %*d: %x:%x %*x:%x %x %*x:%*x %*x:%*x %*x %*u %*d %lu",
+                   &addr, &lp, &rp, &st, &ino) == 5 &&
+            addr == htonl(INADDR_LOOPBACK) && lp == lport && rp == rport) {
+            *state = st;
+            *inode = ino;
+            found = true;
+        }
     fclose(f);
-    return ino;
+    return found;
+}
+
+/* The inode of the socket listening on 127.0.0.1:PORT, 0 if none. */
+static unsigned long listen_inode(unsigned port)
+{
+    unsigned long ino;
+    unsigned state;
+
+    return tcp_entry(port, 0, &state, &ino) && state == TCP_LISTEN ? ino : 0;
 }
 
 /* Count PID's epoll entries watching the socket with inode INO, and in
@@ -342,6 +381,32 @@ START_TEST(test_http_new_connection_wakes_one_thread)
 }
 END_TEST
 
+/* A connection reaches a worker only once its request has come
+ * (TCP_DEFER_ACCEPT): until then the kernel holds it in the handshake, so
+ * no pool thread is woken for a connection with nothing to read. */
+START_TEST(test_http_silent_connection_waits_in_kernel)
+{
+    static const char req[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct sockaddr_in me;
+    socklen_t len = sizeof(me);
+    unsigned long ino;
+    unsigned state;
+    char reply[64];
+    int fd;
+
+    itest_start(&t, 1, "1", NULL, NULL);
+    fd = itest_connect(daemon_port(t.d));
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&me, &len), 0);
+    ck_assert(tcp_entry(daemon_port(t.d), ntohs(me.sin_port), &state, &ino));
+    ck_assert_msg(state == TCP_SYN_RECV, "server side in state %u, not %u",
+                  state, (unsigned)TCP_SYN_RECV);
+    ck_assert_int_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    ck_assert_int_gt(read(fd, reply, sizeof(reply)), 12);
+    ck_assert(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+    close(fd);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_concurrency");
@@ -357,6 +422,7 @@ int main(void)
     tcase_add_test(tc, test_http_sigterm_lets_response_finish);
     tcase_add_test(tc, test_http_client_disconnect_keeps_download);
     tcase_add_test(tc, test_http_new_connection_wakes_one_thread);
+    tcase_add_test(tc, test_http_silent_connection_waits_in_kernel);
     suite_add_tcase(s, tc);
     return ckrun(s);
 }

@@ -14,6 +14,8 @@
 
 #include "ckrun.h"
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -226,7 +228,8 @@ START_TEST(test_socket_activation)
     int fd = testutil_listen(&port);
     char *dir = testutil_tmpdir(), *text;
     struct daemon *d;
-    int status;
+    int status, defer = 0;
+    socklen_t len = sizeof(defer);
 
     /* 192.0.2.1 (TEST-NET) cannot be bound: the configured address
      * must not be tried */
@@ -236,8 +239,12 @@ START_TEST(test_socket_activation)
                                                      "-u", "http://127.0.0.1:9/",
                                                      NULL},
                                NULL);
-    close(fd); /* only the daemon holds it now */
     ck_assert_msg(d != NULL, "no answer on the passed socket");
+    /* passed without DeferAcceptSec=, it waits for requests as ours do */
+    ck_assert_int_eq(
+        getsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, &len), 0);
+    ck_assert_int_gt(defer, 0);
+    close(fd); /* only the daemon holds it now */
     ck_assert_uint_eq(daemon_port(d), port);
     text = daemon_log(d);
     ck_assert_msg(strstr(text, "1 listen sockets from systemd") != NULL,
