@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Hit-path benchmark: wrk against symsrvd and against nginx serving the
 # same files from the same disk, in the same run, for a 4 KiB, a 64 KiB
-# and a 1 MiB file at 64 connections, with each server's CPU time per request; RSS and
-# PSS of the workers under that load; and the latency a cold miss adds over
-# a direct fetch from the upstream.
+# and a 1 MiB file at 64 connections, with each server's CPU time per
+# request; RSS and PSS of the workers under that load; and the latency a
+# cold miss adds over a direct fetch from the upstream.
 #
 # The 4 KiB file is also loaded with a new connection per request.
 # The 1 MiB file is loaded twice per round: by wrk, and by bench/hitload.c,

@@ -29,9 +29,10 @@
  * accepting, sleeping and being woken again for the request.  With a new
  * connection per 4 KiB hit (wrk, 64 connections) that took the workers
  * from 1.5 to 1.1 context switches and a third less CPU per request, and
- * the rate from 0.7 to 0.9 of nginx's (figures in the commit message).  A client that connects and sends
- * nothing is accepted after DEFER_ACCEPT_S (and a SYN-ACK resent), and
- * connection_timeout runs from then.  HTTP clients always speak first. */
+ * the rate from 0.7 to 0.9 of nginx's (figures in the commit message).
+ * A client that connects and sends nothing is accepted after
+ * DEFER_ACCEPT_S (and a SYN-ACK resent), and connection_timeout runs from
+ * then.  HTTP clients always speak first. */
 #define DEFER_ACCEPT_S 1
 
 static int defer_accept(int fd)
